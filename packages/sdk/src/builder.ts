@@ -1,0 +1,356 @@
+/**
+ * Internal: the recorder that a pipeline function writes into while it runs, and its conversion to
+ * frozen IR. Users never see these types; they see `Task`, `When`, `Loop` handles.
+ */
+import type { z } from 'zod';
+import { isArtifactType } from './artifacts.ts';
+import type { SluiceIssue } from './errors.ts';
+import type { ComponentIR, IOSpec, NodeIR, TaskIR, TaskOptionsIR, ValueIR } from './ir.ts';
+import { mergeTaskOptions, parseTaskOptions, type TaskOptions, type RetryOptions, type CacheOptions, type Duration, type ResourceOptions } from './options.ts';
+import { PRED, REF, isRef, makeRef, type AnyRef, type Condition } from './refs.ts';
+import { checkValue, isJsonValue, type IOShape } from './schema.ts';
+import { specMismatch } from './validate.ts';
+import type { VolumeIR, TolerationIR, ImagePullPolicy, JsonObject } from './ir.ts';
+
+/** @internal A component as the builder and the runtime know it. */
+export interface ComponentDef {
+  readonly hash: string;
+  readonly ir: ComponentIR;
+  readonly inputs: IOShape;
+  readonly outputs: IOShape;
+  /** Function components only. */
+  readonly run?: (inputs: Record<string, unknown>, ctx: unknown) => unknown;
+  /** Components of a nested pipeline component (and their own nested ones). */
+  readonly nested?: ReadonlyMap<string, ComponentDef>;
+}
+
+export interface TaskRec {
+  readonly kind: 'task';
+  id: string;
+  explicitId: boolean;
+  readonly def: ComponentDef;
+  readonly inputs: Map<string, () => ValueIR>;
+  readonly after: NodeRec[];
+  options: TaskOptionsIR;
+  scope: NodeRec[];
+}
+export interface CondRec {
+  readonly kind: 'condition';
+  id: string;
+  readonly predicate: () => import('./ir.ts').PredicateIR;
+  readonly then: NodeRec[];
+  readonly else: NodeRec[];
+  readonly after: NodeRec[];
+}
+export interface LoopRec {
+  readonly kind: 'loop';
+  id: string;
+  readonly items: () => ValueIR;
+  readonly parallelism: number | undefined;
+  readonly body: NodeRec[];
+  readonly after: NodeRec[];
+}
+export type NodeRec = TaskRec | CondRec | LoopRec;
+
+/** @internal */
+export const NODE = Symbol.for('sluice.node');
+
+/** Anything `.after()` accepts: a task, a condition or a loop handle. */
+export interface NodeHandle {
+  /** @internal */
+  readonly [NODE]: NodeRec;
+}
+
+const DNS_SAFE = (s: string): string =>
+  s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').replace(/-{2,}/g, '-') || 'task';
+
+/** @internal Collects tasks and problems while a pipeline function runs. */
+export class Recorder {
+  readonly root: NodeRec[] = [];
+  readonly scopes: NodeRec[][] = [this.root];
+  readonly issues: (() => SluiceIssue)[] = [];
+  readonly components = new Map<string, ComponentDef>();
+  readonly used = new Map<string, number>();
+  exitHandler: TaskRec | undefined;
+  constructor(readonly pipelineName: string) {}
+
+  get scope(): NodeRec[] {
+    return this.scopes[this.scopes.length - 1]!;
+  }
+
+  autoId(base: string): string {
+    const b = DNS_SAFE(base);
+    const n = (this.used.get(b) ?? 0) + 1;
+    this.used.set(b, n);
+    return n === 1 ? b : `${b}-${n}`;
+  }
+
+  inScope<R>(scope: NodeRec[], fn: () => R): R {
+    this.scopes.push(scope);
+    try {
+      return fn();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  issue(make: () => SluiceIssue): void {
+    this.issues.push(make);
+  }
+
+  addComponent(def: ComponentDef): void {
+    this.components.set(def.hash, def);
+    if (def.nested) for (const [h, d] of def.nested) this.components.set(h, d);
+  }
+}
+
+let stack: Recorder[] = [];
+
+/** @internal The recorder of the pipeline being defined, or an error naming the misuse. */
+export function currentRecorder(what: string): Recorder {
+  const r = stack[stack.length - 1];
+  if (!r) {
+    throw new Error(`${what} was called outside a pipeline: call it inside the function given to pipeline(...)`);
+  }
+  return r;
+}
+
+/** @internal Runs `fn` with `r` as the current recorder. */
+export function withRecorder<R>(r: Recorder, fn: () => R): R {
+  stack = [...stack, r];
+  try {
+    return fn();
+  } finally {
+    stack = stack.slice(0, -1);
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/**
+ * A task: one call of a component inside a pipeline. Option methods return the same task so they
+ * chain: `train({ ... }).retry({ limit: 3 }).resources({ gpu: 1 })`.
+ */
+export interface Task<O = Record<string, never>> extends NodeHandle {
+  /** The task's id in the pipeline (unique; defaults to the component name, numbered on repeats). */
+  readonly id: string;
+  /** Typed references to the task's outputs. */
+  readonly outputs: O;
+  /**
+   * Sets the task id (also its name in Argo). Ids are unique in a pipeline.
+   * @example prepare({ source }).named('prepare-train')
+   */
+  named(id: string): this;
+  /** Runs this task only after the given tasks, conditions or loops finished. */
+  after(...nodes: NodeHandle[]): this;
+  /** @example .retry({ limit: 3, on: 'error', backoff: { duration: '10s', factor: 2, max: '5m' } }) */
+  retry(r: RetryOptions): this;
+  /** @example .cache(false) or .cache({ version: '2' }) */
+  cache(c: CacheOptions): this;
+  /** Kills the step after this long. @example .timeout('30m') */
+  timeout(d: Duration): this;
+  /** @example .resources({ cpu: '2', memory: '4Gi', gpu: { count: 1, type: 'nvidia-h100-80gb' } }) */
+  resources(r: ResourceOptions): this;
+  /** Plain environment variables (never secrets: use `secretEnv`). */
+  env(e: Record<string, string>): this;
+  /** An environment variable read from a Kubernetes secret. @example .secretEnv('HF_TOKEN', { secret: 'hf', key: 'token' }) */
+  secretEnv(name: string, ref: { secret: string; key: string }): this;
+  /** An environment variable read from a config map. */
+  configMapEnv(name: string, ref: { configMap: string; key: string }): this;
+  /** Mounts a volume (secret, config map, PVC or emptyDir). */
+  volume(v: VolumeIR): this;
+  nodeSelector(s: Record<string, string>): this;
+  toleration(t: TolerationIR): this;
+  affinity(a: JsonObject): this;
+  image(image: string, pullPolicy?: ImagePullPolicy): this;
+  serviceAccount(name: string): this;
+  labels(l: Record<string, string>): this;
+  annotations(a: Record<string, string>): this;
+  /** The name shown in UIs. */
+  displayName(name: string): this;
+  /** Sets several options at once. */
+  options(o: TaskOptions): this;
+}
+
+function makeTaskHandle(rec: TaskRec, rec0: Recorder): Task<Record<string, AnyRef>> {
+  const outputs: Record<string, AnyRef> = {};
+  for (const [name, type] of Object.entries(rec.def.outputs)) {
+    const spec = rec.def.ir.outputs[name];
+    void type;
+    outputs[name] = makeRef({
+      value: () => ({ kind: 'output', task: rec.id, output: name }),
+      spec,
+      source: { task: rec, output: name, taskId: () => rec.id },
+    });
+  }
+  Object.freeze(outputs);
+  const set = (o: TaskOptions): void => {
+    rec.options = mergeTaskOptions(rec.options, parseTaskOptions(o));
+  };
+  const handle: Task<Record<string, AnyRef>> = {
+    [NODE]: rec,
+    get id() {
+      return rec.id;
+    },
+    outputs,
+    named(id) {
+      rec.id = id;
+      rec.explicitId = true;
+      return this;
+    },
+    after(...nodes) {
+      for (const n of nodes) {
+        if (!n || !(NODE in n)) rec0.issue(() => ({ code: 'after.invalid', path: `${rec0.pipelineName}/${rec.id}/after`, message: `expected a task, condition or loop, got ${describe(n)}` }));
+        else rec.after.push(n[NODE]);
+      }
+      return this;
+    },
+    retry(r) { set({ retry: r }); return this; },
+    cache(c) { set({ cache: c }); return this; },
+    timeout(d) { set({ timeout: d }); return this; },
+    resources(r) { set({ resources: r }); return this; },
+    env(e) { set({ env: e }); return this; },
+    secretEnv(name, ref) { set({ secretEnv: { [name]: ref } }); return this; },
+    configMapEnv(name, ref) { set({ configMapEnv: { [name]: ref } }); return this; },
+    volume(v) { rec.options = { ...rec.options, volumes: [...(rec.options.volumes ?? []), v] }; return this; },
+    nodeSelector(s) { set({ nodeSelector: s }); return this; },
+    toleration(t) { rec.options = { ...rec.options, tolerations: [...(rec.options.tolerations ?? []), t] }; return this; },
+    affinity(a) { set({ affinity: a }); return this; },
+    image(image, pullPolicy) { set(pullPolicy ? { image, imagePullPolicy: pullPolicy } : { image }); return this; },
+    serviceAccount(name) { set({ serviceAccount: name }); return this; },
+    labels(l) { set({ labels: l }); return this; },
+    annotations(a) { set({ annotations: a }); return this; },
+    displayName(name) { set({ displayName: name }); return this; },
+    options(o) { set(o); return this; },
+  };
+  return handle;
+}
+
+/** @internal Records one call of a component in the current pipeline and returns its task handle. */
+export function callComponent(def: ComponentDef, args: unknown): Task<Record<string, AnyRef>> {
+  const r = currentRecorder(`component "${def.ir.name}"`);
+  r.addComponent(def);
+  const rec: TaskRec = {
+    kind: 'task',
+    id: r.autoId(def.ir.name),
+    explicitId: false,
+    def,
+    inputs: new Map(),
+    after: [],
+    options: def.ir.defaults,
+    scope: r.scope,
+  };
+  const at = (suffix: string) => `${r.pipelineName}/${rec.id}/${suffix}`;
+  const given = (args ?? {}) as Record<string, unknown>;
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+    r.issue(() => ({ code: 'input.args', path: at('inputs'), message: `expected an object of inputs, got ${describe(args)}` }));
+  } else {
+    const known = Object.keys(def.inputs);
+    for (const [name, value] of Object.entries(given)) {
+      const type = def.inputs[name];
+      const spec = def.ir.inputs[name];
+      if (type === undefined || spec === undefined) {
+        r.issue(() => ({
+          code: 'input.unknown',
+          path: at(`inputs.${name}`),
+          message: `unknown input "${name}"; ${def.ir.name} takes ${known.length ? known.join(', ') : 'no inputs'}`,
+        }));
+        continue;
+      }
+      if (value === undefined) continue;
+      if (isRef(value)) {
+        const internals = value[REF];
+        rec.inputs.set(name, internals.value);
+        if (internals.spec) {
+          const mismatch = specMismatch(internals.spec, spec);
+          if (mismatch) r.issue(() => ({ code: 'input.type', path: at(`inputs.${name}`), message: mismatch }));
+        }
+        continue;
+      }
+      if (isArtifactType(type)) {
+        r.issue(() => ({ code: 'input.type', path: at(`inputs.${name}`), message: `expected a ${type.name} artifact from another task or a parameter, got the literal ${describe(value)}` }));
+        continue;
+      }
+      const checked = checkValue(type as z.ZodType, value, '', 'input.invalid');
+      if (!checked.ok) {
+        for (const i of checked.issues) r.issue(() => ({ ...i, path: at(`inputs.${name}${i.path}`) }));
+        continue;
+      }
+      if (!isJsonValue(value)) {
+        r.issue(() => ({ code: 'input.json', path: at(`inputs.${name}`), message: `expected a JSON value, got ${describe(value)}` }));
+        continue;
+      }
+      rec.inputs.set(name, () => ({ kind: 'literal', value: value as import('./ir.ts').JsonValue }));
+    }
+  }
+  r.scope.push(rec);
+  return makeTaskHandle(rec, r);
+}
+
+/** @internal Converts records into IR nodes (ids are final by now). */
+export function toNodes(recs: readonly NodeRec[]): NodeIR[] {
+  return recs.map((n): NodeIR => {
+    const after = [...new Set(n.after.map((a) => a.id))].sort();
+    switch (n.kind) {
+      case 'task':
+        return toTaskIR(n);
+      case 'condition':
+        return { kind: 'condition', id: n.id, predicate: n.predicate(), then: toNodes(n.then), else: toNodes(n.else), after };
+      case 'loop':
+        return {
+          kind: 'loop',
+          id: n.id,
+          items: n.items(),
+          ...(n.parallelism !== undefined ? { parallelism: n.parallelism } : {}),
+          body: toNodes(n.body),
+          after,
+        };
+    }
+  });
+}
+
+export function toTaskIR(n: TaskRec): TaskIR {
+  const inputs: Record<string, ValueIR> = {};
+  for (const k of [...n.inputs.keys()].sort()) inputs[k] = n.inputs.get(k)!();
+  return {
+    kind: 'task',
+    id: n.id,
+    component: n.def.hash,
+    inputs,
+    after: [...new Set(n.after.map((a) => a.id))].sort(),
+    options: n.options,
+  };
+}
+
+/** @internal Spec helpers for loop items and fan-in. */
+export function itemSpecOf(items: unknown, itemsSpec: IOSpec | undefined): IOSpec | undefined {
+  if (Array.isArray(items)) {
+    const first: unknown = items[0];
+    const t = typeof first;
+    if (items.every((i) => typeof i === t)) {
+      const type = t === 'number' ? (items.every((i) => Number.isInteger(i)) ? 'integer' : 'number') : t === 'string' ? 'string' : t === 'boolean' ? 'boolean' : first === null ? 'any' : Array.isArray(first) ? 'array' : t === 'object' ? 'object' : 'any';
+      return { kind: 'parameter', type, schema: type === 'any' ? {} : { type }, optional: false };
+    }
+    return { kind: 'parameter', type: 'any', schema: {}, optional: false };
+  }
+  if (itemsSpec?.kind === 'parameter') {
+    const itemSchema = (itemsSpec.schema as { items?: Record<string, unknown> }).items ?? {};
+    const t = itemSchema['type'];
+    return {
+      kind: 'parameter',
+      type: typeof t === 'string' && ['string', 'number', 'integer', 'boolean', 'array', 'object'].includes(t) ? (t as 'string') : 'any',
+      schema: itemSchema as JsonObject,
+      optional: false,
+    };
+  }
+  return undefined;
+}
+
+export { PRED, type Condition };

@@ -1,0 +1,328 @@
+/**
+ * Static validation of a pipeline's IR: every problem, each with its path, before anything is
+ * compiled or run. Works on plain IR, so it also guards IR read from JSON.
+ */
+import * as graphlib from '@dagrejs/graphlib';
+import type { SluiceIssue } from './errors.ts';
+import {
+  IR_VERSION, type ComponentIR, type IOSpec, type JsonValue, type NodeIR, type PipelineIR, type TaskIR, type TaskOptionsIR, type ValueIR,
+} from './ir.ts';
+import { isQuantity, parseDuration } from './options.ts';
+
+const ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const ENV = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Why a value described by `out` cannot feed an input described by `into`, or undefined when it can. */
+export function specMismatch(out: IOSpec, into: IOSpec): string | undefined {
+  if (out.kind === 'artifact' && into.kind === 'parameter') return `expected ${article(into.type)} ${into.type} parameter, got a ${out.artifactType}${out.list ? ' list' : ''} artifact`;
+  if (out.kind === 'parameter' && into.kind === 'artifact') return `expected a ${into.artifactType} artifact, got ${article(out.type)} ${out.type} parameter`;
+  if (out.kind === 'artifact' && into.kind === 'artifact') {
+    if (out.list !== into.list) {
+      return into.list
+        ? `expected a list of ${into.artifactType} artifacts (from collect), got a single ${out.artifactType} artifact`
+        : `expected a single ${into.artifactType} artifact, got a list of ${out.artifactType} artifacts`;
+    }
+    if (into.artifactType !== 'Artifact' && out.artifactType !== into.artifactType) {
+      return `expected a ${into.artifactType} artifact, got a ${out.artifactType} artifact`;
+    }
+    return undefined;
+  }
+  if (out.kind === 'parameter' && into.kind === 'parameter') {
+    if (out.type === 'any' || into.type === 'any' || out.type === into.type) return undefined;
+    if (out.type === 'integer' && into.type === 'number') return undefined;
+    return `expected ${into.type}, got ${out.type}`;
+  }
+  return undefined;
+}
+
+function article(w: string): string {
+  return /^[aeiou]/.test(w) ? 'an' : 'a';
+}
+
+function literalMismatch(v: JsonValue, into: IOSpec): string | undefined {
+  if (into.kind === 'artifact') return `expected a ${into.artifactType} artifact, got the literal ${JSON.stringify(v)}`;
+  const ok: Record<string, (x: JsonValue) => boolean> = {
+    string: (x) => typeof x === 'string',
+    number: (x) => typeof x === 'number',
+    integer: (x) => Number.isInteger(x),
+    boolean: (x) => typeof x === 'boolean',
+    array: (x) => Array.isArray(x),
+    object: (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
+    any: () => true,
+  };
+  return ok[into.type]!(v) ? undefined : `expected ${into.type}, got ${JSON.stringify(v)}`;
+}
+
+/** Where a node sits: its chain of enclosing loops and condition branches, outermost first. */
+type Scope = readonly string[];
+
+interface NodeInfo {
+  readonly node: NodeIR;
+  /** Enclosing frames: `loop:<id>`, `cond:<id>:then`, `cond:<id>:else`. */
+  readonly scope: Scope;
+  /** Enclosing node ids (loops and conditions), outermost first, then the node itself. */
+  readonly chain: readonly string[];
+}
+
+/**
+ * Checks a pipeline's IR and returns every problem found (empty when valid): unknown components,
+ * unknown or missing inputs, type mismatches, references to nothing, data taken out of a loop
+ * without `collect` or out of a condition without a value on every branch, duplicate ids, cycles,
+ * bad quantities and durations.
+ *
+ * @example
+ * const issues = validatePipelineIR(ir);
+ * if (issues.length) throw new SluiceValidationError(issues);
+ */
+export function validatePipelineIR(ir: PipelineIR): SluiceIssue[] {
+  const issues: SluiceIssue[] = [];
+  if (ir?.kind !== 'pipeline') return [{ code: 'ir.kind', path: String(ir?.name ?? '<pipeline>'), message: `expected an IR object with kind "pipeline", got ${JSON.stringify(ir?.kind)}` }];
+  if (ir.irVersion !== IR_VERSION) {
+    return [{ code: 'ir.version', path: ir.name, message: `IR version ${JSON.stringify(ir.irVersion)} is not supported (this Sluice reads version ${IR_VERSION})`, hint: 'compile with the Sluice version that wrote it, or upgrade' }];
+  }
+  validateDag(ir.name, ir.params, ir.dag, ir.outputValues, ir.outputs, ir.components, ir.exitHandler, issues);
+  for (const [hash, c] of Object.entries(ir.components)) {
+    if (c.kind === 'pipeline') validateDag(`${ir.name}/${c.name}`, c.inputs, c.dag, c.outputValues, c.outputs, ir.components, null, issues);
+    checkOptions(`${ir.name}/components.${c.name}/defaults`, c.defaults, issues);
+    void hash;
+  }
+  const o = ir.options;
+  const at = `${ir.name}/options`;
+  if (o.ttlSeconds !== undefined && !(Number.isFinite(o.ttlSeconds) && o.ttlSeconds >= 0)) issues.push({ code: 'option.duration', path: `${at}.ttl`, message: 'expected a duration such as "1h" or a number of seconds' });
+  if (o.deadlineSeconds !== undefined && !(Number.isFinite(o.deadlineSeconds) && o.deadlineSeconds > 0)) issues.push({ code: 'option.duration', path: `${at}.deadline`, message: 'expected a duration such as "1h" or a number of seconds' });
+  if (o.parallelism !== undefined && !(Number.isInteger(o.parallelism) && o.parallelism > 0)) issues.push({ code: 'option.parallelism', path: `${at}.parallelism`, message: `expected a positive integer, got ${JSON.stringify(o.parallelism)}` });
+  if (o.taskDefaults) checkOptions(`${at}.taskDefaults`, o.taskDefaults, issues);
+  return issues;
+}
+
+function validateDag(
+  name: string,
+  params: PipelineIR['params'],
+  dag: readonly NodeIR[],
+  outputValues: PipelineIR['outputValues'],
+  outputs: PipelineIR['outputs'],
+  components: PipelineIR['components'],
+  exitHandler: TaskIR | null,
+  issues: SluiceIssue[],
+): void {
+  const infos = new Map<string, NodeInfo>();
+  const walk = (nodes: readonly NodeIR[], scope: Scope, chain: readonly string[]) => {
+    for (const n of nodes) {
+      if (!ID.test(n.id)) issues.push({ code: 'id.invalid', path: `${name}/${n.id}`, message: `id "${n.id}" must be lowercase letters, digits and '-', 1 to 63 characters, starting and ending with a letter or digit` });
+      if (infos.has(n.id)) issues.push({ code: 'id.duplicate', path: `${name}/${n.id}`, message: `duplicate name "${n.id}": task, condition and loop names are unique in a pipeline`, hint: 'give one of them another name with .named(...)' });
+      else infos.set(n.id, { node: n, scope, chain: [...chain, n.id] });
+      if (n.kind === 'condition') {
+        walk(n.then, [...scope, `cond:${n.id}:then`], [...chain, n.id]);
+        walk(n.else, [...scope, `cond:${n.id}:else`], [...chain, n.id]);
+      } else if (n.kind === 'loop') {
+        walk(n.body, [...scope, `loop:${n.id}`], [...chain, n.id]);
+      }
+    }
+  };
+  walk(dag, [], []);
+  if (exitHandler) {
+    if (infos.has(exitHandler.id)) issues.push({ code: 'id.duplicate', path: `${name}/${exitHandler.id}`, message: `duplicate name "${exitHandler.id}": the exit handler's name is taken` });
+  }
+
+  const g = new graphlib.Graph();
+  for (const id of infos.keys()) g.setNode(id);
+  const edge = (from: string, to: string, path: string) => {
+    const a = infos.get(from)?.chain, b = infos.get(to)?.chain;
+    if (!a || !b) return;
+    let i = 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    if (i === a.length || i === b.length) {
+      issues.push({ code: 'graph.cycle', path, message: `"${to}" cannot wait for "${from}": one contains the other` });
+      return;
+    }
+    g.setEdge(a[i]!, b[i]!);
+  };
+
+  const specOf = (v: ValueIR, inExit: boolean): IOSpec | undefined => {
+    switch (v.kind) {
+      case 'literal': return undefined;
+      case 'param': return params[v.name];
+      case 'output': {
+        const t = infos.get(v.task)?.node;
+        return t?.kind === 'task' ? components[t.component]?.outputs[v.output] : undefined;
+      }
+      case 'collect': {
+        const t = infos.get(v.task)?.node;
+        const s = t?.kind === 'task' ? components[t.component]?.outputs[v.output] : undefined;
+        if (!s) return undefined;
+        return s.kind === 'artifact' ? { ...s, list: true } : { kind: 'parameter', type: 'array', schema: { type: 'array', items: s.schema }, optional: false };
+      }
+      case 'oneOf': return v.options[0] ? specOf(v.options[0], inExit) : undefined;
+      case 'item': {
+        const loop = infos.get(v.loop)?.node;
+        if (loop?.kind !== 'loop' || v.path.length > 0) return undefined;
+        if (loop.items.kind === 'literal' && Array.isArray(loop.items.value)) {
+          const arr = loop.items.value as readonly JsonValue[];
+          const types = new Set(arr.map((x) => (Number.isInteger(x) ? 'integer' : Array.isArray(x) ? 'array' : x === null ? 'any' : typeof x)));
+          const t = types.size === 1 ? [...types][0]! : types.size === 2 && types.has('integer') && types.has('number') ? 'number' : 'any';
+          return { kind: 'parameter', type: t as 'any', schema: {}, optional: false };
+        }
+        const s = specOf(loop.items, inExit);
+        if (s?.kind !== 'parameter') return undefined;
+        const item = (s.schema as { items?: { type?: unknown } }).items?.type;
+        return { kind: 'parameter', type: typeof item === 'string' ? (item as 'any') : 'any', schema: {}, optional: false };
+      }
+      case 'status': return { kind: 'parameter', type: 'string', schema: {}, optional: false };
+    }
+  };
+
+  /** Checks a value read at `scope` by `consumer` (a node id, or undefined for pipeline outputs). */
+  const checkValueRef = (v: ValueIR, path: string, scope: Scope, consumer: string | undefined, inExit: boolean): void => {
+    const visible = (producerScope: Scope, producer: string, via: string): boolean => {
+      for (let i = 0; i < producerScope.length; i++) {
+        if (scope[i] === producerScope[i]) continue;
+        const frame = producerScope[i]!;
+        if (frame.startsWith('loop:')) {
+          issues.push({ code: 'loop.escape', path, message: `takes data out of loop "${frame.slice(5)}" without collect (${via} "${producer}" runs once per item)`, hint: `use loop.collect((t) => t.outputs.x)` });
+        } else {
+          const [, cond, branch] = frame.split(':');
+          issues.push({ code: 'condition.escape', path, message: `takes data out of condition "${cond}" (${via} "${producer}" runs only in its ${branch} branch)`, hint: 'return the value from both branches and use .value' });
+        }
+        return false;
+      }
+      return true;
+    };
+    switch (v.kind) {
+      case 'literal':
+        return;
+      case 'status':
+        if (!inExit) issues.push({ code: 'status.scope', path, message: 'p.status is only available in the exit handler' });
+        return;
+      case 'param':
+        if (!(v.name in params)) issues.push({ code: 'param.unknown', path, message: `refers to unknown parameter "${v.name}"` });
+        return;
+      case 'output': {
+        const p = infos.get(v.task);
+        if (!p || p.node.kind !== 'task') { issues.push({ code: 'ref.unknown', path, message: `refers to unknown task "${v.task}"` }); return; }
+        const comp = components[p.node.component];
+        if (comp && !(v.output in comp.outputs)) issues.push({ code: 'ref.output', path, message: `task "${v.task}" has no output "${v.output}"; it has ${Object.keys(comp.outputs).join(', ') || 'none'}` });
+        if (inExit) { issues.push({ code: 'exit.ref', path, message: 'the exit handler can read parameters and p.status, not task outputs' }); return; }
+        if (visible(p.scope, v.task, 'task')) consumer && edge(v.task, consumer, path);
+        return;
+      }
+      case 'item': {
+        const l = infos.get(v.loop);
+        if (!l || l.node.kind !== 'loop') { issues.push({ code: 'ref.unknown', path, message: `refers to unknown loop "${v.loop}"` }); return; }
+        if (!scope.includes(`loop:${v.loop}`)) issues.push({ code: 'loop.item', path, message: `uses the item of loop "${v.loop}" outside that loop` });
+        return;
+      }
+      case 'collect': {
+        const l = infos.get(v.loop), t = infos.get(v.task);
+        if (!l || l.node.kind !== 'loop') { issues.push({ code: 'ref.unknown', path, message: `refers to unknown loop "${v.loop}"` }); return; }
+        if (!t || t.node.kind !== 'task') { issues.push({ code: 'ref.unknown', path, message: `refers to unknown task "${v.task}"` }); return; }
+        if (!t.scope.includes(`loop:${v.loop}`)) { issues.push({ code: 'collect.scope', path, message: `collects task "${v.task}", which is not inside loop "${v.loop}"` }); return; }
+        if (scope.includes(`loop:${v.loop}`)) { issues.push({ code: 'collect.scope', path, message: `collects loop "${v.loop}" from inside that loop` }); return; }
+        const comp = components[t.node.component];
+        if (comp && !(v.output in comp.outputs)) issues.push({ code: 'ref.output', path, message: `task "${v.task}" has no output "${v.output}"` });
+        if (inExit) { issues.push({ code: 'exit.ref', path, message: 'the exit handler can read parameters and p.status, not task outputs' }); return; }
+        if (visible(l.scope, v.loop, 'loop')) consumer && edge(v.loop, consumer, path);
+        return;
+      }
+      case 'oneOf': {
+        const c = infos.get(v.condition);
+        if (!c || c.node.kind !== 'condition') { issues.push({ code: 'ref.unknown', path, message: `refers to unknown condition "${v.condition}"` }); return; }
+        const branches = new Set<string>();
+        for (const opt of v.options) {
+          const t = infos.get(opt.task);
+          const frame = t?.scope.find((f) => f.startsWith(`cond:${v.condition}:`));
+          if (!t || !frame) { issues.push({ code: 'oneOf.scope', path, message: `option task "${opt.task}" is not inside condition "${v.condition}"` }); continue; }
+          branches.add(frame.split(':')[2]!);
+        }
+        const missing = ['then', 'else'].filter((b) => !branches.has(b));
+        if (missing.length) issues.push({ code: 'condition.escape', path, message: `takes data out of condition "${v.condition}" without a value on every branch (none from: ${missing.join(', ')})`, hint: 'add .otherwise(...) returning a value of the same type' });
+        if (inExit) { issues.push({ code: 'exit.ref', path, message: 'the exit handler can read parameters and p.status, not task outputs' }); return; }
+        if (visible(c.scope, v.condition, 'condition')) consumer && edge(v.condition, consumer, path);
+        return;
+      }
+    }
+  };
+
+  const checkTask = (t: TaskIR, scope: Scope, inExit: boolean) => {
+    const at = `${name}/${t.id}`;
+    const comp: ComponentIR | undefined = components[t.component];
+    if (!comp) {
+      issues.push({ code: 'component.unknown', path: `${at}/component`, message: `refers to unknown component "${t.component}"` });
+    } else {
+      for (const [k, v] of Object.entries(t.inputs)) {
+        const spec = comp.inputs[k];
+        const path = `${at}/inputs.${k}`;
+        if (!spec) { issues.push({ code: 'input.unknown', path, message: `unknown input "${k}"; ${comp.name} takes ${Object.keys(comp.inputs).join(', ') || 'no inputs'}` }); continue; }
+        checkValueRef(v, path, scope, t.id, inExit);
+        const mismatch = v.kind === 'literal' ? literalMismatch(v.value, spec) : (() => { const s = specOf(v, inExit); return s ? specMismatch(s, spec) : undefined; })();
+        if (mismatch) issues.push({ code: 'input.type', path, message: mismatch });
+      }
+      for (const [k, spec] of Object.entries(comp.inputs)) {
+        if (!spec.optional && !(k in t.inputs)) {
+          issues.push({ code: 'input.missing', path: `${at}/inputs.${k}`, message: `required input "${k}" is missing (${spec.kind === 'artifact' ? `${spec.artifactType} artifact` : spec.type})` });
+        }
+      }
+    }
+    checkOptions(`${at}/options`, t.options, issues);
+  };
+
+  for (const info of infos.values()) {
+    const n = info.node;
+    const at = `${name}/${n.id}`;
+    for (const a of n.after) {
+      if (!infos.has(a)) issues.push({ code: 'after.unknown', path: `${at}/after`, message: `waits for unknown task "${a}"` });
+      else edge(a, n.id, `${at}/after`);
+    }
+    if (n.kind === 'task') checkTask(n, info.scope, false);
+    else if (n.kind === 'condition') checkPredicate(n.predicate, `${at}/when`, info.scope, n.id);
+    else {
+      checkValueRef(n.items, `${at}/items`, info.scope, n.id, false);
+      if (n.items.kind === 'literal' && !Array.isArray(n.items.value)) issues.push({ code: 'loop.items', path: `${at}/items`, message: `expected a list, got ${JSON.stringify(n.items.value)}` });
+      const s = n.items.kind !== 'literal' ? specOf(n.items, false) : undefined;
+      if (s && (s.kind === 'artifact' || (s.type !== 'array' && s.type !== 'any'))) issues.push({ code: 'loop.items', path: `${at}/items`, message: `expected a list, got ${s.kind === 'artifact' ? `a ${s.artifactType} artifact` : `${article(s.type)} ${s.type}`}` });
+      if (n.parallelism !== undefined && !(Number.isInteger(n.parallelism) && n.parallelism > 0)) issues.push({ code: 'loop.parallelism', path: `${at}/parallelism`, message: `expected a positive integer, got ${JSON.stringify(n.parallelism)}` });
+    }
+  }
+  function checkPredicate(p: import('./ir.ts').PredicateIR, path: string, scope: Scope, consumer: string): void {
+    switch (p.kind) {
+      case 'compare': checkValueRef(p.left, path, scope, consumer, false); checkValueRef(p.right, path, scope, consumer, false); return;
+      case 'and': case 'or': for (const a of p.args) checkPredicate(a, path, scope, consumer); return;
+      case 'not': checkPredicate(p.arg, path, scope, consumer);
+    }
+  }
+  if (exitHandler) checkTask(exitHandler, [], true);
+  for (const [k, v] of Object.entries(outputValues)) {
+    checkValueRef(v, `${name}/outputs.${k}`, [], undefined, false);
+    if (!(k in outputs)) issues.push({ code: 'output.unknown', path: `${name}/outputs.${k}`, message: 'output value without a declared output' });
+  }
+  for (const cycle of graphlib.alg.findCycles(g)) {
+    const ids = [...cycle].sort();
+    issues.push({ code: 'graph.cycle', path: `${name}/${ids[0]}`, message: `dependency cycle: ${[...ids, ids[0]].join(' -> ')}` });
+  }
+}
+
+function checkOptions(at: string, o: TaskOptionsIR, issues: SluiceIssue[]): void {
+  const r = o.resources;
+  if (r) {
+    for (const k of ['cpu', 'memory', 'ephemeralStorage'] as const) {
+      const q = r[k];
+      if (q !== undefined && !isQuantity(q)) issues.push({ code: 'option.quantity', path: `${at}.resources.${k}`, message: `"${q}" is not a Kubernetes quantity (for example ${k === 'cpu' ? '"500m" or "2"' : '"512Mi" or "4Gi"'})` });
+    }
+    if (r.gpu && !(Number.isInteger(r.gpu.count) && r.gpu.count > 0)) issues.push({ code: 'option.gpu', path: `${at}.resources.gpu`, message: `expected a positive whole number of GPUs, got ${JSON.stringify(r.gpu.count)}` });
+  }
+  if (o.retry) {
+    const rt = o.retry;
+    if (!(Number.isInteger(rt.limit) && rt.limit >= 0)) issues.push({ code: 'option.retry', path: `${at}.retry.limit`, message: `expected a whole number >= 0, got ${JSON.stringify(rt.limit)}` });
+    if (!['always', 'failure', 'error', 'transient'].includes(rt.on)) issues.push({ code: 'option.retry', path: `${at}.retry.on`, message: `expected one of always, failure, error, transient, got ${JSON.stringify(rt.on)}` });
+    if (rt.backoff) {
+      if (parseDuration(rt.backoff.duration) === undefined) issues.push({ code: 'option.duration', path: `${at}.retry.backoff.duration`, message: `"${rt.backoff.duration}" is not a duration (for example "10s", "5m")` });
+      if (rt.backoff.maxDuration !== undefined && parseDuration(rt.backoff.maxDuration) === undefined) issues.push({ code: 'option.duration', path: `${at}.retry.backoff.max`, message: `"${rt.backoff.maxDuration}" is not a duration (for example "10s", "5m")` });
+      if (rt.backoff.factor !== undefined && !(rt.backoff.factor >= 1)) issues.push({ code: 'option.retry', path: `${at}.retry.backoff.factor`, message: `expected a number >= 1, got ${JSON.stringify(rt.backoff.factor)}` });
+      if (rt.backoff.jitter !== undefined && !(rt.backoff.jitter >= 0 && rt.backoff.jitter <= 1)) issues.push({ code: 'option.retry', path: `${at}.retry.backoff.jitter`, message: `expected a fraction between 0 and 1, got ${JSON.stringify(rt.backoff.jitter)}` });
+    }
+  }
+  if (o.timeoutSeconds !== undefined && !(Number.isFinite(o.timeoutSeconds) && o.timeoutSeconds > 0)) issues.push({ code: 'option.duration', path: `${at}.timeout`, message: 'expected a duration such as "30m" or a number of seconds' });
+  if (o.cache?.maxAge !== undefined && parseDuration(o.cache.maxAge) === undefined) issues.push({ code: 'option.duration', path: `${at}.cache.maxAge`, message: `"${o.cache.maxAge}" is not a duration` });
+  for (const k of [...Object.keys(o.env ?? {}), ...Object.keys(o.secretEnv ?? {}), ...Object.keys(o.configMapEnv ?? {})]) {
+    if (!ENV.test(k)) issues.push({ code: 'option.env', path: `${at}.env.${k}`, message: `"${k}" is not a valid environment variable name` });
+  }
+}
