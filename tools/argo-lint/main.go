@@ -44,7 +44,9 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	opts := lint.LintOptions{Files: files, Strict: true, DefaultNamespace: "default"}
+	// Offline, `argo lint` lints with no default namespace, so templates without
+	// one resolve against each other.
+	opts := lint.LintOptions{Files: files, Strict: true, DefaultNamespace: ""}
 	opts.ServiceClients.WorkflowsClient = client.NewWorkflowServiceClient(ctx)
 	if opts.ServiceClients.WorkflowTemplatesClient, err = client.NewWorkflowTemplateServiceClient(); err != nil {
 		fail(err)
