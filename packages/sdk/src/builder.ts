@@ -181,9 +181,7 @@ export interface Task<O = Record<string, never>> extends NodeHandle {
 
 function makeTaskHandle(rec: TaskRec, rec0: Recorder): Task<Record<string, AnyRef>> {
   const outputs: Record<string, AnyRef> = {};
-  for (const [name, type] of Object.entries(rec.def.outputs)) {
-    const spec = rec.def.ir.outputs[name];
-    void type;
+  for (const [name, spec] of Object.entries(rec.def.ir.outputs)) {
     outputs[name] = makeRef({
       value: () => ({ kind: 'output', task: rec.id, output: name }),
       spec,
@@ -275,13 +273,11 @@ export function callComponent(def: ComponentDef, args: unknown): Task<Record<str
         continue;
       }
       if (isArtifactType(type)) {
-        r.issue(() => ({ code: 'input.type', path: at(`inputs.${name}`), message: `expected a ${type.name} artifact from another task or a parameter, got the literal ${describe(value)}` }));
-        continue;
+        r.issue(() => ({ code: 'input.type', path: at(`inputs.${name}`), message: `expected a ${type.name} artifact, got the literal ${describe(value)}` }));
       }
-      const checked = checkValue(type as z.ZodType, value, '', 'input.invalid');
+      const checked = isArtifactType(type) ? { ok: true as const } : checkValue(type as z.ZodType, value, '', 'input.invalid');
       if (!checked.ok) {
         for (const i of checked.issues) r.issue(() => ({ ...i, path: at(`inputs.${name}${i.path}`) }));
-        continue;
       }
       if (!isJsonValue(value)) {
         r.issue(() => ({ code: 'input.json', path: at(`inputs.${name}`), message: `expected a JSON value, got ${describe(value)}` }));

@@ -106,11 +106,14 @@ function validateDag(
   issues: SluiceIssue[],
 ): void {
   const infos = new Map<string, NodeInfo>();
+  const all: NodeInfo[] = [];
   const walk = (nodes: readonly NodeIR[], scope: Scope, chain: readonly string[]) => {
     for (const n of nodes) {
       if (!ID.test(n.id)) issues.push({ code: 'id.invalid', path: `${name}/${n.id}`, message: `id "${n.id}" must be lowercase letters, digits and '-', 1 to 63 characters, starting and ending with a letter or digit` });
+      const info = { node: n, scope, chain: [...chain, n.id] };
+      all.push(info);
       if (infos.has(n.id)) issues.push({ code: 'id.duplicate', path: `${name}/${n.id}`, message: `duplicate name "${n.id}": task, condition and loop names are unique in a pipeline`, hint: 'give one of them another name with .named(...)' });
-      else infos.set(n.id, { node: n, scope, chain: [...chain, n.id] });
+      else infos.set(n.id, info);
       if (n.kind === 'condition') {
         walk(n.then, [...scope, `cond:${n.id}:then`], [...chain, n.id]);
         walk(n.else, [...scope, `cond:${n.id}:else`], [...chain, n.id]);
@@ -265,7 +268,7 @@ function validateDag(
     checkOptions(`${at}/options`, t.options, issues);
   };
 
-  for (const info of infos.values()) {
+  for (const info of all) {
     const n = info.node;
     const at = `${name}/${n.id}`;
     for (const a of n.after) {
