@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what Sluice needs on a fresh machine: pnpm 10 (pnpm 11 needs Node 22) and the
+# workspace's packages (better-sqlite3 builds from source, about a minute cold).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_node_major=20
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt "$need_node_major" ]; then
+  echo "sluice: Node.js >= $need_node_major is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+PNPM_VERSION=10.34.9
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  echo "sluice: installing pnpm $PNPM_VERSION" >&2
+  npm install -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1 || npm install -g "pnpm@$PNPM_VERSION"
+fi
+
+# Native builds compile against Node's own headers; never download them.
+export npm_config_nodedir="${npm_config_nodedir:-$(dirname "$(dirname "$(command -v node)")")}"
+if [ -n "${CI:-}" ]; then
+  pnpm install --frozen-lockfile --reporter=append-only >&2
+else
+  pnpm install --reporter=append-only >&2
+fi

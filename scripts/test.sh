@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything and runs every test: type check, unit, golden, type tests, crash suite,
+# examples end to end, and (where Go is present) the Argo and Kubernetes oracles.
+# Ends with one line: `N passed, N failed`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0; failed=0; status=0
+out=$(mktemp -d)
+
+count() { # vitest JSON report -> adds to passed/failed
+  local f=$1
+  if [ -s "$f" ]; then
+    read -r p fl < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests+" "+(r.numFailedTests+(r.success||r.numFailedTests>0?0:1)))' "$f")
+    passed=$((passed + p)); failed=$((failed + fl))
+  else
+    failed=$((failed + 1))
+  fi
+}
+
+echo "== type check (tsc)"
+if pnpm exec tsc -p tsconfig.json --noEmit; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+
+echo "== unit, golden, type, crash and example tests (vitest)"
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$out/main.json" || status=1
+count "$out/main.json"
+
+if command -v go >/dev/null 2>&1 && [ -f tools/setup.sh ]; then
+  echo "== oracles: Argo's validator and a real kube-apiserver"
+  if bash tools/setup.sh; then
+    pnpm exec vitest run --config tools/vitest.config.ts --reporter=default --reporter=json --outputFile.json="$out/oracles.json" || status=1
+    count "$out/oracles.json"
+  else
+    echo "oracle set-up failed"; failed=$((failed + 1)); status=1
+  fi
+else
+  echo "== oracles skipped: Go is not installed (see tools/README.md)"
+fi
+
+rm -rf "$out"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
