@@ -4,7 +4,6 @@ import {
   NODE, Recorder, callComponent, currentRecorder, itemSpecOf, toNodes, toTaskIR, withRecorder,
   type ComponentDef, type CondRec, type LoopRec, type NodeHandle, type NodeRec, type Task, type TaskRec,
 } from './builder.ts';
-import { COMPONENT } from './component.ts';
 import { SluiceValidationError, type SluiceIssue } from './errors.ts';
 import { contentHash, deepFreeze } from './hash.ts';
 import { IR_VERSION, type IOSpec, type JsonValue, type PipelineComponentIR, type PipelineIR, type ValueIR, type FunctionComponentIR } from './ir.ts';
@@ -120,8 +119,6 @@ export function isPipeline(x: unknown): x is Pipeline {
   return typeof x === 'function' && PIPELINE in x;
 }
 
-type Outputs<P, R> = R;
-
 /**
  * Defines a pipeline. The function runs once, when the pipeline is first compiled or run, to
  * record its tasks; it must not do real work itself.
@@ -139,7 +136,7 @@ type Outputs<P, R> = R;
 export function pipeline<const P extends IOShape = {}, R extends OutputRefShape = {}>(
   config: PipelineConfig<P>,
   fn: (params: ParamRefs<P>, p: PipelineBuilder) => R | void,
-): Pipeline<P, Outputs<P, R>> {
+): Pipeline<P, R> {
   if (typeof config?.name !== 'string' || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(config.name)) {
     throw new TypeError(`pipeline: name "${String(config?.name)}" must be lowercase letters, digits and '-', 1 to 63 characters`);
   }
@@ -186,7 +183,6 @@ function buildPipeline(config: PipelineConfig<IOShape>, params: IOShape, fn: (pa
     paramSpecs[k] = spec;
     paramRefs[k] = makeRef({ value: () => ({ kind: 'param', name: k }), spec });
   }
-  let condN = 0;
   const usedIds = (base: string) => rec.autoId(base);
   const builder: PipelineBuilder = {
     when(condition, then, options) {
@@ -194,7 +190,6 @@ function buildPipeline(config: PipelineConfig<IOShape>, params: IOShape, fn: (pa
       if (!isCondition(condition)) {
         r.issue(() => ({ code: 'condition.invalid', path: `${name}/when`, message: `expected a condition such as out.gte(0.9), got ${typeof condition}` }));
       }
-      condN++;
       const node: CondRec = {
         kind: 'condition',
         id: options?.name ?? usedIds('condition'),
@@ -283,7 +278,6 @@ function buildPipeline(config: PipelineConfig<IOShape>, params: IOShape, fn: (pa
     },
     onExit(handler) {
       const r = currentRecorder('p.onExit');
-      let task: Task<unknown> | undefined;
       if (typeof handler === 'function') {
         const scratch: NodeRec[] = [];
         r.inScope(scratch, handler as () => unknown);
@@ -294,8 +288,7 @@ function buildPipeline(config: PipelineConfig<IOShape>, params: IOShape, fn: (pa
         r.exitHandler = scratch[0] as TaskRec;
         return;
       }
-      task = handler;
-      const node = task?.[NODE];
+      const node = handler?.[NODE];
       if (!node || node.kind !== 'task') {
         r.issue(() => ({ code: 'exit.invalid', path: `${name}/onExit`, message: 'expected a task or a function adding one task' }));
         return;
@@ -310,7 +303,6 @@ function buildPipeline(config: PipelineConfig<IOShape>, params: IOShape, fn: (pa
       spec: { kind: 'parameter', type: 'string', schema: { type: 'string', enum: ['Succeeded', 'Failed', 'Error'] }, optional: false },
     }) as ParamRef<'Succeeded' | 'Failed' | 'Error'>,
   };
-  void condN;
 
   const returned = withRecorder(rec, () => fn(paramRefs, builder));
   const outputs: Record<string, IOSpec> = {};
@@ -477,5 +469,4 @@ export function parsePipelineParams(
   return issues.length ? { ok: false, issues } : { ok: true, values };
 }
 
-void COMPONENT;
 export type { Task };
