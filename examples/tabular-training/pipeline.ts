@@ -1,0 +1,170 @@
+/**
+ * Tabular training on iris: validate the CSV (bad rows fail the run), split, train two model
+ * kinds over a hyperparameter sweep, evaluate each, pick the best, and promote it only when it
+ * beats `minAccuracy` and the currently promoted model; otherwise record why not.
+ *
+ *   pnpm sluice run examples/tabular-training/pipeline.ts
+ *   pnpm sluice compile examples/tabular-training/pipeline.ts
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { component, pipeline, listOf, Dataset, Metrics, Model, NonRetryableError } from '@sluice/sdk';
+import { SPECIES, formatRowIssues, resolveDataPath, split, toCsv, validateCsv } from './src/data.ts';
+import { evaluate } from './src/metrics.ts';
+import { TrainConfig, describeConfig, predict, train, type SavedModel } from './src/models.ts';
+import { logDecision, promote, readPromoted, rejectionReason } from './src/registry.ts';
+
+/** The sweep: two model kinds, two settings each. */
+export const SWEEP: TrainConfig[] = [
+  { kind: 'random-forest', nEstimators: 10, maxDepth: 2, seed: 7 },
+  { kind: 'random-forest', nEstimators: 40, maxDepth: 5, seed: 7 },
+  { kind: 'logistic-regression', learningRate: 0.005, steps: 300 },
+  { kind: 'logistic-regression', learningRate: 0.05, steps: 1500 },
+];
+
+async function readRows(path: string) {
+  const v = validateCsv(await readFile(path, 'utf8'));
+  if (!v.ok) throw new NonRetryableError(`data set ${path} failed validation:\n${formatRowIssues(v.issues)}`);
+  return v.rows;
+}
+
+export const validateData = component({
+  name: 'validate-data',
+  description: 'Reads the CSV, checks its schema and every value; any bad row fails the run.',
+  inputs: { source: z.string() },
+  outputs: { data: Dataset, rows: z.number().int() },
+  async run({ source }, ctx) {
+    const path = resolveDataPath(source);
+    const rows = await readRows(path);
+    await ctx.outputs.data.write(toCsv(rows));
+    ctx.outputs.data.metadata['rows'] = rows.length;
+    ctx.log.info('validated', { source: path, rows: rows.length });
+    return { rows: rows.length };
+  },
+});
+
+export const splitData = component({
+  name: 'split-data',
+  description: 'Stratified, seeded train/test split.',
+  inputs: { data: Dataset, testFraction: z.number().gt(0).lt(1), seed: z.number().int() },
+  outputs: { train: Dataset, test: Dataset },
+  async run({ data, testFraction, seed }, ctx) {
+    const { train: tr, test } = split(await readRows(data.path), testFraction, seed);
+    await ctx.outputs.train.write(toCsv(tr));
+    await ctx.outputs.test.write(toCsv(test));
+    ctx.outputs.train.metadata['rows'] = tr.length;
+    ctx.outputs.test.metadata['rows'] = test.length;
+  },
+});
+
+export const trainModel = component({
+  name: 'train-model',
+  description: 'Trains a random forest or a logistic regression.',
+  inputs: { train: Dataset, config: TrainConfig },
+  outputs: { model: Model },
+  async run({ train: data, config }, ctx) {
+    const model = train(config, await readRows(data.path));
+    await ctx.outputs.model.writeJson(model);
+    ctx.outputs.model.metadata['name'] = describeConfig(config);
+  },
+});
+
+export const evaluateModel = component({
+  name: 'evaluate-model',
+  description: 'Held-out accuracy and the confusion matrix.',
+  inputs: { model: Model, test: Dataset },
+  outputs: { metrics: Metrics, accuracy: z.number() },
+  async run({ model, test }, ctx) {
+    const rows = await readRows(test.path);
+    const saved = await model.readJson<SavedModel>();
+    const e = evaluate(rows.map((r) => r.label), predict(saved, rows.map((r) => r.features)), SPECIES.length);
+    const m = ctx.outputs.metrics;
+    m.log('accuracy', e.accuracy);
+    m.log('n', e.n);
+    await m.writeJson({ model: describeConfig(saved.config), ...m.values, confusionMatrix: { labels: SPECIES, matrix: e.confusion } });
+    return { accuracy: e.accuracy };
+  },
+});
+
+export const pickBest = component({
+  name: 'pick-best',
+  description: 'The sweep point with the highest held-out accuracy (the first one on ties).',
+  inputs: { models: listOf(Model), metrics: listOf(Metrics) },
+  outputs: { model: Model, accuracy: z.number(), name: z.string() },
+  async run({ models, metrics }, ctx) {
+    if (models.length === 0 || models.length !== metrics.length) throw new NonRetryableError(`expected one metrics file per model, got ${metrics.length} for ${models.length}`);
+    const scores = await Promise.all(metrics.map((m) => m.readJson<{ accuracy: number; model: string }>()));
+    let best = 0;
+    scores.forEach((s, i) => { if (s.accuracy > scores[best]!.accuracy) best = i; });
+    await ctx.outputs.model.copyFrom(models[best]!.path);
+    ctx.log.info('best', { model: scores[best]!.model, accuracy: scores[best]!.accuracy });
+    return { accuracy: scores[best]!.accuracy, name: scores[best]!.model };
+  },
+});
+
+export const readCurrent = component({
+  name: 'read-promoted',
+  description: "The promoted model's accuracy, or -1 when none was promoted yet.",
+  inputs: { registry: z.string() },
+  outputs: { accuracy: z.number(), name: z.string() },
+  run: ({ registry }) => {
+    const p = readPromoted(registry);
+    return { accuracy: p?.accuracy ?? -1, name: p?.name ?? '' };
+  },
+});
+
+export const promoteModel = component({
+  name: 'promote-model',
+  inputs: { model: Model, name: z.string(), accuracy: z.number(), registry: z.string() },
+  outputs: { decision: z.string() },
+  run: ({ model, name, accuracy, registry }, ctx) => {
+    const path = promote(registry, model.path, { name, accuracy, runId: ctx.runId, at: new Date().toISOString() });
+    ctx.log.info('promoted', { name, accuracy, path });
+    return { decision: `promoted ${name} (accuracy ${accuracy.toFixed(4)}) to ${path}` };
+  },
+});
+
+export const recordRejection = component({
+  name: 'record-rejection',
+  inputs: { name: z.string(), accuracy: z.number(), minAccuracy: z.number(), current: z.number(), registry: z.string() },
+  outputs: { decision: z.string() },
+  run: ({ name, accuracy, minAccuracy, current, registry }, ctx) => {
+    const reason = rejectionReason(accuracy, minAccuracy, current);
+    logDecision(registry, { promoted: false, name, accuracy, reason, runId: ctx.runId, at: new Date().toISOString() });
+    ctx.log.warn('not promoted', { name, reason });
+    return { decision: `kept the promoted model: ${reason}` };
+  },
+});
+
+export default pipeline(
+  {
+    name: 'tabular-training',
+    description: 'Iris: validate, split, sweep random forests and logistic regressions, promote the best.',
+    params: {
+      source: z.string().default('data/iris.csv'),
+      testFraction: z.number().gt(0).lt(1).default(0.3),
+      seed: z.number().int().default(1),
+      minAccuracy: z.number().min(0).max(1).default(0.9),
+      registry: z.string().default('.sluice/registry/iris'),
+    },
+  },
+  ({ source, testFraction, seed, minAccuracy, registry }, p) => {
+    const data = validateData({ source });
+    const parts = splitData({ data: data.outputs.data, testFraction, seed });
+    const sweep = p.forEach(SWEEP, (config) => {
+      const fit = trainModel({ train: parts.outputs.train, config });
+      const score = evaluateModel({ model: fit.outputs.model, test: parts.outputs.test });
+      return { fit, score };
+    }, { parallelism: 2, name: 'sweep' });
+    const best = pickBest({ models: sweep.collect((i) => i.fit.outputs.model), metrics: sweep.collect((i) => i.score.outputs.metrics) });
+    // The registry changes between runs: never serve these from cache.
+    const current = readCurrent({ registry }).cache(false);
+    const { accuracy, name, model } = best.outputs;
+    const decision = p.when(accuracy.gte(minAccuracy).and(accuracy.gt(current.outputs.accuracy)), () =>
+      promoteModel({ model, name, accuracy, registry }).cache(false).outputs.decision,
+    { name: 'good-enough' }).otherwise(() =>
+      recordRejection({ name, accuracy, minAccuracy, current: current.outputs.accuracy, registry }).cache(false).outputs.decision,
+    );
+    return { model, accuracy, name, decision: decision.value };
+  },
+);
