@@ -5,6 +5,7 @@ declare module 'ml-logistic-regression' {
     constructor(options?: { numSteps?: number; learningRate?: number });
     train(X: Matrix, Y: Matrix): void;
     predict(X: Matrix): number[];
+    readonly classifiers: readonly { testScores(X: Matrix): number[] }[];
     toJSON(): unknown;
     static load(model: unknown): LogisticRegression;
   }
