@@ -1,0 +1,12 @@
+/**
+ * @sluice/compiler: pipeline IR -> Argo Workflows. The whole public API is exported here.
+ *
+ * @example
+ * import { compile, toGraph } from '@sluice/compiler';
+ * const { yaml } = compile(ir, { entry: 'pipeline.ts', image: 'ghcr.io/acme/pipelines:1' });
+ * console.log(toGraph(ir, 'mermaid'));
+ */
+export { compile } from './compile.ts';
+export type { CompileOptions, CompileResult, CompileKind } from './compile.ts';
+export { toGraph } from './graph.ts';
+export type { GraphFormat } from './graph.ts';
