@@ -1,0 +1,62 @@
+import type { ComponentIR, JsonValue } from '@sluice/sdk';
+import { canonicalJson, sha256 } from '../util/json.ts';
+import { isArtifactRef, type RuntimeValue } from './types.ts';
+
+/** Bump when the key's recipe changes. */
+const KEY_FORMAT = 1;
+
+/** The parts of a cache key, kept with each task so a miss can say which part changed. */
+export interface CacheParts {
+  /** Function: `code:<codeHash>`; container: `image:<sha256 of image and command>`. */
+  readonly component: string;
+  /** sha256 of each input parameter's canonical JSON. */
+  readonly params: { readonly [name: string]: string };
+  /** Content hash of each input artifact (lists: hashes joined by `,`). */
+  readonly artifacts: { readonly [name: string]: string };
+  readonly version: string;
+  /** A custom key template, when the task sets `cache.key`. */
+  readonly custom?: string;
+}
+
+export function componentIdentity(c: ComponentIR): string {
+  if (c.kind === 'function') return `code:${c.codeHash}`;
+  if (c.kind === 'container') return `image:${sha256(canonicalJson({ image: c.image, command: c.command }))}`;
+  return `pipeline:${sha256(canonicalJson(c))}`;
+}
+
+export function cacheParts(component: ComponentIR, inputs: { readonly [name: string]: RuntimeValue }, version: string | undefined, custom?: string): CacheParts {
+  const params: Record<string, string> = {};
+  const artifacts: Record<string, string> = {};
+  for (const name of Object.keys(inputs).sort()) {
+    const v = inputs[name] as RuntimeValue;
+    if (isArtifactRef(v)) artifacts[name] = v.hash;
+    else if (Array.isArray(v) && v.length > 0 && v.every(isArtifactRef)) artifacts[name] = v.map((a) => a.hash).join(',');
+    else params[name] = sha256(canonicalJson(v as JsonValue));
+  }
+  return { component: componentIdentity(component), params, artifacts, version: version ?? '', ...(custom !== undefined ? { custom } : {}) };
+}
+
+export function cacheKey(parts: CacheParts): string {
+  if (parts.custom !== undefined) return sha256(canonicalJson({ f: KEY_FORMAT, component: parts.component, custom: parts.custom, version: parts.version }));
+  return sha256(canonicalJson({ f: KEY_FORMAT, ...parts }));
+}
+
+/** Says which parts of the key differ from an earlier run of the same task; empty when none does. */
+export function explainMiss(now: CacheParts, before: CacheParts): string[] {
+  const out: string[] = [];
+  if (now.component !== before.component) out.push(now.component.split(':')[0] === 'code' ? 'the component code changed' : 'the component image or command changed');
+  if (now.version !== before.version) out.push(`cache version changed (${JSON.stringify(before.version)} → ${JSON.stringify(now.version)})`);
+  if (now.custom !== before.custom) out.push('the custom cache key changed');
+  const names = (a: object, b: object) => [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  for (const n of names(now.params, before.params)) {
+    if (!(n in before.params)) out.push(`parameter ${n} was added`);
+    else if (!(n in now.params)) out.push(`parameter ${n} was removed`);
+    else if (now.params[n] !== before.params[n]) out.push(`parameter ${n} changed`);
+  }
+  for (const n of names(now.artifacts, before.artifacts)) {
+    if (!(n in before.artifacts)) out.push(`artifact ${n} was added`);
+    else if (!(n in now.artifacts)) out.push(`artifact ${n} was removed`);
+    else if (now.artifacts[n] !== before.artifacts[n]) out.push(`artifact ${n} content changed (${(before.artifacts[n] as string).slice(0, 12)} → ${(now.artifacts[n] as string).slice(0, 12)})`);
+  }
+  return out;
+}

@@ -1,0 +1,523 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
+import type { ArtifactStore } from '../store/cas.ts';
+import type { AttemptOutcome, StateStore, TaskRow, TaskState } from '../store/state.ts';
+import type { Clock } from '../util/clock.ts';
+import { parseDurationMs } from '../util/duration.ts';
+import { canonicalJson } from '../util/json.ts';
+import { cacheKey, type CacheParts, cacheParts, explainMiss } from './cache.ts';
+import { type GpuPool, Semaphore } from './gpu.ts';
+import type { AttemptRequest, AttemptResult, Launcher } from './launch.ts';
+import { backoffMs, type FailureCounts, type FailureKind, shouldRetry } from './retry.ts';
+import { type ArtifactRef, isArtifactRef, type LoadedPipeline, type RuntimeValue } from './types.ts';
+import { type DagInfo, dagInfo, evalPredicate, nodeDeps, walkPath } from './values.ts';
+
+export type Outcome = 'succeeded' | 'skipped' | 'failed' | 'omitted';
+
+/** What the engine reports as it goes (rendered by the CLI as a live view, lines or JSON). */
+export interface RunEvent {
+  readonly type: 'run.started' | 'run.resumed' | 'run.finished' | 'task.started' | 'task.retrying' | 'task.succeeded' | 'task.cached' | 'task.failed' | 'task.skipped' | 'task.omitted' | 'task.resumed' | 'condition.decided' | 'warning';
+  readonly time: number;
+  readonly runId: string;
+  readonly key?: string;
+  readonly attempt?: number;
+  readonly message?: string;
+  readonly status?: string;
+  readonly delayMs?: number;
+  readonly gpus?: readonly string[];
+}
+
+export interface EngineOptions {
+  readonly store: StateStore;
+  readonly cas: ArtifactStore;
+  readonly runDir: string;
+  readonly runId: string;
+  readonly loaded: LoadedPipeline;
+  readonly params: { readonly [name: string]: JsonValue };
+  readonly functions: Launcher;
+  readonly containers: Launcher;
+  readonly concurrency: number;
+  readonly gpus: GpuPool;
+  readonly clock: Clock;
+  readonly random?: () => number;
+  readonly emit: (e: RunEvent) => void;
+  /** Ignore the cache for lookups (results are still recorded). */
+  readonly noCache?: boolean;
+  /** Stops the run: running steps are asked to stop (grace period) and nothing new starts. */
+  readonly signal: AbortSignal;
+}
+
+interface Scope {
+  readonly base: string;
+  readonly dag: DagInfo;
+  readonly params: { readonly [name: string]: RuntimeValue };
+  readonly items: ReadonlyMap<string, { readonly index: number; readonly value: JsonValue }>;
+  readonly status?: string;
+}
+
+type Branch = 'then' | 'else' | 'skipped' | 'omitted';
+interface Gate { readonly decided: Promise<Branch>; readonly branch: 'then' | 'else' }
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+class TaskFailure extends Error {}
+
+/** Safe directory name for a task instance key (`loop[2]/train` → `loop[2]~train`). */
+export function keyDir(key: string): string {
+  return key.replace(/\//g, '~');
+}
+
+/**
+ * Drives one run of a pipeline: walks the DAG, starts each node when its dependencies are done,
+ * and commits every state change to the state store before anything depends on it. Tasks already
+ * finished in this run (a resume) are not run again. Scheduling follows Argo's DAG semantics:
+ * a failed or omitted dependency omits its dependents, a skipped one does not; after a failure no
+ * new node starts (failFast); the exit handler runs last, whatever happened.
+ */
+export class Engine {
+  private readonly o: EngineOptions;
+  private readonly done = new Map<string, Promise<Outcome>>();
+  private readonly results = new Map<string, { readonly [name: string]: RuntimeValue }>();
+  private readonly loopCounts = new Map<string, number>();
+  private readonly slots: Semaphore;
+  private readonly prior: Map<string, TaskRow>;
+  private readonly pipelineName: string;
+  private failFast = false;
+  private interrupted = false;
+  readonly states = new Map<string, TaskState>();
+
+  constructor(o: EngineOptions) {
+    this.o = o;
+    this.slots = new Semaphore(o.concurrency);
+    this.pipelineName = o.loaded.ir.name;
+    this.prior = new Map(o.store.tasksOfRun(o.runId).map((t) => [t.key, t]));
+    o.signal.addEventListener('abort', () => (this.interrupted = true), { once: true });
+  }
+
+  /** Runs the DAG then the exit handler; returns the run's outcome and resolved outputs. */
+  async run(): Promise<{ status: 'succeeded' | 'failed' | 'interrupted'; outputs: { [name: string]: RuntimeValue }; error?: string }> {
+    const ir = this.o.loaded.ir;
+    const root: Scope = { base: '', dag: dagInfo(ir.dag, ir.exitHandler ? [ir.exitHandler] : []), params: this.o.params, items: new Map() };
+    const outcomes = await Promise.all(this.register(ir.dag, root, undefined));
+    let failed = outcomes.some((x) => x === 'failed' || x === 'omitted');
+    if (ir.exitHandler && !this.interrupted) {
+      const exitScope: Scope = { ...root, status: failed ? 'Failed' : 'Succeeded' };
+      const wasFailFast = this.failFast;
+      this.failFast = false; // the exit handler runs whatever happened
+      const key = ir.exitHandler.id;
+      const p = this.taskNode(ir.exitHandler, exitScope, key, undefined, true);
+      this.done.set(key, p);
+      if ((await p) === 'failed') failed = true;
+      this.failFast = wasFailFast || failed;
+    }
+    if (this.interrupted) return { status: 'interrupted', outputs: {}, error: 'the runner was stopped' };
+    const outputs: { [name: string]: RuntimeValue } = {};
+    for (const [name, v] of Object.entries(ir.outputValues)) {
+      try {
+        outputs[name] = this.value(v, root, `${ir.name}/outputs.${name}`);
+      } catch (e) {
+        if (!failed) return { status: 'failed', outputs, error: (e as Error).message };
+      }
+    }
+    return failed ? { status: 'failed', outputs, error: this.firstError() } : { status: 'succeeded', outputs };
+  }
+
+  private firstError(): string {
+    const failed = this.o.store.tasksOfRun(this.o.runId).filter((t) => t.state === 'failed');
+    return failed.map((t) => `${t.key}: ${t.error ?? 'failed'}`).join('\n') || 'a task failed';
+  }
+
+  // ---- keys and values -------------------------------------------------------------------
+
+  /** The instance key of node `id` seen from `scope`: through the loop iterations `scope` is in, or the loop itself. */
+  private keyFor(id: string, scope: Scope): string {
+    const loops = scope.dag.loopsOf.get(id);
+    if (!loops) throw new TaskFailure(`unknown node "${id}"`);
+    let acc = scope.base;
+    for (const l of loops) {
+      const it = scope.items.get(l);
+      if (!it) return acc + l;
+      acc += `${l}[${it.index}]/`;
+    }
+    return acc + id;
+  }
+
+  private value(v: ValueIR, scope: Scope, path: string): RuntimeValue {
+    switch (v.kind) {
+      case 'literal': return v.value;
+      case 'param': {
+        if (!(v.name in scope.params)) throw new TaskFailure(`${path}: no parameter "${v.name}"`);
+        return scope.params[v.name] as RuntimeValue;
+      }
+      case 'output': {
+        const key = this.keyFor(v.task, scope);
+        const r = this.results.get(key);
+        if (!r) throw new TaskFailure(`${path}: task ${key} did not run (${this.states.get(key) ?? 'not started'}), so its output "${v.output}" has no value`);
+        if (!(v.output in r)) throw new TaskFailure(`${path}: task ${key} has no output "${v.output}"`);
+        return r[v.output] as RuntimeValue;
+      }
+      case 'item': {
+        const it = scope.items.get(v.loop);
+        if (!it) throw new TaskFailure(`${path}: not inside loop ${v.loop}`);
+        return walkPath(it.value, v.path, path);
+      }
+      case 'collect': {
+        const loopKey = this.keyFor(v.loop, scope);
+        const loops = scope.dag.loopsOf.get(v.task) ?? [];
+        const inner = loops.slice(loops.indexOf(v.loop));
+        const out: RuntimeValue[] = [];
+        const gather = (prefix: string, rest: readonly string[]) => {
+          const [l, ...more] = rest;
+          if (l === undefined) {
+            const r = this.results.get(prefix + v.task);
+            if (r && v.output in r) out.push(r[v.output] as RuntimeValue);
+            return;
+          }
+          const n = this.loopCounts.get(prefix + l) ?? 0;
+          for (let i = 0; i < n; i++) gather(`${prefix}${l}[${i}]/`, more);
+        };
+        gather(loopKey.slice(0, loopKey.length - v.loop.length), inner);
+        return out as RuntimeValue;
+      }
+      case 'oneOf': {
+        for (const opt of v.options) {
+          const r = this.results.get(this.keyFor(opt.task, scope));
+          if (r && opt.output in r) return r[opt.output] as RuntimeValue;
+        }
+        throw new TaskFailure(`${path}: no branch of condition ${v.condition} produced a value`);
+      }
+      case 'status': {
+        if (scope.status === undefined) throw new TaskFailure(`${path}: the run status is only available to the exit handler`);
+        return scope.status;
+      }
+    }
+  }
+
+  // ---- scheduling ------------------------------------------------------------------------
+
+  private register(nodes: readonly NodeIR[], scope: Scope, gate: Gate | undefined): Promise<Outcome>[] {
+    const ps: Promise<Outcome>[] = [];
+    for (const n of nodes) {
+      const key = this.keyFor(n.id, scope);
+      let p: Promise<Outcome>;
+      if (n.kind === 'condition') {
+        const d = deferred<Branch>();
+        const thenPs = this.register(n.then, scope, { decided: d.promise, branch: 'then' });
+        const elsePs = this.register(n.else, scope, { decided: d.promise, branch: 'else' });
+        p = this.conditionNode(n, scope, key, gate, d.resolve, thenPs, elsePs);
+      } else if (n.kind === 'loop') p = this.loopNode(n, scope, key, gate);
+      else p = this.taskNode(n, scope, key, gate, false);
+      this.done.set(key, p);
+      ps.push(p);
+    }
+    return ps;
+  }
+
+  /** Waits for the gate and dependencies; says whether the node may run. */
+  private async ready(n: NodeIR, scope: Scope, gate: Gate | undefined): Promise<Outcome | 'go'> {
+    await null; // let the whole scope register before looking dependencies up
+    if (gate) {
+      const b = await gate.decided;
+      if (b === 'omitted') return 'omitted';
+      if (b !== gate.branch) return 'skipped';
+    }
+    const deps = nodeDeps(n);
+    if (deps.length) {
+      const waits: Promise<Outcome>[] = [];
+      for (const d of deps) {
+        const p = this.done.get(this.keyFor(d, scope));
+        if (!p) throw new TaskFailure(`${n.id} depends on ${d}, which is not part of this pipeline scope`);
+        waits.push(p);
+      }
+      const outs = await Promise.all(waits);
+      if (outs.some((x) => x === 'failed' || x === 'omitted')) return 'omitted';
+    }
+    if (this.failFast || this.interrupted) return 'omitted';
+    return 'go';
+  }
+
+  private note(key: string, n: NodeIR, state: TaskState, component = '', extra: { outputs?: string; error?: string } = {}): void {
+    this.states.set(key, state);
+    const prev = this.prior.get(key);
+    if (prev && prev.state === state && state !== 'failed') return;
+    this.o.store.recordTask({ runId: this.o.runId, key, taskId: n.id, component, state, now: this.o.clock.now(), outputs: extra.outputs ?? null, error: extra.error ?? null });
+    if (state === 'skipped' || state === 'omitted') this.o.emit({ type: state === 'skipped' ? 'task.skipped' : 'task.omitted', time: this.o.clock.now(), runId: this.o.runId, key });
+  }
+
+  private async conditionNode(n: ConditionIR, scope: Scope, key: string, gate: Gate | undefined, decide: (b: Branch) => void, thenPs: Promise<Outcome>[], elsePs: Promise<Outcome>[]): Promise<Outcome> {
+    let r: Outcome | 'go';
+    try {
+      r = await this.ready(n, scope, gate);
+    } catch (e) {
+      decide('omitted');
+      return this.failNode(key, n, (e as Error).message);
+    }
+    if (r !== 'go') {
+      decide(r === 'skipped' ? 'skipped' : 'omitted');
+      await Promise.all([...thenPs, ...elsePs]);
+      this.note(key, n, r);
+      return r;
+    }
+    let branch: 'then' | 'else';
+    try {
+      branch = evalPredicate(n.predicate, (v) => this.value(v, scope, `${key}/predicate`)) ? 'then' : 'else';
+    } catch (e) {
+      decide('omitted');
+      await Promise.all([...thenPs, ...elsePs]);
+      return this.failNode(key, n, (e as Error).message);
+    }
+    decide(branch);
+    this.o.emit({ type: 'condition.decided', time: this.o.clock.now(), runId: this.o.runId, key, message: branch });
+    const outs = await Promise.all(branch === 'then' ? thenPs : elsePs);
+    await Promise.all(branch === 'then' ? elsePs : thenPs);
+    const bad = outs.some((x) => x === 'failed' || x === 'omitted');
+    this.note(key, n, bad ? 'failed' : 'succeeded', '', { outputs: JSON.stringify({ branch }), ...(bad ? { error: 'a task in the branch failed' } : {}) });
+    return bad ? 'failed' : 'succeeded';
+  }
+
+  private failNode(key: string, n: NodeIR, message: string): Outcome {
+    this.failFast = true;
+    this.note(key, n, 'failed', n.kind === 'task' ? n.component : '', { error: message });
+    this.o.emit({ type: 'task.failed', time: this.o.clock.now(), runId: this.o.runId, key, message });
+    return 'failed';
+  }
+
+  private async loopNode(n: LoopIR, scope: Scope, key: string, gate: Gate | undefined): Promise<Outcome> {
+    let items: RuntimeValue;
+    try {
+      const r = await this.ready(n, scope, gate);
+      if (r !== 'go') {
+        this.note(key, n, r);
+        return r;
+      }
+      items = this.value(n.items, scope, `${key}/items`);
+      if (typeof items === 'string') {
+        try { items = JSON.parse(items) as JsonValue; } catch { /* reported below */ }
+      }
+      if (!Array.isArray(items)) throw new TaskFailure(`${key}/items: expected a list to loop over, got ${JSON.stringify(items)}`);
+    } catch (e) {
+      return this.failNode(key, n, (e as Error).message);
+    }
+    const list = items as readonly JsonValue[];
+    this.loopCounts.set(key, list.length);
+    const sem = n.parallelism ? new Semaphore(n.parallelism) : undefined;
+    const iteration = async (i: number): Promise<Outcome[]> => {
+      if (sem) await sem.acquire();
+      try {
+        const items = new Map(scope.items);
+        items.set(n.id, { index: i, value: list[i] as JsonValue });
+        return await Promise.all(this.register(n.body, { ...scope, items }, undefined));
+      } finally {
+        sem?.release();
+      }
+    };
+    const outs = (await Promise.all(list.map((_, i) => iteration(i)))).flat();
+    const bad = outs.some((x) => x === 'failed' || x === 'omitted');
+    this.note(key, n, bad ? 'failed' : 'succeeded', '', { outputs: JSON.stringify({ iterations: list.length }), ...(bad ? { error: 'an iteration failed' } : {}) });
+    return bad ? 'failed' : 'succeeded';
+  }
+
+  private options(t: TaskIR, c: ComponentIR): TaskOptionsIR {
+    return { ...this.o.loaded.ir.options.taskDefaults, ...c.defaults, ...t.options };
+  }
+
+  private async taskNode(t: TaskIR, scope: Scope, key: string, gate: Gate | undefined, isExit: boolean): Promise<Outcome> {
+    const comp = this.o.loaded.ir.components[t.component];
+    try {
+      const r = isExit ? 'go' : await this.ready(t, scope, gate);
+      if (r !== 'go') {
+        this.note(key, t, r, t.component);
+        return r;
+      }
+      if (!comp) throw new TaskFailure(`${key}: unknown component ${t.component}`);
+      const inputs: Record<string, RuntimeValue> = {};
+      for (const [name, v] of Object.entries(t.inputs)) inputs[name] = this.value(v, scope, `${key}/inputs.${name}`);
+      for (const [name, io] of Object.entries(comp.inputs)) {
+        if (!(name in inputs) && io.kind === 'parameter' && io.default !== undefined) inputs[name] = io.default;
+      }
+      if (comp.kind === 'pipeline') return await this.nestedNode(t, comp, scope, key, inputs);
+      return await this.runTask(t, comp, key, inputs);
+    } catch (e) {
+      if (e instanceof TaskFailure || !(e instanceof Error)) return this.failNode(key, t, e instanceof Error ? e.message : String(e));
+      return this.failNode(key, t, e.message);
+    }
+  }
+
+  private async nestedNode(t: TaskIR, comp: PipelineComponentIR, scope: Scope, key: string, inputs: Record<string, RuntimeValue>): Promise<Outcome> {
+    const sub: Scope = { base: key + '/', dag: dagInfo(comp.dag), params: inputs, items: new Map() };
+    this.states.set(key, 'running');
+    const outs = await Promise.all(this.register(comp.dag, sub, undefined));
+    if (outs.some((x) => x === 'failed' || x === 'omitted')) {
+      this.note(key, t, this.interrupted ? 'omitted' : 'failed', t.component, { error: 'a task of the nested pipeline failed' });
+      return this.interrupted ? 'omitted' : 'failed';
+    }
+    const outputs: Record<string, RuntimeValue> = {};
+    for (const [name, v] of Object.entries(comp.outputValues)) outputs[name] = this.value(v, sub, `${key}/outputs.${name}`);
+    this.results.set(key, outputs);
+    this.note(key, t, 'succeeded', t.component, { outputs: JSON.stringify(outputs) });
+    return 'succeeded';
+  }
+
+  // ---- one task: resume, cache, attempts -------------------------------------------------
+
+  private revive(json: string): { [name: string]: RuntimeValue } {
+    const o = JSON.parse(json) as { [name: string]: RuntimeValue };
+    const fix = (v: RuntimeValue): RuntimeValue => {
+      if (isArtifactRef(v)) {
+        const path = this.o.cas.pathOf(v.hash);
+        return { ...v, path, uri: pathToFileURL(path).href };
+      }
+      if (Array.isArray(v) && v.length && v.every(isArtifactRef)) return (v as ArtifactRef[]).map((a) => fix(a) as ArtifactRef);
+      return v;
+    };
+    for (const k of Object.keys(o)) o[k] = fix(o[k] as RuntimeValue);
+    return o;
+  }
+
+  private outputsComplete(outputs: { [name: string]: RuntimeValue }): boolean {
+    for (const v of Object.values(outputs)) {
+      if (isArtifactRef(v) && !this.o.cas.has(v.hash)) return false;
+    }
+    return true;
+  }
+
+  private async runTask(t: TaskIR, comp: ComponentIR, key: string, inputs: Record<string, RuntimeValue>): Promise<Outcome> {
+    const o = this.o;
+    const prev = this.prior.get(key);
+    if (prev && (prev.state === 'succeeded' || prev.state === 'cached') && prev.outputs !== null) {
+      const outputs = this.revive(prev.outputs);
+      if (this.outputsComplete(outputs)) {
+        this.results.set(key, outputs);
+        this.states.set(key, prev.state);
+        o.emit({ type: 'task.resumed', time: o.clock.now(), runId: o.runId, key, status: prev.state });
+        return 'succeeded';
+      }
+    }
+    const opts = this.options(t, comp);
+    const cacheOn = opts.cache?.enabled !== false;
+    const parts: CacheParts = cacheParts(comp, inputs, opts.cache?.version, opts.cache?.key);
+    const ckey = cacheKey(parts);
+    const partsJson = JSON.stringify(parts);
+    const inputsJson = JSON.stringify(inputs);
+    if (cacheOn && !o.noCache) {
+      const hit = o.store.getCache(ckey);
+      const fresh = hit && (opts.cache?.maxAge === undefined || o.clock.now() - hit.created_at <= parseDurationMs(opts.cache.maxAge));
+      if (hit && fresh) {
+        const outputs = this.revive(hit.outputs);
+        if (this.outputsComplete(outputs)) {
+          const artifacts = Object.entries(outputs).filter(([, v]) => isArtifactRef(v)).map(([name, v]) => {
+            const a = v as ArtifactRef;
+            return { output: name, hash: a.hash, type: a.type, size: 0, metadata: JSON.stringify(a.metadata) };
+          });
+          o.store.recordTask({ runId: o.runId, key, taskId: t.id, component: t.component, state: 'cached', now: o.clock.now(), cacheKey: ckey, cacheParts: partsJson, cachedFrom: `${hit.run_id}/${hit.task_key}`, inputs: inputsJson, outputs: hit.outputs, artifacts });
+          this.results.set(key, outputs);
+          this.states.set(key, 'cached');
+          o.emit({ type: 'task.cached', time: o.clock.now(), runId: o.runId, key, message: `from ${hit.run_id}/${hit.task_key}` });
+          return 'succeeded';
+        }
+      }
+    }
+    let miss: string | null = null;
+    if (cacheOn) {
+      const last = o.store.lastTaskWithParts(key, this.pipelineName, o.runId);
+      if (last?.cache_parts) {
+        const why = explainMiss(parts, JSON.parse(last.cache_parts) as CacheParts);
+        miss = why.length ? why.join('; ') : last.cache_key === ckey ? 'cache entry missing or expired' : 'no difference found in the key parts';
+      } else miss = 'first run of this task';
+      if (o.noCache) miss = 'cache lookups disabled (--no-cache)';
+    }
+
+    const gpuCount = opts.resources?.gpu?.count ?? 0;
+    o.gpus.check(gpuCount, `task ${key}`);
+    const priorAttempts = prev ? o.store.attemptsOf(o.runId, key) : [];
+    const spent: FailureCounts = { user: 0, system: 0 };
+    for (const a of priorAttempts) {
+      if (a.outcome === 'failed' || a.outcome === 'timeout') spent.user++;
+      else if (a.outcome === 'error' || a.outcome === 'preempted') spent.system++;
+    }
+    let attempt = priorAttempts.length;
+    const store = o.store;
+    store.db.transaction(() => {
+      store.startTask({ runId: o.runId, key, taskId: t.id, component: t.component, now: o.clock.now(), cacheKey: cacheOn ? ckey : null, cacheParts: cacheOn ? partsJson : null, cacheMiss: miss, inputs: inputsJson });
+      for (const a of priorAttempts) if (a.outcome === 'running') store.finishAttempt({ runId: o.runId, key, n: a.n, now: o.clock.now(), outcome: 'interrupted', exitCode: null, signal: null, message: 'the runner stopped during this attempt' });
+    })();
+    this.states.set(key, 'running');
+    const tdir = join(o.runDir, 'tasks', keyDir(key));
+    const timeoutMs = opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 : undefined;
+    for (;;) {
+      attempt++;
+      const gpus = await o.gpus.acquire(gpuCount);
+      await this.slots.acquire();
+      let res: AttemptResult;
+      try {
+        if (this.interrupted) {
+          this.states.set(key, 'omitted');
+          return 'omitted';
+        }
+        store.startAttempt(o.runId, key, attempt, o.clock.now(), gpus);
+        o.emit({ type: 'task.started', time: o.clock.now(), runId: o.runId, key, attempt, gpus });
+        const req: AttemptRequest = {
+          runId: o.runId, key, taskId: t.id, componentHash: t.component, component: comp, inputs, attempt, gpus,
+          outputsDir: join(tdir, `attempt-${attempt}`, 'outputs'), checkpointDir: join(tdir, 'checkpoints'),
+          logFile: join(o.runDir, 'logs', `${keyDir(key)}.log`), timeoutMs, env: { ...opts.env }, signal: o.signal,
+        };
+        res = await (comp.kind === 'function' ? o.functions : o.containers).run(req);
+        if (res.ok) {
+          const outputs: Record<string, RuntimeValue> = { ...res.params };
+          const artifacts: { output: string; hash: string; type: string; size: number; metadata: string }[] = [];
+          for (const [name, a] of Object.entries(res.artifacts)) {
+            const io = comp.outputs[name];
+            const type = io?.kind === 'artifact' ? io.artifactType : 'Artifact';
+            const got = await o.cas.ingest(a.path);
+            outputs[name] = { kind: 'artifact', type, hash: got.hash, path: got.path, uri: pathToFileURL(got.path).href, metadata: a.metadata };
+            artifacts.push({ output: name, hash: got.hash, type, size: got.size, metadata: JSON.stringify(a.metadata) });
+          }
+          store.commitSuccess({ runId: o.runId, key, attempt, now: o.clock.now(), outputs: JSON.stringify(outputs), cacheKey: cacheOn ? ckey : null, artifacts });
+          this.results.set(key, outputs);
+          this.states.set(key, 'succeeded');
+          o.emit({ type: 'task.succeeded', time: o.clock.now(), runId: o.runId, key, attempt });
+          return 'succeeded';
+        }
+      } finally {
+        this.slots.release();
+        o.gpus.release(gpus);
+      }
+      const interrupted = this.interrupted && res.kind === 'preempted';
+      const outcome: AttemptOutcome = interrupted ? 'interrupted' : res.outcome;
+      store.finishAttempt({ runId: o.runId, key, n: attempt, now: o.clock.now(), outcome, exitCode: res.exitCode, signal: res.signal, message: res.message });
+      if (interrupted) {
+        this.states.set(key, 'omitted');
+        return 'omitted';
+      }
+      const kind: FailureKind = res.kind;
+      if (!this.failFast && shouldRetry(opts.retry, spent, kind)) {
+        if (kind === 'user') spent.user++;
+        else spent.system++;
+        const delayMs = backoffMs(opts.retry, spent.user + spent.system, o.random);
+        this.states.set(key, 'retrying');
+        o.emit({ type: 'task.retrying', time: o.clock.now(), runId: o.runId, key, attempt, message: `${res.outcome}: ${res.message}`, delayMs });
+        await o.clock.sleep(delayMs, o.signal);
+        if (this.interrupted) {
+          this.states.set(key, 'omitted');
+          return 'omitted';
+        }
+        continue;
+      }
+      this.failFast = true;
+      const message = `${res.outcome === 'failed' ? '' : `${res.outcome}: `}${res.message}`;
+      store.setTaskFailed(o.runId, key, attempt, o.clock.now(), message);
+      this.states.set(key, 'failed');
+      o.emit({ type: 'task.failed', time: o.clock.now(), runId: o.runId, key, attempt, message });
+      return 'failed';
+    }
+  }
+}
+
+export function canonicalParams(p: { readonly [name: string]: JsonValue }): string {
+  return canonicalJson(p);
+}

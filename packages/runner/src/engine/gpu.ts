@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { RunnerError } from '../errors.ts';
+
+export interface GpuInfo {
+  readonly index: string;
+  readonly uuid?: string;
+  readonly name?: string;
+  readonly memoryMiB?: number;
+}
+
+/**
+ * Parses `nvidia-smi --query-gpu=index,uuid,name,memory.total,... --format=csv[,noheader][,nounits]`.
+ * With a header the columns are found by name; without one they are taken as index, uuid, name, memory.total.
+ */
+export function parseNvidiaSmiCsv(text: string): GpuInfo[] {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (!lines.length) return [];
+  let cols = ['index', 'uuid', 'name', 'memory.total'];
+  if (/^index\b/i.test(lines[0] as string)) {
+    cols = (lines.shift() as string).split(',').map((c) => c.trim().replace(/\s*\[.*\]$/, '').toLowerCase());
+  }
+  return lines.map((line) => {
+    const cells = line.split(',').map((c) => c.trim());
+    const get = (c: string) => cells[cols.indexOf(c)];
+    const mem = get('memory.total');
+    const gpu: { index: string; uuid?: string; name?: string; memoryMiB?: number } = { index: get('index') ?? String(cells[0]) };
+    const uuid = get('uuid');
+    const name = get('name');
+    if (uuid) gpu.uuid = uuid;
+    if (name) gpu.name = name;
+    if (mem) gpu.memoryMiB = Number.parseFloat(mem);
+    return gpu;
+  });
+}
+
+/**
+ * The GPUs this machine offers to steps: `SLUICE_GPUS=0,1` (empty for none) overrides detection;
+ * otherwise `nvidia-smi` is asked; no nvidia-smi means no GPUs.
+ */
+export function detectGpus(env: NodeJS.ProcessEnv = process.env, run: (cmd: string, args: string[]) => string = (c, a) => execFileSync(c, a, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] })): GpuInfo[] {
+  const override = env.SLUICE_GPUS;
+  if (override !== undefined) return override.split(',').map((s) => s.trim()).filter(Boolean).map((index) => ({ index }));
+  try {
+    return parseNvidiaSmiCsv(run('nvidia-smi', ['--query-gpu=index,uuid,name,memory.total', '--format=csv,noheader,nounits']));
+  } catch {
+    return [];
+  }
+}
+
+/** Hands out GPU devices: each step gets its own; steps wait while none are free. */
+export class GpuPool {
+  readonly devices: readonly string[];
+  private free: string[];
+  private waiters: { n: number; resolve: (ids: string[]) => void }[] = [];
+  constructor(devices: readonly string[]) {
+    this.devices = devices;
+    this.free = [...devices];
+  }
+  /** Throws when `n` is more than the machine has (it could never run). */
+  check(n: number, what: string): void {
+    if (n > this.devices.length)
+      throw new RunnerError('gpu.tooMany', `${what} needs ${n} GPU${n === 1 ? '' : 's'} but this machine has ${this.devices.length}${this.devices.length ? ` (${this.devices.join(',')})` : ''}; set SLUICE_GPUS to override detection`);
+  }
+  acquire(n: number): Promise<string[]> {
+    if (n <= 0) return Promise.resolve([]);
+    this.check(n, 'a step');
+    if (!this.waiters.length && this.free.length >= n) return Promise.resolve(this.free.splice(0, n));
+    return new Promise((resolve) => this.waiters.push({ n, resolve }));
+  }
+  release(ids: readonly string[]): void {
+    if (!ids.length) return;
+    this.free.push(...ids);
+    this.free.sort((a, b) => this.devices.indexOf(a) - this.devices.indexOf(b));
+    while (this.waiters.length && this.free.length >= (this.waiters[0] as { n: number }).n) {
+      const w = this.waiters.shift() as { n: number; resolve: (ids: string[]) => void };
+      w.resolve(this.free.splice(0, w.n));
+    }
+  }
+}
+
+/** A counting semaphore (the global concurrency limit, a loop's parallelism). */
+export class Semaphore {
+  private n: number;
+  private readonly q: (() => void)[] = [];
+  constructor(n: number) {
+    this.n = Math.max(1, n);
+  }
+  acquire(): Promise<void> {
+    if (this.n > 0) {
+      this.n--;
+      return Promise.resolve();
+    }
+    return new Promise((r) => this.q.push(r));
+  }
+  release(): void {
+    const next = this.q.shift();
+    if (next) next();
+    else this.n++;
+  }
+}

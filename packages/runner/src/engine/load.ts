@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PipelineIR } from '@sluice/sdk';
+import { RunnerError } from '../errors.ts';
+import type { FunctionRuntime, LoadedPipeline } from './types.ts';
+
+interface SdkApi {
+  isPipeline(x: unknown): boolean;
+  toIR(p: unknown): PipelineIR;
+  functionRuntimes(p: unknown): ReadonlyMap<string, FunctionRuntime>;
+}
+
+let sdk: Promise<SdkApi> | undefined;
+function loadSdk(): Promise<SdkApi> {
+  const name = '@sluice/sdk';
+  sdk ??= import(name) as Promise<SdkApi>;
+  return sdk;
+}
+
+/**
+ * Imports a pipeline file (TypeScript through tsx) and returns its default export, or the named one.
+ *
+ * @example
+ * const p = await importPipelineFile('examples/iris/pipeline.ts');
+ */
+export async function importPipelineFile(file: string, exportName?: string): Promise<unknown> {
+  const abs = resolve(file);
+  if (!existsSync(abs)) throw new RunnerError('entry.missing', `pipeline file ${file} does not exist`);
+  const { tsImport } = await import('tsx/esm/api');
+  const mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
+  const name = exportName ?? 'default';
+  let value = mod[name];
+  // tsx may wrap a module's exports under `default` when loading it as CommonJS
+  if (value === undefined && mod.default && typeof mod.default === 'object') value = (mod.default as Record<string, unknown>)[name];
+  if (value === undefined) {
+    const names = Object.keys(mod).filter((k) => k !== '__esModule');
+    throw new RunnerError('entry.export', `${file} has no ${exportName ? `export "${exportName}"` : 'default export'}${names.length ? ` (it exports: ${names.join(', ')})` : ''}`);
+  }
+  return value;
+}
+
+function isLoaded(x: unknown): x is LoadedPipeline {
+  return typeof x === 'object' && x !== null && (x as { ir?: { kind?: unknown } }).ir?.kind === 'pipeline' && (x as { runtimes?: unknown }).runtimes instanceof Map;
+}
+function isIR(x: unknown): x is PipelineIR {
+  return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'pipeline' && typeof (x as { irVersion?: unknown }).irVersion === 'number' && 'dag' in x;
+}
+
+/**
+ * Turns what a user hands the runner into IR plus runnable components: a Sluice pipeline (through
+ * the SDK), a `{ ir, runtimes }` pair, or bare IR (container components only).
+ */
+export async function toLoadedPipeline(x: unknown, what = 'value'): Promise<LoadedPipeline> {
+  if (isLoaded(x)) return x;
+  if (isIR(x)) return { ir: x, runtimes: new Map() };
+  const api = await loadSdk();
+  if (api.isPipeline(x)) return { ir: api.toIR(x), runtimes: api.functionRuntimes(x), source: x };
+  throw new RunnerError('entry.notPipeline', `${what} is not a Sluice pipeline (expected the value returned by pipeline(...))`);
+}
+
+/** Loads a pipeline file: import, then {@link toLoadedPipeline}. */
+export async function loadPipelineFile(file: string, exportName?: string): Promise<LoadedPipeline> {
+  const x = await importPipelineFile(file, exportName);
+  return toLoadedPipeline(x, exportName ? `export "${exportName}" of ${file}` : `the default export of ${file}`);
+}

@@ -1,0 +1,166 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JsonValue } from '@sluice/sdk';
+import { loadPipelineFile } from '../engine/load.ts';
+import { checkArtifactName } from '../store/cas.ts';
+import type { ArtifactInputSpec } from './artifacts.ts';
+import { EXIT, executeStep, type StepResult, type StepSpec } from './step.ts';
+
+/** Arguments of `sluice exec` (see ARCHITECTURE.md, "The executor contract"). */
+export interface ExecArgs {
+  entry: string;
+  exportName?: string;
+  component: string;
+  task: string;
+  params: Record<string, string>;
+  artifacts: Record<string, string[]>;
+  outputs: string;
+  runId?: string;
+  checkpointDir?: string;
+  /** Local runner: a JSON StepSpec file replacing the per-input flags. */
+  spec?: string;
+  /** Grace period after SIGTERM before giving up, in ms. @default 10000 */
+  graceMs?: number;
+}
+
+function usage(msg: string): never {
+  process.stderr.write(`sluice exec: ${msg}\nusage: sluice exec --entry <file> [--export <name>] --component <hash> --task <id> [--param name=value]... [--artifact name=<path>]... --outputs <dir> [--run-id <id>] [--checkpoint-dir <dir>] [--spec <file>] [--grace <ms>]\n`);
+  process.exit(EXIT.invalid);
+}
+
+export function parseExecArgs(argv: readonly string[]): ExecArgs {
+  const a: Partial<ExecArgs> & { params: Record<string, string>; artifacts: Record<string, string[]> } = { params: {}, artifacts: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    const eq = flag.indexOf('=');
+    const [name, inline] = flag.startsWith('--') && eq > 0 ? [flag.slice(0, eq), flag.slice(eq + 1)] : [flag, undefined];
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined) usage(`${name} needs a value`);
+      return v;
+    };
+    const pair = (): [string, string] => {
+      const v = value();
+      const j = v.indexOf('=');
+      if (j <= 0) usage(`${name} expects name=value, got "${v}"`);
+      return [v.slice(0, j), v.slice(j + 1)];
+    };
+    switch (name) {
+      case '--entry': a.entry = value(); break;
+      case '--export': a.exportName = value(); break;
+      case '--component': a.component = value(); break;
+      case '--task': a.task = value(); break;
+      case '--outputs': a.outputs = value(); break;
+      case '--run-id': a.runId = value(); break;
+      case '--checkpoint-dir': a.checkpointDir = value(); break;
+      case '--spec': a.spec = value(); break;
+      case '--grace': a.graceMs = Number(value()); break;
+      case '--param': { const [k, v] = pair(); a.params[k] = v; break; }
+      case '--artifact': { const [k, v] = pair(); (a.artifacts[k] ??= []).push(v); break; }
+      default: usage(`unknown argument "${flag}"`);
+    }
+  }
+  if (a.spec) {
+    const s = JSON.parse(readFileSync(a.spec, 'utf8')) as StepSpec & { entry: string; exportName?: string };
+    a.entry ??= s.entry;
+    if (s.exportName !== undefined) a.exportName ??= s.exportName;
+    a.component ??= s.component;
+    a.task ??= s.task;
+    a.outputs ??= s.outputsDir;
+  }
+  for (const k of ['entry', 'component', 'task', 'outputs'] as const) if (!a[k]) usage(`--${k} is required`);
+  return a as ExecArgs;
+}
+
+function readMeta(path: string): { [key: string]: JsonValue } {
+  const f = `${path}.meta.json`;
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { [key: string]: JsonValue }) : {};
+}
+
+/** Writes a step's result with the contract's file layout and returns the exit code. */
+export function writeResult(outputsDir: string, result: StepResult, stringOutputs: ReadonlySet<string>): number {
+  mkdirSync(outputsDir, { recursive: true });
+  if (result.status !== 'succeeded') {
+    writeFileSync(join(outputsDir, 'error.json'), JSON.stringify(result));
+    process.stderr.write(`${result.status === 'invalid' ? 'invalid inputs' : result.status}: ${result.stack ?? result.message}\n`);
+    return EXIT[result.status];
+  }
+  if (Object.keys(result.params).length) mkdirSync(join(outputsDir, 'parameters'), { recursive: true });
+  for (const [name, v] of Object.entries(result.params)) {
+    checkArtifactName(name, 'output name');
+    writeFileSync(join(outputsDir, 'parameters', name), stringOutputs.has(name) && typeof v === 'string' ? v : JSON.stringify(v));
+  }
+  for (const [name, a] of Object.entries(result.artifacts)) writeFileSync(`${join(outputsDir, 'artifacts', checkArtifactName(name, 'output name'))}.meta.json`, JSON.stringify(a.metadata));
+  return EXIT.succeeded;
+}
+
+/** `sluice exec`: the process that runs one function step, in a pod or as a local child process. */
+export async function execMain(argv: readonly string[]): Promise<number> {
+  const args = parseExecArgs(argv);
+  const fromSpec = args.spec ? (JSON.parse(readFileSync(args.spec, 'utf8')) as StepSpec) : undefined;
+  const ac = new AbortController();
+  const grace = args.graceMs ?? Number(process.env.SLUICE_GRACE_MS ?? 10_000);
+  let preempted = false;
+  process.once('SIGTERM', () => {
+    preempted = true;
+    ac.abort('preempted');
+    setTimeout(() => {
+      try {
+        writeFileSync(join(args.outputs, 'error.json'), JSON.stringify({ status: 'preempted', message: `terminated (SIGTERM); no exit within the ${grace} ms grace period` }));
+      } catch { /* outputs dir may not exist */ }
+      process.exit(EXIT.preempted);
+    }, grace).unref();
+  });
+  const parent = Number(process.env.SLUICE_PARENT_PID);
+  if (parent) {
+    // A local runner that dies (even by SIGKILL) must not leave its steps running: treat it as preemption.
+    setInterval(() => {
+      if (process.ppid !== parent && !preempted) process.kill(process.pid, 'SIGTERM');
+    }, 500).unref();
+  }
+  let loaded;
+  try {
+    loaded = await loadPipelineFile(args.entry, args.exportName);
+  } catch (e) {
+    process.stderr.write(`sluice exec: cannot load ${args.entry}: ${(e as Error).stack ?? e}\n`);
+    return EXIT.failed;
+  }
+  let runtime = loaded.runtimes.get(args.component);
+  if (!runtime && fromSpec && 'componentName' in fromSpec) {
+    // The parent may have built its IR through another TypeScript transform (a test runner), which
+    // changes the source text the code hash is taken from; a unique name still identifies the component.
+    const byName = [...loaded.runtimes.values()].filter((r) => r.ir.name === (fromSpec as { componentName?: string }).componentName);
+    if (byName.length === 1) runtime = byName[0];
+  }
+  if (!runtime) {
+    process.stderr.write(`sluice exec: ${args.entry} has no function component ${args.component} (known: ${[...loaded.runtimes.keys()].join(', ') || 'none'}); was it built from a different version of the pipeline?\n`);
+    return EXIT.invalid;
+  }
+  const artifacts: Record<string, ArtifactInputSpec | ArtifactInputSpec[]> = { ...(fromSpec?.artifacts as Record<string, ArtifactInputSpec>) };
+  for (const [name, paths] of Object.entries(args.artifacts)) {
+    const io = runtime.ir.inputs[name];
+    const type = io?.kind === 'artifact' ? io.artifactType : 'Artifact';
+    const specs = paths.map((p) => {
+      const metadata = readMeta(p);
+      return { path: p, type, metadata, ...(typeof metadata.contentHash === 'string' ? { hash: metadata.contentHash } : {}) };
+    });
+    artifacts[name] = io?.kind === 'artifact' && io.list ? specs : (specs[0] as ArtifactInputSpec);
+  }
+  const spec: StepSpec = {
+    attempt: fromSpec?.attempt ?? Number(process.env.SLUICE_ATTEMPT ?? 1),
+    runId: args.runId ?? fromSpec?.runId ?? process.env.SLUICE_RUN_ID ?? 'local',
+    gpus: fromSpec?.gpus ?? (process.env.CUDA_VISIBLE_DEVICES ? process.env.CUDA_VISIBLE_DEVICES.split(',').filter(Boolean) : []),
+    ...fromSpec,
+    component: args.component,
+    task: args.task,
+    params: { ...fromSpec?.params, ...args.params },
+    artifacts,
+    outputsDir: args.outputs,
+    ...(args.checkpointDir ? { checkpointDir: args.checkpointDir } : {}),
+  };
+  const result = await executeStep(runtime, spec, { signal: ac.signal });
+  const strings = new Set(Object.entries(runtime.ir.outputs).filter(([, io]) => io.kind === 'parameter' && io.type === 'string').map(([n]) => n));
+  const final: StepResult = preempted && result.status === 'failed' ? { ...result, status: 'preempted' } : result;
+  return writeResult(args.outputs, final, strings);
+}

@@ -1,0 +1,15 @@
+/**
+ * `@sluice/runner`: runs Sluice pipelines on this machine with durable state, and the executor
+ * (`sluice exec`) that runs each function step, locally and in Argo pods.
+ */
+export { runPipeline, storePaths, ParamsError } from './run.ts';
+export type { RunOptions, RunResult, TaskSummary, RunEvent } from './run.ts';
+export type { ArtifactRef, RuntimeValue, FunctionRuntime, LoadedPipeline } from './engine/types.ts';
+export { loadPipelineFile, importPipelineFile } from './engine/load.ts';
+export { executeStep, EXIT } from './executor/step.ts';
+export type { StepSpec, StepResult } from './executor/step.ts';
+export { shouldRetry, backoffMs } from './engine/retry.ts';
+export type { FailureKind } from './engine/retry.ts';
+export { detectGpus, parseNvidiaSmiCsv } from './engine/gpu.ts';
+export { RunnerError } from './errors.ts';
+export type { Clock } from './util/clock.ts';

@@ -1,0 +1,228 @@
+import { existsSync } from 'node:fs';
+import type { JsonValue, NodeIR, PipelineIR, TaskIR, ValueIR } from '@sluice/sdk';
+import { cacheKey, cacheParts } from './engine/cache.ts';
+import { toLoadedPipeline } from './engine/load.ts';
+import { isArtifactRef, type LoadedPipeline, type RuntimeValue } from './engine/types.ts';
+import { type DagInfo, dagInfo, evalPredicate, nodeDeps, walkPath } from './engine/values.ts';
+import { ArtifactStore } from './store/cas.ts';
+import { StateStore } from './store/state.ts';
+import { ParamsError, storePaths } from './run.ts';
+import { parseParamsFromIR } from './params.ts';
+
+const UNKNOWN = Symbol('unknown');
+type V = RuntimeValue | typeof UNKNOWN;
+
+/** One line of a dry-run plan. */
+export interface PlanStep {
+  readonly key: string;
+  readonly kind: 'task' | 'condition' | 'loop' | 'pipeline' | 'exit';
+  /** 1 for nodes that can start at once; a node's wave is one more than its latest dependency's. */
+  readonly wave: number;
+  /** `run`, `cached`, `skipped` (its branch is decided against it), `maybe` (decided at run time), `then`/`else` for conditions. */
+  readonly decision: string;
+  readonly note?: string;
+  /** Inputs known before the run, rendered as JSON (artifacts by hash). */
+  readonly inputs?: { readonly [name: string]: string };
+}
+
+export interface Plan {
+  readonly pipeline: string;
+  readonly params: { readonly [name: string]: JsonValue };
+  readonly steps: readonly PlanStep[];
+  readonly text: string;
+}
+
+interface Scope { base: string; dag: DagInfo; params: Record<string, V>; items: Map<string, { index: number | '*'; value: V }>; maybe: boolean }
+
+/**
+ * The plan of a run without running anything or writing anything: the order of tasks, resolved
+ * parameters, which steps the cache would serve, which branches are decided already.
+ *
+ * @example
+ * const plan = await planRun(pipeline, { params: { lr: '0.1' }, paramsFromCli: true });
+ * console.log(plan.text);
+ */
+export async function planRun(pipeline: unknown, o: { params?: Record<string, unknown>; paramsFromCli?: boolean; storeDir?: string; noCache?: boolean } = {}): Promise<Plan> {
+  const loaded: LoadedPipeline = await toLoadedPipeline(pipeline, 'the pipeline');
+  const ir: PipelineIR = loaded.ir;
+  let params: Record<string, JsonValue>;
+  if (loaded.source !== undefined) {
+    const sdk = (await import('@sluice/sdk')) as unknown as { parsePipelineParams(p: unknown, raw: Record<string, unknown>, o: { fromCli?: boolean }): { ok: true; values: Record<string, JsonValue> } | { ok: false; issues: [] } };
+    const r = sdk.parsePipelineParams(loaded.source, { ...o.params }, { fromCli: !!o.paramsFromCli });
+    if (!r.ok) throw new ParamsError(r.issues);
+    params = r.values;
+  } else {
+    const r = parseParamsFromIR(ir, o.params ?? {}, !!o.paramsFromCli);
+    if (!r.ok) throw new ParamsError(r.issues);
+    params = r.values;
+  }
+  const paths = storePaths(o.storeDir);
+  const store = existsSync(paths.db) ? StateStore.open(paths.db, { readonly: true }) : undefined;
+  const cas = new ArtifactStore(paths.artifacts);
+  const steps: PlanStep[] = [];
+  const outputs = new Map<string, Record<string, V>>();
+  const waves = new Map<string, number>();
+  const decided = new Map<string, 'then' | 'else' | undefined>();
+  const counts = new Map<string, number>();
+
+  const keyFor = (id: string, s: Scope): string => {
+    let acc = s.base;
+    for (const l of s.dag.loopsOf.get(id) ?? []) {
+      const it = s.items.get(l);
+      if (!it) return acc + l;
+      acc += `${l}[${it.index}]/`;
+    }
+    return acc + id;
+  };
+  const value = (v: ValueIR, s: Scope): V => {
+    switch (v.kind) {
+      case 'literal': return v.value;
+      case 'param': return v.name in s.params ? (s.params[v.name] as V) : UNKNOWN;
+      case 'output': { const r = outputs.get(keyFor(v.task, s)); return r && v.output in r ? (r[v.output] as V) : UNKNOWN; }
+      case 'item': { const it = s.items.get(v.loop); if (!it || it.value === UNKNOWN) return UNKNOWN; try { return walkPath(it.value as JsonValue, v.path, v.loop); } catch { return UNKNOWN; } }
+      case 'collect': {
+        const lk = keyFor(v.loop, s);
+        const n = counts.get(lk);
+        if (n === undefined) return UNKNOWN;
+        const prefix = lk.slice(0, lk.length - v.loop.length);
+        const list: RuntimeValue[] = [];
+        for (let i = 0; i < n; i++) {
+          const r = outputs.get(`${prefix}${v.loop}[${i}]/${v.task}`);
+          if (!r || r[v.output] === UNKNOWN || r[v.output] === undefined) return UNKNOWN;
+          list.push(r[v.output] as RuntimeValue);
+        }
+        return list as RuntimeValue;
+      }
+      case 'oneOf': {
+        const b = decided.get(keyFor(v.condition, s));
+        if (!b) return UNKNOWN;
+        for (const opt of v.options) { const r = outputs.get(keyFor(opt.task, s)); if (r && opt.output in r) return r[opt.output] as V; }
+        return UNKNOWN;
+      }
+      case 'status': return UNKNOWN;
+    }
+  };
+  const show = (x: V): string => (x === UNKNOWN ? '<from upstream>' : isArtifactRef(x) ? `artifact ${x.hash.slice(0, 12)}` : JSON.stringify(x));
+  const waveOf = (n: NodeIR, s: Scope, floor: number): number => {
+    let w = floor;
+    for (const d of nodeDeps(n)) w = Math.max(w, (waves.get(keyFor(d, s)) ?? 0) + 1);
+    return Math.max(w, 1);
+  };
+
+  const walk = (nodes: readonly NodeIR[], s: Scope, floor: number, skipped: boolean): number => {
+    let last = floor;
+    // dependencies first: nodes are emitted in an order where each follows what it reads
+    const pending = [...nodes];
+    const local = new Set(nodes.map((n) => n.id));
+    const doneIds = new Set<string>();
+    while (pending.length) {
+      const i = pending.findIndex((n) => nodeDeps(n).every((d) => !local.has(d) || doneIds.has(d)));
+      const n = pending.splice(i < 0 ? 0 : i, 1)[0] as NodeIR;
+      doneIds.add(n.id);
+      const key = keyFor(n.id, s);
+      const w = waveOf(n, s, floor);
+      if (n.kind === 'condition') {
+        let b: 'then' | 'else' | undefined;
+        if (!skipped) {
+          try {
+            const known = (v: ValueIR) => { const x = value(v, s); if (x === UNKNOWN) throw UNKNOWN; return x; };
+            b = evalPredicate(n.predicate, known) ? 'then' : 'else';
+          } catch { b = undefined; }
+        }
+        decided.set(key, b);
+        waves.set(key, w);
+        steps.push({ key, kind: 'condition', wave: w, decision: skipped ? 'skipped' : b ?? 'maybe', note: skipped ? 'in a branch not taken' : b ? `decided already: ${b} branch` : 'decided at run time' });
+        const e1 = walk(n.then, { ...s, maybe: s.maybe || !b }, w + 1, skipped || b === 'else');
+        const e2 = walk(n.else, { ...s, maybe: s.maybe || !b }, w + 1, skipped || b === 'then');
+        waves.set(key, Math.max(e1, e2, w));
+      } else if (n.kind === 'loop') {
+        const items = skipped ? UNKNOWN : value(n.items, s);
+        let end = w;
+        if (Array.isArray(items)) {
+          counts.set(key, items.length);
+          steps.push({ key, kind: 'loop', wave: w, decision: skipped ? 'skipped' : 'run', note: `${items.length} iterations${n.parallelism ? `, ${n.parallelism} at a time` : ''}` });
+          items.forEach((it, idx) => {
+            const m = new Map(s.items); m.set(n.id, { index: idx, value: it as JsonValue });
+            end = Math.max(end, walk(n.body, { ...s, items: m }, w + 1, skipped));
+          });
+        } else {
+          steps.push({ key, kind: 'loop', wave: w, decision: skipped ? 'skipped' : 'maybe', note: 'items known at run time' });
+          const m = new Map(s.items); m.set(n.id, { index: '*', value: UNKNOWN });
+          end = walk(n.body, { ...s, items: m }, w + 1, skipped);
+        }
+        waves.set(key, end);
+      } else {
+        waves.set(key, w);
+        taskStep(n, key, s, w, skipped, 'task');
+        const c = ir.components[n.component];
+        if (c?.kind === 'pipeline') {
+          const inputs: Record<string, V> = {};
+          for (const [k, v] of Object.entries(n.inputs)) inputs[k] = value(v, s);
+          const sub: Scope = { base: key + '/', dag: dagInfo(c.dag), params: inputs, items: new Map(), maybe: s.maybe };
+          const end = walk(c.dag, sub, w, skipped);
+          const outs: Record<string, V> = {};
+          for (const [k, v] of Object.entries(c.outputValues)) outs[k] = value(v, sub);
+          outputs.set(key, outs);
+          waves.set(key, end);
+        }
+      }
+      last = Math.max(last, waves.get(key) ?? w);
+    }
+    return last;
+  };
+
+  const taskStep = (t: TaskIR, key: string, s: Scope, w: number, skipped: boolean, kind: 'task' | 'exit') => {
+    const c = ir.components[t.component];
+    if (!c) return;
+    const inputs: Record<string, V> = {};
+    for (const [k, v] of Object.entries(t.inputs)) inputs[k] = skipped ? UNKNOWN : value(v, s);
+    for (const [k, io] of Object.entries(c.inputs)) if (!(k in inputs) && io.kind === 'parameter' && io.default !== undefined) inputs[k] = io.default;
+    const shown = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, show(v)]));
+    if (c.kind === 'pipeline') {
+      steps.push({ key, kind: 'pipeline', wave: w, decision: skipped ? 'skipped' : s.maybe ? 'maybe' : 'run', note: `nested pipeline ${c.name}`, inputs: shown });
+      return;
+    }
+    if (skipped) {
+      steps.push({ key, kind, wave: w, decision: 'skipped', note: 'in a branch not taken' });
+      return;
+    }
+    const opts = { ...ir.options.taskDefaults, ...c.defaults, ...t.options };
+    let decision = s.maybe ? 'maybe' : 'run';
+    let note = s.maybe ? 'runs if its branch is taken' : '';
+    const known = Object.values(inputs).every((v) => v !== UNKNOWN);
+    if (opts.cache?.enabled === false) note = [note, 'cache disabled'].filter(Boolean).join('; ');
+    else if (!known) note = [note, 'cache decided at run time (inputs come from upstream steps)'].filter(Boolean).join('; ');
+    else if (store && !o.noCache) {
+      const key2 = cacheKey(cacheParts(c, inputs as Record<string, RuntimeValue>, opts.cache?.version, opts.cache?.key));
+      const hit = store.getCache(key2);
+      const outs = hit ? (JSON.parse(hit.outputs) as Record<string, RuntimeValue>) : undefined;
+      if (hit && outs && Object.values(outs).every((v) => !isArtifactRef(v) || cas.has(v.hash))) {
+        if (!s.maybe) decision = 'cached';
+        note = `${s.maybe ? 'if taken, ' : ''}served from cache (${hit.run_id}/${hit.task_key})`;
+        outputs.set(key, Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, isArtifactRef(v) ? { ...v, path: cas.pathOf(v.hash) } : v])));
+      } else note = [note, 'not in the cache'].filter(Boolean).join('; ');
+    }
+    if (opts.resources?.gpu) note = [note, `${opts.resources.gpu.count} GPU`].filter(Boolean).join('; ');
+    steps.push({ key, kind, wave: w, decision, ...(note ? { note } : {}), inputs: shown });
+  };
+
+  try {
+    const root: Scope = { base: '', dag: dagInfo(ir.dag, ir.exitHandler ? [ir.exitHandler] : []), params, items: new Map(), maybe: false };
+    const end = walk(ir.dag, root, 1, false);
+    if (ir.exitHandler) taskStep(ir.exitHandler, ir.exitHandler.id, root, end + 1, false, 'exit');
+  } finally {
+    store?.close();
+  }
+  const lines = [`dry run of ${ir.name}: nothing is run and nothing is written`, `params ${JSON.stringify(params)}`, ''];
+  const icon: Record<string, string> = { run: '▶', cached: '◆', skipped: '–', maybe: '?', then: '⑂', else: '⑂' };
+  const byWave = [...steps].sort((a, b) => a.wave - b.wave);
+  let cur = 0;
+  for (const st of byWave) {
+    if (st.wave !== cur) { cur = st.wave; lines.push(`wave ${cur}`); }
+    const ins = st.inputs && Object.keys(st.inputs).length ? `  (${Object.entries(st.inputs).map(([k, v]) => `${k}=${v}`).join(', ')})` : '';
+    lines.push(`  ${icon[st.decision] ?? ' '} ${st.key}  ${st.kind === 'exit' ? 'exit handler, runs last' : st.decision}${st.note ? ` — ${st.note}` : ''}${st.kind === 'task' || st.kind === 'exit' ? ins : ''}`);
+  }
+  const n = (d: string) => steps.filter((x) => (x.kind === 'task' || x.kind === 'exit') && x.decision === d).length;
+  lines.push('', `${n('run')} to run, ${n('cached')} from cache, ${n('maybe')} depending on run-time decisions, ${n('skipped')} skipped`);
+  return { pipeline: ir.name, params, steps, text: lines.join('\n') + '\n' };
+}

@@ -1,0 +1,241 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { JsonValue, PipelineIR, SluiceIssue } from '@sluice/sdk';
+import { Engine, type RunEvent } from './engine/engine.ts';
+import { detectGpus, GpuPool } from './engine/gpu.ts';
+import { ContainerLauncher, InProcessLauncher, type Launcher, ProcessLauncher } from './engine/launch.ts';
+import { loadPipelineFile, toLoadedPipeline } from './engine/load.ts';
+import type { ArtifactRef, LoadedPipeline, RuntimeValue } from './engine/types.ts';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { RunnerError } from './errors.ts';
+import { parseParamsFromIR } from './params.ts';
+import { ArtifactStore } from './store/cas.ts';
+import { type RunStatus, StateStore, type TaskState } from './store/state.ts';
+import { type Clock, systemClock } from './util/clock.ts';
+import { canonicalJson, sha256 } from './util/json.ts';
+
+export type { RunEvent } from './engine/engine.ts';
+
+/** Options of {@link runPipeline}. */
+export interface RunOptions {
+  /** Pipeline parameters; missing ones take their defaults. */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** Parameters are command-line text, coerced by type. @default false */
+  readonly paramsFromCli?: boolean;
+  /** Where state and artifacts live. @default '.sluice' (in the working directory) */
+  readonly storeDir?: string;
+  /**
+   * `process`: each function step runs in a child process through `sluice exec` (needs `entry`);
+   * `inprocess`: in this process (tests, tiny steps). @default 'process' when `entry` is given, else 'inprocess'
+   */
+  readonly mode?: 'process' | 'inprocess';
+  /** The pipeline file, for child processes (they import it again) and for `sluice resume`. */
+  readonly entry?: string;
+  readonly exportName?: string;
+  /** Steps running at once. @default the number of cores */
+  readonly concurrency?: number;
+  /** Continue this run instead of starting one: only tasks that had not finished run. */
+  readonly resume?: string;
+  /** Id of a new run. @default `<pipeline>-<timestamp>-<random>` */
+  readonly runId?: string;
+  /** Container components: `auto` (engine if one answers, else the host with a warning), `require`, `host`. @default 'auto' */
+  readonly containers?: 'auto' | 'require' | 'host';
+  /** Skip cache lookups. @default false */
+  readonly noCache?: boolean;
+  /** GPU devices to hand out; @default detected (`SLUICE_GPUS`, then nvidia-smi) */
+  readonly gpus?: readonly string[];
+  /** `full` also survives a power cut (fsync per commit). @default 'normal' */
+  readonly durability?: 'normal' | 'full';
+  /** Time a stopped step gets to save a checkpoint. @default 10000 */
+  readonly graceMs?: number;
+  readonly onEvent?: (e: RunEvent) => void;
+  /** Abort to stop the run (running steps get their grace period); `sluice resume` continues it. */
+  readonly signal?: AbortSignal;
+  /** Injected time (tests). */
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  /** Record git commit and dirtiness of this directory. @default dirname(entry) or the working directory */
+  readonly gitDir?: string;
+}
+
+export interface TaskSummary {
+  readonly state: TaskState;
+  readonly attempts: number;
+  readonly error?: string;
+  readonly cachedFrom?: string;
+}
+
+/** What {@link runPipeline} returns. Artifact outputs carry their local `path`. */
+export interface RunResult {
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly tasks: { readonly [key: string]: TaskSummary };
+  readonly outputs: { readonly [name: string]: RuntimeValue };
+  readonly error?: string;
+}
+
+export function storePaths(storeDir = '.sluice'): { root: string; db: string; artifacts: string; runs: string } {
+  const root = resolve(storeDir);
+  return { root, db: join(root, 'state.db'), artifacts: join(root, 'artifacts'), runs: join(root, 'runs') };
+}
+
+export function irHash(ir: PipelineIR): string {
+  return sha256(canonicalJson(ir)).slice(0, 16);
+}
+
+function gitInfo(dir: string): { commit: string | null; dirty: boolean | null } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return { commit, dirty: status.trim().length > 0 };
+  } catch {
+    return { commit: null, dirty: null };
+  }
+}
+
+function newRunId(name: string): string {
+  const d = new Date();
+  const ts = d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 40)}-${ts}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Thrown when parameters are invalid; nothing has run. */
+export class ParamsError extends RunnerError {
+  readonly issues: readonly SluiceIssue[];
+  constructor(issues: readonly SluiceIssue[]) {
+    super('params.invalid', `invalid parameters:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+    this.issues = issues;
+  }
+}
+
+async function parseParams(loaded: LoadedPipeline, raw: Readonly<Record<string, unknown>>, fromCli: boolean): Promise<Record<string, JsonValue>> {
+  let sdk: { parsePipelineParams?: (p: unknown, raw: Record<string, unknown>, o: { fromCli?: boolean }) => { ok: true; values: Record<string, JsonValue> } | { ok: false; issues: SluiceIssue[] } } | undefined;
+  if (loaded.source !== undefined) sdk = (await import('@sluice/sdk')) as unknown as typeof sdk;
+  const r = sdk?.parsePipelineParams && loaded.source !== undefined ? sdk.parsePipelineParams(loaded.source, { ...raw }, { fromCli }) : parseParamsFromIR(loaded.ir, raw, fromCli);
+  if (!r.ok) throw new ParamsError(r.issues);
+  return r.values;
+}
+
+/** Pipeline parameters that are artifacts are given as local paths: copy them into the artifact store. */
+async function importArtifactParams(ir: PipelineIR, params: Record<string, JsonValue>, cas: ArtifactStore, dir: string): Promise<Record<string, JsonValue>> {
+  const out = { ...params };
+  for (const [name, spec] of Object.entries(ir.params)) {
+    const v = params[name];
+    if (spec.kind !== 'artifact' || typeof v !== 'string') continue;
+    if (!existsSync(v)) throw new ParamsError([{ code: 'param.missing', path: `${ir.name}/params.${name}`, message: `no file or directory at ${JSON.stringify(v)}` }]);
+    const staging = join(dir, name);
+    mkdirSync(dir, { recursive: true });
+    cpSync(v, staging, { recursive: true });
+    const got = await cas.ingest(staging);
+    const ref: ArtifactRef = { kind: 'artifact', type: spec.artifactType, hash: got.hash, path: got.path, uri: pathToFileURL(got.path).href, metadata: { source: resolve(v) } };
+    out[name] = ref as unknown as JsonValue;
+  }
+  return out;
+}
+
+/** Every GPU request of the pipeline that the machine cannot satisfy, checked before anything runs. */
+function checkGpus(ir: PipelineIR, pool: GpuPool): void {
+  const walk = (nodes: readonly PipelineIR['dag'][number][]) => {
+    for (const n of nodes) {
+      if (n.kind === 'task') {
+        const c = ir.components[n.component];
+        const gpu = n.options.resources?.gpu ?? c?.defaults.resources?.gpu ?? ir.options.taskDefaults?.resources?.gpu;
+        if (gpu) pool.check(gpu.count, `task ${n.id}`);
+        if (c?.kind === 'pipeline') walk(c.dag);
+      } else if (n.kind === 'condition') {
+        walk(n.then);
+        walk(n.else);
+      } else walk(n.body);
+    }
+  };
+  walk(ir.dag);
+  if (ir.exitHandler) walk([ir.exitHandler]);
+}
+
+/**
+ * Runs a pipeline on this machine with durable state under `storeDir`, and returns when it ends.
+ * Accepts a Sluice pipeline, its IR with runnable components (`{ ir, runtimes }`), or bare IR.
+ *
+ * @example
+ * const r = await runPipeline(irisPipeline, { params: { lr: 0.1 }, mode: 'inprocess' });
+ * if (r.status === 'succeeded') console.log(r.outputs.model);
+ */
+export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Promise<RunResult> {
+  // In process mode the steps load the entry file themselves; load it the same way here so that
+  // the IR (and its code hashes) is the one the steps will see.
+  const loaded = typeof pipeline === 'string' ? await loadPipelineFile(pipeline, opts.exportName)
+    : (opts.mode ?? (opts.entry ? 'process' : 'inprocess')) === 'process' && opts.entry ? await loadPipelineFile(opts.entry, opts.exportName)
+    : await toLoadedPipeline(pipeline, 'the pipeline');
+  const ir = loaded.ir;
+  const clock = opts.clock ?? systemClock;
+  const paths = storePaths(opts.storeDir);
+  const store = StateStore.open(paths.db, { durability: opts.durability ?? 'normal' });
+  const holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  let runId: string | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  try {
+    const hash = irHash(ir);
+    const pool = new GpuPool(opts.gpus ?? detectGpus().map((g) => g.index));
+    let params: Record<string, JsonValue>;
+    let entry = opts.entry;
+    let exportName = opts.exportName;
+    if (opts.resume) {
+      const row = store.findRun(opts.resume);
+      runId = row.id;
+      if (row.ir_hash !== hash)
+        throw new RunnerError('resume.changed', `the pipeline changed since run ${row.id} started (IR ${row.ir_hash} then, ${hash} now); resume needs the same pipeline, or start a new run (the cache reuses finished steps)`);
+      params = JSON.parse(row.params) as Record<string, JsonValue>;
+      entry ??= row.entry ?? undefined;
+      exportName ??= row.export_name ?? undefined;
+      store.acquireLease(runId, holder, clock.now());
+      store.setRunStatus(runId, 'running', clock.now());
+    } else {
+      params = await parseParams(loaded, opts.params ?? {}, !!opts.paramsFromCli);
+      checkGpus(ir, pool);
+      runId = opts.runId ?? newRunId(ir.name);
+      params = await importArtifactParams(ir, params, new ArtifactStore(paths.artifacts), join(paths.runs, runId, 'inputs'));
+      const git = gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
+      store.db.transaction(() => {
+        store.createRun({
+          id: runId as string, pipeline: ir.name, irHash: hash, ir: JSON.stringify(ir), params: JSON.stringify(params),
+          entry: opts.entry ? relative(process.cwd(), resolve(opts.entry)) || opts.entry : null, exportName: opts.exportName ?? null,
+          mode: opts.mode ?? (opts.entry ? 'process' : 'inprocess'), gitCommit: git.commit, gitDirty: git.dirty, now: clock.now(),
+        });
+        store.acquireLease(runId as string, holder, clock.now());
+      })();
+    }
+    const id = runId;
+    heartbeat = setInterval(() => store.heartbeat(id, holder, Date.now()), 5000);
+    heartbeat.unref();
+    const mode = opts.mode ?? (entry ? 'process' : 'inprocess');
+    if (mode === 'process' && !entry) throw new RunnerError('run.noEntry', 'mode "process" needs the pipeline file (`entry`) so that child processes can load it');
+    const graceMs = opts.graceMs ?? 10_000;
+    const emit = opts.onEvent ?? (() => {});
+    const functions: Launcher = mode === 'process' ? new ProcessLauncher(resolve(entry as string), exportName, graceMs) : new InProcessLauncher(loaded.runtimes);
+    const containers = new ContainerLauncher(opts.containers ?? 'auto', (message) => emit({ type: 'warning', time: clock.now(), runId: id, message }), graceMs);
+    const signal = opts.signal ?? new AbortController().signal;
+    emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id });
+    const engine = new Engine({
+      store, cas: new ArtifactStore(paths.artifacts), runDir: join(paths.runs, id), runId: id, loaded, params,
+      functions, containers, concurrency: opts.concurrency ?? cpus().length, gpus: pool, clock, emit, signal,
+      ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
+    });
+    const result = await engine.run();
+    store.setRunStatus(id, result.status, clock.now(), JSON.stringify(result.outputs), result.error ?? null);
+    emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}) });
+    const tasks: Record<string, TaskSummary> = {};
+    for (const t of store.tasksOfRun(id)) {
+      tasks[t.key] = { state: t.state, attempts: t.attempts, ...(t.error ? { error: t.error } : {}), ...(t.cached_from ? { cachedFrom: t.cached_from } : {}) };
+    }
+    return { runId: id, status: result.status, tasks, outputs: result.outputs, ...(result.error ? { error: result.error } : {}) };
+  } finally {
+    if (heartbeat) clearInterval(heartbeat);
+    if (runId && store.db.open) {
+      try { store.releaseLease(runId, holder); } catch { /* closing anyway */ }
+    }
+    store.close();
+  }
+}

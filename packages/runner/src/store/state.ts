@@ -1,0 +1,333 @@
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { RunnerError } from '../errors.ts';
+
+/** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, status TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, finished_at INTEGER,
+  ir_hash TEXT NOT NULL, ir TEXT NOT NULL, params TEXT NOT NULL,
+  entry TEXT, export_name TEXT, mode TEXT NOT NULL,
+  git_commit TEXT, git_dirty INTEGER, outputs TEXT, error TEXT
+);
+CREATE TABLE tasks (
+  run_id TEXT NOT NULL, key TEXT NOT NULL, task_id TEXT NOT NULL, component TEXT NOT NULL,
+  state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  started_at INTEGER, finished_at INTEGER,
+  cache_key TEXT, cache_parts TEXT, cached_from TEXT, cache_miss TEXT,
+  inputs TEXT, outputs TEXT, error TEXT,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE INDEX tasks_by_key ON tasks (key, finished_at);
+CREATE TABLE attempts (
+  run_id TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
+  started_at INTEGER NOT NULL, finished_at INTEGER,
+  outcome TEXT NOT NULL, exit_code INTEGER, signal TEXT, message TEXT, gpus TEXT,
+  PRIMARY KEY (run_id, key, n)
+) WITHOUT ROWID;
+CREATE TABLE artifacts (
+  run_id TEXT NOT NULL, task_key TEXT NOT NULL, output TEXT NOT NULL,
+  hash TEXT NOT NULL, type TEXT NOT NULL, size INTEGER NOT NULL, metadata TEXT NOT NULL,
+  PRIMARY KEY (run_id, task_key, output)
+) WITHOUT ROWID;
+CREATE INDEX artifacts_by_hash ON artifacts (hash);
+CREATE TABLE cache (
+  key TEXT PRIMARY KEY, run_id TEXT NOT NULL, task_key TEXT NOT NULL,
+  outputs TEXT NOT NULL, created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE leases (
+  run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+  acquired_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL
+);
+`;
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+export type TaskState = 'running' | 'retrying' | 'succeeded' | 'cached' | 'failed' | 'skipped' | 'omitted';
+export type AttemptOutcome = 'running' | 'succeeded' | 'failed' | 'error' | 'preempted' | 'timeout' | 'invalid' | 'nonretryable' | 'interrupted';
+
+export interface RunRow {
+  id: string; pipeline: string; status: RunStatus; created_at: number; updated_at: number; finished_at: number | null;
+  ir_hash: string; ir: string; params: string; entry: string | null; export_name: string | null; mode: string;
+  git_commit: string | null; git_dirty: number | null; outputs: string | null; error: string | null;
+}
+export interface TaskRow {
+  run_id: string; key: string; task_id: string; component: string; state: TaskState; attempts: number;
+  started_at: number | null; finished_at: number | null; cache_key: string | null; cache_parts: string | null;
+  cached_from: string | null; cache_miss: string | null; inputs: string | null; outputs: string | null; error: string | null;
+}
+export interface AttemptRow {
+  run_id: string; key: string; n: number; started_at: number; finished_at: number | null; outcome: AttemptOutcome;
+  exit_code: number | null; signal: string | null; message: string | null; gpus: string | null;
+}
+export interface ArtifactRow { run_id: string; task_key: string; output: string; hash: string; type: string; size: number; metadata: string }
+export interface LeaseRow { run_id: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
+
+export interface OpenOptions {
+  /** `normal` (default): commits survive a killed process (WAL); `full`: also a power cut (fsync per commit). */
+  durability?: 'normal' | 'full';
+  /** Open without creating or migrating anything. */
+  readonly?: boolean;
+  /** How long to wait for a lock held by another process. @default 5000 */
+  busyTimeoutMs?: number;
+}
+
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/**
+ * The durable state of local runs: one SQLite database in WAL mode. Every method commits before it
+ * returns, so whatever a caller does next is backed by the database.
+ */
+export class StateStore {
+  readonly db: Database.Database;
+  readonly file: string;
+  private readonly st: ReturnType<StateStore['prepare']>;
+
+  private constructor(file: string, db: Database.Database) {
+    this.file = file;
+    this.db = db;
+    this.st = this.prepare();
+  }
+
+  static open(file: string, opts: OpenOptions = {}): StateStore {
+    const existed = existsSync(file);
+    if (existed) checkHeader(file);
+    else if (opts.readonly) throw new RunnerError('store.missing', `no Sluice state at ${file}: nothing has run here yet`);
+    else mkdirSync(dirname(file), { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(file, { readonly: !!opts.readonly, fileMustExist: existed });
+      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+    } catch (e) {
+      throw wrapSqliteError(e, file);
+    }
+    try {
+      if (!opts.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma(`synchronous = ${opts.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      }
+      const hasMeta = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='meta'`).get();
+      if (!hasMeta) {
+        const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number };
+        if (tables.n > 0) throw new RunnerError('store.foreign', `${file} is an SQLite database but not a Sluice state store; refusing to touch it`);
+        if (opts.readonly) throw new RunnerError('store.missing', `no Sluice state at ${file}`);
+        db.transaction(() => {
+          db.exec(SCHEMA);
+          db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)`).run(String(SCHEMA_VERSION), new Date().toISOString());
+        }).immediate();
+      } else {
+        const row = db.prepare(`SELECT value FROM meta WHERE key='schema_version'`).get() as { value: string } | undefined;
+        const v = Number(row?.value);
+        if (!Number.isInteger(v)) throw new RunnerError('store.corrupt', `state store ${file} has no schema version; it is damaged. Move it away to start afresh (it is never overwritten)`);
+        if (v > SCHEMA_VERSION)
+          throw new RunnerError('store.newer', `state store ${file} was written by a newer Sluice (schema ${v}; this version reads up to ${SCHEMA_VERSION}). Upgrade @sluice/runner; the store is left untouched`);
+      }
+      return new StateStore(file, db);
+    } catch (e) {
+      db.close();
+      throw wrapSqliteError(e, file);
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      insertRun: db.prepare(`INSERT INTO runs (id, pipeline, status, created_at, updated_at, ir_hash, ir, params, entry, export_name, mode, git_commit, git_dirty)
+        VALUES (@id, @pipeline, 'running', @now, @now, @ir_hash, @ir, @params, @entry, @export_name, @mode, @git_commit, @git_dirty)`),
+      getRun: db.prepare(`SELECT * FROM runs WHERE id = ?`),
+      setRunStatus: db.prepare(`UPDATE runs SET status = @status, updated_at = @now, finished_at = @finished_at, outputs = @outputs, error = @error WHERE id = @id`),
+      getTask: db.prepare(`SELECT * FROM tasks WHERE run_id = ? AND key = ?`),
+      tasksOfRun: db.prepare(`SELECT * FROM tasks WHERE run_id = ? ORDER BY started_at, key`),
+      startTask: db.prepare(`INSERT INTO tasks (run_id, key, task_id, component, state, attempts, started_at, cache_key, cache_parts, cache_miss, inputs)
+        VALUES (@run_id, @key, @task_id, @component, 'running', 0, @now, @cache_key, @cache_parts, @cache_miss, @inputs)
+        ON CONFLICT (run_id, key) DO UPDATE SET state = 'running', started_at = @now, finished_at = NULL, cache_key = @cache_key,
+          cache_parts = @cache_parts, cache_miss = @cache_miss, inputs = @inputs, error = NULL`),
+      setTaskState: db.prepare(`UPDATE tasks SET state = @state, attempts = @attempts, finished_at = @finished_at, outputs = @outputs, error = @error, cached_from = @cached_from WHERE run_id = @run_id AND key = @key`),
+      insertTaskFinal: db.prepare(`INSERT INTO tasks (run_id, key, task_id, component, state, attempts, started_at, finished_at, cache_key, cache_parts, cached_from, inputs, outputs, error)
+        VALUES (@run_id, @key, @task_id, @component, @state, 0, @now, @now, @cache_key, @cache_parts, @cached_from, @inputs, @outputs, @error)
+        ON CONFLICT (run_id, key) DO UPDATE SET state = @state, finished_at = @now, cache_key = @cache_key, cache_parts = @cache_parts,
+          cached_from = @cached_from, inputs = @inputs, outputs = @outputs, error = @error`),
+      startAttempt: db.prepare(`INSERT OR REPLACE INTO attempts (run_id, key, n, started_at, outcome, gpus) VALUES (?, ?, ?, ?, 'running', ?)`),
+      bumpAttempts: db.prepare(`UPDATE tasks SET attempts = ?, state = 'running' WHERE run_id = ? AND key = ?`),
+      finishAttempt: db.prepare(`UPDATE attempts SET finished_at = @now, outcome = @outcome, exit_code = @exit_code, signal = @signal, message = @message WHERE run_id = @run_id AND key = @key AND n = @n`),
+      attemptsOf: db.prepare(`SELECT * FROM attempts WHERE run_id = ? AND key = ? ORDER BY n`),
+      attemptsOfRun: db.prepare(`SELECT * FROM attempts WHERE run_id = ? ORDER BY key, n`),
+      insertArtifact: db.prepare(`INSERT OR REPLACE INTO artifacts (run_id, task_key, output, hash, type, size, metadata) VALUES (@run_id, @task_key, @output, @hash, @type, @size, @metadata)`),
+      putCache: db.prepare(`INSERT OR REPLACE INTO cache (key, run_id, task_key, outputs, created_at) VALUES (?, ?, ?, ?, ?)`),
+      getCache: db.prepare(`SELECT * FROM cache WHERE key = ?`),
+      lastTaskWithParts: db.prepare(`SELECT t.* FROM tasks t JOIN runs r ON r.id = t.run_id
+        WHERE t.key = ? AND r.pipeline = ? AND t.run_id != ? AND t.cache_parts IS NOT NULL AND t.state IN ('succeeded','cached')
+        ORDER BY t.finished_at DESC LIMIT 1`),
+      getLease: db.prepare(`SELECT * FROM leases WHERE run_id = ?`),
+      putLease: db.prepare(`INSERT OR REPLACE INTO leases (run_id, holder, pid, host, acquired_at, heartbeat_at) VALUES (@run_id, @holder, @pid, @host, @now, @now)`),
+      beatLease: db.prepare(`UPDATE leases SET heartbeat_at = ? WHERE run_id = ? AND holder = ?`),
+      dropLease: db.prepare(`DELETE FROM leases WHERE run_id = ? AND holder = ?`),
+    };
+  }
+
+  createRun(r: { id: string; pipeline: string; irHash: string; ir: string; params: string; entry: string | null; exportName: string | null; mode: string; gitCommit: string | null; gitDirty: boolean | null; now: number }): void {
+    this.st.insertRun.run({
+      id: r.id, pipeline: r.pipeline, now: r.now, ir_hash: r.irHash, ir: r.ir, params: r.params, entry: r.entry,
+      export_name: r.exportName, mode: r.mode, git_commit: r.gitCommit, git_dirty: r.gitDirty === null ? null : r.gitDirty ? 1 : 0,
+    });
+  }
+  getRun(id: string): RunRow | undefined {
+    return this.st.getRun.get(id) as RunRow | undefined;
+  }
+  /** Finds a run by full id or unique prefix. */
+  findRun(idOrPrefix: string): RunRow {
+    const exact = this.getRun(idOrPrefix);
+    if (exact) return exact;
+    const rows = this.db.prepare(`SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at DESC LIMIT 2`).all(idOrPrefix.replace(/[%_\\]/g, '\\$&') + '%') as RunRow[];
+    if (rows.length === 1) return rows[0] as RunRow;
+    if (rows.length === 0) throw new RunnerError('run.unknown', `no run "${idOrPrefix}" in ${this.file} (see \`sluice runs\`)`);
+    throw new RunnerError('run.ambiguous', `"${idOrPrefix}" matches several runs; give more of the id`);
+  }
+  listRuns(limit = 20): RunRow[] {
+    return this.db.prepare(`SELECT * FROM runs ORDER BY created_at DESC LIMIT ?`).all(limit) as RunRow[];
+  }
+  setRunStatus(id: string, status: RunStatus, now: number, outputs: string | null = null, error: string | null = null): void {
+    this.st.setRunStatus.run({ id, status, now, finished_at: status === 'running' ? null : now, outputs, error });
+  }
+  getTask(runId: string, key: string): TaskRow | undefined {
+    return this.st.getTask.get(runId, key) as TaskRow | undefined;
+  }
+  tasksOfRun(runId: string): TaskRow[] {
+    return this.st.tasksOfRun.all(runId) as TaskRow[];
+  }
+  /** Records that a task has started (before its first attempt runs). */
+  startTask(t: { runId: string; key: string; taskId: string; component: string; now: number; cacheKey: string | null; cacheParts: string | null; cacheMiss: string | null; inputs: string }): void {
+    this.st.startTask.run({
+      run_id: t.runId, key: t.key, task_id: t.taskId, component: t.component, now: t.now,
+      cache_key: t.cacheKey, cache_parts: t.cacheParts, cache_miss: t.cacheMiss, inputs: t.inputs,
+    });
+  }
+  startAttempt(runId: string, key: string, n: number, now: number, gpus: readonly string[]): void {
+    this.db.transaction(() => {
+      this.st.startAttempt.run(runId, key, n, now, gpus.length ? gpus.join(',') : null);
+      this.st.bumpAttempts.run(n, runId, key);
+    })();
+  }
+  finishAttempt(a: { runId: string; key: string; n: number; now: number; outcome: AttemptOutcome; exitCode: number | null; signal: string | null; message: string | null }): void {
+    this.st.finishAttempt.run({ run_id: a.runId, key: a.key, n: a.n, now: a.now, outcome: a.outcome, exit_code: a.exitCode, signal: a.signal, message: a.message });
+  }
+  attemptsOf(runId: string, key: string): AttemptRow[] {
+    return this.st.attemptsOf.all(runId, key) as AttemptRow[];
+  }
+  attemptsOfRun(runId: string): AttemptRow[] {
+    return this.st.attemptsOfRun.all(runId) as AttemptRow[];
+  }
+  /**
+   * Commits a succeeded task in one transaction: the attempt, the task's outputs, the artifacts it
+   * produced and its cache entry.
+   */
+  commitSuccess(c: {
+    runId: string; key: string; attempt: number; now: number; outputs: string; cacheKey: string | null;
+    artifacts: readonly { output: string; hash: string; type: string; size: number; metadata: string }[];
+  }): void {
+    this.db.transaction(() => {
+      this.st.finishAttempt.run({ run_id: c.runId, key: c.key, n: c.attempt, now: c.now, outcome: 'succeeded', exit_code: 0, signal: null, message: null });
+      this.st.setTaskState.run({ run_id: c.runId, key: c.key, state: 'succeeded', attempts: c.attempt, finished_at: c.now, outputs: c.outputs, error: null, cached_from: null });
+      for (const a of c.artifacts) this.st.insertArtifact.run({ run_id: c.runId, task_key: c.key, ...a });
+      if (c.cacheKey) this.st.putCache.run(c.cacheKey, c.runId, c.key, c.outputs, c.now);
+    })();
+  }
+  setTaskFailed(runId: string, key: string, attempts: number, now: number, error: string): void {
+    this.st.setTaskState.run({ run_id: runId, key, state: 'failed', attempts, finished_at: now, outputs: null, error, cached_from: null });
+  }
+  /** Records a task that finished without running: `cached`, `skipped`, `omitted` or `failed` before any attempt. */
+  recordTask(t: { runId: string; key: string; taskId: string; component: string; state: TaskState; now: number; cacheKey?: string | null; cacheParts?: string | null; cachedFrom?: string | null; inputs?: string | null; outputs?: string | null; error?: string | null; artifacts?: readonly { output: string; hash: string; type: string; size: number; metadata: string }[] }): void {
+    this.db.transaction(() => {
+      this.st.insertTaskFinal.run({
+        run_id: t.runId, key: t.key, task_id: t.taskId, component: t.component, state: t.state, now: t.now,
+        cache_key: t.cacheKey ?? null, cache_parts: t.cacheParts ?? null, cached_from: t.cachedFrom ?? null,
+        inputs: t.inputs ?? null, outputs: t.outputs ?? null, error: t.error ?? null,
+      });
+      for (const a of t.artifacts ?? []) this.st.insertArtifact.run({ run_id: t.runId, task_key: t.key, ...a });
+    })();
+  }
+  getCache(key: string): { key: string; run_id: string; task_key: string; outputs: string; created_at: number } | undefined {
+    return this.st.getCache.get(key) as never;
+  }
+  lastTaskWithParts(key: string, pipeline: string, excludeRun: string): TaskRow | undefined {
+    return this.st.lastTaskWithParts.get(key, pipeline, excludeRun) as TaskRow | undefined;
+  }
+  artifactsByHash(hashPrefix: string): ArtifactRow[] {
+    return this.db.prepare(`SELECT * FROM artifacts WHERE hash LIKE ? ORDER BY run_id, task_key`).all(hashPrefix.replace(/[^0-9a-f]/g, '') + '%') as ArtifactRow[];
+  }
+  artifactsOfRun(runId: string): ArtifactRow[] {
+    return this.db.prepare(`SELECT * FROM artifacts WHERE run_id = ? ORDER BY task_key, output`).all(runId) as ArtifactRow[];
+  }
+
+  /**
+   * Takes the lease on a run, so that one process at a time drives it. A lease whose holder is gone
+   * (dead pid on this host, or no heartbeat for `staleMs` from another host) is taken over.
+   */
+  acquireLease(runId: string, holder: string, now: number, staleMs = 30_000): void {
+    const host = hostname();
+    this.db.transaction(() => {
+      const cur = this.st.getLease.get(runId) as LeaseRow | undefined;
+      if (cur && cur.holder !== holder && leaseAlive(cur, host, now, staleMs)) {
+        throw new RunnerError(
+          'run.leased',
+          `run ${runId} is being driven by pid ${cur.pid} on ${cur.host} (since ${new Date(cur.acquired_at).toISOString()}, last heartbeat ${new Date(cur.heartbeat_at).toISOString()}); wait for it to finish or stop that process`,
+        );
+      }
+      this.st.putLease.run({ run_id: runId, holder, pid: process.pid, host, now });
+    }).immediate();
+  }
+  heartbeat(runId: string, holder: string, now: number): boolean {
+    return this.st.beatLease.run(now, runId, holder).changes === 1;
+  }
+  releaseLease(runId: string, holder: string): void {
+    this.st.dropLease.run(runId, holder);
+  }
+  getLease(runId: string): LeaseRow | undefined {
+    return this.st.getLease.get(runId) as LeaseRow | undefined;
+  }
+}
+
+function leaseAlive(l: LeaseRow, host: string, now: number, staleMs: number): boolean {
+  if (l.host === host) {
+    try {
+      process.kill(l.pid, 0);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+  return now - l.heartbeat_at < staleMs;
+}
+
+function checkHeader(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(16);
+    const n = readSync(fd, buf, 0, 16, 0);
+    if (n === 0) return; // an empty file is what SQLite itself creates; it is initialised on open
+    if (buf.toString('latin1', 0, n) !== SQLITE_MAGIC)
+      throw new RunnerError('store.corrupt', `state store ${file} is not an SQLite database (damaged or overwritten); refusing to touch it. Move it away to start afresh`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function wrapSqliteError(e: unknown, file: string): unknown {
+  if (e instanceof RunnerError) return e;
+  const code = (e as { code?: string }).code ?? '';
+  const msg = (e as Error).message;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
+    return new RunnerError('store.locked', `state store ${file} is locked by another process (${msg}); try again when it is done`);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT'))
+    return new RunnerError('store.corrupt', `state store ${file} is damaged (${msg}); refusing to touch it. Move it away to start afresh`);
+  return e;
+}

@@ -1,0 +1,72 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ComponentIR, FunctionComponentIR, IOSpec, NodeIR, PipelineIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
+import type { FunctionRuntime, LoadedPipeline } from '../src/engine/types.ts';
+import { sha256 } from '../src/util/json.ts';
+
+type IO = 'string' | 'number' | 'integer' | 'boolean' | 'array' | 'object' | 'any' | `artifact:${string}` | `artifacts:${string}`;
+
+function spec(t: IO, optional = false): IOSpec {
+  if (t.startsWith('artifact')) return { kind: 'artifact', artifactType: t.split(':')[1] as string, list: t.startsWith('artifacts:'), optional };
+  return { kind: 'parameter', type: t as 'string', schema: {}, optional };
+}
+
+export interface Fn {
+  readonly hash: string;
+  readonly ir: FunctionComponentIR;
+  readonly runtime: FunctionRuntime;
+}
+
+/** A function component built by hand (no SDK): inputs/outputs by coarse type, `run` as given. */
+export function fn(name: string, io: { inputs?: Record<string, IO>; outputs?: Record<string, IO>; defaults?: TaskOptionsIR; code?: string; optional?: string[] }, run: FunctionRuntime['run']): Fn {
+  const inputs = Object.fromEntries(Object.entries(io.inputs ?? {}).map(([k, t]) => [k, spec(t, io.optional?.includes(k))]));
+  const outputs = Object.fromEntries(Object.entries(io.outputs ?? {}).map(([k, t]) => [k, spec(t)]));
+  const ir: FunctionComponentIR = { kind: 'function', name, inputs, outputs, defaults: io.defaults ?? {}, codeHash: sha256(io.code ?? name) };
+  const hash = sha256(JSON.stringify(ir)).slice(0, 16);
+  const runtime: FunctionRuntime = {
+    ir, hash,
+    parseInputs: (values, path) => {
+      for (const [k, s] of Object.entries(inputs)) {
+        if (s.kind === 'parameter' && s.type === 'number' && k in values && typeof values[k] !== 'number')
+          return { ok: false, issues: [{ code: 'input.type', path: `${path}.${k}`, message: `expected number, got ${JSON.stringify(values[k])}` }] };
+      }
+      return { ok: true, values };
+    },
+    parseOutputs: (values) => ({ ok: true, values }),
+    run,
+  };
+  return { hash, ir, runtime };
+}
+
+export const lit = (value: unknown): ValueIR => ({ kind: 'literal', value: value as never });
+export const param = (name: string): ValueIR => ({ kind: 'param', name });
+export const out = (task: string, output: string): ValueIR => ({ kind: 'output', task, output });
+export const item = (loop: string, ...path: string[]): ValueIR => ({ kind: 'item', loop, path });
+export const collect = (loop: string, task: string, output: string): ValueIR => ({ kind: 'collect', loop, task, output });
+
+export function task(id: string, f: Fn | { hash: string }, inputs: Record<string, ValueIR> = {}, after: string[] = [], options: TaskOptionsIR = {}): TaskIR {
+  return { kind: 'task', id, component: f.hash, inputs, after, options };
+}
+
+export function pipeline(name: string, fns: (Fn | { hash: string; ir: ComponentIR })[], dag: NodeIR[], extra: Partial<Pick<PipelineIR, 'params' | 'outputs' | 'outputValues' | 'exitHandler' | 'options'>> = {}): LoadedPipeline {
+  const components: Record<string, ComponentIR> = {};
+  const runtimes = new Map<string, FunctionRuntime>();
+  for (const f of fns) {
+    components[f.hash] = f.ir;
+    if ('runtime' in f) runtimes.set(f.hash, f.runtime);
+  }
+  const ir: PipelineIR = {
+    kind: 'pipeline', irVersion: 1, name, params: extra.params ?? {}, outputs: extra.outputs ?? {}, outputValues: extra.outputValues ?? {},
+    components, dag, exitHandler: extra.exitHandler ?? null, options: extra.options ?? {},
+  };
+  return { ir, runtimes };
+}
+
+export function paramSpec(type: IO, dflt?: unknown): IOSpec {
+  return { kind: 'parameter', type: type as 'string', schema: {}, optional: dflt !== undefined, ...(dflt !== undefined ? { default: dflt as never } : {}) };
+}
+
+export function tmp(prefix = 'sluice-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
