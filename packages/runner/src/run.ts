@@ -231,6 +231,10 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       tasks[t.key] = { state: t.state, attempts: t.attempts, ...(t.error ? { error: t.error } : {}), ...(t.cached_from ? { cachedFrom: t.cached_from } : {}) };
     }
     return { runId: id, status: result.status, tasks, outputs: result.outputs, ...(result.error ? { error: result.error } : {}) };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new RunnerError('store.locked', `state store ${paths.db} is locked by another process (${(e as Error).message}); try again when it is done`);
+    throw e;
   } finally {
     if (heartbeat) clearInterval(heartbeat);
     if (runId && store.db.open) {

@@ -29,7 +29,7 @@ export function fn(name: string, io: { inputs?: Record<string, IO>; outputs?: Re
     parseInputs: (values, path) => {
       for (const [k, s] of Object.entries(inputs)) {
         if (s.kind === 'parameter' && s.type === 'number' && k in values && typeof values[k] !== 'number')
-          return { ok: false, issues: [{ code: 'input.type', path: `${path}.${k}`, message: `expected number, got ${JSON.stringify(values[k])}` }] };
+          return { ok: false, issues: [{ code: 'input.type', path: `${path}/inputs.${k}`, message: `expected number, got ${JSON.stringify(values[k])}` }] };
       }
       return { ok: true, values };
     },

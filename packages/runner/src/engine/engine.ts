@@ -6,6 +6,7 @@ import type { AttemptOutcome, StateStore, TaskRow, TaskState } from '../store/st
 import type { Clock } from '../util/clock.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { canonicalJson } from '../util/json.ts';
+import { crashPoint } from '../util/crash.ts';
 import { cacheKey, type CacheParts, cacheParts, explainMiss } from './cache.ts';
 import { type GpuPool, Semaphore } from './gpu.ts';
 import type { AttemptRequest, AttemptResult, Launcher } from './launch.ts';
@@ -442,6 +443,7 @@ export class Engine {
     }
     let attempt = priorAttempts.length;
     const store = o.store;
+    crashPoint('task.before-start');
     store.db.transaction(() => {
       store.startTask({ runId: o.runId, key, taskId: t.id, component: t.component, now: o.clock.now(), cacheKey: cacheOn ? ckey : null, cacheParts: cacheOn ? partsJson : null, cacheMiss: miss, inputs: inputsJson });
       for (const a of priorAttempts) if (a.outcome === 'running') store.finishAttempt({ runId: o.runId, key, n: a.n, now: o.clock.now(), outcome: 'interrupted', exitCode: null, signal: null, message: 'the runner stopped during this attempt' });
@@ -460,6 +462,7 @@ export class Engine {
           return 'omitted';
         }
         store.startAttempt(o.runId, key, attempt, o.clock.now(), gpus);
+        crashPoint('attempt.after-start');
         o.emit({ type: 'task.started', time: o.clock.now(), runId: o.runId, key, attempt, gpus });
         const req: AttemptRequest = {
           runId: o.runId, key, taskId: t.id, componentHash: t.component, component: comp, inputs, attempt, gpus,
@@ -477,7 +480,9 @@ export class Engine {
             outputs[name] = { kind: 'artifact', type, hash: got.hash, path: got.path, uri: pathToFileURL(got.path).href, metadata: a.metadata };
             artifacts.push({ output: name, hash: got.hash, type, size: got.size, metadata: JSON.stringify(a.metadata) });
           }
+          crashPoint('task.before-commit');
           store.commitSuccess({ runId: o.runId, key, attempt, now: o.clock.now(), outputs: JSON.stringify(outputs), cacheKey: cacheOn ? ckey : null, artifacts });
+          crashPoint('task.after-commit');
           this.results.set(key, outputs);
           this.states.set(key, 'succeeded');
           o.emit({ type: 'task.succeeded', time: o.clock.now(), runId: o.runId, key, attempt });
@@ -509,7 +514,7 @@ export class Engine {
         continue;
       }
       this.failFast = true;
-      const message = `${res.outcome === 'failed' ? '' : `${res.outcome}: `}${res.message}`;
+      const message = `${res.outcome === 'failed' ? '' : res.outcome === 'invalid' ? 'invalid inputs: ' : `${res.outcome}: `}${res.message}`;
       store.setTaskFailed(o.runId, key, attempt, o.clock.now(), message);
       this.states.set(key, 'failed');
       o.emit({ type: 'task.failed', time: o.clock.now(), runId: o.runId, key, attempt, message });

@@ -39,7 +39,7 @@ const fromStep = (r: StepResult, exitCode: number | null = null): AttemptResult 
   switch (r.status) {
     case 'succeeded': return { ok: true, params: r.params, artifacts: r.artifacts };
     case 'failed': return { ok: false, kind: 'user', outcome: 'failed', message: r.message, exitCode: exitCode ?? EXIT.failed, signal: null };
-    case 'invalid': return { ok: false, kind: 'invalid', outcome: 'invalid', message: `invalid inputs: ${r.message}`, exitCode: exitCode ?? EXIT.invalid, signal: null };
+    case 'invalid': return { ok: false, kind: 'invalid', outcome: 'invalid', message: r.message, exitCode: exitCode ?? EXIT.invalid, signal: null };
     case 'nonretryable': return { ok: false, kind: 'nonretryable', outcome: 'nonretryable', message: r.message, exitCode: exitCode ?? EXIT.nonretryable, signal: null };
     case 'preempted': return { ok: false, kind: 'preempted', outcome: 'preempted', message: r.message, exitCode: exitCode ?? EXIT.preempted, signal: null };
   }

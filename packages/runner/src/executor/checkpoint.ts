@@ -2,6 +2,7 @@ import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, re
 import { join } from 'node:path';
 import type { Checkpoint, JsonValue } from '@sluice/sdk';
 import { canonicalJson, sha256 } from '../util/json.ts';
+import { crashPoint } from '../util/crash.ts';
 
 interface Manifest {
   readonly seq: number;
@@ -30,6 +31,7 @@ export function atomicWrite(path: string, data: string | Uint8Array): void {
   } finally {
     closeSync(fd);
   }
+  crashPoint('checkpoint.before-rename');
   renameSync(tmp, path);
 }
 

@@ -127,6 +127,11 @@ export class StateStore {
         if (v > SCHEMA_VERSION)
           throw new RunnerError('store.newer', `state store ${file} was written by a newer Sluice (schema ${v}; this version reads up to ${SCHEMA_VERSION}). Upgrade @sluice/runner; the store is left untouched`);
       }
+      if (!opts.readonly) {
+        // Find out now, with a clear message, whether another process holds the write lock.
+        db.exec('BEGIN IMMEDIATE');
+        db.exec('ROLLBACK');
+      }
       return new StateStore(file, db);
     } catch (e) {
       db.close();
