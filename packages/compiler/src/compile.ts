@@ -2,7 +2,8 @@
  * The compiler: validate -> lower -> fit Argo's limits -> render -> check -> emit. Each pass is a
  * function over plain data; this file only wires them together.
  */
-import { SluiceValidationError, validatePipelineIR } from '@sluice/sdk';
+import { SluiceValidationError } from '@sluice/sdk';
+import { validate } from './validate.ts';
 import type { IOSpec, JsonValue, PipelineComponentIR, PipelineIR, SluiceIssue } from '@sluice/sdk';
 import { lowerBinding, lowerDag, lowerExitTask, scanScope, type ArgVal, type LDag, type LowerContext, type Scope } from './lower.ts';
 import { argoParamName, dnsLabel, NameRegistry } from './names.ts';
@@ -102,7 +103,7 @@ function checkLimits(templates: readonly ArgoObject[], path: string, issues: Slu
  * await writeFile('train.yaml', yaml);
  */
 export function compile(ir: PipelineIR, options: CompileOptions): CompileResult {
-  const sdkIssues = validatePipelineIR(ir);
+  const sdkIssues = validate(ir);
   const issues: SluiceIssue[] = [];
   let objects: ArgoObject[] = [];
   try {

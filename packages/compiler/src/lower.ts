@@ -8,7 +8,7 @@ import type {
   TaskIR, ValueIR, ValueKind,
 } from '@sluice/sdk';
 import { argoParamName } from './names.ts';
-import { encodeLiteral, leafTemplateFor, paramText, TASK_ID_PARAM, type TemplateContext } from './templates.ts';
+import { encodeLiteral, leafTemplateFor, paramText, type TemplateContext } from './templates.ts';
 
 export type Ref =
   | { readonly k: 'out'; readonly task: string; readonly output: string; readonly art: boolean }
@@ -163,7 +163,7 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
   const comp = ctx.ir.components[t.component];
   if (!comp) return []; // reported by validation
   const call = comp.kind === 'pipeline' ? ctx.requestNested(t.component, comp) : leafTemplateFor(t, t.component, comp, path, ctx);
-  const params: { name: string; val: ArgVal }[] = comp.kind === 'function' ? [{ name: TASK_ID_PARAM, val: { k: 'lit', text: t.id } }] : [];
+  const params: { name: string; val: ArgVal }[] = [];
   const arts: { name: string; ref: Ref }[] = [];
   const uses: string[] = [];
   afterIds(t.after, scope, uses);

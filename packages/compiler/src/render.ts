@@ -102,7 +102,11 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
   const nameOf = new Map<LTask, string>();
   for (const L of D.tasks) {
     let base = dnsLabel(L.name);
-    if (/^[0-9]/.test(base)) base = dnsLabel(`t-${base}`);
+    if (/^[0-9]/.test(base)) {
+      // Argo refuses digit-first names on tasks with dependencies; the executor reads the id from the node name.
+      if (typeof L.call === 'string') rc.issues.push({ code: 'argo.name', path: `${D.name}/${L.id}`, message: `task id "${L.id}" starts with a digit, which Argo does not accept for a task in a DAG`, hint: 'rename the task so that it starts with a letter' });
+      base = dnsLabel(`t-${base}`);
+    }
     let n = base;
     for (let i = 2; taken.has(n); i++) n = `${base}-${i}`;
     taken.add(n);

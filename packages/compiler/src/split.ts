@@ -23,8 +23,10 @@ function levels(D: LDag): { order: LTask[]; level: Map<LTask, number> } {
       if (j !== undefined && j !== i && !preds[i]!.includes(j)) { preds[i]!.push(j); g.setEdge(String(j), String(i)); }
     }
   });
-  // Cycles were reported by validation; graphlib throws on one.
-  const sorted = graphlib.alg.topsort(g).map(Number);
+  // Builders emit nodes in dependency order: keep it when it already is a topological order (this
+  // also avoids graphlib's recursive topsort on long chains). Cycles were reported by validation.
+  const inOrder = preds.every((ps, i) => ps.every((j) => j < i));
+  const sorted = inOrder ? D.tasks.map((_, i) => i) : graphlib.alg.topsort(g).map(Number);
   const lv: number[] = D.tasks.map(() => 0);
   for (const i of sorted) for (const j of preds[i]!) lv[i] = Math.max(lv[i]!, lv[j]! + 1);
   const order = D.tasks.map((L, i) => ({ L, i, l: lv[i]! })).sort((a, b) => a.l - b.l || a.i - b.i);

@@ -14,8 +14,13 @@ export type ArgoObject = { [key: string]: YamlValue };
 
 export const INPUTS_DIR = '/tmp/sluice/inputs';
 export const OUTPUTS_DIR = '/tmp/sluice/outputs';
-/** Template input carrying the task id to the executor; hyphenated, so no JS identifier clashes with it. */
-export const TASK_ID_PARAM = 'task-id';
+/**
+ * What the executor gets as `--task` in a pod: Argo's node name, e.g. `run-x7k2.main-c3.train(1)`.
+ * It is unique per run (loop iterations and nested pipeline calls included) and costs no bytes per
+ * task, unlike a task-id argument on every DAG task; the task id is its last `.`-separated segment
+ * without a trailing `(n)` retry suffix (task names never contain `.` or `(`).
+ */
+export const TASK_ARG = '{{node.name}}';
 /** Prefix of literals the executor decodes (base64 of the UTF-8 text). */
 export const B64_PREFIX = 'sluice:b64:';
 
@@ -218,11 +223,11 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
   if (!image) ctx.issues.push({ code: 'argo.image', path, message: 'function component has no image to run in', hint: 'set the pipeline option image, or pass image to compile()' });
   const args: string[] = ['--entry', ctx.entry];
   if (ctx.exportName) args.push('--export', ctx.exportName);
-  args.push('--component', hash, '--task', `{{inputs.parameters.${TASK_ID_PARAM}}}`);
+  args.push('--component', hash, '--task', TASK_ARG);
   for (const p of io.paramNames) args.push('--param', `${p}={{inputs.parameters.${argoParamName(p)}}}`);
   for (const a of io.artNames) args.push('--artifact', `${a}=${INPUTS_DIR}/${a}`);
   args.push('--outputs', OUTPUTS_DIR);
-  return assemble(io, o, comp, hash, ctx, [{ name: TASK_ID_PARAM }, ...io.params], image ?? '', [...ctx.executorCommand], args);
+  return assemble(io, o, comp, hash, ctx, io.params, image ?? '', [...ctx.executorCommand], args);
 }
 
 function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string): ArgoObject {
