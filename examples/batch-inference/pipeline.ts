@@ -77,6 +77,8 @@ export const mergeParts = component({
 export default pipeline(
   {
     name: 'batch-inference',
+    // Function steps run in a pod from an image holding this repository (see the README's Dockerfile).
+    image: 'sluice-examples:0.1.0',
     description: 'Score a batch in partitions with forEach + parallelism and merge the results.',
     params: {
       rows: z.number().int().min(1).default(20_000),

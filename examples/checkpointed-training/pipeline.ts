@@ -86,6 +86,8 @@ export function checkpointedTraining(options: { allowCpu: boolean }) {
   return pipeline(
     {
       name: options.allowCpu ? 'checkpointed-training-cpu' : 'checkpointed-training',
+      // Function steps run in a pod from an image holding this repository (see the README's Dockerfile).
+      image: 'sluice-examples:0.1.0',
       description: 'Softmax regression on iris, a checkpoint per epoch, resumable.',
       params: {
         epochs: z.number().int().min(1).default(40),

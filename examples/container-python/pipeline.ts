@@ -55,6 +55,8 @@ export const predict = component({
 export default pipeline(
   {
     name: 'container-python',
+    // Function steps run in a pod from an image holding this repository (see the README's Dockerfile).
+    image: 'sluice-examples:0.1.0',
     description: 'A Python container step between two TypeScript steps.',
     params: {
       source: z.string().default('data/houses.csv'),

@@ -1,6 +1,7 @@
 /**
  * Tabular training on iris: validate the CSV (bad rows fail the run), split, train two model
- * kinds over a hyperparameter sweep, evaluate each, pick the best, and promote it only when it
+ * kinds over a hyperparameter sweep, evaluate each, pick the best (and train it again for its
+ * artifact: Argo collects only parameters over a loop), and promote it only when it
  * beats `minAccuracy` and the currently promoted model; otherwise record why not.
  *
  *   pnpm sluice run examples/tabular-training/pipeline.ts
@@ -8,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { component, pipeline, listOf, Dataset, Metrics, Model, NonRetryableError } from '@sluice/sdk';
+import { component, pipeline, Dataset, Metrics, Model, NonRetryableError } from '@sluice/sdk';
 import { SPECIES, formatRowIssues, resolveDataPath, split, toCsv, validateCsv } from './src/data.ts';
 import { evaluate } from './src/metrics.ts';
 import { TrainConfig, describeConfig, predict, train, type SavedModel } from './src/models.ts';
@@ -69,11 +70,14 @@ export const trainModel = component({
   },
 });
 
+/** What each sweep point reports to the fan-in: parameters, which Argo can collect over a loop. */
+export const Summary = z.object({ name: z.string(), config: TrainConfig, accuracy: z.number() });
+
 export const evaluateModel = component({
   name: 'evaluate-model',
   description: 'Held-out accuracy and the confusion matrix.',
   inputs: { model: Model, test: Dataset },
-  outputs: { metrics: Metrics, accuracy: z.number() },
+  outputs: { metrics: Metrics, accuracy: z.number(), summary: Summary },
   async run({ model, test }, ctx) {
     const rows = await readRows(test.path);
     const saved = await model.readJson<SavedModel>();
@@ -82,23 +86,20 @@ export const evaluateModel = component({
     m.log('accuracy', e.accuracy);
     m.log('n', e.n);
     await m.writeJson({ model: describeConfig(saved.config), ...m.values, confusionMatrix: { labels: SPECIES, matrix: e.confusion } });
-    return { accuracy: e.accuracy };
+    return { accuracy: e.accuracy, summary: { name: describeConfig(saved.config), config: saved.config, accuracy: e.accuracy } };
   },
 });
 
 export const pickBest = component({
   name: 'pick-best',
   description: 'The sweep point with the highest held-out accuracy (the first one on ties).',
-  inputs: { models: listOf(Model), metrics: listOf(Metrics) },
-  outputs: { model: Model, accuracy: z.number(), name: z.string() },
-  async run({ models, metrics }, ctx) {
-    if (models.length === 0 || models.length !== metrics.length) throw new NonRetryableError(`expected one metrics file per model, got ${metrics.length} for ${models.length}`);
-    const scores = await Promise.all(metrics.map((m) => m.readJson<{ accuracy: number; model: string }>()));
-    let best = 0;
-    scores.forEach((s, i) => { if (s.accuracy > scores[best]!.accuracy) best = i; });
-    await ctx.outputs.model.copyFrom(models[best]!.path);
-    ctx.log.info('best', { model: scores[best]!.model, accuracy: scores[best]!.accuracy });
-    return { accuracy: scores[best]!.accuracy, name: scores[best]!.model };
+  inputs: { results: z.array(Summary) },
+  outputs: { config: TrainConfig, name: z.string(), accuracy: z.number() },
+  run: ({ results }, ctx) => {
+    const best = results.reduce<z.output<typeof Summary> | undefined>((b, r) => (b === undefined || r.accuracy > b.accuracy ? r : b), undefined);
+    if (!best) throw new NonRetryableError('the sweep produced no results');
+    ctx.log.info('best', { model: best.name, accuracy: best.accuracy });
+    return { config: best.config, name: best.name, accuracy: best.accuracy };
   },
 });
 
@@ -139,6 +140,8 @@ export const recordRejection = component({
 export default pipeline(
   {
     name: 'tabular-training',
+    // Function steps run in a pod from an image holding this repository (see the README's Dockerfile).
+    image: 'sluice-examples:0.1.0',
     description: 'Iris: validate, split, sweep random forests and logistic regressions, promote the best.',
     params: {
       source: z.string().default('data/iris.csv'),
@@ -156,15 +159,21 @@ export default pipeline(
       const score = evaluateModel({ model: fit.outputs.model, test: parts.outputs.test });
       return { fit, score };
     }, { parallelism: 2, name: 'sweep' });
-    const best = pickBest({ models: sweep.collect((i) => i.fit.outputs.model), metrics: sweep.collect((i) => i.score.outputs.metrics) });
+    // Argo collects parameters over a loop, not artifacts: the sweep reports scores, and the
+    // winner is trained again (seeded: the very same model) to get its artifact.
+    const best = pickBest({ results: sweep.collect((i) => i.score.outputs.summary) });
+    const final = trainModel({ train: parts.outputs.train, config: best.outputs.config }).named('train-best');
+    const scored = evaluateModel({ model: final.outputs.model, test: parts.outputs.test }).named('evaluate-best');
+    const { accuracy } = scored.outputs;
+    const { name } = best.outputs;
+    const model = final.outputs.model;
     // The registry changes between runs: never serve these from cache.
     const current = readCurrent({ registry }).cache(false);
-    const { accuracy, name, model } = best.outputs;
     const decision = p.when(accuracy.gte(minAccuracy).and(accuracy.gt(current.outputs.accuracy)), () =>
       promoteModel({ model, name, accuracy, registry }).cache(false).outputs.decision,
     { name: 'good-enough' }).otherwise(() =>
       recordRejection({ name, accuracy, minAccuracy, current: current.outputs.accuracy, registry }).cache(false).outputs.decision,
     );
-    return { model, accuracy, name, decision: decision.value };
+    return { model, metrics: scored.outputs.metrics, accuracy, name, decision: decision.value, sweep: sweep.collect((i) => i.score.outputs.summary) };
   },
 );

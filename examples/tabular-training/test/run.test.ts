@@ -1,0 +1,93 @@
+/** The example end to end on the local runner: real training, real promotion decisions. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runPipeline, type RunResult } from '@sluice/runner';
+import tabular from '../pipeline.ts';
+
+const entry = fileURLToPath(new URL('../pipeline.ts', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'sluice-tabular-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The held-out accuracy the promoted model must reach: 45 test flowers, at most 4 wrong. */
+const ACCURACY_FLOOR = 0.9;
+
+function artifactPath(r: RunResult, name: string): string {
+  const v = r.outputs[name] as { path?: string } | undefined;
+  if (!v?.path) throw new Error(`output ${name} is not an artifact: ${JSON.stringify(v)}`);
+  return v.path;
+}
+
+describe('tabular-training', () => {
+  const store = join(tmp, 'store');
+  const registry = join(tmp, 'registry');
+  let first: RunResult;
+
+  it('trains the sweep, beats the accuracy floor on held-out data and promotes the best model', async () => {
+    first = await runPipeline(tabular, { entry, mode: 'process', storeDir: store, params: { registry } });
+    expect(first.error).toBeUndefined();
+    expect(first.status).toBe('succeeded');
+    const accuracy = first.outputs['accuracy'] as number;
+    expect(accuracy).toBeGreaterThanOrEqual(ACCURACY_FLOOR);
+    expect(first.outputs['decision']).toMatch(/^promoted (random-forest|logistic-regression)\(.*\) \(accuracy 0\.\d{4}\) to .*model\.json$/);
+    expect(first.tasks['record-rejection']?.state).toBe('skipped');
+    // Four sweep points, each trained and evaluated.
+    for (let i = 0; i < 4; i++) {
+      expect(first.tasks[`sweep[${i}]/train-model`]?.state).toBe('succeeded');
+      expect(first.tasks[`sweep[${i}]/evaluate-model`]?.state).toBe('succeeded');
+    }
+    const promoted = JSON.parse(readFileSync(join(registry, 'current.json'), 'utf8'));
+    expect(promoted).toMatchObject({ accuracy, name: first.outputs['name'], runId: first.runId });
+    expect(readFileSync(join(registry, 'model.json'), 'utf8')).toBe(readFileSync(artifactPath(first, 'model'), 'utf8'));
+  });
+
+  it('reports every sweep point and writes the winner\'s Metrics with a confusion matrix over the 45 held-out rows', () => {
+    const sweep = first.outputs['sweep'] as { name: string; accuracy: number }[];
+    expect(sweep.map((s) => s.name)).toEqual([
+      'random-forest(n=10,depth=2)', 'random-forest(n=40,depth=5)', 'logistic-regression(lr=0.005,steps=300)', 'logistic-regression(lr=0.05,steps=1500)',
+    ]);
+    for (const s of sweep) expect(s.accuracy, s.name).toBeGreaterThanOrEqual(0.85);
+    expect(Math.max(...sweep.map((s) => s.accuracy))).toBe(first.outputs['accuracy']);
+    const doc = JSON.parse(readFileSync(artifactPath(first, 'metrics'), 'utf8')) as { model: string; accuracy: number; confusionMatrix: { labels: string[]; matrix: number[][] } };
+    expect(doc.model).toBe(first.outputs['name']);
+    expect(doc.confusionMatrix.labels).toEqual(['setosa', 'versicolor', 'virginica']);
+    expect(doc.confusionMatrix.matrix.map((row) => row.reduce((a, b) => a + b, 0))).toEqual([15, 15, 15]);
+    expect(doc.accuracy).toBeCloseTo(doc.confusionMatrix.matrix.reduce((s, row, i) => s + row[i]!, 0) / 45, 10);
+    expect(doc.accuracy).toBe(first.outputs['accuracy']);
+  });
+
+  it('a second run is served from the cache and keeps the promoted model, saying why', async () => {
+    const second = await runPipeline(tabular, { entry, mode: 'process', storeDir: store, params: { registry } });
+    expect(second.status).toBe('succeeded');
+    for (const t of ['validate-data', 'split-data', 'sweep[0]/train-model', 'sweep[3]/evaluate-model', 'pick-best', 'train-best', 'evaluate-best']) {
+      expect(second.tasks[t]?.cachedFrom, t).toBeDefined();
+    }
+    expect(second.tasks['read-promoted']?.cachedFrom).toBeUndefined();
+    expect(second.tasks['promote-model']?.state).toBe('skipped');
+    expect(second.outputs['decision']).toBe(`kept the promoted model: accuracy ${(first.outputs['accuracy'] as number).toFixed(4)} does not beat the promoted model's ${(first.outputs['accuracy'] as number).toFixed(4)}`);
+    const decisions = readFileSync(join(registry, 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(decisions.map((d) => d.promoted)).toEqual([true, false]);
+  });
+
+  it('a threshold above what the models reach is refused with the reason', async () => {
+    const r = await runPipeline(tabular, { entry, mode: 'process', storeDir: store, params: { registry: join(tmp, 'other-registry'), minAccuracy: 1 } });
+    expect(r.status).toBe('succeeded');
+    expect(r.outputs['decision']).toMatch(/^kept the promoted model: accuracy 0\.\d{4} is below the threshold 1$/);
+  });
+
+  it('bad rows fail the run at validation, once, naming each bad line', async () => {
+    const lines = readFileSync(fileURLToPath(new URL('../data/iris.csv', import.meta.url)), 'utf8').trimEnd().split('\n');
+    lines[3] = '5.1,abc,1.4,0.2,setosa';
+    lines[60] = '5.1,3.5,1.4,0.2,tulip';
+    const bad = join(tmp, 'bad.csv');
+    writeFileSync(bad, `${lines.join('\n')}\n`);
+    const r = await runPipeline(tabular, { entry, mode: 'process', storeDir: store, params: { registry, source: bad } });
+    expect(r.status).toBe('failed');
+    expect(r.tasks['validate-data']).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(r.tasks['validate-data']?.error).toContain('line 4, sepal_width: not a number');
+    expect(r.tasks['validate-data']?.error).toContain('line 61, species: unknown species "tulip"');
+    expect(r.tasks['split-data']?.state).not.toBe('succeeded');
+  });
+});
