@@ -173,7 +173,7 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
     const spec = comp.inputs[name];
     const val = VALUE[v.kind](v, scope, ctx, `${path}/inputs.${name}`, comp.kind === 'container');
     if (spec?.kind === 'artifact') {
-      if (spec.list) ctx.issues.push({ code: 'argo.collect', path: `${path}/inputs.${name}`, message: 'takes a list of artifacts; Argo passes artifacts one at a time', hint: 'collect a parameter output (for example a URI) instead' });
+      if (spec.list && v.kind !== 'collect') ctx.issues.push({ code: 'argo.collect', path: `${path}/inputs.${name}`, message: 'takes a list of artifacts; Argo passes artifacts one at a time', hint: 'collect a parameter output (for example a URI) instead' });
       if (val.k !== 'lit') arts.push({ name: argoParamName(name), ref: val });
     } else params.push({ name: argoParamName(name), val });
   }

@@ -1,0 +1,89 @@
+import { SluiceValidationError } from '@sluice/sdk';
+import type { PipelineIR } from '@sluice/sdk';
+import { describe, expect, it } from 'vitest';
+import { compile, type CompileOptions } from '../src/index.ts';
+import { a, collect, ctr, fn, item, lit, loop, out, p, param, pipe, task } from './helpers/ir.ts';
+
+const opts: CompileOptions = { entry: 'p.ts' };
+
+function issuesOf(ir: PipelineIR, o: CompileOptions = opts): string[] {
+  try {
+    compile(ir, o);
+  } catch (e) {
+    if (e instanceof SluiceValidationError) return e.issues.map((i) => `${i.code} ${i.path}: ${i.message}${i.hint ? ` (${i.hint})` : ''}`);
+    throw e;
+  }
+  throw new Error('expected compile to throw');
+}
+
+const echo = ctr('echo', 'alpine:3', [{ kind: 'literal', value: 'echo' }, { kind: 'inputValue', input: 'msg' }], { msg: p('string') });
+const sq = fn('square', { x: p('number') }, { y: p('number') });
+
+describe('compile errors', () => {
+  it('refuses "{{" in a literal bound to a container input', () => {
+    expect(issuesOf(pipe('x', { e: echo }, [task('say', 'e', { msg: lit('hi {{workflow.name}}') })]))).toEqual([
+      'argo.template x/say/inputs.msg: literal "hi {{workflow.name}}" contains "{{", which Argo would read as a template expression (container components cannot receive "{{" safely from the manifest; pass it as a pipeline parameter or use a function component)',
+    ]);
+  });
+  it('refuses "{{" in a container command literal and in options', () => {
+    const bad = ctr('bad', 'alpine:3', [{ kind: 'literal', value: '{{pod.name}}' }]);
+    expect(issuesOf(pipe('x', { b: bad, s: sq }, [task('b', 'b'), task('s', 's', { x: lit(1) }, { options: { env: { A: '{{secret}}' } } })]))).toEqual([
+      'argo.template x/b/command: literal argument "{{pod.name}}" contains "{{", which Argo would read as a template expression (pass the text as an input of the component instead)',
+      'argo.template x/s/options.env.A: contains "{{", which Argo would read as a template expression (pass the text as a parameter of a function component instead)',
+    ]);
+  });
+  it('needs an image for function components', () => {
+    const ir = { ...pipe('x', { s: sq }, [task('s', 's', { x: lit(1) })]), options: {} };
+    expect(issuesOf(ir)).toEqual(['argo.image x/s: function component has no image to run in (set the pipeline option image, or pass image to compile())']);
+  });
+  it('reports artifact fan-in and deep item fields, which Argo cannot express', () => {
+    const make = fn('make', { n: p('any') }, { data: a('Dataset') });
+    const merge = fn('merge', { parts: a('Dataset', true) }, {});
+    const ir = pipe('x', { m: make, g: merge }, [
+      loop('each', lit([{ a: { b: 1 } }]), [task('mk', 'm', { n: item('each', 'a', 'b') })]),
+      task('merge', 'g', { parts: collect('each', 'mk', 'data') }),
+    ]);
+    expect(issuesOf(ir)).toEqual([
+      'argo.item x/mk/inputs.n: uses the item field a.b; Argo substitutes only top-level item fields (make the loop items flat objects)',
+      'argo.collect x/merge/inputs.parts: collects artifact "data" over a loop; Argo aggregates only parameters (collect a parameter output (for example a URI) instead)',
+    ]);
+  });
+  it('reports unknown parameters and a cron workflow without schedules', () => {
+    const ir = pipe('x', { s: sq }, [task('s', 's', { x: param('n') })], { params: { n: p('number') } });
+    expect(issuesOf(ir, { ...opts, kind: 'cron', params: { m: 1 } })).toEqual([
+      'param.unknown x/params.m: unknown parameter "m"; the pipeline takes n',
+      "compile.schedules x: a CronWorkflow needs at least one schedule (pass { schedules: ['0 3 * * *'] })",
+    ]);
+  });
+  it('reports task ids Argo cannot take', () => {
+    expect(issuesOf(pipe('x', { s: sq }, [task('1st', 's', { x: lit(1) })]))).toEqual([
+      'argo.name main/1st: task id "1st" starts with a digit, which Argo does not accept for a task in a DAG (rename the task so that it starts with a letter)',
+    ]);
+  });
+  it('collects SDK validation issues and Argo issues together, and writes nothing', () => {
+    const ir = pipe('x', { e: echo, s: sq }, [task('say', 'e', { msg: lit('{{x}}') }), task('s', 's', { x: out('nope', 'y') })]);
+    const issues = issuesOf(ir);
+    expect(issues).toContain('ref.unknown x/s/inputs.x: refers to unknown task "nope"');
+    expect(issues.some((i) => i.startsWith('argo.template x/say/inputs.msg'))).toBe(true);
+  });
+  it('formats the thrown error with every issue', () => {
+    expect(() => compile(pipe('x', { s: sq }, [task('1st', 's', { x: lit(1) })]), opts)).toThrow(
+      'pipeline is invalid (1 problem):\nmain/1st: task id "1st" starts with a digit, which Argo does not accept for a task in a DAG (rename the task so that it starts with a letter)',
+    );
+  });
+});
+
+describe('literal safety', () => {
+  it('encodes literals containing "{{" (and our own prefix) as sluice:b64:<base64 of UTF-8>', () => {
+    const note = fn('note', { text: p('string') });
+    const texts = ['{{workflow.name}}', 'sluice:b64:abc', 'plain', 'ünïcode {{ x }}'];
+    const ir = pipe('x', { n: note }, texts.map((t, i) => task(`n${i}`, 'n', { text: lit(t) })));
+    const { yaml, objects } = compile(ir, opts);
+    const values = ((objects[0]!.spec as { templates: { dag?: { tasks: { arguments: { parameters: { value: string }[] } }[] } }[] }).templates[0]!.dag!.tasks).map((t) => t.arguments.parameters[0]!.value);
+    const decoded = values.map((v) => (v.startsWith('sluice:b64:') ? Buffer.from(v.slice('sluice:b64:'.length), 'base64').toString('utf8') : v));
+    expect(decoded).toEqual(texts);
+    expect(values[2]).toBe('plain');
+    // No literal "{{" reaches the manifest outside the compiler's own references.
+    expect(yaml.match(/\{\{/g)?.length).toBe(yaml.match(/\{\{(inputs|node|tasks|workflow)\./g)?.length);
+  });
+});

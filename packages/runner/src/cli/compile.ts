@@ -1,0 +1,156 @@
+/**
+ * `sluice compile <pipeline.ts>`: validates a pipeline and writes its Argo manifest (or its IR, or
+ * a drawing of its DAG). On any problem it prints every issue, exits non-zero and writes nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { compile, toGraph, type CompileKind, type GraphFormat } from '@sluice/compiler';
+import { formatIssues, isPipeline, parsePipelineParams, SluiceValidationError, toIR, validatePipelineIR } from '@sluice/sdk';
+import type { JsonValue, Pipeline, PipelineIR, SluiceIssue } from '@sluice/sdk';
+
+export interface CompileDeps {
+  /** Imports the pipeline file and returns its default export (or `exportName`). */
+  loadPipeline(file: string, exportName?: string): Promise<unknown>;
+}
+
+interface CompileFlags {
+  output?: string;
+  format: 'argo' | 'ir';
+  kind: 'workflow' | 'template' | 'cron';
+  param: string[];
+  graph?: GraphFormat;
+  export?: string;
+  image?: string;
+  entry?: string;
+  name?: string;
+  namespace?: string;
+  schedule: string[];
+  timezone?: string;
+}
+
+const KIND: Record<CompileFlags['kind'], CompileKind> = { workflow: 'workflow', template: 'template', cron: 'cron' };
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function oneOf<T extends string>(allowed: readonly T[], flag: string) {
+  return (v: string): T => {
+    if (!(allowed as readonly string[]).includes(v)) throw new Error(`${flag} must be one of ${allowed.join(', ')}, got "${v}"`);
+    return v as T;
+  };
+}
+
+/** JSON with object keys sorted at every level (arrays keep their order), two-space indented. */
+export function stableJson(value: unknown): string {
+  return `${JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+    : v), 2)}\n`;
+}
+
+/** Writes via a temporary file and a rename, so a reader never sees a partial file. */
+function writeAtomic(file: string, text: string): void {
+  const tmp = join(dirname(file), `.${randomBytes(6).toString('hex')}.sluice-tmp`);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+function toPipelineIR(loaded: unknown): { ir: PipelineIR; pipeline: Pipeline | undefined } {
+  const candidates = [loaded, (loaded as { pipeline?: unknown } | null)?.pipeline];
+  for (const c of candidates) if (isPipeline(c)) return { ir: toIR(c), pipeline: c };
+  const ir = (loaded as { ir?: unknown } | null)?.ir ?? loaded;
+  if (ir && typeof ir === 'object' && (ir as { kind?: unknown }).kind === 'pipeline') return { ir: ir as PipelineIR, pipeline: undefined };
+  throw new SluiceValidationError([{ code: 'cli.pipeline', path: '<file>', message: 'the module does not export a pipeline', hint: 'export default pipeline(...), or name the export with --export' }]);
+}
+
+function parseParams(flags: readonly string[], ir: PipelineIR, pipeline: Pipeline | undefined): { [k: string]: JsonValue } {
+  const raw: Record<string, string> = {};
+  const issues: SluiceIssue[] = [];
+  for (const f of flags) {
+    const i = f.indexOf('=');
+    if (i <= 0) issues.push({ code: 'cli.param', path: `${ir.name}/params`, message: `--param expects name=value, got "${f}"` });
+    else raw[f.slice(0, i)] = f.slice(i + 1);
+  }
+  if (issues.length) throw new SluiceValidationError(issues);
+  if (pipeline) {
+    const r = parsePipelineParams(pipeline, raw, { fromCli: true });
+    if (!r.ok) throw new SluiceValidationError(r.issues);
+    // Only the parameters given on the command line replace defaults.
+    return Object.fromEntries(Object.keys(raw).map((k) => [k, r.values[k]!]));
+  }
+  const out: { [k: string]: JsonValue } = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const spec = ir.params[k];
+    if (spec?.kind === 'parameter' && spec.type !== 'string') {
+      try { out[k] = JSON.parse(v) as JsonValue; } catch { issues.push({ code: 'cli.param', path: `${ir.name}/params.${k}`, message: `expected JSON for a ${spec.type} parameter, got "${v}"` }); }
+    } else out[k] = v;
+  }
+  if (issues.length) throw new SluiceValidationError(issues);
+  return out;
+}
+
+/**
+ * Adds `sluice compile` to the CLI.
+ *
+ * @example
+ * registerCompile(program, { loadPipeline: (file, name) => importPipeline(file, name) });
+ * // sluice compile pipelines/train.ts -o train.yaml --param epochs=5
+ * // sluice compile pipelines/train.ts --format ir -o train.ir.json
+ * // sluice compile pipelines/train.ts --graph mermaid
+ */
+export function registerCompile(program: Command, deps: CompileDeps): void {
+  program
+    .command('compile')
+    .description('validate a pipeline and write its Argo manifest (Workflow by default), its IR, or a drawing of its DAG')
+    .argument('<pipeline>', 'pipeline file (TypeScript), e.g. pipelines/train.ts')
+    .option('-o, --output <file>', 'write here instead of standard output')
+    .option('--format <format>', 'argo (YAML manifest) or ir (IR as JSON)', oneOf(['argo', 'ir'] as const, '--format'), 'argo')
+    .option('--kind <kind>', 'workflow, template (WorkflowTemplate) or cron (CronWorkflow, needs --schedule)', oneOf(['workflow', 'template', 'cron'] as const, '--kind'), 'workflow')
+    .option('--param <name=value>', 'pipeline parameter value (repeatable)', collect, [])
+    .option('--graph <format>', 'print the DAG as mermaid or dot instead of a manifest', oneOf(['mermaid', 'dot'] as const, '--graph'))
+    .option('--export <name>', 'named export holding the pipeline (default: the default export)')
+    .option('--image <image>', 'image for function components (overrides the pipeline option)')
+    .option('--entry <path>', 'pipeline file as seen from the image working directory (default: <pipeline> as given)')
+    .option('--name <name>', 'object name (default: generateName <pipeline>- for a Workflow)')
+    .option('--namespace <namespace>', 'namespace (overrides the pipeline option)')
+    .option('--schedule <cron>', 'cron schedule for --kind cron (repeatable)', collect, [])
+    .option('--timezone <tz>', 'time zone of the cron schedules, e.g. Europe/Paris')
+    .action(async (file: string, flags: CompileFlags) => {
+      let text: string;
+      try {
+        const loaded = await deps.loadPipeline(file, flags.export);
+        const { ir, pipeline } = toPipelineIR(loaded);
+        const params = parseParams(flags.param, ir, pipeline);
+        if (flags.graph || flags.format === 'ir') {
+          const issues = validatePipelineIR(ir);
+          if (issues.length) throw new SluiceValidationError(issues);
+          text = flags.graph ? toGraph(ir, flags.graph) : stableJson(ir);
+        } else {
+          text = compile(ir, {
+            entry: flags.entry ?? file,
+            kind: KIND[flags.kind],
+            params,
+            schedules: flags.schedule,
+            ...(flags.export ? { exportName: flags.export } : {}),
+            ...(flags.image ? { image: flags.image } : {}),
+            ...(flags.name ? { name: flags.name } : {}),
+            ...(flags.namespace ? { namespace: flags.namespace } : {}),
+            ...(flags.timezone ? { timezone: flags.timezone } : {}),
+          }).yaml;
+        }
+      } catch (e) {
+        if (!(e instanceof SluiceValidationError)) throw e;
+        process.stderr.write(`${file}: ${e.issues.length} problem${e.issues.length === 1 ? '' : 's'}, nothing written:\n${formatIssues(e.issues)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if (flags.output) writeAtomic(flags.output, text);
+      else process.stdout.write(text);
+    });
+}
