@@ -61,3 +61,36 @@ describe('engine (in-process)', () => {
     expect(r2.tasks['each[0]/sq']?.state).toBe('cached');
   });
 });
+
+describe('resume (in-process)', () => {
+  it('re-executes only the tasks that had not finished', async () => {
+    const calls: string[] = [];
+    let broken = true;
+    const step = fn('step', { inputs: { n: 'number' }, outputs: { n: 'number' } }, async (i, ctx) => {
+      calls.push(ctx.taskId);
+      if (ctx.taskId === 'b' && broken) throw new Error('transient trouble');
+      return { n: (i.n as number) + 1 };
+    });
+    const p = pipeline('resume', [step], [task('a', step, { n: lit(0) }), task('b', step, { n: out('a', 'n') }), task('c', step, { n: out('b', 'n') }), task('side', step, { n: lit(10) })], { outputValues: { n: out('c', 'n') } });
+    const dir = tmp();
+    const r1 = await runPipeline(p, { storeDir: dir, mode: 'inprocess', concurrency: 1 });
+    expect(r1.status).toBe('failed');
+    expect(r1.tasks.c?.state).toBe('omitted');
+    broken = false;
+    calls.length = 0;
+    const r2 = await runPipeline(p, { storeDir: dir, mode: 'inprocess', resume: r1.runId });
+    expect(r2.runId).toBe(r1.runId);
+    expect(r2.status).toBe('succeeded');
+    expect(r2.outputs.n).toBe(3);
+    expect(calls.sort()).toEqual(['b', 'c']);
+    expect(r2.tasks.b?.attempts).toBe(2);
+  });
+
+  it('refuses to resume when the pipeline changed', async () => {
+    const a = fn('a', {}, async () => { throw new Error('x'); });
+    const b = fn('b', { code: 'other' }, async () => {});
+    const dir = tmp();
+    const r1 = await runPipeline(pipeline('chg', [a], [task('t', a)]), { storeDir: dir, mode: 'inprocess' });
+    await expect(runPipeline(pipeline('chg', [b], [task('t', b)]), { storeDir: dir, mode: 'inprocess', resume: r1.runId })).rejects.toThrow(/the pipeline changed since run .* started/);
+  });
+});
