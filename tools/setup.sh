@@ -20,6 +20,7 @@ fi
 # Versions judged against; change them here and in the go.mod files together.
 ARGO_VERSION=v4.0.5
 KUBE_VERSION=v1.37.2
+ETCD_VERSION=v3.7.0
 
 # go.mod and go.sum are committed and complete: never rewrite them during a build.
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
@@ -57,4 +58,5 @@ for t in "${targets[@]}"; do
 done
 echo "$ARGO_VERSION" > "$bin/argo-version"
 echo "$KUBE_VERSION" > "$bin/kube-version"
+echo "$ETCD_VERSION" > "$bin/etcd-version"
 echo "tools/setup.sh: done in $(secs "$t_all" "$(now)")s"

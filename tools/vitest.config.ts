@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['tools/test/**/*.test.ts'],
+    // One API server per run (skipped without Go, the binaries or ../shared/argo).
+    globalSetup: ['tools/test/support/kube/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
