@@ -17,7 +17,7 @@ const variants: Record<string, Pipeline<any, any>> = { 'batch-inference': mod.de
 describe('batch-inference compiles', () => {
   for (const [name, p] of Object.entries(variants)) {
     describe(name, () => {
-      const options = { entry: ENTRY, ...(name.endsWith('-cpu') ? { exportName: 'cpu' } : {}) };
+      const options = { entry: ENTRY, params: { outputDir: '/mnt/batch-parts' } };
       const result = compile(toIR(p), options);
       const file = fileURLToPath(new URL(`../golden/${name}.yaml`, import.meta.url));
 
