@@ -179,56 +179,64 @@ export interface Task<O = Record<string, never>> extends NodeHandle {
   options(o: TaskOptions): this;
 }
 
-function makeTaskHandle(rec: TaskRec, rec0: Recorder): Task<Record<string, AnyRef>> {
-  const outputs: Record<string, AnyRef> = {};
-  for (const [name, spec] of Object.entries(rec.def.ir.outputs)) {
-    outputs[name] = makeRef({
-      value: () => ({ kind: 'output', task: rec.id, output: name }),
-      spec,
-      source: { task: rec, output: name, taskId: () => rec.id },
-    });
+/** The task handle; methods on the prototype, since large pipelines make many tasks. */
+class TaskHandle implements Task<Record<string, AnyRef>> {
+  readonly [NODE]: TaskRec;
+  readonly outputs: Record<string, AnyRef>;
+  readonly #recorder: Recorder;
+  constructor(rec: TaskRec, recorder: Recorder) {
+    this[NODE] = rec;
+    this.#recorder = recorder;
+    const outputs: Record<string, AnyRef> = {};
+    for (const [name, spec] of Object.entries(rec.def.ir.outputs)) {
+      outputs[name] = makeRef({ value: () => ({ kind: 'output', task: rec.id, output: name }), spec, source: { task: rec, output: name, taskId: () => rec.id } });
+    }
+    this.outputs = Object.freeze(outputs);
   }
-  Object.freeze(outputs);
-  const set = (o: TaskOptions): void => {
+  get id(): string { return this[NODE].id; }
+  #set(o: TaskOptions): this {
+    const rec = this[NODE];
     rec.options = mergeTaskOptions(rec.options, parseTaskOptions(o));
-  };
-  const handle: Task<Record<string, AnyRef>> = {
-    [NODE]: rec,
-    get id() {
-      return rec.id;
-    },
-    outputs,
-    named(id) {
-      rec.id = id;
-      rec.explicitId = true;
-      return this;
-    },
-    after(...nodes) {
-      for (const n of nodes) {
-        if (!n || !(NODE in n)) rec0.issue(() => ({ code: 'after.invalid', path: `${rec0.pipelineName}/${rec.id}/after`, message: `expected a task, condition or loop, got ${describe(n)}` }));
-        else rec.after.push(n[NODE]);
-      }
-      return this;
-    },
-    retry(r) { set({ retry: r }); return this; },
-    cache(c) { set({ cache: c }); return this; },
-    timeout(d) { set({ timeout: d }); return this; },
-    resources(r) { set({ resources: r }); return this; },
-    env(e) { set({ env: e }); return this; },
-    secretEnv(name, ref) { set({ secretEnv: { [name]: ref } }); return this; },
-    configMapEnv(name, ref) { set({ configMapEnv: { [name]: ref } }); return this; },
-    volume(v) { rec.options = { ...rec.options, volumes: [...(rec.options.volumes ?? []), v] }; return this; },
-    nodeSelector(s) { set({ nodeSelector: s }); return this; },
-    toleration(t) { rec.options = { ...rec.options, tolerations: [...(rec.options.tolerations ?? []), t] }; return this; },
-    affinity(a) { set({ affinity: a }); return this; },
-    image(image, pullPolicy) { set(pullPolicy ? { image, imagePullPolicy: pullPolicy } : { image }); return this; },
-    serviceAccount(name) { set({ serviceAccount: name }); return this; },
-    labels(l) { set({ labels: l }); return this; },
-    annotations(a) { set({ annotations: a }); return this; },
-    displayName(name) { set({ displayName: name }); return this; },
-    options(o) { set(o); return this; },
-  };
-  return handle;
+    return this;
+  }
+  named(id: string): this {
+    this[NODE].id = id;
+    this[NODE].explicitId = true;
+    return this;
+  }
+  after(...nodes: NodeHandle[]): this {
+    const rec = this[NODE], r = this.#recorder;
+    for (const n of nodes) {
+      if (!n || !(NODE in n)) r.issue(() => ({ code: 'after.invalid', path: `${r.pipelineName}/${rec.id}/after`, message: `expected a task, condition or loop, got ${describe(n)}` }));
+      else rec.after.push(n[NODE]);
+    }
+    return this;
+  }
+  retry(r: RetryOptions): this { return this.#set({ retry: r }); }
+  cache(c: CacheOptions): this { return this.#set({ cache: c }); }
+  timeout(d: Duration): this { return this.#set({ timeout: d }); }
+  resources(r: ResourceOptions): this { return this.#set({ resources: r }); }
+  env(e: Record<string, string>): this { return this.#set({ env: e }); }
+  secretEnv(name: string, ref: { secret: string; key: string }): this { return this.#set({ secretEnv: { [name]: ref } }); }
+  configMapEnv(name: string, ref: { configMap: string; key: string }): this { return this.#set({ configMapEnv: { [name]: ref } }); }
+  volume(v: VolumeIR): this {
+    const rec = this[NODE];
+    rec.options = { ...rec.options, volumes: [...(rec.options.volumes ?? []), v] };
+    return this;
+  }
+  nodeSelector(sel: Record<string, string>): this { return this.#set({ nodeSelector: sel }); }
+  toleration(t: TolerationIR): this {
+    const rec = this[NODE];
+    rec.options = { ...rec.options, tolerations: [...(rec.options.tolerations ?? []), t] };
+    return this;
+  }
+  affinity(a: JsonObject): this { return this.#set({ affinity: a }); }
+  image(image: string, pullPolicy?: ImagePullPolicy): this { return this.#set(pullPolicy ? { image, imagePullPolicy: pullPolicy } : { image }); }
+  serviceAccount(name: string): this { return this.#set({ serviceAccount: name }); }
+  labels(l: Record<string, string>): this { return this.#set({ labels: l }); }
+  annotations(a: Record<string, string>): this { return this.#set({ annotations: a }); }
+  displayName(name: string): this { return this.#set({ displayName: name }); }
+  options(o: TaskOptions): this { return this.#set(o); }
 }
 
 /** @internal Records one call of a component in the current pipeline and returns its task handle. */
@@ -287,7 +295,7 @@ export function callComponent(def: ComponentDef, args: unknown): Task<Record<str
     }
   }
   r.scope.push(rec);
-  return makeTaskHandle(rec, r);
+  return new TaskHandle(rec, r);
 }
 
 /** @internal Converts records into IR nodes (ids are final by now). */

@@ -105,41 +105,50 @@ function compare(self: RefInternals, op: CompareOp, v: unknown): Condition {
   return makeCondition(() => ({ kind: 'compare', op, left: self.value(), right: operandValue(v) }));
 }
 
+const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'array', 'object'];
+
+/** One class for every reference: methods live on the prototype (a 10,000-task pipeline makes many). */
+class Ref {
+  readonly [REF]: RefInternals;
+  constructor(internals: RefInternals) {
+    this[REF] = internals;
+    Object.freeze(this);
+  }
+  eq(v: unknown): Condition { return compare(this[REF], '==', v); }
+  ne(v: unknown): Condition { return compare(this[REF], '!=', v); }
+  gt(v: unknown): Condition { return compare(this[REF], '>', v); }
+  gte(v: unknown): Condition { return compare(this[REF], '>=', v); }
+  lt(v: unknown): Condition { return compare(this[REF], '<', v); }
+  lte(v: unknown): Condition { return compare(this[REF], '<=', v); }
+  get(key: string): AnyRef {
+    const internals = this[REF];
+    const spec = internals.spec;
+    let fieldSpec: IOSpec | undefined;
+    if (spec?.kind === 'parameter') {
+      const props = (spec.schema as { properties?: Record<string, Record<string, JsonValue>> }).properties;
+      const fs = props?.[key];
+      const t = fs?.['type'];
+      fieldSpec = {
+        kind: 'parameter',
+        type: typeof t === 'string' && PARAM_TYPES.includes(t) ? (t as 'string') : 'any',
+        schema: fs ?? {},
+        optional: false,
+      };
+    }
+    return makeRef({
+      value: () => {
+        const v = internals.value();
+        if (v.kind !== 'item') throw new TypeError(`.get("${key}") is only available on loop items`);
+        return { kind: 'item', loop: v.loop, path: [...v.path, key] };
+      },
+      spec: fieldSpec,
+    });
+  }
+}
+
 /** Makes a reference object. `spec` describes its value (for type checks between tasks). */
 export function makeRef(internals: RefInternals): AnyRef {
-  const ref = {
-    [REF]: internals,
-    eq: (v: unknown) => compare(internals, '==', v),
-    ne: (v: unknown) => compare(internals, '!=', v),
-    gt: (v: unknown) => compare(internals, '>', v),
-    gte: (v: unknown) => compare(internals, '>=', v),
-    lt: (v: unknown) => compare(internals, '<', v),
-    lte: (v: unknown) => compare(internals, '<=', v),
-    get: (key: string) => {
-      const spec = internals.spec;
-      let fieldSpec: IOSpec | undefined;
-      if (spec?.kind === 'parameter') {
-        const props = (spec.schema as { properties?: Record<string, Record<string, JsonValue>> }).properties;
-        const fs = props?.[key];
-        const t = fs?.['type'];
-        fieldSpec = {
-          kind: 'parameter',
-          type: typeof t === 'string' && ['string', 'number', 'integer', 'boolean', 'array', 'object'].includes(t) ? (t as 'string') : 'any',
-          schema: fs ?? {},
-          optional: false,
-        };
-      }
-      return makeRef({
-        value: () => {
-          const v = internals.value();
-          if (v.kind !== 'item') throw new TypeError(`.get("${key}") is only available on loop items`);
-          return { kind: 'item', loop: v.loop, path: [...v.path, key] };
-        },
-        spec: fieldSpec,
-      });
-    },
-  };
-  return Object.freeze(ref) as unknown as AnyRef;
+  return new Ref(internals) as unknown as AnyRef;
 }
 
 /**

@@ -165,6 +165,19 @@ describe('validation names every problem with its path', () => {
     expect(issuesOf(() => toIR(bad))).toEqual(['cyc/prepare: dependency cycle: prepare -> train -> prepare']);
   });
 
+  test('a 10,000-task chain validates (no deep recursion), and a cycle deep inside it is found', () => {
+    const step = component({ name: 'step', inputs: { x: z.number() }, outputs: { y: z.number() }, run: ({ x }) => ({ y: x + 1 }) });
+    const tasks: ReturnType<typeof step>[] = [];
+    const long = (cyclic: boolean) => pipeline({ name: 'long' }, () => {
+      tasks.length = 0;
+      tasks.push(step({ x: 0 }));
+      for (let i = 1; i < 10_000; i++) tasks.push(step({ x: tasks[i - 1]!.outputs.y }));
+      if (cyclic) tasks[5_000]!.after(tasks[5_002]!);
+    });
+    expect(toIR(long(false)).dag).toHaveLength(10_000);
+    expect(issuesOf(() => toIR(long(true)))).toEqual(['long/step-5001: dependency cycle: step-5001 -> step-5002 -> step-5003 -> step-5001']);
+  });
+
   test('hand-written IR: unknown references and unsupported versions', () => {
     const ir = JSON.parse(JSON.stringify(toIR(iris))) as { dag: { inputs: Record<string, unknown> }[]; irVersion: number };
     ir.dag[1]!.inputs['data'] = { kind: 'output', task: 'nope', output: 'x' };
