@@ -14,19 +14,23 @@ export const MAX_DAG_TASKS = 200;
 function levels(D: LDag): { order: LTask[]; level: Map<LTask, number> } {
   const byId = new Map<string, number>();
   D.tasks.forEach((L, i) => { for (const id of L.contains) byId.set(id, i); });
-  const g = new graphlib.Graph({ directed: true, multigraph: false, compound: false });
-  D.tasks.forEach((_, i) => g.setNode(String(i)));
   const preds: number[][] = D.tasks.map(() => []);
   D.tasks.forEach((L, i) => {
     for (const id of L.uses) {
       const j = byId.get(id);
-      if (j !== undefined && j !== i && !preds[i]!.includes(j)) { preds[i]!.push(j); g.setEdge(String(j), String(i)); }
+      if (j !== undefined && j !== i && !preds[i]!.includes(j)) preds[i]!.push(j);
     }
   });
+  const topsort = (): number[] => {
+    const g = new graphlib.Graph({ directed: true, multigraph: false, compound: false });
+    D.tasks.forEach((_, i) => g.setNode(String(i)));
+    preds.forEach((ps, i) => { for (const j of ps) g.setEdge(String(j), String(i)); });
+    return graphlib.alg.topsort(g).map(Number);
+  };
   // Builders emit nodes in dependency order: keep it when it already is a topological order (this
   // also avoids graphlib's recursive topsort on long chains). Cycles were reported by validation.
   const inOrder = preds.every((ps, i) => ps.every((j) => j < i));
-  const sorted = inOrder ? D.tasks.map((_, i) => i) : graphlib.alg.topsort(g).map(Number);
+  const sorted = inOrder ? D.tasks.map((_, i) => i) : topsort();
   const lv: number[] = D.tasks.map(() => 0);
   for (const i of sorted) for (const j of preds[i]!) lv[i] = Math.max(lv[i]!, lv[j]! + 1);
   const order = D.tasks.map((L, i) => ({ L, i, l: lv[i]! })).sort((a, b) => a.l - b.l || a.i - b.i);
