@@ -73,6 +73,7 @@ export const trainer = component({
     m.log('valAccuracy', accuracy(state.model, val));
     m.log('resumedFromEpoch', resumedFrom);
     m.log('epochsRunThisAttempt', ran);
+    m.log('gpus', ctx.gpus.length);
   },
 });
 
