@@ -19,7 +19,7 @@ function pl(code: string, counter: { n: number }, version?: string) {
 function missOf(dir: string, runId: string, key: string): string | null {
   const s = StateStore.open(join(dir, 'state.db'), { readonly: true });
   try {
-    return s.getTask(runId, key)?.cache_miss ?? null;
+    return s.cacheMisses(s.findRun(runId)).get(key) ?? null;
   } finally {
     s.close();
   }
@@ -47,6 +47,7 @@ describe('cache', () => {
     expect(missOf(dir, r5.runId, 'd')).toBe('cache version changed ("" → "2")');
     const r6 = await runPipeline(pl('v2', c, '2'), { storeDir: dir, mode: 'inprocess', params: { x: 3 }, noCache: true });
     expect(r6.tasks.d?.state).toBe('succeeded');
+    expect(missOf(dir, r6.runId, 'd')).toMatch(/^same key as before/);
     expect(c.n).toBe(5);
   });
 

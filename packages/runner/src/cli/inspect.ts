@@ -48,7 +48,8 @@ export function showCommand(id: string, o: { store: string; json?: boolean }): n
     const lease = s.getLease(run.id);
     if (o.json) {
       const { ir: _ir, ...r } = run;
-      process.stdout.write(JSON.stringify({ run: { ...r, params: JSON.parse(r.params), outputs: r.outputs ? JSON.parse(r.outputs) : null }, tasks, attempts, artifacts, lease: lease ?? null }, null, 2) + '\n');
+      const misses = Object.fromEntries(s.cacheMisses(run));
+      process.stdout.write(JSON.stringify({ run: { ...r, params: JSON.parse(r.params), outputs: r.outputs ? JSON.parse(r.outputs) : null }, tasks: tasks.map((t) => ({ ...t, cache_miss: misses[t.key] ?? null })), attempts, artifacts, lease: lease ?? null }, null, 2) + '\n');
       return 0;
     }
     const out: string[] = [];
@@ -60,10 +61,11 @@ export function showCommand(id: string, o: { store: string; json?: boolean }): n
     out.push(`params    ${run.params}`);
     if (run.error) out.push(`error     ${run.error.split('\n').join('\n          ')}`);
     process.stdout.write(out.join('\n') + '\n\n');
+    const misses = s.cacheMisses(run);
     const rows = [['TASK', 'STATE', 'ATTEMPTS', 'DURATION', 'CACHE']];
     for (const t of tasks) {
       if (!t.component && (t.state === 'succeeded' || t.state === 'skipped')) continue; // conditions and loops
-      const cache = t.state === 'cached' ? `hit (from ${t.cached_from})` : t.cache_miss ? `miss: ${t.cache_miss}` : '';
+      const cache = t.state === 'cached' ? `hit (from ${t.cached_from})` : misses.has(t.key) ? `miss: ${misses.get(t.key)}` : t.component && !t.cache_parts ? 'off' : '';
       rows.push([t.key, t.state, String(t.attempts), t.started_at && t.finished_at ? formatMs(t.finished_at - t.started_at) : '-', cache]);
     }
     process.stdout.write(table(rows));

@@ -60,3 +60,28 @@ export function explainMiss(now: CacheParts, before: CacheParts): string[] {
   }
   return out;
 }
+
+interface TaskLike { readonly key: string; readonly state: string; readonly cache_key: string | null; readonly cache_parts: string | null }
+
+/**
+ * Why each task of a run missed the cache: its key parts compared with the same task in the
+ * latest earlier run of the pipeline that ran it (looking back at most `lookback` runs).
+ * Computed when asked (`sluice show`), so the engine pays nothing for it.
+ */
+export function explainMisses(tasks: readonly TaskLike[], earlierRuns: () => Iterable<readonly TaskLike[]>, lookback = 50): Map<string, string> {
+  const out = new Map<string, string>();
+  const want = new Map(tasks.filter((t) => t.state !== 'cached' && t.cache_parts && t.state !== 'skipped').map((t) => [t.key, t]));
+  let seen = 0;
+  for (const run of earlierRuns()) {
+    if (!want.size || seen++ >= lookback) break;
+    for (const prev of run) {
+      const t = want.get(prev.key);
+      if (!t || !prev.cache_parts || (prev.state !== 'succeeded' && prev.state !== 'cached')) continue;
+      const why = explainMiss(JSON.parse(t.cache_parts as string) as CacheParts, JSON.parse(prev.cache_parts) as CacheParts);
+      out.set(t.key, why.length ? why.join('; ') : prev.cache_key === t.cache_key ? 'same key as before: the entry was missing or expired, or lookups were off (--no-cache)' : 'no difference found in the key parts');
+      want.delete(prev.key);
+    }
+  }
+  for (const k of want.keys()) out.set(k, 'first run of this task');
+  return out;
+}

@@ -423,16 +423,6 @@ export class Engine {
         }
       }
     }
-    let miss: string | null = null;
-    if (cacheOn) {
-      const last = o.store.lastTaskWithParts(key, this.pipelineName, o.runId);
-      if (last?.cache_parts) {
-        const why = explainMiss(parts, JSON.parse(last.cache_parts) as CacheParts);
-        miss = why.length ? why.join('; ') : last.cache_key === ckey ? 'cache entry missing or expired' : 'no difference found in the key parts';
-      } else miss = 'first run of this task';
-      if (o.noCache) miss = 'cache lookups disabled (--no-cache)';
-    }
-
     const gpuCount = opts.resources?.gpu?.count ?? 0;
     o.gpus.check(gpuCount, `task ${key}`);
     const priorAttempts = prev ? o.store.attemptsOf(o.runId, key) : [];
@@ -443,14 +433,10 @@ export class Engine {
     }
     let attempt = priorAttempts.length;
     const store = o.store;
-    crashPoint('task.before-start');
-    store.db.transaction(() => {
-      store.startTask({ runId: o.runId, key, taskId: t.id, component: t.component, now: o.clock.now(), cacheKey: cacheOn ? ckey : null, cacheParts: cacheOn ? partsJson : null, cacheMiss: miss, inputs: inputsJson });
-      for (const a of priorAttempts) if (a.outcome === 'running') store.finishAttempt({ runId: o.runId, key, n: a.n, now: o.clock.now(), outcome: 'interrupted', exitCode: null, signal: null, message: 'the runner stopped during this attempt' });
-    })();
     this.states.set(key, 'running');
     const tdir = join(o.runDir, 'tasks', keyDir(key));
     const timeoutMs = opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 : undefined;
+    let first = true;
     for (;;) {
       attempt++;
       const gpus = await o.gpus.acquire(gpuCount);
@@ -461,7 +447,16 @@ export class Engine {
           this.states.set(key, 'omitted');
           return 'omitted';
         }
-        store.startAttempt(o.runId, key, attempt, o.clock.now(), gpus);
+        if (first) crashPoint('task.before-start');
+        // one commit records the task as started (first time) and the attempt as running
+        store.db.transaction(() => {
+          if (first) {
+            store.startTask({ runId: o.runId, key, taskId: t.id, component: t.component, now: o.clock.now(), cacheKey: cacheOn ? ckey : null, cacheParts: cacheOn ? partsJson : null, inputs: inputsJson, attempt });
+            for (const a of priorAttempts) if (a.outcome === 'running') store.finishAttempt({ runId: o.runId, key, n: a.n, now: o.clock.now(), outcome: 'interrupted', exitCode: null, signal: null, message: 'the runner stopped during this attempt' });
+          }
+          store.startAttempt(o.runId, key, attempt, o.clock.now(), gpus, !first);
+        })();
+        first = false;
         crashPoint('attempt.after-start');
         o.emit({ type: 'task.started', time: o.clock.now(), runId: o.runId, key, attempt, gpus });
         const req: AttemptRequest = {

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { RunnerError } from '../errors.ts';
+import { explainMisses } from '../engine/cache.ts';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
 export const SCHEMA_VERSION = 1;
@@ -20,11 +21,10 @@ CREATE TABLE tasks (
   run_id TEXT NOT NULL, key TEXT NOT NULL, task_id TEXT NOT NULL, component TEXT NOT NULL,
   state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   started_at INTEGER, finished_at INTEGER,
-  cache_key TEXT, cache_parts TEXT, cached_from TEXT, cache_miss TEXT,
+  cache_key TEXT, cache_parts TEXT, cached_from TEXT,
   inputs TEXT, outputs TEXT, error TEXT,
   PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
-CREATE INDEX tasks_by_key ON tasks (key, finished_at);
 CREATE TABLE attempts (
   run_id TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
   started_at INTEGER NOT NULL, finished_at INTEGER,
@@ -110,6 +110,8 @@ export class StateStore {
       if (!opts.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${opts.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+        // Checkpoints fsync; doing them every ~40 MB of WAL instead of every 4 MB keeps commits cheap.
+        db.pragma('cache_size = -65536');
       }
       const hasMeta = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='meta'`).get();
       if (!hasMeta) {
@@ -152,10 +154,10 @@ export class StateStore {
       setRunStatus: db.prepare(`UPDATE runs SET status = @status, updated_at = @now, finished_at = @finished_at, outputs = @outputs, error = @error WHERE id = @id`),
       getTask: db.prepare(`SELECT * FROM tasks WHERE run_id = ? AND key = ?`),
       tasksOfRun: db.prepare(`SELECT * FROM tasks WHERE run_id = ? ORDER BY started_at, key`),
-      startTask: db.prepare(`INSERT INTO tasks (run_id, key, task_id, component, state, attempts, started_at, cache_key, cache_parts, cache_miss, inputs)
-        VALUES (@run_id, @key, @task_id, @component, 'running', 0, @now, @cache_key, @cache_parts, @cache_miss, @inputs)
-        ON CONFLICT (run_id, key) DO UPDATE SET state = 'running', started_at = @now, finished_at = NULL, cache_key = @cache_key,
-          cache_parts = @cache_parts, cache_miss = @cache_miss, inputs = @inputs, error = NULL`),
+      startTask: db.prepare(`INSERT INTO tasks (run_id, key, task_id, component, state, attempts, started_at, cache_key, cache_parts, inputs)
+        VALUES (@run_id, @key, @task_id, @component, 'running', @attempt, @now, @cache_key, @cache_parts, @inputs)
+        ON CONFLICT (run_id, key) DO UPDATE SET state = 'running', attempts = @attempt, started_at = @now, finished_at = NULL, cache_key = @cache_key,
+          cache_parts = @cache_parts, inputs = @inputs, error = NULL`),
       setTaskState: db.prepare(`UPDATE tasks SET state = @state, attempts = @attempts, finished_at = @finished_at, outputs = @outputs, error = @error, cached_from = @cached_from WHERE run_id = @run_id AND key = @key`),
       insertTaskFinal: db.prepare(`INSERT INTO tasks (run_id, key, task_id, component, state, attempts, started_at, finished_at, cache_key, cache_parts, cached_from, inputs, outputs, error)
         VALUES (@run_id, @key, @task_id, @component, @state, 0, @now, @now, @cache_key, @cache_parts, @cached_from, @inputs, @outputs, @error)
@@ -169,9 +171,6 @@ export class StateStore {
       insertArtifact: db.prepare(`INSERT OR REPLACE INTO artifacts (run_id, task_key, output, hash, type, size, metadata) VALUES (@run_id, @task_key, @output, @hash, @type, @size, @metadata)`),
       putCache: db.prepare(`INSERT OR REPLACE INTO cache (key, run_id, task_key, outputs, created_at) VALUES (?, ?, ?, ?, ?)`),
       getCache: db.prepare(`SELECT * FROM cache WHERE key = ?`),
-      lastTaskWithParts: db.prepare(`SELECT t.* FROM tasks t JOIN runs r ON r.id = t.run_id
-        WHERE t.key = ? AND r.pipeline = ? AND t.run_id != ? AND t.cache_parts IS NOT NULL AND t.state IN ('succeeded','cached')
-        ORDER BY t.finished_at DESC LIMIT 1`),
       getLease: db.prepare(`SELECT * FROM leases WHERE run_id = ?`),
       putLease: db.prepare(`INSERT OR REPLACE INTO leases (run_id, holder, pid, host, acquired_at, heartbeat_at) VALUES (@run_id, @holder, @pid, @host, @now, @now)`),
       beatLease: db.prepare(`UPDATE leases SET heartbeat_at = ? WHERE run_id = ? AND holder = ?`),
@@ -210,17 +209,17 @@ export class StateStore {
     return this.st.tasksOfRun.all(runId) as TaskRow[];
   }
   /** Records that a task has started (before its first attempt runs). */
-  startTask(t: { runId: string; key: string; taskId: string; component: string; now: number; cacheKey: string | null; cacheParts: string | null; cacheMiss: string | null; inputs: string }): void {
+  /** Records a task as started with its first attempt (number `attempt`) running. */
+  startTask(t: { runId: string; key: string; taskId: string; component: string; now: number; cacheKey: string | null; cacheParts: string | null; inputs: string; attempt: number }): void {
     this.st.startTask.run({
-      run_id: t.runId, key: t.key, task_id: t.taskId, component: t.component, now: t.now,
-      cache_key: t.cacheKey, cache_parts: t.cacheParts, cache_miss: t.cacheMiss, inputs: t.inputs,
+      run_id: t.runId, key: t.key, task_id: t.taskId, component: t.component, now: t.now, attempt: t.attempt,
+      cache_key: t.cacheKey, cache_parts: t.cacheParts, inputs: t.inputs,
     });
   }
-  startAttempt(runId: string, key: string, n: number, now: number, gpus: readonly string[]): void {
-    this.db.transaction(() => {
-      this.st.startAttempt.run(runId, key, n, now, gpus.length ? gpus.join(',') : null);
-      this.st.bumpAttempts.run(n, runId, key);
-    })();
+  /** Records attempt `n` as running; call inside a transaction (with {@link startTask} for the first). */
+  startAttempt(runId: string, key: string, n: number, now: number, gpus: readonly string[], bump = true): void {
+    this.st.startAttempt.run(runId, key, n, now, gpus.length ? gpus.join(',') : null);
+    if (bump) this.st.bumpAttempts.run(n, runId, key);
   }
   finishAttempt(a: { runId: string; key: string; n: number; now: number; outcome: AttemptOutcome; exitCode: number | null; signal: string | null; message: string | null }): void {
     this.st.finishAttempt.run({ run_id: a.runId, key: a.key, n: a.n, now: a.now, outcome: a.outcome, exit_code: a.exitCode, signal: a.signal, message: a.message });
@@ -263,8 +262,14 @@ export class StateStore {
   getCache(key: string): { key: string; run_id: string; task_key: string; outputs: string; created_at: number } | undefined {
     return this.st.getCache.get(key) as never;
   }
-  lastTaskWithParts(key: string, pipeline: string, excludeRun: string): TaskRow | undefined {
-    return this.st.lastTaskWithParts.get(key, pipeline, excludeRun) as TaskRow | undefined;
+  /** Tasks of earlier runs of the same pipeline, newest run first (for cache-miss explanations). */
+  *earlierRunsTasks(run: RunRow): Generator<TaskRow[]> {
+    const ids = this.db.prepare(`SELECT id FROM runs WHERE pipeline = ? AND rowid < (SELECT rowid FROM runs WHERE id = ?) ORDER BY rowid DESC`).pluck().all(run.pipeline, run.id) as string[];
+    for (const id of ids) yield this.tasksOfRun(id);
+  }
+  /** Why each task of the run missed the cache (see {@link explainMisses}). */
+  cacheMisses(run: RunRow): Map<string, string> {
+    return explainMisses(this.tasksOfRun(run.id), () => this.earlierRunsTasks(run));
   }
   artifactsByHash(hashPrefix: string): ArtifactRow[] {
     return this.db.prepare(`SELECT * FROM artifacts WHERE hash LIKE ? ORDER BY run_id, task_key`).all(hashPrefix.replace(/[^0-9a-f]/g, '') + '%') as ArtifactRow[];

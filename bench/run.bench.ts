@@ -1,0 +1,166 @@
+/**
+ * Run benchmark: `pnpm tsx bench/run.bench.ts [--full]`. Per-step overhead of the local engine
+ * with durable state (SQLite WAL) for chains and fan-outs of no-op steps, in-process and in child
+ * processes; resume of a 10,000-step run killed half way; a fully cached re-run of 1,000 steps;
+ * and DBOS durable steps on a loopback PostgreSQL, side by side. Writes the `## Run` section of
+ * bench/RESULTS.md. Figures, never assertions.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runPipeline } from '../packages/runner/src/index.ts';
+import { chain, fanout } from './run-fixtures.ts';
+import { startPostgres } from './run-pg.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const full = process.argv.includes('--full');
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-'));
+const lines: string[] = [];
+const log = (s: string) => {
+  console.log(s);
+  lines.push(s);
+};
+
+async function timed(f: () => Promise<unknown>): Promise<{ ms: number; cpuMs: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await f();
+  const c = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
+}
+
+async function best(reps: number, f: () => Promise<unknown>): Promise<{ ms: number; cpuMs: number }> {
+  let b = { ms: Infinity, cpuMs: Infinity };
+  for (let i = 0; i < reps; i++) {
+    const r = await timed(f);
+    if (r.ms < b.ms) b = r;
+  }
+  return b;
+}
+
+const us = (ms: number, n: number) => ((ms * 1000) / n).toFixed(1);
+
+// ---- warm up (module loading, JIT) -------------------------------------------------------
+await runPipeline(chain(200), { storeDir: tmp(), mode: 'inprocess', gpus: [] });
+
+// ---- in-process engine overhead ------------------------------------------------------------
+const engineRows: string[] = [];
+const perStep: Record<string, number> = {};
+for (const shape of ['chain', 'fan-out'] as const) {
+  for (const n of [100, 1000, 10000]) {
+    const p = shape === 'chain' ? chain(n) : fanout(n);
+    const r = await best(n >= 10000 ? 2 : 3, () => runPipeline(p, { storeDir: tmp(), mode: 'inprocess', gpus: [] }).then((x) => {
+      if (x.status !== 'succeeded') throw new Error(`${shape} ${n}: ${x.status} ${x.error}`);
+    }));
+    perStep[`${shape}-${n}`] = (r.ms * 1000) / n;
+    engineRows.push(`| ${shape} | ${n.toLocaleString('en')} | in-process | ${r.ms.toFixed(0)} | ${us(r.ms, n)} | ${us(r.cpuMs, n)} |`);
+  }
+}
+
+// ---- child processes -----------------------------------------------------------------------
+const entry = path.join(here, 'run-fixtures.ts');
+const childRows: string[] = [];
+for (const [exportName, shape, n] of [['chain100', 'chain', 100], ['fanout100', 'fan-out', 100], ...(full ? [['fanout1000', 'fan-out', 1000]] : [])] as [string, string, number][]) {
+  const r = await timed(() => runPipeline(entry, { storeDir: tmp(), entry, exportName, mode: 'process', gpus: [] }).then((x) => {
+    if (x.status !== 'succeeded') throw new Error(`${exportName}: ${x.status} ${x.error}`);
+  }));
+  perStep[`process-${shape}-${n}`] = (r.ms * 1000) / n;
+  childRows.push(`| ${shape} | ${n.toLocaleString('en')} | child processes (${os.cpus().length} at a time) | ${r.ms.toFixed(0)} | ${us(r.ms, n)} | ${us(r.cpuMs, n)} (runner only) |`);
+}
+
+// ---- resume of a 10,000-step run killed half way; cached re-run of 1,000 ---------------------
+const resumeDir = tmp();
+await new Promise<void>((resolve, reject) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'run-worker.ts'), 'chain10000', resumeDir, 'resume-10000'], {
+    env: { ...process.env, SLUICE_CRASH_AT: 'task.after-commit:5000' }, stdio: 'inherit',
+  });
+  child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`worker ended with ${code ?? signal}, expected SIGKILL`))));
+});
+const { chain10000 } = await import('./run-fixtures.ts');
+let resumedCount = 0;
+const resume = await timed(() => runPipeline(chain10000, { storeDir: resumeDir, mode: 'inprocess', resume: 'resume-10000', gpus: [], onEvent: (e) => { if (e.type === 'task.succeeded') resumedCount++; } }));
+
+const cacheDir = tmp();
+const c1000 = chain(1000, 'cached-1000');
+await runPipeline(c1000, { storeDir: cacheDir, mode: 'inprocess', gpus: [] });
+let hits = 0;
+const cached = await timed(() => runPipeline(c1000, { storeDir: cacheDir, mode: 'inprocess', gpus: [], onEvent: (e) => { if (e.type === 'task.cached') hits++; } }));
+
+// ---- DBOS side by side ---------------------------------------------------------------------
+let dbos: { rows: string[]; note: string; perStepMs: Record<number, number> } = { rows: [], note: '', perStepMs: {} };
+try {
+  const req = createRequire(path.join(here, '../packages/runner/package.json'));
+  const dbosPkg = JSON.parse(readFileSync(path.join(path.dirname(req.resolve('@dbos-inc/dbos-sdk/package.json')), 'package.json'), 'utf8')) as { version: string };
+  const { DBOS } = (await import(pathToFileURL(req.resolve('@dbos-inc/dbos-sdk')).href)) as { DBOS: any };
+  const pg = startPostgres();
+  try {
+    DBOS.setConfig({ name: 'sluice-bench', systemDatabaseUrl: 'postgres://postgres@127.0.0.1:54329/sluice_bench_dbos', logLevel: 'error' });
+    const step = DBOS.registerStep(async (x: number) => x, { name: 'noop' });
+    const wf = DBOS.registerWorkflow(async (n: number) => {
+      let x = 0;
+      for (let i = 0; i < n; i++) x = await step(x);
+      return x;
+    }, { name: 'chain' });
+    await DBOS.launch();
+    await (await DBOS.startWorkflow(wf)(50)).getResult(); // warm up
+    for (const n of [100, 1000]) {
+      const d = await best(2, async () => (await DBOS.startWorkflow(wf)(n)).getResult());
+      const s = await best(3, () => runPipeline(chain(n), { storeDir: tmp(), mode: 'inprocess', gpus: [] }));
+      dbos.perStepMs[n] = d.ms / n;
+      dbos.rows.push(`| ${n.toLocaleString('en')} durable steps in a chain | ${(d.ms / n).toFixed(3)} ms | ${(s.ms / n).toFixed(3)} ms | ${(d.ms / s.ms).toFixed(1)}× |`);
+    }
+    await DBOS.shutdown();
+    dbos.note = `DBOS ${dbosPkg.version} (\`DBOS.registerWorkflow\` + \`DBOS.registerStep\`, one workflow running N no-op steps in sequence) on ${pg.version}, started on 127.0.0.1 by the benchmark with default settings (fsync and synchronous_commit on).`;
+  } finally {
+    pg.stop();
+  }
+} catch (e) {
+  dbos.note = `DBOS could not be measured in this run: ${(e as Error).message.split('\n')[0]}`;
+}
+
+// ---- report --------------------------------------------------------------------------------
+const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+log('## Run');
+log('');
+log(`Measured by \`pnpm tsx bench/run.bench.ts${full ? ' --full' : ''}\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${load} (other work was running on the machine; figures are the best of 2–3 repetitions). Every state change is committed to SQLite (WAL, synchronous=NORMAL: survives a killed process; \`--durability=full\` also survives a power cut) before anything depends on it: per step, one commit when it starts and one when it succeeds.`);
+log('');
+log('### Engine overhead per no-op step');
+log('');
+log('| shape | steps | mode | total ms | µs per step (wall) | µs per step (CPU) |');
+log('|---|---:|---|---:|---:|---:|');
+for (const r of [...engineRows, ...childRows]) log(r);
+log('');
+const growth = (shape: string) => (perStep[`${shape}-10000`]! / perStep[`${shape}-100`]!).toFixed(2);
+log(`Growth is linear: the cost per step at 10,000 steps is ${growth('chain')}× (chain) and ${growth('fan-out')}× (fan-out) the cost at 100 (fixed per-run costs such as opening the store and reading git state weigh on small runs). A child-process step costs a Node start, tsx and loading the pipeline file; 10,000 of them were not run (≈${((perStep['process-fan-out-100']! * 10000) / 1e6 / 60).toFixed(0)} min at the measured rate${full ? '' : '; `--full` adds a 1,000-step fan-out'}).`);
+log('');
+log('### Resume and cache');
+log('');
+log(`| case | result |`);
+log('|---|---|');
+log(`| resume a 10,000-step chain killed (SIGKILL) after 5,000 committed steps | ${resume.ms.toFixed(0)} ms, ${resumedCount.toLocaleString('en')} steps executed (the 5,000 finished ones were reused from the state store) |`);
+log(`| fully cached re-run of a 1,000-step chain | ${cached.ms.toFixed(0)} ms (${us(cached.ms, 1000)} µs per step), ${hits.toLocaleString('en')} cache hits |`);
+log('');
+log('### DBOS, same machine, same run');
+log('');
+log(dbos.note);
+log('');
+if (dbos.rows.length) {
+  log('| case | DBOS per step | Sluice per step (in-process, durable) | ratio |');
+  log('|---|---:|---:|---:|');
+  for (const r of dbos.rows) log(r);
+  log('');
+  const ratio = dbos.perStepMs[1000]! / ((perStep['chain-1000'] ?? 1) / 1000);
+  log(`The issue quotes about 2.86 ms per DBOS durable step on this class of machine and asks for at least 25× less overhead per durable in-process step (≤ 0.114 ms). Measured here: ${(perStep['chain-1000']! / 1000).toFixed(3)} ms (1,000-step chain) and ${(perStep['chain-10000']! / 1000).toFixed(3)} ms (10,000-step chain) per Sluice step against ${dbos.perStepMs[1000]!.toFixed(3)} ms per DBOS step measured in the same run (${ratio.toFixed(0)}×). The two do not commit the same way: DBOS waits for PostgreSQL's fsync on every step; Sluice's default waits for the WAL write, not for an fsync.`);
+}
+log('');
+
+const results = path.join(here, 'RESULTS.md');
+const old = existsSync(results) ? readFileSync(results, 'utf8') : '# Benchmarks\n';
+const section = lines.join('\n');
+const re = /^## Run\n[\s\S]*?(?=^## |(?![\s\S]))/m;
+writeFileSync(results, re.test(old) ? old.replace(re, section + '\n') : `${old.trimEnd()}\n\n${section}\n`);
+rmSync(resumeDir, { recursive: true, force: true });
+console.log(`wrote the Run section of ${results}`);
