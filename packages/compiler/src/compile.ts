@@ -196,7 +196,10 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
     templates: templates as YamlValue,
   };
   const labels = sortObj({ ...o.labels, 'sluice.dev/pipeline': dnsLabel(ir.name) });
-  const annotations = o.annotations && Object.keys(o.annotations).length ? sortObj(o.annotations) : undefined;
+  // Argo's UI shows this annotation as the workflow's description.
+  const described = ir.description ? { 'workflows.argoproj.io/description': ir.description } : {};
+  const allAnnotations = { ...described, ...o.annotations };
+  const annotations = Object.keys(allAnnotations).length ? sortObj(allAnnotations) : undefined;
   const kind = options.kind ?? 'workflow';
   const name = options.name ?? dnsLabel(ir.name);
   const namespace = options.namespace ?? o.namespace;

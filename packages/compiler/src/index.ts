@@ -10,3 +10,5 @@ export { compile } from './compile.ts';
 export type { CompileOptions, CompileResult, CompileKind } from './compile.ts';
 export { toGraph } from './graph.ts';
 export type { GraphFormat } from './graph.ts';
+export { analyzeSource, withDescriptions, projectRoot } from './source.ts';
+export type { SourceReport } from './source.ts';

@@ -3,10 +3,10 @@
  * a drawing of its DAG). On any problem it prints every issue, exits non-zero and writes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { compile, toGraph, type CompileKind, type GraphFormat } from '@sluice/compiler';
+import { analyzeSource, compile, toGraph, withDescriptions, type CompileKind, type GraphFormat } from '@sluice/compiler';
 import { formatIssues, isPipeline, parsePipelineParams, SluiceValidationError, toIR, validatePipelineIR } from '@sluice/sdk';
 import type { JsonValue, Pipeline, PipelineIR, SluiceIssue } from '@sluice/sdk';
 
@@ -28,6 +28,8 @@ interface CompileFlags {
   namespace?: string;
   schedule: string[];
   timezone?: string;
+  /** commander's negation of --no-source-check */
+  sourceCheck: boolean;
 }
 
 const KIND: Record<CompileFlags['kind'], CompileKind> = { workflow: 'workflow', template: 'template', cron: 'cron' };
@@ -121,11 +123,20 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
     .option('--namespace <namespace>', 'namespace (overrides the pipeline option)')
     .option('--schedule <cron>', 'cron schedule for --kind cron (repeatable)', collect, [])
     .option('--timezone <tz>', 'time zone of the cron schedules, e.g. Europe/Paris')
+    .option('--no-source-check', 'skip checking that every file and package the pipeline imports can be in the image')
     .action(async (file: string, flags: CompileFlags) => {
       let text: string;
       try {
         const loaded = await deps.loadPipeline(file, flags.export);
-        const { ir, pipeline } = toPipelineIR(loaded);
+        const built = toPipelineIR(loaded);
+        const { pipeline } = built;
+        // ts-morph reads the source: doc comments become descriptions; for a manifest, every
+        // import must be satisfiable inside the image.
+        const source = /\.(c|m)?[jt]sx?$/.test(file) && existsSync(file) ? analyzeSource(file) : undefined;
+        const ir = source ? withDescriptions(built.ir, source.descriptions) : built.ir;
+        if (source && flags.sourceCheck && flags.format === 'argo' && !flags.graph && source.issues.length) {
+          throw new SluiceValidationError(source.issues);
+        }
         const params = parseParams(flags.param, ir, pipeline);
         if (flags.graph || flags.format === 'ir') {
           const issues = validatePipelineIR(ir);
