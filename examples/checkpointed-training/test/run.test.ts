@@ -67,6 +67,7 @@ describe('checkpointed-training', () => {
     expect(metrics['epochsRunThisAttempt']).toBe(EPOCHS - killedAt);
     expect(metrics['epochs']).toBe(EPOCHS);
     expect(metrics['valAccuracy']).toBeGreaterThanOrEqual(0.9);
+    expect(metrics['gpus']).toBe(0);
     expect(progress(file)).toHaveLength(EPOCHS);
   });
 
@@ -75,13 +76,10 @@ describe('checkpointed-training', () => {
       .rejects.toThrow('task train-softmax needs 1 GPU but this machine has 0; set SLUICE_GPUS to override detection');
   });
 
-  it('with a GPU the step gets it; the cpu export asks for none', async () => {
+  it('with a GPU the step gets it (the cpu export, run above, gets none)', async () => {
     const withGpu = await runPipeline(gpuPipeline, { entry, mode: 'process', storeDir: join(tmp, 'gpu-one'), gpus: ['0'], params: { epochs: 2 } });
     expect(withGpu.error).toBeUndefined();
     expect(withGpu.status).toBe('succeeded');
     expect(JSON.parse(readFileSync((withGpu.outputs['metrics'] as { path: string }).path, 'utf8'))).toMatchObject({ gpus: 1, epochs: 2, resumedFromEpoch: 0 });
-    const onCpu = await runPipeline(cpu, { entry, exportName: 'cpu', mode: 'process', storeDir: join(tmp, 'cpu'), gpus: [], params: { epochs: 2 } });
-    expect(onCpu.status).toBe('succeeded');
-    expect(JSON.parse(readFileSync((onCpu.outputs['metrics'] as { path: string }).path, 'utf8'))).toMatchObject({ gpus: 0, epochs: 2 });
   });
 });
