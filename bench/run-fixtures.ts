@@ -3,7 +3,7 @@
 import { fn, lit, out, pipeline, task } from '../packages/runner/test/helpers.ts';
 import type { LoopIR } from '../packages/sdk/src/index.ts';
 
-const noop = fn('noop', { inputs: { x: 'number' }, outputs: { x: 'number' } }, async (i) => ({ x: i.x }));
+const noop = fn('noop', { inputs: { x: 'number' }, outputs: { x: 'number' } }, async (i) => ({ x: (i.x as number) + 1 }));
 
 export function chain(n: number, name = `chain-${n}`) {
   return pipeline(name, [noop], Array.from({ length: n }, (_, i) => task(`t${i}`, noop, { x: i === 0 ? lit(0) : out(`t${i - 1}`, 'x') })));

@@ -224,6 +224,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
     });
     const result = await engine.run();
+    store.flushNow();
     store.setRunStatus(id, result.status, clock.now(), JSON.stringify(result.outputs), result.error ?? null);
     emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}) });
     const tasks: Record<string, TaskSummary> = {};

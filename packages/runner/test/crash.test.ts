@@ -95,8 +95,8 @@ async function scenario(name: string, mode: 'inprocess' | 'process', crash: { at
 const POINTS: [string, number][] = [
   ['task.before-start', 1], ['task.before-start', 5], ['task.before-start', 11],
   ['attempt.after-start', 1], ['attempt.after-start', 7],
-  ['task.before-commit', 1], ['task.before-commit', 4], ['task.before-commit', 9], ['task.before-commit', 12],
-  ['task.after-commit', 1], ['task.after-commit', 6], ['task.after-commit', 12],
+  ['commit.before', 1], ['commit.before', 4], ['commit.before', 9], ['commit.before', 8],
+  ['commit.after', 1], ['commit.after', 6], ['commit.after', 12],
   ['checkpoint.before-rename', 1], ['checkpoint.before-rename', 4],
 ];
 
@@ -105,7 +105,7 @@ describe('crash suite: SIGKILL the runner, resume, check', () => {
     const r = await scenario(`${at}-${n}`, 'inprocess', { at: `${at}:${n}` });
     expect(r.killed).toBe(true);
   });
-  it.each([['task.before-commit', 3], ['task.after-commit', 5]] as [string, number][])('child processes, killed at %s #%i', async (at, n) => {
+  it.each([['commit.before', 5], ['commit.after', 7]] as [string, number][])('child processes, killed at %s #%i', async (at, n) => {
     const r = await scenario(`p-${at}-${n}`, 'process', { at: `${at}:${n}` });
     expect(r.killed).toBe(true);
   });

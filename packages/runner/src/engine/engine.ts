@@ -116,6 +116,7 @@ export class Engine {
       if ((await p) === 'failed') failed = true;
       this.failFast = wasFailFast || failed;
     }
+    await this.o.store.flush();
     if (this.interrupted) return { status: 'interrupted', outputs: {}, error: 'the runner was stopped' };
     const outputs: { [name: string]: RuntimeValue } = {};
     for (const [name, v] of Object.entries(ir.outputValues)) {
@@ -129,6 +130,7 @@ export class Engine {
   }
 
   private firstError(): string {
+    this.o.store.flushNow();
     const failed = this.o.store.tasksOfRun(this.o.runId).filter((t) => t.state === 'failed');
     return failed.map((t) => `${t.key}: ${t.error ?? 'failed'}`).join('\n') || 'a task failed';
   }
@@ -246,7 +248,8 @@ export class Engine {
     this.states.set(key, state);
     const prev = this.prior.get(key);
     if (prev && prev.state === state && state !== 'failed') return;
-    this.o.store.recordTask({ runId: this.o.runId, key, taskId: n.id, component, state, now: this.o.clock.now(), outputs: extra.outputs ?? null, error: extra.error ?? null });
+    const rec = { runId: this.o.runId, key, taskId: n.id, component, state, now: this.o.clock.now(), outputs: extra.outputs ?? null, error: extra.error ?? null };
+    this.o.store.enqueue(() => this.o.store.recordTask(rec));
     if (state === 'skipped' || state === 'omitted') this.o.emit({ type: state === 'skipped' ? 'task.skipped' : 'task.omitted', time: this.o.clock.now(), runId: this.o.runId, key });
   }
 
@@ -415,7 +418,8 @@ export class Engine {
             const a = v as ArtifactRef;
             return { output: name, hash: a.hash, type: a.type, size: 0, metadata: JSON.stringify(a.metadata) };
           });
-          o.store.recordTask({ runId: o.runId, key, taskId: t.id, component: t.component, state: 'cached', now: o.clock.now(), cacheKey: ckey, cacheParts: partsJson, cachedFrom: `${hit.run_id}/${hit.task_key}`, inputs: inputsJson, outputs: hit.outputs, artifacts });
+          const rec = { runId: o.runId, key, taskId: t.id, component: t.component, state: 'cached' as const, now: o.clock.now(), cacheKey: ckey, cacheParts: partsJson, cachedFrom: `${hit.run_id}/${hit.task_key}`, inputs: inputsJson, outputs: hit.outputs, artifacts };
+          o.store.enqueue(() => o.store.recordTask(rec));
           this.results.set(key, outputs);
           this.states.set(key, 'cached');
           o.emit({ type: 'task.cached', time: o.clock.now(), runId: o.runId, key, message: `from ${hit.run_id}/${hit.task_key}` });
@@ -431,7 +435,9 @@ export class Engine {
       if (a.outcome === 'failed' || a.outcome === 'timeout') spent.user++;
       else if (a.outcome === 'error' || a.outcome === 'preempted') spent.system++;
     }
-    let attempt = priorAttempts.length;
+    // the task row of an unfinished task counts its attempts (successful ones leave no attempt row)
+    let attempt = Math.max(priorAttempts.length, prev?.attempts ?? 0);
+    let attemptStart = o.clock.now();
     const store = o.store;
     this.states.set(key, 'running');
     const tdir = join(o.runDir, 'tasks', keyDir(key));
@@ -448,15 +454,21 @@ export class Engine {
           return 'omitted';
         }
         if (first) crashPoint('task.before-start');
-        // one commit records the task as started (first time) and the attempt as running
-        store.db.transaction(() => {
-          if (first) {
-            store.startTask({ runId: o.runId, key, taskId: t.id, component: t.component, now: o.clock.now(), cacheKey: cacheOn ? ckey : null, cacheParts: cacheOn ? partsJson : null, inputs: inputsJson, attempt });
-            for (const a of priorAttempts) if (a.outcome === 'running') store.finishAttempt({ runId: o.runId, key, n: a.n, now: o.clock.now(), outcome: 'interrupted', exitCode: null, signal: null, message: 'the runner stopped during this attempt' });
-          }
-          store.startAttempt(o.runId, key, attempt, o.clock.now(), gpus, !first);
-        })();
+        // The task's start (first time) and the attempt's are committed, together with whatever
+        // else is queued (such as the success of the task this one depends on), before it runs.
+        const isFirst = first;
+        const n = attempt;
+        const now = o.clock.now();
+        store.enqueue(() => {
+          if (isFirst) {
+            store.startTask({ runId: o.runId, key, taskId: t.id, component: t.component, now, cacheKey: cacheOn ? ckey : null, cacheParts: cacheOn ? partsJson : null, inputs: inputsJson, attempt: n });
+            if (prev?.state === 'running' && prev.attempts > 0 && !priorAttempts.some((a) => a.n === prev.attempts))
+              store.finishAttempt({ runId: o.runId, key, n: prev.attempts, startedAt: prev.started_at ?? now, now, outcome: 'interrupted', exitCode: null, signal: null, message: 'the runner stopped during this attempt' });
+          } else store.startAttempt(o.runId, key, n);
+        });
+        attemptStart = now;
         first = false;
+        await store.flush();
         crashPoint('attempt.after-start');
         o.emit({ type: 'task.started', time: o.clock.now(), runId: o.runId, key, attempt, gpus });
         const req: AttemptRequest = {
@@ -475,12 +487,13 @@ export class Engine {
             outputs[name] = { kind: 'artifact', type, hash: got.hash, path: got.path, uri: pathToFileURL(got.path).href, metadata: a.metadata };
             artifacts.push({ output: name, hash: got.hash, type, size: got.size, metadata: JSON.stringify(a.metadata) });
           }
-          crashPoint('task.before-commit');
-          store.commitSuccess({ runId: o.runId, key, attempt, now: o.clock.now(), outputs: JSON.stringify(outputs), cacheKey: cacheOn ? ckey : null, artifacts });
-          crashPoint('task.after-commit');
+          const done = { runId: o.runId, key, attempt, now: o.clock.now(), outputs: JSON.stringify(outputs), cacheKey: cacheOn ? ckey : null, artifacts };
+          store.enqueue(() => store.commitSuccess(done));
           this.results.set(key, outputs);
           this.states.set(key, 'succeeded');
-          o.emit({ type: 'task.succeeded', time: o.clock.now(), runId: o.runId, key, attempt });
+          // Dependents flush before they run; the event is reported once the success is durable.
+          const n = attempt;
+          void store.flush().then(() => o.emit({ type: 'task.succeeded', time: o.clock.now(), runId: o.runId, key, attempt: n }), () => {});
           return 'succeeded';
         }
       } finally {
@@ -489,7 +502,8 @@ export class Engine {
       }
       const interrupted = this.interrupted && res.kind === 'preempted';
       const outcome: AttemptOutcome = interrupted ? 'interrupted' : res.outcome;
-      store.finishAttempt({ runId: o.runId, key, n: attempt, now: o.clock.now(), outcome, exitCode: res.exitCode, signal: res.signal, message: res.message });
+      const fin = { runId: o.runId, key, n: attempt, startedAt: attemptStart, now: o.clock.now(), outcome, exitCode: res.exitCode, signal: res.signal, message: res.message, gpus };
+      store.enqueue(() => store.finishAttempt(fin));
       if (interrupted) {
         this.states.set(key, 'omitted');
         return 'omitted';
@@ -510,7 +524,9 @@ export class Engine {
       }
       this.failFast = true;
       const message = `${res.outcome === 'failed' ? '' : res.outcome === 'invalid' ? 'invalid inputs: ' : `${res.outcome}: `}${res.message}`;
-      store.setTaskFailed(o.runId, key, attempt, o.clock.now(), message);
+      const failedAt = o.clock.now();
+      const n = attempt;
+      store.enqueue(() => store.setTaskFailed(o.runId, key, n, failedAt, message));
       this.states.set(key, 'failed');
       o.emit({ type: 'task.failed', time: o.clock.now(), runId: o.runId, key, attempt, message });
       return 'failed';

@@ -73,13 +73,19 @@ export class InProcessLauncher implements Launcher {
   async run(req: AttemptRequest): Promise<AttemptResult> {
     const runtime: FunctionRuntime | undefined = this.runtimes.get(req.componentHash);
     if (!runtime) return { ok: false, kind: 'invalid', outcome: 'invalid', message: `no runnable function component ${req.componentHash} (${req.component.name})`, exitCode: null, signal: null };
+    if (req.timeoutMs === undefined) {
+      try {
+        return fromStep(await executeStep(runtime, stepSpec(req, runtime.ir.inputs, req.logFile), { signal: req.signal }));
+      } catch (e) {
+        return { ok: false, kind: 'system', outcome: 'error', message: `executor error: ${(e as Error).stack ?? e}`, exitCode: null, signal: null };
+      }
+    }
     const ac = new AbortController();
     const onStop = () => ac.abort(req.signal.reason);
     req.signal.addEventListener('abort', onStop, { once: true });
     let timer: NodeJS.Timeout | undefined;
     try {
       const step = executeStep(runtime, stepSpec(req, runtime.ir.inputs, req.logFile), { signal: ac.signal });
-      if (req.timeoutMs === undefined) return fromStep(await step);
       const timedOut = new Promise<AttemptResult>((resolve) => {
         timer = setTimeout(() => {
           ac.abort('timeout');

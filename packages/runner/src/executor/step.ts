@@ -37,6 +37,8 @@ export interface StepControl {
   readonly signal?: AbortSignal;
 }
 
+const NEVER = new AbortController().signal;
+
 function issuesText(issues: readonly SluiceIssue[]): string {
   return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
 }
@@ -96,15 +98,12 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
     outputs[name] = io.artifactType === 'Metrics' ? new MetricsOutputImpl(p) : new OutputArtifactImpl(io.artifactType, p);
   }
 
-  const ac = new AbortController();
-  const onAbort = () => ac.abort(control.signal?.reason);
-  if (control.signal?.aborted) onAbort();
-  control.signal?.addEventListener('abort', onAbort, { once: true });
+  const signal = control.signal ?? NEVER;
   let tmp: string | undefined;
   const ctx: StepContext<Record<string, unknown>> = {
     outputs,
     checkpoint: new FileCheckpoint(spec.checkpointDir ?? join(spec.outputsDir, '..', 'checkpoints'), spec.checkpointKeep ?? 3),
-    signal: ac.signal,
+    signal,
     log: makeLogger(spec.logFile),
     attempt: spec.attempt,
     runId: spec.runId,
@@ -121,10 +120,9 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const nonRetryable = typeof e === 'object' && e !== null && (e as { nonRetryable?: unknown }).nonRetryable === true;
-    const status = nonRetryable ? 'nonretryable' : ac.signal.aborted && ac.signal.reason === 'preempted' ? 'preempted' : 'failed';
+    const status = nonRetryable ? 'nonretryable' : signal.aborted && signal.reason === 'preempted' ? 'preempted' : 'failed';
     return { status, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
   } finally {
-    control.signal?.removeEventListener('abort', onAbort);
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
 

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { RunnerError } from '../errors.ts';
 import { explainMisses } from '../engine/cache.ts';
+import { crashPoint } from '../util/crash.ts';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
 export const SCHEMA_VERSION = 1;
@@ -87,6 +88,9 @@ export class StateStore {
   readonly db: Database.Database;
   readonly file: string;
   private readonly st: ReturnType<StateStore['prepare']>;
+  private queue: (() => void)[] = [];
+  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
 
   private constructor(file: string, db: Database.Database) {
     this.file = file;
@@ -112,6 +116,8 @@ export class StateStore {
         db.pragma(`synchronous = ${opts.durability === 'full' ? 'FULL' : 'NORMAL'}`);
         // Checkpoints fsync; doing them every ~40 MB of WAL instead of every 4 MB keeps commits cheap.
         db.pragma('cache_size = -65536');
+        // Checkpoints fsync: run them every ~40 MB of WAL rather than every 4 MB.
+        db.pragma('wal_autocheckpoint = 10000');
       }
       const hasMeta = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='meta'`).get();
       if (!hasMeta) {
@@ -142,7 +148,58 @@ export class StateStore {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.flushNow();
+      this.db.close();
+    }
+  }
+
+  /**
+   * Group commit: queues a write for the next transaction. Writes queued while the engine is busy
+   * (one step's success, the next step's start) share one commit. Nothing is durable until
+   * {@link flush} resolves; the engine flushes before every attempt runs, so a step never starts
+   * before what it depends on is committed.
+   */
+  enqueue(write: () => void): void {
+    this.queue.push(write);
+    this.schedule();
+  }
+
+  /** Resolves once everything queued so far is committed. */
+  flush(): Promise<void> {
+    if (!this.queue.length && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flushNow());
+  }
+
+  /** Commits the queue now, in one transaction. */
+  flushNow(): void {
+    this.scheduled = false;
+    const q = this.queue;
+    const w = this.waiters;
+    this.queue = [];
+    this.waiters = [];
+    try {
+      if (q.length) {
+        crashPoint('commit.before');
+        this.db.transaction(() => {
+          for (const f of q) f();
+        })();
+        crashPoint('commit.after');
+      }
+    } catch (e) {
+      for (const x of w) x.reject(e);
+      return;
+    }
+    for (const x of w) x.resolve();
   }
 
   private prepare() {
@@ -163,9 +220,9 @@ export class StateStore {
         VALUES (@run_id, @key, @task_id, @component, @state, 0, @now, @now, @cache_key, @cache_parts, @cached_from, @inputs, @outputs, @error)
         ON CONFLICT (run_id, key) DO UPDATE SET state = @state, finished_at = @now, cache_key = @cache_key, cache_parts = @cache_parts,
           cached_from = @cached_from, inputs = @inputs, outputs = @outputs, error = @error`),
-      startAttempt: db.prepare(`INSERT OR REPLACE INTO attempts (run_id, key, n, started_at, outcome, gpus) VALUES (?, ?, ?, ?, 'running', ?)`),
       bumpAttempts: db.prepare(`UPDATE tasks SET attempts = ?, state = 'running' WHERE run_id = ? AND key = ?`),
-      finishAttempt: db.prepare(`UPDATE attempts SET finished_at = @now, outcome = @outcome, exit_code = @exit_code, signal = @signal, message = @message WHERE run_id = @run_id AND key = @key AND n = @n`),
+      finishAttempt: db.prepare(`INSERT OR REPLACE INTO attempts (run_id, key, n, started_at, finished_at, outcome, exit_code, signal, message, gpus)
+        VALUES (@run_id, @key, @n, @started_at, @now, @outcome, @exit_code, @signal, @message, @gpus)`),
       attemptsOf: db.prepare(`SELECT * FROM attempts WHERE run_id = ? AND key = ? ORDER BY n`),
       attemptsOfRun: db.prepare(`SELECT * FROM attempts WHERE run_id = ? ORDER BY key, n`),
       insertArtifact: db.prepare(`INSERT OR REPLACE INTO artifacts (run_id, task_key, output, hash, type, size, metadata) VALUES (@run_id, @task_key, @output, @hash, @type, @size, @metadata)`),
@@ -216,13 +273,16 @@ export class StateStore {
       cache_key: t.cacheKey, cache_parts: t.cacheParts, inputs: t.inputs,
     });
   }
-  /** Records attempt `n` as running; call inside a transaction (with {@link startTask} for the first). */
-  startAttempt(runId: string, key: string, n: number, now: number, gpus: readonly string[], bump = true): void {
-    this.st.startAttempt.run(runId, key, n, now, gpus.length ? gpus.join(',') : null);
-    if (bump) this.st.bumpAttempts.run(n, runId, key);
+  /**
+   * Records that attempt `n` (a retry) is running: the task row carries the running attempt's
+   * number, so a task in state `running` after a crash says which attempt was cut short.
+   */
+  startAttempt(runId: string, key: string, n: number): void {
+    this.st.bumpAttempts.run(n, runId, key);
   }
-  finishAttempt(a: { runId: string; key: string; n: number; now: number; outcome: AttemptOutcome; exitCode: number | null; signal: string | null; message: string | null }): void {
-    this.st.finishAttempt.run({ run_id: a.runId, key: a.key, n: a.n, now: a.now, outcome: a.outcome, exit_code: a.exitCode, signal: a.signal, message: a.message });
+  /** Records an attempt that did not succeed (successful attempts live in the task row). */
+  finishAttempt(a: { runId: string; key: string; n: number; startedAt: number; now: number; outcome: AttemptOutcome; exitCode: number | null; signal: string | null; message: string | null; gpus?: readonly string[] }): void {
+    this.st.finishAttempt.run({ run_id: a.runId, key: a.key, n: a.n, started_at: a.startedAt, now: a.now, outcome: a.outcome, exit_code: a.exitCode, signal: a.signal, message: a.message, gpus: a.gpus?.length ? a.gpus.join(',') : null });
   }
   attemptsOf(runId: string, key: string): AttemptRow[] {
     return this.st.attemptsOf.all(runId, key) as AttemptRow[];
@@ -239,7 +299,6 @@ export class StateStore {
     artifacts: readonly { output: string; hash: string; type: string; size: number; metadata: string }[];
   }): void {
     this.db.transaction(() => {
-      this.st.finishAttempt.run({ run_id: c.runId, key: c.key, n: c.attempt, now: c.now, outcome: 'succeeded', exit_code: 0, signal: null, message: null });
       this.st.setTaskState.run({ run_id: c.runId, key: c.key, state: 'succeeded', attempts: c.attempt, finished_at: c.now, outputs: c.outputs, error: null, cached_from: null });
       for (const a of c.artifacts) this.st.insertArtifact.run({ run_id: c.runId, task_key: c.key, ...a });
       if (c.cacheKey) this.st.putCache.run(c.cacheKey, c.runId, c.key, c.outputs, c.now);
