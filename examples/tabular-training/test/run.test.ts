@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline, type RunResult } from '@sluice/runner';
 import tabular from '../pipeline.ts';
+import { resolveDataPath, split, validateCsv } from '../src/data.ts';
+import { evaluate } from '../src/metrics.ts';
+import { predict, type SavedModel } from '../src/models.ts';
 
 const entry = fileURLToPath(new URL('../pipeline.ts', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sluice-tabular-'));
@@ -41,6 +44,14 @@ describe('tabular-training', () => {
     const promoted = JSON.parse(readFileSync(join(registry, 'current.json'), 'utf8'));
     expect(promoted).toMatchObject({ accuracy, name: first.outputs['name'], runId: first.runId });
     expect(readFileSync(join(registry, 'model.json'), 'utf8')).toBe(readFileSync(artifactPath(first, 'model'), 'utf8'));
+    // The promoted model, scored again here on the same held-out rows (seed 1, 30%).
+    const v = validateCsv(readFileSync(resolveDataPath('data/iris.csv'), 'utf8'));
+    if (!v.ok) throw new Error('iris.csv is invalid');
+    const { test } = split(v.rows, 0.3, 1);
+    const saved = JSON.parse(readFileSync(join(registry, 'model.json'), 'utf8')) as SavedModel;
+    const rescored = evaluate(test.map((r) => r.label), predict(saved, test.map((r) => r.features)), 3).accuracy;
+    expect(rescored).toBe(accuracy);
+    expect(rescored).toBeGreaterThanOrEqual(ACCURACY_FLOOR);
   });
 
   it('reports every sweep point and writes the winner\'s Metrics with a confusion matrix over the 45 held-out rows', () => {
