@@ -17,17 +17,25 @@ if ! command -v go >/dev/null 2>&1; then
   exit 0
 fi
 
-# Versions judged against; change them here and in the go.mod files together.
-ARGO_VERSION=v4.0.5
-KUBE_VERSION=v1.37.2
-ETCD_VERSION=v3.7.0
-
 # go.mod and go.sum are committed and complete: never rewrite them during a build.
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
 mkdir -p "$bin"
 
+# The versions that judge us are the ones the go.mod files pin.
+modver() { (cd "$1" && go list -m -f '{{.Version}}' "$2"); }
+ARGO_VERSION=$(modver "$here/argo-lint" github.com/argoproj/argo-workflows/v4)
+KUBE_VERSION=$(modver "$here/kube" k8s.io/kubernetes)
+ETCD_VERSION=$(modver "$here/kube" go.etcd.io/etcd/server/v3)
+
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# fetch MODULE_DIR: the module graph into Go's module cache (quiet, and timed apart from builds)
+fetch() {
+  local t0; t0=$(now)
+  (cd "$1" && go mod download)
+  echo "tools/setup.sh: modules of ${1#"$here"/} ready in $(secs "$t0" "$(now)")s"
+}
 
 # build NAME MODULE_DIR PACKAGE [LDFLAGS]
 build() {
@@ -45,8 +53,10 @@ echo "tools/setup.sh: $(go version); GOCACHE=$(go env GOCACHE)"
 for t in "${targets[@]}"; do
   case "$t" in
     argo-lint)
+      fetch "$here/argo-lint"
       build argo-lint "$here/argo-lint" . ;;
     kube)
+      fetch "$here/kube"
       v=k8s.io/component-base/version
       minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
       build kube-apiserver "$here/kube" k8s.io/kubernetes/cmd/kube-apiserver \
@@ -59,4 +69,5 @@ done
 echo "$ARGO_VERSION" > "$bin/argo-version"
 echo "$KUBE_VERSION" > "$bin/kube-version"
 echo "$ETCD_VERSION" > "$bin/etcd-version"
+echo "tools/setup.sh: argo-workflows $ARGO_VERSION, kubernetes $KUBE_VERSION, etcd $ETCD_VERSION"
 echo "tools/setup.sh: done in $(secs "$t_all" "$(now)")s"
