@@ -8,6 +8,7 @@ import { ArtifactStore } from './store/cas.ts';
 import { StateStore } from './store/state.ts';
 import { ParamsError, storePaths } from './run.ts';
 import { parseParamsFromIR } from './params.ts';
+import { canonicalJson } from './util/json.ts';
 
 const UNKNOWN = Symbol('unknown');
 type V = RuntimeValue | typeof UNKNOWN;
@@ -213,7 +214,7 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
   } finally {
     store?.close();
   }
-  const lines = [`dry run of ${ir.name}: nothing is run and nothing is written`, `params ${JSON.stringify(params)}`, ''];
+  const lines = [`dry run of ${ir.name}: nothing is run and nothing is written`, `params ${canonicalJson(params)}`, ''];
   const icon: Record<string, string> = { run: '▶', cached: '◆', skipped: '–', maybe: '?', then: '⑂', else: '⑂' };
   const byWave = [...steps].sort((a, b) => a.wave - b.wave);
   let cur = 0;

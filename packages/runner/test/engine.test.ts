@@ -94,3 +94,26 @@ describe('resume (in-process)', () => {
     await expect(runPipeline(pipeline('chg', [b], [task('t', b)]), { storeDir: dir, mode: 'inprocess', resume: r1.runId })).rejects.toThrow(/the pipeline changed since run .* started/);
   });
 });
+
+describe('nested pipelines and exit handlers', () => {
+  it('runs a pipeline component as a sub-DAG with its own task namespace, inside a loop', async () => {
+    const sub = {
+      hash: 'subpipeline00001',
+      ir: {
+        kind: 'pipeline' as const, name: 'sub', defaults: {},
+        inputs: { v: { kind: 'parameter' as const, type: 'number' as const, schema: {}, optional: false } },
+        outputs: { r: { kind: 'parameter' as const, type: 'number' as const, schema: {}, optional: false } },
+        dag: [task('inner', add, { a: param('v'), b: lit(100) }), task('inner2', add, { a: out('inner', 'sum'), b: lit(1) })],
+        outputValues: { r: out('inner2', 'sum') },
+      },
+    };
+    const loop: LoopIR = { kind: 'loop', id: 'each', items: lit([1, 2]), after: [], body: [task('s', sub, { v: item('each') })] };
+    const sum = fn('sumlist', { inputs: { xs: 'array' }, outputs: { total: 'number' } }, async (i) => ({ total: (i.xs as number[]).reduce((a, b) => a + b, 0) }));
+    const p = pipeline('nested', [add, sub, sum], [loop, task('total', sum, { xs: collect('each', 's', 'r') })], { outputValues: { total: out('total', 'total') } });
+    const r = await runPipeline(p, { storeDir: tmp(), mode: 'inprocess' });
+    expect(r.status).toBe('succeeded');
+    expect(r.outputs.total).toBe(101 + 1 + 102 + 1);
+    expect(r.tasks['each[1]/s/inner2']?.state).toBe('succeeded');
+    expect(r.tasks['each[0]/s']?.state).toBe('succeeded');
+  });
+});

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
@@ -416,7 +417,8 @@ export class Engine {
         if (this.outputsComplete(outputs)) {
           const artifacts = Object.entries(outputs).filter(([, v]) => isArtifactRef(v)).map(([name, v]) => {
             const a = v as ArtifactRef;
-            return { output: name, hash: a.hash, type: a.type, size: 0, metadata: JSON.stringify(a.metadata) };
+            const st = statSync(a.path);
+            return { output: name, hash: a.hash, type: a.type, size: st.isFile() ? st.size : 0, metadata: JSON.stringify(a.metadata) };
           });
           const rec = { runId: o.runId, key, taskId: t.id, component: t.component, state: 'cached' as const, now: o.clock.now(), cacheKey: ckey, cacheParts: partsJson, cachedFrom: `${hit.run_id}/${hit.task_key}`, inputs: inputsJson, outputs: hit.outputs, artifacts };
           o.store.enqueue(() => o.store.recordTask(rec));
