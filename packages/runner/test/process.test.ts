@@ -18,7 +18,7 @@ describe('child-process steps', () => {
     expect(readFileSync((r.outputs.data as { path: string }).path, 'utf8')).toBe('hi');
   });
 
-  it('survives process.exit and out-of-memory in a step, classifying them as system errors', async () => {
+  it('survives process.exit in a step (a system error) and reports throw and NonRetryableError', async () => {
     const { default: p } = await import('./fixtures/basic.ts');
     for (const how of ['exit', 'throw', 'nonretryable']) {
       const dir = tmp();
@@ -28,6 +28,21 @@ describe('child-process steps', () => {
       if (how === 'exit') expect(e).toMatch(/error: .*exited with code 7/);
       if (how === 'throw') expect(e).toBe('boom');
       if (how === 'nonretryable') expect(e).toMatch(/nonretryable: give up/);
+    }
+  });
+
+  it('classifies an out-of-memory step as a system error, and the runner carries on', async () => {
+    const { default: p } = await import('./fixtures/basic.ts');
+    const old = process.env.NODE_OPTIONS;
+    process.env.NODE_OPTIONS = '--max-old-space-size=48';
+    try {
+      const r = await runPipeline(p, { storeDir: tmp(), entry, mode: 'process', params: { how: 'oom' } });
+      expect(r.status).toBe('failed');
+      expect(r.tasks.b?.error).toMatch(/^error: out of memory/);
+      expect(r.tasks.one?.state).toMatch(/succeeded|omitted/);
+    } finally {
+      if (old === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = old;
     }
   });
 });
