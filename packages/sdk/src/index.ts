@@ -11,7 +11,7 @@ export type { ArtifactType, ArtifactListType } from './artifacts.ts';
 export { and, or, not, isRef } from './refs.ts';
 export type { ParamRef, ArtifactRef, ArtifactListRef, Condition, AnyRef } from './refs.ts';
 export type { IOShape, IOType } from './schema.ts';
-export type { TaskArgs, TaskOutputs, InputValue, OutputRef, RunInputs, RunResult, OutputHandles } from './types.ts';
+export type { TaskArgs, TaskOutputs, InputValue, OutputRef, RunInputs, RunResult, OutputHandles, OutputRefShape } from './types.ts';
 export { validatePipelineIR, specMismatch } from './validate.ts';
 export { SluiceValidationError, NonRetryableError, isNonRetryable, formatIssues } from './errors.ts';
 export type { SluiceIssue } from './errors.ts';
