@@ -88,6 +88,7 @@ export class Engine {
   private readonly loopCounts = new Map<string, number>();
   private readonly slots: Semaphore;
   private readonly prior: Map<string, TaskRow>;
+  private readonly cacheKeys: Set<string>;
   private readonly pipelineName: string;
   private failFast = false;
   private interrupted = false;
@@ -98,6 +99,8 @@ export class Engine {
     this.slots = new Semaphore(o.concurrency);
     this.pipelineName = o.loaded.ir.name;
     this.prior = new Map(o.store.tasksOfRun(o.runId).map((t) => [t.key, t]));
+    // Known cache keys, read once: a miss costs no query. Entries other runs add meanwhile are not seen.
+    this.cacheKeys = o.noCache ? new Set() : o.store.cacheKeys();
     o.signal.addEventListener('abort', () => (this.interrupted = true), { once: true });
   }
 
@@ -409,7 +412,7 @@ export class Engine {
     const ckey = cacheKey(parts);
     const partsJson = JSON.stringify(parts);
     const inputsJson = JSON.stringify(inputs);
-    if (cacheOn && !o.noCache) {
+    if (cacheOn && !o.noCache && this.cacheKeys.has(ckey)) {
       const hit = o.store.getCache(ckey);
       const fresh = hit && (opts.cache?.maxAge === undefined || o.clock.now() - hit.created_at <= parseDurationMs(opts.cache.maxAge));
       if (hit && fresh) {
@@ -442,7 +445,7 @@ export class Engine {
     let attemptStart = o.clock.now();
     const store = o.store;
     this.states.set(key, 'running');
-    const tdir = join(o.runDir, 'tasks', keyDir(key));
+    const tdir = `${o.runDir}/tasks/${keyDir(key)}`;
     const timeoutMs = opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 : undefined;
     let first = true;
     for (;;) {
@@ -475,8 +478,8 @@ export class Engine {
         o.emit({ type: 'task.started', time: o.clock.now(), runId: o.runId, key, attempt, gpus });
         const req: AttemptRequest = {
           runId: o.runId, key, taskId: t.id, componentHash: t.component, component: comp, inputs, attempt, gpus,
-          outputsDir: join(tdir, `attempt-${attempt}`, 'outputs'), checkpointDir: join(tdir, 'checkpoints'),
-          logFile: join(o.runDir, 'logs', `${keyDir(key)}.log`), timeoutMs, env: { ...opts.env }, signal: o.signal,
+          outputsDir: `${tdir}/attempt-${attempt}/outputs`, checkpointDir: `${tdir}/checkpoints`,
+          logFile: `${o.runDir}/logs/${keyDir(key)}.log`, timeoutMs, env: { ...opts.env }, signal: o.signal,
         };
         res = await (comp.kind === 'function' ? o.functions : o.containers).run(req);
         if (res.ok) {

@@ -100,11 +100,19 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
 
   const signal = control.signal ?? NEVER;
   let tmp: string | undefined;
+  let checkpoint: FileCheckpoint | undefined;
+  let log: StepLogger | undefined;
   const ctx: StepContext<Record<string, unknown>> = {
     outputs,
-    checkpoint: new FileCheckpoint(spec.checkpointDir ?? join(spec.outputsDir, '..', 'checkpoints'), spec.checkpointKeep ?? 3),
+    get checkpoint() {
+      checkpoint ??= new FileCheckpoint(spec.checkpointDir ?? join(spec.outputsDir, '..', 'checkpoints'), spec.checkpointKeep ?? 3);
+      return checkpoint;
+    },
     signal,
-    log: makeLogger(spec.logFile),
+    get log() {
+      log ??= makeLogger(spec.logFile);
+      return log;
+    },
     attempt: spec.attempt,
     runId: spec.runId,
     taskId: spec.task,

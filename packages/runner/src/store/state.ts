@@ -318,6 +318,9 @@ export class StateStore {
       for (const a of t.artifacts ?? []) this.st.insertArtifact.run({ run_id: t.runId, task_key: t.key, ...a });
     })();
   }
+  cacheKeys(): Set<string> {
+    return new Set(this.db.prepare(`SELECT key FROM cache`).pluck().all() as string[]);
+  }
   getCache(key: string): { key: string; run_id: string; task_key: string; outputs: string; created_at: number } | undefined {
     return this.st.getCache.get(key) as never;
   }
