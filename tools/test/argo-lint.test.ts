@@ -13,9 +13,10 @@ import {
   readExpectations,
   repoRoot,
   rel,
+  skipReason,
 } from './support/paths.ts';
 
-const skip = missingGo() ?? missingBinary('argo-lint');
+const skip = skipReason(missingGo() ?? missingBinary('argo-lint'));
 if (skip) console.warn(`[oracles] skipping argo-lint suites: ${skip}`);
 const suite = skip ? describe.skip : describe;
 

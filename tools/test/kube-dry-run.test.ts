@@ -12,8 +12,8 @@ if (skip) console.warn(`[oracles] skipping kube-apiserver dry-run suites: ${skip
 const suite = skip ? describe.skip : describe;
 const conn = 'conn' in provided ? provided.conn : undefined;
 
-const versions = conn ? `Kubernetes ${conn.versions.kubernetes}, etcd ${conn.versions.etcd}` : '';
-suite(`kube-apiserver dry run (${versions}, Argo CRDs from ../shared/argo/crds)`, () => {
+const versions = conn ? `Kubernetes ${conn.versions.kubernetes}, etcd ${conn.versions.etcd}, ` : '';
+suite(`kube-apiserver dry run (${versions}Argo CRDs from ../shared/argo/crds)`, () => {
   const kube = new KubeClient(conn!);
 
   describe('accepts the hand-written good fixtures', () => {

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
 import { startCluster } from './support/kube/cluster.ts';
-import { binDir, missingBinary, missingGo, repoRoot } from './support/paths.ts';
+import { binDir, missingBinary, missingGo, repoRoot, skipReason } from './support/paths.ts';
 
-const skip = missingGo() ?? missingBinary('kube-apiserver') ?? missingBinary('etcd');
+const skip = skipReason(missingGo() ?? missingBinary('kube-apiserver') ?? missingBinary('etcd'));
 if (skip) console.warn(`[oracles] skipping API server fixture hygiene tests: ${skip}`);
 const suite = skip || process.platform !== 'linux' ? describe.skip : describe;
 

@@ -13,6 +13,17 @@ export const fixturesDir = path.join(repoRoot, 'tools/test/fixtures');
 
 export const setupHint = 'run `bash tools/setup.sh` to build it';
 
+/**
+ * Turns "why this oracle cannot run" into a skip, or, when SLUICE_ORACLES_REQUIRED=1 (CI,
+ * which has Go), into a failure, so that a broken setup cannot pass as a skipped suite.
+ */
+export function skipReason(reason: string | undefined): string | undefined {
+  if (reason !== undefined && process.env.SLUICE_ORACLES_REQUIRED === '1') {
+    throw new Error(`SLUICE_ORACLES_REQUIRED=1 but an oracle cannot run: ${reason}`);
+  }
+  return reason;
+}
+
 /** Why an oracle cannot run here, or undefined when it can. */
 export function missingGo(): string | undefined {
   try {

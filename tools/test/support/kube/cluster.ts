@@ -51,14 +51,21 @@ function freePort(): Promise<number> {
   });
 }
 
-// Runs "$@" as a child; if the Node process (WATCH_PID) goes away, kills the whole group and
-// removes the scratch directory. On TERM it stops the child and waits for it.
+// Runs "$@" as a child; if the Node process (WATCH_PID, the watchdog's parent) goes away, kills
+// the whole group and removes the scratch directory. On TERM it stops the child and waits.
+// "Gone" is checked by the parent pid in /proc as well, so a reused pid does not fool it.
 const WATCHDOG = `
 "$@" &
 child=$!
 trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM INT
+parent_alive() {
+  kill -0 "$WATCH_PID" 2>/dev/null || return 1
+  [ -r /proc/$$/stat ] || return 0
+  local s; read -r s < /proc/$$/stat; s=\${s##*) }; set -- $s
+  [ "$2" = "$WATCH_PID" ]
+}
 while kill -0 "$child" 2>/dev/null; do
-  if ! kill -0 "$WATCH_PID" 2>/dev/null; then
+  if ! parent_alive; then
     kill -KILL "$child" 2>/dev/null; rm -rf "$WATCH_TMP"; kill -KILL 0
   fi
   sleep 1 & wait $!

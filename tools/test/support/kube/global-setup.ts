@@ -2,7 +2,15 @@
 // inject('kube'); torn down (process groups killed, data removed) when the run ends.
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { binDir, missingBinary, missingGo, missingSharedArgo, pinnedVersion, sharedArgo } from '../paths.ts';
+import {
+  binDir,
+  missingBinary,
+  missingGo,
+  missingSharedArgo,
+  pinnedVersion,
+  sharedArgo,
+  skipReason,
+} from '../paths.ts';
 import type { KubeConnection } from './client.ts';
 import { startCluster } from './cluster.ts';
 
@@ -15,10 +23,11 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  // SLUICE_ORACLES_KUBE=0 is a deliberate opt-out (e.g. to run only argo-lint quickly).
   const skip =
     process.env.SLUICE_ORACLES_KUBE === '0'
       ? 'SLUICE_ORACLES_KUBE=0'
-      : (missingGo() ?? missingBinary('kube-apiserver') ?? missingBinary('etcd') ?? missingSharedArgo());
+      : skipReason(missingGo() ?? missingBinary('kube-apiserver') ?? missingBinary('etcd') ?? missingSharedArgo());
   if (skip) {
     project.provide('kube', { skip });
     return undefined;
