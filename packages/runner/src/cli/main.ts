@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { RunnerError } from '../errors.ts';
-import { importPipelineFile, loadPipelineFile } from '../engine/load.ts';
+import { loadPipelineFile, loadSluicePipeline } from '../engine/load.ts';
 import { ParamsError, runPipeline, storePaths } from '../run.ts';
 import { StateStore } from '../store/state.ts';
 import { RunView, type ViewMode } from './view.ts';
@@ -126,7 +126,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const compilePath = join(import.meta.dirname, 'compile.ts');
   if (existsSync(compilePath)) {
     const mod = (await import(compilePath)) as { registerCompile?: (p: Command, deps: { loadPipeline(file: string, exportName?: string): Promise<unknown> }) => void };
-    mod.registerCompile?.(program, { loadPipeline: importPipelineFile });
+    mod.registerCompile?.(program, { loadPipeline: loadSluicePipeline });
   }
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -64,3 +64,14 @@ export async function loadPipelineFile(file: string, exportName?: string): Promi
   const x = await importPipelineFile(file, exportName);
   return toLoadedPipeline(x, exportName ? `export "${exportName}" of ${file}` : `the default export of ${file}`);
 }
+
+/**
+ * Imports a pipeline file and returns its Sluice pipeline (default export, or `exportName`),
+ * throwing a clear error when that export is not one. Used by `sluice compile`.
+ */
+export async function loadSluicePipeline(file: string, exportName?: string): Promise<unknown> {
+  const x = await importPipelineFile(file, exportName);
+  const api = await loadSdk();
+  if (!api.isPipeline(x)) throw new RunnerError('entry.notPipeline', `${exportName ? `export "${exportName}"` : 'the default export'} of ${file} is not a Sluice pipeline (expected the value returned by pipeline(...))`);
+  return x;
+}
