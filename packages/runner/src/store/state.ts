@@ -92,10 +92,15 @@ export class StateStore {
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
 
+  private readonly commitQueue: (q: readonly (() => void)[]) => void;
+
   private constructor(file: string, db: Database.Database) {
     this.file = file;
     this.db = db;
     this.st = this.prepare();
+    this.commitQueue = db.transaction((q: readonly (() => void)[]) => {
+      for (const f of q) f();
+    });
   }
 
   static open(file: string, opts: OpenOptions = {}): StateStore {
@@ -190,9 +195,7 @@ export class StateStore {
     try {
       if (q.length) {
         crashPoint('commit.before');
-        this.db.transaction(() => {
-          for (const f of q) f();
-        })();
+        this.commitQueue(q);
         crashPoint('commit.after');
       }
     } catch (e) {
@@ -291,32 +294,28 @@ export class StateStore {
     return this.st.attemptsOfRun.all(runId) as AttemptRow[];
   }
   /**
-   * Commits a succeeded task in one transaction: the attempt, the task's outputs, the artifacts it
-   * produced and its cache entry.
+   * Records a succeeded task: its outputs, the artifacts it produced and its cache entry. Call it
+   * through {@link enqueue}, inside the group commit's transaction.
    */
   commitSuccess(c: {
     runId: string; key: string; attempt: number; now: number; outputs: string; cacheKey: string | null;
     artifacts: readonly { output: string; hash: string; type: string; size: number; metadata: string }[];
   }): void {
-    this.db.transaction(() => {
-      this.st.setTaskState.run({ run_id: c.runId, key: c.key, state: 'succeeded', attempts: c.attempt, finished_at: c.now, outputs: c.outputs, error: null, cached_from: null });
-      for (const a of c.artifacts) this.st.insertArtifact.run({ run_id: c.runId, task_key: c.key, ...a });
-      if (c.cacheKey) this.st.putCache.run(c.cacheKey, c.runId, c.key, c.outputs, c.now);
-    })();
+    this.st.setTaskState.run({ run_id: c.runId, key: c.key, state: 'succeeded', attempts: c.attempt, finished_at: c.now, outputs: c.outputs, error: null, cached_from: null });
+    for (const a of c.artifacts) this.st.insertArtifact.run({ run_id: c.runId, task_key: c.key, ...a });
+    if (c.cacheKey) this.st.putCache.run(c.cacheKey, c.runId, c.key, c.outputs, c.now);
   }
   setTaskFailed(runId: string, key: string, attempts: number, now: number, error: string): void {
     this.st.setTaskState.run({ run_id: runId, key, state: 'failed', attempts, finished_at: now, outputs: null, error, cached_from: null });
   }
   /** Records a task that finished without running: `cached`, `skipped`, `omitted` or `failed` before any attempt. */
   recordTask(t: { runId: string; key: string; taskId: string; component: string; state: TaskState; now: number; cacheKey?: string | null; cacheParts?: string | null; cachedFrom?: string | null; inputs?: string | null; outputs?: string | null; error?: string | null; artifacts?: readonly { output: string; hash: string; type: string; size: number; metadata: string }[] }): void {
-    this.db.transaction(() => {
-      this.st.insertTaskFinal.run({
-        run_id: t.runId, key: t.key, task_id: t.taskId, component: t.component, state: t.state, now: t.now,
-        cache_key: t.cacheKey ?? null, cache_parts: t.cacheParts ?? null, cached_from: t.cachedFrom ?? null,
-        inputs: t.inputs ?? null, outputs: t.outputs ?? null, error: t.error ?? null,
-      });
-      for (const a of t.artifacts ?? []) this.st.insertArtifact.run({ run_id: t.runId, task_key: t.key, ...a });
-    })();
+    this.st.insertTaskFinal.run({
+      run_id: t.runId, key: t.key, task_id: t.taskId, component: t.component, state: t.state, now: t.now,
+      cache_key: t.cacheKey ?? null, cache_parts: t.cacheParts ?? null, cached_from: t.cachedFrom ?? null,
+      inputs: t.inputs ?? null, outputs: t.outputs ?? null, error: t.error ?? null,
+    });
+    for (const a of t.artifacts ?? []) this.st.insertArtifact.run({ run_id: t.runId, task_key: t.key, ...a });
   }
   cacheKeys(): Set<string> {
     return new Set(this.db.prepare(`SELECT key FROM cache`).pluck().all() as string[]);
