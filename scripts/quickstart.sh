@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec pnpm --silent sluice run examples/tabular-training/pipeline.ts "$@"
+exec pnpm exec sluice run examples/tabular-training/pipeline.ts "$@"
