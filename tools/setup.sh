@@ -41,7 +41,7 @@ fetch() {
 build() {
   local name=$1 dir=$2 pkg=$3 ldflags=${4:-}
   local t0; t0=$(now)
-  (cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$bin/$name" "$pkg")
+  (cd "$dir" && go build -buildvcs=false -trimpath -ldflags "-s -w $ldflags" -o "$bin/$name" "$pkg")
   echo "tools/setup.sh: $name ready in $(secs "$t0" "$(now)")s ($bin/$name)"
 }
 
