@@ -88,9 +88,10 @@ export function irHash(ir: PipelineIR): string {
 
 function gitInfo(dir: string): { commit: string | null; dirty: boolean | null } {
   try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return { commit, dirty: status.trim().length > 0 };
+    // one process: the header line `# branch.oid <sha>` and one line per changed tracked file
+    const out = execFileSync('git', ['status', '--porcelain=v2', '--branch', '--untracked-files=no'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const oid = /^# branch\.oid (\S+)$/m.exec(out)?.[1];
+    return { commit: oid && oid !== '(initial)' ? oid : null, dirty: out.split('\n').some((l) => l !== '' && !l.startsWith('#')) };
   } catch {
     return { commit: null, dirty: null };
   }
