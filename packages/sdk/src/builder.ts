@@ -175,6 +175,16 @@ export interface Task<O = Record<string, never>> extends NodeHandle {
   annotations(a: Record<string, string>): this;
   /** The name shown in UIs. */
   displayName(name: string): this;
+  /**
+   * Holds a named mutex while the task runs (across runs: one holder at a time).
+   * @example trainOnSharedNode({ ... }).mutex('node-a100')
+   */
+  mutex(name: string): this;
+  /**
+   * Takes a slot of a semaphore whose size is a config map key (on Argo; locally: the run's own count).
+   * @example fetch({ ... }).semaphore('limits', 'downloads')
+   */
+  semaphore(configMap: string, key: string): this;
   /** Sets several options at once. */
   options(o: TaskOptions): this;
 }
@@ -236,6 +246,14 @@ class TaskHandle implements Task<Record<string, AnyRef>> {
   labels(l: Record<string, string>): this { return this.#set({ labels: l }); }
   annotations(a: Record<string, string>): this { return this.#set({ annotations: a }); }
   displayName(name: string): this { return this.#set({ displayName: name }); }
+  mutex(name: string): this {
+    const s = this[NODE].options.synchronization;
+    return this.#set({ synchronization: { mutexes: [...(s?.mutexes ?? []), name], semaphores: [...(s?.semaphores ?? [])] } });
+  }
+  semaphore(configMap: string, key: string): this {
+    const s = this[NODE].options.synchronization;
+    return this.#set({ synchronization: { mutexes: [...(s?.mutexes ?? [])], semaphores: [...(s?.semaphores ?? []), { configMap, key }] } });
+  }
   options(o: TaskOptions): this { return this.#set(o); }
 }
 

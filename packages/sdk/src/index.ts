@@ -16,7 +16,7 @@ export { validatePipelineIR, specMismatch } from './validate.ts';
 export { SluiceValidationError, NonRetryableError, isNonRetryable, formatIssues } from './errors.ts';
 export type { SluiceIssue } from './errors.ts';
 export { parseDuration, isQuantity } from './options.ts';
-export type { TaskOptions, RetryOptions, CacheOptions, ResourceOptions, PipelineOptions, Duration } from './options.ts';
+export type { TaskOptions, RetryOptions, CacheOptions, ResourceOptions, PipelineOptions, SynchronizationOptions, Duration } from './options.ts';
 export { canonicalJson, contentHash, sha256 } from './hash.ts';
 export type * from './ir.ts';
 export { IR_VERSION } from './ir.ts';

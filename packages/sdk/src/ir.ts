@@ -147,6 +147,17 @@ export interface TolerationIR {
 
 export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
+/**
+ * Mutual exclusion across runs. A mutex is held by one task (or run) at a time; a semaphore's
+ * size is read from a config map key (Argo) or given locally. Argo v3.6+/v4 list forms.
+ */
+export interface SynchronizationIR {
+  /** Mutex names. Sorted. */
+  readonly mutexes?: readonly string[];
+  /** Semaphores sized by a config map key. */
+  readonly semaphores?: readonly ConfigMapKeyRefIR[];
+}
+
 /** Options of a task (also a component's defaults, and a pipeline's task defaults). All optional. */
 export interface TaskOptionsIR {
   readonly displayName?: string;
@@ -171,6 +182,7 @@ export interface TaskOptionsIR {
   readonly serviceAccount?: string;
   readonly labels?: { readonly [key: string]: string };
   readonly annotations?: { readonly [key: string]: string };
+  readonly synchronization?: SynchronizationIR;
 }
 
 export type PodGCStrategy = 'OnPodCompletion' | 'OnPodSuccess' | 'OnWorkflowCompletion' | 'OnWorkflowSuccess';
@@ -190,6 +202,8 @@ export interface PipelineOptionsIR {
   readonly artifactRepositoryRef?: { readonly configMap: string; readonly key: string };
   readonly labels?: { readonly [key: string]: string };
   readonly annotations?: { readonly [key: string]: string };
+  /** Whole-run mutexes and semaphores (one run at a time holding a mutex, ...). */
+  readonly synchronization?: SynchronizationIR;
   /** Defaults applied under every task's own options. */
   readonly taskDefaults?: TaskOptionsIR;
 }

@@ -3,6 +3,7 @@
  * The rest of the code never branches on input shape.
  */
 import type {
+  SynchronizationIR,
   CacheIR, ImagePullPolicy, PipelineOptionsIR, PodGCStrategy, ResourcesIR, RetryIR, RetryOn, TaskOptionsIR, TolerationIR, VolumeIR,
   JsonObject,
 } from './ir.ts';
@@ -83,6 +84,24 @@ export interface TaskOptions {
   serviceAccount?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /**
+   * Mutual exclusion across runs: `{ mutexes: ['gpu-node-a'] }` or
+   * `{ semaphores: [{ configMap: 'limits', key: 'trainers' }] }`.
+   */
+  synchronization?: SynchronizationOptions;
+}
+
+/** Mutexes by name, semaphores sized by a config map key. */
+export interface SynchronizationOptions {
+  mutexes?: string[];
+  semaphores?: { configMap: string; key: string }[];
+}
+
+export function parseSynchronization(s: SynchronizationOptions): SynchronizationIR {
+  const out: { mutexes?: string[]; semaphores?: { configMap: string; key: string }[] } = {};
+  if (s.mutexes?.length) out.mutexes = [...new Set(s.mutexes)].sort();
+  if (s.semaphores?.length) out.semaphores = [...s.semaphores].sort((a, b) => `${a.configMap}/${a.key}`.localeCompare(`${b.configMap}/${b.key}`));
+  return out;
 }
 
 function sorted<V>(r: Record<string, V> | undefined): Record<string, V> | undefined {
@@ -149,6 +168,7 @@ export function parseTaskOptions(o: TaskOptions): TaskOptionsIR {
   put(out, 'serviceAccount', o.serviceAccount);
   put(out, 'labels', sorted(o.labels));
   put(out, 'annotations', sorted(o.annotations));
+  if (o.synchronization) out.synchronization = parseSynchronization(o.synchronization);
   return out;
 }
 
@@ -184,6 +204,8 @@ export interface PipelineOptions {
   artifactRepositoryRef?: { configMap: string; key: string };
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** Whole-run mutexes and semaphores. */
+  synchronization?: SynchronizationOptions;
   /** Options every task starts from. */
   taskDefaults?: TaskOptions;
 }
@@ -200,6 +222,7 @@ export function parsePipelineOptions(o: PipelineOptions): PipelineOptionsIR {
   put(out, 'artifactRepositoryRef', o.artifactRepositoryRef);
   put(out, 'labels', sorted(o.labels));
   put(out, 'annotations', sorted(o.annotations));
+  if (o.synchronization) out.synchronization = parseSynchronization(o.synchronization);
   if (o.taskDefaults) out.taskDefaults = parseTaskOptions(o.taskDefaults);
   return out;
 }

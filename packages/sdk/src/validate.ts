@@ -92,6 +92,7 @@ export function validatePipelineIR(ir: PipelineIR): SluiceIssue[] {
   if (o.deadlineSeconds !== undefined && !(Number.isFinite(o.deadlineSeconds) && o.deadlineSeconds > 0)) issues.push({ code: 'option.duration', path: `${at}.deadline`, message: 'expected a duration such as "1h" or a number of seconds' });
   if (o.parallelism !== undefined && !(Number.isInteger(o.parallelism) && o.parallelism > 0)) issues.push({ code: 'option.parallelism', path: `${at}.parallelism`, message: `expected a positive integer, got ${JSON.stringify(o.parallelism)}` });
   if (o.taskDefaults) checkOptions(`${at}.taskDefaults`, o.taskDefaults, issues);
+  if (o.synchronization) checkSynchronization(`${at}.synchronization`, o.synchronization, issues);
   return issues;
 }
 
@@ -302,7 +303,21 @@ function validateDag(
   }
 }
 
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const MUTEX = /^[A-Za-z0-9][-A-Za-z0-9_.\/]{0,252}$/;
+
+function checkSynchronization(at: string, s: import('./ir.ts').SynchronizationIR, issues: SluiceIssue[]): void {
+  for (const m of s.mutexes ?? []) {
+    if (!MUTEX.test(m)) issues.push({ code: 'option.mutex', path: `${at}.mutexes`, message: `"${m}" is not a valid mutex name (letters, digits, '-', '_', '.', '/')` });
+  }
+  for (const sem of s.semaphores ?? []) {
+    if (!K8S_NAME.test(sem.configMap)) issues.push({ code: 'option.semaphore', path: `${at}.semaphores`, message: `"${sem.configMap}" is not a valid config map name` });
+    if (!/^[-._a-zA-Z0-9]+$/.test(sem.key)) issues.push({ code: 'option.semaphore', path: `${at}.semaphores`, message: `"${sem.key}" is not a valid config map key` });
+  }
+}
+
 function checkOptions(at: string, o: TaskOptionsIR, issues: SluiceIssue[]): void {
+  if (o.synchronization) checkSynchronization(`${at}.synchronization`, o.synchronization, issues);
   const r = o.resources;
   if (r) {
     for (const k of ['cpu', 'memory', 'ephemeralStorage'] as const) {

@@ -64,6 +64,23 @@ describe('the IR', () => {
     });
   });
 
+  test('synchronization: mutexes and semaphores on tasks and on the pipeline', () => {
+    const ir = toIR(pipeline({ name: 'sync', synchronization: { mutexes: ['nightly'] } }, () => {
+      prepare({ source: 'x' }).mutex('node-b').mutex('node-a').semaphore('limits', 'loaders');
+    }));
+    expect(ir.options.synchronization).toEqual({ mutexes: ['nightly'] });
+    expect(ir.dag[0]?.kind === 'task' && ir.dag[0].options.synchronization).toEqual({
+      mutexes: ['node-a', 'node-b'], semaphores: [{ configMap: 'limits', key: 'loaders' }],
+    });
+    const bad = pipeline({ name: 'sync-bad', synchronization: { semaphores: [{ configMap: 'Bad_Name', key: 'k' }] } }, () => {
+      prepare({ source: 'x' }).mutex('has space');
+    });
+    expect(issuesOf(() => toIR(bad))).toEqual([
+      'sync-bad/prepare/options.synchronization.mutexes: "has space" is not a valid mutex name (letters, digits, \'-\', \'_\', \'.\', \'/\')',
+      'sync-bad/options.synchronization.semaphores: "Bad_Name" is not a valid config map name',
+    ]);
+  });
+
   test('container commands are arrays of placeholders and literals, template strings included', () => {
     const ir = toIR(pipeline({ name: 'c' }, () => {
       const d = prepare({ source: 'x' });
