@@ -119,7 +119,7 @@ export function compile(ir: PipelineIR, options: CompileOptions): CompileResult 
 
 function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIssue[]): ArgoObject[] {
   const names = new NameRegistry([ROOT, EXIT]);
-  const nestedQueue: { hash: string; comp: PipelineComponentIR; name: string }[] = [];
+  const nestedQueue: { hash: string; comp: PipelineComponentIR; name: string; displayName: string | undefined }[] = [];
   const nested = new Map<string, string>();
   const ctx: LowerContext = {
     ir,
@@ -132,12 +132,14 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
     leaf: new Map(),
     byTaskKey: new Map(),
     nested,
-    requestNested: (hash, comp) => {
-      let n = nested.get(hash);
+    requestNested: (hash, comp, displayName) => {
+      // A display name is a template annotation in Argo: one template per distinct name.
+      const key = displayName === undefined ? hash : `${hash}|${displayName}`;
+      let n = nested.get(key);
       if (n === undefined) {
         n = names.take(comp.name);
-        nested.set(hash, n);
-        nestedQueue.push({ hash, comp, name: n });
+        nested.set(key, n);
+        nestedQueue.push({ hash, comp, name: n, displayName });
       }
       return n;
     },
@@ -145,7 +147,7 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
   if (!options.entry) issues.push({ code: 'compile.entry', path: ir.name, message: 'compile needs the entry file the executor imports in the pod', hint: 'pass { entry: "path/to/pipeline.ts" }' });
 
   const rootScan = scanScope(ir.dag, ir);
-  const rootScope: Scope = { root: true, params: ir.params, taskComp: rootScan.taskComp, conditions: rootScan.conditions, path: ir.name };
+  const rootScope: Scope = { root: true, id: ROOT, params: ir.params, ...rootScan, path: ir.name };
   const rootDag = lowerDag(ir.dag, ROOT, rootScope, ctx);
   const rootExports = new Map<string, ArgVal>();
   for (const name of Object.keys(ir.outputValues).sort()) rootExports.set(argoParamName(name), lowerBinding(ir.outputValues[name]!, rootScope, ctx, `${ir.name}/outputs.${name}`));
@@ -153,7 +155,7 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
   let exitDag: LDag | undefined;
   if (ir.exitHandler) {
     const scan = scanScope([], ir, [ir.exitHandler]);
-    const exitScope: Scope = { root: true, params: ir.params, taskComp: scan.taskComp, conditions: scan.conditions, path: ir.name };
+    const exitScope: Scope = { root: true, id: EXIT, params: ir.params, ...scan, path: ir.name };
     exitDag = { name: EXIT, tasks: lowerExitTask(ir.exitHandler, exitScope, ctx) };
   }
 
@@ -163,9 +165,9 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
   if (exitDag) { fitLimits(exitDag, names); renderDag(exitDag, new Map(), { root: true }, rc); }
   // Nested pipeline components: one closed DAG template each (the queue grows while lowering).
   for (let i = 0; i < nestedQueue.length; i++) {
-    const { comp, name } = nestedQueue[i]!;
+    const { comp, name, displayName } = nestedQueue[i]!;
     const scan = scanScope(comp.dag, ir);
-    const scope: Scope = { root: false, params: comp.inputs, taskComp: scan.taskComp, conditions: scan.conditions, path: `${ir.name}/${name}` };
+    const scope: Scope = { root: false, id: name, params: comp.inputs, ...scan, path: `${ir.name}/${name}` };
     const dag = lowerDag(comp.dag, name, scope, ctx);
     const exports = new Map<string, ArgVal>();
     for (const o of Object.keys(comp.outputValues).sort()) exports.set(argoParamName(o), lowerBinding(comp.outputValues[o]!, scope, ctx, `${scope.path}/outputs.${o}`));
@@ -173,7 +175,8 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
     const inParams: ArgoObject[] = [];
     const inArts: ArgoObject[] = [];
     for (const k of Object.keys(comp.inputs).sort()) (comp.inputs[k]!.kind === 'artifact' ? inArts : inParams).push({ name: argoParamName(k) });
-    renderDag(dag, exports, { root: false, inputs: { parameters: inParams, artifacts: inArts } }, rc);
+    const annotations = displayName === undefined ? undefined : { [DISPLAY_NAME]: displayName };
+    renderDag(dag, exports, { root: false, inputs: { parameters: inParams, artifacts: inArts }, ...(annotations ? { annotations } : {}) }, rc);
   }
   const templates = [...rc.templates, ...[...ctx.leaf.values()].map((e) => e.template)];
   checkLimits(templates, ir.name, issues);
@@ -223,6 +226,8 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
   };
   return [build[kind]()];
 }
+
+const DISPLAY_NAME = 'workflows.argoproj.io/display-name';
 
 function sortObj(o: { readonly [k: string]: string }): { [k: string]: string } {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -8,7 +8,10 @@ import type {
   TaskIR, ValueIR, ValueKind,
 } from '@sluice/sdk';
 import { argoParamName } from './names.ts';
-import { encodeLiteral, leafTemplateFor, paramText, type TemplateContext } from './templates.ts';
+import {
+  CACHE_KEY_OUTPUT, cacheKeyInput, cacheMode, collectKeyOutput, collectOrderInput, collectPrefix, encodeLiteral, leafTemplateFor, mergeOptions, paramText,
+  type TemplateContext,
+} from './templates.ts';
 
 export type Ref =
   | { readonly k: 'out'; readonly task: string; readonly output: string; readonly art: boolean }
@@ -32,6 +35,8 @@ export interface LTask {
   readonly call: string | LDag;
   readonly params: readonly { readonly name: string; readonly val: ArgVal }[];
   readonly arts: readonly { readonly name: string; readonly ref: Ref }[];
+  /** Input artifacts given by repository key (collected artifacts: the collect's whole prefix). */
+  readonly keyed?: readonly { readonly name: string; readonly key: string }[];
   readonly when?: { readonly pred: PredL; readonly negate: boolean };
   readonly items?: { readonly k: 'items'; readonly value: readonly JsonValue[] } | Ref;
   /** The loop whose `{{item}}` this task expands. */
@@ -51,8 +56,13 @@ export interface LDag {
 /** A closed scope: the root pipeline, the exit handler, or a nested pipeline component. */
 export interface Scope {
   readonly root: boolean;
+  /** The DAG template of this scope (`main`, or the nested pipeline's): names collect prefixes. */
+  readonly id: string;
   readonly params: { readonly [name: string]: IOSpec };
   readonly taskComp: ReadonlyMap<string, ComponentIR>;
+  readonly tasks: ReadonlyMap<string, TaskIR>;
+  /** Task id -> its artifact outputs that a `collect` in this scope gathers over a loop. */
+  readonly collected: ReadonlyMap<string, ReadonlySet<string>>;
   readonly conditions: ReadonlySet<string>;
   readonly path: string;
 }
@@ -60,22 +70,58 @@ export interface Scope {
 export interface LowerContext extends TemplateContext {
   /** Nested pipeline components: hash -> template name (rendered by the caller of `lower`). */
   readonly nested: Map<string, string>;
-  readonly requestNested: (hash: string, comp: PipelineComponentIR) => string;
+  readonly requestNested: (hash: string, comp: PipelineComponentIR, displayName: string | undefined) => string;
 }
 
 export function scanScope(dag: readonly NodeIR[], ir: { readonly components: { readonly [h: string]: ComponentIR } }, extra: readonly TaskIR[] = []) {
   const taskComp = new Map<string, ComponentIR>();
+  const tasks = new Map<string, TaskIR>();
   const conditions = new Set<string>();
+  const collects: { task: string; output: string }[] = [];
+  const add = (t: TaskIR): void => {
+    const c = ir.components[t.component];
+    if (c) taskComp.set(t.id, c);
+    tasks.set(t.id, t);
+    for (const name in t.inputs) { const v = t.inputs[name]!; if (v.kind === 'collect') collects.push(v); }
+  };
   const walk = (nodes: readonly NodeIR[]): void => {
     for (const n of nodes) {
-      if (n.kind === 'task') { const c = ir.components[n.component]; if (c) taskComp.set(n.id, c); }
+      if (n.kind === 'task') add(n);
       else if (n.kind === 'condition') { conditions.add(n.id); walk(n.then); walk(n.else); }
       else walk(n.body);
     }
   };
   walk(dag);
-  for (const t of extra) { const c = ir.components[t.component]; if (c) taskComp.set(t.id, c); }
-  return { taskComp, conditions };
+  for (const t of extra) add(t);
+  const collected = new Map<string, Set<string>>();
+  for (const c of collects) {
+    if (taskComp.get(c.task)?.outputs[c.output]?.kind !== 'artifact') continue;
+    let s = collected.get(c.task);
+    if (!s) collected.set(c.task, (s = new Set()));
+    s.add(c.output);
+  }
+  return { taskComp, tasks, conditions, collected };
+}
+
+/** True when the task's template is memoized and so reports its key (`sluice-cache-key`). */
+function reportsCacheKey(task: string, scope: Scope, ctx: LowerContext): boolean {
+  const t = scope.tasks.get(task);
+  const comp = scope.taskComp.get(task);
+  if (!t || !comp || comp.kind === 'pipeline') return false;
+  return cacheMode(mergeOptions(ctx.ir.options.taskDefaults, comp.defaults, t.options), scope.collected.has(task)) !== 'off';
+}
+
+/**
+ * What stands for an artifact input in a memoized consumer's key: the producer's own key when it is
+ * memoized (same inputs, same key, same artifact), else the run's uid (the artifact may differ from
+ * any earlier run's: a pipeline input, a nested pipeline's output, a collected list).
+ */
+function artifactCacheKey(v: ValueIR, scope: Scope, ctx: LowerContext): ArgVal {
+  if (v.kind === 'output' && reportsCacheKey(v.task, scope, ctx)) return { k: 'out', task: v.task, output: CACHE_KEY_OUTPUT, art: false };
+  if (v.kind === 'oneOf' && v.options.every((o) => reportsCacheKey(o.task, scope, ctx))) {
+    return { k: 'oneOf', condition: v.condition, options: v.options.map((o) => ({ task: o.task, output: CACHE_KEY_OUTPUT })), art: false };
+  }
+  return { k: 'lit', text: '{{workflow.uid}}' };
 }
 
 function outSpec(scope: Scope, task: string, output: string): IOSpec | undefined {
@@ -108,7 +154,8 @@ const VALUE: Record<ValueKind, ValueLowerer> = {
   collect: (v, scope, ctx, path) => {
     const c = v as { task: string; output: string };
     const art = outSpec(scope, c.task, c.output)?.kind === 'artifact';
-    if (art) ctx.issues.push({ code: 'argo.collect', path, message: `collects artifact "${c.output}" over a loop; Argo aggregates only parameters`, hint: 'collect a parameter output (for example a URI) instead' });
+    // Collected artifacts reach list inputs of function components only (see lowerTask).
+    if (art) ctx.issues.push({ code: 'argo.collect', path, message: `collects artifact "${c.output}" over a loop here; on Argo only a function component's list input can take collected artifacts`, hint: 'pass the list to a function component (listOf(...) input) and hand on what it produces' });
     return { k: 'out', task: c.task, output: c.output, art };
   },
   oneOf: (v, scope) => {
@@ -162,22 +209,67 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
   const path = `${scope.path}/${t.id}`;
   const comp = ctx.ir.components[t.component];
   if (!comp) return []; // reported by validation
-  const call = comp.kind === 'pipeline' ? ctx.requestNested(t.component, comp) : leafTemplateFor(t, t.component, comp, path, ctx);
+  let call: string;
+  let chained = false;
+  if (comp.kind === 'pipeline') {
+    nestedOptions(t, comp, path, ctx);
+    const shown = t.options.displayName === undefined ? undefined : argoDisplayName(t.options.displayName, `${path}/options.displayName`, ctx.issues);
+    call = ctx.requestNested(t.component, comp, shown);
+  } else {
+    const collected = new Map<string, string>();
+    for (const o of [...(scope.collected.get(t.id) ?? [])].sort()) collected.set(o, collectPrefix(scope.id, t.id, o));
+    call = leafTemplateFor(t, t.component, comp, path, ctx, collected);
+    chained = cacheMode(mergeOptions(ctx.ir.options.taskDefaults, comp.defaults, t.options), collected.size > 0) === 'inputs';
+  }
   const params: { name: string; val: ArgVal }[] = [];
   const arts: { name: string; ref: Ref }[] = [];
+  const keyed: { name: string; key: string }[] = [];
   const uses: string[] = [];
   afterIds(t.after, scope, uses);
   for (const name in t.inputs) {
     const v = t.inputs[name]!;
     producers(v, scope, uses);
     const spec = comp.inputs[name];
-    const val = VALUE[v.kind](v, scope, ctx, `${path}/inputs.${name}`, comp.kind === 'container');
+    const ipath = `${path}/inputs.${name}`;
+    if (spec?.kind === 'artifact' && spec.list && v.kind === 'collect' && comp.kind === 'function' && outSpec(scope, v.task, v.output)?.kind === 'artifact') {
+      // Fan-in of artifacts: every iteration stored its artifact under one prefix; this task gets
+      // the prefix as one directory, and the iterations' entry names in item order.
+      keyed.push({ name: argoParamName(name), key: collectPrefix(scope.id, v.task, v.output) });
+      params.push({ name: collectOrderInput(name), val: { k: 'out', task: v.task, output: collectKeyOutput(v.output), art: false } });
+      if (chained) params.push({ name: cacheKeyInput(name), val: artifactCacheKey(v, scope, ctx) });
+      continue;
+    }
+    const val = VALUE[v.kind](v, scope, ctx, ipath, comp.kind === 'container');
     if (spec?.kind === 'artifact') {
-      if (spec.list && v.kind !== 'collect') ctx.issues.push({ code: 'argo.collect', path: `${path}/inputs.${name}`, message: 'takes a list of artifacts; Argo passes artifacts one at a time', hint: 'collect a parameter output (for example a URI) instead' });
+      if (spec.list && v.kind !== 'collect') ctx.issues.push({ code: 'argo.collect', path: ipath, message: 'takes a list of artifacts, which on Argo only a collect over a loop can give', hint: 'bind it to loop.collect(...) of an artifact output' });
+      else if (spec.list && comp.kind === 'container' && !ctx.issues.some((i) => i.path === ipath)) ctx.issues.push({ code: 'argo.collect', path: ipath, message: 'a container component cannot take a list of artifacts on Argo', hint: 'take the list in a function component' });
       if (val.k !== 'lit') arts.push({ name: argoParamName(name), ref: val });
+      if (chained) params.push({ name: cacheKeyInput(name), val: artifactCacheKey(v, scope, ctx) });
     } else params.push({ name: argoParamName(name), val });
   }
-  return [{ id: t.id, name: t.id, call, params, arts, contains: [t.id], uses }];
+  return [{ id: t.id, name: t.id, call, params, arts, ...(keyed.length ? { keyed } : {}), contains: [t.id], uses }];
+}
+
+/** What Argo's controller accepts as a node display name (`displayNameRegex` in its operator). */
+const DISPLAY_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9-.]{0,61}[a-zA-Z0-9]$/;
+
+/** A display name as Argo accepts it: other characters become `-`, at most 63 characters. */
+export function argoDisplayName(name: string, path: string, issues: LowerContext['issues']): string {
+  const s = name.replace(/[^a-zA-Z0-9.-]+/g, '-').replace(/^[^a-zA-Z0-9]+/, '').slice(0, 63).replace(/[^a-zA-Z0-9]+$/, '');
+  if (!DISPLAY_NAME_RE.test(s)) issues.push({ code: 'argo.display-name', path, message: `display name ${JSON.stringify(name)} has fewer than two letters or digits; Argo cannot show it`, hint: 'use a longer display name' });
+  return s;
+}
+
+/**
+ * A nested pipeline runs as a DAG template: no pod, so no pod settings, and Argo puts no retry,
+ * timeout or memoization on a DAG task. Its display name is applied; anything else is an error
+ * rather than silently dropped.
+ */
+function nestedOptions(t: TaskIR, comp: PipelineComponentIR, path: string, ctx: LowerContext): void {
+  for (const k of Object.keys(t.options).sort()) {
+    if (k === 'displayName' || (t.options as Record<string, unknown>)[k] === undefined) continue;
+    ctx.issues.push({ code: 'argo.nested-option', path: `${path}/options.${k}`, message: `option "${k}" cannot apply to a task that runs the nested pipeline "${comp.name}": on Argo it is a DAG, with no pod, retry, timeout or cache of its own`, hint: 'set the option on the tasks inside the nested pipeline (or in its pipeline defaults)' });
+  }
 }
 
 function lowerCondition(c: ConditionIR, scope: Scope, ctx: LowerContext): LTask[] {

@@ -30,6 +30,8 @@ export interface ClosedScope {
   readonly inputs?: { readonly parameters: readonly ArgoObject[]; readonly artifacts: readonly ArgoObject[] };
   /** Outputs get a `globalName` (pipeline outputs). */
   readonly global?: boolean;
+  /** Template annotations (e.g. Argo's node display name). */
+  readonly annotations?: { readonly [key: string]: string };
 }
 
 /** The input/export name a reference travels under between DAG templates. */
@@ -212,6 +214,9 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
     }
     const params = L.params.map((p) => paramArg(p.name, p.val));
     const arts = L.arts.map((a) => artArg(a.name, a.ref));
+    // Key-only: Argo fills in the bucket and credentials from the workflow's artifact repository.
+    // Optional: a loop with no iteration leaves no prefix (the order list is then empty).
+    for (const k of L.keyed ?? []) arts.push({ name: k.name, s3: { key: k.key }, optional: true });
     task.params = params as unknown as YamlValue; // placeholder, finished below
     task.arts = arts as unknown as YamlValue;
     rendered.set(L, task);
@@ -256,6 +261,7 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
   }
   rc.templates[slot] = {
     name: D.name,
+    annotations: closed?.annotations as YamlValue,
     inputs: inParams.length || inArts.length ? { parameters: inParams.length ? inParams : undefined, artifacts: inArts.length ? inArts : undefined } : undefined,
     outputs: outParams.length || outArts.length ? { parameters: outParams.length ? outParams : undefined, artifacts: outArts.length ? outArts : undefined } : undefined,
     parallelism: D.parallelism,

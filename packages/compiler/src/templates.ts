@@ -23,6 +23,42 @@ export const OUTPUTS_DIR = '/tmp/sluice/outputs';
 export const TASK_ARG = '{{node.name}}';
 /** Prefix of literals the executor decodes (base64 of the UTF-8 text). */
 export const B64_PREFIX = 'sluice:b64:';
+/**
+ * A path nobody writes: output parameters the controller fills in itself read it, fail, and take
+ * their `valueFrom.default` (Argo's wait container falls back to the default when the file is
+ * missing). The default is substituted like the rest of the template (inputs, `{{pod.name}}`).
+ */
+export const UNSET_PATH = '/tmp/sluice/unset';
+/** Output parameter of a memoized template: its memoize key, for consumers to fold into theirs. */
+export const CACHE_KEY_OUTPUT = 'sluice-cache-key';
+/** Output parameter of a producer whose artifact output is collected: its entry name under the collect's prefix. */
+export const collectKeyOutput = (output: string): string => `sluice-key-${output}`;
+/** Input parameter of a consumer: the JSON list of entry names of a collected artifact input, in item order. */
+export const collectOrderInput = (input: string): string => argoParamName(`sluice-order-${input}`);
+/** Input parameter of a memoized consumer: the cache key (or run id) behind one of its artifact inputs. */
+export const cacheKeyInput = (input: string): string => argoParamName(`sluice-cache-${input}`);
+/** Executor flag naming, for a list input, the entries of its directory in item order. */
+export const ARTIFACT_ORDER_FLAG = '--artifact-order';
+/**
+ * Where collected artifacts live: `<prefix>/<pod name>` per iteration, in the workflow's artifact
+ * repository (key-only artifacts). `scope` is the DAG template of the pipeline (or nested
+ * pipeline) holding the loop, so a prefix is unique within a run.
+ */
+export function collectPrefix(scope: string, task: string, output: string): string {
+  return `sluice/{{workflow.uid}}/${scope}/${task}/${argoParamName(output)}`;
+}
+
+/** How a template is memoized: not at all, by the user's own key, or by its inputs (chained through artifact producers). */
+export type CacheMode = 'off' | 'key' | 'inputs';
+
+/**
+ * A template whose artifact outputs are collected is never memoized: a cache hit would return an
+ * artifact stored under another run's prefix, which the collecting task does not download.
+ */
+export function cacheMode(o: TaskOptionsIR, collectsArtifacts: boolean): CacheMode {
+  if (!o.cache?.enabled || collectsArtifacts) return 'off';
+  return o.cache.key !== undefined ? 'key' : 'inputs';
+}
 
 export interface TemplateContext {
   readonly ir: PipelineIR;
@@ -93,7 +129,7 @@ function intOrString(n: number): number | string {
 }
 
 /** Template fields from the effective options (pod settings, retry, timeout, cache). */
-function optionFields(o: TaskOptionsIR, comp: ComponentIR, compHash: string, paramInputs: readonly string[], ctx: TemplateContext) {
+function optionFields(o: TaskOptionsIR, comp: ComponentIR, compHash: string, paramInputs: readonly string[], mode: CacheMode, ctx: TemplateContext) {
   const r = o.resources;
   const requests: Record<string, string> = {};
   const limits: Record<string, string | number> = {};
@@ -152,9 +188,10 @@ function optionFields(o: TaskOptionsIR, comp: ComponentIR, compHash: string, par
   }
 
   let memoize: ArgoObject | undefined;
-  if (o.cache?.enabled) {
+  if (o.cache?.enabled && mode !== 'off') {
     // Key: component hash, cache version, then a digest of the parameter inputs (task id excluded),
-    // hashed so that any input text gives a valid ConfigMap key.
+    // hashed so that any input text gives a valid ConfigMap key. `paramInputs` includes, for each
+    // artifact input, the producer's own key (or the run's uid), so a changed artifact is a miss.
     const version = o.cache.version ? `.${dnsLabel(o.cache.version)}` : '';
     let inputsPart = '';
     if (o.cache.key !== undefined) inputsPart = `.${dnsLabel(o.cache.key)}`;
@@ -189,11 +226,15 @@ function sortKeys(names: Iterable<string>): string[] {
   return [...names].sort();
 }
 
-function ioLists(comp: ComponentIR, given: ReadonlySet<string>, withDefaults: boolean) {
+function ioLists(comp: ComponentIR, given: ReadonlySet<string>, withDefaults: boolean, leaf: LeafPlan) {
   const params: ArgoObject[] = [];
   const arts: ArgoObject[] = [];
   const paramNames: string[] = [];
   const artNames: string[] = [];
+  /** Argo input parameters that feed the memoize key but not the step. */
+  const cacheParams: string[] = [];
+  /** List inputs (collected artifacts): their order parameter. */
+  const orders: string[] = [];
   for (const name of sortKeys(Object.keys(comp.inputs))) {
     const spec = comp.inputs[name]!;
     if (!given.has(name)) {
@@ -203,22 +244,40 @@ function ioLists(comp: ComponentIR, given: ReadonlySet<string>, withDefaults: bo
       continue;
     }
     if (spec.kind === 'parameter') { params.push({ name: argoParamName(name) }); paramNames.push(name); }
-    else { arts.push({ name: argoParamName(name), path: `${INPUTS_DIR}/${name}` }); artNames.push(name); }
+    else {
+      arts.push({ name: argoParamName(name), path: `${INPUTS_DIR}/${name}` });
+      artNames.push(name);
+      if (spec.list) { params.push({ name: collectOrderInput(name) }); orders.push(name); }
+    }
   }
+  if (leaf.mode === 'inputs') for (const name of artNames) { params.push({ name: cacheKeyInput(name) }); cacheParams.push(cacheKeyInput(name)); }
   const outParams: ArgoObject[] = [];
   const outArts: ArgoObject[] = [];
   for (const name of sortKeys(Object.keys(comp.outputs))) {
     const spec = comp.outputs[name]!;
-    if (spec.kind === 'parameter') outParams.push({ name: argoParamName(name), valueFrom: { path: `${OUTPUTS_DIR}/parameters/${name}` } });
-    else outArts.push({ name: argoParamName(name), path: `${OUTPUTS_DIR}/artifacts/${name}` });
+    if (spec.kind === 'parameter') { outParams.push({ name: argoParamName(name), valueFrom: { path: `${OUTPUTS_DIR}/parameters/${name}` } }); continue; }
+    const prefix = leaf.collected.get(name);
+    if (prefix === undefined) { outArts.push({ name: argoParamName(name), path: `${OUTPUTS_DIR}/artifacts/${name}` }); continue; }
+    // Collected over a loop: a key-only artifact (bucket and credentials come from the workflow's
+    // artifact repository) under the collect's prefix, stored as is (a file, or a directory of
+    // files) so that the prefix downloads as a directory with one entry per iteration.
+    outArts.push({ name: argoParamName(name), path: `${OUTPUTS_DIR}/artifacts/${name}`, s3: { key: `${prefix}/{{pod.name}}` }, archive: { none: {} } });
+    outParams.push({ name: argoParamName(collectKeyOutput(name)), valueFrom: { path: UNSET_PATH, default: '{{pod.name}}' } });
   }
-  return { params, arts, paramNames, artNames, outParams, outArts };
+  return { params, arts, paramNames, artNames, cacheParams, orders, outParams, outArts };
 }
 
-type LeafBuilder<C extends ComponentIR> = (comp: C, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string) => ArgoObject;
+/** Per-task facts that shape a leaf template beyond its component and options. */
+export interface LeafPlan {
+  /** Artifact outputs collected over a loop: output name -> repository key prefix. */
+  readonly collected: ReadonlyMap<string, string>;
+  readonly mode: CacheMode;
+}
 
-function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string): ArgoObject {
-  const io = ioLists(comp, given, false);
+type LeafBuilder<C extends ComponentIR> = (comp: C, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan) => ArgoObject;
+
+function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan): ArgoObject {
+  const io = ioLists(comp, given, false, leaf);
   const image = o.image ?? ctx.image;
   if (!image) ctx.issues.push({ code: 'argo.image', path, message: 'function component has no image to run in', hint: 'set the pipeline option image, or pass image to compile()' });
   const args: string[] = ['--entry', ctx.entry];
@@ -226,12 +285,14 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
   args.push('--component', hash, '--task', TASK_ARG);
   for (const p of io.paramNames) args.push('--param', `${p}={{inputs.parameters.${argoParamName(p)}}}`);
   for (const a of io.artNames) args.push('--artifact', `${a}=${INPUTS_DIR}/${a}`);
+  // A collected list arrives as one directory; the order names its entries, one per iteration.
+  for (const a of io.orders) args.push(ARTIFACT_ORDER_FLAG, `${a}={{inputs.parameters.${collectOrderInput(a)}}}`);
   args.push('--outputs', OUTPUTS_DIR);
-  return assemble(io, o, comp, hash, ctx, io.params, image ?? '', [...ctx.executorCommand], args);
+  return assemble(io, o, comp, hash, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
 }
 
-function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string): ArgoObject {
-  const io = ioLists(comp, given, true);
+function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan): ArgoObject {
+  const io = ioLists(comp, given, true, leaf);
   const rawArtifacts: ArgoObject[] = [];
   const lower: Record<ArgKind, (a: ArgIR) => string> = {
     literal: (a) => {
@@ -258,11 +319,13 @@ function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOpti
   const command = comp.command.map((a) => lower[a.kind](a));
   io.arts.push(...rawArtifacts);
   const image = o.image ?? comp.image;
-  return assemble(io, o, comp, hash, ctx, io.params, image, command, undefined);
+  return assemble(io, o, comp, hash, ctx, io.params, image, command, undefined, leaf);
 }
 
-function assemble(io: ReturnType<typeof ioLists>, o: TaskOptionsIR, comp: ComponentIR, hash: string, ctx: TemplateContext, params: ArgoObject[], image: string, command: string[], args: string[] | undefined): ArgoObject {
-  const f = optionFields(o, comp, hash, io.paramNames.map((n) => argoParamName(n)), ctx);
+function assemble(io: ReturnType<typeof ioLists>, o: TaskOptionsIR, comp: ComponentIR, hash: string, ctx: TemplateContext, params: ArgoObject[], image: string, command: string[], args: string[] | undefined, leaf: LeafPlan): ArgoObject {
+  const f = optionFields(o, comp, hash, [...io.paramNames.map((n) => argoParamName(n)), ...io.cacheParams], leaf.mode, ctx);
+  // A memoized step also reports its key: consumers fold it into theirs (chained cache keys).
+  if (f.memoize) io.outParams.push({ name: CACHE_KEY_OUTPUT, valueFrom: { path: UNSET_PATH, default: f.memoize.key as string } });
   return {
     name: '',
     metadata: f.metadata,
@@ -288,18 +351,20 @@ const LEAF: { readonly [K in 'function' | 'container']: LeafBuilder<Extract<Comp
 /**
  * The leaf template a task runs, created on first use. `path` names the task for issues.
  */
-export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionComponentIR | ContainerComponentIR, path: string, ctx: TemplateContext): string {
+export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionComponentIR | ContainerComponentIR, path: string, ctx: TemplateContext, collected: ReadonlyMap<string, string> = new Map()): string {
   const inputNames = Object.keys(task.inputs);
-  const quick = `${hash}|${inputNames.join(',')}|${Object.keys(task.options).length ? canonicalJson(task.options) : ''}`;
+  const collectedText = collected.size ? [...collected].map(([o, p]) => `${o}>${p}`).join(',') : '';
+  const quick = `${hash}|${inputNames.join(',')}|${Object.keys(task.options).length ? canonicalJson(task.options) : ''}|${collectedText}`;
   const memo = ctx.byTaskKey.get(quick);
   if (memo !== undefined) return memo;
   const o = mergeOptions(ctx.ir.options.taskDefaults, comp.defaults, task.options);
   checkNoTemplates(o, `${path}/options`, ctx.issues);
   const given = new Set(inputNames);
-  const key = `${hash}|${[...given].sort().join(',')}|${canonicalJson(o)}`;
+  const key = `${hash}|${[...given].sort().join(',')}|${canonicalJson(o)}|${collectedText}`;
   let entry = ctx.leaf.get(key);
   if (!entry) {
-    const template = (LEAF[comp.kind] as LeafBuilder<typeof comp>)(comp, hash, o, given, ctx, path);
+    const leaf: LeafPlan = { collected, mode: cacheMode(o, collected.size > 0) };
+    const template = (LEAF[comp.kind] as LeafBuilder<typeof comp>)(comp, hash, o, given, ctx, path, leaf);
     const name = ctx.names.take(comp.name);
     template.name = name;
     entry = { name, template };

@@ -36,7 +36,7 @@ describe('compile errors', () => {
     const ir = { ...pipe('x', { s: sq }, [task('s', 's', { x: lit(1) })]), options: {} };
     expect(issuesOf(ir)).toEqual(['argo.image x/s: function component has no image to run in (set the pipeline option image, or pass image to compile())']);
   });
-  it('reports artifact fan-in and deep item fields, which Argo cannot express', () => {
+  it('reports deep item fields, which Argo cannot express', () => {
     const make = fn('make', { n: p('any') }, { data: a('Dataset') });
     const merge = fn('merge', { parts: a('Dataset', true) }, {});
     const ir = pipe('x', { m: make, g: merge }, [
@@ -45,7 +45,31 @@ describe('compile errors', () => {
     ]);
     expect(issuesOf(ir)).toEqual([
       'argo.item x/mk/inputs.n: uses the item field a.b; Argo substitutes only top-level item fields (make the loop items flat objects)',
-      'argo.collect x/merge/inputs.parts: collects artifact "data" over a loop; Argo aggregates only parameters (collect a parameter output (for example a URI) instead)',
+    ]);
+  });
+  it('reports collected artifacts that go anywhere but a function component\'s list input', () => {
+    const make = fn('make', { n: p('any') }, { data: a('Dataset') });
+    const merge = ctr('merge', 'alpine:3', [{ kind: 'inputPath', input: 'parts' }], { parts: a('Dataset', true) });
+    const ir = pipe('x', { m: make, g: merge }, [
+      loop('each', lit([1, 2]), [task('mk', 'm', { n: item('each') })]),
+      task('merge', 'g', { parts: collect('each', 'mk', 'data') }),
+    ], { outputs: { all: a('Dataset', true) }, outputValues: { all: collect('each', 'mk', 'data') } });
+    expect(issuesOf(ir)).toEqual([
+      'argo.collect x/merge/inputs.parts: collects artifact "data" over a loop here; on Argo only a function component\'s list input can take collected artifacts (pass the list to a function component (listOf(...) input) and hand on what it produces)',
+      'argo.collect x/outputs.all: collects artifact "data" over a loop here; on Argo only a function component\'s list input can take collected artifacts (pass the list to a function component (listOf(...) input) and hand on what it produces)',
+    ]);
+  });
+  it('reports options that cannot apply to a nested pipeline task, and display names Argo cannot show', () => {
+    const sub = { kind: 'pipeline' as const, name: 'sub', inputs: {}, outputs: {}, defaults: {}, dag: [task('s', 's', { x: lit(1) })], outputValues: {} };
+    const ir = pipe('x', { s: sq, n: sub }, [
+      task('a', 'n', {}, { options: { retry: { limit: 2, on: 'always' }, timeoutSeconds: 60, env: { A: 'b' }, displayName: 'Fine name' } }),
+      task('b', 'n', {}, { options: { displayName: ' (x) ' } }),
+    ]);
+    expect(issuesOf(ir)).toEqual([
+      'argo.nested-option x/a/options.env: option "env" cannot apply to a task that runs the nested pipeline "sub": on Argo it is a DAG, with no pod, retry, timeout or cache of its own (set the option on the tasks inside the nested pipeline (or in its pipeline defaults))',
+      'argo.nested-option x/a/options.retry: option "retry" cannot apply to a task that runs the nested pipeline "sub": on Argo it is a DAG, with no pod, retry, timeout or cache of its own (set the option on the tasks inside the nested pipeline (or in its pipeline defaults))',
+      'argo.nested-option x/a/options.timeoutSeconds: option "timeoutSeconds" cannot apply to a task that runs the nested pipeline "sub": on Argo it is a DAG, with no pod, retry, timeout or cache of its own (set the option on the tasks inside the nested pipeline (or in its pipeline defaults))',
+      'argo.display-name x/b/options.displayName: display name " (x) " has fewer than two letters or digits; Argo cannot show it (use a longer display name)',
     ]);
   });
   it('reports unknown parameters and a cron workflow without schedules', () => {

@@ -18,6 +18,10 @@ const train = ctr('train', 'python:3.12-slim', [
 const report = fn('report', { score: p('number'), note: p('string', { optional: true }) }, {});
 const square = fn('square', { x: p('number') }, { y: p('number') });
 const sum = fn('sum', { xs: p('array') }, { total: p('number'), parts: p('array') });
+const fit = fn('fit', { data: a('Dataset'), lr: p('number') }, { model: a('Model'), metrics: a('Metrics'), score: p('number') });
+const best = fn('best', { models: a('Model', true), metrics: a('Metrics', true), scores: p('array') }, { model: a('Model'), name: p('string') });
+const serve = fn('serve', { model: a('Model'), name: p('string') }, { report: a('Artifact') });
+const cached = { cache: { enabled: true } } as const;
 
 export const fixtures: Record<string, Fixture> = {
   basic: {
@@ -121,6 +125,42 @@ export const fixtures: Record<string, Fixture> = {
       task('outer2', 'h8', { x: out('outer', 'y') }),
       task('report', 'h3', { score: out('outer2', 'y') }),
     ], { outputs: { final: p('number') }, outputValues: { final: out('outer2', 'y') } }),
+    options: base,
+  },
+  'artifact-fan-in': {
+    // Artifacts collected over loops (key-only artifacts under a per-collect prefix, entry order
+    // from an aggregated parameter) and cache keys chained through memoized producers.
+    ir: pipe('fan-in', { h1: prep, f: fit, b: best, s: serve }, [
+      task('prep', 'h1', { n: lit(100) }, { options: cached }),
+      loop('sweep', param('rates'), [
+        task('fit', 'f', { data: out('prep', 'data'), lr: item('sweep') }, { options: cached }),
+      ], 2),
+      task('pick', 'b', { models: collect('sweep', 'fit', 'model'), metrics: collect('sweep', 'fit', 'metrics'), scores: collect('sweep', 'fit', 'score') }, { options: cached }),
+      task('serve', 's', { model: out('pick', 'model'), name: out('pick', 'name') }, { options: cached }),
+      loop('outer', lit(['a', 'b']), [
+        loop('inner', lit([0.1, 0.2]), [task('fit-in', 'f', { data: out('prep', 'data'), lr: item('inner') })]),
+        task('pick-in', 'b', { models: collect('inner', 'fit-in', 'model'), metrics: collect('inner', 'fit-in', 'metrics'), scores: collect('inner', 'fit-in', 'score') }),
+      ]),
+    ], { params: { rates: p('array', { default: [0.01, 0.1, 1] }) } }),
+    options: base,
+  },
+  'nested-options': {
+    ir: pipe('nested-options', {
+      h4: square,
+      h8: {
+        kind: 'pipeline', name: 'double-square', inputs: { x: p('number') }, outputs: { y: p('number') }, defaults: {},
+        dag: [task('first', 'h4', { x: param('x') }), task('second', 'h4', { x: out('first', 'y') })],
+        outputValues: { y: out('second', 'y') },
+      },
+    }, [
+      task('pre', 'h4', { x: lit(1) }),
+      task('side', 'h4', { x: lit(2) }),
+      cond('big', cmp('>', out('pre', 'y'), lit(0)), [
+        task('shown', 'h8', { x: out('pre', 'y') }, { after: ['side'], options: { displayName: 'Double square (big)' } }),
+      ]),
+      task('plain', 'h8', { x: lit(3) }),
+      task('shown-again', 'h8', { x: lit(4) }, { options: { displayName: 'Double square (big)' } }),
+    ]),
     options: base,
   },
   'workflow-template': {
