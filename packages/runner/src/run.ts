@@ -32,6 +32,12 @@ export interface RunOptions {
    * `inprocess`: in this process (tests, tiny steps). @default 'process' when `entry` is given, else 'inprocess'
    */
   readonly mode?: 'process' | 'inprocess';
+  /**
+   * In `process` mode, start a new process for every attempt (`sluice exec`, as an Argo pod does)
+   * instead of running steps one at a time in warm worker processes that load the pipeline once.
+   * Warm workers share module state between the steps they run; see the README. @default false
+   */
+  readonly freshProcesses?: boolean;
   /** The pipeline file, for child processes (they import it again) and for `sluice resume`. */
   readonly entry?: string;
   readonly exportName?: string;
@@ -177,6 +183,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   const holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
   let runId: string | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let functions: Launcher | undefined;
   try {
     const hash = irHash(ir);
     const pool = new GpuPool(opts.gpus ?? detectGpus().map((g) => g.index));
@@ -215,7 +222,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     if (mode === 'process' && !entry) throw new RunnerError('run.noEntry', 'mode "process" needs the pipeline file (`entry`) so that child processes can load it');
     const graceMs = opts.graceMs ?? 10_000;
     const emit = opts.onEvent ?? (() => {});
-    const functions: Launcher = mode === 'process' ? new ProcessLauncher(resolve(entry as string), exportName, graceMs) : new InProcessLauncher(loaded.runtimes);
+    functions = mode === 'process' ? new ProcessLauncher({ entry: resolve(entry as string), exportName, graceMs, fresh: !!opts.freshProcesses }) : new InProcessLauncher(loaded.runtimes);
     const containers = new ContainerLauncher(opts.containers ?? 'auto', (message) => emit({ type: 'warning', time: clock.now(), runId: id, message }), graceMs);
     const signal = opts.signal ?? new AbortController().signal;
     emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id });
@@ -227,7 +234,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     const result = await engine.run();
     store.flushNow();
     store.setRunStatus(id, result.status, clock.now(), JSON.stringify(result.outputs), result.error ?? null);
-    emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}) });
+    emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}), outputs: result.outputs });
     const tasks: Record<string, TaskSummary> = {};
     for (const t of store.tasksOfRun(id)) {
       tasks[t.key] = { state: t.state, attempts: t.attempts, ...(t.error ? { error: t.error } : {}), ...(t.cached_from ? { cachedFrom: t.cached_from } : {}) };
@@ -238,6 +245,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new RunnerError('store.locked', `state store ${paths.db} is locked by another process (${(e as Error).message}); try again when it is done`);
     throw e;
   } finally {
+    functions?.close?.();
     if (heartbeat) clearInterval(heartbeat);
     if (runId && store.db.open) {
       try { store.releaseLease(runId, holder); } catch { /* closing anyway */ }

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tmp } from './helpers.ts';
@@ -31,6 +32,24 @@ describe('sluice CLI', () => {
     expect(r.out).toMatch(/task\.started\s+one\s+attempt 1/);
     runId = /run (\S+) succeeded/.exec(r.out)?.[1] ?? '';
     expect(runId).toMatch(/^basic-/);
+  });
+
+  it('prints the pipeline outputs at the end: values, and artifacts with content hash and store path (also --json and show)', () => {
+    const r = sluice(dir, 'run', ENTRY, '-p', 'x=7', '--no-cache');
+    expect(r.code, r.err).toBe(0);
+    const m = /outputs\n {2}data {2}Dataset {2}sha256:([0-9a-f]{16}) {2}(\S+)\n {2}pid {3}\d+\n {2}two {3}9\n$/.exec(r.out);
+    expect(m, r.out).not.toBeNull();
+    const [, short, path] = m as unknown as [string, string, string];
+    expect(path).toBe(`.sluice/artifacts/sha256/${short.slice(0, 2)}/${path.split('/').pop()}`);
+    expect(path.split('/').pop()?.startsWith(short)).toBe(true);
+    expect(readFileSync(join(dir, path), 'utf8')).toBe('hi');
+    const id = /run (\S+) succeeded/.exec(r.out)?.[1] as string;
+    expect(sluice(dir, 'show', id).out).toContain(`outputs\n  data  Dataset  sha256:${short}  ${path}\n  pid   `);
+    const j = sluice(dir, 'run', ENTRY, '-p', 'x=7', '--json');
+    const fin = j.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; outputs?: Record<string, { hash?: string; path?: string }> }).find((e) => e.type === 'run.finished');
+    expect(fin?.outputs?.two).toBe(9);
+    expect(fin?.outputs?.data?.path).toBe(join(dir, path));
+    expect(fin?.outputs?.data?.hash?.startsWith(short)).toBe(true);
   });
 
   it('dry run after a run says which steps the cache serves', () => {

@@ -5,6 +5,8 @@ import { RunnerError } from '../errors.ts';
 import { storePaths } from '../run.ts';
 import { type ArtifactRow, StateStore, type TaskRow } from '../store/state.ts';
 import { formatMs } from '../util/duration.ts';
+import type { RuntimeValue } from '../engine/types.ts';
+import { formatOutputs } from './outputs.ts';
 
 function open(store: string): StateStore {
   return StateStore.open(storePaths(store).db, { readonly: true });
@@ -90,7 +92,7 @@ export function showCommand(id: string, o: { store: string; json?: boolean }): n
         process.stdout.write(table([['CONSUMED BY', 'SHA256'], ...inputs]).replace(/^/gm, '  '));
       }
     }
-    if (run.outputs && run.outputs !== '{}') process.stdout.write(`\noutputs   ${run.outputs}\n`);
+    if (run.outputs && run.outputs !== '{}') process.stdout.write(`\n${formatOutputs(JSON.parse(run.outputs) as { [name: string]: RuntimeValue }, storePaths(o.store).artifacts)}`);
     return 0;
   } finally {
     s.close();

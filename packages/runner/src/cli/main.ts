@@ -5,6 +5,7 @@ import { RunnerError } from '../errors.ts';
 import { loadPipelineFile, loadSluicePipeline } from '../engine/load.ts';
 import { ParamsError, runPipeline, storePaths } from '../run.ts';
 import { StateStore } from '../store/state.ts';
+import { formatOutputs } from './outputs.ts';
 import { RunView, type ViewMode } from './view.ts';
 import { lineageCommand, logsCommand, runsCommand, showCommand } from './inspect.ts';
 import { dryRunCommand } from './dry-run.ts';
@@ -29,7 +30,7 @@ function viewMode(o: { json?: boolean }): ViewMode {
 
 interface RunFlags {
   export?: string; param: string[]; store: string; inProcess?: boolean; concurrency?: string; containers: 'auto' | 'require' | 'host';
-  cache: boolean; dryRun?: boolean; json?: boolean; durability: 'normal' | 'full'; runId?: string; grace: string;
+  cache: boolean; freshProcesses?: boolean; dryRun?: boolean; json?: boolean; durability: 'normal' | 'full'; runId?: string; grace: string;
 }
 
 async function drive(file: string | undefined, o: RunFlags, resume?: string): Promise<number> {
@@ -65,11 +66,12 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string): Pr
     const r = await runPipeline(loaded.source ?? loaded, {
       entry: entry as string, ...(exportName ? { exportName } : {}), mode, storeDir: o.store,
       params: parseParamFlags(o.param), paramsFromCli: true, containers: o.containers, noCache: !o.cache,
-      durability: o.durability, graceMs: Number(o.grace), onEvent: view.event, signal: ac.signal,
+      durability: o.durability, ...(o.freshProcesses ? { freshProcesses: true } : {}), graceMs: Number(o.grace), onEvent: view.event, signal: ac.signal,
       ...(o.concurrency ? { concurrency: Number(o.concurrency) } : {}), ...(o.runId ? { runId: o.runId } : {}), ...(resume ? { resume } : {}),
     });
     if (!o.json) {
       process.stdout.write(`run ${r.runId} ${r.status}${r.error ? `:\n${r.error}` : ''}\n`);
+      if (r.status !== 'interrupted') process.stdout.write(formatOutputs(r.outputs));
       if (r.status === 'interrupted') process.stdout.write(`continue with: sluice resume ${r.runId}\n`);
       if (r.status === 'failed') process.stdout.write(`details: sluice show ${r.runId}; logs: sluice logs ${r.runId}\n`);
     }
@@ -87,6 +89,7 @@ function runOptions(cmd: Command): Command {
     .option('-p, --param <name=value>', 'pipeline parameter (repeatable)', collect, [])
     .option('--store <dir>', 'state and artifact directory', '.sluice')
     .option('--in-process', 'run function steps in this process instead of child processes')
+    .option('--fresh-processes', 'a new process for every step attempt (as in an Argo pod) instead of warm worker processes')
     .option('--concurrency <n>', 'steps running at once (default: number of cores)')
     .addOption(new Option('--containers <policy>', 'container steps without docker/podman: run on the host, or fail').choices(['auto', 'require', 'host']).default('auto'))
     .option('--no-cache', 'do not reuse cached step results')

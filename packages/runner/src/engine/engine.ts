@@ -28,6 +28,8 @@ export interface RunEvent {
   readonly status?: string;
   readonly delayMs?: number;
   readonly gpus?: readonly string[];
+  /** `run.finished`: the pipeline's outputs (artifacts with their local path and content hash). */
+  readonly outputs?: { readonly [name: string]: RuntimeValue };
 }
 
 export interface EngineOptions {

@@ -6,6 +6,7 @@ import type { ArgIR, ComponentIR, ContainerComponentIR, JsonValue } from '@sluic
 import type { ArtifactInputSpec } from '../executor/artifacts.ts';
 import { EXIT, executeStep, readOutputFiles, type StepResult, type StepSpec } from '../executor/step.ts';
 import type { AttemptOutcome } from '../store/state.ts';
+import { type ChildOutcome, killGroup, WarmWorker } from './pool.ts';
 import type { FailureKind } from './retry.ts';
 import { type FunctionRuntime, isArtifactRef, type LoadedPipeline, type RuntimeValue } from './types.ts';
 
@@ -33,6 +34,8 @@ export type AttemptResult =
 
 export interface Launcher {
   run(req: AttemptRequest): Promise<AttemptResult>;
+  /** Releases what the launcher holds (warm worker processes). */
+  close?(): void;
 }
 
 const fromStep = (r: StepResult, exitCode: number | null = null): AttemptResult => {
@@ -104,12 +107,6 @@ export class InProcessLauncher implements Launcher {
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'sluice.mjs');
 
-function killGroup(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig);
-  } catch { /* already gone */ }
-}
-
 function tail(file: string, n = 2000): string {
   try {
     const t = readFileSync(file, 'utf8');
@@ -118,8 +115,6 @@ function tail(file: string, n = 2000): string {
     return '';
   }
 }
-
-interface ChildOutcome { code: number | null; signal: NodeJS.Signals | null; killedFor: 'timeout' | 'preempted' | undefined; spawnError?: Error }
 
 /** Spawns a command in its own process group, with timeout and stop handling that reach the whole tree. */
 function runGroup(cmd: string, args: readonly string[], req: AttemptRequest, env: NodeJS.ProcessEnv, graceMs: number): Promise<ChildOutcome> {
@@ -180,25 +175,38 @@ function classify(o: ChildOutcome, req: AttemptRequest, errorFile: string | unde
   return { ok: false, kind: 'system', outcome: 'error', message: `the step's process exited with code ${o.code} (crash or process.exit)${log ? `: ${log.split('\n').slice(-3).join(' | ')}` : ''}`, ...base };
 }
 
+/** A step that must start in a process of its own: GPUs (CUDA reads `CUDA_VISIBLE_DEVICES` once), or environment read at process start. */
+export function needsFreshProcess(req: Pick<AttemptRequest, 'gpus' | 'env'>): boolean {
+  return req.gpus.length > 0 || Object.keys(req.env).some((k) => /^(NODE_|UV_|LD_)/.test(k) || k === 'SLUICE_FRESH_PROCESS');
+}
+
+/** Options of {@link ProcessLauncher}. */
+export interface ProcessLauncherOptions {
+  readonly entry: string;
+  readonly exportName: string | undefined;
+  readonly graceMs: number;
+  /** One new process per attempt (`sluice exec`), as in an Argo pod; otherwise warm workers. @default false */
+  readonly fresh?: boolean;
+}
+
 /**
- * Runs each attempt of a function step in a child process through `sluice exec` (the entry point
- * of Argo pods), in its own process group: a crash, `process.exit` or out-of-memory in the step
- * cannot take the runner down, and a timeout kills the whole tree.
+ * Runs function steps in child processes, in their own process groups: a crash, `process.exit` or
+ * out-of-memory in a step cannot take the runner down, and a timeout kills the whole tree.
+ * By default steps run in warm workers (`sluice exec --worker`: the pipeline is loaded once, then
+ * steps run one at a time through the same executor); a worker that crashes, times out or is
+ * preempted is discarded and replaced. GPU steps, steps whose environment must be set at process
+ * start, and every step under `fresh` get a new `sluice exec` process per attempt, as in a pod.
  */
 export class ProcessLauncher implements Launcher {
-  constructor(private readonly entry: string, private readonly exportName: string | undefined, private readonly graceMs: number) {}
+  private readonly idle: WarmWorker[] = [];
+  private readonly workers = new Set<WarmWorker>();
+  private closed = false;
+  constructor(private readonly o: ProcessLauncherOptions) {}
+
   async run(req: AttemptRequest): Promise<AttemptResult> {
     mkdirSync(req.outputsDir, { recursive: true });
-    const specFile = join(dirname(req.outputsDir), 'spec.json');
-    const inputs = req.component.inputs;
-    writeFileSync(specFile, JSON.stringify({ ...stepSpec(req, inputs), componentName: req.component.name, entry: this.entry, ...(this.exportName ? { exportName: this.exportName } : {}) }));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env, ...req.env,
-      SLUICE_RUN_ID: req.runId, SLUICE_ATTEMPT: String(req.attempt), SLUICE_PARENT_PID: String(process.pid),
-      SLUICE_GRACE_MS: String(this.graceMs),
-      CUDA_VISIBLE_DEVICES: req.gpus.join(','),
-    };
-    const o = await runGroup(process.execPath, [BIN, 'exec', '--spec', specFile], req, env, this.graceMs + 2000);
+    const spec = { ...stepSpec(req, req.component.inputs), componentName: req.component.name };
+    const o = this.o.fresh || needsFreshProcess(req) ? await this.fresh(req, spec) : await this.warm(req, spec);
     const bad = classify(o, req, join(req.outputsDir, 'error.json'));
     if (bad) return bad;
     try {
@@ -207,6 +215,49 @@ export class ProcessLauncher implements Launcher {
     } catch (e) {
       return { ok: false, kind: 'user', outcome: 'failed', message: `could not read the step's outputs: ${(e as Error).message}`, exitCode: 0, signal: null };
     }
+  }
+
+  private fresh(req: AttemptRequest, spec: StepSpec): Promise<ChildOutcome> {
+    const specFile = join(dirname(req.outputsDir), 'spec.json');
+    writeFileSync(specFile, JSON.stringify({ ...spec, entry: this.o.entry, ...(this.o.exportName ? { exportName: this.o.exportName } : {}) }));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, ...req.env,
+      SLUICE_RUN_ID: req.runId, SLUICE_ATTEMPT: String(req.attempt), SLUICE_PARENT_PID: String(process.pid),
+      SLUICE_GRACE_MS: String(this.o.graceMs),
+      CUDA_VISIBLE_DEVICES: req.gpus.join(','),
+    };
+    return runGroup(process.execPath, [BIN, 'exec', '--spec', specFile], req, env, this.o.graceMs + 2000);
+  }
+
+  private async warm(req: AttemptRequest, spec: StepSpec & { componentName: string }): Promise<ChildOutcome> {
+    let w = this.idle.pop();
+    while (w && !w.reusable) w = this.idle.pop();
+    if (!w) {
+      if (this.closed) return { code: null, signal: null, killedFor: 'preempted' };
+      const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_PARENT_PID: String(process.pid), SLUICE_GRACE_MS: String(this.o.graceMs), CUDA_VISIBLE_DEVICES: '' };
+      w = new WarmWorker(this.o.entry, this.o.exportName, BIN, env, this.o.graceMs + 2000, (gone) => {
+        this.workers.delete(gone);
+        const i = this.idle.indexOf(gone);
+        if (i >= 0) this.idle.splice(i, 1);
+      });
+      this.workers.add(w);
+    }
+    const args = { entry: this.o.entry, ...(this.o.exportName ? { exportName: this.o.exportName } : {}), component: spec.component, componentName: spec.componentName, task: spec.task, params: {}, artifacts: {}, outputs: spec.outputsDir };
+    const o = await w.run({ logFile: req.logFile, timeoutMs: req.timeoutMs, signal: req.signal, args, spec, env: { ...req.env, SLUICE_RUN_ID: req.runId, SLUICE_ATTEMPT: String(req.attempt) } });
+    if (w.reusable && !this.closed) this.idle.push(w);
+    else {
+      w.kill();
+      this.workers.delete(w);
+    }
+    return o;
+  }
+
+  /** Ends the warm workers (the run is over). */
+  close(): void {
+    this.closed = true;
+    for (const w of this.workers) w.kill();
+    this.workers.clear();
+    this.idle.length = 0;
   }
 }
 

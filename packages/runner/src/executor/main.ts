@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonValue } from '@sluice/sdk';
 import { loadPipelineFile } from '../engine/load.ts';
+import type { FunctionRuntime, LoadedPipeline } from '../engine/types.ts';
 import { checkArtifactName } from '../store/cas.ts';
 import type { ArtifactInputSpec } from './artifacts.ts';
 import { EXIT, executeStep, type StepResult, type StepSpec } from './step.ts';
@@ -11,6 +12,8 @@ export interface ExecArgs {
   entry: string;
   exportName?: string;
   component: string;
+  /** The component's name, to tell a code difference from a wrong hash (optional; compiled manifests may pass it). */
+  componentName?: string;
   task: string;
   params: Record<string, string>;
   artifacts: Record<string, string[]>;
@@ -24,7 +27,7 @@ export interface ExecArgs {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`sluice exec: ${msg}\nusage: sluice exec --entry <file> [--export <name>] --component <hash> --task <id> [--param name=value]... [--artifact name=<path>]... --outputs <dir> [--run-id <id>] [--checkpoint-dir <dir>] [--spec <file>] [--grace <ms>]\n`);
+  process.stderr.write(`sluice exec: ${msg}\nusage: sluice exec --entry <file> [--export <name>] --component <hash> [--component-name <name>] --task <id> [--param name=value]... [--artifact name=<path>]... --outputs <dir> [--run-id <id>] [--checkpoint-dir <dir>] [--spec <file>] [--grace <ms>]\n`);
   process.exit(EXIT.invalid);
 }
 
@@ -51,6 +54,7 @@ export function parseExecArgs(argv: readonly string[]): ExecArgs {
       case '--export': a.exportName = value(); break;
       case '--component': a.component = value(); break;
       case '--task': a.task = value(); break;
+      case '--component-name': a.componentName = value(); break;
       case '--outputs': a.outputs = value(); break;
       case '--run-id': a.runId = value(); break;
       case '--checkpoint-dir': a.checkpointDir = value(); break;
@@ -95,48 +99,55 @@ export function writeResult(outputsDir: string, result: StepResult, stringOutput
   return EXIT.succeeded;
 }
 
-/** `sluice exec`: the process that runs one function step, in a pod or as a local child process. */
-export async function execMain(argv: readonly string[]): Promise<number> {
-  const args = parseExecArgs(argv);
-  const fromSpec = args.spec ? (JSON.parse(readFileSync(args.spec, 'utf8')) as StepSpec) : undefined;
-  const ac = new AbortController();
-  const grace = args.graceMs ?? Number(process.env.SLUICE_GRACE_MS ?? 10_000);
-  let preempted = false;
-  process.once('SIGTERM', () => {
-    preempted = true;
-    ac.abort('preempted');
-    setTimeout(() => {
-      try {
-        writeFileSync(join(args.outputs, 'error.json'), JSON.stringify({ status: 'preempted', message: `terminated (SIGTERM); no exit within the ${grace} ms grace period` }));
-      } catch { /* outputs dir may not exist */ }
-      process.exit(EXIT.preempted);
-    }, grace).unref();
-  });
-  const parent = Number(process.env.SLUICE_PARENT_PID);
-  if (parent) {
-    // A local runner that dies (even by SIGKILL) must not leave its steps running: treat it as preemption.
-    setInterval(() => {
-      if (process.ppid !== parent && !preempted) process.kill(process.pid, 'SIGTERM');
-    }, 500).unref();
-  }
-  let loaded;
-  try {
-    loaded = await loadPipelineFile(args.entry, args.exportName);
-  } catch (e) {
-    process.stderr.write(`sluice exec: cannot load ${args.entry}: ${(e as Error).stack ?? e}\n`);
-    return EXIT.failed;
-  }
-  let runtime = loaded.runtimes.get(args.component);
-  if (!runtime && fromSpec && 'componentName' in fromSpec) {
-    // The parent may have built its IR through another TypeScript transform (a test runner), which
-    // changes the source text the code hash is taken from; a unique name still identifies the component.
-    const byName = [...loaded.runtimes.values()].filter((r) => r.ir.name === (fromSpec as { componentName?: string }).componentName);
-    if (byName.length === 1) runtime = byName[0];
-  }
-  if (!runtime) {
-    process.stderr.write(`sluice exec: ${args.entry} has no function component ${args.component} (known: ${[...loaded.runtimes.keys()].join(', ') || 'none'}); was it built from a different version of the pipeline?\n`);
+/**
+ * Finds the function component an exec names. Component hashes include the code hash of `run` as
+ * loaded, which differs between transpilers and between the image and the compiled tree, so a
+ * miss says which components there are and, when one has the task's component name, that the
+ * code differs from the compiled one.
+ */
+export function findRuntime(loaded: LoadedPipeline, entry: string, hash: string, componentName: string | undefined, task: string): { runtime: FunctionRuntime } | { error: string } {
+  const exact = loaded.runtimes.get(hash);
+  if (exact) return { runtime: exact };
+  const all = [...loaded.runtimes.values()];
+  // the compiled node name (`wf.dag.train(1)`) ends with the task id, which is often the component's name
+  const fromTask = task.replace(/\(\d+\)$/, '').split('.').pop();
+  const name = componentName ?? (fromTask && all.some((r) => r.ir.name === fromTask) ? fromTask : undefined);
+  const byName = name === undefined ? [] : all.filter((r) => r.ir.name === name);
+  // The local runner passes the name: its IR may come from another TypeScript transform (a test
+  // runner), whose source text changes the code hash; a unique name still identifies the component.
+  if (componentName !== undefined && byName.length === 1) return { runtime: byName[0] as FunctionRuntime };
+  const known = all.map((r) => `  ${r.ir.name} ${r.hash}`).join('\n') || '  (none)';
+  const lines = [`sluice exec: ${entry} has no function component ${hash}${componentName ? ` (${componentName})` : ''}; its function components are:\n${known}`];
+  if (byName.length)
+    lines.push(`component ${name} is here as ${byName.map((r) => r.hash).join(', ')}: the code in this image or working tree differs from the code that was compiled (the hash covers the source of run() as loaded). Rebuild the image from the compiled tree, or recompile with the sluice CLI (\`sluice compile\`, which loads the pipeline with tsx like the executor).`);
+  else lines.push('was the workflow compiled from a different version of the pipeline? Recompile it with `sluice compile` and rebuild the image.');
+  return { error: lines.join('\n') };
+}
+
+/** What a run of the executor needs besides its flags: the loaded pipeline and a stop signal. */
+export interface ExecContext {
+  readonly loaded: LoadedPipeline;
+  readonly signal: AbortSignal;
+  /** True once the process was asked to stop (SIGTERM): a failure then counts as preemption. */
+  readonly preempted: () => boolean;
+}
+
+/**
+ * Runs one step as `sluice exec` does, given its flags (and `--spec`) and an already loaded
+ * pipeline: finds the component, builds the step spec, runs `executeStep`, writes the contract's
+ * files. Returns the exit code. Shared by `sluice exec` and the local runner's warm workers.
+ */
+export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentName?: string }) | undefined, x: ExecContext): Promise<number> {
+  const found = findRuntime(x.loaded, args.entry, args.component, args.componentName ?? fromSpec?.componentName, args.task);
+  if ('error' in found) {
+    process.stderr.write(`${found.error}\n`);
+    try {
+      mkdirSync(args.outputs, { recursive: true });
+      writeFileSync(join(args.outputs, 'error.json'), JSON.stringify({ status: 'invalid', message: found.error.replace(/^sluice exec: /, '') }));
+    } catch { /* outputs dir not writable: the message is on stderr */ }
     return EXIT.invalid;
   }
+  const runtime = found.runtime;
   const artifacts: Record<string, ArtifactInputSpec | ArtifactInputSpec[]> = { ...(fromSpec?.artifacts as Record<string, ArtifactInputSpec>) };
   for (const [name, paths] of Object.entries(args.artifacts)) {
     const io = runtime.ir.inputs[name];
@@ -159,8 +170,45 @@ export async function execMain(argv: readonly string[]): Promise<number> {
     outputsDir: args.outputs,
     ...(args.checkpointDir ? { checkpointDir: args.checkpointDir } : {}),
   };
-  const result = await executeStep(runtime, spec, { signal: ac.signal });
+  const result = await executeStep(runtime, spec, { signal: x.signal });
   const strings = new Set(Object.entries(runtime.ir.outputs).filter(([, io]) => io.kind === 'parameter' && io.type === 'string').map(([n]) => n));
-  const final: StepResult = preempted && result.status === 'failed' ? { ...result, status: 'preempted' } : result;
+  const final: StepResult = x.preempted() && result.status === 'failed' ? { ...result, status: 'preempted' } : result;
   return writeResult(args.outputs, final, strings);
+}
+
+/** `sluice exec`: the process that runs one function step, in a pod or as a local child process. */
+export async function execMain(argv: readonly string[]): Promise<number> {
+  const args = parseExecArgs(argv);
+  const fromSpec = args.spec ? (JSON.parse(readFileSync(args.spec, 'utf8')) as StepSpec & { componentName?: string }) : undefined;
+  const ac = new AbortController();
+  const grace = args.graceMs ?? Number(process.env.SLUICE_GRACE_MS ?? 10_000);
+  let preempted = false;
+  process.once('SIGTERM', () => {
+    preempted = true;
+    ac.abort('preempted');
+    setTimeout(() => {
+      try {
+        writeFileSync(join(args.outputs, 'error.json'), JSON.stringify({ status: 'preempted', message: `terminated (SIGTERM); no exit within the ${grace} ms grace period` }));
+      } catch { /* outputs dir may not exist */ }
+      process.exit(EXIT.preempted);
+    }, grace).unref();
+  });
+  watchParent(() => preempted);
+  let loaded;
+  try {
+    loaded = await loadPipelineFile(args.entry, args.exportName);
+  } catch (e) {
+    process.stderr.write(`sluice exec: cannot load ${args.entry}: ${(e as Error).stack ?? e}\n`);
+    return EXIT.failed;
+  }
+  return runExec(args, fromSpec, { loaded, signal: ac.signal, preempted: () => preempted });
+}
+
+/** A local runner that dies (even by SIGKILL) must not leave its steps running: treat it as preemption. */
+export function watchParent(stopping: () => boolean): void {
+  const parent = Number(process.env.SLUICE_PARENT_PID);
+  if (!parent) return;
+  setInterval(() => {
+    if (process.ppid !== parent && !stopping()) process.kill(process.pid, 'SIGTERM');
+  }, 500).unref();
 }
