@@ -40,6 +40,25 @@ describe('sluice exec (the executor contract)', () => {
     expect(exec('--entry', ENTRY, '--component', 'ffff', '--task', 't', '--outputs', out).stderr).toContain('has no function component ffff');
   });
 
+  it('names the components there are when the component hash is not found, and a code difference when the name matches', () => {
+    const out = join(tmp(), 'outputs');
+    const known = `its function components are:\n  add ${add.hash}\n  write ${write.hash}\n  behave ${behave.hash}\n`;
+    const other = exec('--entry', ENTRY, '--component', 'ffff', '--task', 'wf-x.train', '--outputs', out);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toBe(`sluice exec: ${ENTRY} has no function component ffff; ${known}was the workflow compiled from a different version of the pipeline? Recompile it with \`sluice compile\` and rebuild the image.\n`);
+    expect(JSON.parse(readFileSync(join(out, 'error.json'), 'utf8'))).toMatchObject({ status: 'invalid' });
+    const differs = `component add is here as ${add.hash}: the code in this image or working tree differs from the code that was compiled (the hash covers the source of run() as loaded). Rebuild the image from the compiled tree, or recompile with the sluice CLI (\`sluice compile\`, which loads the pipeline with tsx like the executor).\n`;
+    // the name from the Argo node name (`<workflow>.<task>(<retry>)`) ...
+    const fromTask = exec('--entry', ENTRY, '--component', 'ffff', '--task', 'wf-x.add(1)', '--outputs', out);
+    expect(fromTask.stderr).toBe(`sluice exec: ${ENTRY} has no function component ffff; ${known}${differs}`);
+    // ... or given; a pod never runs other code than the compiled one
+    const named = exec('--entry', ENTRY, '--component', 'ffff', '--component-name', 'write', '--task', 't', '--param', 'text=x', '--outputs', out);
+    expect(named.status).toBe(2);
+    expect(named.stderr).toContain(`component write is here as ${write.hash}: the code in this image or working tree differs`);
+    const missing = exec('--entry', ENTRY, '--component', 'ffff', '--component-name', 'train', '--task', 't', '--outputs', out);
+    expect(missing.stderr).toContain('has no function component ffff (train); its function components are:');
+  });
+
   it('gives input artifacts to the step with their metadata sidecar', () => {
     const dir = tmp();
     const reader = fn('reader', { inputs: { data: 'artifact:Dataset' }, outputs: { text: 'string' } }, async () => ({}));

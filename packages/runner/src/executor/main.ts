@@ -105,7 +105,7 @@ export function writeResult(outputsDir: string, result: StepResult, stringOutput
  * miss says which components there are and, when one has the task's component name, that the
  * code differs from the compiled one.
  */
-export function findRuntime(loaded: LoadedPipeline, entry: string, hash: string, componentName: string | undefined, task: string): { runtime: FunctionRuntime } | { error: string } {
+export function findRuntime(loaded: LoadedPipeline, entry: string, hash: string, componentName: string | undefined, task: string, byNameOk = false): { runtime: FunctionRuntime } | { error: string } {
   const exact = loaded.runtimes.get(hash);
   if (exact) return { runtime: exact };
   const all = [...loaded.runtimes.values()];
@@ -113,9 +113,10 @@ export function findRuntime(loaded: LoadedPipeline, entry: string, hash: string,
   const fromTask = task.replace(/\(\d+\)$/, '').split('.').pop();
   const name = componentName ?? (fromTask && all.some((r) => r.ir.name === fromTask) ? fromTask : undefined);
   const byName = name === undefined ? [] : all.filter((r) => r.ir.name === name);
-  // The local runner passes the name: its IR may come from another TypeScript transform (a test
-  // runner), whose source text changes the code hash; a unique name still identifies the component.
-  if (componentName !== undefined && byName.length === 1) return { runtime: byName[0] as FunctionRuntime };
+  // The local runner's IR may come from another TypeScript transform (a test runner), whose source
+  // text changes the code hash; there (only) a unique name identifies the component. In a pod a
+  // different hash means different code, which must not run silently.
+  if (byNameOk && componentName !== undefined && byName.length === 1) return { runtime: byName[0] as FunctionRuntime };
   const known = all.map((r) => `  ${r.ir.name} ${r.hash}`).join('\n') || '  (none)';
   const lines = [`sluice exec: ${entry} has no function component ${hash}${componentName ? ` (${componentName})` : ''}; its function components are:\n${known}`];
   if (byName.length)
@@ -138,7 +139,7 @@ export interface ExecContext {
  * files. Returns the exit code. Shared by `sluice exec` and the local runner's warm workers.
  */
 export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentName?: string }) | undefined, x: ExecContext): Promise<number> {
-  const found = findRuntime(x.loaded, args.entry, args.component, args.componentName ?? fromSpec?.componentName, args.task);
+  const found = findRuntime(x.loaded, args.entry, args.component, args.componentName ?? fromSpec?.componentName, args.task, args.componentName === undefined && fromSpec?.componentName !== undefined);
   if ('error' in found) {
     process.stderr.write(`${found.error}\n`);
     try {
