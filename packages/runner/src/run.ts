@@ -143,23 +143,33 @@ async function importArtifactParams(ir: PipelineIR, params: Record<string, JsonV
   return out;
 }
 
-/** Every GPU request of the pipeline that the machine cannot satisfy, checked before anything runs. */
-function checkGpus(ir: PipelineIR, pool: GpuPool): void {
-  const walk = (nodes: readonly PipelineIR['dag'][number][]) => {
+/**
+ * Refuses the run before anything starts when a task that surely runs asks for more GPUs than the
+ * machine has. Tasks in a condition's branches or in a loop whose items are only known at run time
+ * may never run: they are checked when they are about to launch (the engine fails that task with
+ * the same message).
+ */
+function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: string]: JsonValue }): void {
+  const walk = (nodes: readonly PipelineIR['dag'][number][], top: boolean) => {
     for (const n of nodes) {
       if (n.kind === 'task') {
         const c = ir.components[n.component];
         const gpu = n.options.resources?.gpu ?? c?.defaults.resources?.gpu ?? ir.options.taskDefaults?.resources?.gpu;
         if (gpu) pool.check(gpu.count, `task ${n.id}`);
-        if (c?.kind === 'pipeline') walk(c.dag);
-      } else if (n.kind === 'condition') {
-        walk(n.then);
-        walk(n.else);
-      } else walk(n.body);
+        if (c?.kind === 'pipeline') walk(c.dag, false);
+      } else if (n.kind === 'loop') {
+        // pipeline parameters are known now; inside a nested pipeline a `param` is one of its inputs
+        const items = n.items.kind === 'literal' ? n.items.value : n.items.kind === 'param' && top ? params[n.items.name] : undefined;
+        let list: unknown = items;
+        if (typeof items === 'string') {
+          try { list = JSON.parse(items); } catch { list = undefined; }
+        }
+        if (Array.isArray(list) && list.length) walk(n.body, top);
+      }
     }
   };
-  walk(ir.dag);
-  if (ir.exitHandler) walk([ir.exitHandler]);
+  walk(ir.dag, true);
+  if (ir.exitHandler) walk([ir.exitHandler], true);
 }
 
 /**
@@ -202,7 +212,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       store.setRunStatus(runId, 'running', clock.now());
     } else {
       params = await parseParams(loaded, opts.params ?? {}, !!opts.paramsFromCli);
-      checkGpus(ir, pool);
+      checkGpus(ir, pool, params);
       runId = opts.runId ?? newRunId(ir.name);
       params = await importArtifactParams(ir, params, new ArtifactStore(paths.artifacts), join(paths.runs, runId, 'inputs'));
       const git = gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
