@@ -21,8 +21,7 @@ interface Case { readonly example: string; readonly golden: string; readonly arg
 
 const cases: Case[] = [
   { example: 'tabular-training', golden: 'tabular-training' },
-  // On a cluster the partitions meet on the volume mounted at /mnt/batch-parts.
-  { example: 'batch-inference', golden: 'batch-inference', args: ['--param', 'outputDir=/mnt/batch-parts'] },
+  { example: 'batch-inference', golden: 'batch-inference' },
   { example: 'checkpointed-training', golden: 'checkpointed-training' },
   { example: 'checkpointed-training', golden: 'checkpointed-training-cpu', args: ['--export', 'cpu'] },
   { example: 'container-python', golden: 'container-python' },

@@ -1,15 +1,15 @@
 /**
  * Tabular training on iris: validate the CSV (bad rows fail the run), split, train two model
- * kinds over a hyperparameter sweep, evaluate each, pick the best (and train it again for its
- * artifact: Argo collects only parameters over a loop), and promote it only when it
- * beats `minAccuracy` and the currently promoted model; otherwise record why not.
+ * kinds over a hyperparameter sweep, evaluate each, collect every model and its metrics, pick the
+ * best (copying its artifacts), and promote it only when it beats `minAccuracy` and the currently
+ * promoted model; otherwise record why not.
  *
  *   pnpm sluice run examples/tabular-training/pipeline.ts
  *   pnpm sluice compile examples/tabular-training/pipeline.ts
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { component, pipeline, Dataset, Metrics, Model, NonRetryableError } from '@sluice/sdk';
+import { component, listOf, pipeline, Dataset, Metrics, Model, NonRetryableError } from '@sluice/sdk';
 import { SPECIES, formatRowIssues, resolveDataPath, split, toCsv, validateCsv } from './src/data.ts';
 import { evaluate } from './src/metrics.ts';
 import { TrainConfig, describeConfig, predict, train, type SavedModel } from './src/models.ts';
@@ -70,7 +70,7 @@ export const trainModel = component({
   },
 });
 
-/** What each sweep point reports to the fan-in: parameters, which Argo can collect over a loop. */
+/** What each sweep point reports besides its artifacts: a small summary, collected as a pipeline output. */
 export const Summary = z.object({ name: z.string(), config: TrainConfig, accuracy: z.number() });
 
 export const evaluateModel = component({
@@ -92,14 +92,22 @@ export const evaluateModel = component({
 
 export const pickBest = component({
   name: 'pick-best',
-  description: 'The sweep point with the highest held-out accuracy (the first one on ties).',
-  inputs: { results: z.array(Summary) },
-  outputs: { config: TrainConfig, name: z.string(), accuracy: z.number() },
-  run: ({ results }, ctx) => {
-    const best = results.reduce<z.output<typeof Summary> | undefined>((b, r) => (b === undefined || r.accuracy > b.accuracy ? r : b), undefined);
-    if (!best) throw new NonRetryableError('the sweep produced no results');
-    ctx.log.info('best', { model: best.name, accuracy: best.accuracy });
-    return { config: best.config, name: best.name, accuracy: best.accuracy };
+  description: "The sweep point with the highest held-out accuracy (the first one on ties): its model and metrics, copied.",
+  inputs: { models: listOf(Model), metrics: listOf(Metrics) },
+  outputs: { model: Model, metrics: Metrics, name: z.string(), accuracy: z.number() },
+  async run({ models, metrics }, ctx) {
+    if (!models.length) throw new NonRetryableError('the sweep produced no models');
+    if (models.length !== metrics.length) throw new NonRetryableError(`the sweep produced ${models.length} models but ${metrics.length} metrics`);
+    // Collected lists are in item order: models[i] and metrics[i] come from the same sweep point.
+    const scores = await Promise.all(metrics.map((m) => m.readJson<{ model: string; accuracy: number }>()));
+    let best = 0;
+    for (let i = 1; i < scores.length; i++) if (scores[i]!.accuracy > scores[best]!.accuracy) best = i;
+    const { model: name, accuracy } = scores[best]!;
+    await ctx.outputs.model.copyFrom(models[best]!.path);
+    await ctx.outputs.metrics.copyFrom(metrics[best]!.path);
+    ctx.outputs.model.metadata['name'] = name;
+    ctx.log.info('best', { model: name, accuracy, of: scores.length });
+    return { name, accuracy };
   },
 });
 
@@ -159,14 +167,9 @@ export default pipeline(
       const score = evaluateModel({ model: fit.outputs.model, test: parts.outputs.test });
       return { fit, score };
     }, { parallelism: 2, name: 'sweep' });
-    // Argo collects parameters over a loop, not artifacts: the sweep reports scores, and the
-    // winner is trained again (seeded: the very same model) to get its artifact.
-    const best = pickBest({ results: sweep.collect((i) => i.score.outputs.summary) });
-    const final = trainModel({ train: parts.outputs.train, config: best.outputs.config }).named('train-best');
-    const scored = evaluateModel({ model: final.outputs.model, test: parts.outputs.test }).named('evaluate-best');
-    const { accuracy } = scored.outputs;
-    const { name } = best.outputs;
-    const model = final.outputs.model;
+    // Fan-in of artifacts: every sweep point's model and metrics, in sweep order.
+    const best = pickBest({ models: sweep.collect((i) => i.fit.outputs.model), metrics: sweep.collect((i) => i.score.outputs.metrics) });
+    const { model, metrics, accuracy, name } = best.outputs;
     // The registry changes between runs: never serve these from cache.
     const current = readCurrent({ registry }).cache(false);
     const decision = p.when(accuracy.gte(minAccuracy).and(accuracy.gt(current.outputs.accuracy)), () =>
@@ -174,6 +177,6 @@ export default pipeline(
     { name: 'good-enough' }).otherwise(() =>
       recordRejection({ name, accuracy, minAccuracy, current: current.outputs.accuracy, registry }).cache(false).outputs.decision,
     );
-    return { model, metrics: scored.outputs.metrics, accuracy, name, decision: decision.value, sweep: sweep.collect((i) => i.score.outputs.summary) };
+    return { model, metrics, accuracy, name, decision: decision.value, sweep: sweep.collect((i) => i.score.outputs.summary) };
   },
 );
