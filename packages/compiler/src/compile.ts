@@ -9,7 +9,7 @@ import { lowerBinding, lowerDag, lowerExitTask, scanScope, type ArgVal, type LDa
 import { argoParamName, dnsLabel, NameRegistry } from './names.ts';
 import { renderDag, type RenderContext } from './render.ts';
 import { fitLimits } from './split.ts';
-import { encodeLiteral, paramText, type ArgoObject } from './templates.ts';
+import { encodeLiteral, paramText, synchronization, type ArgoObject } from './templates.ts';
 import { toYaml, type YamlValue } from './yaml.ts';
 
 /** Argo resource kinds `compile` can produce. */
@@ -195,6 +195,7 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
     activeDeadlineSeconds: o.deadlineSeconds,
     ttlStrategy: o.ttlSeconds !== undefined ? { secondsAfterCompletion: o.ttlSeconds } : undefined,
     podGC: o.podGC ? { strategy: o.podGC } : undefined,
+    synchronization: synchronization(o.synchronization),
     artifactRepositoryRef: o.artifactRepositoryRef ? { configMap: o.artifactRepositoryRef.configMap, key: o.artifactRepositoryRef.key } : undefined,
     templates: templates as YamlValue,
   };

@@ -5,7 +5,7 @@
  */
 import { canonicalJson, parseDuration } from '@sluice/sdk';
 import type {
-  ArgIR, ArgKind, ComponentIR, ContainerComponentIR, FunctionComponentIR, JsonValue, PipelineIR, RetryOn, SluiceIssue, TaskIR, TaskOptionsIR,
+  SynchronizationIR, ArgIR, ArgKind, ComponentIR, ContainerComponentIR, FunctionComponentIR, JsonValue, PipelineIR, RetryOn, SluiceIssue, TaskIR, TaskOptionsIR,
 } from '@sluice/sdk';
 import { argoParamName, dnsLabel, type NameRegistry } from './names.ts';
 import type { YamlValue } from './yaml.ts';
@@ -124,6 +124,15 @@ function seconds(d: string): string {
   return s === undefined ? d : `${s}s`;
 }
 
+/** Argo's list forms (v3.6+ and v4): `mutexes: [{name}]`, `semaphores: [{configMapKeyRef}]`. */
+export function synchronization(sync: SynchronizationIR | undefined): ArgoObject | undefined {
+  if (!sync || (!sync.mutexes?.length && !sync.semaphores?.length)) return undefined;
+  return {
+    mutexes: sync.mutexes?.length ? sync.mutexes.map((name) => ({ name })) : undefined,
+    semaphores: sync.semaphores?.length ? sync.semaphores.map((x) => ({ configMapKeyRef: { name: x.configMap, key: x.key } })) : undefined,
+  };
+}
+
 function intOrString(n: number): number | string {
   return Number.isInteger(n) ? n : String(n);
 }
@@ -212,6 +221,7 @@ function optionFields(o: TaskOptionsIR, comp: ComponentIR, compHash: string, par
     volumes: volumes.length ? volumes : undefined,
     retryStrategy,
     memoize,
+    synchronization: synchronization(o.synchronization),
     activeDeadlineSeconds: o.timeoutSeconds,
     container: {
       env: env.length ? env : undefined,
@@ -338,6 +348,7 @@ function assemble(io: ReturnType<typeof ioLists>, o: TaskOptionsIR, comp: Compon
     volumes: f.volumes,
     retryStrategy: f.retryStrategy,
     memoize: f.memoize,
+    synchronization: f.synchronization,
     activeDeadlineSeconds: f.activeDeadlineSeconds,
     container: { image, imagePullPolicy: f.container.imagePullPolicy, command, args, env: f.container.env, resources: f.container.resources, volumeMounts: f.container.volumeMounts },
   };
