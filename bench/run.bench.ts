@@ -62,15 +62,34 @@ for (const shape of ['chain', 'fan-out'] as const) {
   }
 }
 
-// ---- child processes -----------------------------------------------------------------------
+// ---- fixed cost of a run -------------------------------------------------------------------
+const one = await best(5, () => runPipeline(chain(1, 'one-step'), { storeDir: tmp(), mode: 'inprocess', gpus: [] }));
+
+// ---- child processes: warm workers (default) and a fresh process per attempt ---------------
 const entry = path.join(here, 'run-fixtures.ts');
 const childRows: string[] = [];
-for (const [exportName, shape, n] of [['chain100', 'chain', 100], ['fanout100', 'fan-out', 100], ...(full ? [['fanout1000', 'fan-out', 1000]] : [])] as [string, string, number][]) {
-  const r = await timed(() => runPipeline(entry, { storeDir: tmp(), entry, exportName, mode: 'process', gpus: [] }).then((x) => {
-    if (x.status !== 'succeeded') throw new Error(`${exportName}: ${x.status} ${x.error}`);
-  }));
-  perStep[`process-${shape}-${n}`] = (r.ms * 1000) / n;
-  childRows.push(`| ${shape} | ${n.toLocaleString('en')} | child processes (${os.cpus().length} at a time) | ${r.ms.toFixed(0)} | ${us(r.ms, n)} | ${us(r.cpuMs, n)} (runner only) |`);
+for (const fresh of [false, true]) {
+  for (const [exportName, shape, n] of [['chain100', 'chain', 100], ['fanout100', 'fan-out', 100], ...(full ? [['fanout1000', 'fan-out', 1000]] : [])] as [string, string, number][]) {
+    const r = await timed(() => runPipeline(entry, { storeDir: tmp(), entry, exportName, mode: 'process', gpus: [], ...(fresh ? { freshProcesses: true } : {}) }).then((x) => {
+      if (x.status !== 'succeeded') throw new Error(`${exportName}: ${x.status} ${x.error}`);
+    }));
+    perStep[`process${fresh ? '-fresh' : ''}-${shape}-${n}`] = (r.ms * 1000) / n;
+    childRows.push(`| ${shape} | ${n.toLocaleString('en')} | child processes, ${fresh ? 'a fresh one per attempt (`--fresh-processes`)' : 'warm workers'} (${os.cpus().length} at a time) | ${r.ms.toFixed(0)} | ${us(r.ms, n)} | ${us(r.cpuMs, n)} (runner only) |`);
+  }
+}
+
+// ---- the quickstart (examples/tabular-training, 16 steps) through the CLI, both ways --------
+const quick: Record<string, number> = {};
+const bin = path.join(here, '../packages/runner/bin/sluice.mjs');
+const quickEntry = path.join(here, '../examples/tabular-training/pipeline.ts');
+if (existsSync(quickEntry)) {
+  for (const fresh of [false, true]) {
+    const store = tmp();
+    quick[fresh ? 'fresh' : 'warm'] = (await best(2, () => new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, 'run', quickEntry, '--store', store, '--no-cache', ...(fresh ? ['--fresh-processes'] : [])], { cwd: path.join(here, '..'), env: { ...process.env, CI: '1' }, stdio: 'ignore' });
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`quickstart exited with ${code}`))));
+    }))).ms;
+  }
 }
 
 // ---- resume of a 10,000-step run killed half way; cached re-run of 1,000 ---------------------
@@ -139,8 +158,10 @@ log('| shape | steps | mode | total ms | µs per step (wall) | µs per step (CPU
 log('|---|---:|---|---:|---:|---:|');
 for (const r of [...engineRows, ...childRows]) log(r);
 log('');
+log(`A one-step run takes ${one.ms.toFixed(1)} ms in all (${one.cpuMs.toFixed(1)} ms CPU): the fixed cost of a run (opening the store, git state read in parallel, the run record, the final commit and closing the store, whose WAL checkpoint grows with the run).`);
+log('');
 const marginal = (shape: string) => ((perStep[`${shape}-10000`]! * 10000 - perStep[`${shape}-1000`]! * 1000) / 9000).toFixed(1);
-log(`Growth is linear: going from 1,000 to 10,000 steps costs ${marginal('chain')} µs per added step (chain) and ${marginal('fan-out')} µs (fan-out), no more than the average at 1,000; the higher average at 100 steps is the fixed cost of a run (opening the store, reading git state, writing the run record). A child-process step costs a Node start, tsx and loading the pipeline file; 10,000 of them were not run (≈${((perStep['process-fan-out-100']! * 10000) / 1e6 / 60).toFixed(0)} min at the measured rate${full ? '' : '; `--full` adds a 1,000-step fan-out'}).`);
+log(`Growth is linear: going from 1,000 to 10,000 steps costs ${marginal('chain')} µs per added step (chain) and ${marginal('fan-out')} µs (fan-out), no more than the average at 1,000; the higher average at 100 steps is the fixed cost of a run (opening the store, reading git state, writing the run record). A warm worker loads the pipeline once and then costs a message, the step's log and its output files per step; a fresh process per attempt (\`--fresh-processes\`, as in an Argo pod) costs a Node start, tsx and loading the pipeline file every time. 10,000 child-process steps were not run (≈${((perStep['process-fan-out-100']! * 10000) / 1e6 / 60).toFixed(1)} min with warm workers at the measured rate${full ? '' : '; `--full` adds a 1,000-step fan-out'}).${quick.warm ? ` The quickstart (\`sluice run examples/tabular-training/pipeline.ts --no-cache\`, 16 steps, real model training, best of 2 including CLI start): ${(quick.warm / 1000).toFixed(1)} s with warm workers, ${((quick.fresh ?? 0) / 1000).toFixed(1)} s with \`--fresh-processes\`.` : ''}`);
 log('');
 log('### Resume and cache');
 log('');

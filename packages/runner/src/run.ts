@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -92,15 +92,23 @@ export function irHash(ir: PipelineIR): string {
   return sha256(canonicalJson(ir)).slice(0, 16);
 }
 
-function gitInfo(dir: string): { commit: string | null; dirty: boolean | null } {
-  try {
-    // one process: the header line `# branch.oid <sha>` and one line per changed tracked file
-    const out = execFileSync('git', ['status', '--porcelain=v2', '--branch', '--untracked-files=no'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const oid = /^# branch\.oid (\S+)$/m.exec(out)?.[1];
-    return { commit: oid && oid !== '(initial)' ? oid : null, dirty: out.split('\n').some((l) => l !== '' && !l.startsWith('#')) };
-  } catch {
-    return { commit: null, dirty: null };
-  }
+/**
+ * Git commit and dirtiness of `dir`, from one `git status` (the header line `# branch.oid <sha>`
+ * and one line per changed tracked file). Started early and awaited before the run record is
+ * written, so it overlaps loading the pipeline and opening the store.
+ */
+function gitInfo(dir: string): Promise<{ commit: string | null; dirty: boolean | null }> {
+  return new Promise((resolve) => {
+    try {
+      execFile('git', ['status', '--porcelain=v2', '--branch', '--untracked-files=no'], { cwd: dir, encoding: 'utf8' }, (err, out) => {
+        if (err) return resolve({ commit: null, dirty: null });
+        const oid = /^# branch\.oid (\S+)$/m.exec(out)?.[1];
+        resolve({ commit: oid && oid !== '(initial)' ? oid : null, dirty: out.split('\n').some((l) => l !== '' && !l.startsWith('#')) });
+      });
+    } catch {
+      resolve({ commit: null, dirty: null });
+    }
+  });
 }
 
 function newRunId(name: string): string {
@@ -181,6 +189,7 @@ function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: stri
  * if (r.status === 'succeeded') console.log(r.outputs.model);
  */
 export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Promise<RunResult> {
+  const git = opts.resume ? undefined : gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
   // In process mode the steps load the entry file themselves; load it the same way here so that
   // the IR (and its code hashes) is the one the steps will see.
   const loaded = typeof pipeline === 'string' ? await loadPipelineFile(pipeline, opts.exportName)
@@ -194,8 +203,10 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   let runId: string | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let functions: Launcher | undefined;
+  let released = false;
   try {
-    const hash = irHash(ir);
+    const irText = canonicalJson(ir);
+    const hash = sha256(irText).slice(0, 16);
     const pool = new GpuPool(opts.gpus ?? detectGpus().map((g) => g.index));
     let params: Record<string, JsonValue>;
     let entry = opts.entry;
@@ -215,12 +226,12 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       checkGpus(ir, pool, params);
       runId = opts.runId ?? newRunId(ir.name);
       params = await importArtifactParams(ir, params, new ArtifactStore(paths.artifacts), join(paths.runs, runId, 'inputs'));
-      const git = gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
+      const { commit, dirty } = (await git) ?? { commit: null, dirty: null };
       store.db.transaction(() => {
         store.createRun({
-          id: runId as string, pipeline: ir.name, irHash: hash, ir: JSON.stringify(ir), params: JSON.stringify(params),
+          id: runId as string, pipeline: ir.name, irHash: hash, ir: irText, params: JSON.stringify(params),
           entry: opts.entry ? relative(process.cwd(), resolve(opts.entry)) || opts.entry : null, exportName: opts.exportName ?? null,
-          mode: opts.mode ?? (opts.entry ? 'process' : 'inprocess'), gitCommit: git.commit, gitDirty: git.dirty, now: clock.now(),
+          mode: opts.mode ?? (opts.entry ? 'process' : 'inprocess'), gitCommit: commit, gitDirty: dirty, now: clock.now(),
         });
         store.acquireLease(runId as string, holder, clock.now());
       })();
@@ -242,11 +253,16 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
     });
     const result = await engine.run();
+    // the last writes, the run's status and the lease's release: one commit
+    store.enqueue(() => {
+      store.setRunStatus(id, result.status, clock.now(), JSON.stringify(result.outputs), result.error ?? null);
+      store.releaseLease(id, holder);
+    });
     store.flushNow();
-    store.setRunStatus(id, result.status, clock.now(), JSON.stringify(result.outputs), result.error ?? null);
+    released = true;
     emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}), outputs: result.outputs });
     const tasks: Record<string, TaskSummary> = {};
-    for (const t of store.tasksOfRun(id)) {
+    for (const t of store.taskSummaries(id)) {
       tasks[t.key] = { state: t.state, attempts: t.attempts, ...(t.error ? { error: t.error } : {}), ...(t.cached_from ? { cachedFrom: t.cached_from } : {}) };
     }
     return { runId: id, status: result.status, tasks, outputs: result.outputs, ...(result.error ? { error: result.error } : {}) };
@@ -257,7 +273,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   } finally {
     functions?.close?.();
     if (heartbeat) clearInterval(heartbeat);
-    if (runId && store.db.open) {
+    if (runId && store.db.open && !released) {
       try { store.releaseLease(runId, holder); } catch { /* closing anyway */ }
     }
     store.close();

@@ -214,6 +214,7 @@ export class StateStore {
       setRunStatus: db.prepare(`UPDATE runs SET status = @status, updated_at = @now, finished_at = @finished_at, outputs = @outputs, error = @error WHERE id = @id`),
       getTask: db.prepare(`SELECT * FROM tasks WHERE run_id = ? AND key = ?`),
       tasksOfRun: db.prepare(`SELECT * FROM tasks WHERE run_id = ? ORDER BY started_at, key`),
+      taskSummaries: db.prepare(`SELECT key, state, attempts, error, cached_from FROM tasks WHERE run_id = ? ORDER BY started_at, key`),
       startTask: db.prepare(`INSERT INTO tasks (run_id, key, task_id, component, state, attempts, started_at, cache_key, cache_parts, inputs)
         VALUES (@run_id, @key, @task_id, @component, 'running', @attempt, @now, @cache_key, @cache_parts, @inputs)
         ON CONFLICT (run_id, key) DO UPDATE SET state = 'running', attempts = @attempt, started_at = @now, finished_at = NULL, cache_key = @cache_key,
@@ -268,7 +269,10 @@ export class StateStore {
   tasksOfRun(runId: string): TaskRow[] {
     return this.st.tasksOfRun.all(runId) as TaskRow[];
   }
-  /** Records that a task has started (before its first attempt runs). */
+  /** The state of each task of a run, without its inputs and outputs. */
+  taskSummaries(runId: string): Pick<TaskRow, 'key' | 'state' | 'attempts' | 'error' | 'cached_from'>[] {
+    return this.st.taskSummaries.all(runId) as Pick<TaskRow, 'key' | 'state' | 'attempts' | 'error' | 'cached_from'>[];
+  }
   /** Records a task as started with its first attempt (number `attempt`) running. */
   startTask(t: { runId: string; key: string; taskId: string; component: string; now: number; cacheKey: string | null; cacheParts: string | null; inputs: string; attempt: number }): void {
     this.st.startTask.run({
