@@ -82,8 +82,10 @@ export class WarmWorker {
       if (c.ends >= 2) this.finish();
       else this.drainLater(c);
     });
-    this.child.once('error', (e) => {
-      this.spawnError = e;
+    this.child.on('error', (e) => {
+      // 'error' means it could not start, or could not be signalled or messaged: either way it is done for
+      if (this.exited) return;
+      this.spawnError ??= e;
       this.gone();
       this.finish();
     });

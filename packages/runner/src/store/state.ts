@@ -117,11 +117,14 @@ export class StateStore {
     }
     try {
       if (!opts.readonly) {
+        // A new store gets 2 KiB pages: a step's commit rewrites about four pages (its task row, the
+        // next task's, a cache entry, sometimes a parent), so smaller pages mean fewer WAL bytes to
+        // write and checkpoint. Measured: 1 KiB costs more CPU (splits, overflow), 4 KiB more I/O.
+        if (!existed) db.pragma('page_size = 2048');
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${opts.durability === 'full' ? 'FULL' : 'NORMAL'}`);
-        // Checkpoints fsync; doing them every ~40 MB of WAL instead of every 4 MB keeps commits cheap.
         db.pragma('cache_size = -65536');
-        // Checkpoints fsync: run them every ~40 MB of WAL rather than every 4 MB.
+        // Checkpoints fsync: run them every 10,000 pages of WAL (20 MB with 2 KiB pages) rather than every 1,000.
         db.pragma('wal_autocheckpoint = 10000');
       }
       const hasMeta = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='meta'`).get();
