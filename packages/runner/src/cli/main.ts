@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { RunnerError } from '../errors.ts';
-import { loadPipelineFile, loadSluicePipeline } from '../engine/load.ts';
+import { loadSluicePipeline } from '../engine/load.ts';
 import { ParamsError, runPipeline, storePaths } from '../run.ts';
 import { StateStore } from '../store/state.ts';
 import { formatOutputs } from './outputs.ts';
@@ -62,8 +62,8 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string): Pr
       }
       if (!entry) throw new RunnerError('resume.noEntry', `run ${resume} was started from code, not from a file; resume it with runPipeline(pipeline, { resume: '${resume}' })`);
     }
-    const loaded = await loadPipelineFile(entry as string, exportName);
-    const r = await runPipeline(loaded.source ?? loaded, {
+    // a file path: runPipeline imports it once, with tsx, as the steps do
+    const r = await runPipeline(entry as string, {
       entry: entry as string, ...(exportName ? { exportName } : {}), mode, storeDir: o.store,
       params: parseParamFlags(o.param), paramsFromCli: true, containers: o.containers, noCache: !o.cache,
       durability: o.durability, ...(o.freshProcesses ? { freshProcesses: true } : {}), graceMs: Number(o.grace), onEvent: view.event, signal: ac.signal,
