@@ -72,4 +72,25 @@ describe('sluice exec (the executor contract)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('t/inputs.data: no artifact input "data" on component write');
   });
+
+  it('assembles a collected input from one directory and the loop order (Argo fan-in), and refuses a missing entry', () => {
+    const dir = tmp();
+    const inputs = join(dir, 'inputs', 'metrics');
+    for (const [entry, text] of [['wf-score-2', 'b'], ['wf-score-1', 'a'], ['wf-score-9', 'stray']]) {
+      mkdirSync(inputs, { recursive: true });
+      writeFileSync(join(inputs, entry), text);
+    }
+    const fanin = join(import.meta.dirname, 'fixtures', 'fanin.ts');
+    // The component hash as the executor (tsx) computes it: compile the fixture the way users do.
+    const ir = JSON.parse(spawnSync(process.execPath, [BIN, 'compile', fanin, '--format', 'ir'], { encoding: 'utf8' }).stdout) as { components: Record<string, { name: string }> };
+    const gather = { hash: Object.entries(ir.components).find(([, c]) => c.name === 'gather')![0] };
+    const out = join(dir, 'outputs');
+    const r = exec('--entry', fanin, '--component', gather.hash, '--task', 'wf.gather', '--artifact', `metrics=${inputs}`, '--artifact-order', 'metrics=["wf-score-1","wf-score-2"]', '--outputs', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(out, 'parameters', 'seen'), 'utf8')).toBe('a,b');
+    const missing = exec('--entry', fanin, '--component', gather.hash, '--task', 'wf.gather', '--artifact', `metrics=${inputs}`, '--artifact-order', 'metrics=["wf-score-1","wf-score-3"]', '--outputs', out);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain(`input metrics: 1 of 2 collected artifacts are missing from ${inputs}: item 1 ("wf-score-3")`);
+    expect(JSON.parse(readFileSync(join(out, 'error.json'), 'utf8'))).toMatchObject({ status: 'invalid' });
+  });
 });

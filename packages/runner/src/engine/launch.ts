@@ -242,7 +242,7 @@ export class ProcessLauncher implements Launcher {
       });
       this.workers.add(w);
     }
-    const args = { entry: this.o.entry, ...(this.o.exportName ? { exportName: this.o.exportName } : {}), component: spec.component, task: spec.task, params: {}, artifacts: {}, outputs: spec.outputsDir };
+    const args = { entry: this.o.entry, ...(this.o.exportName ? { exportName: this.o.exportName } : {}), component: spec.component, task: spec.task, params: {}, artifacts: {}, artifactOrders: [], outputs: spec.outputsDir };
     const o = await w.run({ logFile: req.logFile, timeoutMs: req.timeoutMs, signal: req.signal, args, spec, env: { ...req.env, SLUICE_RUN_ID: req.runId, SLUICE_ATTEMPT: String(req.attempt) } });
     if (w.reusable && !this.closed) this.idle.push(w);
     else {

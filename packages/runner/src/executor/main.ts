@@ -6,6 +6,7 @@ import type { FunctionRuntime, LoadedPipeline } from '../engine/types.ts';
 import { checkArtifactName } from '../store/cas.ts';
 import type { ArtifactInputSpec } from './artifacts.ts';
 import { EXIT, executeStep, type StepResult, type StepSpec } from './step.ts';
+import { ARTIFACT_ORDER_FLAG, CollectError, resolveCollectedArtifacts } from './collect.ts';
 
 /** Arguments of `sluice exec` (see ARCHITECTURE.md, "The executor contract"). */
 export interface ExecArgs {
@@ -17,6 +18,8 @@ export interface ExecArgs {
   task: string;
   params: Record<string, string>;
   artifacts: Record<string, string[]>;
+  /** `--artifact-order name=<JSON list>`: a collected input's directory entries in item order (Argo fan-in). */
+  artifactOrders: string[];
   outputs: string;
   runId?: string;
   checkpointDir?: string;
@@ -27,12 +30,12 @@ export interface ExecArgs {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`sluice exec: ${msg}\nusage: sluice exec --entry <file> [--export <name>] --component <hash> [--component-name <name>] --task <id> [--param name=value]... [--artifact name=<path>]... --outputs <dir> [--run-id <id>] [--checkpoint-dir <dir>] [--spec <file>] [--grace <ms>]\n`);
+  process.stderr.write(`sluice exec: ${msg}\nusage: sluice exec --entry <file> [--export <name>] --component <hash> [--component-name <name>] --task <id> [--param name=value]... [--artifact name=<path>]... [--artifact-order name=<json list>]... --outputs <dir> [--run-id <id>] [--checkpoint-dir <dir>] [--spec <file>] [--grace <ms>]\n`);
   process.exit(EXIT.invalid);
 }
 
 export function parseExecArgs(argv: readonly string[]): ExecArgs {
-  const a: Partial<ExecArgs> & { params: Record<string, string>; artifacts: Record<string, string[]> } = { params: {}, artifacts: {} };
+  const a: Partial<ExecArgs> & { params: Record<string, string>; artifacts: Record<string, string[]>; artifactOrders: string[] } = { params: {}, artifacts: {}, artifactOrders: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     const eq = flag.indexOf('=');
@@ -62,6 +65,7 @@ export function parseExecArgs(argv: readonly string[]): ExecArgs {
       case '--grace': a.graceMs = Number(value()); break;
       case '--param': { const [k, v] = pair(); a.params[k] = v; break; }
       case '--artifact': { const [k, v] = pair(); (a.artifacts[k] ??= []).push(v); break; }
+      case ARTIFACT_ORDER_FLAG: a.artifactOrders.push(value()); break;
       default: usage(`unknown argument "${flag}"`);
     }
   }
@@ -149,8 +153,17 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
     return EXIT.invalid;
   }
   const runtime = found.runtime;
+  // Argo fan-in: a collected input arrives as one directory plus its entries' order.
+  let artifactPaths: Record<string, string[]>;
+  try {
+    artifactPaths = resolveCollectedArtifacts(args.artifacts, args.artifactOrders);
+  } catch (e) {
+    if (!(e instanceof CollectError)) throw e;
+    process.stderr.write(`sluice exec: ${e.message}\n`);
+    return writeResult(args.outputs, { status: 'invalid', message: e.message }, new Set());
+  }
   const artifacts: Record<string, ArtifactInputSpec | ArtifactInputSpec[]> = { ...(fromSpec?.artifacts as Record<string, ArtifactInputSpec>) };
-  for (const [name, paths] of Object.entries(args.artifacts)) {
+  for (const [name, paths] of Object.entries(artifactPaths)) {
     const io = runtime.ir.inputs[name];
     const type = io?.kind === 'artifact' ? io.artifactType : 'Artifact';
     const specs = paths.map((p) => {
