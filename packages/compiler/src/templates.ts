@@ -292,7 +292,7 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
   if (!image) ctx.issues.push({ code: 'argo.image', path, message: 'function component has no image to run in', hint: 'set the pipeline option image, or pass image to compile()' });
   const args: string[] = ['--entry', ctx.entry];
   if (ctx.exportName) args.push('--export', ctx.exportName);
-  args.push('--component', hash, '--task', TASK_ARG);
+  args.push('--component', hash, '--component-name', comp.name, '--task', TASK_ARG);
   for (const p of io.paramNames) args.push('--param', `${p}={{inputs.parameters.${argoParamName(p)}}}`);
   for (const a of io.artNames) args.push('--artifact', `${a}=${INPUTS_DIR}/${a}`);
   // A collected list arrives as one directory; the order names its entries, one per iteration.
