@@ -31,7 +31,7 @@ function build(ir: PipelineIR): graphlib.Graph {
     for (const n of nodes) {
       if (n.kind === 'task') {
         const comp = ir.components[n.component];
-        g.setNode(n.id, { label: comp ? `${n.id}\n${comp.name}` : n.id, kind: 'task' });
+        g.setNode(n.id, { label: comp && comp.name !== n.id ? `${n.id}\n${comp.name}` : n.id, kind: 'task' });
       } else if (n.kind === 'condition') {
         g.setNode(n.id, { label: `if ${n.id}`, kind: 'cluster' });
         for (const s of predSources(n.predicate)) g.setEdge(s, n.id);
@@ -58,7 +58,7 @@ function build(ir: PipelineIR): graphlib.Graph {
   add(ir.dag, undefined);
   if (ir.exitHandler) {
     const comp = ir.components[ir.exitHandler.component];
-    g.setNode(ir.exitHandler.id, { label: `${ir.exitHandler.id} (on exit)${comp ? `\n${comp.name}` : ''}`, kind: 'task' });
+    g.setNode(ir.exitHandler.id, { label: `${ir.exitHandler.id} (on exit)${comp && comp.name !== ir.exitHandler.id ? `\n${comp.name}` : ''}`, kind: 'task' });
   }
   return g;
 }
