@@ -76,7 +76,7 @@ describe('sluice exec (the executor contract)', () => {
   it('assembles a collected input from one directory and the loop order (Argo fan-in), and refuses a missing entry', () => {
     const dir = tmp();
     const inputs = join(dir, 'inputs', 'metrics');
-    for (const [entry, text] of [['wf-score-2', 'b'], ['wf-score-1', 'a'], ['wf-score-9', 'stray']]) {
+    for (const [entry, text] of [['wf-score-2', 'b'], ['wf-score-1', 'a'], ['wf-score-9', 'stray']] as const) {
       mkdirSync(inputs, { recursive: true });
       writeFileSync(join(inputs, entry), text);
     }
