@@ -257,7 +257,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     store.enqueue(() => {
       store.setRunStatus(id, result.status, clock.now(), JSON.stringify(result.outputs), result.error ?? null);
       store.releaseLease(id, holder);
-    });
+    }, 'run');
     store.flushNow();
     released = true;
     emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}), outputs: result.outputs });

@@ -255,7 +255,7 @@ export class Engine {
     const prev = this.prior.get(key);
     if (prev && prev.state === state && state !== 'failed') return;
     const rec = { runId: this.o.runId, key, taskId: n.id, component, state, now: this.o.clock.now(), outputs: extra.outputs ?? null, error: extra.error ?? null };
-    this.o.store.enqueue(() => this.o.store.recordTask(rec));
+    this.o.store.enqueue(() => this.o.store.recordTask(rec), `${state}:${key}`);
     if (state === 'skipped' || state === 'omitted') this.o.emit({ type: state === 'skipped' ? 'task.skipped' : 'task.omitted', time: this.o.clock.now(), runId: this.o.runId, key });
   }
 
@@ -426,7 +426,7 @@ export class Engine {
             return { output: name, hash: a.hash, type: a.type, size: st.isFile() ? st.size : 0, metadata: JSON.stringify(a.metadata) };
           });
           const rec = { runId: o.runId, key, taskId: t.id, component: t.component, state: 'cached' as const, now: o.clock.now(), cacheKey: ckey, cacheParts: partsJson, cachedFrom: `${hit.run_id}/${hit.task_key}`, inputs: inputsJson, outputs: hit.outputs, artifacts };
-          o.store.enqueue(() => o.store.recordTask(rec));
+          o.store.enqueue(() => o.store.recordTask(rec), `cached:${key}`);
           this.results.set(key, outputs);
           this.states.set(key, 'cached');
           o.emit({ type: 'task.cached', time: o.clock.now(), runId: o.runId, key, message: `from ${hit.run_id}/${hit.task_key}` });
@@ -472,7 +472,7 @@ export class Engine {
             if (prev?.state === 'running' && prev.attempts > 0 && !priorAttempts.some((a) => a.n === prev.attempts))
               store.finishAttempt({ runId: o.runId, key, n: prev.attempts, startedAt: prev.started_at ?? now, now, outcome: 'interrupted', exitCode: null, signal: null, message: 'the runner stopped during this attempt' });
           } else store.startAttempt(o.runId, key, n);
-        });
+        }, `start:${key}#${n}`);
         attemptStart = now;
         first = false;
         await store.flush();
@@ -495,7 +495,7 @@ export class Engine {
             artifacts.push({ output: name, hash: got.hash, type, size: got.size, metadata: JSON.stringify(a.metadata) });
           }
           const done = { runId: o.runId, key, attempt, now: o.clock.now(), outputs: JSON.stringify(outputs), cacheKey: cacheOn ? ckey : null, artifacts };
-          store.enqueue(() => store.commitSuccess(done));
+          store.enqueue(() => store.commitSuccess(done), `done:${key}`);
           this.results.set(key, outputs);
           this.states.set(key, 'succeeded');
           // Dependents flush before they run; the event is reported once the success is durable.
@@ -510,7 +510,7 @@ export class Engine {
       const interrupted = this.interrupted && res.kind === 'preempted';
       const outcome: AttemptOutcome = interrupted ? 'interrupted' : res.outcome;
       const fin = { runId: o.runId, key, n: attempt, startedAt: attemptStart, now: o.clock.now(), outcome, exitCode: res.exitCode, signal: res.signal, message: res.message, gpus };
-      store.enqueue(() => store.finishAttempt(fin));
+      store.enqueue(() => store.finishAttempt(fin), `attempt:${key}#${attempt}`);
       if (interrupted) {
         this.states.set(key, 'omitted');
         return 'omitted';
@@ -533,7 +533,7 @@ export class Engine {
       const message = `${res.outcome === 'failed' ? '' : res.outcome === 'invalid' ? 'invalid inputs: ' : `${res.outcome}: `}${res.message}`;
       const failedAt = o.clock.now();
       const n = attempt;
-      store.enqueue(() => store.setTaskFailed(o.runId, key, n, failedAt, message));
+      store.enqueue(() => store.setTaskFailed(o.runId, key, n, failedAt, message), `failed:${key}`);
       this.states.set(key, 'failed');
       o.emit({ type: 'task.failed', time: o.clock.now(), runId: o.runId, key, attempt, message });
       return 'failed';

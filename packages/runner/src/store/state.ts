@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { RunnerError } from '../errors.ts';
 import { explainMisses } from '../engine/cache.ts';
-import { crashPoint } from '../util/crash.ts';
+import { crashArmed, crashPoint } from '../util/crash.ts';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
 export const SCHEMA_VERSION = 1;
@@ -89,6 +89,8 @@ export class StateStore {
   readonly file: string;
   private readonly st: ReturnType<StateStore['prepare']>;
   private queue: (() => void)[] = [];
+  /** What the queued writes are (`start:<key>`, `done:<key>`, `run`), kept only for fault injection. */
+  private labels: string[] = [];
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
 
@@ -166,10 +168,11 @@ export class StateStore {
    * Group commit: queues a write for the next transaction. Writes queued while the engine is busy
    * (one step's success, the next step's start) share one commit. Nothing is durable until
    * {@link flush} resolves; the engine flushes before every attempt runs, so a step never starts
-   * before what it depends on is committed.
+   * before what it depends on is committed. `label` names the write for the crash suite.
    */
-  enqueue(write: () => void): void {
+  enqueue(write: () => void, label?: string): void {
     this.queue.push(write);
+    if (crashArmed && label !== undefined) this.labels.push(label);
     this.schedule();
   }
 
@@ -193,13 +196,15 @@ export class StateStore {
     this.scheduled = false;
     const q = this.queue;
     const w = this.waiters;
+    const labels = this.labels;
     this.queue = [];
     this.waiters = [];
+    if (labels.length) this.labels = [];
     try {
       if (q.length) {
-        crashPoint('commit.before');
+        crashPoint('commit.before', labels);
         this.commitQueue(q);
-        crashPoint('commit.after');
+        crashPoint('commit.after', labels);
       }
     } catch (e) {
       for (const x of w) x.reject(e);

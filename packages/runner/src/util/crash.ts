@@ -1,12 +1,28 @@
 /**
- * Fault injection for the crash suite: `SLUICE_CRASH_AT=<point>:<n>` kills this process with
- * SIGKILL the n-th time it reaches `point`. Without the variable this is one comparison.
+ * Fault injection for the crash suite. `SLUICE_CRASH_AT=<point>:<n>` kills this process with
+ * SIGKILL the n-th time it reaches `point`; `SLUICE_CRASH_AT=<point>:@<label>` the first time it
+ * reaches `point` carrying `label` (commit points carry a label per queued write: `start:<key>`,
+ * `done:<key>`, `run`, ...). How many commits a run makes depends on timing (group commit), so a
+ * commit is named by what it commits, which every run reaches whatever the timing.
+ * `SLUICE_CRASH_TRACE=<file>` appends every point reached (with its labels) to `file`.
+ * Without either variable this is one comparison.
  */
+import { appendFileSync } from 'node:fs';
+
 const spec = process.env.SLUICE_CRASH_AT;
-const [point, nth] = spec ? [spec.split(':')[0], Number(spec.split(':')[1] ?? 1)] : [undefined, 0];
+const trace = process.env.SLUICE_CRASH_TRACE;
+const sep = spec?.indexOf(':') ?? -1;
+const point = spec === undefined ? undefined : sep < 0 ? spec : spec.slice(0, sep);
+const arg = spec !== undefined && sep >= 0 ? spec.slice(sep + 1) : '1';
+const label = arg.startsWith('@') ? arg.slice(1) : undefined;
+const nth = label === undefined ? Number(arg) : 0;
 let seen = 0;
 
-export function crashPoint(name: string): void {
-  if (point === undefined || name !== point) return;
-  if (++seen === nth) process.kill(process.pid, 'SIGKILL');
+/** True when points need their labels (callers may skip building them otherwise). */
+export const crashArmed = point !== undefined || trace !== undefined;
+
+export function crashPoint(name: string, labels?: readonly string[]): void {
+  if (trace !== undefined) appendFileSync(trace, `${name}${labels?.length ? ` ${labels.join(' ')}` : ''}\n`);
+  if (name !== point) return;
+  if (label !== undefined ? labels?.includes(label) : ++seen === nth) process.kill(process.pid, 'SIGKILL');
 }
