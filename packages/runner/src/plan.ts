@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { JsonValue, NodeIR, PipelineIR, TaskIR, ValueIR } from '@sluice/sdk';
 import { cacheKey, cacheParts } from './engine/cache.ts';
 import { toLoadedPipeline } from './engine/load.ts';
+import { describeLock, semaphoreSizes, unsizedWarning, wantedLocks } from './engine/locks.ts';
 import { isArtifactRef, type LoadedPipeline, type RuntimeValue } from './engine/types.ts';
 import { type DagInfo, dagInfo, evalPredicate, nodeDeps, walkPath } from './engine/values.ts';
 import { ArtifactStore } from './store/cas.ts';
@@ -24,12 +25,16 @@ export interface PlanStep {
   readonly note?: string;
   /** Inputs known before the run, rendered as JSON (artifacts by hash). */
   readonly inputs?: { readonly [name: string]: string };
+  /** Mutexes and semaphores the task holds while it runs (`mutex gpu-node`, `semaphore limits/trainers (2 at a time)`). */
+  readonly locks?: readonly string[];
 }
 
 export interface Plan {
   readonly pipeline: string;
   readonly params: { readonly [name: string]: JsonValue };
   readonly steps: readonly PlanStep[];
+  /** Mutexes and semaphores the whole run holds. */
+  readonly runLocks: readonly string[];
   readonly text: string;
 }
 
@@ -43,7 +48,7 @@ interface Scope { base: string; dag: DagInfo; params: Record<string, V>; items: 
  * const plan = await planRun(pipeline, { params: { lr: '0.1' }, paramsFromCli: true });
  * console.log(plan.text);
  */
-export async function planRun(pipeline: unknown, o: { params?: Record<string, unknown>; paramsFromCli?: boolean; storeDir?: string; noCache?: boolean } = {}): Promise<Plan> {
+export async function planRun(pipeline: unknown, o: { params?: Record<string, unknown>; paramsFromCli?: boolean; storeDir?: string; noCache?: boolean; semaphores?: Readonly<Record<string, number>> } = {}): Promise<Plan> {
   const loaded: LoadedPipeline = await toLoadedPipeline(pipeline, 'the pipeline');
   const ir: PipelineIR = loaded.ir;
   let params: Record<string, JsonValue>;
@@ -60,6 +65,10 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
   const paths = storePaths(o.storeDir);
   const store = existsSync(paths.db) ? StateStore.open(paths.db, { readonly: true }) : undefined;
   const cas = new ArtifactStore(paths.artifacts);
+  const sizes = semaphoreSizes(paths.root, process.env, o.semaphores);
+  const unsized = new Set<string>();
+  const locksOf = (sync: Parameters<typeof wantedLocks>[0]) => wantedLocks(sync, sizes, (n) => unsized.add(n)).map(describeLock);
+  const runLocks = locksOf(ir.options.synchronization);
   const steps: PlanStep[] = [];
   const outputs = new Map<string, Record<string, V>>();
   const waves = new Map<string, number>();
@@ -179,15 +188,17 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
     for (const [k, v] of Object.entries(t.inputs)) inputs[k] = skipped ? UNKNOWN : value(v, s);
     for (const [k, io] of Object.entries(c.inputs)) if (!(k in inputs) && io.kind === 'parameter' && io.default !== undefined) inputs[k] = io.default;
     const shown = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, show(v)]));
+    const opts = { ...ir.options.taskDefaults, ...c.defaults, ...t.options };
+    const locks = skipped ? [] : locksOf(opts.synchronization);
+    const takes = locks.length ? { locks } : {};
     if (c.kind === 'pipeline') {
-      steps.push({ key, kind: 'pipeline', wave: w, decision: skipped ? 'skipped' : s.maybe ? 'maybe' : 'run', note: `nested pipeline ${c.name}`, inputs: shown });
+      steps.push({ key, kind: 'pipeline', wave: w, decision: skipped ? 'skipped' : s.maybe ? 'maybe' : 'run', note: [`nested pipeline ${c.name}`, ...(locks.length ? [`takes ${locks.join(', ')}`] : [])].join('; '), inputs: shown, ...takes });
       return;
     }
     if (skipped) {
       steps.push({ key, kind, wave: w, decision: 'skipped', note: 'in a branch not taken' });
       return;
     }
-    const opts = { ...ir.options.taskDefaults, ...c.defaults, ...t.options };
     let decision = s.maybe ? 'maybe' : 'run';
     let note = s.maybe ? 'runs if its branch is taken' : '';
     const known = Object.values(inputs).every((v) => v !== UNKNOWN);
@@ -204,7 +215,8 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
       } else note = [note, 'not in the cache'].filter(Boolean).join('; ');
     }
     if (opts.resources?.gpu) note = [note, `${opts.resources.gpu.count} GPU`].filter(Boolean).join('; ');
-    steps.push({ key, kind, wave: w, decision, ...(note ? { note } : {}), inputs: shown });
+    if (locks.length) note = [note, `takes ${locks.join(', ')}`].filter(Boolean).join('; ');
+    steps.push({ key, kind, wave: w, decision, ...(note ? { note } : {}), inputs: shown, ...takes });
   };
 
   try {
@@ -214,7 +226,9 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
   } finally {
     store?.close();
   }
-  const lines = [`dry run of ${ir.name}: nothing is run and nothing is written`, `params ${canonicalJson(params)}`, ''];
+  const lines = [`dry run of ${ir.name}: nothing is run and nothing is written`, `params ${canonicalJson(params)}`];
+  if (runLocks.length) lines.push(`the run holds ${runLocks.join(', ')} from start to end (shared with every run of this store)`);
+  lines.push('');
   const icon: Record<string, string> = { run: '▶', cached: '◆', skipped: '–', maybe: '?', then: '⑂', else: '⑂' };
   const byWave = [...steps].sort((a, b) => a.wave - b.wave);
   let cur = 0;
@@ -225,5 +239,6 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
   }
   const n = (d: string) => steps.filter((x) => (x.kind === 'task' || x.kind === 'exit') && x.decision === d).length;
   lines.push('', `${n('run')} to run, ${n('cached')} from cache, ${n('maybe')} depending on run-time decisions, ${n('skipped')} skipped`);
-  return { pipeline: ir.name, params, steps, text: lines.join('\n') + '\n' };
+  for (const name of [...unsized].sort()) lines.push(`warning: ${unsizedWarning(name)}`);
+  return { pipeline: ir.name, params, steps, runLocks, text: lines.join('\n') + '\n' };
 }

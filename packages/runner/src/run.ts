@@ -7,6 +7,7 @@ import { Engine, type RunEvent } from './engine/engine.ts';
 import { detectGpus, GpuPool } from './engine/gpu.ts';
 import { ContainerLauncher, InProcessLauncher, type Launcher, ProcessLauncher } from './engine/launch.ts';
 import { loadPipelineFile, toLoadedPipeline } from './engine/load.ts';
+import { notifyReleased, semaphoreSizes } from './engine/locks.ts';
 import type { ArtifactRef, LoadedPipeline, RuntimeValue } from './engine/types.ts';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -51,6 +52,13 @@ export interface RunOptions {
   readonly containers?: 'auto' | 'require' | 'host';
   /** Skip cache lookups. @default false */
   readonly noCache?: boolean;
+  /**
+   * Local sizes of the semaphores tasks and runs take, by `<configMap>/<key>` (Argo reads them from
+   * that config map key). @default from `SLUICE_SEMAPHORES` (`limits/trainers=2,limits/loaders=1`),
+   * then `<storeDir>/semaphores.json`; a semaphore with no size has size 1 (with a warning)
+   * @example { 'limits/trainers': 2 }
+   */
+  readonly semaphores?: Readonly<Record<string, number>>;
   /** GPU devices to hand out; @default detected (`SLUICE_GPUS`, then nvidia-smi) */
   readonly gpus?: readonly string[];
   /** `full` also survives a power cut (fsync per commit). @default 'normal' */
@@ -208,6 +216,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     const irText = canonicalJson(ir);
     const hash = sha256(irText).slice(0, 16);
     const pool = new GpuPool(opts.gpus ?? detectGpus().map((g) => g.index));
+    const semaphores = semaphoreSizes(paths.root, process.env, opts.semaphores);
     let params: Record<string, JsonValue>;
     let entry = opts.entry;
     let exportName = opts.exportName;
@@ -249,17 +258,19 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id });
     const engine = new Engine({
       store, cas: new ArtifactStore(paths.artifacts), runDir: join(paths.runs, id), runId: id, loaded, params,
-      functions, containers, concurrency: opts.concurrency ?? cpus().length, gpus: pool, clock, emit, signal,
+      functions, containers, concurrency: opts.concurrency ?? cpus().length, gpus: pool, clock, emit, signal, holder, semaphores,
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
     });
     const result = await engine.run();
-    // the last writes, the run's status and the lease's release: one commit
+    // the last writes, the run's status, the release of its locks and of the lease: one commit
     store.enqueue(() => {
       store.setRunStatus(id, result.status, clock.now(), JSON.stringify(result.outputs), result.error ?? null);
+      store.releaseHolderLocks(holder);
       store.releaseLease(id, holder);
     }, 'run');
     store.flushNow();
     released = true;
+    notifyReleased(store.file);
     emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}), outputs: result.outputs });
     const tasks: Record<string, TaskSummary> = {};
     for (const t of store.taskSummaries(id)) {
@@ -274,7 +285,13 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     functions?.close?.();
     if (heartbeat) clearInterval(heartbeat);
     if (runId && store.db.open && !released) {
-      try { store.releaseLease(runId, holder); } catch { /* closing anyway */ }
+      try {
+        store.db.transaction(() => {
+          store.releaseHolderLocks(holder);
+          store.releaseLease(runId as string, holder);
+        })();
+        notifyReleased(store.file);
+      } catch { /* closing anyway */ }
     }
     store.close();
   }

@@ -27,8 +27,29 @@ describe('state store', () => {
     raw.prepare(`UPDATE meta SET value = '99' WHERE key = 'schema_version'`).run();
     raw.close();
     const before = readFileSync(join(dir, 'state.db'));
-    await expect(runPipeline(p, { storeDir: dir, mode: 'inprocess' })).rejects.toThrow('was written by a newer Sluice (schema 99; this version reads up to 1)');
+    await expect(runPipeline(p, { storeDir: dir, mode: 'inprocess' })).rejects.toThrow('was written by a newer Sluice (schema 99; this version reads up to 2)');
     expect(readFileSync(join(dir, 'state.db'))).toEqual(before);
+  });
+
+  it('gives a version-1 store its locks table when opened for writing; read-only it is left as it is', async () => {
+    const dir = tmp();
+    await runPipeline(p, { storeDir: dir, mode: 'inprocess' });
+    const raw = new Database(join(dir, 'state.db'));
+    raw.exec(`DROP TABLE locks; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+    raw.close();
+    const ro = StateStore.open(join(dir, 'state.db'), { readonly: true });
+    expect(ro.locksOfRun('x')).toEqual([]);
+    ro.close();
+    const version = () => {
+      const d = new Database(join(dir, 'state.db'), { readonly: true });
+      const v = d.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get();
+      d.close();
+      return v;
+    };
+    expect(version()).toBe('1');
+    const r = await runPipeline(pipeline('storep2', [noop], [task('a', noop, {}, [], { synchronization: { mutexes: ['m'] } })]), { storeDir: dir, mode: 'inprocess' });
+    expect(r.status).toBe('succeeded');
+    expect(version()).toBe('2');
   });
 
   it('says when the database is locked by another process', async () => {

@@ -28,6 +28,21 @@ describe('run view', () => {
     expect(out).toContain('3 tasks: 1 succeeded, 1 cached, 1 running');
   });
 
+  it('shows a task waiting for a mutex (and what holds it) until it starts, and a run waiting for its own', () => {
+    const s = sink();
+    const v = new RunView('tty', s.stream, () => 4_000);
+    v.event(ev('run.waiting', undefined, { message: 'waiting for mutex whole: held by run r0 (pid 7 on h)' }));
+    v.event(ev('task.waiting', 'train', { message: 'waiting for mutex gpu: held by run r0 task train (pid 7 on h)' }));
+    v.event(ev('task.waiting', 'eval', { message: 'waiting for semaphore limits/evals (1 at a time): held by run r0 task eval (pid 7 on h)' }));
+    v.event(ev('task.started', 'eval', { attempt: 1, time: 3_000 }));
+    v.event(ev('run.finished', undefined, { status: 'succeeded' }));
+    const out = s.text();
+    expect(out).toMatch(/… train\s+waiting\s+3\.0s  waiting for mutex gpu: held by run r0 task train \(pid 7 on h\)/);
+    expect(out).toMatch(/▶ eval\s+running\s+1\.0s\n/);
+    expect(out).toContain('2 tasks: 1 waiting, 1 running');
+    expect(out).not.toContain('… run'); // its tasks moved: the run has its locks
+  });
+
   it('prints one line per event without a terminal, and JSON with --json', () => {
     const lines = sink();
     new RunView('lines', lines.stream).event(ev('task.retrying', 'train', { attempt: 1, message: 'failed: boom', delayMs: 10_000 }));

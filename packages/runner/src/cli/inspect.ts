@@ -48,16 +48,18 @@ export function showCommand(id: string, o: { store: string; json?: boolean }): n
     const attempts = s.attemptsOfRun(run.id);
     const artifacts = s.artifactsOfRun(run.id);
     const lease = s.getLease(run.id);
+    const locks = s.locksOfRun(run.id);
     if (o.json) {
       const { ir: _ir, ...r } = run;
       const misses = Object.fromEntries(s.cacheMisses(run));
-      process.stdout.write(JSON.stringify({ run: { ...r, params: JSON.parse(r.params), outputs: r.outputs ? JSON.parse(r.outputs) : null }, tasks: tasks.map((t) => ({ ...t, cache_miss: misses[t.key] ?? null })), attempts, artifacts, lease: lease ?? null }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ run: { ...r, params: JSON.parse(r.params), outputs: r.outputs ? JSON.parse(r.outputs) : null }, tasks: tasks.map((t) => ({ ...t, cache_miss: misses[t.key] ?? null })), attempts, artifacts, lease: lease ?? null, locks }, null, 2) + '\n');
       return 0;
     }
     const out: string[] = [];
     out.push(`run       ${run.id}`);
     out.push(`pipeline  ${run.pipeline} (IR ${run.ir_hash})${run.entry ? ` from ${run.entry}${run.export_name ? `#${run.export_name}` : ''}` : ''}`);
     out.push(`status    ${run.status}${lease && run.status === 'running' ? ` (driven by pid ${lease.pid} on ${lease.host})` : ''}`);
+    if (locks.length) out.push(`holds     ${locks.map((l) => `${l.kind} ${l.name}${l.task_key ? ` (task ${l.task_key})` : ' (the run)'}`).join(', ')}`);
     out.push(`started   ${when(run.created_at)}   finished ${when(run.finished_at)}   mode ${run.mode}`);
     out.push(`git       ${run.git_commit ? `${run.git_commit.slice(0, 12)}${run.git_dirty ? ' (dirty tree)' : ' (clean)'}` : 'not a git checkout'}`);
     out.push(`params    ${run.params}`);

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
+import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, SynchronizationIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
 import type { ArtifactStore } from '../store/cas.ts';
 import type { AttemptOutcome, StateStore, TaskRow, TaskState } from '../store/state.ts';
 import type { Clock } from '../util/clock.ts';
@@ -11,6 +11,7 @@ import { crashPoint } from '../util/crash.ts';
 import { cacheKey, type CacheParts, cacheParts, explainMiss } from './cache.ts';
 import { type GpuPool, Semaphore } from './gpu.ts';
 import type { AttemptRequest, AttemptResult, Launcher } from './launch.ts';
+import { describeLock, notifyReleased, type SemaphoreSizes, unsizedWarning, waitForRelease, wantedLocks } from './locks.ts';
 import { backoffMs, type FailureCounts, type FailureKind, shouldRetry } from './retry.ts';
 import { type ArtifactRef, isArtifactRef, type LoadedPipeline, type RuntimeValue } from './types.ts';
 import { type DagInfo, dagInfo, evalPredicate, nodeDeps, walkPath } from './values.ts';
@@ -19,7 +20,7 @@ export type Outcome = 'succeeded' | 'skipped' | 'failed' | 'omitted';
 
 /** What the engine reports as it goes (rendered by the CLI as a live view, lines or JSON). */
 export interface RunEvent {
-  readonly type: 'run.started' | 'run.resumed' | 'run.finished' | 'task.started' | 'task.retrying' | 'task.succeeded' | 'task.cached' | 'task.failed' | 'task.skipped' | 'task.omitted' | 'task.resumed' | 'condition.decided' | 'warning';
+  readonly type: 'run.started' | 'run.resumed' | 'run.waiting' | 'run.finished' | 'task.waiting' | 'task.started' | 'task.retrying' | 'task.succeeded' | 'task.cached' | 'task.failed' | 'task.skipped' | 'task.omitted' | 'task.resumed' | 'condition.decided' | 'warning';
   readonly time: number;
   readonly runId: string;
   readonly key?: string;
@@ -50,6 +51,12 @@ export interface EngineOptions {
   readonly noCache?: boolean;
   /** Stops the run: running steps are asked to stop (grace period) and nothing new starts. */
   readonly signal: AbortSignal;
+  /** Who holds this run's lease; its locks are held under the same name. */
+  readonly holder: string;
+  /** Semaphore sizes by `<configMap>/<key>`; a semaphore without one has size 1 (with a warning). */
+  readonly semaphores: SemaphoreSizes;
+  /** Longest wait between two looks at a lock held by another process. @default 500 */
+  readonly lockPollMs?: number;
 }
 
 interface Scope {
@@ -94,6 +101,7 @@ export class Engine {
   private readonly pipelineName: string;
   private failFast = false;
   private interrupted = false;
+  private readonly unsized = new Set<string>();
   readonly states = new Map<string, TaskState>();
 
   constructor(o: EngineOptions) {
@@ -110,6 +118,8 @@ export class Engine {
   async run(): Promise<{ status: 'succeeded' | 'failed' | 'interrupted'; outputs: { [name: string]: RuntimeValue }; error?: string }> {
     const ir = this.o.loaded.ir;
     const root: Scope = { base: '', dag: dagInfo(ir.dag, ir.exitHandler ? [ir.exitHandler] : []), params: this.o.params, items: new Map() };
+    // the run's own mutexes and semaphores, held until its final commit (run.ts releases them)
+    if ((await this.takeLocks('', ir.options.synchronization)) === 'stopped') return { status: 'interrupted', outputs: {}, error: 'the runner was stopped while the run waited for its locks' };
     const outcomes = await Promise.all(this.register(ir.dag, root, undefined));
     let failed = outcomes.some((x) => x === 'failed' || x === 'omitted');
     if (ir.exitHandler && !this.interrupted) {
@@ -350,7 +360,15 @@ export class Engine {
       for (const [name, io] of Object.entries(comp.inputs)) {
         if (!(name in inputs) && io.kind === 'parameter' && io.default !== undefined) inputs[name] = io.default;
       }
-      if (comp.kind === 'pipeline') return await this.nestedNode(t, comp, scope, key, inputs);
+      if (comp.kind === 'pipeline') {
+        const lock = await this.takeLocks(key, this.options(t, comp).synchronization);
+        if (lock === 'stopped') return this.omit(key);
+        try {
+          return await this.nestedNode(t, comp, scope, key, inputs);
+        } finally {
+          if (lock === 'held') this.unlock(key);
+        }
+      }
       return await this.runTask(t, comp, key, inputs);
     } catch (e) {
       if (e instanceof TaskFailure || !(e instanceof Error)) return this.failNode(key, t, e instanceof Error ? e.message : String(e));
@@ -371,6 +389,52 @@ export class Engine {
     this.results.set(key, outputs);
     this.note(key, t, 'succeeded', t.component, { outputs: JSON.stringify(outputs) });
     return 'succeeded';
+  }
+
+  // ---- mutexes and semaphores ------------------------------------------------------------
+
+  private omit(key: string): Outcome {
+    this.states.set(key, 'omitted');
+    return 'omitted';
+  }
+
+  /**
+   * Takes what `sync` asks for, for task `key` (empty: the run), waiting while others hold it.
+   * Reports the wait once per set of holders (`task.waiting`, `run.waiting`) and each hold taken
+   * over from a process that is gone. `stopped` when the run is stopped while waiting.
+   */
+  private async takeLocks(key: string, sync: SynchronizationIR | undefined): Promise<'none' | 'held' | 'stopped'> {
+    const o = this.o;
+    if (!sync?.mutexes?.length && !sync?.semaphores?.length) return 'none';
+    const want = wantedLocks(sync, o.semaphores, (name) => {
+      if (this.unsized.has(name)) return;
+      this.unsized.add(name);
+      o.emit({ type: 'warning', time: o.clock.now(), runId: o.runId, message: unsizedWarning(name) });
+    });
+    let reported = '';
+    let delay = 20;
+    for (;;) {
+      if (this.interrupted) return 'stopped';
+      const r = o.store.tryLocks({ runId: o.runId, taskKey: key, holder: o.holder, now: Date.now(), want });
+      for (const t of r.takenOver)
+        o.emit({ type: 'warning', time: o.clock.now(), runId: o.runId, ...(key ? { key } : {}), message: `took over ${t.kind} ${t.name} from run ${t.run_id}${t.task_key ? ` task ${t.task_key}` : ''} (pid ${t.pid} on ${t.host} is gone)` });
+      if (r.ok) return 'held';
+      const message = `waiting for ${want.map(describeLock).join(', ')}: held by ${r.blockers.map((b) => `run ${b.run_id}${b.task_key ? ` task ${b.task_key}` : ''} (pid ${b.pid} on ${b.host})`).join(', ')}`;
+      if (message !== reported) {
+        reported = message;
+        if (key) this.states.set(key, 'waiting');
+        o.emit({ type: key ? 'task.waiting' : 'run.waiting', time: o.clock.now(), runId: o.runId, ...(key ? { key } : {}), message });
+      }
+      await waitForRelease(o.store.file, delay, o.signal);
+      delay = Math.min(delay * 2, o.lockPollMs ?? 500);
+    }
+  }
+
+  /** Queues the release of task `key`'s locks (it shares the commit of the attempt's outcome), then wakes local waiters. */
+  private unlock(key: string): void {
+    const { store, runId, holder } = this.o;
+    store.enqueue(() => store.releaseLocks(runId, key, holder), `unlock:${key}`);
+    void store.flush().then(() => notifyReleased(store.file), () => {});
   }
 
   // ---- one task: resume, cache, attempts -------------------------------------------------
@@ -452,6 +516,9 @@ export class Engine {
     let first = true;
     for (;;) {
       attempt++;
+      // Locks first, then GPUs and a slot: a task waiting for a lock holds neither.
+      const lock = await this.takeLocks(key, opts.synchronization);
+      if (lock === 'stopped') return this.omit(key);
       const gpus = await o.gpus.acquire(gpuCount);
       await this.slots.acquire();
       let res: AttemptResult;
@@ -506,6 +573,8 @@ export class Engine {
       } finally {
         this.slots.release();
         o.gpus.release(gpus);
+        // queued behind the attempt's outcome: released in the same commit
+        if (lock === 'held') this.unlock(key);
       }
       const interrupted = this.interrupted && res.kind === 'preempted';
       const outcome: AttemptOutcome = interrupted ? 'interrupted' : res.outcome;

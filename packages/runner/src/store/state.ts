@@ -7,7 +7,19 @@ import { explainMisses } from '../engine/cache.ts';
 import { crashArmed, crashPoint } from '../util/crash.ts';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+// 2: `locks` (mutexes and semaphores shared by the runs of a store). A version-1 store gets the table
+// when opened for writing; an older runner then refuses the store rather than ignore its locks.
+const LOCKS = `
+CREATE TABLE locks (
+  kind TEXT NOT NULL, name TEXT NOT NULL, run_id TEXT NOT NULL, task_key TEXT NOT NULL,
+  holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+  acquired_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, name, run_id, task_key)
+) WITHOUT ROWID;
+CREATE INDEX locks_by_holder ON locks (holder);
+`;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,10 +58,11 @@ CREATE TABLE leases (
   run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
   acquired_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL
 );
-`;
+${LOCKS}`;
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
-export type TaskState = 'running' | 'retrying' | 'succeeded' | 'cached' | 'failed' | 'skipped' | 'omitted';
+/** `waiting` (for a mutex or semaphore) is only reported live, never stored. */
+export type TaskState = 'waiting' | 'running' | 'retrying' | 'succeeded' | 'cached' | 'failed' | 'skipped' | 'omitted';
 export type AttemptOutcome = 'running' | 'succeeded' | 'failed' | 'error' | 'preempted' | 'timeout' | 'invalid' | 'nonretryable' | 'interrupted';
 
 export interface RunRow {
@@ -68,6 +81,10 @@ export interface AttemptRow {
 }
 export interface ArtifactRow { run_id: string; task_key: string; output: string; hash: string; type: string; size: number; metadata: string }
 export interface LeaseRow { run_id: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
+/** A hold on a mutex or semaphore; `task_key` is empty for a hold by the whole run. */
+export interface LockRow { kind: 'mutex' | 'semaphore'; name: string; run_id: string; task_key: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
+/** What {@link StateStore.tryLocks} found: `ok` when every lock is now held; otherwise who holds what is wanted. */
+export interface LockAttempt { readonly ok: boolean; readonly blockers: readonly LockRow[]; readonly takenOver: readonly LockRow[] }
 
 export interface OpenOptions {
   /** `normal` (default): commits survive a killed process (WAL); `full`: also a power cut (fsync per commit). */
@@ -95,10 +112,13 @@ export class StateStore {
   private scheduled = false;
 
   private readonly commitQueue: (q: readonly (() => void)[]) => void;
+  /** False for a version-1 store opened read-only (it has no `locks` table yet). */
+  private readonly hasLocks: boolean;
 
   private constructor(file: string, db: Database.Database) {
     this.file = file;
     this.db = db;
+    this.hasLocks = !!db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='locks'`).get();
     this.st = this.prepare();
     this.commitQueue = db.transaction((q: readonly (() => void)[]) => {
       for (const f of q) f();
@@ -129,21 +149,38 @@ export class StateStore {
         // Checkpoints fsync: run them every 10,000 pages of WAL (20 MB with 2 KiB pages) rather than every 1,000.
         db.pragma('wal_autocheckpoint = 10000');
       }
-      const hasMeta = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='meta'`).get();
-      if (!hasMeta) {
+      const hasMeta = () => db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='meta'`).get();
+      const foreign = () => {
         const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number };
         if (tables.n > 0) throw new RunnerError('store.foreign', `${file} is an SQLite database but not a Sluice state store; refusing to touch it`);
-        if (opts.readonly) throw new RunnerError('store.missing', `no Sluice state at ${file}`);
+      };
+      if (!hasMeta()) {
+        if (opts.readonly) {
+          foreign();
+          throw new RunnerError('store.missing', `no Sluice state at ${file}`);
+        }
+        // checked again under the write lock: runs started together may race to create the store
         db.transaction(() => {
+          if (hasMeta()) return;
+          foreign();
           db.exec(SCHEMA);
           db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)`).run(String(SCHEMA_VERSION), new Date().toISOString());
         }).immediate();
-      } else {
+      }
+      {
         const row = db.prepare(`SELECT value FROM meta WHERE key='schema_version'`).get() as { value: string } | undefined;
         const v = Number(row?.value);
         if (!Number.isInteger(v)) throw new RunnerError('store.corrupt', `state store ${file} has no schema version; it is damaged. Move it away to start afresh (it is never overwritten)`);
         if (v > SCHEMA_VERSION)
           throw new RunnerError('store.newer', `state store ${file} was written by a newer Sluice (schema ${v}; this version reads up to ${SCHEMA_VERSION}). Upgrade @sluice/runner; the store is left untouched`);
+        if (v < 2 && !opts.readonly) {
+          db.transaction(() => {
+            const cur = Number((db.prepare(`SELECT value FROM meta WHERE key='schema_version'`).get() as { value: string }).value);
+            if (cur >= 2) return;
+            db.exec(LOCKS);
+            db.prepare(`UPDATE meta SET value = '2' WHERE key = 'schema_version'`).run();
+          }).immediate();
+        }
       }
       if (!opts.readonly) {
         // Find out now, with a clear message, whether another process holds the write lock.
@@ -368,7 +405,9 @@ export class StateStore {
       this.st.putLease.run({ run_id: runId, holder, pid: process.pid, host, now });
     }).immediate();
   }
+  /** Beats the run's lease and every lock `holder` holds. */
   heartbeat(runId: string, holder: string, now: number): boolean {
+    if (this.hasLocks) this.db.prepare(`UPDATE locks SET heartbeat_at = ? WHERE holder = ?`).run(now, holder);
     return this.st.beatLease.run(now, runId, holder).changes === 1;
   }
   releaseLease(runId: string, holder: string): void {
@@ -377,9 +416,55 @@ export class StateStore {
   getLease(runId: string): LeaseRow | undefined {
     return this.st.getLease.get(runId) as LeaseRow | undefined;
   }
+
+  /**
+   * Takes every lock in `want` for task `taskKey` of run `runId` (empty: the whole run), all or
+   * none, in one immediate transaction: a mutex is free when nobody else holds it, a semaphore
+   * when fewer than its size hold it. Holds whose process is gone (the lease's liveness check) are
+   * deleted first and reported in `takenOver`. A lock the run itself holds covers its tasks.
+   */
+  tryLocks(o: { runId: string; taskKey: string; holder: string; now: number; want: readonly { kind: 'mutex' | 'semaphore'; name: string; size: number }[] }, staleMs = 30_000): LockAttempt {
+    const host = hostname();
+    const get = this.db.prepare(`SELECT * FROM locks WHERE kind = ? AND name = ?`);
+    const drop = this.db.prepare(`DELETE FROM locks WHERE kind = ? AND name = ? AND run_id = ? AND task_key = ?`);
+    const put = this.db.prepare(`INSERT OR REPLACE INTO locks (kind, name, run_id, task_key, holder, pid, host, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    return this.db.transaction((): LockAttempt => {
+      const blockers: LockRow[] = [];
+      const takenOver: LockRow[] = [];
+      const take: typeof o.want[number][] = [];
+      for (const w of o.want) {
+        let mine = false;
+        const others: LockRow[] = [];
+        for (const r of get.all(w.kind, w.name) as LockRow[]) {
+          if (r.run_id === o.runId && (r.task_key === '' || r.task_key === o.taskKey)) mine = r.task_key === '' || mine;
+          else if (r.holder !== o.holder && !leaseAlive(r, host, o.now, staleMs)) {
+            drop.run(r.kind, r.name, r.run_id, r.task_key);
+            takenOver.push(r);
+          } else others.push(r);
+        }
+        if (mine) continue; // held by the run: its tasks are covered
+        if (others.length >= w.size) blockers.push(...others);
+        else take.push(w);
+      }
+      if (!blockers.length) for (const w of take) put.run(w.kind, w.name, o.runId, o.taskKey, o.holder, process.pid, host, o.now, o.now);
+      return { ok: !blockers.length, blockers, takenOver };
+    }).immediate();
+  }
+  /** Releases what task `taskKey` of `runId` holds (empty key: the run's own holds). Use inside a group commit. */
+  releaseLocks(runId: string, taskKey: string, holder: string): void {
+    if (this.hasLocks) this.db.prepare(`DELETE FROM locks WHERE run_id = ? AND task_key = ? AND holder = ?`).run(runId, taskKey, holder);
+  }
+  /** Releases every lock `holder` holds (a driver that stops). */
+  releaseHolderLocks(holder: string): void {
+    if (this.hasLocks) this.db.prepare(`DELETE FROM locks WHERE holder = ?`).run(holder);
+  }
+  /** The holds of a run's tasks (and of the run itself), for `sluice show`. */
+  locksOfRun(runId: string): LockRow[] {
+    return this.hasLocks ? (this.db.prepare(`SELECT * FROM locks WHERE run_id = ? ORDER BY task_key, kind, name`).all(runId) as LockRow[]) : [];
+  }
 }
 
-function leaseAlive(l: LeaseRow, host: string, now: number, staleMs: number): boolean {
+function leaseAlive(l: Pick<LeaseRow, 'pid' | 'host' | 'heartbeat_at'>, host: string, now: number, staleMs: number): boolean {
   if (l.host === host) {
     try {
       process.kill(l.pid, 0);
