@@ -181,7 +181,7 @@ export interface Task<O = Record<string, never>> extends NodeHandle {
    */
   mutex(name: string): this;
   /**
-   * Takes a slot of a semaphore whose size is a config map key (on Argo; locally: the run's own count).
+   * Takes a slot of a semaphore whose size is a config map key on Argo; locally the size comes from `SLUICE_SEMAPHORES` or `.sluice/semaphores.json` (see the runner README).
    * @example fetch({ ... }).semaphore('limits', 'downloads')
    */
   semaphore(configMap: string, key: string): this;
