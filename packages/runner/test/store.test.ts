@@ -69,6 +69,24 @@ describe('state store', () => {
     }
   });
 
+  it('lets several processes open a new store at the same moment (no spurious "locked")', async () => {
+    const { spawn } = await import('node:child_process');
+    const script = `import { StateStore } from ${JSON.stringify(join(import.meta.dirname, '..', 'src', 'store', 'state.ts'))};
+const at = Number(process.argv[2]); while (Date.now() < at) {}
+try { StateStore.open(process.argv[1]).close(); } catch (e) { console.error(e.message); process.exit(1); }`;
+    for (let round = 0; round < 4; round++) {
+      const file = join(tmp(), 'state.db');
+      const start = Date.now() + 1500;
+      const codes = await Promise.all(Array.from({ length: 4 }, () => new Promise<{ code: number | null; err: string }>((resolve) => {
+        const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, file, String(start)], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        c.stderr.on('data', (d) => { err += String(d); });
+        c.on('close', (code) => resolve({ code, err }));
+      })));
+      expect(codes, `round ${round}`).toEqual(Array.from({ length: 4 }, () => ({ code: 0, err: '' })));
+    }
+  });
+
   it('refuses an SQLite file that is not a Sluice store', () => {
     const dir = tmp();
     const raw = new Database(join(dir, 'other.db'));

@@ -126,6 +126,21 @@ export class StateStore {
   }
 
   static open(file: string, opts: OpenOptions = {}): StateStore {
+    // Processes opening a new store together can meet in SQLite's deadlock avoidance (two readers
+    // upgrading to writers, or switching to WAL while another reads): one gets SQLITE_BUSY at once,
+    // without the busy handler. Setting up is idempotent, so it is tried again within the timeout.
+    const deadline = Date.now() + (opts.busyTimeoutMs ?? 5000);
+    for (;;) {
+      try {
+        return StateStore.openOnce(file, opts);
+      } catch (e) {
+        if (!(e instanceof RunnerError && e.code === 'store.locked') || Date.now() >= deadline) throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.floor(Math.random() * 30));
+      }
+    }
+  }
+
+  private static openOnce(file: string, opts: OpenOptions): StateStore {
     const existed = existsSync(file);
     if (existed) checkHeader(file);
     else if (opts.readonly) throw new RunnerError('store.missing', `no Sluice state at ${file}: nothing has run here yet`);
