@@ -7,9 +7,10 @@ import type {
   ComponentIR, ConditionIR, IOSpec, JsonValue, LoopIR, NodeIR, NodeKind, ParamType, PipelineComponentIR, PredicateIR, PredicateKind,
   TaskIR, ValueIR, ValueKind,
 } from '@sluice/sdk';
+import { effectiveTaskOptions } from '@sluice/sdk';
 import { argoParamName } from './names.ts';
 import {
-  CACHE_KEY_OUTPUT, cacheKeyInput, cacheMode, collectKeyOutput, collectOrderInput, collectPrefix, encodeLiteral, leafTemplateFor, mergeOptions, paramText,
+  CACHE_KEY_OUTPUT, cacheKeyInput, cacheMode, collectKeyOutput, collectOrderInput, collectPrefix, encodeLiteral, leafTemplateFor, paramText,
   type TemplateContext,
 } from './templates.ts';
 
@@ -108,7 +109,7 @@ function reportsCacheKey(task: string, scope: Scope, ctx: LowerContext): boolean
   const t = scope.tasks.get(task);
   const comp = scope.taskComp.get(task);
   if (!t || !comp || comp.kind === 'pipeline') return false;
-  return cacheMode(mergeOptions(ctx.ir.options.taskDefaults, comp.defaults, t.options), scope.collected.has(task)) !== 'off';
+  return cacheMode(effectiveTaskOptions(ctx.ir.options, comp, t), scope.collected.has(task)) !== 'off';
 }
 
 /**
@@ -219,7 +220,7 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
     const collected = new Map<string, string>();
     for (const o of [...(scope.collected.get(t.id) ?? [])].sort()) collected.set(o, collectPrefix(scope.id, t.id, o));
     call = leafTemplateFor(t, t.component, comp, path, ctx, collected);
-    chained = cacheMode(mergeOptions(ctx.ir.options.taskDefaults, comp.defaults, t.options), collected.size > 0) === 'inputs';
+    chained = cacheMode(effectiveTaskOptions(ctx.ir.options, comp, t), collected.size > 0) === 'inputs';
   }
   const params: { name: string; val: ArgVal }[] = [];
   const arts: { name: string; ref: Ref }[] = [];

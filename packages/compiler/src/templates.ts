@@ -3,7 +3,7 @@
  * given inputs). Task options change the pod, so tasks of one component that share options share
  * a template; per-task data travels as arguments.
  */
-import { canonicalJson, parseDuration } from '@sluice/sdk';
+import { canonicalJson, effectiveTaskOptions, parseDuration } from '@sluice/sdk';
 import type {
   SynchronizationIR, ArgIR, ArgKind, ComponentIR, ContainerComponentIR, FunctionComponentIR, JsonValue, PipelineIR, RetryOn, SluiceIssue, TaskIR, TaskOptionsIR,
 } from '@sluice/sdk';
@@ -82,22 +82,6 @@ export function encodeLiteral(s: string): string {
 /** The text form of a parameter value: strings as they are, everything else JSON. */
 export function paramText(v: JsonValue): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-const MAP_FIELDS = ['env', 'secretEnv', 'configMapEnv', 'nodeSelector', 'labels', 'annotations'] as const;
-
-/** Pipeline task defaults, then component defaults, then the task's own options; maps merge by key. */
-export function mergeOptions(...layers: readonly (TaskOptionsIR | undefined)[]): TaskOptionsIR {
-  const out: Record<string, unknown> = {};
-  for (const layer of layers) {
-    if (!layer) continue;
-    for (const [k, v] of Object.entries(layer)) {
-      if (v === undefined) continue;
-      if ((MAP_FIELDS as readonly string[]).includes(k)) out[k] = { ...(out[k] as object | undefined), ...(v as object) };
-      else out[k] = v;
-    }
-  }
-  return out as TaskOptionsIR;
 }
 
 function sortedEntries<V>(o: { readonly [k: string]: V } | undefined): [string, V][] {
@@ -368,7 +352,7 @@ export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionCompon
   const quick = `${hash}|${inputNames.join(',')}|${Object.keys(task.options).length ? canonicalJson(task.options) : ''}|${collectedText}`;
   const memo = ctx.byTaskKey.get(quick);
   if (memo !== undefined) return memo;
-  const o = mergeOptions(ctx.ir.options.taskDefaults, comp.defaults, task.options);
+  const o = effectiveTaskOptions(ctx.ir.options, comp, task);
   checkNoTemplates(o, `${path}/options`, ctx.issues);
   const given = new Set(inputNames);
   const key = `${hash}|${[...given].sort().join(',')}|${canonicalJson(o)}|${collectedText}`;

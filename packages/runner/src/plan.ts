@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { JsonValue, NodeIR, PipelineIR, TaskIR, ValueIR } from '@sluice/sdk';
+import { effectiveTaskOptions } from '@sluice/sdk';
 import { cacheKey, cacheParts } from './engine/cache.ts';
 import { toLoadedPipeline } from './engine/load.ts';
 import { describeLock, semaphoreSizes, unsizedWarning, wantedLocks } from './engine/locks.ts';
@@ -188,7 +189,7 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
     for (const [k, v] of Object.entries(t.inputs)) inputs[k] = skipped ? UNKNOWN : value(v, s);
     for (const [k, io] of Object.entries(c.inputs)) if (!(k in inputs) && io.kind === 'parameter' && io.default !== undefined) inputs[k] = io.default;
     const shown = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, show(v)]));
-    const opts = { ...ir.options.taskDefaults, ...c.defaults, ...t.options };
+    const opts = effectiveTaskOptions(ir.options, c, t);
     const locks = skipped ? [] : locksOf(opts.synchronization);
     const takes = locks.length ? { locks } : {};
     if (c.kind === 'pipeline') {

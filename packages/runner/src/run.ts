@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { JsonValue, PipelineIR, SluiceIssue } from '@sluice/sdk';
+import { effectiveTaskOptions } from '@sluice/sdk';
 import { Engine, type RunEvent } from './engine/engine.ts';
 import { detectGpus, GpuPool } from './engine/gpu.ts';
 import { ContainerLauncher, InProcessLauncher, type Launcher, ProcessLauncher } from './engine/launch.ts';
@@ -170,7 +171,7 @@ function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: stri
     for (const n of nodes) {
       if (n.kind === 'task') {
         const c = ir.components[n.component];
-        const gpu = n.options.resources?.gpu ?? c?.defaults.resources?.gpu ?? ir.options.taskDefaults?.resources?.gpu;
+        const gpu = effectiveTaskOptions(ir.options, c, n).resources?.gpu;
         if (gpu) pool.check(gpu.count, `task ${n.id}`);
         if (c?.kind === 'pipeline') walk(c.dag, false);
       } else if (n.kind === 'loop') {

@@ -15,7 +15,7 @@ export type { TaskArgs, TaskOutputs, InputValue, OutputRef, RunInputs, RunResult
 export { validatePipelineIR, specMismatch } from './validate.ts';
 export { SluiceValidationError, NonRetryableError, isNonRetryable, formatIssues } from './errors.ts';
 export type { SluiceIssue } from './errors.ts';
-export { parseDuration, isQuantity } from './options.ts';
+export { parseDuration, isQuantity, mergeTaskOptions, effectiveTaskOptions } from './options.ts';
 export type { TaskOptions, RetryOptions, CacheOptions, ResourceOptions, PipelineOptions, SynchronizationOptions, Duration } from './options.ts';
 export { canonicalJson, contentHash, sha256 } from './hash.ts';
 export type * from './ir.ts';

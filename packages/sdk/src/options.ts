@@ -172,7 +172,14 @@ export function parseTaskOptions(o: TaskOptions): TaskOptionsIR {
   return out;
 }
 
-/** Merges option layers: later layers win per field; maps (env, labels, ...) merge by key. */
+/**
+ * Merges option layers: later layers win per field; maps (env, labels, ...) and resources merge
+ * by key. The one definition of how defaults combine, used by the compiler and the local runner.
+ *
+ * @example
+ * mergeTaskOptions({ env: { A: '1' }, resources: { cpu: '1' } }, { env: { B: '2' }, resources: { gpu: { count: 1 } } })
+ * // { env: { A: '1', B: '2' }, resources: { cpu: '1', gpu: { count: 1 } } }
+ */
 export function mergeTaskOptions(...layers: (TaskOptionsIR | undefined)[]): TaskOptionsIR {
   const out: Record<string, unknown> = {};
   const MAPS = new Set(['env', 'secretEnv', 'configMapEnv', 'nodeSelector', 'labels', 'annotations']);
@@ -208,6 +215,18 @@ export interface PipelineOptions {
   synchronization?: SynchronizationOptions;
   /** Options every task starts from. */
   taskDefaults?: TaskOptions;
+}
+
+/**
+ * The options a task runs with: the pipeline's task defaults, then its component's defaults, then
+ * its own options.
+ */
+export function effectiveTaskOptions(
+  pipelineOptions: PipelineOptionsIR,
+  component: { readonly defaults: TaskOptionsIR } | undefined,
+  task: { readonly options: TaskOptionsIR },
+): TaskOptionsIR {
+  return mergeTaskOptions(pipelineOptions.taskDefaults, component?.defaults, task.options);
 }
 
 export function parsePipelineOptions(o: PipelineOptions): PipelineOptionsIR {

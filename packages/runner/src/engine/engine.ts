@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, SynchronizationIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
+import { effectiveTaskOptions } from '@sluice/sdk';
 import type { ArtifactStore } from '../store/cas.ts';
 import type { AttemptOutcome, StateStore, TaskRow, TaskState } from '../store/state.ts';
 import type { Clock } from '../util/clock.ts';
@@ -343,7 +344,7 @@ export class Engine {
   }
 
   private options(t: TaskIR, c: ComponentIR): TaskOptionsIR {
-    return { ...this.o.loaded.ir.options.taskDefaults, ...c.defaults, ...t.options };
+    return effectiveTaskOptions(this.o.loaded.ir.options, c, t);
   }
 
   private async taskNode(t: TaskIR, scope: Scope, key: string, gate: Gate | undefined, isExit: boolean): Promise<Outcome> {
