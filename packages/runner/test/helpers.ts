@@ -70,3 +70,13 @@ export function paramSpec(type: IO, dflt?: unknown): IOSpec {
 export function tmp(prefix = 'sluice-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+/** True while a process with this pid exists (signal 0 probes without signalling). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -3,18 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runPipeline } from '../src/index.ts';
-import { tmp } from './helpers.ts';
+import { alive, tmp } from './helpers.ts';
 
 const entry = join(import.meta.dirname, 'fixtures', 'pool.ts');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function run(exportName: string, extra: { freshProcesses?: boolean; gpus?: string[] } = {}) {
   const dir = tmp();

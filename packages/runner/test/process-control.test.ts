@@ -3,18 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runPipeline } from '../src/index.ts';
 import { StateStore } from '../src/store/state.ts';
-import { tmp } from './helpers.ts';
+import { alive, tmp } from './helpers.ts';
 
 const entry = join(import.meta.dirname, 'fixtures', 'steps.ts');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor<T>(f: () => T | undefined, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
