@@ -39,7 +39,7 @@ export interface Cluster {
 
 const LOOPBACK = '127.0.0.1';
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -54,7 +54,7 @@ function freePort(): Promise<number> {
 // Runs "$@" as a child; if the Node process (WATCH_PID, the watchdog's parent) goes away, kills
 // the whole group and removes the scratch directory. On TERM it stops the child and waits.
 // "Gone" is checked by the parent pid in /proc as well, so a reused pid does not fool it.
-const WATCHDOG = `
+export const WATCHDOG = `
 "$@" &
 child=$!
 trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM INT
@@ -73,7 +73,7 @@ done
 wait "$child"
 `;
 
-interface Proc {
+export interface Proc {
   name: string;
   child: ChildProcess;
   logFile: string;
@@ -101,13 +101,13 @@ function installExitHook(): void {
   });
 }
 
-function startProcess(name: string, tmp: string, bin: string, args: string[]): Proc {
+export function startProcess(name: string, tmp: string, bin: string, args: string[], env: Record<string, string> = {}): Proc {
   const logFile = path.join(tmp, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const child = spawn('bash', ['-c', WATCHDOG, 'watchdog', bin, ...args], {
     detached: true, // own process group, killed as one
     stdio: ['ignore', fd, fd],
-    env: { ...process.env, WATCH_PID: String(process.pid), WATCH_TMP: tmp },
+    env: { ...process.env, ...env, WATCH_PID: String(process.pid), WATCH_TMP: tmp },
   });
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -118,7 +118,7 @@ function startProcess(name: string, tmp: string, bin: string, args: string[]): P
   return p;
 }
 
-async function stopProcess(p: Proc): Promise<void> {
+export async function stopProcess(p: Proc): Promise<void> {
   killGroup(p, 'SIGTERM');
   const done = await Promise.race([p.exited.then(() => true), sleep(10_000).then(() => false)]);
   // The group may hold more than the watched child: always finish it off.
@@ -126,7 +126,7 @@ async function stopProcess(p: Proc): Promise<void> {
   if (!done) await Promise.race([p.exited, sleep(5_000)]);
 }
 
-function tail(file: string, lines = 30): string {
+export function tail(file: string, lines = 30): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
@@ -134,7 +134,7 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-async function waitFor(
+export async function waitFor(
   what: string,
   proc: Proc,
   timeoutMs: number,
