@@ -2,7 +2,7 @@
 // and compiled (`sluice compile`) + run on the test cluster, reduced to what must agree:
 // output parameter values, output artifact bytes (by hash), which steps ran and how often, and
 // which were skipped (branches not taken).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runPipeline, type RunResult } from '@sluice/runner';
@@ -11,7 +11,7 @@ import { repoRoot } from '../paths.ts';
 import type { ClusterConnection } from './harness.ts';
 import {
   artifactDigest,
-  globalParams,
+  rootOutputs,
   nodeKey,
   normalizeValue,
   parseManifest,
@@ -20,6 +20,7 @@ import {
   submitWorkflow,
   summarize,
   waitForWorkflow,
+  type WfNode,
   type Workflow,
 } from './workflows.ts';
 
@@ -39,7 +40,14 @@ function localStep(key: string): string {
 
 /** `partitions(3:{...}).score-partition` / `main.train(0:gbm)` -> `score-partition` / `train`. */
 function clusterStep(displayName: string): string {
-  return displayName.replace(/\(\d+:.*\)$/, '');
+  // loop iterations `x(3:...)`, retry attempts `x(2)`
+  return displayName.replace(/\(\d+:.*\)$/, '').replace(/\(\d+\)$/, '');
+}
+
+/** Replaces each side's scratch directory in parameter values with one placeholder. */
+function unside(o: Outcome, dir: string): Outcome {
+  const params = Object.fromEntries(Object.entries(o.params).map(([k, v]) => [k, v.split(dir).join('<scratch>')]));
+  return { ...o, params };
 }
 
 export function localOutcome(r: RunResult, loopNodes: ReadonlySet<string> = new Set()): Outcome {
@@ -65,9 +73,10 @@ export function localOutcome(r: RunResult, loopNodes: ReadonlySet<string> = new 
 
 export async function clusterOutcome(c: ClusterConnection, wf: Workflow): Promise<Outcome> {
   const params: Record<string, string> = {};
-  for (const [k, v] of Object.entries(globalParams(wf))) params[k] = normalizeValue(v);
+  const out = rootOutputs(wf);
+  for (const [k, v] of Object.entries(out.parameters)) params[k] = normalizeValue(v);
   const artifacts: Record<string, string> = {};
-  for (const a of wf.status?.outputs?.artifacts ?? []) artifacts[a.name] = await artifactDigest(c.s3, a);
+  for (const a of out.artifacts) artifacts[a.name] = await artifactDigest(c.s3, a);
   const ran: Record<string, number> = {};
   const skipped: string[] = [];
   for (const n of Object.values(wf.status?.nodes ?? {})) {
@@ -88,6 +97,8 @@ export interface ParityRun {
   wf: Workflow;
   localResult: RunResult;
   yaml: string;
+  /** The per-side scratch directories (<scratch>/local, <scratch>/cluster), removed after. */
+  scratch: string;
 }
 
 /**
@@ -98,13 +109,26 @@ export async function runBoth(
   c: ClusterConnection,
   kube: KubeClient,
   entry: string,
-  o: { exportName?: string; params?: Record<string, string | number | boolean>; timeoutMs?: number } = {},
+  o: {
+    exportName?: string;
+    /** Parameters for both runs; `side` gives per-side ones (e.g. a scratch directory each). */
+    params?: Record<string, string | number | boolean>;
+    side?: (side: 'local' | 'cluster', scratch: string) => Record<string, string | number | boolean>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<ParityRun> {
   const yaml = sluiceCompile(entry, o.exportName ? ['--export', o.exportName] : []);
   const manifest = parseManifest(yaml);
-  const strParams = Object.fromEntries(Object.entries(o.params ?? {}).map(([k, v]) => [k, String(v)]));
-  const name = await submitWorkflow(kube, c.namespace, manifest, strParams);
   const store = mkdtempSync(path.join(tmpdir(), 'sluice-parity-'));
+  const paramsFor = (side: 'local' | 'cluster') => {
+    const scratch = path.join(store, side);
+    mkdirSync(scratch, { recursive: true });
+    return { ...o.params, ...o.side?.(side, scratch) };
+  };
+  const clusterParams = paramsFor('cluster');
+  const localParams = paramsFor('local');
+  const strParams = Object.fromEntries(Object.entries(clusterParams).map(([k, v]) => [k, String(v)]));
+  const name = await submitWorkflow(kube, c.namespace, manifest, strParams);
   try {
     const abs = path.join(repoRoot, entry);
     const mod = (await import(abs)) as Record<string, unknown>;
@@ -114,18 +138,49 @@ export async function runBoth(
       ...(o.exportName ? { exportName: o.exportName } : {}),
       mode: 'process',
       storeDir: path.join(store, 'store'),
-      ...(o.params ? { params: o.params } : {}),
+      params: localParams,
     });
     const wf = await waitForWorkflow(kube, c.namespace, name, o.timeoutMs ?? 600_000);
     const loopNodes = new Set(Object.keys(localResult.tasks).filter((k) => Object.keys(localResult.tasks).some((o2) => o2.startsWith(`${k}[`))));
-    return { local: localOutcome(localResult, loopNodes), cluster: await clusterOutcome(c, wf), wf, localResult, yaml };
+    const local = unside(localOutcome(localResult, loopNodes), path.join(store, 'local'));
+    const clusterSide = unside(await clusterOutcome(c, wf), path.join(store, 'cluster'));
+    return { local, cluster: clusterSide, wf, localResult, yaml, scratch: store };
   } finally {
-    rmSync(store, { recursive: true, force: true });
+    // The local store goes; the per-side scratch directories stay for the test to read (cleanup()).
+    rmSync(path.join(store, 'store'), { recursive: true, force: true });
   }
 }
 
-export function describeWorkflow(wf: Workflow): string {
-  return JSON.stringify(summarize(wf), null, 2);
+/** Removes what runBoth left (the per-side scratch directories). */
+export function cleanup(r: ParityRun): void {
+  rmSync(r.scratch, { recursive: true, force: true });
+}
+
+/** The workflow's nodes, and the last lines of each failed step's output (from the host executor's pod directories). */
+export function describeWorkflow(wf: Workflow, c?: ClusterConnection): string {
+  let text = JSON.stringify(summarize(wf), null, 2);
+  if (c) {
+    for (const n of Object.values(wf.status?.nodes ?? {})) {
+      if (n.type !== 'Pod' || (n.phase !== 'Failed' && n.phase !== 'Error')) continue;
+      for (const log of podLogs(c, wf, n)) text += `\n--- ${nodeKey(wf, n)} (${log.dir}):\n${log.tail}`;
+    }
+  }
+  return text;
+}
+
+/** A pod node's logs as the host executor kept them: stdout + stderr of the main container (last lines). */
+export function podLogs(c: ClusterConnection, wf: Workflow, n: WfNode, lines = 15): { dir: string; tail: string }[] {
+  const root = path.join(c.tmpDir, 'pods');
+  if (!existsSync(root)) return [];
+  const prefix = `${wf.metadata.namespace ?? c.namespace}_${wf.metadata.name}-${n.templateName ?? ''}-`;
+  const id = n.id.slice(wf.metadata.name.length + 1); // the node hash, which ends the pod name
+  return readdirSync(root)
+    .filter((d) => d.startsWith(prefix) && d.includes(`-${id}_`))
+    .map((d) => {
+      const read = (f: string): string => (existsSync(path.join(root, d, f)) ? readFileSync(path.join(root, d, f), 'utf8') : '');
+      const all = `${read('main.stdout')}${read('main.log')}`.trimEnd().split('\n');
+      return { dir: d, tail: all.slice(-lines).join('\n') };
+    });
 }
 
 export { nodeKey };

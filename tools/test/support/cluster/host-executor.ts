@@ -317,7 +317,8 @@ export class HostExecutor {
     const nodeId = argoEnv.get('ARGO_NODE_ID') ?? name;
     const workflow = argoEnv.get('ARGO_WORKFLOW_NAME') ?? pod.metadata.labels?.['workflows.argoproj.io/workflow'] ?? '';
     const wfUid = argoEnv.get('ARGO_WORKFLOW_UID') ?? '';
-    const podDir = path.join(this.o.workDir, pod.metadata.uid);
+    // Named by the pod (tests find a failed step's log by it), unique by the uid.
+    const podDir = path.join(this.o.workDir, `${ns}_${name}_${pod.metadata.uid.slice(0, 8)}`);
     mkdirSync(podDir, { recursive: true });
 
     // The pod paths: every input/output path, grouped by root (/tmp/<first>); each root is a

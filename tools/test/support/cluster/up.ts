@@ -39,6 +39,7 @@ if (files.length) {
       const name = await submitWorkflow(kube, harness.conn.namespace, wf);
       const done = await waitForWorkflow(kube, harness.conn.namespace, name, 600_000);
       console.log(JSON.stringify(summarize(done), null, 2));
+      if (process.env.SLUICE_UP_VERBOSE) console.log(JSON.stringify({ outputs: done.status?.outputs, nodes: done.status?.nodes }, null, 1));
     }
   } finally {
     await stopAll();

@@ -130,9 +130,17 @@ export function podNodes(wf: Workflow): WfNode[] {
   return Object.values(wf.status?.nodes ?? {}).filter((n) => n.type === 'Pod');
 }
 
-/** The workflow's global outputs (globalName) as name -> string value. */
-export function globalParams(wf: Workflow): Record<string, string> {
-  return Object.fromEntries((wf.status?.outputs?.parameters ?? []).map((p) => [p.name, p.value ?? '']));
+/**
+ * The pipeline's outputs: the outputs of the entrypoint's (root) node. Not `status.outputs`:
+ * Argo v4.0.5 exports to the global scope only the outputs of tasks inside a DAG (dag.go), never
+ * the entry DAG's own, so the compiled `globalName`s there leave `status.outputs` empty.
+ */
+export function rootOutputs(wf: Workflow): { parameters: Record<string, string>; artifacts: WfArtifact[] } {
+  const root = wf.status?.nodes?.[wf.metadata.name];
+  return {
+    parameters: Object.fromEntries((root?.outputs?.parameters ?? []).map((p) => [p.name, p.value ?? ''])),
+    artifacts: root?.outputs?.artifacts ?? [],
+  };
 }
 
 /**
@@ -179,10 +187,19 @@ export function pathDigest(p: string): string {
 export function normalizeValue(v: unknown): string {
   if (typeof v === 'string') {
     try {
-      return JSON.stringify(JSON.parse(v));
+      return canonical(JSON.parse(v));
     } catch {
       return JSON.stringify(v);
     }
+  }
+  return canonical(v);
+}
+
+/** JSON with object keys sorted (key order is not part of a value's meaning). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
   }
   return JSON.stringify(v);
 }
