@@ -22,11 +22,7 @@ interface ExampleCase {
 const cases: ExampleCase[] = [
   // Each side promotes into a registry of its own, so both see "nothing promoted yet".
   { example: 'tabular-training', side: (_s, scratch) => ({ registry: `${scratch}/registry` }) },
-  {
-    example: 'batch-inference',
-    // The loop's aggregated `rows` numbers reach merge-predictions as a JSON list of strings.
-    knownDefect: 'issue 10: aggregated numbers as strings (h1)',
-  },
+  { example: 'batch-inference' },
   // The default export asks for a GPU that the kwok node does not have; the cpu export is the same pipeline.
   { example: 'checkpointed-training', exportName: 'cpu' },
   {

@@ -47,8 +47,8 @@ function maxOverlap(r: ParityRun, side: 'local' | 'cluster'): number {
 describe.skipIf(skip)('parity on Argo: the same pipeline locally and on the real controller', () => {
   const c = cluster as Exclude<typeof cluster, { skip: string }>;
   const kube = skip ? undefined! : new KubeClient(c.kube);
-  const both = async (exportName: string, o: { params?: Record<string, string> } = {}): Promise<ParityRun> => {
-    const r = await runBoth(c, kube, ENTRY, { exportName, side: marks, ...o });
+  const both = async (exportName: string, o: { params?: Record<string, string>; noMarks?: boolean } = {}): Promise<ParityRun> => {
+    const r = await runBoth(c, kube, ENTRY, { exportName, ...(o.noMarks ? {} : { side: marks }), ...(o.params ? { params: o.params } : {}) });
     onTestFinished(() => cleanup(r));
     return r;
   };
@@ -86,7 +86,7 @@ describe.skipIf(skip)('parity on Argo: the same pipeline locally and on the real
   });
 
   it('conditions over number, boolean, string and float outputs: same branches, same verdict', async () => {
-    const r = await both('conditions');
+    const r = await both('conditions', { noMarks: true });
     expect(r.local.status, r.localResult.error).toBe('succeeded');
     expect(r.wf.status?.phase, describeWorkflow(r.wf, c)).toBe('Succeeded');
     expect(r.local.params).toEqual({ verdict: JSON.stringify('big odd gbm') });
@@ -143,18 +143,24 @@ describe.skipIf(skip)('parity on Argo: the same pipeline locally and on the real
     }, 600_000);
   });
 
-  it('a 6 s pipeline deadline stops a 60 s step on both sides', async () => {
-    const t0 = Date.now();
-    const r = await both('deadline');
-    expect(r.local.status).toBe('failed');
-    expect(r.wf.status?.phase, describeWorkflow(r.wf, c)).toBe('Failed');
-    expect(r.wf.status?.message ?? '').toMatch(/deadline|duration/i);
-    expect([countMarks(r, 'local', 'slow-start'), countMarks(r, 'cluster', 'slow-start')]).toEqual([1, 1]);
-    expect([countMarks(r, 'local', 'slow-end'), countMarks(r, 'cluster', 'slow-end')]).toEqual([0, 0]);
-    expect(Date.now() - t0).toBeLessThan(60_000);
-  }, 600_000);
+  knownDefect('local runner ignores the pipeline deadline')(
+    'a 6 s pipeline deadline stops a 60 s step on both sides [expected to fail until fixed: the local run ignores `deadline` and succeeds after 60 s (issue 8 divergence, h1/h3)]',
+    async () => {
+      const r = await both('deadline');
+      // Argo first: the controller's deadline, the executor's SIGTERM.
+      expect(r.wf.status?.phase, describeWorkflow(r.wf, c)).toBe('Failed');
+      expect(r.wf.status?.message ?? '').toMatch(/deadline|duration/i);
+      expect(countMarks(r, 'cluster', 'slow-start')).toBe(1);
+      expect(countMarks(r, 'cluster', 'slow-end')).toBe(0);
+      // Then the local run, which must agree.
+      expect(countMarks(r, 'local', 'slow-start')).toBe(1);
+      expect(countMarks(r, 'local', 'slow-end')).toBe(0);
+      expect(r.local.status).toBe('failed');
+    },
+    600_000,
+  );
 
-  it('memoization: a second submit with the same inputs is a cache hit and runs no pod', async () => {
+  knownDefect('no memoize in the compiled output')('memoization: a second submit with the same inputs is a cache hit and runs no pod [expected to fail until fixed: the compiler emits no `memoize` for cached steps, so Argo never memoizes]', async () => {
     const scratch = mkdtempSync(path.join(tmpdir(), 'sluice-memo-'));
     onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
     const params = { marks: path.join(scratch, 'marks'), word: `w${Date.now()}` };

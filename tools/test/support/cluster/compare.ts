@@ -141,7 +141,9 @@ export async function runBoth(
       params: localParams,
     });
     const wf = await waitForWorkflow(kube, c.namespace, name, o.timeoutMs ?? 600_000);
-    const loopNodes = new Set(Object.keys(localResult.tasks).filter((k) => Object.keys(localResult.tasks).some((o2) => o2.startsWith(`${k}[`))));
+    // Group nodes (loops, conditions) are not steps: keys that other keys extend.
+    const keys = Object.keys(localResult.tasks);
+    const loopNodes = new Set(keys.filter((k) => keys.some((o2) => o2.startsWith(`${k}[`) || o2.startsWith(`${k}/`))));
     const local = unside(localOutcome(localResult, loopNodes), path.join(store, 'local'));
     const clusterSide = unside(await clusterOutcome(c, wf), path.join(store, 'cluster'));
     return { local, cluster: clusterSide, wf, localResult, yaml, scratch: store };

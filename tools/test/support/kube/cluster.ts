@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readManifests } from '../manifests.ts';
-import { KubeClient, type KubeConnection } from './client.ts';
+import { KubeClient, KubeError, type KubeConnection } from './client.ts';
 
 export interface StartOptions {
   /** Folder holding kube-apiserver and etcd (tools/.bin). */
@@ -300,16 +300,24 @@ export async function installCrds(client: KubeClient, dir: string): Promise<stri
   // All at once: the server digests the large schemas concurrently (several times faster than
   // one by one on two cores). Sent as JSON, which the server parses much faster than YAML.
   // Server-side apply keeps no last-applied annotation, which the largest Argo CRDs would overflow.
-  await Promise.all(
-    crds.map((crd) =>
-      client.ok(
-        'PATCH',
-        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}?fieldManager=sluice-oracles&force=true`,
-        crd,
-        'application/apply-patch+yaml',
-      ),
-    ),
-  );
+  // On a loaded machine the server may time out (504) digesting them: apply is idempotent, so retry.
+  const applyOne = async (crd: Crd): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.ok(
+          'PATCH',
+          `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}?fieldManager=sluice-oracles&force=true`,
+          crd,
+          'application/apply-patch+yaml',
+        );
+        return;
+      } catch (err) {
+        if (attempt >= 4 || !(err instanceof KubeError) || err.status < 500) throw err;
+        await sleep(2_000 * attempt);
+      }
+    }
+  };
+  await Promise.all(crds.map(applyOne));
   // Discovery lists a CRD's resource only once the CRD is Established; polling it is far
   // cheaper than re-reading megabyte-sized CRD objects.
   const want = new Map<string, Set<string>>();
