@@ -13,3 +13,5 @@ export { compile } from './compile.ts';
 export type { CompileOptions, CompileResult, CompileKind } from './compile.ts';
 export { toGraph } from './graph.ts';
 export type { GraphFormat } from './graph.ts';
+export { readSourceMap, taskNode, SOURCE_MAP_ANNOTATION } from './sourcemap.ts';
+export type { SourceMap, TemplateOrigin, TemplateKind } from './sourcemap.ts';
