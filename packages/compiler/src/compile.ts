@@ -51,6 +51,13 @@ export interface CompileOptions {
    * @default ['sluice', 'exec']
    */
   readonly executorCommand?: readonly string[];
+  /**
+   * Largest object, in bytes of JSON, to emit: a spec that would be larger is split into library
+   * `WorkflowTemplate`s referenced with `templateRef`. The default leaves a quarter of Kubernetes'
+   * usual 1 MiB for what the API server and Argo's controller add.
+   * @default 786432
+   */
+  readonly maxDocumentBytes?: number;
 }
 
 /** What {@link compile} returns. */
@@ -225,7 +232,7 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
   const provisional = sourceMapAnnotation(map.build(ir.name));
   const envelope = jsonBytes(entryOf([], `${provisional}${' '.repeat(templates.length * 48)}`));
   const library = (name: string, list: readonly ArgoObject[]) => libraryObject(name, m, args.parameters, list);
-  const placement = placeTemplates(templates, new Set([ROOT, EXIT]), envelope, jsonBytes(library(`${m.prefix}-0123456789-000`, [])), m.prefix);
+  const placement = placeTemplates(templates, new Set([ROOT, EXIT]), envelope, jsonBytes(library(`${m.prefix}-0123456789-000`, [])), m.prefix, options.maxDocumentBytes);
   const libraries = placement ? placement.libraries.map((l) => { map.placeIn(l.name, l.templates.filter((t) => t.dag !== undefined).map((t) => t.name as string)); return library(l.name, l.templates); }) : [];
   const sourceMap = map.build(ir.name);
   const annotation = sourceMapAnnotation(sourceMap);
