@@ -77,7 +77,7 @@ export interface CompileResult {
 }
 
 /** Argo v4 CRD limits. */
-export const LIMITS = { templates: MAX_TEMPLATES, inputParameters: 500 } as const;
+const LIMITS = { templates: MAX_TEMPLATES, inputParameters: 500 } as const;
 
 /** Kubernetes refuses an object whose annotations together exceed 256 KiB. */
 const ANNOTATIONS_LIMIT = 256 * 1024;

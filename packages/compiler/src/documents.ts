@@ -17,7 +17,7 @@ import type { ArgoObject } from './templates.ts';
 import type { YamlValue } from './yaml.ts';
 
 /** Bytes of JSON per document we aim under: 1 MiB less a quarter for what the server adds (metadata, managed fields, status). */
-export const DOCUMENT_BUDGET = 768 * 1024;
+const DOCUMENT_BUDGET = 768 * 1024;
 /** Argo v4's CRD: at most 200 templates per object. */
 export const MAX_TEMPLATES = 200;
 /** Extra bytes a task needs when its `template: x` becomes `templateRef: {name: <library>, template: x}`. */

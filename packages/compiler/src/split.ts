@@ -8,7 +8,7 @@ import * as graphlib from '@dagrejs/graphlib';
 import type { NameRegistry } from './names.ts';
 import type { LDag, LTask } from './lower.ts';
 
-export const MAX_DAG_TASKS = 200;
+const MAX_DAG_TASKS = 200;
 
 /** Tasks of `D` in a stable topological order, with each task's dependency level (same index). */
 function levels(D: LDag): { order: LTask[]; level: Int32Array } {

@@ -40,7 +40,7 @@ const NOT_SINGLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]|[\ud800-\udbf
 const PLAIN_IN_FLOW_BAD = /[,[\]{}]/;
 
 function isPlain(s: string, flow: boolean): boolean {
-  if (!PLAIN.test(s) || RESERVED.has(s.toLowerCase())) return false;
+  if (!PLAIN.test(s) || (s.length <= 5 && RESERVED.has(s.toLowerCase()))) return false;
   if (s.includes(':') && (flow || BAD_COLON.test(s))) return false;
   return !(flow && PLAIN_IN_FLOW_BAD.test(s));
 }
