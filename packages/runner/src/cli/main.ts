@@ -8,6 +8,7 @@ import { RunView, type ViewMode } from './view.ts';
 import { lineageCommand, logsCommand, runsCommand, showCommand } from './inspect.ts';
 import { dryRunCommand } from './dry-run.ts';
 import { registerCompile } from './compile.ts';
+import { registerInit } from './init.ts';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -126,6 +127,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await execMain(argv.slice(argv.indexOf('exec') + 1));
     });
   registerCompile(program, { loadPipeline: loadSluicePipeline });
+  registerInit(program, (c) => { code = c; });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
