@@ -192,6 +192,16 @@ export class MlflowClient {
       if (!(e instanceof MlflowError && e.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw e;
     }
   }
+  /** The model's aliases (`registered-models/get`); undefined when the model does not exist. */
+  async modelAliases(name: string): Promise<{ alias: string; version: string }[] | undefined> {
+    try {
+      const r = await this.call<{ registered_model: { aliases?: { alias: string; version: string }[] } }>('GET', 'registered-models/get', { name });
+      return r.registered_model.aliases ?? [];
+    } catch (e) {
+      if (e instanceof MlflowError && e.errorCode === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+      throw e;
+    }
+  }
   async createModelVersion(name: string, source: string, runId: string | undefined, tags: readonly KeyValue[]): Promise<MlflowModelVersion> {
     return (await this.call<{ model_version: MlflowModelVersion }>('POST', 'model-versions/create', { name, source, ...(runId ? { run_id: runId } : {}), tags })).model_version;
   }

@@ -164,7 +164,9 @@ export class MlflowRegistry implements Registry {
     return v && (await this.version(name, Number(v.version)));
   }
   async versions(name: string): Promise<ModelVersion[]> {
-    return (await this.client.searchModelVersions(name)).map((v) => this.toVersion(v)).sort((a, b) => a.version - b.version);
+    // model-versions/search leaves aliases out; registered-models/get has them.
+    const [vs, aliases] = await Promise.all([this.client.searchModelVersions(name), this.client.modelAliases(name)]);
+    return vs.map((v) => this.toVersion({ ...v, aliases: (aliases ?? []).filter((a) => a.version === v.version).map((a) => a.alias) })).sort((a, b) => a.version - b.version);
   }
   async list(): Promise<ModelSummary[]> {
     throw new TrackingError('registry.list', 'listing every registered model of an MLflow server is not supported here; name the model');
