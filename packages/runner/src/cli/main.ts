@@ -1,3 +1,4 @@
+import { registerTrackingVerbs } from './tracking-verbs.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -126,6 +127,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { execMain } = await import('@sluice/executor');
       code = await execMain(argv.slice(argv.indexOf('exec') + 1));
     });
+  registerTrackingVerbs(program, (c) => { code = c; });
   const compilePath = join(import.meta.dirname, 'compile.ts');
   if (existsSync(compilePath)) {
     const mod = (await import(compilePath)) as { registerCompile?: (p: Command, deps: { loadPipeline(file: string, exportName?: string): Promise<unknown> }) => void };
@@ -140,7 +142,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`sluice: ${e.message}\nnothing was run.\n`);
       return 2;
     }
-    if (e instanceof RunnerError || e instanceof ExecutorError || (e as Error).name === 'SluiceValidationError') {
+    if (e instanceof RunnerError || e instanceof ExecutorError || ['SluiceValidationError', 'TrackingError', 'MlflowError'].includes((e as Error).name)) {
       process.stderr.write(`sluice: ${(e as Error).message}\n`);
       return 2;
     }
