@@ -7,6 +7,7 @@ import { checkArtifactName } from './names.ts';
 import { decodeParamText } from './encoding.ts';
 import { type ArtifactInputSpec, inputArtifact, MetricsOutputImpl, OutputArtifactImpl } from './artifacts.ts';
 import { FileCheckpoint } from './checkpoint.ts';
+import { stepTracking } from './tracking.ts';
 
 /** Exit codes of `sluice exec` (the executor contract). */
 export const EXIT = { succeeded: 0, failed: 1, invalid: 2, nonretryable: 3, preempted: 143 } as const;
@@ -35,6 +36,8 @@ export type StepResult =
 export interface StepControl {
   /** Aborted with reason `'preempted'` or `'timeout'` (or anything else) to ask the step to stop. */
   readonly signal?: AbortSignal;
+  /** In-process only: the step's own environment on top of the process's (a child gets it as its real environment). */
+  readonly env?: { readonly [name: string]: string };
 }
 
 const NEVER = new AbortController().signal;
@@ -43,7 +46,7 @@ function issuesText(issues: readonly SluiceIssue[]): string {
   return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
 }
 
-function makeLogger(logFile: string | undefined): StepLogger {
+function makeLogger(logFile: string | undefined): Pick<StepLogger, 'info' | 'warn' | 'error'> {
   const write = (level: string, message: string, fields?: { readonly [key: string]: JsonValue }) => {
     const line = `[${level}] ${message}${fields && Object.keys(fields).length ? ' ' + JSON.stringify(fields) : ''}\n`;
     if (logFile) appendFileSync(logFile, line);
@@ -102,6 +105,8 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
   let tmp: string | undefined;
   let checkpoint: FileCheckpoint | undefined;
   let log: StepLogger | undefined;
+  const tracking = stepTracking(spec.outputsDir, spec.runId, spec.task, control.env ? { ...process.env, ...control.env } : process.env);
+  for (const h of Object.values(outputs)) if (h instanceof MetricsOutputImpl) h.onLog = (name, value) => tracking.log.metric(name, value);
   const ctx: StepContext<Record<string, unknown>> = {
     outputs,
     get checkpoint() {
@@ -110,9 +115,10 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
     },
     signal,
     get log() {
-      log ??= makeLogger(spec.logFile);
+      log ??= { ...makeLogger(spec.logFile), ...tracking.log };
       return log;
     },
+    models: tracking.models,
     attempt: spec.attempt,
     runId: spec.runId,
     taskId: spec.task,
@@ -131,6 +137,7 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
     const status = nonRetryable ? 'nonretryable' : signal.aborted && signal.reason === 'preempted' ? 'preempted' : 'failed';
     return { status, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
   } finally {
+    tracking.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
 

@@ -66,8 +66,12 @@ export async function syncAfterRun(storeDir: string, state: StateStore, runId: s
   const target = resolveTracking(env, options);
   if (target.kind !== 'mlflow') return undefined;
   const t = await openTrackingStore(storeDir);
+  const client = new MlflowClient({ uri: target.uri, ...(target.token ? { token: target.token } : {}) });
+  const opts = target.experiment ? { experiment: target.experiment } : {};
   try {
-    await syncRun(t, new MlflowClient({ uri: target.uri, ...(target.token ? { token: target.token } : {}) }), runInfo(state, runId), target.experiment ? { experiment: target.experiment } : {});
+    await syncRun(t, client, runInfo(state, runId), opts);
+    // the server is back: send what earlier runs could not (each run's sync is idempotent)
+    for (const p of t.pending(client.uri)) await syncRun(t, client, runInfo(state, p.runId), opts).catch(() => {});
     return undefined;
   } catch (e) {
     const msg = `tracking: could not send run ${runId} to MLflow at ${redact(target.uri)} (${(e as Error).message}); it is kept in the store and sent by \`sluice tracking flush\` or the next run`;

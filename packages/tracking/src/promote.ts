@@ -8,8 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
-import { component, Dataset, Metrics, Model, type ArtifactRef } from '@sluice/sdk';
-import { openRegistry } from './context.ts';
+import { component, Dataset, Metrics, Model, type ArtifactRef, type JsonValue } from '@sluice/sdk';
 import { checkGateSpec, type GateSpec } from './gate.ts';
 import { checkModelName } from './names.ts';
 
@@ -45,21 +44,12 @@ export const promoteComponent = component({
   outputs: { promoted: z.boolean(), version: z.number().int(), reason: z.string() },
   defaults: { cache: false },
   async run({ model, metrics, trainData, evalData, name, alias, gate }, ctx) {
-    const registry = await openRegistry();
-    try {
-      const hashOf = async (a: { contentHash: string | undefined; path: string }) => a.contentHash ?? (await fileHash(a.path));
-      const v = await registry.register({
-        name, runId: ctx.runId, taskKey: ctx.taskId, artifactHash: await hashOf(model), artifactUri: model.uri,
-        gitCommit: process.env.SLUICE_GIT_COMMIT ?? null, gitDirty: process.env.SLUICE_GIT_DIRTY === undefined ? null : process.env.SLUICE_GIT_DIRTY === '1',
-        trainData: [await hashOf(trainData)], evalData: [await hashOf(evalData)], metrics: numericMetrics(await metrics.readJson()),
-      });
-      const r = await registry.promote({ name, alias, challenger: v, gate: gate as GateSpec, runId: ctx.runId, taskKey: ctx.taskId });
-      const reason = r.decision.reasons.join('; ');
-      ctx.log.info(r.promoted ? `promoted ${name} version ${r.version} to "${alias}"` : `kept ${name} "${alias}" at ${r.holder === null ? 'no version' : `version ${r.holder}`}: ${reason}`);
-      return { promoted: r.promoted, version: r.version, reason };
-    } finally {
-      registry.close();
-    }
+    const hashOf = async (a: { contentHash: string | undefined; path: string }) => a.contentHash ?? (await fileHash(a.path));
+    const v = await ctx.models.register(model, { name, metrics: numericMetrics(await metrics.readJson()), trainData: [await hashOf(trainData)], evalData: [await hashOf(evalData)] });
+    const r = await ctx.models.promote(name, v.version, { alias, gate: JSON.parse(JSON.stringify(gate)) as { [k: string]: JsonValue } });
+    const reason = r.reasons.join('; ');
+    ctx.log.info(r.promoted ? `promoted ${name} version ${v.version} to "${alias}"` : `kept ${name} "${alias}" at ${r.holder === null ? 'no version' : `version ${r.holder}`}: ${reason}`);
+    return { promoted: r.promoted, version: v.version, reason };
   },
 });
 

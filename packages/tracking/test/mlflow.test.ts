@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPipeline } from '@sluice/runner';
 import { MlflowClient, MlflowRegistry, openTrackingStore, syncRun, type RunInfo } from '../src/index.ts';
 import { mlflowMissing, portFree, startMlflow, type MlflowServer } from './support/mlflow-server.ts';
 
@@ -120,4 +121,43 @@ suite('MLflow tracking', () => {
     expect(await r.rollback(name, 'champion')).toEqual({ from: v3.version, to: v1.version });
     expect((await client.getByAlias(name, 'champion'))?.version).toBe(String(v1.version));
   });
+
+  it('a local run with SLUICE_TRACKING_URI lands in MLflow; a server that is down warns, keeps the run pending, and the next run sends it once', async () => {
+    const entry = join(import.meta.dirname, 'fixtures', 'promote-pipeline.ts');
+    const store = tmp();
+    process.env.SLUICE_TRACKING_URI = server.uri;
+    process.env.SLUICE_TRACKING_EXPERIMENT = `e2e-${Date.now()}`;
+    try {
+      const r1 = await runPipeline(entry, { storeDir: store, entry, mode: 'process', params: { accuracy: 0.95, epochs: 6 } });
+      expect(r1.outputs).toMatchObject({ promoted: true, version: 1 });
+      const exp = (await client.getExperimentByName(process.env.SLUICE_TRACKING_EXPERIMENT)) as string;
+      const runs = await client.searchRuns([exp], `tags.\`sluice.run_id\` = '${r1.runId}'`);
+      expect(runs.map((r) => r.data.tags?.find((t) => t.key === 'sluice.task_key')?.value).sort()).toEqual(['', 'promote', 'split', 'train']);
+      const train = runs.find((r) => r.data.tags?.some((t) => t.key === 'sluice.task_key' && t.value === 'train'));
+      expect((await client.metricHistory(train?.info.run_id as string, 'loss')).map((m) => m.step).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      expect((await client.getByAlias('toy', 'champion'))?.version).toBe('1');
+
+      await server.kill();
+      const events: string[] = [];
+      const r2 = await runPipeline(entry, { storeDir: store, entry, exportName: 'trainOnly', mode: 'process', params: { accuracy: 0.9, epochs: 4 }, onEvent: (e) => { if (e.type === 'warning') events.push(e.message ?? ''); } });
+      expect(r2.status).toBe('succeeded');
+      expect(events.some((m) => m.startsWith(`tracking: could not send run ${r2.runId} to MLflow`))).toBe(true);
+      const t = await openTrackingStore(store, { readonly: true });
+      expect(t.pending().map((p) => p.runId)).toEqual([r2.runId]);
+      t.close();
+
+      await server.restart();
+      const r3 = await runPipeline(entry, { storeDir: store, entry, exportName: 'trainOnly', mode: 'process', params: { accuracy: 0.91, epochs: 3 } });
+      expect(r3.status).toBe('succeeded');
+      const t2 = await openTrackingStore(store, { readonly: true });
+      expect(t2.pending()).toEqual([]);
+      t2.close();
+      const e2 = (await client.getExperimentByName(process.env.SLUICE_TRACKING_EXPERIMENT)) as string;
+      const r2train = (await client.searchRuns([e2], `tags.\`sluice.run_id\` = '${r2.runId}' and tags.\`sluice.task_key\` = 'train'`))[0];
+      expect((await client.metricHistory(r2train?.info.run_id as string, 'loss')).length).toBe(4);
+    } finally {
+      delete process.env.SLUICE_TRACKING_URI;
+      delete process.env.SLUICE_TRACKING_EXPERIMENT;
+    }
+  }, 300_000);
 });
