@@ -3,7 +3,8 @@
  * metric step, tags, model versions, aliases after promote and rollback), a server killed mid-run
  * loses nothing, and a repeated sync logs nothing twice. Checked through MLflow's own REST API.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,4 +161,25 @@ suite('MLflow tracking', () => {
       delete process.env.SLUICE_TRACKING_EXPERIMENT;
     }
   }, 300_000);
+
+  it('in a pod (sluice exec with flags, no local runner) a step sends its metrics to MLflow itself', async () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const entry = join(import.meta.dirname, 'fixtures', 'promote-pipeline.ts');
+    const tsx = join(root, 'node_modules', '.bin', 'tsx');
+    const hashes = spawnSync(tsx, ['-e', `import('@sluice/sdk').then(async (s) => { const p = (await import(${JSON.stringify(entry)})).trainOnly; for (const [h, r] of s.functionRuntimes(p)) console.log(r.ir.name + ' ' + h); })`], { encoding: 'utf8', cwd: join(import.meta.dirname, '..') });
+    const hash = hashes.stdout.split('\n').find((l) => l.startsWith('train '))?.split(' ')[1];
+    expect(hash, hashes.stderr).toMatch(/^[0-9a-f]{16}$/);
+    const dir = tmp();
+    writeFileSync(join(dir, 'train.csv'), '1,2\n');
+    writeFileSync(join(dir, 'test.csv'), '3,4\n');
+    const experiment = `pod-${Date.now()}`;
+    const r = spawnSync(process.execPath, [join(root, 'packages', 'runner', 'bin', 'sluice.mjs'), 'exec', '--entry', entry, '--export', 'trainOnly', '--component', hash as string, '--task', 'train', '--run-id', 'wf-uid-123',
+      '--param', 'accuracy=0.9', '--param', 'epochs=7', '--artifact', `data=${join(dir, 'train.csv')}`, '--artifact', `evalData=${join(dir, 'test.csv')}`, '--outputs', join(dir, 'out')], { encoding: 'utf8', env: { ...process.env, SLUICE_TRACKING_URI: server.uri, SLUICE_TRACKING_EXPERIMENT: experiment } });
+    expect(r.status, r.stderr).toBe(0);
+    const exp = (await client.getExperimentByName(experiment)) as string;
+    const runs = await client.searchRuns([exp], "tags.`sluice.run_id` = 'wf-uid-123' and tags.`sluice.task_key` = 'train'");
+    expect(runs).toHaveLength(1);
+    expect((await client.metricHistory(runs[0]?.info.run_id as string, 'loss')).map((m) => m.step).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(runs[0]?.data.params).toEqual([{ key: 'epochs', value: '7' }]);
+  }, 120_000);
 });
