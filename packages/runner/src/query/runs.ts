@@ -37,7 +37,8 @@ export function driverOf(lease: LeaseRow | undefined, now: number, staleMs = 30_
 
 /** The pipeline IR a run recorded (null if unreadable). */
 export function irOf(run: RunRow): PipelineIR | null {
-  return parse<PipelineIR>(run.ir);
+  const ir = parse<PipelineIR>(run.ir);
+  return ir && Array.isArray(ir.dag) && typeof ir.components === 'object' ? ir : null;
 }
 
 /** Component hashes of nested pipelines: their task rows summarise inner tasks and are not counted. */
