@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { registerTrackingVerbs } from './tracking-verbs.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { RunnerError } from '../errors.ts';
 import { ExecutorError, loadSluicePipeline } from '@sluice/executor';
@@ -10,6 +9,8 @@ import { backendFor, registerInspect } from './inspect.ts';
 import { LocalBackend } from '../backend/local.ts';
 import { locateStore } from '../backend/location.ts';
 import { dryRunCommand } from './dry-run.ts';
+import { registerCompile } from './compile.ts';
+import { registerInit } from './init.ts';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -114,11 +115,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { execMain } = await import('@sluice/executor');
       code = await execMain(argv.slice(argv.indexOf('exec') + 1));
     });
-  const compilePath = join(import.meta.dirname, 'compile.ts');
-  if (existsSync(compilePath)) {
-    const mod = (await import(compilePath)) as { registerCompile?: (p: Command, deps: { loadPipeline(file: string, exportName?: string): Promise<unknown> }) => void };
-    mod.registerCompile?.(program, { loadPipeline: loadSluicePipeline });
-  }
+  registerCompile(program, { loadPipeline: loadSluicePipeline });
+  registerInit(program, (c) => { code = c; });
+  registerTrackingVerbs(program, (c) => { code = c; });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
@@ -128,7 +127,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`sluice: ${e.message}\nnothing was run.\n`);
       return 2;
     }
-    if (e instanceof RunnerError || e instanceof ExecutorError || (e as Error).name === 'SluiceValidationError') {
+    if (e instanceof RunnerError || e instanceof ExecutorError || ['SluiceValidationError', 'TrackingError', 'MlflowError'].includes((e as Error).name)) {
       process.stderr.write(`sluice: ${(e as Error).message}\n`);
       return 2;
     }
