@@ -65,7 +65,8 @@ export function localOutcome(r: RunResult, loopNodes: ReadonlySet<string> = new 
   for (const [key, t] of Object.entries(r.tasks)) {
     const step = localStep(key);
     if (loopNodes.has(key)) continue;
-    if (t.state === 'succeeded' || t.state === 'cached') ran[step] = (ran[step] ?? 0) + 1;
+    // Group nodes (conditions, loops) finish without an attempt of their own: not steps.
+    if ((t.state === 'succeeded' && t.attempts > 0) || t.state === 'cached') ran[step] = (ran[step] ?? 0) + 1;
     else if (t.state === 'skipped') skipped.push(step);
   }
   return { status: r.status, params, artifacts, ran, skipped: [...new Set(skipped)].sort() };
