@@ -110,24 +110,29 @@ export default pipeline(
 const TEST = `import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '@sluice/runner';
 import firstPipeline from '../pipeline.js';
 
-// Each test run gets its own store, so nothing is served from an earlier run's cache.
+// Each test run gets its own store, so nothing is served from an earlier run's cache. Steps run
+// as \`sluice run\` runs them: each in a process that loads the pipeline file.
 const store = mkdtempSync(join(tmpdir(), 'sluice-test-'));
 afterAll(() => rmSync(store, { recursive: true, force: true }));
+const options = { storeDir: store, entry: fileURLToPath(new URL('../pipeline.ts', import.meta.url)) };
 
 describe('first-pipeline', () => {
   it('prepares the data and summarizes it when there are enough rows', async () => {
-    const r = await runPipeline(firstPipeline, { params: { rows: 12 }, storeDir: store, mode: 'inprocess' });
+    const r = await runPipeline(firstPipeline, { ...options, params: { rows: 12 } });
+    expect(r.error).toBeUndefined();
     expect(r.status).toBe('succeeded');
     expect(r.outputs.count).toBe(12);
     expect(r.tasks['summarize']?.state).toBe('succeeded');
   });
 
   it('skips the summary below minRows', async () => {
-    const r = await runPipeline(firstPipeline, { params: { rows: 3 }, storeDir: store, mode: 'inprocess' });
+    const r = await runPipeline(firstPipeline, { ...options, params: { rows: 3 } });
+    expect(r.error).toBeUndefined();
     expect(r.status).toBe('succeeded');
     expect(r.outputs.count).toBe(3);
     expect(r.tasks['summarize']?.state).toBe('skipped');
