@@ -127,13 +127,15 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
     .action(async (file: string, flags: CompileFlags) => {
       let text: string;
       // Loaded on demand: other verbs never pay for the compiler (or ts-morph, for source analysis).
-      const { analyzeSource, compile, toGraph, withDescriptions } = await import('@sluice/compiler');
+      const { compile, toGraph } = await import('@sluice/compiler');
       try {
         const loaded = await deps.loadPipeline(file, flags.export);
         const built = toPipelineIR(loaded);
         const { pipeline } = built;
         // ts-morph reads the source: doc comments become descriptions; for a manifest, every
         // import must be satisfiable inside the image.
+        // Loaded on demand: ts-morph is heavy and only this step needs it.
+        const { analyzeSource, withDescriptions } = await import('@sluice/compiler/source');
         const source = /\.(c|m)?[jt]sx?$/.test(file) && existsSync(file) ? analyzeSource(file) : undefined;
         const ir = source ? withDescriptions(built.ir, source.descriptions) : built.ir;
         if (source && flags.sourceCheck && flags.format === 'argo' && !flags.graph && source.issues.length) {
