@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
-const PACKAGES = ['sdk', 'compiler', 'executor', 'runner', 'create-sluice'] as const;
+const PACKAGES = ['sdk', 'tracking', 'compiler', 'executor', 'runner', 'create-sluice'] as const;
 const skip = process.env.SLUICE_SKIP_FRESH === '1' && !process.env.CI;
 
 // The environment of a user's shell: none of pnpm's or this workspace's npm settings.
@@ -55,7 +55,7 @@ describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
       const name = f.startsWith('create-sluice') ? 'create-sluice' : `@sluice/${f.replace(/^sluice-/, '').replace(/-\d.*$/, '')}`;
       tarballs[name] = join(packs, f);
     }
-    expect(Object.keys(tarballs).sort()).toEqual(['@sluice/compiler', '@sluice/executor', '@sluice/runner', '@sluice/sdk', 'create-sluice']);
+    expect(Object.keys(tarballs).sort()).toEqual(['@sluice/compiler', '@sluice/executor', '@sluice/runner', '@sluice/sdk', '@sluice/tracking', 'create-sluice']);
     // npm create sluice app, from the packed create-sluice
     ok(sh('npm', ['exec', '--yes', `--package=${tarballs['create-sluice']}`, '--', 'create-sluice', 'app'], work), 'npm create sluice');
     app = join(work, 'app');
@@ -67,6 +67,7 @@ describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
     }
     // the runner's own, not on the registry either
     for (const name of ['@sluice/compiler', 'create-sluice']) pkg.devDependencies![name] = `file:${tarballs[name]}`;
+    pkg.dependencies!['@sluice/tracking'] = `file:${tarballs['@sluice/tracking']}`; // the executor's
     writeFileSync(join(app, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
     // better-sqlite3: no prebuilt binary is fetched from GitHub (only the package registry is reachable here)
     ok(sh('npm', ['install'], app, 900_000, { ...npmEnv, npm_config_build_from_source: 'true' }), 'npm install');
@@ -129,8 +130,8 @@ if (r.status === 'succeeded') console.log(r.outputs.doesNotExist);
 register('data:text/javascript,' + encodeURIComponent("export async function resolve(s, c, n) { if (s === 'tsx' || s.startsWith('tsx/')) throw new Error('tsx loaded at import'); return n(s, c); }"));
 `);
     const imported = ok(sh(process.execPath, ['--import', './no-tsx.mjs', '--input-type=module', '-e',
-      "const m = await Promise.all(['@sluice/sdk', '@sluice/compiler', '@sluice/executor', '@sluice/runner'].map((x) => import(x))); console.log(m.map((x) => Object.keys(x).length > 0).join())"], app), 'import without tsx');
-    expect(imported.stdout.trim()).toBe('true,true,true,true');
+      "const m = await Promise.all(['@sluice/sdk', '@sluice/compiler', '@sluice/compiler/source', '@sluice/executor', '@sluice/tracking', '@sluice/runner'].map((x) => import(x))); console.log(m.map((x) => Object.keys(x).length > 0).join())"], app), 'import without tsx');
+    expect(imported.stdout.trim()).toBe('true,true,true,true,true,true');
     writeFileSync(join(app, 'api.mjs'), `import { openStore, runPipeline } from '@sluice/runner';
 import { compile } from '@sluice/compiler';
 const r = await runPipeline('pipeline.ts', { entry: 'pipeline.ts', params: { rows: 11 }, storeDir: '.sluice-api' });
