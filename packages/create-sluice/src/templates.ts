@@ -121,7 +121,8 @@ const store = mkdtempSync(join(tmpdir(), 'sluice-test-'));
 afterAll(() => rmSync(store, { recursive: true, force: true }));
 const options = { storeDir: store, entry: fileURLToPath(new URL('../pipeline.ts', import.meta.url)) };
 
-describe('first-pipeline', () => {
+// A run starts step processes that load the pipeline: allow more than vitest's 5 s default.
+describe('first-pipeline', { timeout: 60_000 }, () => {
   it('prepares the data and summarizes it when there are enough rows', async () => {
     const r = await runPipeline(firstPipeline, { ...options, params: { rows: 12 } });
     expect(r.error).toBeUndefined();
@@ -147,7 +148,8 @@ FROM node:22-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The compiled Workflow runs \`sluice exec ...\` in the pod: sluice-exec is that command.
-RUN npm ci --omit=dev --no-audit --no-fund && ln -s sluice-exec node_modules/.bin/sluice
+# No install scripts: nothing native is built in the image (the executor never loads SQLite).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && ln -s sluice-exec node_modules/.bin/sluice
 COPY . .
 ENV PATH=/app/node_modules/.bin:$PATH NODE_ENV=production
 USER node
