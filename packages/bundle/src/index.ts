@@ -1,0 +1,145 @@
+/**
+ * @sluice/bundle: a pipeline's module graph in one file. `bundlePipeline(entry)` bundles the
+ * pipeline module, everything it imports (helpers, constants, npm packages), the SDK, zod and the
+ * executor into one ESM file that plain `node` runs with no `node_modules` beside it:
+ *
+ *   node sluice-<hash>.mjs exec --component <hash> --task <id> --outputs <dir> [--param …]…
+ *   node sluice-<hash>.mjs ir        # the pipeline's IR as JSON
+ *
+ * The output is deterministic (the same sources give the same bytes) and named by its content
+ * hash, which is also the code part of the cache key: changing an imported helper or a module
+ * constant changes the hash.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { LoadedPipeline } from '@sluice/executor';
+
+export { BUNDLE_USAGE } from './runtime.ts';
+
+/** One self-contained pipeline bundle. */
+export interface PipelineBundle {
+  /** The ESM source. */
+  readonly code: string;
+  /** sha256 (hex) of the code's UTF-8 bytes. */
+  readonly hash: string;
+  /** `sluice-<first 16 hex of the hash>.mjs` */
+  readonly fileName: string;
+  /** Size in bytes. */
+  readonly bytes: number;
+  /** The modules in the bundle, relative to `root`, sorted. */
+  readonly inputs: readonly string[];
+  /** The directory paths in the bundle are relative to. */
+  readonly root: string;
+}
+
+export interface BundleOptions {
+  /** Named export holding the pipeline. @default the default export */
+  readonly exportName?: string;
+  /**
+   * Directory that module paths in the bundle (its `// file` comments) are written relative to,
+   * so that the same sources give the same bytes wherever the checkout is.
+   * @default the nearest ancestor of the entry holding `.git` or `pnpm-workspace.yaml`, else the entry's directory
+   */
+  readonly root?: string;
+}
+
+/** A bundle could not be built: each message is located (`file:line:col: text`). */
+export class BundleError extends Error {
+  override readonly name = 'BundleError';
+  constructor(readonly messages: readonly string[]) {
+    super(`cannot bundle the pipeline:\n${messages.map((m) => `  ${m}`).join('\n')}`);
+  }
+}
+
+const RUNTIME = fileURLToPath(new URL('./runtime.ts', import.meta.url));
+
+function defaultRoot(entry: string): string {
+  for (let d = path.dirname(entry); ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, '.git')) || existsSync(path.join(d, 'pnpm-workspace.yaml'))) return d;
+    if (path.dirname(d) === d) return path.dirname(entry);
+  }
+}
+
+function entrySource(entryBase: string, exportName: string | undefined): string {
+  const name = JSON.stringify(exportName ?? 'default');
+  return [
+    `import * as user from ${JSON.stringify(`./${entryBase}`)};`,
+    `import { toIR, functionRuntimes, isPipeline } from '@sluice/sdk';`,
+    `import { bundleMain } from ${JSON.stringify(RUNTIME)};`,
+    `let value = user[${name}];`,
+    `if (value === undefined && user.default && typeof user.default === 'object') value = user.default[${name}];`,
+    `let loaded;`,
+    `/** The bundled pipeline as the executor takes it (IR + runnable components). */`,
+    `export function sluicePipeline() {`,
+    `  if (!isPipeline(value)) throw new Error(${JSON.stringify(`${exportName ? `export "${exportName}"` : 'the default export'} of ${entryBase} is not a Sluice pipeline`)});`,
+    `  return (loaded ??= { ir: toIR(value), runtimes: functionRuntimes(value), source: value });`,
+    `}`,
+    `export const pipeline = value;`,
+    `bundleMain(sluicePipeline, import.meta.url);`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Bundles the pipeline module graph of `entry` into one deterministic ESM file.
+ *
+ * @throws BundleError when a module cannot be resolved or parsed.
+ * @example
+ * const b = await bundlePipeline('examples/tabular-training/pipeline.ts');
+ * writeBundle(b, '/tmp/out'); // /tmp/out/sluice-3f2a….mjs, runnable with `node`
+ */
+export async function bundlePipeline(entry: string, opts: BundleOptions = {}): Promise<PipelineBundle> {
+  const abs = path.resolve(entry);
+  if (!existsSync(abs)) throw new BundleError([`${entry}: no such file`]);
+  const root = path.resolve(opts.root ?? defaultRoot(abs));
+  const { build } = await import('esbuild');
+  let result;
+  try {
+    result = await build({
+      stdin: { contents: entrySource(path.basename(abs), opts.exportName), resolveDir: path.dirname(abs), sourcefile: '<sluice-bundle-entry>', loader: 'js' },
+      absWorkingDir: root,
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      // the executor imports tsx only to load a pipeline file, which a bundle never does
+      external: ['tsx', 'tsx/*'],
+      // CommonJS dependencies may `require` Node's built-ins from inside an ES module
+      banner: { js: "import { createRequire as __sluiceCreateRequire } from 'node:module';\nconst require = __sluiceCreateRequire(import.meta.url);" },
+      minifyWhitespace: true,
+      minifySyntax: true,
+      legalComments: 'none',
+      charset: 'utf8',
+      metafile: true,
+      logLevel: 'silent',
+    });
+  } catch (e) {
+    const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
+    if (!errors) throw e;
+    throw new BundleError(errors.map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ${m.text}` : m.text)));
+  }
+  const out = result.outputFiles[0];
+  if (!out) throw new BundleError(['esbuild produced no output']);
+  const code = out.text;
+  const hash = createHash('sha256').update(out.contents).digest('hex');
+  const inputs = Object.keys(result.metafile.inputs).filter((i) => i !== '<sluice-bundle-entry>').sort();
+  return { code, hash, fileName: `sluice-${hash.slice(0, 16)}.mjs`, bytes: out.contents.byteLength, inputs, root };
+}
+
+/** Writes a bundle as `<dir>/<fileName>` and returns its path. */
+export function writeBundle(b: PipelineBundle, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, b.fileName);
+  writeFileSync(file, b.code);
+  return file;
+}
+
+/** Imports a written bundle and returns the pipeline it carries (its IR matches the code in it). */
+export async function loadBundle(file: string): Promise<LoadedPipeline> {
+  const mod = (await import(pathToFileURL(path.resolve(file)).href)) as { sluicePipeline?: () => LoadedPipeline };
+  if (typeof mod.sluicePipeline !== 'function') throw new BundleError([`${file} is not a Sluice pipeline bundle`]);
+  return mod.sluicePipeline();
+}
