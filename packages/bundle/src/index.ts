@@ -143,3 +143,16 @@ export async function loadBundle(file: string): Promise<LoadedPipeline> {
   if (typeof mod.sluicePipeline !== 'function') throw new BundleError([`${file} is not a Sluice pipeline bundle`]);
   return mod.sluicePipeline();
 }
+
+/**
+ * The code part of a local run's cache key: the hash of the pipeline's bundle (its whole module
+ * graph), or why it could not be computed (the run then keys on each component's `run` source
+ * only, as before).
+ */
+export async function pipelineCodeHash(entry: string, exportName?: string): Promise<{ hash: string } | { error: string }> {
+  try {
+    return { hash: (await bundlePipeline(entry, exportName === undefined ? {} : { exportName })).hash };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}

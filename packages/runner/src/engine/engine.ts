@@ -58,6 +58,8 @@ export interface EngineOptions {
   readonly semaphores: SemaphoreSizes;
   /** Longest wait between two looks at a lock held by another process. @default 500 */
   readonly lockPollMs?: number;
+  /** Hash of the pipeline's bundle: the code part of function steps' cache keys (see cache.ts). */
+  readonly codeHash?: string;
 }
 
 interface Scope {
@@ -475,7 +477,7 @@ export class Engine {
     }
     const opts = this.options(t, comp);
     const cacheOn = opts.cache?.enabled !== false;
-    const parts: CacheParts = cacheParts(comp, inputs, opts.cache?.version, opts.cache?.key);
+    const parts: CacheParts = cacheParts(comp, inputs, opts.cache?.version, opts.cache?.key, o.codeHash);
     const ckey = cacheKey(parts);
     const partsJson = JSON.stringify(parts);
     const inputsJson = JSON.stringify(inputs);
