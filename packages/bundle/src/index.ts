@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { LoadedPipeline } from '@sluice/executor';
+import type { JsonValue, SluiceIssue } from '@sluice/sdk';
 
 export { BUNDLE_USAGE } from './runtime.ts';
 
@@ -66,7 +67,7 @@ function entrySource(entryBase: string, exportName: string | undefined): string 
   const name = JSON.stringify(exportName ?? 'default');
   return [
     `import * as user from ${JSON.stringify(`./${entryBase}`)};`,
-    `import { toIR, functionRuntimes, isPipeline } from '@sluice/sdk';`,
+    `import { toIR, functionRuntimes, isPipeline, parsePipelineParams } from '@sluice/sdk';`,
     `import { bundleMain } from ${JSON.stringify(RUNTIME)};`,
     `let value = user[${name}];`,
     `if (value === undefined && user.default && typeof user.default === 'object') value = user.default[${name}];`,
@@ -77,6 +78,8 @@ function entrySource(entryBase: string, exportName: string | undefined): string 
     `  return (loaded ??= { ir: toIR(value), runtimes: functionRuntimes(value), source: value });`,
     `}`,
     `export const pipeline = value;`,
+    `/** Checks run parameters given as command-line text with the bundled pipeline's own schemas. */`,
+    `export function sluiceParseParams(raw) { sluicePipeline(); return parsePipelineParams(value, raw, { fromCli: true }); }`,
     `bundleMain(sluicePipeline, import.meta.url);`,
     '',
   ].join('\n');
@@ -137,11 +140,23 @@ export function writeBundle(b: PipelineBundle, dir: string): string {
   return file;
 }
 
+/** What a bundle module exports. */
+export interface BundleModule {
+  sluicePipeline(): LoadedPipeline;
+  /** `--param` text checked with the pipeline's schemas (defaults applied). */
+  sluiceParseParams(raw: Record<string, string>): { ok: true; values: Record<string, JsonValue> } | { ok: false; issues: SluiceIssue[] };
+}
+
+/** Imports a written bundle and returns what it exports (its IR matches the code in it). */
+export async function importBundle(file: string): Promise<BundleModule> {
+  const mod = (await import(pathToFileURL(path.resolve(file)).href)) as Partial<BundleModule>;
+  if (typeof mod.sluicePipeline !== 'function' || typeof mod.sluiceParseParams !== 'function') throw new BundleError([`${file} is not a Sluice pipeline bundle`]);
+  return mod as BundleModule;
+}
+
 /** Imports a written bundle and returns the pipeline it carries (its IR matches the code in it). */
 export async function loadBundle(file: string): Promise<LoadedPipeline> {
-  const mod = (await import(pathToFileURL(path.resolve(file)).href)) as { sluicePipeline?: () => LoadedPipeline };
-  if (typeof mod.sluicePipeline !== 'function') throw new BundleError([`${file} is not a Sluice pipeline bundle`]);
-  return mod.sluicePipeline();
+  return (await importBundle(file)).sluicePipeline();
 }
 
 /**

@@ -114,11 +114,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await drive(o.entry, o, run);
     });
   program.command('runs').description('list runs').option('--store <dir>', 'state directory', '.sluice').option('-n, --limit <n>', 'how many', '20').option('--json', 'JSON output')
-    .action((o: { store: string; limit: string; json?: boolean }) => { code = runsCommand(o); });
+    .action(async (o: { store: string; limit: string; json?: boolean; cluster?: boolean }) => { code = runsCommand(o); if (o.cluster && !code) code = await (await import('@sluice/cluster/cli')).clusterRuns(o); });
   program.command('show <run>').description('a run: tasks, attempts, cache hits and misses, lineage').option('--store <dir>', 'state directory', '.sluice').option('--json', 'JSON output')
-    .action((run: string, o: { store: string; json?: boolean }) => { code = showCommand(run, o); });
+    .action(async (run: string, o: { store: string; json?: boolean; cluster?: boolean }) => { code = o.cluster ? await (await import('@sluice/cluster/cli')).clusterShow(run, o) : showCommand(run, o); });
   program.command('logs <run> [task]').description("a run's step logs").option('--store <dir>', 'state directory', '.sluice').option('-f, --follow', 'keep printing until the run ends')
-    .action(async (run: string, task: string | undefined, o: { store: string; follow?: boolean }) => { code = await logsCommand(run, task, o); });
+    .action(async (run: string, task: string | undefined, o: { store: string; follow?: boolean; cluster?: boolean }) => { code = o.cluster ? await (await import('@sluice/cluster/cli')).clusterLogs(run, task, o) : await logsCommand(run, task, o); });
   program.command('lineage <artifact>').description('walk an artifact back to the tasks and inputs that produced it (hash prefix or store path)').option('--store <dir>', 'state directory', '.sluice').option('--json', 'JSON output')
     .action((a: string, o: { store: string; json?: boolean }) => { code = lineageCommand(a, o); });
   program.command('exec').description('run one function step (the executor of local runs and Argo pods)').allowUnknownOption().helpOption(false).argument('[args...]')
@@ -131,6 +131,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const mod = (await import(compilePath)) as { registerCompile?: (p: Command, deps: { loadPipeline(file: string, exportName?: string): Promise<unknown> }) => void };
     mod.registerCompile?.(program, { loadPipeline: loadSluicePipeline });
   }
+  // cluster verbs (submit, watch, stop, terminate, retry, resubmit, build; --cluster on runs/show/logs): @sluice/cluster loads its Kubernetes client only when one runs
+  (await import('@sluice/cluster/cli')).registerCluster(program, { view: (json) => new RunView(json ? 'json' : viewMode({})), setCode: (c) => { code = c; } });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
