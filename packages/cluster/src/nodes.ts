@@ -113,53 +113,49 @@ export function clusterTasks(wf: WorkflowLike, map?: SourceMapLike): Map<string,
     });
   };
 
-  // children of a DAG node are its tasks; `dagTemplate` is the template whose task names they carry
-  const visitDag = (dag: ArgoNode, prefix: string, seen: Set<string>): void => {
-    for (const cid of dag.children ?? []) {
-      const c = nodes[cid];
-      if (!c || seen.has(cid)) continue;
-      seen.add(cid);
-      visitTask(c, templateOf(dag), prefix, seen);
+  // In a DAG a task's node hangs under the tasks it depends on; the DAG it belongs to is its
+  // boundary (boundaryID; else the nearest DAG above it).
+  const parent = new Map<string, string>();
+  for (const n of Object.values(nodes)) for (const c of n.children ?? []) if (!parent.has(c)) parent.set(c, n.id);
+  const exitName = `${name}.onExit`;
+  const isScopeRoot = (n: ArgoNode) => n.id === name || n.name === name || n.name === exitName;
+  const boundaryOf = (n: ArgoNode): ArgoNode | undefined => {
+    if (n.boundaryID && nodes[n.boundaryID]) return nodes[n.boundaryID];
+    for (let p = parent.get(n.id); p !== undefined; p = parent.get(p)) {
+      const pn = nodes[p];
+      if (pn && (pn.type === 'DAG' || pn.type === 'Steps')) return pn;
     }
+    return undefined;
+  };
+  const prefixes = new Map<string, string>();
+  const prefixOf = (dag: ArgoNode | undefined, depth = 0): string => {
+    if (!dag || isScopeRoot(dag) || depth > 100) return '';
+    const have = prefixes.get(dag.id);
+    if (have !== undefined) return have;
+    const outer = boundaryOf(dag);
+    const outerPrefix = prefixOf(outer, depth + 1);
+    const m = ITER.exec(dag.displayName ?? '');
+    const base = m ? (m[1] as string) : (dag.displayName ?? '');
+    const id = idOf(outer ? templateOf(outer) : '', base);
+    let prefix = outerPrefix;
+    if (m) prefix = `${outerPrefix}${id ?? base}[${m[2]}]/`;
+    else if (kindOf(templateOf(dag)) === 'nested' && id !== null) prefix = `${outerPrefix}${id}/`;
+    prefixes.set(dag.id, prefix);
+    return prefix;
   };
 
-  const visitTask = (n: ArgoNode, dagTemplate: string, prefix: string, seen: Set<string>): void => {
-    const display = n.displayName ?? n.name.split('.').pop() ?? '';
-    const id = idOf(dagTemplate, display.replace(ITER, '$1'));
-    if (n.type === 'TaskGroup') {
-      // a loop: its children are the iterations `task(i:item)`
-      for (const cid of n.children ?? []) {
-        const it = nodes[cid];
-        if (!it || seen.has(cid)) continue;
-        seen.add(cid);
-        const m = ITER.exec(it.displayName ?? '');
-        const at = m ? `${prefix}${id ?? m[1]}[${m[2]}]` : `${prefix}${id}`;
-        if (it.type === 'DAG' || it.type === 'Steps') visitDag(it, `${at}/`, seen);
-        else addTask(at, it);
-      }
-      return;
-    }
-    if (n.type === 'DAG' || n.type === 'Steps') {
-      const kind = kindOf(templateOf(n));
-      if (kind === 'nested' && id !== null) visitDag(n, `${prefix}${id}/`, seen);
-      else visitDag(n, prefix, seen);
-      return;
-    }
-    if (id === null) return;
-    if (n.type === 'Pod' || n.type === 'Retry' || n.type === 'Skipped' || n.type === 'Container') addTask(`${prefix}${id}`, n);
-  };
-
-  const root = nodes[name] ?? Object.values(nodes).find((n) => !Object.values(nodes).some((p) => p.children?.includes(n.id)) && !n.name.endsWith('.onExit'));
-  const seen = new Set<string>(root ? [root.id] : []);
-  if (root) {
-    if (root.type === 'DAG' || root.type === 'Steps') visitDag(root, '', seen);
-    else addTask(root.displayName ?? root.name, root);
-  }
-  const exit = Object.values(nodes).find((n) => n.name === `${name}.onExit`);
-  if (exit && !seen.has(exit.id)) {
-    seen.add(exit.id);
-    if (exit.type === 'DAG') visitDag(exit, '', seen);
-    else addTask('onExit', exit);
+  for (const n of Object.values(nodes)) {
+    if (!['Pod', 'Retry', 'Skipped', 'Container'].includes(n.type)) continue;
+    const p = parent.get(n.id);
+    if (p !== undefined && nodes[p]?.type === 'Retry') continue; // an attempt: shown with its retry node
+    if (n.type === 'Skipped' && map && kindOf(templateOf(n)) !== undefined && kindOf(templateOf(n)) !== 'component') continue; // a branch not taken
+    if (isScopeRoot(n)) { addTask(n.name === exitName ? 'onExit' : (n.displayName ?? n.name), n); continue; }
+    const b = boundaryOf(n);
+    const m = ITER.exec(n.displayName ?? '');
+    const base = m ? (m[1] as string) : (n.displayName ?? n.name.split('.').pop() ?? '');
+    const id = idOf(b ? templateOf(b) : '', base);
+    if (id === null) continue;
+    addTask(`${prefixOf(b)}${id}${m ? `[${m[2]}]` : ''}`, n);
   }
   return out;
 }

@@ -30,7 +30,8 @@ const LABEL_PHASE = 'workflows.argoproj.io/phase';
 export const LABEL_RESUBMITTED_FROM = 'workflows.argoproj.io/resubmitted-from-workflow';
 const CREATOR_LABELS = ['workflows.argoproj.io/creator', 'workflows.argoproj.io/creator-email', 'workflows.argoproj.io/creator-preferred-username'];
 
-const GROUP_TYPES = new Set(['Steps', 'StepGroup', 'DAG', 'TaskGroup', 'Retry', 'Plugin']);
+const GROUP_TYPES = new Set(['DAG', 'TaskGroup', 'StepGroup', 'Steps']);
+const EXECUTION_TYPES = new Set(['Pod', 'Container', 'HTTP', 'Plugin']);
 
 function clone<T>(x: T): T {
   return structuredClone(x);
@@ -75,25 +76,72 @@ export function formulateRetry(wf: Obj, now: Date = new Date()): { workflow: Obj
   if (stored) delete stored.shutdown;
   st.persistentVolumeClaims = [];
 
+  // the tree by `children` edges (in a DAG, a task hangs under the tasks it depends on)
   const parent = new Map<string, string>();
   for (const n of Object.values(nodes)) for (const c of n.children ?? []) parent.set(c, n.id);
   const descendants = (id: string, acc: Set<string>): Set<string> => {
     for (const c of nodes[id]?.children ?? []) if (!acc.has(c)) { acc.add(c); descendants(c, acc); }
     return acc;
   };
+  const succeededBelow = (n: ArgoNode): boolean => (n.children ?? []).some((c) => nodes[c]?.phase === 'Succeeded' || (nodes[c] !== undefined && succeededBelow(nodes[c]!)));
 
+  // failed execution nodes (pods) with nothing succeeded after them; a retry attempt is judged by its retry node
+  const failed = new Set<string>();
+  for (const [id, n] of Object.entries(nodes)) {
+    if (!failedOrError(n) || !EXECUTION_TYPES.has(n.type)) continue;
+    const p = parent.get(id);
+    const judged = (n as Obj).nodeFlag && ((n as Obj).nodeFlag as Obj).retried && p !== undefined ? nodes[p]! : n;
+    if (!succeededBelow(judged)) failed.add(id);
+  }
+  // in breadth-first order from the root, so that a node already removed with an ancestor is not walked again
+  const order: string[] = [];
+  const queue = nodes[name] ? [name] : [];
+  const queued = new Set(queue);
+  while (queue.length) {
+    const id = queue.shift()!;
+    order.push(id);
+    for (const c of nodes[id]?.children ?? []) if (!queued.has(c)) { queued.add(c); queue.push(c); }
+  }
   const toDelete = new Set<string>();
   const toReset = new Set<string>();
-  for (const [id, n] of Object.entries(nodes)) {
-    if (!failedOrError(n)) continue;
+  const reset = (id: string) => toReset.add(id);
+  // from a node up to the DAG it belongs to (its boundary), and so on to the root: those are reset
+  const resetBoundaries = (start: string): string | undefined => {
+    let curr: string | undefined = start;
+    for (;;) {
+      if (curr === undefined) return undefined;
+      let p = parent.get(curr);
+      if (p !== undefined && nodes[p]?.type === 'Retry') { reset(p); curr = p; p = parent.get(curr); }
+      if (p !== undefined && nodes[p]?.type === 'StepGroup') reset(p);
+      const boundary: string | undefined = nodes[curr]?.boundaryID;
+      if (!boundary) return parent.get(curr);
+      let up: string | undefined = curr;
+      while (up !== undefined && up !== boundary) up = parent.get(up);
+      if (up === undefined) throw new RetryError(`run ${name}: node ${curr} is not under its boundary ${boundary}`);
+      reset(up);
+      curr = up;
+    }
+  };
+  for (const id of order) {
+    if (!failed.has(id) || toDelete.has(id)) continue;
     toDelete.add(id);
-    if (n.name.startsWith(onExit)) continue;
     descendants(id, toDelete);
-    for (let p = parent.get(id); p !== undefined; p = parent.get(p)) {
-      const pn = nodes[p];
-      if (pn && GROUP_TYPES.has(pn.type)) toReset.add(p);
+    if (parent.get(id) === undefined) continue;
+    let curr: string | undefined = id;
+    while (curr !== undefined) {
+      const t = nodes[curr]?.type ?? '';
+      if (GROUP_TYPES.has(t)) {
+        reset(curr);
+        curr = resetBoundaries(curr);
+        continue;
+      }
+      if (t === 'Retry') reset(curr);
+      curr = parent.get(curr);
     }
   }
+  // the exit handler runs again: its pods go too
+  const exitRoot = Object.values(nodes).find((n) => n.name === onExit);
+  const exitPods = exitRoot ? [exitRoot.id, ...descendants(exitRoot.id, new Set())].filter((id) => nodes[id]?.type === 'Pod') : [];
 
   const newNodes: Record<string, MNode> = {};
   for (const [id, n] of Object.entries(nodes)) {
@@ -111,7 +159,7 @@ export function formulateRetry(wf: Obj, now: Date = new Date()): { workflow: Obj
     newNodes[id] = copy;
   }
   st.nodes = newNodes;
-  const podNodesToDelete = [...toDelete].filter((id) => nodes[id]?.type === 'Pod').sort();
+  const podNodesToDelete = [...new Set([...[...toDelete].filter((id) => nodes[id]?.type === 'Pod'), ...exitPods])].sort();
   return { workflow: out, podNodesToDelete };
 }
 
