@@ -251,7 +251,7 @@ export class Kube {
         signal?.removeEventListener('abort', onAbort);
         resolve(how);
       };
-      const onAbort = () => { res.destroy(); finish('stopped'); };
+      const onAbort = () => { finish('stopped'); res.destroy(); };
       signal?.addEventListener('abort', onAbort);
       if (signal?.aborted) return onAbort();
       res.setEncoding('utf8');
@@ -267,13 +267,13 @@ export class Kube {
           } catch (e) {
             done = true;
             signal?.removeEventListener('abort', onAbort);
-            res.destroy();
             reject(e);
+            res.destroy();
             return;
           }
           if (stop === true) {
-            res.destroy();
             finish('stopped');
+            res.destroy();
           }
         }
       });
@@ -296,6 +296,7 @@ export class Kube {
     let rv: string | undefined;
     let last: Obj | undefined;
     let failures = 0;
+    const finishedEarly = { done: false };
     const selector = `fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
     for (;;) {
       if (o.signal?.aborted) return last ?? {};
@@ -324,7 +325,7 @@ export class Kube {
           if (ev.type === 'DELETED') throw new KubeApiError(404, 'Deleted', `${name} was deleted`);
           last = ev.object;
           failures = 0;
-          if (onObject(ev.object) === true) { finished = true; return true; }
+          if (onObject(ev.object) === true) { finished = true; finishedEarly.done = true; return true; }
         }, o.signal);
         if (finished) return last as Obj;
         if (gone) {
@@ -332,6 +333,7 @@ export class Kube {
           rv = undefined;
         }
       } catch (e) {
+        if (finishedEarly.done) return last as Obj;
         if (e instanceof KubeApiError && e.status === 410) {
           this.debug(`watch of ${name}: 410 Gone, listing again`);
           rv = undefined;
