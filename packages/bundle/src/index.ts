@@ -54,7 +54,8 @@ export class BundleError extends Error {
   }
 }
 
-const RUNTIME = fileURLToPath(new URL('./runtime.ts', import.meta.url));
+// the runtime module beside this one: runtime.ts in a checkout, runtime.js when published
+const RUNTIME = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './runtime.ts' : './runtime.js', import.meta.url));
 
 function defaultRoot(entry: string): string {
   for (let d = path.dirname(entry); ; d = path.dirname(d)) {
