@@ -11,6 +11,7 @@
  * constant changes the hash.
  */
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -171,4 +172,44 @@ export async function pipelineCodeHash(entry: string, exportName?: string): Prom
   } catch (e) {
     return { error: (e as Error).message };
   }
+}
+
+/** The files a mounted ConfigMap holds for a bundle: a small loader and the gzipped bundle. */
+export interface PackedBundle {
+  /** `run.mjs`: unpacks the bundle (checking its hash) into `unpackDir` once, then runs it. */
+  readonly loader: string;
+  /** `bundle.mjs.gz` */
+  readonly gz: Buffer;
+  readonly loaderName: 'run.mjs';
+  readonly gzName: 'bundle.mjs.gz';
+}
+
+/**
+ * Packs a bundle for a ConfigMap (1 MiB at most): the bundle gzipped (JavaScript shrinks about
+ * 4x) beside a loader that plain `node` runs: `node run.mjs exec …` unpacks it (once per pod) to
+ * `unpackDir`, checks its sha256 and runs it.
+ */
+export function packBundle(b: PipelineBundle, unpackDir = '/tmp/sluice/bundle'): PackedBundle {
+  const gz = gzipSync(Buffer.from(b.code, 'utf8'), { level: 9 });
+  const loader = [
+    '// Sluice bundle loader: unpacks the gzipped pipeline bundle beside it and runs it.',
+    "import { createHash } from 'node:crypto';",
+    "import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';",
+    "import { pathToFileURL } from 'node:url';",
+    "import { gunzipSync } from 'node:zlib';",
+    `const dir = ${JSON.stringify(unpackDir)};`,
+    `const out = dir + '/' + ${JSON.stringify(b.fileName)};`,
+    'if (!existsSync(out)) {',
+    "  const code = gunzipSync(readFileSync(new URL('./bundle.mjs.gz', import.meta.url)));",
+    "  const got = createHash('sha256').update(code).digest('hex');",
+    `  if (got !== ${JSON.stringify(b.hash)}) { process.stderr.write('sluice: the bundle is damaged (sha256 ' + got + ')\\n'); process.exit(1); }`,
+    '  mkdirSync(dir, { recursive: true });',
+    "  writeFileSync(out + '.' + process.pid, code);",
+    "  renameSync(out + '.' + process.pid, out);",
+    '}',
+    'process.argv[1] = out;',
+    'await import(pathToFileURL(out).href);',
+    '',
+  ].join('\n');
+  return { loader, gz, loaderName: 'run.mjs', gzName: 'bundle.mjs.gz' };
 }

@@ -55,6 +55,19 @@ function paramFlags(flags: readonly string[]): Record<string, string> {
   return out;
 }
 
+/** `http(s)://host:port/bucket[/prefix]` to a checkpoint store. */
+function checkpointStore(url: string, secret: string | undefined): { endpoint: string; bucket: string; prefix?: string; secret?: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw Object.assign(new Error(`--checkpoint-store expects http(s)://host:port/bucket[/prefix], got "${url}"`), { name: 'ParamError' });
+  }
+  const [bucket, ...rest] = u.pathname.split('/').filter(Boolean);
+  if (!bucket || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw Object.assign(new Error(`--checkpoint-store expects http(s)://host:port/bucket[/prefix], got "${url}"`), { name: 'ParamError' });
+  return { endpoint: `${u.protocol}//${u.host}`, bucket, ...(rest.length ? { prefix: rest.join('/') } : {}), ...(secret ? { secret } : {}) };
+}
+
 /** Exit code of a finished run: 0 succeeded, 1 otherwise. */
 export function exitCodeOf(v: RunDetailView): number {
   return v.status === 'succeeded' ? 0 : 1;
@@ -114,14 +127,17 @@ export function registerCluster(program: Command, deps: ClusterCliDeps): void {
     .option('--image <image>', 'run function steps in this image (built with `sluice build`) instead of shipping the bundle')
     .option('--entry-in-image <path>', 'with --image: the pipeline file inside the image (default: the file as given)')
     .option('--watch', 'follow the run to its end (exit code = the run\'s)')
+    .option('--checkpoint-store <url>', 'keep step checkpoints in S3 so retried and resubmitted pods resume: http(s)://host:port/bucket[/prefix]')
+    .option('--checkpoint-secret <name>', 'Secret with accessKey and secretKey for --checkpoint-store')
     .option('--dry-run', 'only the server-side dry run (strict field validation); nothing is stored')
     .option('--json', 'JSON output')
-    .action((file: string, o: ConnFlags & { export?: string; param: string[]; image?: string; entryInImage?: string; watch?: boolean; dryRun?: boolean; json?: boolean }) => guarded(deps, async () => {
+    .action((file: string, o: ConnFlags & { export?: string; param: string[]; image?: string; entryInImage?: string; watch?: boolean; dryRun?: boolean; json?: boolean; checkpointStore?: string; checkpointSecret?: string }) => guarded(deps, async () => {
       const params = paramFlags(o.param);
       const b = await backend(o);
       const code: CodeMode = o.image ? { kind: 'image', image: o.image, entry: o.entryInImage ?? file } : { kind: 'bundle' };
       const { prepareSubmission, submitObjects } = await submitMod();
-      const sub = await prepareSubmission(file, { ...(o.export ? { exportName: o.export } : {}), params, namespace: b.kube.namespace, code });
+      const checkpoints = o.checkpointStore ? checkpointStore(o.checkpointStore, o.checkpointSecret) : undefined;
+      const sub = await prepareSubmission(file, { ...(o.export ? { exportName: o.export } : {}), params, namespace: b.kube.namespace, code, ...(checkpoints ? { checkpoints } : {}) });
       const r = await submitObjects(b.kube, sub, { dryRun: !!o.dryRun });
       if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: b.name })}\n`);
       else if (r.dryRun) process.stdout.write(`dry run: the API server accepts ${sub.configMap ? 'the bundle ConfigMap, ' : ''}${sub.templates.length} WorkflowTemplate(s) and the Workflow; nothing was stored\n`);

@@ -4,7 +4,7 @@
  */
 export { Kube, KubeApiError, KubeConfigError, redact } from './kube.ts';
 export type { ConnectOptions, KubeResponse, WatchEvent } from './kube.ts';
-export { prepareSubmission, submitObjects, SubmitError, LABELS, BUNDLE_DIR, CONFIGMAP_LIMIT, STOCK_IMAGE, CONTENT_HASH } from './submit.ts';
+export { prepareSubmission, submitObjects, SubmitError, LABELS, BUNDLE_DIR, CONFIGMAP_LIMIT, STOCK_IMAGE, CONTENT_HASH, RUN_ID_LABEL } from './submit.ts';
 export type { Submission, SubmitResult, CodeMode, PrepareOptions } from './submit.ts';
 export { ArgoBackend, RunUsageError, POD_NODE_ID } from './backend.ts';
 export { clusterTasks, eventsBetween, readSourceMap, runStatus, argoNodeId, SOURCE_MAP_ANNOTATION } from './nodes.ts';

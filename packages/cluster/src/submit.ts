@@ -3,9 +3,10 @@
  * (@sluice/bundle) and compiled from the bundle's own IR, so the component hashes in the
  * manifest are the ones the bundle answers to. Objects:
  *
- * - a ConfigMap `sluice-bundle-<hash>` holding the bundle (immutable; no-build mode), mounted
- *   at /sluice/bundle in every function step, which runs `node /sluice/bundle/<file> exec …` on a
- *   stock `node:20-slim` image; or nothing, when the steps run in an image you built;
+ * - a ConfigMap `sluice-bundle-<hash>` holding the bundle, gzipped, and its loader (immutable;
+ *   no-build mode), mounted at /sluice/bundle in every function step, which runs
+ *   `node /sluice/bundle/run.mjs exec …` on a stock `node:20-slim` image; or nothing, when the
+ *   steps run in an image you built;
  * - a WorkflowTemplate named by the hash of its content (created, or left alone when the same
  *   content is already there);
  * - a Workflow (`generateName: <pipeline>-`) that references it (`workflowTemplateRef`) with the
@@ -15,10 +16,11 @@
  * stops the submission before anything is stored.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bundlePipeline, importBundle, writeBundle, type PipelineBundle } from '@sluice/bundle';
+import { bundlePipeline, importBundle, packBundle, writeBundle, type PipelineBundle } from '@sluice/bundle';
 import { compile } from '@sluice/compiler';
 import { canonicalJson, formatIssues, sha256, type JsonValue, type PipelineIR } from '@sluice/sdk';
 import { KubeApiError, type Kube } from './kube.ts';
@@ -66,6 +68,33 @@ export interface PrepareOptions {
   readonly params?: Readonly<Record<string, string>>;
   readonly namespace: string;
   readonly code?: CodeMode;
+  /**
+   * Keep function steps' checkpoints in S3 under `<prefix>/checkpoints/<run id>/<task>/`, so that a
+   * retried or resubmitted pod resumes from the last one (bundle mode). Keys come from the Secret
+   * `secret` (`accessKey`, `secretKey`, as Argo's artifact repositories use), never inline.
+   */
+  readonly checkpoints?: { readonly endpoint: string; readonly bucket: string; readonly prefix?: string; readonly secret?: string };
+}
+
+/** Label carrying the run's id, the same on a resubmitted Workflow (checkpoints are found by it). */
+export const RUN_ID_LABEL = 'sluice.dev/run-id';
+
+/** Env of function steps: the run id from the pod's label, and the checkpoint store. */
+function addStepEnv(spec: Obj, command: readonly string[], o: PrepareOptions): void {
+  const env: Obj[] = [{ name: 'SLUICE_RUN_ID', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${RUN_ID_LABEL}']` } } }];
+  const c = o.checkpoints;
+  if (c) {
+    env.push({ name: 'SLUICE_CHECKPOINT_S3', value: JSON.stringify({ endpoint: c.endpoint, bucket: c.bucket, ...(c.prefix ? { prefix: c.prefix } : {}) }) });
+    if (c.secret) {
+      env.push({ name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: c.secret, key: 'accessKey' } } });
+      env.push({ name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: c.secret, key: 'secretKey' } } });
+    }
+  }
+  for (const t of (spec.templates as Obj[] | undefined) ?? []) {
+    const ct = t.container as Obj | undefined;
+    if (!ct || (ct.command as string[] | undefined)?.join('\0') !== command.join('\0')) continue;
+    ct.env = [...((ct.env as Obj[] | undefined) ?? []).filter((e) => !env.some((x) => x.name === e.name)), ...env];
+  }
 }
 
 function git(dir: string): { commit?: string; dirty?: boolean } {
@@ -116,7 +145,7 @@ export async function prepareSubmission(entry: string, o: PrepareOptions): Promi
 
   const file = `${BUNDLE_DIR}/${bundle.fileName}`;
   // an image from `sluice build` has `sluice-exec` on its PATH
-  const command = code.kind === 'bundle' ? ['node', file, 'exec'] : ['sluice-exec'];
+  const command = code.kind === 'bundle' ? ['node', `${BUNDLE_DIR}/run.mjs`, 'exec'] : ['sluice-exec'];
   const common = {
     entry: code.kind === 'bundle' ? file : code.entry,
     ...(o.exportName && code.kind === 'image' ? { exportName: o.exportName } : {}),
@@ -138,7 +167,10 @@ export async function prepareSubmission(entry: string, o: PrepareOptions): Promi
   const objects = compiled.objects.map((x) => structuredClone(x) as Obj);
   const entryTemplate = objects[objects.length - 1] as Obj;
   const spec = entryTemplate.spec as Obj;
-  if (code.kind === 'bundle') for (const t of objects) mountBundle(t.spec as Obj, configMapName, command);
+  for (const t of objects) {
+    if (code.kind === 'bundle') mountBundle(t.spec as Obj, configMapName, command);
+    addStepEnv(t.spec as Obj, command, o);
+  }
 
   // content-named: the same pipeline, code and options give the same template, left alone on resubmission
   const meta = (entryTemplate.metadata ?? {}) as Obj;
@@ -157,32 +189,36 @@ export async function prepareSubmission(entry: string, o: PrepareOptions): Promi
   const args = ((withArgs.objects[withArgs.objects.length - 1] as Obj).spec as Obj).arguments as { parameters?: { name: string; value?: string }[] } | undefined;
   const wanted = new Set(Object.keys(given));
   const parameters = (args?.parameters ?? []).filter((p) => wanted.has(p.name) || p.value === undefined);
+  const runId = `${ir.name.slice(0, 40)}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomBytes(2).toString('hex')}`;
   const workflow: Obj = {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Workflow',
     metadata: {
       generateName: `${ir.name.slice(0, 56)}-`,
       namespace: o.namespace,
-      labels: { ...labels, [LABELS.template]: templateName, ...(g.commit ? { [LABELS.gitCommit]: g.commit } : {}) },
+      labels: { ...labels, [LABELS.template]: templateName, [RUN_ID_LABEL]: runId, ...(g.commit ? { [LABELS.gitCommit]: g.commit } : {}) },
       annotations: {
         'sluice.dev/entry': path.relative(process.cwd(), path.resolve(entry)) || entry,
         ...(g.dirty !== undefined ? { 'sluice.dev/git-dirty': String(g.dirty) } : {}),
         ...(sourceMap ? { [SOURCE_MAP_ANNOTATION]: sourceMap } : {}),
       },
     },
-    spec: { workflowTemplateRef: { name: templateName }, ...(parameters.length ? { arguments: { parameters } } : {}) },
+    // the run id reaches the pods as a label (SLUICE_RUN_ID), and a resubmission keeps it
+    spec: { workflowTemplateRef: { name: templateName }, podMetadata: { labels: { [RUN_ID_LABEL]: runId } }, ...(parameters.length ? { arguments: { parameters } } : {}) },
   };
   let configMap: Obj | undefined;
   if (code.kind === 'bundle') {
+    const packed = packBundle(bundle);
     configMap = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: configMapName, namespace: o.namespace, labels: { [LABELS.pipeline]: ir.name, [LABELS.bundle]: bundle.hash.slice(0, 16) } },
       immutable: true,
-      data: { [bundle.fileName]: bundle.code },
+      data: { [packed.loaderName]: packed.loader },
+      binaryData: { [packed.gzName]: packed.gz.toString('base64') },
     };
     const size = Buffer.byteLength(JSON.stringify(configMap));
-    if (size > CONFIGMAP_LIMIT) throw new SubmitError(`the pipeline's bundle is ${bundle.bytes} bytes, more than a ConfigMap holds (1 MiB); build an image for it (\`sluice build\`, then \`sluice submit --image <image>\`)`);
+    if (size > CONFIGMAP_LIMIT) throw new SubmitError(`the pipeline's bundle is ${bundle.bytes} bytes (${packed.gz.length} gzipped), more than a ConfigMap holds (1 MiB); build an image for it (\`sluice build\`, then \`sluice submit --image <image>\`)`);
   }
   return { ir, irHash, bundle, ...(configMap ? { configMap } : {}), templates: objects, workflow };
 }

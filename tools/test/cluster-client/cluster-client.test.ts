@@ -5,8 +5,9 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { ArgoBackend, Kube, KubeConfigError, LABELS, prepareSubmission, submitObjects, SubmitError, type RunEventLike } from '../../../packages/cluster/src/index.ts';
+import { ArgoBackend, Kube, KubeConfigError, LABELS, RUN_ID_LABEL, prepareSubmission, submitObjects, SubmitError, type RunEventLike } from '../../../packages/cluster/src/index.ts';
 import { KubeClient } from '../support/kube/client.ts';
 import { repoRoot } from '../support/paths.ts';
 import { failedWorkflow } from '../../../packages/cluster/test/fixtures.ts';
@@ -92,10 +93,11 @@ suite('cluster client (kube-apiserver with Argo CRDs)', () => {
     const tpl = (await admin.ok('GET', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/workflowtemplates/${first.template}`)) as Obj;
     const step = tpl.spec.templates.find((t: Obj) => t.container);
     expect(step.container.image).toBe('node:20-slim');
-    expect(step.container.command).toEqual(['node', `/sluice/bundle/${sub.bundle!.fileName}`, 'exec']);
+    expect(step.container.command).toEqual(['node', '/sluice/bundle/run.mjs', 'exec']);
     expect(step.container.volumeMounts).toEqual([{ name: 'sluice-bundle', mountPath: '/sluice/bundle', readOnly: true }]);
     const cm = (await admin.ok('GET', `/api/v1/namespaces/${ns}/configmaps/${first.configMap}`)) as Obj;
-    expect(cm.data[sub.bundle!.fileName]).toBe(sub.bundle!.code);
+    expect(gunzipSync(Buffer.from(cm.binaryData['bundle.mjs.gz'], 'base64')).toString('utf8')).toBe(sub.bundle!.code);
+    expect(cm.data['run.mjs']).toContain(sub.bundle!.hash);
     expect(cm.immutable).toBe(true);
 
     // the same pipeline again: the template is left alone, a second Workflow references it
@@ -105,6 +107,21 @@ suite('cluster client (kube-apiserver with Argo CRDs)', () => {
     expect(second.workflow).not.toBe(first.workflow);
     const templates = (await admin.ok('GET', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/workflowtemplates?labelSelector=${encodeURIComponent(`${LABELS.pipeline}=bundle-fixture`)}`)) as Obj;
     expect(templates.items).toHaveLength(1);
+    // the run id reaches the pods as a label, the same on a resubmission (checkpoints are kept under it)
+    expect(wf.spec.podMetadata.labels[RUN_ID_LABEL]).toBe(wf.metadata.labels[RUN_ID_LABEL]);
+    expect(step.container.env).toContainEqual({ name: 'SLUICE_RUN_ID', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${RUN_ID_LABEL}']` } } });
+  });
+
+  test('checkpoints in S3: the store and a Secret reference in the steps, accepted by the API server', async () => {
+    const sub = await prepareSubmission(fixture, { namespace: ns, checkpoints: { endpoint: 'http://127.0.0.1:9000', bucket: 'artifacts', prefix: 'sluice', secret: 's3-creds' } });
+    const r = await submitObjects(kube, sub, { dryRun: true });
+    expect(r.dryRun).toBe(true);
+    const step = (sub.templates.at(-1)!.spec as Obj).templates.find((t: Obj) => t.container);
+    expect(step.container.env).toEqual(expect.arrayContaining([
+      { name: 'SLUICE_CHECKPOINT_S3', value: JSON.stringify({ endpoint: 'http://127.0.0.1:9000', bucket: 'artifacts', prefix: 'sluice' }) },
+      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'accessKey' } } },
+      { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'secretKey' } } },
+    ]));
   });
 
   test("a manifest the API server rejects stops the submission with the server's message; nothing is stored", async () => {
