@@ -45,6 +45,8 @@ export interface BundleOptions {
    * @default the nearest ancestor of the entry holding `.git` or `pnpm-workspace.yaml`, else the entry's directory
    */
   readonly root?: string;
+  /** Include the executor runtime (what makes the bundle runnable). Off: only the pipeline's module graph, for analysis. @default true */
+  readonly runtime?: boolean;
 }
 
 /** A bundle could not be built: each message is located (`file:line:col: text`). */
@@ -65,12 +67,12 @@ function defaultRoot(entry: string): string {
   }
 }
 
-function entrySource(entryBase: string, exportName: string | undefined): string {
+function entrySource(entryBase: string, exportName: string | undefined, runtime = true): string {
   const name = JSON.stringify(exportName ?? 'default');
   return [
     `import * as user from ${JSON.stringify(`./${entryBase}`)};`,
     `import { toIR, functionRuntimes, isPipeline, parsePipelineParams } from '@sluice/sdk';`,
-    `import { bundleMain } from ${JSON.stringify(RUNTIME)};`,
+    ...(runtime ? [`import { bundleMain } from ${JSON.stringify(RUNTIME)};`] : []),
     `let value = user[${name}];`,
     `if (value === undefined && user.default && typeof user.default === 'object') value = user.default[${name}];`,
     `let loaded;`,
@@ -82,7 +84,7 @@ function entrySource(entryBase: string, exportName: string | undefined): string 
     `export const pipeline = value;`,
     `/** Checks run parameters given as command-line text with the bundled pipeline's own schemas. */`,
     `export function sluiceParseParams(raw) { sluicePipeline(); return parsePipelineParams(value, raw, { fromCli: true }); }`,
-    `bundleMain(sluicePipeline, import.meta.url);`,
+    ...(runtime ? [`bundleMain(sluicePipeline, import.meta.url);`] : []),
     '',
   ].join('\n');
 }
@@ -103,7 +105,7 @@ export async function bundlePipeline(entry: string, opts: BundleOptions = {}): P
   let result;
   try {
     result = await build({
-      stdin: { contents: entrySource(path.basename(abs), opts.exportName), resolveDir: path.dirname(abs), sourcefile: '<sluice-bundle-entry>', loader: 'js' },
+      stdin: { contents: entrySource(path.basename(abs), opts.exportName, opts.runtime !== false), resolveDir: path.dirname(abs), sourcefile: '<sluice-bundle-entry>', loader: 'js' },
       absWorkingDir: root,
       bundle: true,
       write: false,

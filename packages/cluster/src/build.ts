@@ -13,7 +13,6 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bundlePipeline } from '@sluice/bundle';
 
 export interface BuildOptions {
@@ -51,13 +50,22 @@ function findPackage(name: string, fromDir: string): string | undefined {
   }
 }
 
+/** The directory of the nearest package.json above a file. */
+function packageDirOf(file: string): string | undefined {
+  for (let d = path.dirname(file); ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) return undefined;
+  }
+}
+
 function readJson(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 }
 
 /** Writes the build context; returns what went in. */
 export async function buildContext(entry: string, o: BuildOptions): Promise<BuildResult> {
-  const bundle = await bundlePipeline(entry, o.exportName === undefined ? {} : { exportName: o.exportName });
+  // the pipeline's module graph alone (without the bundle's runtime): what the image must hold
+  const bundle = await bundlePipeline(entry, { runtime: false, ...(o.exportName === undefined ? {} : { exportName: o.exportName }) });
   const root = bundle.root;
   const out = path.resolve(o.outDir);
   const app = path.join(out, 'app');
@@ -67,8 +75,7 @@ export async function buildContext(entry: string, o: BuildOptions): Promise<Buil
   // the project's own files the pipeline uses (not the SDK's or the executor's: those are packages)
   const files: string[] = [];
   const bare = new Set<string>(RUNTIME);
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const sluicePackages = path.resolve(here, '../..'); // packages/ of this checkout, for workspace links
+  const entryPackage = packageDirOf(path.resolve(entry));
   for (const input of bundle.inputs) {
     if (input.includes('<sluice-bundle-entry>')) continue;
     const abs = path.resolve(root, input.replace(/^[a-z-]+:/, ''));
@@ -79,7 +86,13 @@ export async function buildContext(entry: string, o: BuildOptions): Promise<Buil
       if (name) bare.add(name);
       continue;
     }
-    if (abs.startsWith(sluicePackages + path.sep)) continue; // a workspace package's source (the SDK, the executor)
+    const owner = packageDirOf(abs);
+    if (owner !== undefined && owner !== entryPackage) {
+      // another package's source (a workspace package such as the SDK): installed as a package
+      const name = readJson(path.join(owner, 'package.json')).name;
+      if (typeof name === 'string') bare.add(name);
+      continue;
+    }
     const relPath = path.relative(root, abs);
     if (relPath.startsWith('..')) continue;
     files.push(relPath);
