@@ -1,3 +1,4 @@
+import { registerTrackingVerbs } from './tracking-verbs.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { RunnerError } from '../errors.ts';
 import { ExecutorError, loadSluicePipeline } from '@sluice/executor';
@@ -128,6 +129,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   registerCompile(program, { loadPipeline: loadSluicePipeline });
   registerInit(program, (c) => { code = c; });
+  registerTrackingVerbs(program, (c) => { code = c; });
   // cluster verbs (submit, watch, stop, terminate, retry, resubmit, build; --cluster on runs/show/logs): @sluice/cluster loads its Kubernetes client only when one runs
   (await import('@sluice/cluster/cli')).registerCluster(program, { view: (json) => new RunView(json ? 'json' : viewMode({})), setCode: (c) => { code = c; } });
   try {
@@ -139,7 +141,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`sluice: ${e.message}\nnothing was run.\n`);
       return 2;
     }
-    if (e instanceof RunnerError || e instanceof ExecutorError || (e as Error).name === 'SluiceValidationError') {
+    if (e instanceof RunnerError || e instanceof ExecutorError || ['SluiceValidationError', 'TrackingError', 'MlflowError'].includes((e as Error).name)) {
       process.stderr.write(`sluice: ${(e as Error).message}\n`);
       return 2;
     }
