@@ -170,7 +170,8 @@ export async function loadBundle(file: string): Promise<LoadedPipeline> {
  */
 export async function pipelineCodeHash(entry: string, exportName?: string): Promise<{ hash: string } | { error: string }> {
   try {
-    return { hash: (await bundlePipeline(entry, exportName === undefined ? {} : { exportName })).hash };
+    // the pipeline's module graph without the executor runtime: what the steps' code depends on
+    return { hash: (await bundlePipeline(entry, { runtime: false, ...(exportName === undefined ? {} : { exportName }) })).hash };
   } catch (e) {
     return { error: (e as Error).message };
   }
