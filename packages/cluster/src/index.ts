@@ -15,3 +15,4 @@ export type { ClusterCliDeps } from './cli.ts';
 export { buildContext } from './build.ts';
 export type { BuildOptions, BuildResult } from './build.ts';
 export type * from './types.ts';
+export { ArgoRunBackend, strictEvent } from './seam.ts';
