@@ -104,7 +104,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   runOptions(program.command('retry <run>').description('run the failed and unfinished tasks of a failed or interrupted run again'))
     .option('--entry <file>', 'pipeline file (default: the one the run started from)')
-    .action(async (run: string, o: RunFlags & { entry?: string }) => {
+    .action(async (run: string, o: RunFlags & { entry?: string; cluster?: boolean; watch?: boolean; json?: boolean }) => {
+      if (o.cluster) {
+        const c = await import('@sluice/cluster/cli');
+        const deps = { view: (json: boolean) => new RunView(json ? 'json' : viewMode({})), setCode: (x: number) => { code = x; } };
+        return c.clusterGuarded(deps, () => c.clusterRetry(run, o as never, deps));
+      }
       const view = await backendFor(o).getRun(run);
       if (view.status === 'succeeded') throw new RunnerError('run.succeeded', `run ${view.id} succeeded: nothing to retry (start a new run; the cache reuses its steps)`);
       code = await drive(o.entry, o, view.id, true);
@@ -118,6 +123,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerCompile(program, { loadPipeline: loadSluicePipeline });
   registerInit(program, (c) => { code = c; });
   registerTrackingVerbs(program, (c) => { code = c; });
+  // cluster verbs (submit, watch, stop, terminate, retry, resubmit, build; --cluster on runs/show/logs): @sluice/cluster loads its Kubernetes client only when one runs
+  (await import('@sluice/cluster/cli')).registerCluster(program, { view: (json) => new RunView(json ? 'json' : viewMode({})), setCode: (c) => { code = c; } });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
