@@ -206,6 +206,11 @@ function consider(ir: TriggerIR, st: TriggerState, fields: EventFields, now: num
   return { state: next, decision: { ...fire, kind: 'fire', reason, evidence: ev, ...(replaces ? { replaces } : {}) } };
 }
 
+/** Filter -> mapping -> policy on one event's fields, whatever the source kind (`sluice triggers test`). */
+export function considerEvent(ir: TriggerIR, state: TriggerState, fields: EventFields, now: number): { state: TriggerState; decision: Decision } {
+  return consider(ir, state, fields, now, {});
+}
+
 /** The tick to handle now under the catch-up rule, and what was missed. Argo's rule: at most the latest missed tick, and only when inside the window. */
 function dueTick(ir: TriggerIR, st: TriggerState, now: number): { state: TriggerState; tick?: number; decisions: Decision[] } {
   const s = ir.source;

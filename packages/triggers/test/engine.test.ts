@@ -73,7 +73,7 @@ describe('schedules', () => {
   });
 });
 
-const arrival = (policy: Parameters<typeof trigger>[0]['policy'] = {}) =>
+const arrival = (policy: { cooldown?: string; concurrency?: 'allow' | 'skip' | 'queue' | 'replace'; maxFires?: { count: number; window: string } } = {}) =>
   trigger({
     name: 'arrival', source: dataArrival.directory('in', { pattern: '*.csv' }), target: train, params: (e) => ({ source: e.uri }),
     when: (e) => cond.gt(e.size, 0), policy,
@@ -155,10 +155,10 @@ describe('monitors', () => {
     source: monitor.drift({ cron: '0 * * * *', timezone: 'Etc/UTC', catchUp: '10m', features: ['x'], threshold: 0.2, reference: { lineage: 'source' }, current: { path: 'c.csv', window: 500 } }),
     policy: { hysteresis: { high: 0.3, low: 0.1, evaluations: 2 }, concurrency: 'allow' },
   }).ir;
-  const m = (hour: number, value: number | 'few', reference = 'ref-1') => ({
+  const m = (hour: number, value: number | 'few', reference = 'ref-1'): Observation => ({
     kind: 'measurement', scheduledTime: T(`2026-01-01T${String(hour).padStart(2, '0')}:00:00Z`), reference,
     result: value === 'few' ? { kind: 'insufficient', n: 40, need: 176 } : { kind: 'value', value, n: 500, drifted: value >= 0.3 ? ['x'] : [] },
-  }) as const;
+  });
 
   it('a tick asks for a measurement of that tick', () => {
     const r = drive(driftIR, [['2026-01-01T00:30:00Z', tick], ['2026-01-01T01:00:02Z', tick]]);

@@ -9,6 +9,7 @@ import { formatOutputs } from './outputs.ts';
 import { RunView, type ViewMode } from './view.ts';
 import { lineageCommand, logsCommand, runsCommand, showCommand } from './inspect.ts';
 import { dryRunCommand } from './dry-run.ts';
+import { registerTriggers } from '@sluice/triggers/cli';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -126,6 +127,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { execMain } = await import('../executor/main.ts');
       code = await execMain(argv.slice(argv.indexOf('exec') + 1));
     });
+  registerTriggers(program, { runPipeline, ensureStore: (db) => StateStore.open(db).close(), setCode: (c) => { code = c; } });
   const compilePath = join(import.meta.dirname, 'compile.ts');
   if (existsSync(compilePath)) {
     const mod = (await import(compilePath)) as { registerCompile?: (p: Command, deps: { loadPipeline(file: string, exportName?: string): Promise<unknown> }) => void };
