@@ -5,9 +5,9 @@
 export { runPipeline, storePaths, ParamsError } from './run.ts';
 export type { RunOptions, RunResult, TaskSummary, RunEvent } from './run.ts';
 export type { ArtifactRef, RuntimeValue, FunctionRuntime, LoadedPipeline } from './engine/types.ts';
-export { loadPipelineFile, importPipelineFile } from './engine/load.ts';
-export { executeStep, EXIT } from './executor/step.ts';
-export type { StepSpec, StepResult } from './executor/step.ts';
+export { loadPipelineFile, importPipelineFile } from '@sluice/executor';
+export { executeStep, EXIT } from '@sluice/executor';
+export type { StepSpec, StepResult } from '@sluice/executor';
 export { shouldRetry, backoffMs } from './engine/retry.ts';
 export type { FailureKind } from './engine/retry.ts';
 export { detectGpus, parseNvidiaSmiCsv } from './engine/gpu.ts';

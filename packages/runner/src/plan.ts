@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { JsonValue, NodeIR, PipelineIR, TaskIR, ValueIR } from '@sluice/sdk';
 import { effectiveTaskOptions } from '@sluice/sdk';
 import { cacheKey, cacheParts } from './engine/cache.ts';
-import { toLoadedPipeline } from './engine/load.ts';
+import { toLoadedPipeline } from '@sluice/executor';
 import { describeLock, semaphoreSizes, unsizedWarning, wantedLocks } from './engine/locks.ts';
 import { isArtifactRef, type LoadedPipeline, type RuntimeValue } from './engine/types.ts';
 import { type DagInfo, dagInfo, evalPredicate, nodeDeps, walkPath } from './engine/values.ts';

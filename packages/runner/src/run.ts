@@ -7,7 +7,7 @@ import { effectiveTaskOptions } from '@sluice/sdk';
 import { Engine, type RunEvent } from './engine/engine.ts';
 import { detectGpus, GpuPool } from './engine/gpu.ts';
 import { ContainerLauncher, InProcessLauncher, type Launcher, ProcessLauncher } from './engine/launch.ts';
-import { loadPipelineFile, toLoadedPipeline } from './engine/load.ts';
+import { loadPipelineFile, toLoadedPipeline } from '@sluice/executor';
 import { notifyReleased, semaphoreSizes } from './engine/locks.ts';
 import type { ArtifactRef, LoadedPipeline, RuntimeValue } from './engine/types.ts';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CollectError, collectedPaths, parseArtifactOrder, resolveCollectedArtifacts } from '../src/executor/collect.ts';
+import { CollectError, collectedPaths, parseArtifactOrder, resolveCollectedArtifacts } from '../../executor/src/collect.ts';
 
 /** A downloaded prefix: one entry per pod (a file, or a directory for a directory artifact), plus a stray failed attempt. */
 function prefix(): string {

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ComponentIR, FunctionComponentIR, IOSpec, NodeIR, PipelineIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
-import type { FunctionRuntime, LoadedPipeline } from '../src/engine/types.ts';
+import type { FunctionRuntime, LoadedPipeline } from '@sluice/executor';
 import { sha256 } from '../src/util/json.ts';
 
 type IO = 'string' | 'number' | 'integer' | 'boolean' | 'array' | 'object' | 'any' | `artifact:${string}` | `artifacts:${string}`;

@@ -1,4 +1,4 @@
-import { loadPipelineFile } from '../engine/load.ts';
+import { loadPipelineFile } from '@sluice/executor';
 import { planRun } from '../plan.ts';
 
 export async function dryRunCommand(file: string, o: { export?: string; param: string[]; store: string; json?: boolean; cache: boolean }): Promise<number> {

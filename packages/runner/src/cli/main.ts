@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { RunnerError } from '../errors.ts';
-import { loadSluicePipeline } from '../engine/load.ts';
+import { ExecutorError, loadSluicePipeline } from '@sluice/executor';
 import { ParamsError, runPipeline, storePaths } from '../run.ts';
 import { StateStore } from '../store/state.ts';
 import { formatOutputs } from './outputs.ts';
@@ -124,7 +124,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action((a: string, o: { store: string; json?: boolean }) => { code = lineageCommand(a, o); });
   program.command('exec').description('run one function step (the executor of local runs and Argo pods)').allowUnknownOption().helpOption(false).argument('[args...]')
     .action(async () => {
-      const { execMain } = await import('../executor/main.ts');
+      const { execMain } = await import('@sluice/executor');
       code = await execMain(argv.slice(argv.indexOf('exec') + 1));
     });
   registerTriggers(program, { runPipeline, ensureStore: (db) => StateStore.open(db).close(), setCode: (c) => { code = c; } });
@@ -142,7 +142,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`sluice: ${e.message}\nnothing was run.\n`);
       return 2;
     }
-    if (e instanceof RunnerError || (e as Error).name === 'SluiceValidationError') {
+    if (e instanceof RunnerError || e instanceof ExecutorError || (e as Error).name === 'SluiceValidationError') {
       process.stderr.write(`sluice: ${(e as Error).message}\n`);
       return 2;
     }

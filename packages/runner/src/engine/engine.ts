@@ -8,7 +8,7 @@ import type { AttemptOutcome, StateStore, TaskRow, TaskState } from '../store/st
 import type { Clock } from '../util/clock.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { canonicalJson } from '../util/json.ts';
-import { crashPoint } from '../util/crash.ts';
+import { crashPoint } from '@sluice/executor';
 import { cacheKey, type CacheParts, cacheParts, explainMiss } from './cache.ts';
 import { type GpuPool, Semaphore } from './gpu.ts';
 import type { AttemptRequest, AttemptResult, Launcher } from './launch.ts';

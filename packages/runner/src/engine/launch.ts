@@ -3,8 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArgIR, ComponentIR, ContainerComponentIR, JsonValue } from '@sluice/sdk';
-import type { ArtifactInputSpec } from '../executor/artifacts.ts';
-import { EXIT, executeStep, readOutputFiles, type StepResult, type StepSpec } from '../executor/step.ts';
+import { type ArtifactInputSpec, EXIT, executeStep, readOutputFiles, type StepResult, type StepSpec } from '@sluice/executor';
 import type { AttemptOutcome } from '../store/state.ts';
 import { type ChildOutcome, killGroup, WarmWorker } from './pool.ts';
 import type { FailureKind } from './retry.ts';

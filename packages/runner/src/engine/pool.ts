@@ -1,9 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ExecArgs } from '../executor/main.ts';
-import { EXIT, type StepSpec } from '../executor/step.ts';
-import { STEP_END, type WorkerDone, type WorkerRequest } from '../executor/worker.ts';
+import { EXIT, type ExecArgs, STEP_END, type StepSpec, type WorkerDone, type WorkerRequest } from '@sluice/executor';
 
 /** How an attempt in a child process ended, before classification. */
 export interface ChildOutcome {

@@ -4,14 +4,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { RunnerError } from '../errors.ts';
 
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-
-/** Throws unless `name` is a plain file name (no separators, no `..`), so it cannot escape its directory. */
-export function checkArtifactName(name: string, what = 'artifact name'): string {
-  if (!NAME_RE.test(name) || name === '.' || name === '..' || name.includes('..'))
-    throw new RunnerError('artifact.name', `invalid ${what} "${name}": expected letters, digits, '_', '-' or '.', without path separators or '..'`);
-  return name;
-}
+export { checkArtifactName } from '@sluice/executor';
 
 /** Joins `parts` under `root` and throws if the result would lie outside it. */
 export function resolveInside(root: string, ...parts: string[]): string {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { RunnerError } from '../errors.ts';
 import { explainMisses } from '../engine/cache.ts';
-import { crashArmed, crashPoint } from '../util/crash.ts';
+import { crashArmed, crashPoint } from '@sluice/executor';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
 export const SCHEMA_VERSION = 2;

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadPipelineFile } from '../engine/load.ts';
-import type { LoadedPipeline } from '../engine/types.ts';
+import { loadPipelineFile } from './load.ts';
+import type { LoadedPipeline } from './types.ts';
 import { type ExecArgs, runExec, watchParent } from './main.ts';
 import { EXIT, type StepSpec } from './step.ts';
 

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonValue } from '@sluice/sdk';
-import { loadPipelineFile } from '../engine/load.ts';
-import type { FunctionRuntime, LoadedPipeline } from '../engine/types.ts';
-import { checkArtifactName } from '../store/cas.ts';
+import { loadPipelineFile } from './load.ts';
+import type { FunctionRuntime, LoadedPipeline } from './types.ts';
+import { checkArtifactName } from './names.ts';
 import type { ArtifactInputSpec } from './artifacts.ts';
 import { EXIT, executeStep, type StepResult, type StepSpec } from './step.ts';
 import { ARTIFACT_ORDER_FLAG, CollectError, resolveCollectedArtifacts } from './collect.ts';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PipelineIR } from '@sluice/sdk';
-import { RunnerError } from '../errors.ts';
+import { ExecutorError } from './errors.ts';
 import type { FunctionRuntime, LoadedPipeline } from './types.ts';
 
 interface SdkApi {
@@ -26,7 +26,7 @@ function loadSdk(): Promise<SdkApi> {
  */
 export async function importPipelineFile(file: string, exportName?: string): Promise<unknown> {
   const abs = resolve(file);
-  if (!existsSync(abs)) throw new RunnerError('entry.missing', `pipeline file ${file} does not exist`);
+  if (!existsSync(abs)) throw new ExecutorError('entry.missing', `pipeline file ${file} does not exist`);
   const { tsImport } = await import('tsx/esm/api');
   const mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
   const name = exportName ?? 'default';
@@ -35,7 +35,7 @@ export async function importPipelineFile(file: string, exportName?: string): Pro
   if (value === undefined && mod.default && typeof mod.default === 'object') value = (mod.default as Record<string, unknown>)[name];
   if (value === undefined) {
     const names = Object.keys(mod).filter((k) => k !== '__esModule');
-    throw new RunnerError('entry.export', `${file} has no ${exportName ? `export "${exportName}"` : 'default export'}${names.length ? ` (it exports: ${names.join(', ')})` : ''}`);
+    throw new ExecutorError('entry.export', `${file} has no ${exportName ? `export "${exportName}"` : 'default export'}${names.length ? ` (it exports: ${names.join(', ')})` : ''}`);
   }
   return value;
 }
@@ -56,7 +56,7 @@ export async function toLoadedPipeline(x: unknown, what = 'value'): Promise<Load
   if (isIR(x)) return { ir: x, runtimes: new Map() };
   const api = await loadSdk();
   if (api.isPipeline(x)) return { ir: api.toIR(x), runtimes: api.functionRuntimes(x), source: x };
-  throw new RunnerError('entry.notPipeline', `${what} is not a Sluice pipeline (expected the value returned by pipeline(...))`);
+  throw new ExecutorError('entry.notPipeline', `${what} is not a Sluice pipeline (expected the value returned by pipeline(...))`);
 }
 
 /** Loads a pipeline file: import, then {@link toLoadedPipeline}. */
@@ -72,6 +72,6 @@ export async function loadPipelineFile(file: string, exportName?: string): Promi
 export async function loadSluicePipeline(file: string, exportName?: string): Promise<unknown> {
   const x = await importPipelineFile(file, exportName);
   const api = await loadSdk();
-  if (!api.isPipeline(x)) throw new RunnerError('entry.notPipeline', `${exportName ? `export "${exportName}"` : 'the default export'} of ${file} is not a Sluice pipeline (expected the value returned by pipeline(...))`);
+  if (!api.isPipeline(x)) throw new ExecutorError('entry.notPipeline', `${exportName ? `export "${exportName}"` : 'the default export'} of ${file} is not a Sluice pipeline (expected the value returned by pipeline(...))`);
   return x;
 }

@@ -1,8 +1,8 @@
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Checkpoint, JsonValue } from '@sluice/sdk';
-import { canonicalJson, sha256 } from '../util/json.ts';
-import { crashPoint } from '../util/crash.ts';
+import { canonicalJson, sha256 } from '@sluice/sdk';
+import { crashPoint } from './crash.ts';
 
 interface Manifest {
   readonly seq: number;

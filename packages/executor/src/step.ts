@@ -2,9 +2,9 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonValue, SluiceIssue, StepContext, StepLogger } from '@sluice/sdk';
-import type { FunctionRuntime } from '../engine/types.ts';
-import { checkArtifactName } from '../store/cas.ts';
-import { decodeParamText } from '../util/json.ts';
+import type { FunctionRuntime } from './types.ts';
+import { checkArtifactName } from './names.ts';
+import { decodeParamText } from './encoding.ts';
 import { type ArtifactInputSpec, inputArtifact, MetricsOutputImpl, OutputArtifactImpl } from './artifacts.ts';
 import { FileCheckpoint } from './checkpoint.ts';
 

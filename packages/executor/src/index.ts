@@ -1,0 +1,20 @@
+/**
+ * `@sluice/executor`: the pod side of Sluice. Runs one function step of a pipeline (`sluice exec`),
+ * in an Argo pod and in the local runner's step processes alike. It depends on the SDK, zod and tsx
+ * (to load the user's pipeline file) and on nothing of the local runner: a pod image needs no SQLite,
+ * no compiler, no CLI.
+ */
+export { executeStep, readOutputFiles, EXIT } from './step.ts';
+export type { StepSpec, StepResult } from './step.ts';
+export type { ArtifactInputSpec } from './artifacts.ts';
+export { execMain, runExec, parseExecArgs, watchParent } from './main.ts';
+export type { ExecArgs } from './main.ts';
+export { workerMain, STEP_END } from './worker.ts';
+export type { WorkerDone, WorkerRequest } from './worker.ts';
+export { resolveCollectedArtifacts, CollectError, ARTIFACT_ORDER_FLAG } from './collect.ts';
+export { importPipelineFile, loadPipelineFile, loadSluicePipeline, toLoadedPipeline } from './load.ts';
+export type { FunctionRuntime, LoadedPipeline, ParseResult } from './types.ts';
+export { checkArtifactName } from './names.ts';
+export { decodeParamText, B64_PREFIX } from './encoding.ts';
+export { crashPoint, crashArmed } from './crash.ts';
+export { ExecutorError } from './errors.ts';
