@@ -2,7 +2,7 @@
  * `sluice triggers serve | list | test | explain | replay`. Registered by the runner's CLI, which
  * passes its `runPipeline` and store set-up (so this package does not depend on the runner).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
@@ -119,6 +119,43 @@ function openStoreRead(storeDir: string): TriggerStore | undefined {
   try { return TriggerStore.open(db, { readonly: true }); } catch { return undefined; }
 }
 
+/** Event fields from what an Argo Events source delivers as `body` (webhook JSON, a file event, an S3 notification). */
+export function gateEventFields(ir: Trigger['ir'], body: { [k: string]: JsonValue }): EventFields {
+  const s = ir.source;
+  if (s.kind === 'data' && s.location.kind === 'directory' && typeof body.name === 'string') {
+    const key = body.name.split('/').pop()!;
+    return { uri: `file://${body.name}`, key, size: 0, etag: String(body.op ?? '') + ':' + key, time: new Date().toISOString() };
+  }
+  if (s.kind === 'data' && s.location.kind === 's3') {
+    const rec = ((body.Records ?? (body.notification as JsonValue[] | undefined)) as { s3?: { object?: { key?: string; size?: number; eTag?: string } } }[] | undefined)?.[0];
+    const obj = rec?.s3?.object;
+    if (obj) return { uri: `s3://${s.location.bucket}/${obj.key}`, key: obj.key ?? '', size: obj.size ?? 0, etag: obj.eTag ?? '', time: new Date().toISOString() };
+  }
+  return body;
+}
+
+/**
+ * The cluster gate step: the same engine, on the state read from the trigger's ConfigMap. Writes
+ * `decision`, `run-name`, `state.json-string` (the new state as a JSON string literal, for the
+ * compare-and-swap replace) and `params/<name>.json-string` into `out`.
+ */
+export function runGate(ir: Trigger['ir'], stateText: string, eventText: string, out: string, now = Date.now()): Decision {
+  const state = (stateText ? JSON.parse(stateText) : initialState()) as TriggerState;
+  const body = JSON.parse(eventText || '{}') as { [k: string]: JsonValue };
+  let r: { state: TriggerState; decisions: readonly Decision[] };
+  if (ir.source.kind === 'schedule') r = decide(ir, { ...state, cursor: Date.parse(String(body.scheduledTime)) - 1 }, { kind: 'tick' }, Date.parse(String(body.scheduledTime)));
+  else if (ir.source.kind === 'monitor') r = { state, decisions: [{ trigger: ir.name, at: now, kind: 'skip', reason: 'monitor measurements run only in the local daemon in this version', evidence: {} }] };
+  else r = decide(ir, state, { kind: 'event', fields: gateEventFields(ir, body) }, now);
+  const d = r.decisions.find((x) => x.kind === 'fire') ?? r.decisions[r.decisions.length - 1] ?? { trigger: ir.name, at: now, kind: 'skip' as const, reason: 'nothing to do', evidence: {} };
+  mkdirSync(join(out, 'params'), { recursive: true });
+  writeFileSync(join(out, 'decision'), d.kind);
+  writeFileSync(join(out, 'reason'), d.reason);
+  writeFileSync(join(out, 'run-name'), d.runId ?? 'none');
+  writeFileSync(join(out, 'state.json-string'), JSON.stringify(JSON.stringify(r.state)));
+  for (const [k, v] of Object.entries(d.params ?? {})) writeFileSync(join(out, 'params', `${k}.json-string`), JSON.stringify(typeof v === 'string' ? v : JSON.stringify(v)));
+  return d;
+}
+
 export function registerTriggers(program: Command, deps: CliDeps): void {
   const cmd = program.command('triggers').description('continuous training: schedules, data arrival, upstream runs, drift and metric monitors');
   const common = (c: Command) => c.option('-f, --file <file>', 'module exporting the triggers', 'triggers.ts').option('--store <dir>', 'state directory', '.sluice');
@@ -132,6 +169,14 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
       } else throw e;
     }
   };
+
+  cmd.command('gate').description('the cluster gate step (inside the gate WorkflowTemplate): state and event from SLUICE_GATE_STATE / SLUICE_GATE_EVENT')
+    .requiredOption('--ir <file>', 'the trigger IR (JSON)').requiredOption('--out <dir>', 'where the outputs go')
+    .action(async (o: { ir: string; out: string }) => guard(() => {
+      const d = runGate(JSON.parse(readFileSync(o.ir, 'utf8')) as Trigger['ir'], process.env.SLUICE_GATE_STATE ?? '', process.env.SLUICE_GATE_EVENT ?? '{}', o.out);
+      process.stdout.write(`${d.kind}: ${d.reason}${d.runId ? ` -> ${d.runId}` : ''}\n`);
+      return 0;
+    })());
 
   common(cmd.command('serve').description('run the trigger daemon until stopped (SIGINT/SIGTERM)'))
     .option('--tick <ms>', 'how often triggers are evaluated', '1000')
