@@ -34,7 +34,8 @@ export interface Source<F extends Record<string, unknown>> {
 type ScheduleFields = { scheduledTime: string; timezone: string };
 type DataFields = { uri: string; key: string; size: number; etag: string; time: string };
 type UpstreamFields = { pipeline: string; runId: string; status: string; finishedAt: string };
-type MonitorFields = { scheduledTime: string; value: number; n: number; threshold: number; reference: string; drifted: string };
+/** `data`: for drift checks, a CSV snapshot of the window that was measured (what a retrain should learn from); '' for metrics. */
+type MonitorFields = { scheduledTime: string; value: number; n: number; threshold: number; reference: string; drifted: string; data: string };
 
 /**
  * Fires on a cron schedule in an explicit time zone.

@@ -207,7 +207,7 @@ export class Daemon {
     if (r.measure !== undefined) {
       let m;
       try {
-        m = measureMonitor(t.ir, this.store, r.measure, this.baseDir);
+        m = measureMonitor(t.ir, this.store, r.measure, this.baseDir, undefined, join(resolve(this.opts.storeDir), 'triggers', 'windows'));
       } catch (e) {
         m = { observation: { kind: 'measurement' as const, scheduledTime: r.measure, reference: 'none', result: { kind: 'unavailable' as const, reason: `check failed: ${(e as Error).message}` } } };
       }

@@ -3,8 +3,8 @@
  * training data of the target's last successful run, through lineage), or a metric from the run
  * store. Returns the engine's `measurement` observation and a drift report for the fired run.
  */
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { JsonValue } from '@sluice/sdk';
 import type { Observation } from '../engine.ts';
 import type { MonitorSourceIR, TriggerIR } from '../ir.ts';
@@ -28,7 +28,8 @@ function windowRows(path: string, window: number, at: number | undefined) {
   return { table: t, rows: rows.slice(Math.max(0, rows.length - window)) };
 }
 
-export function measureMonitor(ir: TriggerIR, store: TriggerStore, tick: number, baseDir: string, asOf?: number): Measured {
+/** `snapshotDir`: where the measured window is written as CSV (without its `time` column) for the fired run. */
+export function measureMonitor(ir: TriggerIR, store: TriggerStore, tick: number, baseDir: string, asOf?: number, snapshotDir?: string): Measured {
   const s = ir.source as MonitorSourceIR;
   const c = s.check;
   const base = { kind: 'measurement' as const, scheduledTime: tick };
@@ -69,7 +70,14 @@ export function measureMonitor(ir: TriggerIR, store: TriggerStore, tick: number,
   const evidence: { [k: string]: JsonValue } = { statistic: c.spec.statistic };
   if (report.kind === 'insufficient') return { observation: { ...base, reference: refId, result: { kind: 'insufficient', n: report.n, need: report.need }, evidence }, report, text: formatDriftReport(report) };
   evidence.features = report.features.map((f) => ({ feature: f.feature, value: round(f.value), p: f.p, pAdjusted: f.pAdjusted, n: f.nCurrent, drifted: f.drifted }));
-  return { observation: { ...base, reference: refId, result: { kind: 'value', value: round(report.value), n: report.n, drifted: report.drifted }, evidence }, report, text: formatDriftReport(report) };
+  let data: string | undefined;
+  if (snapshotDir) {
+    const keep = w.table.header.map((h, i) => [h, i] as const).filter(([h]) => h !== 'time');
+    mkdirSync(snapshotDir, { recursive: true });
+    data = join(snapshotDir, `${ir.name}-${new Date(tick).toISOString().replace(/[:.]/g, '')}.csv`);
+    writeFileSync(data, [keep.map(([h]) => h).join(','), ...w.rows.map((r) => keep.map(([, i]) => r[i] ?? '').join(','))].join('\n') + '\n');
+  }
+  return { observation: { ...base, reference: refId, result: { kind: 'value', value: round(report.value), n: report.n, drifted: report.drifted }, evidence, ...(data ? { data } : {}) }, report, text: formatDriftReport(report) };
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
