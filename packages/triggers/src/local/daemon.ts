@@ -12,7 +12,7 @@
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { Cron } from 'croner';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -215,6 +215,9 @@ export class Daemon {
       state = r2.state;
       decisions.push(...r2.decisions);
       report = 'text' in m ? m.text : undefined;
+      // the window snapshot is kept only for the run it feeds
+      const snap = m.observation.data;
+      if (snap && !r2.decisions.some((d) => d.kind === 'fire')) rmSync(snap, { force: true });
     }
     if (decisions.length === 0 && state.cursor !== null && before.cursor !== null) {
       this.states.set(name, state);
@@ -226,7 +229,7 @@ export class Daemon {
     crashPoint('triggers.reserved', reserved.map((d) => d.runId!));
     for (const d of reserved) {
       if (report !== undefined) {
-        const dir = join(resolve(this.opts.storeDir), 'runs', d.runId!, 'trigger');
+        const dir = join(resolve(this.opts.storeDir), 'triggers', 'reports', d.runId!);
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, 'drift-report.txt'), report);
         writeFileSync(join(dir, 'decision.json'), JSON.stringify(d, null, 2) + '\n');
