@@ -9,4 +9,6 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import scipy, numpy' 
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'numpy==2.1.3' 'scipy==1.14.1'
 fi
+# --venv-only: just make sure the venv exists (bench/triggers.bench.ts uses it for the scipy peer)
+[ "${1:-}" = "--venv-only" ] && { echo "$PWD/$venv/bin/python"; exit 0; }
 "$venv/bin/python" test/fixtures/make_fixtures.py "${@:-test/fixtures/drift.json}"

@@ -188,7 +188,6 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
     const gate = needsGate(ir);
     if (gate) objects.push(gateTemplate(ir, o, target), ...configMaps(ir, o));
     if (s.kind === 'schedule' || s.kind === 'monitor') {
-      if (s.kind === 'schedule' && !gate && ir.policy.concurrency === 'queue') continue;
       const workflowSpec = gate
         ? { workflowTemplateRef: { name: `${ir.name}-gate` }, arguments: { parameters: [{ name: 'event', value: s.kind === 'schedule' ? `{"scheduledTime":"{{workflow.scheduledTime}}","timezone":${JSON.stringify(s.timezone)}}` : `{"scheduledTime":"{{workflow.scheduledTime}}","measure":true}` }] } }
         : { workflowTemplateRef: { name: targetName }, arguments: { parameters: cronArguments(ir, target, issues) } };
@@ -257,7 +256,6 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
       subjects: [{ kind: 'ServiceAccount', name: o.serviceAccount, namespace: o.namespace }],
     },
   );
-  for (const ir of triggers) if (ir.source.kind === 'schedule' && !needsGate(ir) && ir.policy.concurrency === 'queue') issues.push({ code: 'argo.concurrency', path: `${ir.name}/policy.concurrency`, message: 'queue has no CronWorkflow equivalent' });
   issues.push(...checkArgoObjects(objects, Object.values(o.templates)));
   return { objects, issues };
 }
