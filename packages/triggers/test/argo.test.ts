@@ -70,7 +70,7 @@ describe('compiled Argo objects', () => {
       const embedded = ((s.spec as { triggers: { template: { argoWorkflow: { source: { resource: ArgoObject } } } }[] }).triggers[0]!.template.argoWorkflow.source.resource);
       expect(schemaErrors(embedded)).toEqual([]);
     }
-  });
+  }, 240_000); // compiling the full CRD schemas takes a minute on a loaded 2-core machine
 
   it.skipIf(!haveSchemas)(haveSchemas ? 'EventSource, Sensor and EventBus validate against the Argo Events JSON Schema (v1.9)' : skipReason, () => {
     const schema = JSON.parse(readFileSync(join(sharedArgo, 'events.schema.json'), 'utf8'));
