@@ -304,8 +304,9 @@ export class Daemon {
       this.tick();
       if (opts.untilIdle && this.active.size === 0 && this.pendingEvents.length === 0) break;
       await new Promise<void>((ok) => {
-        const h = setTimeout(ok, tickMs);
-        signal.addEventListener('abort', () => { clearTimeout(h); ok(); }, { once: true });
+        const onAbort = () => { clearTimeout(h); ok(); };
+        const h = setTimeout(() => { signal.removeEventListener('abort', onAbort); ok(); }, tickMs);
+        signal.addEventListener('abort', onAbort, { once: true });
       });
     }
   }
