@@ -44,6 +44,7 @@ describe('compiled Argo objects', () => {
       'WorkflowTemplate/landed-gate', 'ConfigMap/landed-trigger', 'ConfigMap/landed-state', 'Sensor/landed',
       'WorkflowTemplate/new-data-gate', 'ConfigMap/new-data-trigger', 'ConfigMap/new-data-state', 'Sensor/new-data',
       'CronWorkflow/nightly',
+      'WorkflowTemplate/ingest',
       'EventSource/landed-source', 'EventSource/new-data-source', 'EventSource/sluice-runs',
       'EventBus/default', 'ServiceAccount/sluice-triggers', 'Role/sluice-triggers', 'RoleBinding/sluice-triggers',
     ]);
@@ -59,6 +60,18 @@ describe('compiled Argo objects', () => {
     });
     const hourly = objects.find((o) => (o.metadata as { name: string }).name === 'hourly-cooldown' && o.kind === 'CronWorkflow') as { spec: { concurrencyPolicy: string; timezone: string; workflowSpec: { workflowTemplateRef: { name: string } } } };
     expect([hourly.spec.timezone, hourly.spec.concurrencyPolicy, hourly.spec.workflowSpec.workflowTemplateRef.name]).toEqual(['America/New_York', 'Forbid', 'hourly-cooldown-gate']);
+  });
+
+  it('an upstream pipeline announces its end from an exit hook, whatever the outcome', () => {
+    const announced = objects.find((o) => o.kind === 'WorkflowTemplate' && (o.metadata as { name: string }).name === 'ingest') as { spec: { hooks: unknown; templates: { name: string; http?: { url: string; body: string } }[] } };
+    expect(announced.spec.hooks).toEqual({ exit: { template: 'sluice-announce' } });
+    const http = announced.spec.templates.find((t) => t.name === 'sluice-announce')!.http!;
+    expect(http.url).toBe('http://sluice-runs-eventsource-svc.ml.svc:12000/runs');
+    expect(http.body).toContain('"pipeline":"ingest","runId":"{{workflow.name}}","status":"{{=sprig.lower(workflow.status)}}"');
+    const sensorFilter = (objects.find((o) => o.kind === 'Sensor' && (o.metadata as { name: string }).name === 'after-ingest') as { spec: { dependencies: { filters: unknown }[] } }).spec.dependencies[0]!.filters;
+    expect(sensorFilter).toEqual({ data: [{ path: 'body.pipeline', type: 'string', value: ['ingest'] }, { path: 'body.status', type: 'string', value: ['succeeded', 'failed', 'error'] }] });
+    // the compiler's own template is left as it was
+    expect((templates.ingest.spec as { hooks?: unknown }).hooks).toBeUndefined();
   });
 
   it.skipIf(!haveSchemas)(haveSchemas ? 'Workflow kinds validate against the Argo JSON Schema and full CRDs' : skipReason, () => {

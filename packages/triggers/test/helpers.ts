@@ -19,7 +19,16 @@ export const train = pipeline(
   },
 );
 
+export const load = component({
+  name: 'load',
+  inputs: { data: Dataset },
+  outputs: { rows: z.number().int() },
+  async run() {
+    return { rows: 1 };
+  },
+});
+
 export const ingest = pipeline(
   { name: 'ingest', params: { data: Dataset } },
-  () => ({}),
+  ({ data }) => ({ rows: load({ data }).outputs.rows }),
 );

@@ -171,6 +171,23 @@ function sensor(ir: TriggerIR, o: Required<EmitOptions>, dep: { eventSourceName:
 }
 
 /**
+ * The upstream pipeline's WorkflowTemplate with a workflow exit hook that posts the
+ * RunFinishedEnvelope to the `sluice-runs` event source (apply it in place of the compiler's).
+ * Status is Argo's, lower-cased: succeeded, failed or error.
+ */
+function announcing(template: ArgoObject, pipeline: string, o: Required<EmitOptions>): ArgoObject {
+  const t = structuredClone(template) as O;
+  const body = `{"pipeline":${JSON.stringify(pipeline)},"runId":"{{workflow.name}}","status":"{{=sprig.lower(workflow.status)}}","finishedAt":"{{=sprig.date('2006-01-02T15:04:05Z', sprig.now())}}"}`;
+  t.spec.hooks = { ...(t.spec.hooks ?? {}), exit: { template: 'sluice-announce' } };
+  t.spec.templates = [...t.spec.templates, {
+    name: 'sluice-announce',
+    http: { url: `http://${RUNS_EVENT_SOURCE}-eventsource-svc.${o.namespace}.svc:${o.webhookPort}/runs`, method: 'POST', headers: [{ name: 'Content-Type', value: 'application/json' }], body, timeoutSeconds: 30 },
+  }];
+  t.metadata = { ...t.metadata, annotations: { ...(t.metadata?.annotations ?? {}), 'sluice.dev/announces-to': RUNS_EVENT_SOURCE } };
+  return t;
+}
+
+/**
  * Emits the Argo objects of a set of triggers, with the issues found (an object set with issues
  * must not be applied). Cross-object checks run on the result ({@link checkArgoObjects}).
  */
@@ -208,7 +225,8 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
       upstreamUsed = true;
       objects.push(sensor(ir, o, {
         eventSourceName: RUNS_EVENT_SOURCE, eventName: 'finished',
-        filters: { data: [{ path: 'body.pipeline', type: 'string', value: [s.pipeline] }, { path: 'body.status', type: 'string', value: [...s.statuses] }] },
+        // Argo's Error is a failure too
+        filters: { data: [{ path: 'body.pipeline', type: 'string', value: [s.pipeline] }, { path: 'body.status', type: 'string', value: [...s.statuses, ...(s.statuses.includes('failed') ? ['error'] : [])] }] },
       }));
       continue;
     }
@@ -230,6 +248,13 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
     }
     eventSources.set(esName, { apiVersion: API, kind: 'EventSource', metadata: meta(esName, o.namespace, { trigger: ir.name }), spec: { eventBusName: o.eventBus, ...spec } });
     objects.push(sensor(ir, o, { eventSourceName: esName, eventName: 'arrival' }));
+  }
+  // upstream pipelines announce their end from an exit hook (it runs whatever the outcome)
+  const upstreams = [...new Set(triggers.flatMap((t) => (t.source.kind === 'upstream' ? [t.source.pipeline] : [])))].sort();
+  for (const p of upstreams) {
+    const tpl = o.templates[p];
+    if (tpl) objects.push(announcing(tpl, p, o));
+    else issues.push({ code: 'argo.upstream', path: `upstream/${p}`, message: `no compiled WorkflowTemplate for upstream pipeline ${p}: its runs could not announce that they finished` });
   }
   if (upstreamUsed) {
     eventSources.set(RUNS_EVENT_SOURCE, {
