@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,10 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const file = 'packages/triggers/test/fixtures/cli-triggers.ts';
 
 function sluice(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, 'triggers', ...args], { cwd: root, env: { ...process.env, CI: '' }, encoding: 'utf8', timeout: 60_000 });
+  return sluiceEnv({}, ...args);
+}
+function sluiceEnv(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, 'triggers', ...args], { cwd: root, env: { ...process.env, CI: '', ...env }, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -39,6 +42,24 @@ describe('sluice triggers', () => {
     expect(lines.at(-1)).toMatch(/^5 fires, \d+ suppressed, 0 skipped since \d{4}-\d\d-\d\dT/);
     // every tick is 03:00 in Berlin: 02:00Z in winter
     expect(rows.every((l) => /^\d{4}-\d\d-\d\dT0[12]:00:00Z /.test(l))).toBe(true);
+  });
+
+  it('serve, then list and explain the last decision with its evidence', () => {
+    const dir = join(tmp, 'served');
+    mkdirSync(join(dir, 'in'), { recursive: true });
+    writeFileSync(join(dir, 'in', 'a.csv'), 'x\n1\n');
+    const env = { TRIGGERS_TEST_DIR: join(dir, 'in') };
+    const f = 'packages/triggers/test/fixtures/crash-triggers.ts';
+    const store = join(dir, '.sluice');
+    const served = sluiceEnv(env, 'serve', '-f', f, '--store', store, '--tick', '50', '--until-idle');
+    expect(served.code, served.err).toBe(0);
+    expect(served.out).toMatch(/arrivals fire: fire -> arrivals-[0-9a-f]{12}\n/);
+    const list = sluiceEnv(env, 'list', '-f', f, '--store', store);
+    expect(list.out).toMatch(/^trigger\s+source\s+target\s+fires\s+last decision\narrivals\s+data \S+\/\*\.csv\s+train\s+1\s+\S+ fire: fire\n$/);
+    const ex = sluiceEnv(env, 'explain', 'arrivals', '-f', f, '--store', store);
+    expect(ex.code).toBe(0);
+    expect(ex.out).toMatch(/^arrivals at \S+: fire: fire\nrun: arrivals-[0-9a-f]{12} \(dedupe key arrivals\|key=a\.csv\|etag=4-\d+\)\nevent: \{"uri":"file:\/\/\S+a\.csv","key":"a\.csv","size":4,/);
+    expect(ex.out).toMatch(/\nstate: armed=true streak=0 running=- queued=0 last fire=\S+\n$/);
   });
 
   it('bad input: one located message and exit 2', () => {
