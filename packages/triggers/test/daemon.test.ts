@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '@sluice/runner';
 import { StateStore } from '../../runner/src/store/state.ts';
-import { dataArrival, schedule, trigger, upstream } from '../src/define.ts';
+import { dataArrival, monitor, schedule, trigger, upstream } from '../src/define.ts';
 import { Daemon } from '../src/local/daemon.ts';
 import { ingest, train } from './helpers.ts';
 
@@ -60,6 +60,35 @@ describe('local daemon', () => {
     const c = counts(join(dir, '.sluice'));
     expect(c.runs).toEqual([{ id: arr[0]!.run_id, status: 'succeeded' }]);
     expect(c.fires.map((f) => [f.status, f.run_status])).toEqual([['finished', 'succeeded'], ['finished', 'succeeded']]);
+  });
+
+  it('a metric monitor reads the target’s last successful run from the store and fires when it falls', async () => {
+    const storeDir = join(tmp, 'metric', '.sluice');
+    const first = await runPipeline(train, { storeDir, mode: 'inprocess', params: { source: 'a.csv', lr: 0.2 } });
+    expect(first.outputs.accuracy).toBeCloseTo(0.7, 12);
+    const t = trigger({
+      name: 'accuracy', target: train, params: (e) => ({ source: e.reference, lr: 0.4 }),
+      source: monitor.metric({ cron: '*/10 * * * *', timezone: 'Etc/UTC', pipeline: train, output: 'accuracy', direction: 'below' }),
+      policy: { hysteresis: { high: 0.8, low: 0.85 }, concurrency: 'allow' },
+    });
+    let clock = Date.parse('2026-01-01T00:05:00Z');
+    const d = new Daemon([t], deps, { storeDir, now: () => clock });
+    await d.start();
+    d.tick();
+    clock = Date.parse('2026-01-01T00:10:01Z');
+    d.tick();
+    await d.drain();
+    clock = Date.parse('2026-01-01T00:20:01Z');
+    d.tick(); // the retrain (lr 0.4) reached 0.9: a new reference, above the re-arm threshold
+    await d.drain();
+    const decided = d.store.decisions('accuracy');
+    await d.close();
+    expect(decided.map((x) => `${x.kind}: ${x.reason}`)).toEqual(['fire: fire', 'skip: 0.9 > 0.8: no crossing']);
+    expect(JSON.parse(decided[0]!.evidence)).toMatchObject({ value: 0.7, statistic: 'accuracy', run: first.runId, threshold: 0.8 });
+    // the retrain is the new reference, which re-armed the trigger
+    expect(JSON.parse(decided[1]!.evidence)).toMatchObject({ value: 0.9, reference: decided[0]!.run_id, rearmed: `reference advanced from ${first.runId}` });
+    const runs = counts(storeDir).runs;
+    expect(runs).toHaveLength(2);
   });
 
   it('one daemon per store', async () => {
