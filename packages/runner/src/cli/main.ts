@@ -2,7 +2,8 @@ import { registerTrackingVerbs } from './tracking-verbs.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { RunnerError } from '../errors.ts';
 import { ExecutorError, loadSluicePipeline } from '@sluice/executor';
-import { ParamsError } from '../run.ts';
+import { ParamsError, runPipeline } from '../run.ts';
+import { StateStore } from '../store/state.ts';
 import { formatOutputs } from './outputs.ts';
 import { RunView, type ViewMode } from './view.ts';
 import { backendFor, registerInspect } from './inspect.ts';
@@ -11,6 +12,7 @@ import { locateStore } from '../backend/location.ts';
 import { dryRunCommand } from './dry-run.ts';
 import { registerCompile } from './compile.ts';
 import { registerInit } from './init.ts';
+import { registerTriggers } from '@sluice/triggers/cli';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -122,6 +124,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   registerCompile(program, { loadPipeline: loadSluicePipeline });
   registerInit(program, (c) => { code = c; });
+  registerTriggers(program, { runPipeline, ensureStore: (db) => StateStore.open(db).close(), setCode: (c) => { code = c; } });
   registerTrackingVerbs(program, (c) => { code = c; });
   // cluster verbs (submit, watch, stop, terminate, retry, resubmit, build; --cluster on runs/show/logs): @sluice/cluster loads its Kubernetes client only when one runs
   (await import('@sluice/cluster/cli')).registerCluster(program, { view: (json) => new RunView(json ? 'json' : viewMode({})), setCode: (c) => { code = c; } });
