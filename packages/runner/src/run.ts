@@ -12,9 +12,10 @@ import { notifyReleased, semaphoreSizes } from './engine/locks.ts';
 import type { ArtifactRef, LoadedPipeline, RuntimeValue } from './engine/types.ts';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { RunnerError } from './errors.ts';
+import { environmentProblem, loadingUserModule, RunnerError } from './errors.ts';
 import { parseParamsFromIR } from './params.ts';
 import { ArtifactStore } from './store/cas.ts';
+import { groupAlive, stopGroup } from './store/procs.ts';
 import { type RunStatus, StateStore, type TaskState } from './store/state.ts';
 import { type Clock, systemClock } from './util/clock.ts';
 import { canonicalJson, sha256 } from './util/json.ts';
@@ -126,6 +127,21 @@ function newRunId(name: string): string {
   return `${name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 40)}-${ts}-${randomBytes(2).toString('hex')}`;
 }
 
+/** Run ids become directory names in the store: letters, digits, `.`, `_` and `-`, not starting with a dot. */
+export function checkRunId(id: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id))
+    throw new RunnerError('run.id', `invalid run id ${JSON.stringify(id)}: use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`);
+}
+
+/** Artifact parameters name local files: each must exist (checked before the store is touched). */
+function checkArtifactParams(ir: PipelineIR, params: Record<string, JsonValue>): void {
+  for (const [name, spec] of Object.entries(ir.params)) {
+    const v = params[name];
+    if (spec.kind === 'artifact' && typeof v === 'string' && !existsSync(v))
+      throw new ParamsError([{ code: 'param.missing', path: `${ir.name}/params.${name}`, message: `no file or directory at ${JSON.stringify(v)}` }]);
+  }
+}
+
 /** Thrown when parameters are invalid; nothing has run. */
 export class ParamsError extends RunnerError {
   readonly issues: readonly SluiceIssue[];
@@ -201,18 +217,27 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   const git = opts.resume ? undefined : gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
   // In process mode the steps load the entry file themselves; load it the same way here so that
   // the IR (and its code hashes) is the one the steps will see.
-  const loaded = typeof pipeline === 'string' ? await loadPipelineFile(pipeline, opts.exportName)
-    : (opts.mode ?? (opts.entry ? 'process' : 'inprocess')) === 'process' && opts.entry ? await loadPipelineFile(opts.entry, opts.exportName)
+  const loaded = typeof pipeline === 'string' ? await loadingUserModule(pipeline, () => loadPipelineFile(pipeline, opts.exportName))
+    : (opts.mode ?? (opts.entry ? 'process' : 'inprocess')) === 'process' && opts.entry ? await loadingUserModule(opts.entry, () => loadPipelineFile(opts.entry as string, opts.exportName))
     : await toLoadedPipeline(pipeline, 'the pipeline');
   const ir = loaded.ir;
   const clock = opts.clock ?? systemClock;
   const paths = storePaths(opts.storeDir);
+  if (opts.runId !== undefined && !opts.resume) checkRunId(opts.runId);
+  if (opts.concurrency !== undefined && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) throw new RunnerError('run.concurrency', `concurrency must be a whole number of at least 1, got ${opts.concurrency}`);
+  if (opts.graceMs !== undefined && !(Number.isFinite(opts.graceMs) && opts.graceMs >= 0)) throw new RunnerError('run.grace', `graceMs must be 0 or more, got ${opts.graceMs}`);
+  // parameters are checked before anything is written: bad input leaves no store behind
+  const early = opts.resume ? undefined : await parseParams(loaded, opts.params ?? {}, !!opts.paramsFromCli);
+  if (early) checkArtifactParams(ir, early);
   const store = StateStore.open(paths.db, { durability: opts.durability ?? 'normal' });
   const holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
   let runId: string | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let functions: Launcher | undefined;
   let released = false;
+  let heartbeatError: string | undefined;
+  // stops the run when the store cannot be written any more (the heartbeat failed)
+  const halt = new AbortController();
   try {
     const irText = canonicalJson(ir);
     const hash = sha256(irText).slice(0, 16);
@@ -230,11 +255,20 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       entry ??= row.entry ?? undefined;
       exportName ??= row.export_name ?? undefined;
       store.acquireLease(runId, holder, clock.now());
+      // steps of the runner that died may still run (its watchdog stops them within its grace
+      // period): nothing of them may overlap the new attempts, in their checkpoints or locks
+      for (const p of store.taskProcesses(runId)) {
+        if (!groupAlive(p.pid, p.pid_start)) continue;
+        opts.onEvent?.({ type: 'warning', time: clock.now(), runId, key: p.key, message: `task ${p.key}: its process group ${p.pid} from the interrupted run is still running; stopping it before the task runs again` });
+        if (!(await stopGroup(p.pid, p.pid_start, opts.graceMs ?? 10_000)))
+          throw new RunnerError('resume.orphan', `task ${p.key}: process group ${p.pid} of the interrupted run does not end; stop it (kill -KILL -${p.pid}), then resume again`);
+      }
       store.setRunStatus(runId, 'running', clock.now());
     } else {
-      params = await parseParams(loaded, opts.params ?? {}, !!opts.paramsFromCli);
+      params = early as Record<string, JsonValue>;
       checkGpus(ir, pool, params);
       runId = opts.runId ?? newRunId(ir.name);
+      if (store.getRun(runId)) throw new RunnerError('run.exists', `a run with id ${runId} already exists in ${paths.root}; choose another --run-id, or continue it with \`sluice resume ${runId}\``);
       params = await importArtifactParams(ir, params, new ArtifactStore(paths.artifacts), join(paths.runs, runId, 'inputs'));
       const { commit, dirty } = (await git) ?? { commit: null, dirty: null };
       store.db.transaction(() => {
@@ -247,7 +281,21 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       })();
     }
     const id = runId;
-    heartbeat = setInterval(() => store.heartbeat(id, holder, Date.now()), 5000);
+    store.onFailure = (e) => {
+      heartbeatError ??= `the state store could not be written: ${environmentProblem(e) ?? (e as Error).message}`;
+      halt.abort('preempted');
+    };
+    heartbeat = setInterval(() => {
+      // a busy store (another process writing) only delays a heartbeat; the lease is stale after 30 s
+      try {
+        store.heartbeat(id, holder, Date.now());
+      } catch (e) {
+        const problem = environmentProblem(e);
+        if ((e as { code?: string }).code === 'SQLITE_BUSY' || (e as { code?: string }).code === 'SQLITE_LOCKED') return;
+        heartbeatError ??= `the run's heartbeat could not be written: ${problem ?? (e as Error).message}`;
+        halt.abort('preempted');
+      }
+    }, 5000);
     heartbeat.unref();
     const mode = opts.mode ?? (entry ? 'process' : 'inprocess');
     if (mode === 'process' && !entry) throw new RunnerError('run.noEntry', 'mode "process" needs the pipeline file (`entry`) so that child processes can load it');
@@ -255,14 +303,15 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     const emit = opts.onEvent ?? (() => {});
     functions = mode === 'process' ? new ProcessLauncher({ entry: resolve(entry as string), exportName, graceMs, fresh: !!opts.freshProcesses }) : new InProcessLauncher(loaded.runtimes);
     const containers = new ContainerLauncher(opts.containers ?? 'auto', (message) => emit({ type: 'warning', time: clock.now(), runId: id, message }), graceMs);
-    const signal = opts.signal ?? new AbortController().signal;
+    const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
     emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id });
     const engine = new Engine({
       store, cas: new ArtifactStore(paths.artifacts), runDir: join(paths.runs, id), runId: id, loaded, params,
       functions, containers, concurrency: opts.concurrency ?? cpus().length, gpus: pool, clock, emit, signal, holder, semaphores,
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
     });
-    const result = await engine.run();
+    const ran = await engine.run();
+    const result = heartbeatError ? { ...ran, status: 'failed' as const, error: heartbeatError } : ran;
     // the last writes, the run's status, the release of its locks and of the lease: one commit
     store.enqueue(() => {
       store.setRunStatus(id, result.status, clock.now(), JSON.stringify(result.outputs), result.error ?? null);
@@ -270,6 +319,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       store.releaseLease(id, holder);
     }, 'run');
     store.flushNow();
+    if (store.failure) throw store.failure;
     released = true;
     notifyReleased(store.file);
     emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}), outputs: result.outputs });
@@ -281,6 +331,9 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new RunnerError('store.locked', `state store ${paths.db} is locked by another process (${(e as Error).message}); try again when it is done`);
+    const problem = environmentProblem(e);
+    if (problem && !(e instanceof RunnerError))
+      throw new RunnerError('store.write', `${runId ? `run ${runId}: ` : ''}${heartbeatError ?? problem}${runId ? '; the run could not be recorded as ended (`sluice show` reports its driver gone)' : ''}`);
     throw e;
   } finally {
     functions?.close?.();

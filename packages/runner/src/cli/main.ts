@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { RunnerError } from '../errors.ts';
+import { environmentProblem, loadingUserModule, RunnerError, UserModuleError } from '../errors.ts';
+import { checkPipelineFile, integerFlag, storeFlag } from './flags.ts';
 import { ExecutorError, loadSluicePipeline } from '@sluice/executor';
 import { ParamsError, runPipeline, storePaths } from '../run.ts';
 import { StateStore } from '../store/state.ts';
@@ -29,8 +30,8 @@ function viewMode(o: { json?: boolean }): ViewMode {
 }
 
 interface RunFlags {
-  export?: string; param: string[]; store: string; inProcess?: boolean; concurrency?: string; containers: 'auto' | 'require' | 'host';
-  cache: boolean; freshProcesses?: boolean; dryRun?: boolean; json?: boolean; durability: 'normal' | 'full'; runId?: string; grace: string;
+  export?: string; param: string[]; store: string; inProcess?: boolean; concurrency?: number; containers: 'auto' | 'require' | 'host';
+  cache: boolean; freshProcesses?: boolean; dryRun?: boolean; json?: boolean; durability: 'normal' | 'full'; runId?: string; grace: number;
 }
 
 async function drive(file: string | undefined, o: RunFlags, resume?: string): Promise<number> {
@@ -46,6 +47,8 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    if (file) checkPipelineFile(file);
+    const params = parseParamFlags(o.param);
     let entry = file;
     let exportName = o.export;
     let mode: 'process' | 'inprocess' = o.inProcess ? 'inprocess' : 'process';
@@ -60,14 +63,15 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string): Pr
       } finally {
         store.close();
       }
+      if (entry && !existsSync(entry)) throw new RunnerError('resume.entry', `run ${resume} was started from ${entry}, which does not exist from here; run \`sluice resume\` in the directory the run was started from, or give --entry <file>`);
       if (!entry) throw new RunnerError('resume.noEntry', `run ${resume} was started from code, not from a file; resume it with runPipeline(pipeline, { resume: '${resume}' })`);
     }
     // a file path: runPipeline imports it once, with tsx, as the steps do
     const r = await runPipeline(entry as string, {
       entry: entry as string, ...(exportName ? { exportName } : {}), mode, storeDir: o.store,
-      params: parseParamFlags(o.param), paramsFromCli: true, containers: o.containers, noCache: !o.cache,
-      durability: o.durability, ...(o.freshProcesses ? { freshProcesses: true } : {}), graceMs: Number(o.grace), onEvent: view.event, signal: ac.signal,
-      ...(o.concurrency ? { concurrency: Number(o.concurrency) } : {}), ...(o.runId ? { runId: o.runId } : {}), ...(resume ? { resume } : {}),
+      params, paramsFromCli: true, containers: o.containers, noCache: !o.cache,
+      durability: o.durability, ...(o.freshProcesses ? { freshProcesses: true } : {}), graceMs: o.grace, onEvent: view.event, signal: ac.signal,
+      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.runId ? { runId: o.runId } : {}), ...(resume ? { resume } : {}),
     });
     if (!o.json) {
       process.stdout.write(`run ${r.runId} ${r.status}${r.error ? `:\n${r.error}` : ''}\n`);
@@ -87,20 +91,30 @@ function runOptions(cmd: Command): Command {
   return cmd
     .option('--export <name>', 'named export holding the pipeline (default: the default export)')
     .option('-p, --param <name=value>', 'pipeline parameter (repeatable)', collect, [])
-    .option('--store <dir>', 'state and artifact directory', '.sluice')
+    .option('--store <dir>', 'state and artifact directory', storeFlag, '.sluice')
     .option('--in-process', 'run function steps in this process instead of child processes')
     .option('--fresh-processes', 'a new process for every step attempt (as in an Argo pod) instead of warm worker processes')
-    .option('--concurrency <n>', 'steps running at once (default: number of cores)')
+    .option('--concurrency <n>', 'steps running at once (default: number of cores)', integerFlag(1))
     .addOption(new Option('--containers <policy>', 'container steps without docker/podman: run on the host, or fail').choices(['auto', 'require', 'host']).default('auto'))
     .option('--no-cache', 'do not reuse cached step results')
     .option('--json', 'one JSON event per line')
     .addOption(new Option('--durability <level>', 'normal: survives a killed process; full: also a power cut').choices(['normal', 'full']).default('normal'))
-    .option('--grace <ms>', 'time a stopped step gets to save a checkpoint', '10000');
+    .option('--grace <ms>', 'time a stopped step gets to save a checkpoint', integerFlag(0), 10000);
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Runs the `sluice` command line; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = new Command('sluice').description('Typed ML pipelines: run locally, compile to Argo Workflows').exitOverride().showHelpAfterError();
+  const program = new Command('sluice').description('Typed ML pipelines: run locally, compile to Argo Workflows').exitOverride()
+    .version(version(), '-V, --version', 'print the version of sluice')
+    .showHelpAfterError("(run 'sluice help <command>' for its options)");
   let code = 0;
   runOptions(program.command('run <file>').description('run a pipeline on this machine'))
     .option('--dry-run', 'show the plan without running anything')
@@ -113,13 +127,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (run: string, o: RunFlags & { entry?: string }) => {
       code = await drive(o.entry, o, run);
     });
-  program.command('runs').description('list runs').option('--store <dir>', 'state directory', '.sluice').option('-n, --limit <n>', 'how many', '20').option('--json', 'JSON output')
-    .action((o: { store: string; limit: string; json?: boolean }) => { code = runsCommand(o); });
-  program.command('show <run>').description('a run: tasks, attempts, cache hits and misses, lineage').option('--store <dir>', 'state directory', '.sluice').option('--json', 'JSON output')
+  program.command('runs').description('list runs').option('--store <dir>', 'state directory', storeFlag, '.sluice').option('-n, --limit <n>', 'how many', integerFlag(1), 20).option('--json', 'JSON output')
+    .action((o: { store: string; limit: number; json?: boolean }) => { code = runsCommand({ ...o, limit: String(o.limit) }); });
+  program.command('show <run>').description('a run: tasks, attempts, cache hits and misses, lineage').option('--store <dir>', 'state directory', storeFlag, '.sluice').option('--json', 'JSON output')
     .action((run: string, o: { store: string; json?: boolean }) => { code = showCommand(run, o); });
-  program.command('logs <run> [task]').description("a run's step logs").option('--store <dir>', 'state directory', '.sluice').option('-f, --follow', 'keep printing until the run ends')
+  program.command('logs <run> [task]').description("a run's step logs").option('--store <dir>', 'state directory', storeFlag, '.sluice').option('-f, --follow', 'keep printing until the run ends')
     .action(async (run: string, task: string | undefined, o: { store: string; follow?: boolean }) => { code = await logsCommand(run, task, o); });
-  program.command('lineage <artifact>').description('walk an artifact back to the tasks and inputs that produced it (hash prefix or store path)').option('--store <dir>', 'state directory', '.sluice').option('--json', 'JSON output')
+  program.command('lineage <artifact>').description('walk an artifact back to the tasks and inputs that produced it (hash prefix or store path)').option('--store <dir>', 'state directory', storeFlag, '.sluice').option('--json', 'JSON output')
     .action((a: string, o: { store: string; json?: boolean }) => { code = lineageCommand(a, o); });
   program.command('exec').description('run one function step (the executor of local runs and Argo pods)').allowUnknownOption().helpOption(false).argument('[args...]')
     .action(async () => {
@@ -129,22 +143,40 @@ export async function main(argv: readonly string[]): Promise<number> {
   const compilePath = join(import.meta.dirname, 'compile.ts');
   if (existsSync(compilePath)) {
     const mod = (await import(compilePath)) as { registerCompile?: (p: Command, deps: { loadPipeline(file: string, exportName?: string): Promise<unknown> }) => void };
-    mod.registerCompile?.(program, { loadPipeline: loadSluicePipeline });
+    mod.registerCompile?.(program, { loadPipeline: (file, exportName) => {
+      checkPipelineFile(file);
+      return loadingUserModule(file, () => loadSluicePipeline(file, exportName));
+    } });
   }
+  // commander's messages (unknown option, invalid value) are one line on stderr; its help on stdout
+  program.configureOutput({ writeErr: (t) => process.stderr.write(t.startsWith('error: ') ? `sluice: ${t.slice(7)}` : t) });
+  for (const c of program.commands) c.configureOutput({ writeErr: (t) => process.stderr.write(t.startsWith('error: ') ? `sluice: ${t.slice(7)}` : t) });
   try {
+    process.exitCode = undefined;
     await program.parseAsync([...argv], { from: 'user' });
-    return code;
+    // a verb that reports its result through process.exitCode (compile) is not overwritten with 0
+    return code || (typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0) || 0);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`${(e instanceof UserModuleError ? (e.original as Error)?.stack : undefined) ?? (e as Error).stack ?? e}\n`);
     if (e instanceof ParamsError) {
       process.stderr.write(`sluice: ${e.message}\nnothing was run.\n`);
       return 2;
+    }
+    if (e instanceof RunnerError && e.code === 'store.write') {
+      process.stderr.write(`sluice: ${e.message}\n`);
+      return 1;
     }
     if (e instanceof RunnerError || e instanceof ExecutorError || (e as Error).name === 'SluiceValidationError') {
       process.stderr.write(`sluice: ${(e as Error).message}\n`);
       return 2;
     }
-    process.stderr.write(`sluice: ${(e as Error).stack ?? e}\n`);
+    const env = environmentProblem(e);
+    if (env) {
+      process.stderr.write(`sluice: ${env}\n`);
+      return 1;
+    }
+    process.stderr.write(`sluice: internal error: ${(e as Error).stack ?? e}\n`);
     return 1;
   }
 }

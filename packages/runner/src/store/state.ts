@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { RunnerError } from '../errors.ts';
 import { explainMisses } from '../engine/cache.ts';
 import { crashArmed, crashPoint } from '@sluice/executor';
+import { groupAlive, signalGroup } from './procs.ts';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
 export const SCHEMA_VERSION = 2;
@@ -110,6 +111,10 @@ export class StateStore {
   private labels: string[] = [];
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
+  /** The first commit that failed (disk full, I/O error); set once. */
+  failure: unknown;
+  /** Called when a commit fails. */
+  onFailure: ((e: unknown) => void) | undefined;
 
   private readonly commitQueue: (q: readonly (() => void)[]) => void;
   /** False for a version-1 store opened read-only (it has no `locks` table yet). */
@@ -144,13 +149,34 @@ export class StateStore {
     const existed = existsSync(file);
     if (existed) checkHeader(file);
     else if (opts.readonly) throw new RunnerError('store.missing', `no Sluice state at ${file}: nothing has run here yet`);
-    else mkdirSync(dirname(file), { recursive: true });
+    else {
+      // params and logs are the user's: the store is readable by its owner only (whatever the umask)
+      const root = dirname(file);
+      const made = !existsSync(root);
+      mkdirSync(root, { recursive: true, mode: 0o700 });
+      if (made) chmodSync(root, 0o700);
+    }
     let db: Database.Database;
     try {
       db = new Database(file, { readonly: !!opts.readonly, fileMustExist: existed });
       db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      if (opts.readonly) db.prepare('SELECT count(*) FROM sqlite_master').get(); // a hot journal shows here
     } catch (e) {
-      throw wrapSqliteError(e, file);
+      const code = (e as { code?: string }).code ?? '';
+      // A read-only open cannot recover a hot journal or WAL left by a killed runner: open for
+      // writing (SQLite recovers it; nothing else is written), or say what is wrong.
+      if (opts.readonly && (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN'))) {
+        try {
+          db = new Database(file, { fileMustExist: true });
+          db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+          db.prepare('SELECT count(*) FROM sqlite_master').get();
+        } catch (e2) {
+          throw new RunnerError('store.readonly', `state store ${file} has an unfinished journal (a runner was killed while writing) and cannot be recovered from here (${(e2 as Error).message}); open it once with write access, e.g. \`sluice runs\` as its owner`);
+        }
+      } else throw wrapSqliteError(e, file);
+    }
+    if (!existed && !opts.readonly) {
+      try { chmodSync(file, 0o600); } catch { /* not ours to change */ }
     }
     try {
       if (!opts.readonly) {
@@ -198,6 +224,15 @@ export class StateStore {
         }
       }
       if (!opts.readonly) {
+        // additive: the process group of an attempt (pid and its start time), to stop orphans
+        const cols = db.prepare(`SELECT name FROM pragma_table_info('tasks')`).all() as { name: string }[];
+        if (!cols.some((c) => c.name === 'pid')) {
+          db.transaction(() => {
+            const again = db.prepare(`SELECT name FROM pragma_table_info('tasks')`).all() as { name: string }[];
+            if (again.some((c) => c.name === 'pid')) return;
+            db.exec('ALTER TABLE tasks ADD COLUMN pid INTEGER; ALTER TABLE tasks ADD COLUMN pid_start TEXT;');
+          }).immediate();
+        }
         // Find out now, with a clear message, whether another process holds the write lock.
         db.exec('BEGIN IMMEDIATE');
         db.exec('ROLLBACK');
@@ -240,11 +275,11 @@ export class StateStore {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flushNow());
+    setImmediate(() => this.flushNow(true));
   }
 
   /** Commits the queue now, in one transaction. */
-  flushNow(): void {
+  flushNow(fromTimer = false): void {
     this.scheduled = false;
     const q = this.queue;
     const w = this.waiters;
@@ -259,7 +294,11 @@ export class StateStore {
         crashPoint('commit.after', labels);
       }
     } catch (e) {
+      // The writes are lost (disk full, I/O error): nothing later can be trusted to commit.
+      this.failure ??= e;
       for (const x of w) x.reject(e);
+      this.onFailure?.(e);
+      if (!w.length && !fromTimer) throw e;
       return;
     }
     for (const x of w) x.resolve();
@@ -344,6 +383,17 @@ export class StateStore {
    * Records that attempt `n` (a retry) is running: the task row carries the running attempt's
    * number, so a task in state `running` after a crash says which attempt was cut short.
    */
+  /** Records the process group running task `key`'s current attempt (its leader's pid and start time). */
+  setTaskProcess(runId: string, key: string, pid: number | null, start: string | null): void {
+    this.db.prepare(`UPDATE tasks SET pid = ?, pid_start = ? WHERE run_id = ? AND key = ?`).run(pid, start, runId, key);
+  }
+  /** Process groups recorded for tasks of `runId` (all, or `taskKey`) still marked running. */
+  taskProcesses(runId: string, taskKey?: string): { key: string; pid: number; pid_start: string | null }[] {
+    const cols = this.db.prepare(`SELECT name FROM pragma_table_info('tasks')`).all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'pid')) return [];
+    return this.db.prepare(`SELECT key, pid, pid_start FROM tasks WHERE run_id = ? AND state IN ('running', 'retrying') AND pid IS NOT NULL${taskKey !== undefined ? ' AND key = ?' : ''}`)
+      .all(...(taskKey !== undefined ? [runId, taskKey] : [runId])) as { key: string; pid: number; pid_start: string | null }[];
+  }
   startAttempt(runId: string, key: string, n: number): void {
     this.st.bumpAttempts.run(n, runId, key);
   }
@@ -453,6 +503,14 @@ export class StateStore {
         for (const r of get.all(w.kind, w.name) as LockRow[]) {
           if (r.run_id === o.runId && (r.task_key === '' || r.task_key === o.taskKey)) mine = r.task_key === '' || mine;
           else if (r.holder !== o.holder && !leaseAlive(r, host, o.now, staleMs)) {
+            // the holder's driver is gone, but its step may still be in the critical section:
+            // the lock is free once nothing of that step's process group runs (it is killed now)
+            const orphans = r.host === host ? this.taskProcesses(r.run_id, r.task_key === '' ? undefined : r.task_key).filter((p) => groupAlive(p.pid, p.pid_start)) : [];
+            if (orphans.length) {
+              for (const p of orphans) signalGroup(p.pid, p.pid_start, 'SIGKILL');
+              others.push(r);
+              continue;
+            }
             drop.run(r.kind, r.name, r.run_id, r.task_key);
             takenOver.push(r);
           } else others.push(r);
