@@ -176,6 +176,31 @@ async function importArtifactParams(ir: PipelineIR, params: Record<string, JsonV
   return out;
 }
 
+/** How many task rows a run of `ir` shows: tasks (nested pipelines' included), times the literal or parameter items of their loops. */
+export function plannedTasks(ir: PipelineIR, params: { readonly [name: string]: JsonValue }): { n: number; exact: boolean } {
+  let exact = true;
+  const count = (nodes: readonly PipelineIR['dag'][number][], top: boolean): number => {
+    let n = 0;
+    for (const node of nodes) {
+      if (node.kind === 'task') {
+        const c = ir.components[node.component];
+        n += c?.kind === 'pipeline' ? count(c.dag, false) : 1;
+      } else if (node.kind === 'condition') n += count(node.then, top) + count(node.else, top);
+      else if (node.kind === 'loop') {
+        let list: unknown = node.items.kind === 'literal' ? node.items.value : node.items.kind === 'param' && top ? params[node.items.name] : undefined;
+        if (typeof list === 'string') {
+          try { list = JSON.parse(list); } catch { list = undefined; }
+        }
+        if (Array.isArray(list)) n += list.length * count(node.body, top);
+        else exact = false;
+      }
+    }
+    return n;
+  };
+  const n = count(ir.dag, true) + (ir.exitHandler ? 1 : 0);
+  return { n, exact };
+}
+
 /**
  * Refuses the run before anything starts when a task that surely runs asks for more GPUs than the
  * machine has. Tasks in a condition's branches or in a loop whose items are only known at run time
@@ -304,7 +329,8 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     functions = mode === 'process' ? new ProcessLauncher({ entry: resolve(entry as string), exportName, graceMs, fresh: !!opts.freshProcesses }) : new InProcessLauncher(loaded.runtimes);
     const containers = new ContainerLauncher(opts.containers ?? 'auto', (message) => emit({ type: 'warning', time: clock.now(), runId: id, message }), graceMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
-    emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id });
+    const planned = plannedTasks(ir, params);
+    emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id, pipeline: ir.name, planned: planned.n, plannedExact: planned.exact });
     const engine = new Engine({
       store, cas: new ArtifactStore(paths.artifacts), runDir: join(paths.runs, id), runId: id, loaded, params,
       functions, containers, concurrency: opts.concurrency ?? cpus().length, gpus: pool, clock, emit, signal, holder, semaphores,

@@ -31,7 +31,7 @@ export function runsCommand(o: { store: string; limit: string; json?: boolean })
     for (const r of runs) {
       const tasks = s.tasksOfRun(r.id).filter((t) => t.component);
       const done = tasks.filter((t) => t.state === 'succeeded' || t.state === 'cached').length;
-      rows.push([r.id, r.pipeline, r.status, when(r.created_at), formatMs((r.finished_at ?? Date.now()) - r.created_at), `${done}/${tasks.length} done`]);
+      rows.push([r.id, r.pipeline, s.driverGone(r.id) ? 'running (driver gone)' : r.status, when(r.created_at), formatMs((r.finished_at ?? Date.now()) - r.created_at), `${done}/${tasks.length} done`]);
     }
     process.stdout.write(table(rows));
     return 0;
@@ -58,7 +58,8 @@ export function showCommand(id: string, o: { store: string; json?: boolean }): n
     const out: string[] = [];
     out.push(`run       ${run.id}`);
     out.push(`pipeline  ${run.pipeline} (IR ${run.ir_hash})${run.entry ? ` from ${run.entry}${run.export_name ? `#${run.export_name}` : ''}` : ''}`);
-    out.push(`status    ${run.status}${lease && run.status === 'running' ? ` (driven by pid ${lease.pid} on ${lease.host})` : ''}`);
+    const gone = s.driverGone(run.id);
+    out.push(`status    ${run.status}${gone ? ` — its driver is gone${lease ? ` (pid ${lease.pid} on ${lease.host})` : ''}: nothing runs it; \`sluice resume ${run.id}\` continues it` : lease && run.status === 'running' ? ` (driven by pid ${lease.pid} on ${lease.host})` : ''}`);
     if (locks.length) out.push(`holds     ${locks.map((l) => `${l.kind} ${l.name}${l.task_key ? ` (task ${l.task_key})` : ' (the run)'}`).join(', ')}`);
     out.push(`started   ${when(run.created_at)}   finished ${when(run.finished_at)}   mode ${run.mode}`);
     out.push(`git       ${run.git_commit ? `${run.git_commit.slice(0, 12)}${run.git_dirty ? ' (dirty tree)' : ' (clean)'}` : 'not a git checkout'}`);
@@ -143,6 +144,11 @@ export async function logsCommand(id: string, task: string | undefined, o: { sto
         await new Promise((r) => setTimeout(r, 500));
         pump();
         if (st !== 'running') break;
+        if (s.driverGone(run.id)) {
+          pump();
+          process.stderr.write(`sluice: run ${run.id} is not running any more: its driver is gone (\`sluice resume ${run.id}\` continues it)\n`);
+          return 1;
+        }
       }
     }
     return 0;

@@ -10,6 +10,7 @@ import { formatOutputs } from './outputs.ts';
 import { RunView, type ViewMode } from './view.ts';
 import { lineageCommand, logsCommand, runsCommand, showCommand } from './inspect.ts';
 import { dryRunCommand } from './dry-run.ts';
+import { gcCommand, verifyCommand } from './store.ts';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -26,7 +27,7 @@ function parseParamFlags(flags: readonly string[]): Record<string, string> {
 }
 
 function viewMode(o: { json?: boolean }): ViewMode {
-  return o.json ? 'json' : process.stdout.isTTY && !process.env.CI ? 'tty' : 'lines';
+  return o.json ? 'json' : process.stdout.isTTY && !process.env.CI && process.env.TERM !== 'dumb' ? 'tty' : 'lines';
 }
 
 interface RunFlags {
@@ -41,7 +42,9 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string): Pr
   const onSignal = (sig: NodeJS.Signals) => {
     stops++;
     if (stops > 1) process.exit(130);
-    process.stderr.write(`\n${sig}: stopping; running steps get ${o.grace} ms to save a checkpoint. \`sluice resume\` continues the run. (again to quit at once)\n`);
+    const text = `${sig}: stopping; running steps get ${o.grace} ms to save a checkpoint. \`sluice resume\` continues the run. (again to quit at once)`;
+    if (viewMode(o) === 'tty') view.notice(text); // kept above the live view, not drawn over
+    else process.stderr.write(`\n${text}\n`);
     ac.abort('preempted');
   };
   process.on('SIGINT', onSignal);
@@ -71,7 +74,7 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string): Pr
       entry: entry as string, ...(exportName ? { exportName } : {}), mode, storeDir: o.store,
       params, paramsFromCli: true, containers: o.containers, noCache: !o.cache,
       durability: o.durability, ...(o.freshProcesses ? { freshProcesses: true } : {}), graceMs: o.grace, onEvent: view.event, signal: ac.signal,
-      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.runId ? { runId: o.runId } : {}), ...(resume ? { resume } : {}),
+      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.runId !== undefined ? { runId: o.runId } : {}), ...(resume ? { resume } : {}),
     });
     if (!o.json) {
       process.stdout.write(`run ${r.runId} ${r.status}${r.error ? `:\n${r.error}` : ''}\n`);
@@ -135,6 +138,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (run: string, task: string | undefined, o: { store: string; follow?: boolean }) => { code = await logsCommand(run, task, o); });
   program.command('lineage <artifact>').description('walk an artifact back to the tasks and inputs that produced it (hash prefix or store path)').option('--store <dir>', 'state directory', storeFlag, '.sluice').option('--json', 'JSON output')
     .action((a: string, o: { store: string; json?: boolean }) => { code = lineageCommand(a, o); });
+  program.command('verify').description('hash every stored artifact again; report (and with --remove, delete) the ones whose content changed').option('--store <dir>', 'state directory', storeFlag, '.sluice').option('--remove', 'remove corrupt objects (the tasks that made them run again)').option('--json', 'JSON output')
+    .action(async (o: { store: string; remove?: boolean; json?: boolean }) => { code = await verifyCommand(o); });
+  program.command('gc').description('remove stored artifacts that no run, task or cache entry refers to').option('--store <dir>', 'state directory', storeFlag, '.sluice').option('--dry-run', 'list what would be removed')
+    .action((o: { store: string; dryRun?: boolean }) => { code = gcCommand(o); });
   program.command('exec').description('run one function step (the executor of local runs and Argo pods)').allowUnknownOption().helpOption(false).argument('[args...]')
     .action(async () => {
       const { execMain } = await import('@sluice/executor');

@@ -31,6 +31,10 @@ export interface RunEvent {
   readonly status?: string;
   readonly delayMs?: number;
   readonly gpus?: readonly string[];
+  /** `run.started`/`run.resumed`: the pipeline's name and how many tasks it plans (`plannedExact` false when loops over run-time lists may add more). */
+  readonly pipeline?: string;
+  readonly planned?: number;
+  readonly plannedExact?: boolean;
   /** `run.finished`: the pipeline's outputs (artifacts with their local path and content hash). */
   readonly outputs?: { readonly [name: string]: RuntimeValue };
 }
@@ -432,6 +436,35 @@ export class Engine {
     }
   }
 
+  /**
+   * GPU devices for task `key`: free in this run's pool and not held by another run of the store
+   * (each device is a store-wide `gpu` lock, as mutexes are), taken in one transaction.
+   */
+  private async takeGpus(key: string, n: number): Promise<string[] | 'stopped'> {
+    const o = this.o;
+    if (n <= 0) return [];
+    let delay = 20;
+    let reported = '';
+    for (;;) {
+      if (this.interrupted) return 'stopped';
+      const busy = o.store.gpusInUse(o.holder);
+      const ids = o.gpus.tryAcquire(n, busy);
+      if (ids) {
+        const r = o.store.tryLocks({ runId: o.runId, taskKey: key, holder: o.holder, now: Date.now(), want: ids.map((d) => ({ kind: 'gpu' as const, name: d, size: 1 })) });
+        if (r.ok) return ids;
+        o.gpus.release(ids);
+      }
+      const message = `waiting for ${n} GPU${n > 1 ? 's' : ''}: ${busy.size ? `${[...busy].join(',')} in use by another run of this store` : 'all in use by this run'}`;
+      if (message !== reported) {
+        reported = message;
+        this.states.set(key, 'waiting');
+        o.emit({ type: 'task.waiting', time: o.clock.now(), runId: o.runId, key, message });
+      }
+      await waitForRelease(o.store.file, delay, o.signal);
+      delay = Math.min(delay * 2, o.lockPollMs ?? 500);
+    }
+  }
+
   /** Queues the release of task `key`'s locks (it shares the commit of the attempt's outcome), then wakes local waiters. */
   private unlock(key: string): void {
     const { store, runId, holder } = this.o;
@@ -551,7 +584,8 @@ export class Engine {
       // Locks first, then GPUs and a slot: a task waiting for a lock holds neither.
       const lock = await this.takeLocks(key, opts.synchronization);
       if (lock === 'stopped') return this.omit(key);
-      const gpus = await o.gpus.acquire(gpuCount);
+      const gpus = await this.takeGpus(key, gpuCount);
+      if (gpus === 'stopped') return this.omit(key);
       await this.slots.acquire();
       let res: AttemptResult;
       try {
@@ -614,7 +648,7 @@ export class Engine {
         this.slots.release();
         o.gpus.release(gpus);
         // queued behind the attempt's outcome: released in the same commit
-        if (lock === 'held') this.unlock(key);
+        if (lock === 'held' || gpus.length) this.unlock(key);
       }
       const interrupted = this.interrupted && res.kind === 'preempted';
       const outcome: AttemptOutcome = interrupted ? 'interrupted' : res.outcome;

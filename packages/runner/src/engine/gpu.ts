@@ -67,6 +67,16 @@ export class GpuPool {
     if (!this.waiters.length && this.free.length >= n) return Promise.resolve(this.free.splice(0, n));
     return new Promise((resolve) => this.waiters.push({ n, resolve }));
   }
+  /** `n` free devices not in `avoid`, taken now, or undefined (nothing is taken). */
+  tryAcquire(n: number, avoid: ReadonlySet<string>): string[] | undefined {
+    if (n <= 0) return [];
+    this.check(n, 'a step');
+    if (this.waiters.length) return undefined;
+    const ids = this.free.filter((d) => !avoid.has(d)).slice(0, n);
+    if (ids.length < n) return undefined;
+    this.free = this.free.filter((d) => !ids.includes(d));
+    return ids;
+  }
   release(ids: readonly string[]): void {
     if (!ids.length) return;
     this.free.push(...ids);

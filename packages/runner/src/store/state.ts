@@ -83,7 +83,7 @@ export interface AttemptRow {
 export interface ArtifactRow { run_id: string; task_key: string; output: string; hash: string; type: string; size: number; metadata: string }
 export interface LeaseRow { run_id: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
 /** A hold on a mutex or semaphore; `task_key` is empty for a hold by the whole run. */
-export interface LockRow { kind: 'mutex' | 'semaphore'; name: string; run_id: string; task_key: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
+export interface LockRow { kind: 'mutex' | 'semaphore' | 'gpu'; name: string; run_id: string; task_key: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
 /** What {@link StateStore.tryLocks} found: `ok` when every lock is now held; otherwise who holds what is wanted. */
 export interface LockAttempt { readonly ok: boolean; readonly blockers: readonly LockRow[]; readonly takenOver: readonly LockRow[] }
 
@@ -383,6 +383,30 @@ export class StateStore {
    * Records that attempt `n` (a retry) is running: the task row carries the running attempt's
    * number, so a task in state `running` after a crash says which attempt was cut short.
    */
+  /**
+   * A run marked running whose driver is gone (its lease is missing, or its pid is dead on this
+   * host, or it has not beaten for `staleMs` from another): nothing will end it until it is resumed.
+   */
+  driverGone(runId: string, now = Date.now(), staleMs = 30_000): boolean {
+    const run = this.getRun(runId);
+    if (!run || run.status !== 'running') return false;
+    const lease = this.getLease(runId);
+    return !lease || !leaseAlive(lease, hostname(), now, staleMs);
+  }
+  /** Runs whose driver is alive now. */
+  liveRuns(now = Date.now()): RunRow[] {
+    return (this.db.prepare(`SELECT * FROM runs WHERE status = 'running'`).all() as RunRow[]).filter((r) => !this.driverGone(r.id, now));
+  }
+  /** Every artifact hash the store's records refer to (runs' params and outputs, tasks, cache entries, artifacts). */
+  referencedHashes(): Set<string> {
+    const out = new Set<string>();
+    for (const r of this.db.prepare(`SELECT hash FROM artifacts`).all() as { hash: string }[]) out.add(r.hash);
+    const texts = [
+      ...(this.db.prepare(`SELECT params AS t FROM runs UNION ALL SELECT outputs FROM runs UNION ALL SELECT outputs FROM tasks UNION ALL SELECT inputs FROM tasks UNION ALL SELECT outputs FROM cache`).all() as { t: string | null }[]),
+    ];
+    for (const { t } of texts) for (const m of (t ?? '').matchAll(/"hash":"([0-9a-f]{64})"/g)) out.add(m[1] as string);
+    return out;
+  }
   /** Records the process group running task `key`'s current attempt (its leader's pid and start time). */
   setTaskProcess(runId: string, key: string, pid: number | null, start: string | null): void {
     this.db.prepare(`UPDATE tasks SET pid = ?, pid_start = ? WHERE run_id = ? AND key = ?`).run(pid, start, runId, key);
@@ -488,7 +512,7 @@ export class StateStore {
    * when fewer than its size hold it. Holds whose process is gone (the lease's liveness check) are
    * deleted first and reported in `takenOver`. A lock the run itself holds covers its tasks.
    */
-  tryLocks(o: { runId: string; taskKey: string; holder: string; now: number; want: readonly { kind: 'mutex' | 'semaphore'; name: string; size: number }[] }, staleMs = 30_000): LockAttempt {
+  tryLocks(o: { runId: string; taskKey: string; holder: string; now: number; want: readonly { kind: 'mutex' | 'semaphore' | 'gpu'; name: string; size: number }[] }, staleMs = 30_000): LockAttempt {
     const host = hostname();
     const get = this.db.prepare(`SELECT * FROM locks WHERE kind = ? AND name = ?`);
     const drop = this.db.prepare(`DELETE FROM locks WHERE kind = ? AND name = ? AND run_id = ? AND task_key = ?`);
@@ -522,6 +546,13 @@ export class StateStore {
       if (!blockers.length) for (const w of take) put.run(w.kind, w.name, o.runId, o.taskKey, o.holder, process.pid, host, o.now, o.now);
       return { ok: !blockers.length, blockers, takenOver };
     }).immediate();
+  }
+  /** GPU devices held in this store by other holders whose process is alive (a GPU is a `gpu` lock of size 1 named by its device). */
+  gpusInUse(holder: string, now = Date.now(), staleMs = 30_000): Set<string> {
+    if (!this.hasLocks) return new Set();
+    const host = hostname();
+    const rows = this.db.prepare(`SELECT * FROM locks WHERE kind = 'gpu' AND holder != ?`).all(holder) as LockRow[];
+    return new Set(rows.filter((r) => leaseAlive(r, host, now, staleMs)).map((r) => r.name));
   }
   /** Releases what task `taskKey` of `runId` holds (empty key: the run's own holds). Use inside a group commit. */
   releaseLocks(runId: string, taskKey: string, holder: string): void {
