@@ -1,3 +1,4 @@
+import { statfsSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -58,9 +59,11 @@ export async function loadingUserModule<T>(file: string, load: () => Promise<T>)
 }
 
 /** A message for a failure of the file system or the state database that the user can act on, or undefined. */
-export function environmentProblem(e: unknown): string | undefined {
+export function environmentProblem(e: unknown, dir?: string): string | undefined {
   const code = (e as { code?: string } | undefined)?.code ?? '';
   const msg = (e as Error | undefined)?.message ?? '';
+  // SQLite reports a failed write to a full disk as an I/O error as often as SQLITE_FULL
+  if (dir && (code.startsWith('SQLITE_IOERR') || code === 'EIO') && diskFull(dir)) return `the disk is full (${msg.split('\n')[0]}); free some space, then \`sluice resume\` continues the run`;
   if (code === 'ENOSPC' || code === 'SQLITE_FULL' || /database or disk is full/.test(msg)) return `the disk is full (${msg.split('\n')[0]}); free some space, then \`sluice resume\` continues the run`;
   if (code === 'EDQUOT') return `disk quota exceeded (${msg.split('\n')[0]})`;
   if (code === 'EROFS' || code.startsWith('SQLITE_READONLY')) return `the store is on a read-only file system or cannot be written (${msg.split('\n')[0]})`;
@@ -68,4 +71,14 @@ export function environmentProblem(e: unknown): string | undefined {
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return `the state store is locked by another process (${msg.split('\n')[0]}); try again when it is done`;
   if (code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR') || code === 'EIO') return `input/output error on the store (${msg.split('\n')[0]})`;
   return undefined;
+}
+
+/** Less than 64 KiB free for unprivileged writers on the file system of `dir`. */
+export function diskFull(dir: string): boolean {
+  try {
+    const st = statfsSync(dir);
+    return st.bavail * st.bsize < 65536;
+  } catch {
+    return false;
+  }
 }

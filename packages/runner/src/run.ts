@@ -254,7 +254,14 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   // parameters are checked before anything is written: bad input leaves no store behind
   const early = opts.resume ? undefined : await parseParams(loaded, opts.params ?? {}, !!opts.paramsFromCli);
   if (early) checkArtifactParams(ir, early);
-  const store = StateStore.open(paths.db, { durability: opts.durability ?? 'normal' });
+  let store: StateStore;
+  try {
+    store = StateStore.open(paths.db, { durability: opts.durability ?? 'normal' });
+  } catch (e) {
+    const problem = e instanceof RunnerError ? undefined : environmentProblem(e, paths.root);
+    if (problem) throw new RunnerError('store.write', `cannot open the state store ${paths.db}: ${problem}`);
+    throw e;
+  }
   const holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
   let runId: string | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -307,7 +314,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     }
     const id = runId;
     store.onFailure = (e) => {
-      heartbeatError ??= `the state store could not be written: ${environmentProblem(e) ?? (e as Error).message}`;
+      heartbeatError ??= `the state store could not be written: ${environmentProblem(e, paths.root) ?? (e as Error).message}`;
       halt.abort('preempted');
     };
     heartbeat = setInterval(() => {
@@ -315,7 +322,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       try {
         store.heartbeat(id, holder, Date.now());
       } catch (e) {
-        const problem = environmentProblem(e);
+        const problem = environmentProblem(e, paths.root);
         if ((e as { code?: string }).code === 'SQLITE_BUSY' || (e as { code?: string }).code === 'SQLITE_LOCKED') return;
         heartbeatError ??= `the run's heartbeat could not be written: ${problem ?? (e as Error).message}`;
         halt.abort('preempted');
@@ -357,7 +364,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new RunnerError('store.locked', `state store ${paths.db} is locked by another process (${(e as Error).message}); try again when it is done`);
-    const problem = environmentProblem(e);
+    const problem = environmentProblem(e, paths.root);
     if (problem && !(e instanceof RunnerError))
       throw new RunnerError('store.write', `${runId ? `run ${runId}: ` : ''}${heartbeatError ?? problem}${runId ? '; the run could not be recorded as ended (`sluice show` reports its driver gone)' : ''}`);
     throw e;

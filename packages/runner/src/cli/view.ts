@@ -35,7 +35,9 @@ export class RunView {
   constructor(private readonly mode: ViewMode, private readonly out: Out = process.stdout, private readonly now: () => number = Date.now, env: NodeJS.ProcessEnv = process.env) {
     this.color = mode === 'tty' && !('NO_COLOR' in env) && env.TERM !== 'dumb';
     if (mode === 'tty') {
-      this.update = createLogUpdate(out as NodeJS.WriteStream, { showCursor: true });
+      // a stand-in without a size (tests, a pipe forced to tty) is not wrapped or cut
+      const target = { write: (t: string) => out.write(t), get columns() { return out.columns ?? 100_000; }, get rows() { return out.rows ?? 100_000; } };
+      this.update = createLogUpdate(target as unknown as NodeJS.WriteStream, { showCursor: true });
       this.timer = setInterval(() => this.draw(), 200);
       this.timer.unref();
     }
@@ -117,7 +119,8 @@ export class RunView {
     const counts: Record<string, number> = {};
     for (const [, r] of rows) counts[r.state] = (counts[r.state] ?? 0) + 1;
     const isActive = (r: Row) => r.state === 'waiting' || r.state === 'running' || r.state === 'retrying' || r.state === 'failed' || r.state === 'interrupted';
-    const width = Math.min(48, Math.max(8, ...rows.map(([k]) => k.length)));
+    // the key column leaves room for state, time and a note in a narrow terminal
+    const width = Math.min(48, Math.max(8, (this.out.columns ?? 120) - 32), Math.max(8, ...rows.map(([k]) => k.length)));
     const fmt = ([k, r]: [string, Row]) => ({
       state: r.state,
       text: `${ICON[r.state] ?? '?'} ${k.padEnd(width).slice(0, width)}  ${r.state.padEnd(9)} ${formatMs((r.end ?? this.now()) - r.start).padStart(7)}${r.attempt > 1 ? `  attempt ${r.attempt}` : ''}${r.cached ? '  cache hit' : ''}${r.note && r.state !== 'cached' ? `  ${r.note.slice(0, 80)}` : ''}`,
@@ -127,7 +130,7 @@ export class RunView {
     const head = h ? [{ text: `run ${h.runId}${h.pipeline ? `  pipeline ${h.pipeline}` : ''}  ${total} tasks planned${this.status ? `  — ${this.status}` : ''}` }] : [];
     const summary = { text: `  ${rows.length}/${total} tasks: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ') || 'starting'}` };
     const waiting = this.waitingRun ? [{ text: `… run  ${this.waitingRun.slice(0, 120)}`, state: 'waiting' }] : [];
-    const room = Math.max(3, (this.out.rows ?? 24) - 1 - head.length - waiting.length - 1);
+    const room = Math.max(3, (this.out.rows ?? 100_000) - 1 - head.length - waiting.length - 1);
     let body = [...rows.filter(([, r]) => !isActive(r)), ...rows.filter(([, r]) => isActive(r))];
     if (body.length > room) {
       // group loop iterations (`sweep[3]/train` → `sweep[*]/train`), then keep the active and the latest

@@ -16,11 +16,12 @@ export interface ChildOutcome {
 /**
  * A step's process starts through a small shell that leaves a watchdog in the step's process
  * group, then becomes the step (exec: same pid, same group). The watchdog polls the runner's pid;
- * once the runner is gone (even by SIGKILL) it sends SIGTERM to the whole group, waits `graceS`
- * and sends SIGKILL: nothing of a step outlives its runner. Node has no PR_SET_PDEATHSIG, and a
+ * once the runner is gone (even by SIGKILL) it waits the grace period (the executor stops the step
+ * itself at once, as on SIGTERM, so that it can save a checkpoint) and sends SIGKILL to the whole
+ * group: nothing of a step outlives its runner by more than its grace period. Node has no PR_SET_PDEATHSIG, and a
  * step's own children are out of the executor's reach.
  */
-const WATCHDOG = 'p=$1; g=$2; shift 2; (trap "" TERM INT HUP; exec 3>&- 0</dev/null 1>/dev/null 2>&1; while kill -0 "$p" 2>/dev/null; do sleep 1; done; kill -TERM 0; sleep "$g"; kill -KILL 0) & exec "$@"';
+const WATCHDOG = 'p=$1; g=$2; shift 2; (trap "" TERM INT HUP; exec 3>&- 0</dev/null 1>/dev/null 2>&1; while kill -0 "$p" 2>/dev/null; do sleep 1; done; sleep "$g"; kill -KILL 0) & exec "$@"';
 
 /** The command line that runs `cmd args` under the watchdog of this process. */
 export function guarded(cmd: string, args: readonly string[], graceMs: number): [string, string[]] {

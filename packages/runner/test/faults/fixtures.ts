@@ -1,7 +1,8 @@
 // Pipelines for the fault suite (hand-built IR, loaded by the real `sluice` binary).
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { fn, lit, out, pipeline, task } from '../helpers.ts';
+import type { LoopIR } from '@sluice/sdk';
+import { fn, item, lit, out, pipeline, task } from '../helpers.ts';
 
 const mark = (what: string) => {
   if (process.env.SLUICE_TEST_MARKS) appendFileSync(process.env.SLUICE_TEST_MARKS, `${what} ${Date.now()}\n`);
@@ -67,3 +68,14 @@ const polite = fn('polite', { outputs: { stopped: 'boolean' } }, async (_i, ctx)
   return { stopped: ctx.signal.aborted };
 });
 export const graceful = pipeline('graceful', [polite], [task('p', polite, {})], { outputValues: { stopped: out('p', 'stopped') } });
+
+/** Twenty loop iterations of a task whose name is wider than a small terminal. */
+const slowly = fn('slowly', { inputs: { i: 'number' }, outputs: { i: 'number' } }, async (i) => {
+  await new Promise((r) => setTimeout(r, Number(process.env.SLUICE_TEST_STEP_MS ?? 400)));
+  return { i: i.i };
+});
+const wideLoop: LoopIR = {
+  kind: 'loop', id: 'sweep', items: lit(Array.from({ length: 20 }, (_, k) => k)), after: [], parallelism: 3,
+  body: [task('a-task-with-a-name-far-too-long-for-a-small-terminal-window', slowly, { i: item('sweep') })],
+};
+export const wide = pipeline('wide', [slowly], [wideLoop]);
