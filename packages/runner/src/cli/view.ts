@@ -13,7 +13,7 @@ interface Row { state: string; start: number; end?: number; attempt: number; cac
 interface Header { runId: string; pipeline?: string; planned?: number; plannedExact?: boolean }
 
 /** Where the live view draws: a terminal (its size) or a stand-in in tests. */
-type Out = Pick<NodeJS.WriteStream, 'write'> & { columns?: number; rows?: number };
+type Out = Pick<NodeJS.WriteStream, 'write'> & { columns?: number; rows?: number; isTTY?: boolean };
 
 /**
  * Renders run events: a live view in a terminal (redrawn in place with log-update, clipped to the
@@ -33,7 +33,7 @@ export class RunView {
   private stopped = false;
 
   constructor(private readonly mode: ViewMode, private readonly out: Out = process.stdout, private readonly now: () => number = Date.now, env: NodeJS.ProcessEnv = process.env) {
-    this.color = mode === 'tty' && !('NO_COLOR' in env) && env.TERM !== 'dumb';
+    this.color = mode === 'tty' && !!(out as { isTTY?: boolean }).isTTY && !('NO_COLOR' in env) && env.TERM !== 'dumb';
     if (mode === 'tty') {
       // a stand-in without a size (tests, a pipe forced to tty) is not wrapped or cut
       const target = { write: (t: string) => out.write(t), get columns() { return out.columns ?? 100_000; }, get rows() { return out.rows ?? 100_000; } };

@@ -59,7 +59,7 @@ export class GpuPool {
   /** Throws when `n` is more than the machine has (it could never run). */
   check(n: number, what: string): void {
     if (n > this.devices.length)
-      throw new RunnerError('gpu.tooMany', `${what} needs ${n} GPU${n === 1 ? '' : 's'} but this machine has ${this.devices.length}${this.devices.length ? ` (${this.devices.join(',')})` : ''}; set SLUICE_GPUS to override detection`);
+      throw new RunnerError('gpu.tooMany', `${what} needs ${n} GPU${n === 1 ? '' : 's'} but this machine has ${this.devices.length}${this.devices.length ? ` (${this.devices.join(',')})` : ''}; set SLUICE_GPUS to override detection${this.devices.length ? '' : '. This machine has no GPU that nvidia-smi reports: run the pipeline on one that has, or run a CPU variant of it locally (for instance a pipeline built with a CPU fallback and exported under its own name, run with `--export <name>`; examples/checkpointed-training exports one as `cpu`)'}`);
   }
   acquire(n: number): Promise<string[]> {
     if (n <= 0) return Promise.resolve([]);

@@ -8,6 +8,7 @@ import { OUR_STACK, sluice } from './sluice.ts';
 
 const BASIC = join(import.meta.dirname, '..', 'fixtures', 'basic.ts');
 const THROWS = join(import.meta.dirname, 'throws.ts');
+const BADNAME = join(import.meta.dirname, 'badname.ts');
 const EXAMPLE = join(import.meta.dirname, '..', '..', '..', '..', 'examples', 'tabular-training', 'pipeline.ts');
 
 /** [argv, first line of stderr (a regex)]: each must exit 2 and write nothing. */
@@ -40,6 +41,8 @@ const BAD: [string[], RegExp][] = [
   [['run', THROWS], /^sluice: .*throws\.ts:2:\d+: SyntaxError: .*JSON/],
   [['run', THROWS, '--in-process'], /^sluice: .*throws\.ts:2:\d+: SyntaxError: .*JSON/],
   [['compile', THROWS], /^sluice: .*throws\.ts:2:\d+: SyntaxError: .*JSON/],
+  [['run', BADNAME], /^sluice: .*badname\.ts:6:\d+: TypeError: pipeline: name "Bad Name!" must be lowercase letters/],
+  [['compile', BADNAME], /^sluice: .*badname\.ts:6:\d+: TypeError: pipeline: name "Bad Name!" must be lowercase letters/],
   [['compile', BASIC, '--kind', 'cron', '--schedule', 'every tuesday', '--timezone', 'Mars/Olympus'], /^.*basic\.ts: 2 problems, nothing written:$/],
   [['compile', BASIC, '--kind', 'cron', '--schedule', '61 * * * *'], /^.*basic\.ts: 1 problem, nothing written:$/],
   [['compile', BASIC, '--kind', 'cron'], /^.*basic\.ts: 1 problem, nothing written:$/],
