@@ -2,15 +2,29 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/store/state.ts';
 import { tmp } from '../helpers.ts';
 import { BIN, FIXTURES, running, sluice, until } from './sluice.ts';
 
+/** Everything a test started, ended even when an assertion failed: runners, and step groups by the pids they wrote. */
+const started: { kill(sig: NodeJS.Signals): unknown }[] = [];
+const pidFiles: string[] = [];
+afterAll(() => {
+  for (const c of started) c.kill('SIGKILL');
+  for (const f of pidFiles) for (const p of pids(f)) {
+    try { process.kill(-p, 'SIGKILL'); } catch { /* not a group leader, or gone */ }
+    try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+  }
+});
+
 const pids = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
 
 function start(cwd: string, args: string[], env: NodeJS.ProcessEnv) {
-  return spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: '1', ...env }, stdio: 'ignore' });
+  if (env.SLUICE_TEST_PIDS) pidFiles.push(env.SLUICE_TEST_PIDS);
+  const c = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: '1', ...env }, stdio: 'ignore' });
+  started.push(c);
+  return c;
 }
 
 describe.each([['warm workers', []], ['fresh processes', ['--fresh-processes']]])('after kill -9 of the runner (%s)', (_name, extra) => {
@@ -56,6 +70,7 @@ describe('orphans and resume', () => {
     // the step does not stop when asked (it ignores ctx.signal): its process lives through its 60 s grace period
     expect(running(step)).toBe(true);
     const resumed = spawn(process.execPath, [BIN, 'resume', 'o2', '--grace', '500'], { cwd: dir, env: { ...process.env, CI: '1', SLUICE_TEST_PIDS: pidFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(resumed);
     let out = '';
     resumed.stdout.on('data', (d: Buffer) => (out += d));
     // the new attempt starts only once the old group is gone
@@ -71,6 +86,8 @@ describe('orphans and resume', () => {
     const dir = tmp('sluice-grace-');
     const pidFile = join(dir, 'pids');
     const runner = spawn(process.execPath, [BIN, 'run', FIXTURES, '--export', 'graceful', '--run-id', 'g1', '--grace', '5000'], { cwd: dir, env: { ...process.env, CI: '1', SLUICE_TEST_PIDS: pidFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(runner);
+    pidFiles.push(pidFile);
     let out = '';
     runner.stdout.on('data', (d: Buffer) => (out += d));
     expect(await until(() => pids(pidFile).length >= 1, 60_000)).toBe(true);
