@@ -18,3 +18,5 @@ export { checkArtifactName } from './names.ts';
 export { decodeParamText, B64_PREFIX } from './encoding.ts';
 export { crashPoint, crashArmed } from './crash.ts';
 export { ExecutorError } from './errors.ts';
+export { StepExit, trapExit } from './exit.ts';
+export { outputNotWritten } from './step.ts';

@@ -13,12 +13,15 @@ import type { ArtifactRef, LoadedPipeline, RuntimeValue } from './engine/types.t
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { environmentProblem, loadingUserModule, RunnerError } from './errors.ts';
+import { resolveTracking } from '@sluice/tracking';
+import { syncAfterRun, TrackingIngest } from './tracking.ts';
 import { parseParamsFromIR } from './params.ts';
 import { ArtifactStore } from './store/cas.ts';
 import { groupAlive, stopGroup } from './store/procs.ts';
 import { type RunStatus, StateStore, type TaskState } from './store/state.ts';
 import { type Clock, systemClock } from './util/clock.ts';
 import { canonicalJson, sha256 } from './util/json.ts';
+import type { RunOptionsFor, RunResultFor } from './typed.ts';
 
 export type { RunEvent } from './engine/engine.ts';
 
@@ -238,6 +241,7 @@ function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: stri
  * const r = await runPipeline(irisPipeline, { params: { lr: 0.1 }, mode: 'inprocess' });
  * if (r.status === 'succeeded') console.log(r.outputs.model);
  */
+export function runPipeline<T>(pipeline: T, opts?: RunOptionsFor<T>): Promise<RunResultFor<T>>;
 export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Promise<RunResult> {
   const git = opts.resume ? undefined : gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
   // In process mode the steps load the entry file themselves; load it the same way here so that
@@ -248,6 +252,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   const ir = loaded.ir;
   const clock = opts.clock ?? systemClock;
   const paths = storePaths(opts.storeDir);
+  resolveTracking(); // a bad SLUICE_TRACKING_URI is refused before anything runs
   if (opts.runId !== undefined && !opts.resume) checkRunId(opts.runId);
   if (opts.concurrency !== undefined && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) throw new RunnerError('run.concurrency', `concurrency must be a whole number of at least 1, got ${opts.concurrency}`);
   if (opts.graceMs !== undefined && !(Number.isFinite(opts.graceMs) && opts.graceMs >= 0)) throw new RunnerError('run.grace', `graceMs must be 0 or more, got ${opts.graceMs}`);
@@ -270,6 +275,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   let heartbeatError: string | undefined;
   // stops the run when the store cannot be written any more (the heartbeat failed)
   const halt = new AbortController();
+  let ingest: TrackingIngest | undefined;
   try {
     const irText = canonicalJson(ir);
     const hash = sha256(irText).slice(0, 16);
@@ -338,10 +344,20 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
     const planned = plannedTasks(ir, params);
     emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id, pipeline: ir.name, planned: planned.n, plannedExact: planned.exact });
+    const row = store.getRun(id);
+    ingest = new TrackingIngest(paths.root);
+    const tracked = ingest;
     const engine = new Engine({
       store, cas: new ArtifactStore(paths.artifacts), runDir: join(paths.runs, id), runId: id, loaded, params,
       functions, containers, concurrency: opts.concurrency ?? cpus().length, gpus: pool, clock, emit, signal, holder, semaphores,
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
+      stepEnv: {
+        SLUICE_STORE: paths.root, SLUICE_PIPELINE: ir.name,
+        ...(row?.git_commit ? { SLUICE_GIT_COMMIT: row.git_commit } : {}), ...(row?.git_dirty !== null && row?.git_dirty !== undefined ? { SLUICE_GIT_DIRTY: String(row.git_dirty) } : {}),
+      },
+      onAttempt: async (a) => {
+        await tracked.attempt(id, a.key, a.attempt, a.outputsDir);
+      },
     });
     const ran = await engine.run();
     const result = heartbeatError ? { ...ran, status: 'failed' as const, error: heartbeatError } : ran;
@@ -355,6 +371,9 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     if (store.failure) throw store.failure;
     released = true;
     notifyReleased(store.file);
+    ingest.close();
+    const trackingWarning = await syncAfterRun(paths.root, store, id);
+    if (trackingWarning) emit({ type: 'warning', time: clock.now(), runId: id, message: trackingWarning });
     emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}), outputs: result.outputs });
     const tasks: Record<string, TaskSummary> = {};
     for (const t of store.taskSummaries(id)) {
@@ -369,6 +388,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       throw new RunnerError('store.write', `${runId ? `run ${runId}: ` : ''}${heartbeatError ?? problem}${runId ? '; the run could not be recorded as ended (`sluice show` reports its driver gone)' : ''}`);
     throw e;
   } finally {
+    ingest?.close();
     functions?.close?.();
     if (heartbeat) clearInterval(heartbeat);
     if (runId && store.db.open && !released) {

@@ -6,9 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { Cron } from 'croner';
 import { checkOutputFile } from './flags.ts';
-import { analyzeSource, compile, toGraph, withDescriptions, type CompileKind, type GraphFormat } from '@sluice/compiler';
+import type { CompileKind, GraphFormat } from '@sluice/compiler';
 import { formatIssues, isPipeline, parsePipelineParams, SluiceValidationError, toIR, validatePipelineIR } from '@sluice/sdk';
 import type { JsonValue, Pipeline, PipelineIR, SluiceIssue } from '@sluice/sdk';
 
@@ -45,7 +44,8 @@ function collect(v: string, prev: string[]): string[] {
  * 5-field cron expression (what Argo's cron library accepts; croner also checks ranges), the time
  * zone must be an IANA name `Intl` knows.
  */
-export function scheduleIssues(schedules: readonly string[], timezone: string | undefined, kind: string): SluiceIssue[] {
+export async function scheduleIssues(schedules: readonly string[], timezone: string | undefined, kind: string): Promise<SluiceIssue[]> {
+  const { Cron } = schedules.length ? await import('croner') : { Cron: undefined };
   const issues: SluiceIssue[] = [];
   if (kind === 'cron' && !schedules.length) issues.push({ code: 'cli.schedule', path: '--schedule', message: '--kind cron needs at least one --schedule, e.g. --schedule "0 3 * * *"' });
   if (kind !== 'cron' && schedules.length) issues.push({ code: 'cli.schedule', path: '--schedule', message: '--schedule is only for --kind cron' });
@@ -57,7 +57,7 @@ export function scheduleIssues(schedules: readonly string[], timezone: string | 
       return;
     }
     try {
-      new Cron(cron, { paused: true });
+      if (Cron) new Cron(cron, { paused: true });
     } catch (e) {
       issues.push({ code: 'cli.schedule', path: `--schedule[${i}]`, message: `"${cron}" is not a cron schedule: ${(e as Error).message}` });
     }
@@ -154,8 +154,10 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
     .option('--no-source-check', 'skip checking that every file and package the pipeline imports can be in the image')
     .action(async (file: string, flags: CompileFlags) => {
       let text: string;
+      // Loaded on demand: other verbs never pay for the compiler (or ts-morph, for source analysis).
+      const { compile, toGraph } = await import('@sluice/compiler');
       try {
-        const cron = scheduleIssues(flags.schedule, flags.timezone, flags.kind);
+        const cron = await scheduleIssues(flags.schedule, flags.timezone, flags.kind);
         if (cron.length && !flags.graph && flags.format === 'argo') throw new SluiceValidationError(cron);
         if (flags.output) checkOutputFile(flags.output);
         const loaded = await deps.loadPipeline(file, flags.export);
@@ -163,6 +165,8 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
         const { pipeline } = built;
         // ts-morph reads the source: doc comments become descriptions; for a manifest, every
         // import must be satisfiable inside the image.
+        // Loaded on demand: ts-morph is heavy and only this step needs it.
+        const { analyzeSource, withDescriptions } = await import('@sluice/compiler/source');
         const source = /\.(c|m)?[jt]sx?$/.test(file) && existsSync(file) ? analyzeSource(file) : undefined;
         const ir = source ? withDescriptions(built.ir, source.descriptions) : built.ir;
         if (source && flags.sourceCheck && flags.format === 'argo' && !flags.graph && source.issues.length) {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { registerTrackingVerbs } from './tracking-verbs.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { environmentProblem, loadingUserModule, RunnerError, UserModuleError } from '../errors.ts';
 import { checkPipelineFile, integerFlag, storeFlag } from './flags.ts';
@@ -11,6 +12,8 @@ import { RunView, type ViewMode } from './view.ts';
 import { lineageCommand, logsCommand, runsCommand, showCommand } from './inspect.ts';
 import { dryRunCommand } from './dry-run.ts';
 import { gcCommand, verifyCommand } from './store.ts';
+import { registerCompile } from './compile.ts';
+import { registerInit } from './init.ts';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -147,14 +150,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { execMain } = await import('@sluice/executor');
       code = await execMain(argv.slice(argv.indexOf('exec') + 1));
     });
-  const compilePath = join(import.meta.dirname, 'compile.ts');
-  if (existsSync(compilePath)) {
-    const mod = (await import(compilePath)) as { registerCompile?: (p: Command, deps: { loadPipeline(file: string, exportName?: string): Promise<unknown> }) => void };
-    mod.registerCompile?.(program, { loadPipeline: (file, exportName) => {
-      checkPipelineFile(file);
-      return loadingUserModule(file, () => loadSluicePipeline(file, exportName));
-    } });
-  }
+  registerCompile(program, { loadPipeline: (file, exportName) => {
+    checkPipelineFile(file);
+    return loadingUserModule(file, () => loadSluicePipeline(file, exportName));
+  } });
+  registerInit(program, (c) => { code = c; });
+  registerTrackingVerbs(program, (c) => { code = c; });
   // commander's messages (unknown option, invalid value) are one line on stderr; its help on stdout
   program.configureOutput({ writeErr: (t) => process.stderr.write(t.startsWith('error: ') ? `sluice: ${t.slice(7)}` : t) });
   for (const c of program.commands) c.configureOutput({ writeErr: (t) => process.stderr.write(t.startsWith('error: ') ? `sluice: ${t.slice(7)}` : t) });
@@ -174,7 +175,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`sluice: ${e.message}\n`);
       return 1;
     }
-    if (e instanceof RunnerError || e instanceof ExecutorError || (e as Error).name === 'SluiceValidationError') {
+    if (e instanceof RunnerError || e instanceof ExecutorError || ['SluiceValidationError', 'TrackingError', 'MlflowError'].includes((e as Error).name)) {
       process.stderr.write(`sluice: ${(e as Error).message}\n`);
       return 2;
     }

@@ -1,5 +1,5 @@
 import { createLogUpdate } from 'log-update';
-import type { RunEvent } from '../engine/engine.ts';
+import { eventFields, type EventFields, type RunEvent } from '../backend/events.ts';
 import { formatMs } from '../util/duration.ts';
 
 export type ViewMode = 'tty' | 'lines' | 'json';
@@ -43,14 +43,15 @@ export class RunView {
     }
   }
 
-  event = (e: RunEvent): void => {
+  event = (ev: RunEvent): void => {
     if (this.mode === 'json') {
-      this.out.write(JSON.stringify(e) + '\n');
+      this.out.write(JSON.stringify(ev) + '\n');
       return;
     }
-    if (e.type === 'run.started' || e.type === 'run.resumed') {
-      this.header = { runId: e.runId, ...(e.pipeline ? { pipeline: e.pipeline } : {}), ...(e.planned !== undefined ? { planned: e.planned, plannedExact: !!e.plannedExact } : {}) };
+    if (ev.type === 'run.started' || ev.type === 'run.resumed') {
+      this.header = { runId: ev.runId, ...(ev.pipeline ? { pipeline: ev.pipeline } : {}), ...(ev.planned !== undefined ? { planned: ev.planned, plannedExact: !!ev.plannedExact } : {}) };
     }
+    const e = eventFields(ev);
     if (e.key) {
       this.track(e);
       this.waitingRun = undefined; // the run has its locks once its tasks move
@@ -68,7 +69,7 @@ export class RunView {
     }
     if (e.type === 'warning' && e.message) this.notice(`warning: ${e.key ? `${e.key}: ` : ''}${e.message.split('\n')[0]}`);
     else if (e.type === 'run.waiting' && e.message) this.waitingRun = e.message.split('\n')[0];
-    else if (e.type === 'run.finished') this.stop(e);
+    else if (ev.type === 'run.finished') this.stop(ev);
     if (e.type === 'run.started' || e.type === 'run.resumed') this.draw(); // the first frame at once
   };
 
@@ -83,7 +84,7 @@ export class RunView {
     if (!this.stopped) this.draw();
   }
 
-  private track(e: RunEvent): void {
+  private track(e: EventFields): void {
     const key = e.key as string;
     const r = this.rows.get(key) ?? { state: 'waiting', start: e.time, attempt: 0, cached: false };
     switch (e.type) {
@@ -166,7 +167,7 @@ export class RunView {
     this.update(this.lines().map((l) => this.paint(l.state ?? '', this.clip(l.text))).join('\n'));
   }
 
-  private stop(e: RunEvent): void {
+  private stop(e: EventFields): void {
     if (this.timer) clearInterval(this.timer);
     // a task still running when the run was stopped did not finish: it is not shown running
     if (e.status === 'interrupted') {

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, SynchronizationIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
 import { effectiveTaskOptions } from '@sluice/sdk';
 import type { ArtifactStore } from '../store/cas.ts';
-import type { AttemptOutcome, StateStore, TaskRow, TaskState } from '../store/state.ts';
+import type { AttemptOutcome, Consumption, StateStore, TaskRow, TaskState } from '../store/state.ts';
 import type { Clock } from '../util/clock.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { canonicalJson } from '../util/json.ts';
@@ -16,28 +16,14 @@ import type { AttemptRequest, AttemptResult, Launcher } from './launch.ts';
 import { describeLock, notifyReleased, type SemaphoreSizes, unsizedWarning, waitForRelease, wantedLocks } from './locks.ts';
 import { backoffMs, type FailureCounts, type FailureKind, shouldRetry } from './retry.ts';
 import { type ArtifactRef, isArtifactRef, type LoadedPipeline, type RuntimeValue } from './types.ts';
+import type { RunEvent } from '../backend/events.ts';
+import { markAttempt } from '../query/logs.ts';
 import { type DagInfo, dagInfo, evalPredicate, nodeDeps, walkPath } from './values.ts';
 
 export type Outcome = 'succeeded' | 'skipped' | 'failed' | 'omitted';
 
-/** What the engine reports as it goes (rendered by the CLI as a live view, lines or JSON). */
-export interface RunEvent {
-  readonly type: 'run.started' | 'run.resumed' | 'run.waiting' | 'run.finished' | 'task.waiting' | 'task.started' | 'task.retrying' | 'task.succeeded' | 'task.cached' | 'task.failed' | 'task.skipped' | 'task.omitted' | 'task.resumed' | 'condition.decided' | 'warning';
-  readonly time: number;
-  readonly runId: string;
-  readonly key?: string;
-  readonly attempt?: number;
-  readonly message?: string;
-  readonly status?: string;
-  readonly delayMs?: number;
-  readonly gpus?: readonly string[];
-  /** `run.started`/`run.resumed`: the pipeline's name and how many tasks it plans (`plannedExact` false when loops over run-time lists may add more). */
-  readonly pipeline?: string;
-  readonly planned?: number;
-  readonly plannedExact?: boolean;
-  /** `run.finished`: the pipeline's outputs (artifacts with their local path and content hash). */
-  readonly outputs?: { readonly [name: string]: RuntimeValue };
-}
+/** What the engine reports as it goes: the run events of the backend contract (rendered by the CLI as a live view, lines or JSON). */
+export type { RunEvent } from '../backend/events.ts';
 
 export interface EngineOptions {
   readonly store: StateStore;
@@ -63,6 +49,10 @@ export interface EngineOptions {
   readonly semaphores: SemaphoreSizes;
   /** Longest wait between two looks at a lock held by another process. @default 500 */
   readonly lockPollMs?: number;
+  /** Environment every step gets before its task's own `env` (the store, git commit and pipeline name, for tracking). */
+  readonly stepEnv?: { readonly [name: string]: string };
+  /** Called after each attempt, before its outcome is recorded (tracking ingests the step's events here). */
+  readonly onAttempt?: (a: { readonly key: string; readonly attempt: number; readonly outputsDir: string }) => Promise<void>;
 }
 
 interface Scope {
@@ -108,6 +98,8 @@ export class Engine {
   private failFast = false;
   private interrupted = false;
   private readonly unsized = new Set<string>();
+  /** Lineage: the task output each artifact value came from, by object identity (never by content hash). */
+  private readonly producers = new WeakMap<object, { readonly run: string; readonly task: string; readonly output: string }>();
   readonly states = new Map<string, TaskState>();
 
   constructor(o: EngineOptions) {
@@ -429,7 +421,7 @@ export class Engine {
       if (message !== reported) {
         reported = message;
         if (key) this.states.set(key, 'waiting');
-        o.emit({ type: key ? 'task.waiting' : 'run.waiting', time: o.clock.now(), runId: o.runId, ...(key ? { key } : {}), message });
+        o.emit(key ? { type: 'task.waiting', time: o.clock.now(), runId: o.runId, key, message } : { type: 'run.waiting', time: o.clock.now(), runId: o.runId, message });
       }
       await waitForRelease(o.store.file, delay, o.signal);
       delay = Math.min(delay * 2, o.lockPollMs ?? 500);
@@ -488,6 +480,26 @@ export class Engine {
     return o;
   }
 
+  /** Records task `key` as the producer of the artifacts among its outputs (values passed on keep their producer). */
+  private produced(key: string, outputs: { readonly [name: string]: RuntimeValue }): void {
+    for (const [name, v] of Object.entries(outputs)) {
+      for (const a of isArtifactRef(v) ? [v] : Array.isArray(v) ? v.filter(isArtifactRef) : []) {
+        if (!this.producers.has(a)) this.producers.set(a, { run: this.o.runId, task: key, output: name });
+      }
+    }
+  }
+
+  /** The consumption edges of a task's inputs: each artifact it receives and the output that produced it. */
+  private consumed(inputs: { readonly [name: string]: RuntimeValue }): Consumption[] {
+    const edges: Consumption[] = [];
+    for (const [input, v] of Object.entries(inputs)) {
+      const list = isArtifactRef(v) ? [v] : Array.isArray(v) && v.every(isArtifactRef) ? (v as readonly ArtifactRef[]) : [];
+      list.forEach((a, idx) => edges.push({ input, idx, hash: a.hash, from: this.producers.get(a) ?? null }));
+    }
+    return edges;
+  }
+
+
   /**
    * Are the artifacts of `outputs` stored and intact (a cheap stamp check, a full hash when it
    * differs)? A damaged object is removed, with a warning: the task runs again and stores it anew.
@@ -531,6 +543,7 @@ export class Engine {
     if (prev && (prev.state === 'succeeded' || prev.state === 'cached') && prev.outputs !== null) {
       const outputs = this.revive(prev.outputs);
       if (await this.outputsComplete(outputs, key)) {
+        this.produced(key, outputs);
         this.results.set(key, outputs);
         this.states.set(key, prev.state);
         o.emit({ type: 'task.resumed', time: o.clock.now(), runId: o.runId, key, status: prev.state });
@@ -555,7 +568,12 @@ export class Engine {
             return { output: name, hash: a.hash, type: a.type, size: st.isFile() ? st.size : 0, metadata: JSON.stringify(a.metadata) };
           });
           const rec = { runId: o.runId, key, taskId: t.id, component: t.component, state: 'cached' as const, now: o.clock.now(), cacheKey: ckey, cacheParts: partsJson, cachedFrom: `${hit.run_id}/${hit.task_key}`, inputs: inputsJson, outputs: hit.outputs, artifacts };
-          o.store.enqueue(() => o.store.recordTask(rec), `cached:${key}`);
+          const edges = this.consumed(inputs);
+          o.store.enqueue(() => {
+            o.store.recordTask(rec);
+            o.store.recordConsumptions(o.runId, key, edges);
+          }, `cached:${key}`);
+          this.produced(key, outputs);
           this.results.set(key, outputs);
           this.states.set(key, 'cached');
           o.emit({ type: 'task.cached', time: o.clock.now(), runId: o.runId, key, message: `from ${hit.run_id}/${hit.task_key}` });
@@ -599,8 +617,10 @@ export class Engine {
         const isFirst = first;
         const n = attempt;
         const now = o.clock.now();
+        const edges = isFirst ? this.consumed(inputs) : [];
         store.enqueue(() => {
           if (isFirst) {
+            store.recordConsumptions(o.runId, key, edges);
             store.startTask({ runId: o.runId, key, taskId: t.id, component: t.component, now, cacheKey: cacheOn ? ckey : null, cacheParts: cacheOn ? partsJson : null, inputs: inputsJson, attempt: n });
             if (prev?.state === 'running' && prev.attempts > 0 && !priorAttempts.some((a) => a.n === prev.attempts))
               store.finishAttempt({ runId: o.runId, key, n: prev.attempts, startedAt: prev.started_at ?? now, now, outcome: 'interrupted', exitCode: null, signal: null, message: 'the runner stopped during this attempt' });
@@ -614,17 +634,19 @@ export class Engine {
         const req: AttemptRequest = {
           runId: o.runId, key, taskId: t.id, componentHash: t.component, component: comp, inputs, attempt, gpus,
           outputsDir: `${tdir}/attempt-${attempt}/outputs`, checkpointDir: `${tdir}/checkpoints`,
-          logFile: `${o.runDir}/logs/${keyDir(key)}.log`, timeoutMs, env: { ...opts.env }, signal: o.signal,
+          logFile: `${o.runDir}/logs/${keyDir(key)}.log`, timeoutMs, env: { ...o.stepEnv, ...opts.env }, signal: o.signal,
           // the step's process group, so that a later runner can stop it if this one dies
           onProcess: (pid) => {
             const started = processStart(pid);
             store.enqueue(() => store.setTaskProcess(o.runId, key, pid, started), `pid:${key}`);
           },
         };
+        markAttempt(req.logFile, attempt, o.clock.now()); // `sluice logs` shows where each attempt starts
         res = await (comp.kind === 'function' ? o.functions : o.containers).run(req);
         const damaged = await this.damagedInputs(inputs);
         if (damaged.length)
           res = { ok: false, kind: 'nonretryable', outcome: 'nonretryable', message: `the step modified its input artifact${damaged.length > 1 ? 's' : ''} ${damaged.join(', ')} in place; stored artifacts are read-only (write to an output instead). The damaged object was removed: the task that produced it runs again in the next run`, exitCode: res.ok ? 0 : res.exitCode, signal: res.ok ? null : res.signal };
+        if (o.onAttempt) await o.onAttempt({ key, attempt, outputsDir: req.outputsDir }).catch((e: unknown) => o.emit({ type: 'warning', time: o.clock.now(), runId: o.runId, message: `task ${key}: ${(e as Error).message}` }));
         if (res.ok) {
           const outputs: Record<string, RuntimeValue> = { ...res.params };
           const artifacts: { output: string; hash: string; type: string; size: number; metadata: string }[] = [];
@@ -637,6 +659,7 @@ export class Engine {
           }
           const done = { runId: o.runId, key, attempt, now: o.clock.now(), outputs: JSON.stringify(outputs), cacheKey: cacheOn ? ckey : null, artifacts };
           store.enqueue(() => store.commitSuccess(done), `done:${key}`);
+          this.produced(key, outputs);
           this.results.set(key, outputs);
           this.states.set(key, 'succeeded');
           // Dependents flush before they run; the event is reported once the success is durable.
