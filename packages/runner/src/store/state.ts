@@ -48,7 +48,7 @@ CREATE TABLE tasks (
   state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   started_at INTEGER, finished_at INTEGER,
   cache_key TEXT, cache_parts TEXT, cached_from TEXT,
-  inputs TEXT, outputs TEXT, error TEXT,
+  inputs TEXT, outputs TEXT, error TEXT, pid INTEGER, pid_start TEXT,
   PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
 CREATE TABLE attempts (
