@@ -189,11 +189,8 @@ console.log(JSON.stringify({ status: r.status, count: r.outputs.count, listed: r
     expect(ignore).toMatch(/^\.sluice$/m);
   }, 120_000);
 
-  // Known defect, kept visible: @sluice/tracking declares better-sqlite3 as an optional peer
-  // dependency, and npm installs an optional peer that the dev tree has (flag devOptional) even with
-  // --omit=dev, so the pod image carries the better-sqlite3 package (unbuilt: the Dockerfile skips
-  // install scripts). Remove `.fails` once tracking stops declaring that peer.
-  it.fails('keeps better-sqlite3 out of the production dependencies', () => {
+  // @sluice/tracking loads SQLite only for the local store (which the runner, a dev dependency, brings); a pod never does.
+  it('keeps better-sqlite3 out of the production dependencies', () => {
     const prod = ok(sh('npm', ['ls', '--omit=dev', '--all', '--parseable'], app), 'npm ls --omit=dev').stdout;
     expect(prod).not.toMatch(/node_modules\/better-sqlite3$/m);
   }, 60_000);
