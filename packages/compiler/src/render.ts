@@ -90,10 +90,6 @@ export function exprString(s: string): string {
   return lits.length === 1 ? lits[0]! : `(${lits.join(' + ')})`;
 }
 
-function isNumeric(o: Operand): boolean {
-  return 'lit' in o ? typeof o.lit === 'number' : o.type === 'number' || o.type === 'integer';
-}
-
 function litText(v: JsonValue): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
@@ -105,8 +101,8 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
   for (const L of D.tasks) {
     let base = dnsLabel(L.name);
     if (/^[0-9]/.test(base)) {
-      // Argo refuses digit-first names on tasks with dependencies; the executor reads the id from the node name.
-      if (typeof L.call === 'string') rc.issues.push({ code: 'argo.name', path: `${D.name}/${L.id}`, message: `task id "${L.id}" starts with a digit, which Argo does not accept for a task in a DAG`, hint: 'rename the task so that it starts with a letter' });
+      // Argo refuses digit-first names in `depends`; task ids never start with a digit (SDK name rule),
+      // but derived names (branch and chunk templates) may.
       base = dnsLabel(`t-${base}`);
     }
     let n = base;
@@ -168,7 +164,7 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
   const pred = (p: PredL): string => {
     switch (p.k) {
       case 'cmp': {
-        const numeric = isNumeric(p.l) || isNumeric(p.r);
+        const numeric = p.as === 'number';
         return `${operand(p.l, numeric)} ${p.op} ${operand(p.r, numeric)}`;
       }
       case 'and': return p.args.length ? `(${p.args.map(pred).join(' && ')})` : 'true';

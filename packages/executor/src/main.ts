@@ -7,6 +7,7 @@ import { checkArtifactName } from './names.ts';
 import type { ArtifactInputSpec } from './artifacts.ts';
 import { EXIT, executeStep, type StepResult, type StepSpec } from './step.ts';
 import { ARTIFACT_ORDER_FLAG, CollectError, resolveCollectedArtifacts } from './collect.ts';
+import { decodeBase64 } from '@sluice/sdk';
 
 /** Arguments of `sluice exec` (see ARCHITECTURE.md, "The executor contract"). */
 export interface ExecArgs {
@@ -22,6 +23,8 @@ export interface ExecArgs {
   artifactOrders: string[];
   outputs: string;
   runId?: string;
+  /** The attempt number (`--attempt n`, or `--retries n` as Argo's `{{retries}}`: attempt n + 1). */
+  attempt?: number;
   checkpointDir?: string;
   /** Local runner: a JSON StepSpec file replacing the per-input flags. */
   spec?: string;
@@ -30,7 +33,7 @@ export interface ExecArgs {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`sluice exec: ${msg}\nusage: sluice exec --entry <file> [--export <name>] --component <hash> [--component-name <name>] --task <id> [--param name=value]... [--artifact name=<path>]... [--artifact-order name=<json list>]... --outputs <dir> [--run-id <id>] [--checkpoint-dir <dir>] [--spec <file>] [--grace <ms>]\n`);
+  process.stderr.write(`sluice exec: ${msg}\nusage: sluice exec --entry <file> [--export <name>] --component <hash> [--component-name <name>] --task <id> [--param name=value]... [--param-b64 name=<base64>]... [--artifact name=<path>]... [--artifact-order name=<json list>]... --outputs <dir> [--run-id <id>] [--attempt <n> | --retries <n>] [--checkpoint-dir <dir>] [--spec <file>] [--grace <ms>]\n`);
   process.exit(EXIT.invalid);
 }
 
@@ -64,6 +67,13 @@ export function parseExecArgs(argv: readonly string[]): ExecArgs {
       case '--spec': a.spec = value(); break;
       case '--grace': a.graceMs = Number(value()); break;
       case '--param': { const [k, v] = pair(); a.params[k] = v; break; }
+      case '--param-b64': {
+        const [k, v] = pair();
+        try { a.params[k] = decodeBase64(v); } catch { usage(`--param-b64 ${k}: the value is not base64`); }
+        break;
+      }
+      case '--attempt': a.attempt = Number(value()); break;
+      case '--retries': a.attempt = Number(value()) + 1; break;
       case '--artifact': { const [k, v] = pair(); (a.artifacts[k] ??= []).push(v); break; }
       case ARTIFACT_ORDER_FLAG: a.artifactOrders.push(value()); break;
       default: usage(`unknown argument "${flag}"`);
@@ -173,7 +183,7 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
     artifacts[name] = io?.kind === 'artifact' && io.list ? specs : (specs[0] as ArtifactInputSpec);
   }
   const spec: StepSpec = {
-    attempt: fromSpec?.attempt ?? Number(process.env.SLUICE_ATTEMPT ?? 1),
+    attempt: args.attempt ?? fromSpec?.attempt ?? Number(process.env.SLUICE_ATTEMPT ?? 1),
     runId: args.runId ?? fromSpec?.runId ?? process.env.SLUICE_RUN_ID ?? 'local',
     gpus: fromSpec?.gpus ?? (process.env.CUDA_VISIBLE_DEVICES ? process.env.CUDA_VISIBLE_DEVICES.split(',').filter(Boolean) : []),
     ...fromSpec,

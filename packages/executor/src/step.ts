@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import type { JsonValue, SluiceIssue, StepContext, StepLogger } from '@sluice/sdk';
 import type { FunctionRuntime } from './types.ts';
 import { checkArtifactName } from './names.ts';
-import { decodeParamText } from './encoding.ts';
+import { parseParamText, taskIdFromNodeName } from '@sluice/sdk';
 import { type ArtifactInputSpec, inputArtifact, MetricsOutputImpl, OutputArtifactImpl } from './artifacts.ts';
 import { FileCheckpoint } from './checkpoint.ts';
 
-/** Exit codes of `sluice exec` (the executor contract). */
-export const EXIT = { succeeded: 0, failed: 1, invalid: 2, nonretryable: 3, preempted: 143 } as const;
+/** Exit codes of `sluice exec` (the executor contract, defined in the SDK's semantics). */
+export { EXIT } from '@sluice/sdk';
 
 /** Everything one attempt of a function step needs. Serialised to JSON for a child process. */
 export interface StepSpec {
@@ -17,7 +17,7 @@ export interface StepSpec {
   readonly task: string;
   readonly runId: string;
   readonly attempt: number;
-  /** Raw text: a `string` parameter as is, every other type JSON; `sluice:b64:` prefixes are decoded. */
+  /** Text: a `string` parameter as is, every other type JSON (`--param-b64` values are decoded before they get here). */
   readonly params: { readonly [name: string]: string };
   readonly artifacts: { readonly [name: string]: ArtifactInputSpec | readonly ArtifactInputSpec[] };
   readonly outputsDir: string;
@@ -69,11 +69,10 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
       issues.push({ code: 'input.unknown', path: `${path}.${name}`, message: `no parameter input "${name}" on component ${ir.name}` });
       continue;
     }
-    const decoded = decodeParamText(text);
-    if (io.type === 'string') raw[name] = decoded;
-    else {
+    const decoded = text;
+    {
       try {
-        raw[name] = JSON.parse(decoded);
+        raw[name] = parseParamText(decoded, io);
       } catch {
         issues.push({ code: 'input.json', path: `${path}.${name}`, message: `expected JSON for a ${io.type} parameter, got ${JSON.stringify(decoded.slice(0, 80))}` });
       }
@@ -115,7 +114,8 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
     },
     attempt: spec.attempt,
     runId: spec.runId,
-    taskId: spec.task,
+    // In a pod `--task` is Argo's node name; the step sees the IR task id in both places.
+    taskId: taskIdFromNodeName(spec.task),
     gpus: spec.gpus ?? [],
     get tmpDir() {
       tmp ??= mkdtempSync(join(tmpdir(), 'sluice-step-'));
