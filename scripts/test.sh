@@ -24,7 +24,10 @@ for project in tsconfig.json tools/tsconfig.json; do
   if pnpm exec tsc -p "$project" --noEmit; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 done
 
-echo "== unit, golden, type, crash and example tests (vitest)"
+echo "== API reference (TypeDoc from the doc comments; a warning is an error)"
+if pnpm exec typedoc --out "$out/api" >"$out/typedoc.log" 2>&1; then passed=$((passed + 1)); else cat "$out/typedoc.log"; failed=$((failed + 1)); status=1; fi
+
+echo "== unit, golden, type, crash, example and fresh-project tests (vitest)"
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$out/main.json" || status=1
 count "$out/main.json"
 

@@ -1,14 +1,16 @@
 /**
- * The compiler: validate -> lower -> fit Argo's limits -> render -> check -> emit. Each pass is a
- * function over plain data; this file only wires them together.
+ * The compiler: validate -> lower -> fit Argo's limits -> render -> split by size -> check ->
+ * emit. Each pass is a function over plain data; this file only wires them together.
  */
 import { SluiceValidationError } from '@sluice/sdk';
 import { validate } from './validate.ts';
 import type { IOSpec, JsonValue, PipelineComponentIR, PipelineIR, SluiceIssue } from '@sluice/sdk';
-import { lowerBinding, lowerDag, lowerExitTask, scanScope, type ArgVal, type LDag, type LowerContext, type Scope } from './lower.ts';
+import { jsonBytes, MAX_TEMPLATES, placeTemplates, type Placement } from './documents.ts';
+import { lowerBinding, lowerDag, lowerExitTask, scanScope, type ArgVal, type LowerContext, type Scope } from './lower.ts';
 import { argoParamName, dnsLabel, NameRegistry } from './names.ts';
 import { renderDag, type RenderContext } from './render.ts';
 import { fitLimits } from './split.ts';
+import { SOURCE_MAP_ANNOTATION, SourceMapBuilder, sourceMapAnnotation, type SourceMap } from './sourcemap.ts';
 import { paramText, synchronization, type ArgoObject } from './templates.ts';
 import { literalNeedsEncoding } from '@sluice/sdk';
 import { toYaml, type YamlValue } from './yaml.ts';
@@ -50,21 +52,42 @@ export interface CompileOptions {
    * @default ['sluice', 'exec']
    */
   readonly executorCommand?: readonly string[];
+  /**
+   * Largest object, in bytes of JSON, to emit: a spec that would be larger is split into library
+   * `WorkflowTemplate`s referenced with `templateRef`. The default leaves a quarter of Kubernetes'
+   * usual 1 MiB for what the API server and Argo's controller add.
+   * @default 786432
+   */
+  readonly maxDocumentBytes?: number;
 }
 
 /** What {@link compile} returns. */
 export interface CompileResult {
-  /** The Argo objects (plain data), in output order. */
+  /**
+   * The Argo objects (plain data), in output order: the library `WorkflowTemplate`s first when
+   * the spec was split by size (so that `kubectl create -f` creates them before their user),
+   * then the entry object (the Workflow, WorkflowTemplate or CronWorkflow).
+   */
   readonly objects: readonly ArgoObject[];
+  /** The entry object (the last of `objects`). */
+  readonly entry: ArgoObject;
   /** The same objects as YAML documents (deterministic: the same input gives the same bytes). */
   readonly yaml: string;
+  /** Every emitted template and DAG task name -> the IR node it stands for. */
+  readonly sourceMap: SourceMap;
 }
 
 /** Argo v4 CRD limits. */
-export const LIMITS = { templates: 200, dagTasks: 200, inputParameters: 500 } as const;
+export const LIMITS = { templates: MAX_TEMPLATES, inputParameters: 500 } as const;
+
+/** Kubernetes refuses an object whose annotations together exceed 256 KiB. */
+const ANNOTATIONS_LIMIT = 256 * 1024;
+/** Above this, a document is refused by the API server (etcd's request limit is 1.5 MiB; 1 MiB is the documented safe size). */
+const HARD_LIMIT = 1024 * 1024;
 
 const ROOT = 'main';
 const EXIT = 'exit-handler';
+const DISPLAY_NAME = 'workflows.argoproj.io/display-name';
 
 function paramSpecs(params: { readonly [name: string]: IOSpec }, override: CompileOptions['params'], path: string, issues: SluiceIssue[]) {
   const parameters: ArgoObject[] = [];
@@ -98,35 +121,39 @@ function checkLimits(templates: readonly ArgoObject[], path: string, issues: Slu
 
 /**
  * Compiles a pipeline's IR to Argo: validates it (every issue at once), lowers it to templates and
- * DAGs that fit Argo's limits, and emits deterministic YAML. Nothing is written anywhere.
+ * DAGs that fit Argo's limits, and emits deterministic YAML. A spec too large for one object is
+ * split into library `WorkflowTemplate`s (see {@link CompileResult.objects}). Nothing is written
+ * anywhere.
  *
  * @throws SluiceValidationError with every problem found; no partial output.
  * @example
  * import { toIR } from '@sluice/sdk';
  * import { compile } from '@sluice/compiler';
- * const { yaml } = compile(toIR(trainPipeline), { entry: 'pipelines/train.ts', image: 'ghcr.io/acme/train:1.4' });
+ * const { yaml, sourceMap } = compile(toIR(trainPipeline), { entry: 'pipelines/train.ts', image: 'ghcr.io/acme/train:1.4' });
  * await writeFile('train.yaml', yaml);
  */
 export function compile(ir: PipelineIR, options: CompileOptions): CompileResult {
   const sdkIssues = validate(ir);
   const issues: SluiceIssue[] = [];
-  let objects: ArgoObject[] = [];
+  let out: { objects: ArgoObject[]; sourceMap: SourceMap } | undefined;
   try {
-    objects = lowerPipeline(ir, options, issues);
+    out = lowerPipeline(ir, options, issues);
   } catch (e) {
     // Lowering assumes a valid IR; when validation already failed, its issues are the report.
     if (!sdkIssues.length) throw e;
   }
   const all = [...sdkIssues, ...issues];
-  if (all.length) throw new SluiceValidationError(all);
-  return { objects, yaml: objects.map((o) => toYaml(o)).join('---\n') };
+  if (all.length || !out) throw new SluiceValidationError(all);
+  const { objects, sourceMap } = out;
+  return { objects, entry: objects[objects.length - 1]!, yaml: objects.map((o) => toYaml(o)).join('---\n'), sourceMap };
 }
 
-function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIssue[]): ArgoObject[] {
+interface Nested { readonly comp: PipelineComponentIR; readonly hash: string; readonly name: string; readonly displayName: string | undefined }
+
+function lowerContext(ir: PipelineIR, options: CompileOptions, issues: SluiceIssue[], queue: Nested[]): LowerContext {
   const names = new NameRegistry([ROOT, EXIT]);
-  const nestedQueue: { hash: string; comp: PipelineComponentIR; name: string; displayName: string | undefined }[] = [];
   const nested = new Map<string, string>();
-  const ctx: LowerContext = {
+  return {
     ir,
     entry: options.entry,
     exportName: options.exportName,
@@ -144,57 +171,102 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
       if (n === undefined) {
         n = names.take(comp.name);
         nested.set(key, n);
-        nestedQueue.push({ hash, comp, name: n, displayName });
+        queue.push({ hash, comp, name: n, displayName });
       }
       return n;
     },
   };
-  if (!options.entry) issues.push({ code: 'compile.entry', path: ir.name, message: 'compile needs the entry file the executor imports in the pod', hint: 'pass { entry: "path/to/pipeline.ts" }' });
+}
 
+/** Lowers and renders the root DAG, the exit handler and every nested pipeline; returns whether there is an exit handler. */
+function renderPipeline(ir: PipelineIR, ctx: LowerContext, queue: readonly Nested[], rc: RenderContext): boolean {
   const rootScan = scanScope(ir.dag, ir);
   const rootScope: Scope = { root: true, id: ROOT, params: ir.params, ...rootScan, path: ir.name };
   const rootDag = lowerDag(ir.dag, ROOT, rootScope, ctx);
   const rootExports = new Map<string, ArgVal>();
   for (const name of Object.keys(ir.outputValues).sort()) rootExports.set(argoParamName(name), lowerBinding(ir.outputValues[name]!, rootScope, ctx, `${ir.name}/outputs.${name}`));
-
-  let exitDag: LDag | undefined;
+  fitLimits(rootDag, ctx.names);
+  renderDag(rootDag, rootExports, { root: true, global: true }, rc, { kind: 'pipeline', scope: '' });
   if (ir.exitHandler) {
     const scan = scanScope([], ir, [ir.exitHandler]);
     const exitScope: Scope = { root: true, id: EXIT, params: ir.params, ...scan, path: ir.name };
-    exitDag = { name: EXIT, tasks: lowerExitTask(ir.exitHandler, exitScope, ctx) };
+    const exitDag = { name: EXIT, tasks: lowerExitTask(ir.exitHandler, exitScope, ctx) };
+    fitLimits(exitDag, ctx.names);
+    renderDag(exitDag, new Map(), { root: true }, rc, { kind: 'exit-handler', scope: '' });
   }
-
-  const rc: RenderContext = { templates: [], issues };
-  fitLimits(rootDag, names);
-  renderDag(rootDag, rootExports, { root: true, global: true }, rc);
-  if (exitDag) { fitLimits(exitDag, names); renderDag(exitDag, new Map(), { root: true }, rc); }
   // Nested pipeline components: one closed DAG template each (the queue grows while lowering).
-  for (let i = 0; i < nestedQueue.length; i++) {
-    const { comp, name, displayName } = nestedQueue[i]!;
-    const scan = scanScope(comp.dag, ir);
-    const scope: Scope = { root: false, id: name, params: comp.inputs, ...scan, path: `${ir.name}/${name}` };
-    const dag = lowerDag(comp.dag, name, scope, ctx);
-    const exports = new Map<string, ArgVal>();
-    for (const o of Object.keys(comp.outputValues).sort()) exports.set(argoParamName(o), lowerBinding(comp.outputValues[o]!, scope, ctx, `${scope.path}/outputs.${o}`));
-    fitLimits(dag, names);
-    const inParams: ArgoObject[] = [];
-    const inArts: ArgoObject[] = [];
-    for (const k of Object.keys(comp.inputs).sort()) (comp.inputs[k]!.kind === 'artifact' ? inArts : inParams).push({ name: argoParamName(k) });
-    const annotations = displayName === undefined ? undefined : { [DISPLAY_NAME]: displayName };
-    renderDag(dag, exports, { root: false, inputs: { parameters: inParams, artifacts: inArts }, ...(annotations ? { annotations } : {}) }, rc);
+  for (let i = 0; i < queue.length; i++) renderNested(ir, queue[i]!, ctx, rc);
+  return ir.exitHandler !== null;
+}
+
+function renderNested(ir: PipelineIR, { comp, hash, name, displayName }: Nested, ctx: LowerContext, rc: RenderContext): void {
+  const scan = scanScope(comp.dag, ir);
+  const scope: Scope = { root: false, id: name, params: comp.inputs, ...scan, path: `${ir.name}/${name}` };
+  const dag = lowerDag(comp.dag, name, scope, ctx);
+  const exports = new Map<string, ArgVal>();
+  for (const o of Object.keys(comp.outputValues).sort()) exports.set(argoParamName(o), lowerBinding(comp.outputValues[o]!, scope, ctx, `${scope.path}/outputs.${o}`));
+  fitLimits(dag, ctx.names);
+  const inParams: ArgoObject[] = [];
+  const inArts: ArgoObject[] = [];
+  for (const k of Object.keys(comp.inputs).sort()) (comp.inputs[k]!.kind === 'artifact' ? inArts : inParams).push({ name: argoParamName(k) });
+  const annotations = displayName === undefined ? undefined : { [DISPLAY_NAME]: displayName };
+  renderDag(dag, exports, { root: false, inputs: { parameters: inParams, artifacts: inArts }, ...(annotations ? { annotations } : {}) }, rc, { kind: 'nested', scope: hash, component: hash, name: comp.name });
+}
+
+function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIssue[]): { objects: ArgoObject[]; sourceMap: SourceMap } {
+  const queue: Nested[] = [];
+  const ctx = lowerContext(ir, options, issues, queue);
+  if (!options.entry) issues.push({ code: 'compile.entry', path: ir.name, message: 'compile needs the entry file the executor imports in the pod', hint: 'pass { entry: "path/to/pipeline.ts" }' });
+  const map = new SourceMapBuilder();
+  const rc: RenderContext = { templates: [], issues, map };
+  const hasExit = renderPipeline(ir, ctx, queue, rc);
+  for (const [key, e] of ctx.leaf) {
+    const hash = key.slice(0, key.indexOf('|'));
+    map.template(e.name, { kind: 'component', scope: '', component: hash, name: ir.components[hash]?.name ?? e.name });
   }
   const templates = [...rc.templates, ...[...ctx.leaf.values()].map((e) => e.template)];
-  checkLimits(templates, ir.name, issues);
-
-  const o = ir.options;
   const args = paramSpecs(ir.params, options.params, ir.name, issues);
   const rootInputs = (rc.templates[0]?.inputs as { artifacts?: ArgoObject[] } | undefined)?.artifacts;
-  const spec: ArgoObject = {
+  const spec = workflowSpec(ir, args.parameters, rootInputs, hasExit);
+  const m = objectMeta(ir, options);
+  const kind = options.kind ?? 'workflow';
+  if (kind === 'cron' && !options.schedules?.length) issues.push({ code: 'compile.schedules', path: ir.name, message: 'a CronWorkflow needs at least one schedule', hint: "pass { schedules: ['0 3 * * *'] }" });
+  const entryOf = (templateList: readonly ArgoObject[], annotation: string | undefined) => entryObject(kind, options, m, { ...spec, templates: templateList as YamlValue }, annotation);
+
+  // Size: measured on the entry object with a full-size annotation stand-in, then split if needed.
+  const provisional = sourceMapAnnotation(map.build(ir.name));
+  const envelope = jsonBytes(entryOf([], `${provisional}${' '.repeat(templates.length * 48)}`));
+  const library = (name: string, list: readonly ArgoObject[]) => libraryObject(name, m, args.parameters, list);
+  const placement = placeTemplates(templates, new Set([ROOT, EXIT]), envelope, jsonBytes(library(`${m.prefix}-0123456789-000`, [])), m.prefix, options.maxDocumentBytes);
+  const libraries = placement ? placement.libraries.map((l) => { map.placeIn(l.name, l.templates.filter((t) => t.dag !== undefined).map((t) => t.name as string)); return library(l.name, l.templates); }) : [];
+  const sourceMap = map.build(ir.name);
+  const annotation = sourceMapAnnotation(sourceMap);
+  const entry = entryOf(placement ? placement.entry : templates, annotation);
+  checkDocuments(placement, templates, entry, libraries, annotation, ir.name, issues);
+  return { objects: [...libraries, entry], sourceMap };
+}
+
+function checkDocuments(placement: Placement | undefined, templates: readonly ArgoObject[], entry: ArgoObject, libraries: readonly ArgoObject[], annotation: string, path: string, issues: SluiceIssue[]): void {
+  if (!placement) checkLimits(templates, path, issues);
+  else {
+    checkLimits(placement.entry, path, issues);
+    for (const l of placement.libraries) checkLimits(l.templates, `${path}/${l.name}`, issues);
+  }
+  if (annotation.length > ANNOTATIONS_LIMIT) issues.push({ code: 'argo.limit', path, message: `the source map annotation takes ${annotation.length} bytes; Kubernetes accepts at most ${ANNOTATIONS_LIMIT} bytes of annotations`, hint: 'most of the map lists renamed tasks: give tasks ids that are valid DNS labels' });
+  for (const o of [...libraries, entry]) {
+    const n = jsonBytes(o);
+    if (n > HARD_LIMIT) issues.push({ code: 'argo.size', path: `${path}/${String((o.metadata as ArgoObject).name ?? (o.metadata as ArgoObject).generateName)}`, message: `the ${String(o.kind)} takes ${n} bytes as JSON; the API server accepts about ${HARD_LIMIT}`, hint: 'a single template this large cannot be split: shorten its literals' });
+  }
+}
+
+function workflowSpec(ir: PipelineIR, parameters: ArgoObject[], rootInputs: ArgoObject[] | undefined, hasExit: boolean): ArgoObject {
+  const o = ir.options;
+  return {
     entrypoint: ROOT,
-    arguments: args.parameters.length || rootInputs?.length
-      ? { parameters: args.parameters.length ? args.parameters : undefined, artifacts: rootInputs?.length ? rootInputs.map((a) => ({ name: a.name })) : undefined }
+    arguments: parameters.length || rootInputs?.length
+      ? { parameters: parameters.length ? parameters : undefined, artifacts: rootInputs?.length ? rootInputs.map((a) => ({ name: a.name })) : undefined }
       : undefined,
-    onExit: exitDag ? EXIT : undefined,
+    onExit: hasExit ? EXIT : undefined,
     serviceAccountName: o.serviceAccount,
     parallelism: o.parallelism,
     activeDeadlineSeconds: o.deadlineSeconds,
@@ -202,38 +274,79 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
     podGC: o.podGC ? { strategy: o.podGC } : undefined,
     synchronization: synchronization(o.synchronization),
     artifactRepositoryRef: o.artifactRepositoryRef ? { configMap: o.artifactRepositoryRef.configMap, key: o.artifactRepositoryRef.key } : undefined,
-    templates: templates as YamlValue,
   };
-  const labels = sortObj({ ...o.labels, 'sluice.dev/pipeline': dnsLabel(ir.name) });
+}
+
+interface Meta {
+  readonly name: string;
+  readonly namespace: string | undefined;
+  readonly labels: { [k: string]: string };
+  readonly annotations: { readonly [k: string]: string };
+  /** Library names start with this. */
+  readonly prefix: string;
+  readonly pipeline: string;
+}
+
+function objectMeta(ir: PipelineIR, options: CompileOptions): Meta {
+  const o = ir.options;
   // Argo's UI shows this annotation as the workflow's description.
   const described = ir.description ? { 'workflows.argoproj.io/description': ir.description } : {};
-  const allAnnotations = { ...described, ...o.annotations };
-  const annotations = Object.keys(allAnnotations).length ? sortObj(allAnnotations) : undefined;
-  const kind = options.kind ?? 'workflow';
-  const name = options.name ?? dnsLabel(ir.name);
-  const namespace = options.namespace ?? o.namespace;
+  return {
+    name: options.name ?? dnsLabel(ir.name),
+    namespace: options.namespace ?? o.namespace,
+    labels: sortObj({ ...o.labels, 'sluice.dev/pipeline': dnsLabel(ir.name) }),
+    annotations: { ...described, ...o.annotations },
+    prefix: dnsLabel(ir.name, 40),
+    pipeline: ir.name,
+  };
+}
+
+function withAnnotation(annotations: { readonly [k: string]: string }, annotation: string | undefined): { [k: string]: string } | undefined {
+  const all = annotation === undefined ? { ...annotations } : { ...annotations, [SOURCE_MAP_ANNOTATION]: annotation };
+  return Object.keys(all).length ? sortObj(all) : undefined;
+}
+
+/**
+ * The entry object. The source map annotation goes where a Workflow made from it carries it:
+ * the Workflow's own metadata, or the `workflowMetadata` of a WorkflowTemplate or CronWorkflow.
+ */
+function entryObject(kind: CompileKind, options: CompileOptions, m: Meta, spec: ArgoObject, annotation: string | undefined): ArgoObject {
+  const { labels, namespace, name } = m;
+  const annotations = withAnnotation(m.annotations, kind === 'workflow' ? annotation : undefined);
+  const workflowMetadata = (extra: ArgoObject) => {
+    const a = annotation === undefined ? undefined : { [SOURCE_MAP_ANNOTATION]: annotation };
+    return { ...extra, annotations: a };
+  };
   const build: Record<CompileKind, () => ArgoObject> = {
     workflow: () => ({
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Workflow',
-      metadata: { name: options.name, generateName: options.name ? undefined : `${dnsLabel(ir.name, 62)}-`, namespace, labels, annotations },
+      metadata: { name: options.name, generateName: options.name ? undefined : `${dnsLabel(m.pipeline, 62)}-`, namespace, labels, annotations },
       spec,
     }),
-    template: () => ({ apiVersion: 'argoproj.io/v1alpha1', kind: 'WorkflowTemplate', metadata: { name, namespace, labels, annotations }, spec }),
-    cron: () => {
-      if (!options.schedules?.length) issues.push({ code: 'compile.schedules', path: ir.name, message: 'a CronWorkflow needs at least one schedule', hint: "pass { schedules: ['0 3 * * *'] }" });
-      return {
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'CronWorkflow',
-        metadata: { name, namespace, labels, annotations },
-        spec: { schedules: [...(options.schedules ?? [])], timezone: options.timezone, workflowMetadata: { labels }, workflowSpec: spec },
-      };
-    },
+    template: () => ({ apiVersion: 'argoproj.io/v1alpha1', kind: 'WorkflowTemplate', metadata: { name, namespace, labels, annotations }, spec: { ...spec, workflowMetadata: workflowMetadata({}) } }),
+    cron: () => ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'CronWorkflow',
+      metadata: { name, namespace, labels, annotations },
+      spec: { schedules: [...(options.schedules ?? [])], timezone: options.timezone, workflowMetadata: workflowMetadata({ labels }), workflowSpec: spec },
+    }),
   };
-  return [build[kind]()];
+  return build[kind]();
 }
 
-const DISPLAY_NAME = 'workflows.argoproj.io/display-name';
+/** A library WorkflowTemplate: templates only, and the pipeline parameters they may refer to (declared, without values). */
+function libraryObject(name: string, m: Meta, parameters: readonly ArgoObject[], templates: readonly ArgoObject[]): ArgoObject {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'WorkflowTemplate',
+    metadata: { name, namespace: m.namespace, labels: sortObj({ ...m.labels, 'sluice.dev/library-of': m.prefix }) },
+    spec: {
+      arguments: parameters.length ? { parameters: parameters.map((p) => ({ name: p.name })) } : undefined,
+      templates: templates as YamlValue,
+    },
+  };
+}
 
 function sortObj(o: { readonly [k: string]: string }): { [k: string]: string } {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -8,6 +8,7 @@ import { argoParamName, dnsLabel } from './names.ts';
 import type { ArgVal, LDag, LTask, Operand, PredL, Ref } from './lower.ts';
 import type { ArgoObject } from './templates.ts';
 import type { YamlValue } from './yaml.ts';
+import type { SourceMapBuilder, TemplateOrigin } from './sourcemap.ts';
 
 type Field = 'parameters' | 'artifacts';
 type Resolved =
@@ -21,6 +22,7 @@ export interface RenderContext {
   /** DAG templates in output order. */
   readonly templates: ArgoObject[];
   readonly issues: SluiceIssue[];
+  readonly map: SourceMapBuilder;
 }
 
 export interface ClosedScope {
@@ -94,15 +96,41 @@ function litText(v: JsonValue): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed: ClosedScope | undefined, rc: RenderContext): Map<string, Ref> {
-  // Argo task names, unique in this DAG; none may start with a digit when `depends` is used.
+/** One DAG being rendered: its task names and the references it resolves or passes up. */
+interface DagState {
+  readonly D: LDag;
+  readonly root: boolean;
+  /** Argo task name of each task. */
+  readonly nameOf: Map<LTask, string>;
+  /** IR id -> the task of this DAG that holds it. */
+  readonly byId: Map<string, LTask>;
+  /** What each sub-DAG task must export for this DAG (key -> reference inside it). */
+  readonly requests: Map<LTask, Map<string, ArgVal>>;
+  /** References this DAG cannot resolve itself: they become its inputs. */
+  readonly free: Map<string, Ref>;
+}
+
+/** A task whose arguments are still growing (sub-DAGs add what they need): the side table entry. */
+interface PendingTask {
+  readonly name: string;
+  readonly template: string;
+  readonly depends: string | undefined;
+  readonly when: string | undefined;
+  readonly withItems: YamlValue;
+  readonly withParam: string | undefined;
+  readonly params: ArgoObject[];
+  readonly arts: ArgoObject[];
+}
+
+/** Argo task names, unique in the DAG; none may start with a digit when `depends` is used. */
+function taskNames(D: LDag, issues: SluiceIssue[]): Map<LTask, string> {
   const taken = new Set<string>();
   const nameOf = new Map<LTask, string>();
   for (const L of D.tasks) {
     let base = dnsLabel(L.name);
     if (/^[0-9]/.test(base)) {
-      // Argo refuses digit-first names in `depends`; task ids never start with a digit (SDK name rule),
-      // but derived names (branch and chunk templates) may.
+      // Argo refuses digit-first names in `depends`; task ids never start with a digit (SDK name rule,
+      // checked by validation), but derived names (branch and chunk templates) may.
       base = dnsLabel(`t-${base}`);
     }
     let n = base;
@@ -110,158 +138,214 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
     taken.add(n);
     nameOf.set(L, n);
   }
+  return nameOf;
+}
+
+function dagState(D: LDag, root: boolean, issues: SluiceIssue[]): DagState {
   const byId = new Map<string, LTask>();
   for (const L of D.tasks) for (const id of L.contains) byId.set(id, L);
-  const requests = new Map<LTask, Map<string, ArgVal>>();
-  const free = new Map<string, Ref>();
-  const root = closed?.root ?? false;
+  return { D, root, nameOf: taskNames(D, issues), byId, requests: new Map(), free: new Map() };
+}
 
-  const request = (L: LTask, key: string, ref: Ref): void => {
-    let m = requests.get(L);
-    if (!m) requests.set(L, (m = new Map()));
-    m.set(key, ref);
-  };
-  const asFree = (r: Ref): Resolved => {
-    const key = refKey(r);
-    free.set(key, r);
-    return { t: 'input', field: isArt(r) ? 'artifacts' : 'parameters', name: key };
-  };
-  const resolve = (r: Ref): Resolved => {
-    switch (r.k) {
-      case 'status': return { t: 'status' };
-      case 'param': return root && !r.art ? { t: 'wf', name: r.name } : asFree(r);
-      case 'item': return asFree(r);
-      case 'out': {
-        const L = byId.get(r.task);
-        if (!L) return asFree(r);
-        const field: Field = r.art ? 'artifacts' : 'parameters';
-        if (L.id === r.task && typeof L.call === 'string') return { t: 'task', task: nameOf.get(L)!, field, name: argoParamName(r.output) };
-        const key = refKey(r);
-        request(L, key, r);
-        return { t: 'task', task: nameOf.get(L)!, field, name: key };
-      }
-      case 'oneOf': {
-        const L = byId.get(r.condition);
-        if (!L) return asFree(r);
-        if (L.id !== r.condition) {
-          const key = refKey(r);
-          request(L, key, r);
-          return { t: 'task', task: nameOf.get(L)!, field: r.art ? 'artifacts' : 'parameters', name: key };
-        }
-        const branches = r.options.map((o) => {
-          const value = resolve({ k: 'out', task: o.task, output: o.output, art: r.art });
-          return { task: value.t === 'task' ? value.task : '', value };
-        });
-        return { t: 'oneOf', branches };
-      }
-    }
-  };
-  const operand = (o: Operand, numeric: boolean): string => {
-    if ('lit' in o) return numeric ? (typeof o.lit === 'number' ? String(o.lit) : `asFloat(${exprString(litText(o.lit))})`) : exprString(litText(o.lit));
-    const e = expr(resolve(o.ref));
-    return numeric ? `asFloat(${e})` : e;
-  };
-  const pred = (p: PredL): string => {
-    switch (p.k) {
-      case 'cmp': {
-        const numeric = p.as === 'number';
-        return `${operand(p.l, numeric)} ${p.op} ${operand(p.r, numeric)}`;
-      }
-      case 'and': return p.args.length ? `(${p.args.map(pred).join(' && ')})` : 'true';
-      case 'or': return p.args.length ? `(${p.args.map(pred).join(' || ')})` : 'false';
-      case 'not': return `!(${pred(p.arg)})`;
-    }
-  };
-  const paramArg = (name: string, v: ArgVal): ArgoObject => {
-    if (v.k === 'lit') return { name, value: v.text };
-    return { name, value: tag(resolve(v)) };
-  };
-  const artArg = (name: string, r: Ref): ArgoObject => {
-    const res = resolve(r);
-    return res.t === 'oneOf' ? { name, fromExpression: expr(res) } : { name, from: tag(res) };
-  };
+function asFree(s: DagState, r: Ref): Resolved {
+  const key = refKey(r);
+  s.free.set(key, r);
+  return { t: 'input', field: isArt(r) ? 'artifacts' : 'parameters', name: key };
+}
 
-  // Phase 1: everything this DAG itself refers to (so sub-DAGs know what to export).
-  const outParams: ArgoObject[] = [];
-  const outArts: ArgoObject[] = [];
+/** Asks sub-DAG task `L` to export `ref` under `key`; the reference resolves to that export. */
+function viaExport(s: DagState, L: LTask, ref: Ref, field: Field): Resolved {
+  const key = refKey(ref);
+  let m = s.requests.get(L);
+  if (!m) s.requests.set(L, (m = new Map()));
+  m.set(key, ref);
+  return { t: 'task', task: s.nameOf.get(L)!, field, name: key };
+}
+
+/** Where reference `r` comes from, seen from this DAG. */
+function resolve(s: DagState, r: Ref): Resolved {
+  switch (r.k) {
+    case 'status': return { t: 'status' };
+    case 'param': return s.root && !r.art ? { t: 'wf', name: r.name } : asFree(s, r);
+    case 'item': return asFree(s, r);
+    case 'out': {
+      const L = s.byId.get(r.task);
+      if (!L) return asFree(s, r);
+      const field: Field = r.art ? 'artifacts' : 'parameters';
+      if (L.id === r.task && typeof L.call === 'string') return { t: 'task', task: s.nameOf.get(L)!, field, name: argoParamName(r.output) };
+      return viaExport(s, L, r, field);
+    }
+    case 'oneOf': {
+      const L = s.byId.get(r.condition);
+      if (!L) return asFree(s, r);
+      if (L.id !== r.condition) return viaExport(s, L, r, r.art ? 'artifacts' : 'parameters');
+      const branches = r.options.map((o) => {
+        const value = resolve(s, { k: 'out', task: o.task, output: o.output, art: r.art });
+        return { task: value.t === 'task' ? value.task : '', value };
+      });
+      return { t: 'oneOf', branches };
+    }
+  }
+}
+
+function operand(s: DagState, o: Operand, numeric: boolean): string {
+  if ('lit' in o) return numeric ? (typeof o.lit === 'number' ? String(o.lit) : `asFloat(${exprString(litText(o.lit))})`) : exprString(litText(o.lit));
+  const e = expr(resolve(s, o.ref));
+  return numeric ? `asFloat(${e})` : e;
+}
+
+/** A condition's predicate as an Argo expression. */
+function predicate(s: DagState, p: PredL): string {
+  switch (p.k) {
+    case 'cmp': {
+      const numeric = p.as === 'number'; // the SDK's comparison rule, decided in the IR
+      return `${operand(s, p.l, numeric)} ${p.op} ${operand(s, p.r, numeric)}`;
+    }
+    case 'and': return p.args.length ? `(${p.args.map((a) => predicate(s, a)).join(' && ')})` : 'true';
+    case 'or': return p.args.length ? `(${p.args.map((a) => predicate(s, a)).join(' || ')})` : 'false';
+    case 'not': return `!(${predicate(s, p.arg)})`;
+  }
+}
+
+function paramArg(s: DagState, name: string, v: ArgVal): ArgoObject {
+  return v.k === 'lit' ? { name, value: v.text } : { name, value: tag(resolve(s, v)) };
+}
+
+function artArg(s: DagState, name: string, r: Ref): ArgoObject {
+  const res = resolve(s, r);
+  return res.t === 'oneOf' ? { name, fromExpression: expr(res) } : { name, from: tag(res) };
+}
+
+/** The DAG template's outputs: what its caller asked of it (or the pipeline's outputs). */
+function dagOutputs(s: DagState, exports: ReadonlyMap<string, ArgVal>, global: boolean): { parameters: ArgoObject[]; artifacts: ArgoObject[] } {
+  const parameters: ArgoObject[] = [];
+  const artifacts: ArgoObject[] = [];
   for (const [name, v] of exports) {
-    const globalName = closed?.global ? name : undefined;
-    if (v.k === 'lit') { outParams.push({ name, globalName, valueFrom: { expression: exprString(v.text) } }); continue; }
-    const res = resolve(v);
-    if (isArt(v)) outArts.push(res.t === 'oneOf' ? { name, globalName, fromExpression: expr(res) } : { name, globalName, from: tag(res) });
-    else outParams.push(res.t === 'oneOf' ? { name, globalName, valueFrom: { expression: expr(res) } } : { name, globalName, valueFrom: { parameter: tag(res) } });
+    const globalName = global ? name : undefined;
+    if (v.k === 'lit') { parameters.push({ name, globalName, valueFrom: { expression: exprString(v.text) } }); continue; }
+    const res = resolve(s, v);
+    if (isArt(v)) artifacts.push(res.t === 'oneOf' ? { name, globalName, fromExpression: expr(res) } : { name, globalName, from: tag(res) });
+    else parameters.push(res.t === 'oneOf' ? { name, globalName, valueFrom: { expression: expr(res) } } : { name, globalName, valueFrom: { parameter: tag(res) } });
   }
-  const rendered = new Map<LTask, ArgoObject>();
-  for (const L of D.tasks) {
-    const task: ArgoObject = { name: nameOf.get(L)!, template: typeof L.call === 'string' ? L.call : L.call.name };
-    const deps: string[] = [];
-    for (const id of L.uses) {
-      const M = byId.get(id);
-      if (M && M !== L) { const n = nameOf.get(M)!; if (!deps.includes(n)) deps.push(n); }
-    }
-    if (deps.length) task.depends = deps.join(' && ');
-    if (L.when) {
-      const p = pred(L.when.pred);
-      task.when = `{{=${L.when.negate ? `!(${p})` : p}}}`;
-    }
-    if (L.items) {
-      if (L.items.k === 'items') task.withItems = L.items.value as YamlValue;
-      else task.withParam = tag(resolve(L.items));
-    }
-    const params = L.params.map((p) => paramArg(p.name, p.val));
-    const arts = L.arts.map((a) => artArg(a.name, a.ref));
-    // Key-only: Argo fills in the bucket and credentials from the workflow's artifact repository.
-    // Optional: a loop with no iteration leaves no prefix (the order list is then empty).
-    for (const k of L.keyed ?? []) arts.push({ name: k.name, s3: { key: k.key }, optional: true });
-    task.params = params as unknown as YamlValue; // placeholder, finished below
-    task.arts = arts as unknown as YamlValue;
-    rendered.set(L, task);
+  return { parameters, artifacts };
+}
+
+/** A task with everything it refers to itself; sub-DAG inputs are added later. */
+function pendingTask(s: DagState, L: LTask): PendingTask {
+  const deps: string[] = [];
+  for (const id of L.uses) {
+    const M = s.byId.get(id);
+    if (M && M !== L) { const n = s.nameOf.get(M)!; if (!deps.includes(n)) deps.push(n); }
   }
+  let when: string | undefined;
+  if (L.when) {
+    const p = predicate(s, L.when.pred);
+    when = `{{=${L.when.negate ? `!(${p})` : p}}}`;
+  }
+  const params = L.params.map((p) => paramArg(s, p.name, p.val));
+  const arts = L.arts.map((a) => artArg(s, a.name, a.ref));
+  // Key-only: Argo fills in the bucket and credentials from the workflow's artifact repository.
+  // Optional: a loop with no iteration leaves no prefix (the order list is then empty).
+  for (const k of L.keyed ?? []) arts.push({ name: k.name, s3: { key: k.key }, optional: true });
+  return {
+    name: s.nameOf.get(L)!,
+    template: typeof L.call === 'string' ? L.call : L.call.name,
+    depends: deps.length ? deps.join(' && ') : undefined,
+    when,
+    withItems: L.items?.k === 'items' ? (L.items.value as YamlValue) : undefined,
+    withParam: L.items && L.items.k !== 'items' ? tag(resolve(s, L.items)) : undefined,
+    params,
+    arts,
+  };
+}
+
+/** Passes what a sub-DAG could not resolve itself (its free references) into its task. */
+function addChildInputs(s: DagState, L: LTask, task: PendingTask, childFree: ReadonlyMap<string, Ref>): void {
+  for (const [key, ref] of childFree) {
+    if (ref.k === 'item' && ref.loop === L.loop) task.params.push({ name: key, value: ref.path.length ? `{{item.${ref.path[0]}}}` : '{{item}}' });
+    else if (isArt(ref)) task.arts.push(artArg(s, key, ref));
+    else task.params.push(paramArg(s, key, ref));
+  }
+}
+
+function taskObject(t: PendingTask): ArgoObject {
+  const { params, arts } = t;
+  return {
+    name: t.name,
+    template: t.template,
+    depends: t.depends,
+    when: t.when,
+    withItems: t.withItems,
+    withParam: t.withParam,
+    arguments: params.length || arts.length ? { parameters: params.length ? params : undefined, artifacts: arts.length ? arts : undefined } : undefined,
+  };
+}
+
+/** The DAG template's inputs: declared (nested pipelines), none (root), or what it left free. */
+function dagInputs(s: DagState, closed: ClosedScope | undefined, issues: SluiceIssue[]): { parameters: ArgoObject[]; artifacts: ArgoObject[] } {
+  if (closed?.inputs) return { parameters: [...closed.inputs.parameters], artifacts: [...closed.inputs.artifacts] };
+  const parameters: ArgoObject[] = [];
+  const artifacts: ArgoObject[] = [];
+  for (const [key, ref] of s.free) (isArt(ref) ? artifacts : parameters).push({ name: key });
+  if (!closed) return { parameters, artifacts };
+  // Root: only artifact parameters arrive as inputs (spec.arguments.artifacts); nothing else may be free.
+  for (const [key, ref] of s.free) if (!(ref.k === 'param' && ref.art)) issues.push({ code: 'argo.internal', path: s.D.name, message: `unresolved reference ${key}` });
+  return { parameters: [], artifacts };
+}
+
+/** What the DAG template that task `L` calls stands for (a chunk, a branch, a loop body or its wrapper). */
+function childOrigin(L: LTask, child: LDag, scope: string): TemplateOrigin {
+  if (L.when) return { kind: L.when.negate ? 'else' : 'then', scope, node: L.when.negate ? L.id.replace(/\/else$/, '') : L.id };
+  if (L.items) return { kind: 'loop', scope, node: L.id };
+  if (child.parallelism !== undefined && child.tasks.length === 1 && child.tasks[0]!.items) return { kind: 'parallelism', scope, node: child.tasks[0]!.id };
+  return { kind: 'chunk', scope };
+}
+
+/** The IR node a task stands for in the source map (`null` for a chunk). */
+function taskOrigin(L: LTask, child: TemplateOrigin | undefined): string | null {
+  if (!child) return L.id;
+  return child.kind === 'chunk' ? null : child.node ?? null;
+}
+
+function ioList(l: { parameters: ArgoObject[]; artifacts: ArgoObject[] }): ArgoObject | undefined {
+  return l.parameters.length || l.artifacts.length ? { parameters: l.parameters.length ? l.parameters : undefined, artifacts: l.artifacts.length ? l.artifacts : undefined } : undefined;
+}
+
+/**
+ * Renders DAG `D` (and the DAGs its tasks call) into `rc.templates`, recording names in the
+ * source map. Returns the references `D` left free, which its caller passes in.
+ */
+export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed: ClosedScope | undefined, rc: RenderContext, origin: TemplateOrigin): Map<string, Ref> {
+  const s = dagState(D, closed?.root ?? false, rc.issues);
+  rc.map.template(D.name, origin);
+  const names = rc.map.dag(D.name);
+  // Phase 1: everything this DAG itself refers to (so sub-DAGs know what to export).
+  const outputs = dagOutputs(s, exports, closed?.global ?? false);
+  const pending = D.tasks.map((L) => pendingTask(s, L));
 
   // Phase 2: sub-DAGs, consumers before producers (tasks are in topological order), so every
   // export a later sibling asks of an earlier one is known before that one is rendered.
   const slot = rc.templates.length;
   rc.templates.push({});
+  const origins: (TemplateOrigin | undefined)[] = new Array(D.tasks.length);
   for (let i = D.tasks.length - 1; i >= 0; i--) {
     const L = D.tasks[i]!;
     if (typeof L.call === 'string') continue;
-    const childFree = renderDag(L.call, requests.get(L) ?? new Map(), undefined, rc);
-    const task = rendered.get(L)!;
-    const params = task.params as unknown as ArgoObject[];
-    const arts = task.arts as unknown as ArgoObject[];
-    for (const [key, ref] of childFree) {
-      if (ref.k === 'item' && ref.loop === L.loop) params.push({ name: key, value: ref.path.length ? `{{item.${ref.path[0]}}}` : '{{item}}' });
-      else if (isArt(ref)) arts.push(artArg(key, ref));
-      else params.push(paramArg(key, ref));
-    }
+    const o = (origins[i] = childOrigin(L, L.call, origin.scope));
+    addChildInputs(s, L, pending[i]!, renderDag(L.call, s.requests.get(L) ?? new Map(), undefined, rc, o));
   }
-  const tasks: ArgoObject[] = [];
-  for (const L of D.tasks) {
-    const t = rendered.get(L)!;
-    const params = t.params as unknown as ArgoObject[];
-    const arts = t.arts as unknown as ArgoObject[];
-    delete t.params;
-    delete t.arts;
-    if (params.length || arts.length) t.arguments = { parameters: params.length ? params : undefined, artifacts: arts.length ? arts : undefined };
-    tasks.push(t);
-  }
-
-  let inParams: ArgoObject[] = [];
-  let inArts: ArgoObject[] = [];
-  if (closed?.inputs) { inParams = [...closed.inputs.parameters]; inArts = [...closed.inputs.artifacts]; }
-  else for (const [key, ref] of free) (isArt(ref) ? inArts : inParams).push({ name: key });
-  if (closed && !closed.inputs) {
-    // Root: only artifact parameters arrive as inputs (spec.arguments.artifacts); nothing else may be free.
-    inParams = [];
-    for (const [key, ref] of free) if (!(ref.k === 'param' && ref.art)) rc.issues.push({ code: 'argo.internal', path: D.name, message: `unresolved reference ${key}` });
+  const tasks: ArgoObject[] = new Array(pending.length);
+  for (let i = 0; i < pending.length; i++) {
+    tasks[i] = taskObject(pending[i]!);
+    names[pending[i]!.name] = taskOrigin(D.tasks[i]!, origins[i]);
   }
   rc.templates[slot] = {
     name: D.name,
     annotations: closed?.annotations as YamlValue,
-    inputs: inParams.length || inArts.length ? { parameters: inParams.length ? inParams : undefined, artifacts: inArts.length ? inArts : undefined } : undefined,
-    outputs: outParams.length || outArts.length ? { parameters: outParams.length ? outParams : undefined, artifacts: outArts.length ? outArts : undefined } : undefined,
+    inputs: ioList(dagInputs(s, closed, rc.issues)),
+    outputs: ioList(outputs),
     parallelism: D.parallelism,
     dag: { tasks },
   };
-  return free;
+  return s.free;
 }

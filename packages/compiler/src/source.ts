@@ -1,5 +1,6 @@
 /**
- * Static analysis of the user's source with ts-morph: what the IR cannot know.
+ * `@sluice/compiler/source`: static analysis of the user's source with ts-morph, what the IR
+ * cannot know. Its own entry, so that `compile()` never loads ts-morph (and its TypeScript).
  *
  * - **Packaging.** A function component runs in the pod by importing the pipeline file
  *   (`sluice exec --entry`), so every file it imports must be inside the project that the image
@@ -14,6 +15,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Node, Project, SyntaxKind, type SourceFile } from 'ts-morph';
+import { isValidatedIR, markValidated } from '@sluice/sdk';
 import type { ComponentIR, PipelineIR, SluiceIssue } from '@sluice/sdk';
 
 /** What {@link analyzeSource} found. */
@@ -232,8 +234,10 @@ export function withDescriptions(ir: PipelineIR, descriptions: { readonly [name:
   const components: Record<string, ComponentIR> = {};
   for (const [hash, c] of Object.entries(ir.components)) {
     const d = descriptions[c.name];
-    components[hash] = c.description || !d ? c : { ...c, description: d };
+    components[hash] = c.description || !d ? c : Object.freeze({ ...c, description: d });
   }
   const d = descriptions[ir.name];
-  return { ...ir, components, ...(!ir.description && d ? { description: d } : {}) };
+  const out: PipelineIR = Object.freeze({ ...ir, components: Object.freeze(components), ...(!ir.description && d ? { description: d } : {}) });
+  // Validation does not read descriptions: a validated, frozen input gives a valid output.
+  return isValidatedIR(ir) ? markValidated(out) : out;
 }

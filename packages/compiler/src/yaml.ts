@@ -5,8 +5,12 @@
  * Why not `yaml` or `js-yaml`: at 10,000 DAG tasks `yaml`'s stringify alone costs ~55 us/task and
  * js-yaml ~15-20 us/task, more than the whole compile budget (20 us/task); this emitter runs at
  * about JSON.stringify speed because it only handles the subset above and never builds a document
- * model. It also controls the bytes: small nodes (a DAG task, a parameter) go on one line in flow
- * style, which keeps big workflows well under Kubernetes' 1 MiB object limit.
+ * model.
+ *
+ * Layout, chosen so that a one-token change in the pipeline changes one line of a golden file:
+ * sequences are always block style, one item per line; a mapping that holds no sequence goes on
+ * one line in flow style when it fits (`- {name: data, from: '{{tasks.a.outputs.artifacts.data}}'}`),
+ * else block style. The size limit that matters (the API server's) is on JSON, not on this text.
  *
  * Correctness: strings are emitted plain only when they match a conservative pattern that no
  * YAML 1.1 or 1.2 resolver reads as anything but a string (no `yes`/`no`/`on`/`null`/numbers/
@@ -19,7 +23,7 @@
 export type YamlValue = null | boolean | number | string | undefined | readonly YamlValue[] | { readonly [key: string]: YamlValue };
 
 export interface EmitOptions {
-  /** Lines up to this width (indentation included) may be written in flow style. @default 160 */
+  /** Mappings on lines up to this width (indentation included) may be written in flow style. @default 160 */
   readonly flowWidth?: number;
 }
 
@@ -63,7 +67,7 @@ function isScalar(v: YamlValue): v is null | boolean | number | string {
 }
 
 /**
- * Serialises `value` as a YAML document (block style, with small nodes in flow style).
+ * Serialises `value` as a YAML document (block style; small mappings without sequences in flow style).
  *
  * @example
  * toYaml({ kind: 'Workflow', spec: { entrypoint: 'main' } }) // "kind: Workflow\nspec:\n  entrypoint: main\n"
@@ -78,31 +82,21 @@ export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
       const s = scalar(v, true);
       return s.length <= budget ? s : undefined;
     }
-    let s: string;
-    if (Array.isArray(v)) {
-      s = '[';
-      for (const item of v as readonly YamlValue[]) {
-        if (item === undefined) continue;
-        const f = flow(item, budget - s.length - 1);
-        if (f === undefined) return undefined;
-        s += s.length === 1 ? f : `, ${f}`;
-        if (s.length > budget) return undefined;
-      }
-      s += ']';
-    } else {
-      s = '{';
-      const obj = v as { readonly [key: string]: YamlValue };
-      for (const key in obj) {
-        const item = obj[key];
-        if (item === undefined) continue;
-        const k = yamlString(key, true);
-        const f = flow(item, budget - s.length - k.length - 4);
-        if (f === undefined) return undefined;
-        s += s.length === 1 ? `${k}: ${f}` : `, ${k}: ${f}`;
-        if (s.length > budget) return undefined;
-      }
-      s += '}';
+    // Sequences are never written in flow style (one item per line keeps diffs to the item that
+    // changed), except an empty one.
+    if (Array.isArray(v)) return (v as readonly YamlValue[]).some((x) => x !== undefined) ? undefined : '[]';
+    let s = '{';
+    const obj = v as { readonly [key: string]: YamlValue };
+    for (const key in obj) {
+      const item = obj[key];
+      if (item === undefined) continue;
+      const k = yamlString(key, true);
+      const f = flow(item, budget - s.length - k.length - 4);
+      if (f === undefined) return undefined;
+      s += s.length === 1 ? `${k}: ${f}` : `, ${k}: ${f}`;
+      if (s.length > budget) return undefined;
     }
+    s += '}';
     return s.length <= budget ? s : undefined;
   }
 

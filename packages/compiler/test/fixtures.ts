@@ -183,4 +183,32 @@ export const fixtures: Record<string, Fixture> = {
     ], { params: { tricky: p('string', { default: 'tricky $(HOME) $$' }) } }),
     options: base,
   },
+  split: {
+    // A small maxDocumentBytes splits even this pipeline: its sub-DAGs (condition branches, a loop
+    // and its parallelism wrapper, a nested pipeline) go to library WorkflowTemplates, reached
+    // with templateRef; pod templates are copied into each document that calls them.
+    ir: pipe('split', {
+      h1: prep, h3: report, h4: square,
+      h6: fn('notify', { status: p('string'), channel: p('string') }),
+      h8: {
+        kind: 'pipeline', name: 'double-square', inputs: { x: p('number') }, outputs: { y: p('number') }, defaults: {},
+        dag: [task('first', 'h4', { x: param('x') }), task('second', 'h4', { x: out('first', 'y') })],
+        outputValues: { y: out('second', 'y') },
+      },
+    }, [
+      task('prep', 'h1', { n: param('n') }),
+      cond('big', cmp('>=', out('prep', 'count'), lit(5)), [
+        task('twice', 'h8', { x: out('prep', 'count') }),
+      ], [
+        task('sq-small', 'h4', { x: lit(0) }),
+      ]),
+      loop('sweep', param('xs'), [task('sq', 'h4', { x: item('sweep') }), task('rep', 'h3', { score: out('sq', 'y') })], 2),
+      task('report', 'h3', { score: { kind: 'oneOf', condition: 'big', options: [{ kind: 'output', task: 'twice', output: 'y' }, { kind: 'output', task: 'sq-small', output: 'y' }] } }),
+    ], {
+      params: { n: p('integer', { default: 10 }), xs: p('array', { default: [1, 2] }), channel: p('string', { default: '#ml' }) },
+      exitHandler: task('notify', 'h6', { status: { kind: 'status' }, channel: param('channel') }),
+      outputs: { final: p('number') }, outputValues: { final: out('prep', 'count') },
+    }),
+    options: { ...base, maxDocumentBytes: 1_500 },
+  },
 };

@@ -33,7 +33,7 @@ describe('golden fixtures', () => {
         expect(docs).toEqual(JSON.parse(JSON.stringify(result.objects)));
       });
       it('has intact references', () => {
-        for (const o of result.objects) expect(referenceErrors(o)).toEqual([]);
+        for (const o of result.objects) expect(referenceErrors(o, result.objects)).toEqual([]);
       });
       it.skipIf(!haveSchemas)(`validates against the Argo schemas${haveSchemas ? '' : ` (${skipReason})`}`, () => {
         for (const o of result.objects) expect(schemaErrors(o)).toEqual([]);

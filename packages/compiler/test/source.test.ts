@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toIR } from '@sluice/sdk';
-import { analyzeSource, withDescriptions } from '../src/index.ts';
+import { analyzeSource, withDescriptions } from '../src/source.ts';
 import { registerCompile } from '../../runner/src/cli/compile.ts';
 import { repoRoot } from './helpers/argo.ts';
 

@@ -24,11 +24,23 @@ describe('YAML emitter', () => {
     expect(parse(text)).toEqual(obj);
   });
   it('leaves out undefined members', () => {
-    expect(toYaml({ a: 1, b: undefined, c: [1, undefined, 2] })).toBe('a: 1\nc: [1, 2]\n');
+    expect(toYaml({ a: 1, b: undefined, c: [1, undefined, 2] })).toBe('a: 1\nc:\n- 1\n- 2\n');
   });
   it('writes small nodes in flow style and large ones in block style', () => {
     const long = 'x'.repeat(200);
-    expect(toYaml({ a: { b: 1 }, c: [long] })).toBe(`a: {b: 1}\nc:\n- ${long}\n`);
+    expect(toYaml({ a: { b: 1 }, c: [long], d: { e: long } })).toBe(`a: {b: 1}\nc:\n- ${long}\nd:\n  e: ${long}\n`);
+  });
+  it('writes sequences one item per line, so a changed item changes one line', () => {
+    const doc = (v: string) => toYaml({ args: ['--entry', 'p.ts', '--param', v], parameters: [{ name: 'a', value: v }, { name: 'b', value: 'x' }], empty: [], task: { name: 't', arguments: { parameters: [{ name: 'a', value: v }] } } });
+    expect(doc('1')).toBe([
+      'args:', '- --entry', '- p.ts', '- --param', "- '1'",
+      'parameters:', "- {name: a, value: '1'}", '- {name: b, value: x}',
+      'empty: []',
+      'task:', '  name: t', '  arguments:', '    parameters:', "    - {name: a, value: '1'}", '',
+    ].join('\n'));
+    const before = doc('1').split('\n');
+    const after = doc('2').split('\n');
+    expect(before.filter((l, i) => l !== after[i])).toEqual(["- '1'", "- {name: a, value: '1'}", "    - {name: a, value: '1'}"]);
   });
   it('quotes what a resolver would not read as a string', () => {
     expect(yamlString('yes')).toBe("'yes'");

@@ -1,8 +1,17 @@
 #!/usr/bin/env node
 // `sluice-exec`: the executor alone (what a pod image needs), the same as `sluice exec`.
-import { register } from 'tsx/esm/api';
+// Installed from a package it runs the built JavaScript (dist/); in a checkout of the repository
+// (src/ present) the TypeScript sources through tsx.
+import { existsSync } from 'node:fs';
 
-register();
-const { execMain, workerMain } = await import('../src/index.ts');
+const source = new URL('../src/index.ts', import.meta.url);
+let api;
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  api = await import(source.href);
+} else {
+  api = await import('../dist/index.js');
+}
 const argv = process.argv.slice(2);
-process.exit(argv[0] === '--worker' ? await workerMain(argv.slice(1)) : await execMain(argv));
+process.exit(argv[0] === '--worker' ? await api.workerMain(argv.slice(1)) : await api.execMain(argv));

@@ -18,3 +18,5 @@ export { checkArtifactName } from './names.ts';
 export { decodeBase64, parseParamText } from './encoding.ts';
 export { crashPoint, crashArmed } from './crash.ts';
 export { ExecutorError } from './errors.ts';
+export { StepExit, trapExit } from './exit.ts';
+export { outputNotWritten } from './step.ts';

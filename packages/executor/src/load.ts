@@ -33,11 +33,18 @@ export async function importPipelineFile(file: string, exportName?: string): Pro
   let value = mod[name];
   // tsx may wrap a module's exports under `default` when loading it as CommonJS
   if (value === undefined && mod.default && typeof mod.default === 'object') value = (mod.default as Record<string, unknown>)[name];
+  // A CommonJS module (a package.json with "type": "commonjs", what `npm init -y` writes) comes back as
+  // { default: module.exports }, and TypeScript's `export default` is module.exports.default.
+  if (name === 'default' && isCommonJsExports(value)) value = value.default;
   if (value === undefined) {
     const names = Object.keys(mod).filter((k) => k !== '__esModule');
     throw new ExecutorError('entry.export', `${file} has no ${exportName ? `export "${exportName}"` : 'default export'}${names.length ? ` (it exports: ${names.join(', ')})` : ''}`);
   }
   return value;
+}
+
+function isCommonJsExports(x: unknown): x is { default: unknown } {
+  return typeof x === 'object' && x !== null && (x as { __esModule?: unknown }).__esModule === true && 'default' in x;
 }
 
 function isLoaded(x: unknown): x is LoadedPipeline {

@@ -194,7 +194,7 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
     outputsDir: args.outputs,
     ...(args.checkpointDir ? { checkpointDir: args.checkpointDir } : {}),
   };
-  const result = await executeStep(runtime, spec, { signal: x.signal });
+  const result = await executeStep(runtime, spec, { signal: x.signal, ownProcess: true });
   const strings = new Set(Object.entries(runtime.ir.outputs).filter(([, io]) => io.kind === 'parameter' && io.type === 'string').map(([n]) => n));
   const final: StepResult = x.preempted() && result.status === 'failed' ? { ...result, status: 'preempted' } : result;
   return writeResult(args.outputs, final, strings);

@@ -1,12 +1,14 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { JsonValue, SluiceIssue, StepContext, StepLogger } from '@sluice/sdk';
 import type { FunctionRuntime } from './types.ts';
 import { checkArtifactName } from './names.ts';
 import { parseParamText, taskIdFromNodeName } from '@sluice/sdk';
 import { type ArtifactInputSpec, inputArtifact, MetricsOutputImpl, OutputArtifactImpl } from './artifacts.ts';
 import { FileCheckpoint } from './checkpoint.ts';
+import { ExecutorError } from './errors.ts';
+import { StepExit, trapExit } from './exit.ts';
 
 /** Exit codes of `sluice exec` (the executor contract, defined in the SDK's semantics). */
 export { EXIT } from '@sluice/sdk';
@@ -35,6 +37,17 @@ export type StepResult =
 export interface StepControl {
   /** Aborted with reason `'preempted'` or `'timeout'` (or anything else) to ask the step to stop. */
   readonly signal?: AbortSignal;
+  /**
+   * The step has a process of its own (`sluice exec`, a warm worker, a pod): its `process.exit`
+   * ends that process, and the runner reads what it wrote. Otherwise (in-process) a
+   * `process.exit(code)` inside the step ends the attempt instead of the runner. @default false
+   */
+  readonly ownProcess?: boolean;
+}
+
+/** The message of every declared output a step ended without: the same locally and on Argo. */
+export function outputNotWritten(name: string, detail: string): string {
+  return `declared output "${name}" was not written (${detail})`;
 }
 
 const NEVER = new AbortController().signal;
@@ -44,6 +57,8 @@ function issuesText(issues: readonly SluiceIssue[]): string {
 }
 
 function makeLogger(logFile: string | undefined): StepLogger {
+  // in-process, nothing else creates the log's directory (a child's log is opened by the runner)
+  if (logFile) mkdirSync(dirname(logFile), { recursive: true });
   const write = (level: string, message: string, fields?: { readonly [key: string]: JsonValue }) => {
     const line = `[${level}] ${message}${fields && Object.keys(fields).length ? ' ' + JSON.stringify(fields) : ''}\n`;
     if (logFile) appendFileSync(logFile, line);
@@ -122,14 +137,19 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
       return tmp;
     },
   };
-  let returned: Record<string, unknown> | void;
+  let returned: Record<string, unknown> | void = undefined;
+  let exited: number | undefined;
   try {
-    returned = await runtime.run(parsed.values, ctx);
+    returned = await (control.ownProcess ? runtime.run(parsed.values, ctx) : trapExit(() => runtime.run(parsed.values, ctx)));
   } catch (e) {
+    if (e instanceof StepExit && e.exitCode === 0) exited = 0;
+    else if (e instanceof StepExit) return { status: 'failed', message: `the step called process.exit(${e.exitCode}) (in-process, the attempt ends instead of the runner)` };
+    else {
     const err = e instanceof Error ? e : new Error(String(e));
     const nonRetryable = typeof e === 'object' && e !== null && (e as { nonRetryable?: unknown }).nonRetryable === true;
     const status = nonRetryable ? 'nonretryable' : signal.aborted && signal.reason === 'preempted' ? 'preempted' : 'failed';
     return { status, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+    }
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
@@ -145,7 +165,7 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
     if (io.kind !== 'parameter') continue;
     const v = out.values[name];
     if (v === undefined) {
-      if (!io.optional) return { status: 'failed', message: `step did not return parameter output "${name}"` };
+      if (!io.optional) return { status: 'failed', message: outputNotWritten(name, exited === 0 ? 'the step called process.exit(0) before returning it' : 'run() did not return it') };
       continue;
     }
     params[name] = v as JsonValue;
@@ -155,14 +175,18 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
     if (h instanceof MetricsOutputImpl && !h.written) await h.writeJson(h.values);
     if (!existsSync(h.path)) {
       if ((ir.outputs[name] as { optional?: boolean }).optional) continue;
-      return { status: 'failed', message: `step did not write output artifact "${name}" (expected a file or directory at ${h.path})` };
+      return { status: 'failed', message: outputNotWritten(name, `${exited === 0 ? 'the step called process.exit(0) first; ' : ''}expected a file or directory at ${h.path}`) };
     }
     artifacts[name] = { path: h.path, metadata: { ...h.metadata } };
   }
   return { status: 'succeeded', params, artifacts };
 }
 
-/** Reads the outputs a step wrote with the file layout of the contract (used for child processes and pods). */
+/**
+ * Reads the outputs a step wrote with the file layout of the contract (used for child processes
+ * and containers). A declared output that is not optional and was not written is an error (code
+ * `output.missing`), as Argo fails a pod that exits 0 without a declared output file.
+ */
 export function readOutputFiles(outputsDir: string, outputs: FunctionRuntimeOutputs): { params: Record<string, JsonValue>; artifacts: Record<string, { path: string; metadata: { [key: string]: JsonValue } }> } {
   const params: Record<string, JsonValue> = {};
   const artifacts: Record<string, { path: string; metadata: { [key: string]: JsonValue } }> = {};
@@ -170,12 +194,18 @@ export function readOutputFiles(outputsDir: string, outputs: FunctionRuntimeOutp
     checkArtifactName(name, 'output name');
     if (io.kind === 'parameter') {
       const f = join(outputsDir, 'parameters', name);
-      if (!existsSync(f)) continue;
+      if (!existsSync(f)) {
+        if (io.optional) continue;
+        throw new ExecutorError('output.missing', outputNotWritten(name, `expected a file at ${f}`));
+      }
       const text = readFileSync(f, 'utf8');
       params[name] = io.type === 'string' ? text : (JSON.parse(text) as JsonValue);
     } else {
       const p = join(outputsDir, 'artifacts', name);
-      if (!existsSync(p)) continue;
+      if (!existsSync(p)) {
+        if (io.optional) continue;
+        throw new ExecutorError('output.missing', outputNotWritten(name, `expected a file or directory at ${p}`));
+      }
       const metaFile = `${p}.meta.json`;
       artifacts[name] = { path: p, metadata: existsSync(metaFile) ? (JSON.parse(readFileSync(metaFile, 'utf8')) as { [key: string]: JsonValue }) : {} };
     }

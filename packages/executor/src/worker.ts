@@ -42,6 +42,18 @@ function applyEnv(env: { readonly [name: string]: string }): () => void {
 }
 
 /**
+ * A worker's stdout and stderr are pipes to the runner, which libuv makes non-blocking: a step's
+ * `fs.writeSync(1, bigBuffer)` would then write part of it or fail with EAGAIN, where in a fresh
+ * process or a pod (a file) it blocks until written. Make them block, as a file does.
+ */
+export function blockingStdio(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    const handle = (s as unknown as { _handle?: { setBlocking?: (on: boolean) => number } })._handle;
+    handle?.setBlocking?.(true);
+  }
+}
+
+/**
  * `sluice exec --worker --entry <file> [--export <name>]`: a warm executor for the local runner.
  * Loads the pipeline once, then runs the steps it is sent over IPC one at a time through the same
  * `runExec`/`executeStep` as `sluice exec`, each with its own environment (restored afterwards).
@@ -59,6 +71,7 @@ export async function workerMain(argv: readonly string[]): Promise<number> {
     process.stderr.write('sluice exec --worker: needs --entry and an IPC channel (it is started by the local runner)\n');
     return EXIT.invalid;
   }
+  blockingStdio();
   const grace = Number(process.env.SLUICE_GRACE_MS ?? 10_000);
   let current: { readonly ac: AbortController; readonly outputs: string } | undefined;
   let stopping = false;

@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// The `sluice` command: registers tsx so TypeScript sources (ours and the user's pipeline) load directly.
-import { register } from 'tsx/esm/api';
+// The `sluice` command. Installed from a package it runs the built JavaScript (dist/), so no
+// TypeScript loader is involved until a pipeline file is imported (with tsx). In a checkout of the
+// repository (src/ is present, dist/ is not shipped there) it runs the TypeScript sources through tsx.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/bin.ts');
+const source = new URL('../src/bin.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/bin.js');
+}

@@ -13,3 +13,7 @@ export type { FailureKind } from './engine/retry.ts';
 export { detectGpus, parseNvidiaSmiCsv } from './engine/gpu.ts';
 export { RunnerError } from './errors.ts';
 export type { Clock } from './util/clock.ts';
+export { openStore } from './client.ts';
+export type { Store, Runs, RunFilter, RunInfo, RunDetail, TaskInfo, AttemptInfo, LineageEntry } from './client.ts';
+export type { TypedRunOptions, TypedRunResult, RunOptionsFor, RunResultFor, PipelineParams, PipelineOutputs, ParamValue, OutputValue } from './typed.ts';
+export type { RunStatus, TaskState, AttemptOutcome } from './store/state.ts';

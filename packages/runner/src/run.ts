@@ -19,6 +19,7 @@ import { ArtifactStore } from './store/cas.ts';
 import { type RunStatus, StateStore, type TaskState } from './store/state.ts';
 import { type Clock, systemClock } from './util/clock.ts';
 import { canonicalJson, sha256 } from '@sluice/sdk';
+import type { RunOptionsFor, RunResultFor } from './typed.ts';
 
 export type { RunEvent } from './engine/engine.ts';
 
@@ -196,6 +197,7 @@ function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: stri
  * const r = await runPipeline(irisPipeline, { params: { lr: 0.1 }, mode: 'inprocess' });
  * if (r.status === 'succeeded') console.log(r.outputs.model);
  */
+export function runPipeline<T>(pipeline: T, opts?: RunOptionsFor<T>): Promise<RunResultFor<T>>;
 export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Promise<RunResult> {
   const git = opts.resume ? undefined : gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
   // In process mode the steps load the entry file themselves; load it the same way here so that

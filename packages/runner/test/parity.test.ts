@@ -83,7 +83,7 @@ async function check(p: { ir: PipelineIR }) {
   const ran = Object.entries(r.tasks).filter(([, t]) => t.state === 'succeeded' && t.attempts > 0).map(([k]) => k).sort();
   expect(ran).toEqual([...main.leaves, ...exit.leaves].sort());
   // every Argo ordering edge holds in the runner: a finished before b started
-  const at = (type: string, key: string) => events.findIndex((e) => e.type === type && e.key === key);
+  const at = (type: string, key: string) => events.findIndex((e) => e.type === type && 'key' in e && e.key === key);
   for (const [a, b] of main.edges) expect(at('task.succeeded', a), `${a} before ${b}`).toBeLessThan(at('task.started', b));
   for (const leaf of main.leaves) expect(at('task.succeeded', leaf)).toBeLessThan(at('task.started', exit.leaves[0] ?? ''));
   return { main, decided };

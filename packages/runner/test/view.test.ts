@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { RunView } from '../src/cli/view.ts';
 import type { RunEvent } from '../src/index.ts';
+import type { EventFields } from '../src/backend/events.ts';
 
 function sink() {
   let text = '';
   return { stream: { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WriteStream, text: () => text };
 }
 
-const ev = (type: RunEvent['type'], key?: string, extra: Partial<RunEvent> = {}): RunEvent => ({ type, time: 1_000, runId: 'r1', ...(key ? { key } : {}), ...extra });
+const ev = (type: RunEvent['type'], key?: string, extra: Partial<EventFields> = {}): RunEvent => ({ type, time: 1_000, runId: 'r1', ...(key ? { key } : {}), ...extra }) as RunEvent;
 
 describe('run view', () => {
   it('draws the DAG’s progress in a terminal: state, elapsed time, attempt, cache hit', () => {

@@ -13,6 +13,7 @@ export type { ParamRef, ArtifactRef, ArtifactListRef, Condition, AnyRef } from '
 export type { IOShape, IOType } from './schema.ts';
 export type { TaskArgs, TaskOutputs, InputValue, OutputRef, RunInputs, RunResult, OutputHandles, OutputRefShape } from './types.ts';
 export { validatePipelineIR, specMismatch } from './validate.ts';
+export { isValidatedIR, markValidated } from './validated.ts';
 export { SluiceValidationError, NonRetryableError, isNonRetryable, formatIssues } from './errors.ts';
 export type { SluiceIssue } from './errors.ts';
 export { isQuantity } from './options.ts';

@@ -12,6 +12,7 @@ import { PRED, REF, isCondition, isRef, makeRef, type AnyRef, type ArtifactListR
 import { checkValue, ioSpecOf, isJsonValue, type IOShape } from './schema.ts';
 import type { TaskArgs, TaskOutputs, OutputRefShape } from './types.ts';
 import { validatePipelineIR } from './validate.ts';
+import { markValidated } from './validated.ts';
 import type { StepContext } from './runtime.ts';
 
 /** The references a pipeline function receives for its parameters. */
@@ -340,7 +341,7 @@ function buildPipeline(config: PipelineConfig<IOShape>, params: IOShape, fn: (pa
   };
   issues.push(...validatePipelineIR(ir));
   if (issues.length > 0) throw new SluiceValidationError(dedupe(issues), `pipeline "${name}"`);
-  return { ir: deepFreeze(ir), components: rec.components };
+  return { ir: markValidated(deepFreeze(ir)), components: rec.components };
 }
 
 function dedupe(issues: SluiceIssue[]): SluiceIssue[] {

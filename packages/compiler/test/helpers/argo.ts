@@ -76,9 +76,11 @@ type Obj = { [k: string]: unknown };
  * Reference integrity: every DAG task's template exists; every dependency names a task of the same
  * DAG; every `{{inputs.parameters.x}}`/`{{inputs.artifacts.x}}` names an input of its template;
  * every `{{tasks.t.outputs.parameters.x}}` names a sibling task whose template has that output;
- * every `{{workflow.parameters.x}}` names a workflow argument; template names are unique.
+ * every `{{workflow.parameters.x}}` names a workflow argument; template names are unique. A task's
+ * `templateRef` must name a WorkflowTemplate among `others` (the other objects of the same
+ * compile) holding that template.
  */
-export function referenceErrors(obj: Obj): string[] {
+export function referenceErrors(obj: Obj, others: readonly Obj[] = []): string[] {
   const spec = (obj.kind === 'CronWorkflow' ? (obj.spec as Obj).workflowSpec : obj.spec) as Obj;
   const templates = spec.templates as Obj[];
   const errors: string[] = [];
@@ -91,6 +93,13 @@ export function referenceErrors(obj: Obj): string[] {
   for (const entry of [spec.entrypoint, spec.onExit]) if (entry !== undefined && !byName.has(entry as string)) errors.push(`missing template ${String(entry)}`);
   const names = (list: unknown) => new Set(((list as Obj[] | undefined) ?? []).map((x) => x.name as string));
   const outputsOf = (t: Obj | undefined) => ({ parameters: names((t?.outputs as Obj | undefined)?.parameters), artifacts: names((t?.outputs as Obj | undefined)?.artifacts) });
+  const calleeOf = (task: Obj | undefined): Obj | undefined => {
+    const ref = task?.templateRef as { name?: string; template?: string } | undefined;
+    if (!ref) return byName.get(task?.template as string);
+    const lib = others.find((o) => o.kind === 'WorkflowTemplate' && (o.metadata as Obj).name === ref.name);
+    return ((lib?.spec as Obj | undefined)?.templates as Obj[] | undefined)?.find((t) => t.name === ref.template);
+  };
+  const calleeName = (task: Obj): string => task.templateRef ? `${String((task.templateRef as Obj).name)}/${String((task.templateRef as Obj).template)}` : String(task.template);
 
   const strings = (v: unknown, into: string[]): void => {
     if (typeof v === 'string') into.push(v);
@@ -104,11 +113,11 @@ export function referenceErrors(obj: Obj): string[] {
     const taskNames = new Map(tasks.map((x) => [x.name as string, x]));
     if (taskNames.size !== tasks.length) errors.push(`${where}: duplicate task names`);
     for (const task of tasks) {
-      if (!byName.has(task.template as string)) errors.push(`${where}/${String(task.name)}: missing template ${String(task.template)}`);
+      if (!calleeOf(task)) errors.push(`${where}/${String(task.name)}: missing template ${calleeName(task)}`);
       const deps = typeof task.depends === 'string' ? task.depends.split(' && ') : [];
       for (const d of deps) if (!taskNames.has(d)) errors.push(`${where}/${String(task.name)}: depends on unknown task ${d}`);
       // Arguments must match the called template's inputs.
-      const callee = byName.get(task.template as string);
+      const callee = calleeOf(task);
       const calleeInputs = (callee?.inputs as Obj | undefined) ?? {};
       const args = (task.arguments as Obj | undefined) ?? {};
       for (const field of ['parameters', 'artifacts'] as const) {
@@ -129,7 +138,7 @@ export function referenceErrors(obj: Obj): string[] {
           const walk = (n: string) => { for (const d of typeof taskNames.get(n)?.depends === 'string' ? (taskNames.get(n)!.depends as string).split(' && ') : []) if (!producerDeps.has(d)) { producerDeps.add(d); walk(d); } };
           walk(task.name as string);
           if (!producerDeps.has(tn)) errors.push(`${where}/${String(task.name)}: uses ${tn} without depending on it`);
-          if (!outputsOf(byName.get(producer.template as string))[field as 'parameters'].has(out)) errors.push(`${where}/${String(task.name)}: ${tn} has no output ${field}.${out}`);
+          if (!outputsOf(calleeOf(producer))[field as 'parameters'].has(out)) errors.push(`${where}/${String(task.name)}: ${tn} has no output ${field}.${out}`);
         }
         checkInputsAndWorkflow(s, inputs, wfParams, `${where}/${String(task.name)}`, errors);
       }
@@ -142,7 +151,7 @@ export function referenceErrors(obj: Obj): string[] {
       for (const m of s.matchAll(/\{\{tasks\.([^.}]+)\.outputs\.(parameters|artifacts)\.([^}]+)\}\}/g)) {
         const producer = taskNames.get(m[1]!);
         if (!producer) errors.push(`${where}: output refers to unknown task ${m[1]}`);
-        else if (!outputsOf(byName.get(producer.template as string))[m[2] as 'parameters'].has(m[3]!)) errors.push(`${where}: ${m[1]} has no output ${m[2]}.${m[3]}`);
+        else if (!outputsOf(calleeOf(producer))[m[2] as 'parameters'].has(m[3]!)) errors.push(`${where}: ${m[1]} has no output ${m[2]}.${m[3]}`);
       }
     }
   }

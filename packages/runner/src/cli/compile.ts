@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { analyzeSource, compile, toGraph, withDescriptions, type CompileKind, type GraphFormat } from '@sluice/compiler';
+import type { CompileKind, GraphFormat } from '@sluice/compiler';
 import { formatIssues, isPipeline, parsePipelineParams, SluiceValidationError, toIR, validatePipelineIR } from '@sluice/sdk';
 import type { JsonValue, Pipeline, PipelineIR, SluiceIssue } from '@sluice/sdk';
 
@@ -126,12 +126,16 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
     .option('--no-source-check', 'skip checking that every file and package the pipeline imports can be in the image')
     .action(async (file: string, flags: CompileFlags) => {
       let text: string;
+      // Loaded on demand: other verbs never pay for the compiler (or ts-morph, for source analysis).
+      const { compile, toGraph } = await import('@sluice/compiler');
       try {
         const loaded = await deps.loadPipeline(file, flags.export);
         const built = toPipelineIR(loaded);
         const { pipeline } = built;
         // ts-morph reads the source: doc comments become descriptions; for a manifest, every
         // import must be satisfiable inside the image.
+        // Loaded on demand: ts-morph is heavy and only this step needs it.
+        const { analyzeSource, withDescriptions } = await import('@sluice/compiler/source');
         const source = /\.(c|m)?[jt]sx?$/.test(file) && existsSync(file) ? analyzeSource(file) : undefined;
         const ir = source ? withDescriptions(built.ir, source.descriptions) : built.ir;
         if (source && flags.sourceCheck && flags.format === 'argo' && !flags.graph && source.issues.length) {

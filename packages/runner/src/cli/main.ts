@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { RunnerError } from '../errors.ts';
 import { ExecutorError, loadSluicePipeline } from '@sluice/executor';
@@ -9,6 +7,8 @@ import { formatOutputs } from './outputs.ts';
 import { RunView, type ViewMode } from './view.ts';
 import { lineageCommand, logsCommand, runsCommand, showCommand } from './inspect.ts';
 import { dryRunCommand } from './dry-run.ts';
+import { registerCompile } from './compile.ts';
+import { registerInit } from './init.ts';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -126,11 +126,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { execMain } = await import('@sluice/executor');
       code = await execMain(argv.slice(argv.indexOf('exec') + 1));
     });
-  const compilePath = join(import.meta.dirname, 'compile.ts');
-  if (existsSync(compilePath)) {
-    const mod = (await import(compilePath)) as { registerCompile?: (p: Command, deps: { loadPipeline(file: string, exportName?: string): Promise<unknown> }) => void };
-    mod.registerCompile?.(program, { loadPipeline: loadSluicePipeline });
-  }
+  registerCompile(program, { loadPipeline: loadSluicePipeline });
+  registerInit(program, (c) => { code = c; });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;

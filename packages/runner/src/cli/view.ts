@@ -1,4 +1,4 @@
-import type { RunEvent } from '../engine/engine.ts';
+import { eventFields, type EventFields, type RunEvent } from '../backend/events.ts';
 import { formatMs } from '../util/duration.ts';
 
 export type ViewMode = 'tty' | 'lines' | 'json';
@@ -22,11 +22,12 @@ export class RunView {
     }
   }
 
-  event = (e: RunEvent): void => {
+  event = (ev: RunEvent): void => {
     if (this.mode === 'json') {
-      this.out.write(JSON.stringify(e) + '\n');
+      this.out.write(JSON.stringify(ev) + '\n');
       return;
     }
+    const e = eventFields(ev);
     if (e.key) {
       this.track(e);
       this.waitingRun = undefined; // the run has its locks once its tasks move
@@ -42,10 +43,10 @@ export class RunView {
       this.out.write(bits.join('  ') + '\n');
     } else if (e.type === 'warning' && e.message) this.warnings.push(e.message);
     else if (e.type === 'run.waiting' && e.message) this.waitingRun = e.message.split('\n')[0];
-    else if (e.type === 'run.finished') this.stop(e);
+    else if (ev.type === 'run.finished') this.stop(ev);
   };
 
-  private track(e: RunEvent): void {
+  private track(e: EventFields): void {
     const key = e.key as string;
     const r = this.rows.get(key) ?? { state: 'waiting', start: e.time, attempt: 0, cached: false };
     switch (e.type) {

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, SynchronizationIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
 import { cachePolicy, effectiveTaskOptions } from '@sluice/sdk';
 import type { ArtifactStore } from '../store/cas.ts';
-import type { AttemptOutcome, StateStore, TaskRow, TaskState } from '../store/state.ts';
+import type { AttemptOutcome, Consumption, StateStore, TaskRow, TaskState } from '../store/state.ts';
 import type { Clock } from '../util/clock.ts';
 import { crashPoint } from '@sluice/executor';
 import { cacheKey, type CacheParts, cacheParts, explainMiss, lookupCache } from './cache.ts';
@@ -13,24 +13,14 @@ import type { AttemptRequest, AttemptResult, Launcher } from './launch.ts';
 import { describeLock, notifyReleased, type SemaphoreSizes, unsizedWarning, waitForRelease, wantedLocks } from './locks.ts';
 import { backoffMs, type FailureKind, shouldRetry } from './retry.ts';
 import { type ArtifactRef, isArtifactRef, type LoadedPipeline, type RuntimeValue } from './types.ts';
+import type { RunEvent } from '../backend/events.ts';
+import { markAttempt } from '../query/logs.ts';
 import { type DagInfo, dagInfo, evalPredicate, nodeDeps, walkPath } from './values.ts';
 
 export type Outcome = 'succeeded' | 'skipped' | 'failed' | 'omitted';
 
-/** What the engine reports as it goes (rendered by the CLI as a live view, lines or JSON). */
-export interface RunEvent {
-  readonly type: 'run.started' | 'run.resumed' | 'run.waiting' | 'run.finished' | 'task.waiting' | 'task.started' | 'task.retrying' | 'task.succeeded' | 'task.cached' | 'task.failed' | 'task.skipped' | 'task.omitted' | 'task.resumed' | 'condition.decided' | 'warning';
-  readonly time: number;
-  readonly runId: string;
-  readonly key?: string;
-  readonly attempt?: number;
-  readonly message?: string;
-  readonly status?: string;
-  readonly delayMs?: number;
-  readonly gpus?: readonly string[];
-  /** `run.finished`: the pipeline's outputs (artifacts with their local path and content hash). */
-  readonly outputs?: { readonly [name: string]: RuntimeValue };
-}
+/** What the engine reports as it goes: the run events of the backend contract (rendered by the CLI as a live view, lines or JSON). */
+export type { RunEvent } from '../backend/events.ts';
 
 export interface EngineOptions {
   readonly store: StateStore;
@@ -101,6 +91,8 @@ export class Engine {
   private failFast = false;
   private interrupted = false;
   private readonly unsized = new Set<string>();
+  /** Lineage: the task output each artifact value came from, by object identity (never by content hash). */
+  private readonly producers = new WeakMap<object, { readonly run: string; readonly task: string; readonly output: string }>();
   readonly states = new Map<string, TaskState>();
 
   constructor(o: EngineOptions) {
@@ -422,7 +414,7 @@ export class Engine {
       if (message !== reported) {
         reported = message;
         if (key) this.states.set(key, 'waiting');
-        o.emit({ type: key ? 'task.waiting' : 'run.waiting', time: o.clock.now(), runId: o.runId, ...(key ? { key } : {}), message });
+        o.emit(key ? { type: 'task.waiting', time: o.clock.now(), runId: o.runId, key, message } : { type: 'run.waiting', time: o.clock.now(), runId: o.runId, message });
       }
       await waitForRelease(o.store.file, delay, o.signal);
       delay = Math.min(delay * 2, o.lockPollMs ?? 500);
@@ -452,6 +444,25 @@ export class Engine {
     return o;
   }
 
+  /** Records task `key` as the producer of the artifacts among its outputs (values passed on keep their producer). */
+  private produced(key: string, outputs: { readonly [name: string]: RuntimeValue }): void {
+    for (const [name, v] of Object.entries(outputs)) {
+      for (const a of isArtifactRef(v) ? [v] : Array.isArray(v) ? v.filter(isArtifactRef) : []) {
+        if (!this.producers.has(a)) this.producers.set(a, { run: this.o.runId, task: key, output: name });
+      }
+    }
+  }
+
+  /** The consumption edges of a task's inputs: each artifact it receives and the output that produced it. */
+  private consumed(inputs: { readonly [name: string]: RuntimeValue }): Consumption[] {
+    const edges: Consumption[] = [];
+    for (const [input, v] of Object.entries(inputs)) {
+      const list = isArtifactRef(v) ? [v] : Array.isArray(v) && v.every(isArtifactRef) ? (v as readonly ArtifactRef[]) : [];
+      list.forEach((a, idx) => edges.push({ input, idx, hash: a.hash, from: this.producers.get(a) ?? null }));
+    }
+    return edges;
+  }
+
   private outputsComplete(outputs: { [name: string]: RuntimeValue }): boolean {
     for (const v of Object.values(outputs)) {
       if (isArtifactRef(v) && !this.o.cas.has(v.hash)) return false;
@@ -465,6 +476,7 @@ export class Engine {
     if (prev && (prev.state === 'succeeded' || prev.state === 'cached') && prev.outputs !== null) {
       const outputs = this.revive(prev.outputs);
       if (this.outputsComplete(outputs)) {
+        this.produced(key, outputs);
         this.results.set(key, outputs);
         this.states.set(key, prev.state);
         o.emit({ type: 'task.resumed', time: o.clock.now(), runId: o.runId, key, status: prev.state });
@@ -490,7 +502,12 @@ export class Engine {
             return { output: name, hash: a.hash, type: a.type, size: st.isFile() ? st.size : 0, metadata: JSON.stringify(a.metadata) };
           });
           const rec = { runId: o.runId, key, taskId: t.id, component: t.component, state: 'cached' as const, now: o.clock.now(), cacheKey: ckey, cacheParts: partsJson, cachedFrom: `${hit.run_id}/${hit.task_key}`, inputs: inputsJson, outputs: hit.outputs, artifacts };
-          o.store.enqueue(() => o.store.recordTask(rec), `cached:${key}`);
+          const edges = this.consumed(inputs);
+          o.store.enqueue(() => {
+            o.store.recordTask(rec);
+            o.store.recordConsumptions(o.runId, key, edges);
+          }, `cached:${key}`);
+          this.produced(key, outputs);
           this.results.set(key, outputs);
           this.states.set(key, 'cached');
           o.emit({ type: 'task.cached', time: o.clock.now(), runId: o.runId, key, message: `from ${hit.run_id}/${hit.task_key}` });
@@ -532,8 +549,10 @@ export class Engine {
         const isFirst = first;
         const n = attempt;
         const now = o.clock.now();
+        const edges = isFirst ? this.consumed(inputs) : [];
         store.enqueue(() => {
           if (isFirst) {
+            store.recordConsumptions(o.runId, key, edges);
             store.startTask({ runId: o.runId, key, taskId: t.id, component: t.component, now, cacheKey: cacheOn ? ckey : null, cacheParts: cacheOn ? partsJson : null, inputs: inputsJson, attempt: n });
             if (prev?.state === 'running' && prev.attempts > 0 && !priorAttempts.some((a) => a.n === prev.attempts))
               store.finishAttempt({ runId: o.runId, key, n: prev.attempts, startedAt: prev.started_at ?? now, now, outcome: 'interrupted', exitCode: null, signal: null, message: 'the runner stopped during this attempt' });
@@ -550,6 +569,7 @@ export class Engine {
           outputsDir: `${tdir}/attempt-${attempt}/outputs`, checkpointDir: `${tdir}/checkpoints`,
           logFile: `${o.runDir}/logs/${keyDir(key)}.log`, timeoutMs, env: { ...opts.env }, signal: o.signal,
         };
+        markAttempt(req.logFile, attempt, o.clock.now()); // `sluice logs` shows where each attempt starts
         res = await (comp.kind === 'function' ? o.functions : o.containers).run(req);
         if (res.ok) {
           const outputs: Record<string, RuntimeValue> = { ...res.params };
@@ -563,6 +583,7 @@ export class Engine {
           }
           const done = { runId: o.runId, key, attempt, now: o.clock.now(), outputs: JSON.stringify(outputs), cacheKey: cacheOn ? ckey : null, artifacts };
           store.enqueue(() => store.commitSuccess(done), `done:${key}`);
+          this.produced(key, outputs);
           this.results.set(key, outputs);
           this.states.set(key, 'succeeded');
           // Dependents flush before they run; the event is reported once the success is durable.

@@ -21,6 +21,18 @@ CREATE TABLE locks (
 CREATE INDEX locks_by_holder ON locks (holder);
 `;
 
+// Consumption edges (lineage): which artifact each task input received, and which task output
+// produced it (null for a pipeline input). Additive: created when a store is opened for writing,
+// without a schema version bump; a store without the table reads as "no edges recorded".
+const CONSUMPTIONS = `
+CREATE TABLE IF NOT EXISTS consumptions (
+  run_id TEXT NOT NULL, task_key TEXT NOT NULL, input TEXT NOT NULL, idx INTEGER NOT NULL,
+  hash TEXT NOT NULL, from_run TEXT, from_task TEXT, from_output TEXT,
+  PRIMARY KEY (run_id, task_key, input, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS consumptions_by_producer ON consumptions (from_run, from_task, from_output);
+`;
+
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE runs (
@@ -80,6 +92,10 @@ export interface AttemptRow {
   exit_code: number | null; signal: string | null; message: string | null; gpus: string | null;
 }
 export interface ArtifactRow { run_id: string; task_key: string; output: string; hash: string; type: string; size: number; metadata: string }
+/** Task input `input` (item `idx` of a list) of `run_id`/`task_key` received artifact `hash`, produced by `from_run`/`from_task`.`from_output` (null: a pipeline input). */
+export interface ConsumptionRow { run_id: string; task_key: string; input: string; idx: number; hash: string; from_run: string | null; from_task: string | null; from_output: string | null }
+/** One consumption edge as the engine records it. */
+export interface Consumption { readonly input: string; readonly idx: number; readonly hash: string; readonly from: { readonly run: string; readonly task: string; readonly output: string } | null }
 export interface LeaseRow { run_id: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
 /** A hold on a mutex or semaphore; `task_key` is empty for a hold by the whole run. */
 export interface LockRow { kind: 'mutex' | 'semaphore'; name: string; run_id: string; task_key: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
@@ -98,8 +114,11 @@ export interface OpenOptions {
 const SQLITE_MAGIC = 'SQLite format 3\0';
 
 /**
- * The durable state of local runs: one SQLite database in WAL mode. Every method commits before it
- * returns, so whatever a caller does next is backed by the database.
+ * The durable state of local runs: one SQLite database in WAL mode. A method called directly
+ * commits before it returns (its own statement or transaction). The engine instead queues its
+ * writes with {@link enqueue} and group-commits them ({@link flush}): nothing queued is durable
+ * until the flush resolves, and the engine flushes before every attempt starts, so a step never
+ * runs before what it depends on is committed.
  */
 export class StateStore {
   readonly db: Database.Database;
@@ -114,11 +133,14 @@ export class StateStore {
   private readonly commitQueue: (q: readonly (() => void)[]) => void;
   /** False for a version-1 store opened read-only (it has no `locks` table yet). */
   private readonly hasLocks: boolean;
+  /** False for a store last opened for writing by a runner that did not record consumption edges, opened read-only. */
+  private readonly hasConsumptions: boolean;
 
   private constructor(file: string, db: Database.Database) {
     this.file = file;
     this.db = db;
     this.hasLocks = !!db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='locks'`).get();
+    this.hasConsumptions = !!db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='consumptions'`).get();
     this.st = this.prepare();
     this.commitQueue = db.transaction((q: readonly (() => void)[]) => {
       for (const f of q) f();
@@ -197,6 +219,7 @@ export class StateStore {
           }).immediate();
         }
       }
+      if (!opts.readonly && !db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='consumptions'`).get()) db.exec(CONSUMPTIONS);
       if (!opts.readonly) {
         // Find out now, with a clear message, whether another process holds the write lock.
         db.exec('BEGIN IMMEDIATE');
@@ -380,6 +403,32 @@ export class StateStore {
       inputs: t.inputs ?? null, outputs: t.outputs ?? null, error: t.error ?? null,
     });
     for (const a of t.artifacts ?? []) this.st.insertArtifact.run({ run_id: t.runId, task_key: t.key, ...a });
+  }
+  /** Records which artifacts task `key` received and who produced them. Use inside a group commit. */
+  recordConsumptions(runId: string, key: string, edges: readonly Consumption[]): void {
+    if (!this.hasConsumptions || !edges.length) return;
+    const put = this.db.prepare(`INSERT OR REPLACE INTO consumptions (run_id, task_key, input, idx, hash, from_run, from_task, from_output) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    for (const e of edges) put.run(runId, key, e.input, e.idx, e.hash, e.from?.run ?? null, e.from?.task ?? null, e.from?.output ?? null);
+  }
+  /** The artifacts task `key` of `runId` received, by input and item. */
+  consumptionsOf(runId: string, key: string): ConsumptionRow[] {
+    return this.hasConsumptions ? (this.db.prepare(`SELECT * FROM consumptions WHERE run_id = ? AND task_key = ? ORDER BY input, idx`).all(runId, key) as ConsumptionRow[]) : [];
+  }
+  /** Every consumption edge of a run. */
+  consumptionsOfRun(runId: string): ConsumptionRow[] {
+    return this.hasConsumptions ? (this.db.prepare(`SELECT * FROM consumptions WHERE run_id = ? ORDER BY task_key, input, idx`).all(runId) as ConsumptionRow[]) : [];
+  }
+  /** The tasks (of any run) that received output `output` of task `task` of run `run`. */
+  consumersOf(run: string, task: string, output: string): ConsumptionRow[] {
+    return this.hasConsumptions ? (this.db.prepare(`SELECT * FROM consumptions WHERE from_run = ? AND from_task = ? AND from_output = ? ORDER BY run_id, task_key, input, idx`).all(run, task, output) as ConsumptionRow[]) : [];
+  }
+  /** Whether the store records consumption edges (a store written only by an older runner does not). */
+  get recordsConsumptions(): boolean {
+    return this.hasConsumptions;
+  }
+  /** The artifact rows of one task of a run. */
+  artifactsOfTask(runId: string, key: string): ArtifactRow[] {
+    return this.db.prepare(`SELECT * FROM artifacts WHERE run_id = ? AND task_key = ? ORDER BY output`).all(runId, key) as ArtifactRow[];
   }
   cacheKeys(): Set<string> {
     return new Set(this.db.prepare(`SELECT key FROM cache`).pluck().all() as string[]);

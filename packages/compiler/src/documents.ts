@@ -1,0 +1,145 @@
+/**
+ * Size pass (internal): keeps every emitted object under the API server's object size limit.
+ * Kubernetes stores an object as JSON and refuses it above ~1.5 MiB (etcd's request limit; 1 MiB
+ * is the usual safe figure). When one Workflow's spec would be larger, its DAG templates are
+ * packed into library `WorkflowTemplate`s, each under the budget, and the DAG tasks that call a
+ * template in another document use `templateRef`. The entry object keeps the root DAG (and the
+ * exit handler). Component (pod) templates are copied into every document whose DAGs call them,
+ * because Argo resolves a `template:` inside a referenced WorkflowTemplate against that
+ * WorkflowTemplate's own templates.
+ *
+ * Deterministic: templates are packed in output order (a parent before its sub-DAGs, so a
+ * subtree stays together), and the library names are `<pipeline>-<hash of every template>-<n>`:
+ * content-named, so a changed pipeline never reuses a name with other content.
+ */
+import { shortHash } from './names.ts';
+import type { ArgoObject } from './templates.ts';
+import type { YamlValue } from './yaml.ts';
+
+/** Bytes of JSON per document we aim under: 1 MiB less a quarter for what the server adds (metadata, managed fields, status). */
+export const DOCUMENT_BUDGET = 768 * 1024;
+/** Argo v4's CRD: at most 200 templates per object. */
+export const MAX_TEMPLATES = 200;
+/** Extra bytes a task needs when its `template: x` becomes `templateRef: {name: <library>, template: x}`. */
+const TEMPLATE_REF_BYTES = 96;
+
+/** One library document: its name and templates, in output order. */
+export interface Library {
+  readonly name: string;
+  readonly templates: readonly ArgoObject[];
+}
+
+/** How the templates were distributed over documents. */
+export interface Placement {
+  /** The entry object's templates. */
+  readonly entry: readonly ArgoObject[];
+  readonly libraries: readonly Library[];
+}
+
+type Task = { template?: YamlValue; templateRef?: YamlValue; [k: string]: YamlValue };
+
+function dagTasks(t: ArgoObject): Task[] | undefined {
+  return (t.dag as { tasks?: Task[] } | undefined)?.tasks;
+}
+
+function bytes(v: unknown): number {
+  return Buffer.byteLength(JSON.stringify(v));
+}
+
+interface Doc {
+  readonly templates: ArgoObject[];
+  readonly names: Set<string>;
+  size: number;
+}
+
+/**
+ * Distributes `templates` over documents when the entry object would exceed `budget` bytes of
+ * JSON; returns undefined when everything fits in one. `envelope` is the entry object's size
+ * without templates; `libraryEnvelope` a library's. Throws nothing: a template too large for any
+ * document is returned in a library of its own and reported by the caller's size check.
+ */
+export function placeTemplates(
+  templates: readonly ArgoObject[],
+  entryNames: ReadonlySet<string>,
+  envelope: number,
+  libraryEnvelope: number,
+  namePrefix: string,
+  budget = DOCUMENT_BUDGET,
+): Placement | undefined {
+  const size = new Map<string, number>();
+  let total = envelope;
+  for (const t of templates) {
+    const n = bytes(t) + 1;
+    size.set(t.name as string, n);
+    total += n;
+  }
+  if (total <= budget && templates.length <= MAX_TEMPLATES) return undefined;
+
+  const byName = new Map(templates.map((t) => [t.name as string, t]));
+  const isDag = (name: string): boolean => byName.get(name)?.dag !== undefined;
+  // What a DAG template costs in a document: itself, room for templateRefs, and the pod templates it calls.
+  const calls = (t: ArgoObject): string[] => [...new Set((dagTasks(t) ?? []).map((x) => x.template as string))];
+  const own = (t: ArgoObject): number => size.get(t.name as string)! + (dagTasks(t) ?? []).filter((x) => isDag(x.template as string)).length * TEMPLATE_REF_BYTES;
+  const add = (d: Doc, t: ArgoObject): void => {
+    d.templates.push(t);
+    d.names.add(t.name as string);
+    d.size += own(t);
+    for (const c of calls(t)) {
+      if (isDag(c) || d.names.has(c)) continue;
+      const leaf = byName.get(c)!;
+      d.templates.push(leaf);
+      d.names.add(c);
+      d.size += size.get(c)!;
+    }
+  };
+  const cost = (d: Doc, t: ArgoObject): { bytes: number; count: number } => {
+    let b = own(t);
+    let count = 1;
+    for (const c of calls(t)) if (!isDag(c) && !d.names.has(c)) { b += size.get(c)!; count++; }
+    return { bytes: b, count };
+  };
+
+  const entry: Doc = { templates: [], names: new Set(), size: envelope };
+  for (const t of templates) if (entryNames.has(t.name as string)) add(entry, t);
+  const docs: Doc[] = [];
+  let cur: Doc | undefined;
+  for (const t of templates) {
+    if (t.dag === undefined || entryNames.has(t.name as string)) continue;
+    const c = cur ? cost(cur, t) : undefined;
+    if (!cur || !c || cur.size + c.bytes > budget || cur.templates.length + c.count > MAX_TEMPLATES) {
+      cur = { templates: [], names: new Set(), size: libraryEnvelope };
+      docs.push(cur);
+    }
+    add(cur, t);
+  }
+
+  const hash = shortHash(JSON.stringify(templates), 10);
+  const libraries = docs.map((d, i) => ({ name: `${namePrefix}-${hash}-${i}`, templates: d.templates }));
+  const home = new Map<string, string>();
+  for (const l of libraries) for (const t of l.templates) if (t.dag !== undefined) home.set(t.name as string, l.name);
+  const rewrite = (doc: readonly ArgoObject[], self: string | undefined): ArgoObject[] => doc.map((t) => {
+    const tasks = dagTasks(t);
+    if (!tasks || !tasks.some((x) => home.has(x.template as string) && home.get(x.template as string) !== self)) return t;
+    return {
+      ...t,
+      dag: {
+        ...(t.dag as ArgoObject),
+        tasks: tasks.map((x) => {
+          const lib = home.get(x.template as string);
+          if (lib === undefined || lib === self) return x;
+          const { name, template, ...rest } = x;
+          return { name, templateRef: { name: lib, template }, ...rest } as YamlValue;
+        }),
+      },
+    };
+  });
+  return {
+    entry: rewrite(entry.templates, undefined),
+    libraries: libraries.map((l) => ({ name: l.name, templates: rewrite(l.templates, l.name) })),
+  };
+}
+
+/** JSON size of an object as the API server stores it (without what the server adds). */
+export function jsonBytes(o: ArgoObject): number {
+  return bytes(o);
+}

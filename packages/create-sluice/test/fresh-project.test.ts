@@ -1,0 +1,160 @@
+/**
+ * The packages as a user gets them: each package is packed (`pnpm pack`: it builds dist/, applies
+ * publishConfig and turns workspace:* into versions), `npm create sluice` runs from the packed
+ * create-sluice, and the new project outside the repository installs the packed tarballs with plain
+ * npm (no pnpm, no workspace). Then, as a user would: type-check with the project's own tsconfig,
+ * the scaffold's own test, `sluice run`, `sluice compile`, the API from a plain .mjs script, `sluice init`.
+ *
+ * Costs one npm install (better-sqlite3 builds from source, about a minute; the rest comes from
+ * npm's local cache). SLUICE_SKIP_FRESH=1 skips it outside CI.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = join(import.meta.dirname, '..', '..', '..');
+const PACKAGES = ['sdk', 'compiler', 'executor', 'runner', 'create-sluice'] as const;
+const skip = process.env.SLUICE_SKIP_FRESH === '1' && !process.env.CI;
+
+// The environment of a user's shell: none of pnpm's or this workspace's npm settings.
+const userEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|pnpm_|PNPM_)/i.test(k)));
+const npmEnv = {
+  ...userEnv,
+  // Native builds compile against this Node's headers (never downloaded), and better-sqlite3 skips
+  // fetching a prebuilt binary from GitHub (only the package registry is reachable here).
+  npm_config_nodedir: process.env.npm_config_nodedir ?? dirname(dirname(process.execPath)),
+  npm_config_build_from_source: 'true',
+  npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false',
+  // Nothing of the workspace leaks into the project.
+  NODE_OPTIONS: '', INIT_CWD: '', npm_config_workspace: '', VITEST: '', VITEST_POOL_ID: '', VITEST_WORKER_ID: '', NODE_ENV: '',
+};
+
+interface Out { code: number | null; stdout: string; stderr: string }
+function sh(cmd: string, args: readonly string[], cwd: string, timeoutMs = 120_000): Out {
+  const r = spawnSync(cmd, args, { cwd, env: npmEnv, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+}
+function ok(r: Out, what: string): Out {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
+  return r;
+}
+
+let work = '';
+let app = '';
+const tarballs: Record<string, string> = {};
+
+describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'sluice-fresh-'));
+    const packs = join(work, 'packs');
+    for (const p of PACKAGES) {
+      ok(sh('pnpm', ['pack', '--pack-destination', packs], join(repo, 'packages', p), 300_000), `pnpm pack ${p}`);
+    }
+    for (const f of readdirSync(packs)) {
+      const name = f.startsWith('create-sluice') ? 'create-sluice' : `@sluice/${f.replace(/^sluice-/, '').replace(/-\d.*$/, '')}`;
+      tarballs[name] = join(packs, f);
+    }
+    expect(Object.keys(tarballs).sort()).toEqual(['@sluice/compiler', '@sluice/executor', '@sluice/runner', '@sluice/sdk', 'create-sluice']);
+    // npm create sluice app, from the packed create-sluice
+    ok(sh('npm', ['exec', '--yes', `--package=${tarballs['create-sluice']}`, '--', 'create-sluice', 'app'], work), 'npm create sluice');
+    app = join(work, 'app');
+    // The @sluice packages are not on the registry: point the scaffold's ranges at the tarballs.
+    const pkg = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
+    expect(pkg.type).toBe('module');
+    for (const deps of [pkg.dependencies!, pkg.devDependencies!]) {
+      for (const name of Object.keys(deps)) if (tarballs[name]) deps[name] = `file:${tarballs[name]}`;
+    }
+    // the runner's own, not on the registry either
+    for (const name of ['@sluice/compiler', 'create-sluice']) pkg.devDependencies![name] = `file:${tarballs[name]}`;
+    writeFileSync(join(app, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+    ok(sh('npm', ['install'], app, 900_000), 'npm install');
+  }, 1_200_000);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('has no workspace above it and installed the packed builds', () => {
+    expect(app.startsWith(repo)).toBe(false);
+    const runner = join(app, 'node_modules', '@sluice', 'runner');
+    expect(existsSync(join(runner, 'dist', 'index.js'))).toBe(true);
+    expect(existsSync(join(runner, 'src'))).toBe(false);
+    expect(existsSync(join(runner, 'test'))).toBe(false);
+    const manifest = JSON.parse(readFileSync(join(runner, 'package.json'), 'utf8')) as { exports: { '.': { types: string } }; engines: { node: string } };
+    expect(manifest.exports['.'].types).toBe('./dist/index.d.ts');
+    expect(manifest.engines.node).toBe('>=20.19');
+  });
+
+  it('type-checks with a plain tsconfig, and a mistyped parameter or output does not', () => {
+    const tsconfig = JSON.parse(readFileSync(join(app, 'tsconfig.json'), 'utf8')) as { compilerOptions: Record<string, unknown> };
+    expect(tsconfig.compilerOptions.allowImportingTsExtensions).toBeUndefined();
+    ok(sh('npx', ['tsc', '--noEmit'], app), 'tsc');
+    writeFileSync(join(app, 'wrong.ts'), `import { runPipeline } from '@sluice/runner';
+import p from './pipeline.js';
+const r = await runPipeline(p, { params: { rows: 'many' } });
+if (r.status === 'succeeded') console.log(r.outputs.doesNotExist);
+`);
+    try {
+      const bad = sh('npx', ['tsc', '--noEmit'], app);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stdout).toMatch(/wrong\.ts\(3,\d+\): error TS2322/);
+      expect(bad.stdout).toMatch(/wrong\.ts\(4,\d+\): error TS2339: Property 'doesNotExist'/);
+    } finally {
+      rmSync(join(app, 'wrong.ts'));
+    }
+  }, 180_000);
+
+  it("passes the scaffold's own test", () => {
+    const r = ok(sh('npm', ['test'], app, 180_000), 'npm test');
+    expect(r.stdout).toMatch(/Tests\s+2 passed/);
+  }, 200_000);
+
+  it('runs and compiles with npx sluice', () => {
+    const run = ok(sh('npx', ['sluice', 'run', 'pipeline.ts', '--param', 'rows=3'], app), 'sluice run');
+    expect(run.stdout).toMatch(/run first-pipeline-\S+ succeeded/);
+    expect(run.stdout).toMatch(/count\s+3/);
+    const compiled = ok(sh('npx', ['sluice', 'compile', 'pipeline.ts', '-o', 'workflow.yaml'], app), 'sluice compile');
+    expect(compiled.stderr).toBe('');
+    const yaml = readFileSync(join(app, 'workflow.yaml'), 'utf8');
+    expect(yaml).toMatch(/^kind: Workflow$/m);
+    expect(yaml).toContain('image: app:0.1.0');
+    expect(ok(sh('npx', ['sluice', 'runs'], app), 'sluice runs').stdout).toMatch(/first-pipeline/);
+  }, 180_000);
+
+  it('calls the API from a plain .mjs script, without tsx at import time', () => {
+    // Importing the packages must not load tsx (only loading a .ts pipeline file does).
+    writeFileSync(join(app, 'no-tsx.mjs'), `import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent("export async function resolve(s, c, n) { if (s === 'tsx' || s.startsWith('tsx/')) throw new Error('tsx loaded at import'); return n(s, c); }"));
+`);
+    const imported = ok(sh(process.execPath, ['--import', './no-tsx.mjs', '--input-type=module', '-e',
+      "const m = await Promise.all(['@sluice/sdk', '@sluice/compiler', '@sluice/executor', '@sluice/runner'].map((x) => import(x))); console.log(m.map((x) => Object.keys(x).length > 0).join())"], app), 'import without tsx');
+    expect(imported.stdout.trim()).toBe('true,true,true,true');
+    writeFileSync(join(app, 'api.mjs'), `import { openStore, runPipeline } from '@sluice/runner';
+import { compile } from '@sluice/compiler';
+const r = await runPipeline('pipeline.ts', { params: { rows: 11 }, storeDir: '.sluice-api' });
+const store = openStore('.sluice-api');
+const run = store.runs.get(r.runId);
+store.close();
+console.log(JSON.stringify({ status: r.status, count: r.outputs.count, listed: run.tasks.map((t) => t.key + ':' + t.state), compile: typeof compile }));
+`);
+    const api = ok(sh(process.execPath, ['api.mjs'], app), 'node api.mjs');
+    expect(JSON.parse(api.stdout.trim().split('\n').at(-1)!)).toEqual({ status: 'succeeded', count: 11, listed: expect.arrayContaining(['prepare:succeeded', 'summarize:succeeded']), compile: 'function' });
+  }, 180_000);
+
+  it('writes a project with sluice init, and the pod image gets production dependencies only', () => {
+    const init = ok(sh('npx', ['sluice', 'init', 'second'], app), 'sluice init');
+    expect(init.stdout).toContain('npm install');
+    expect(readdirSync(join(app, 'second')).sort()).toEqual(['.dockerignore', '.gitignore', 'Dockerfile', 'README.md', 'package.json', 'pipeline.ts', 'test', 'tsconfig.json']);
+    expect(readFileSync(join(app, 'second', 'package.json'), 'utf8')).toContain('"name": "second"');
+    expect(sh('npx', ['sluice', 'init', 'second'], app).code).toBe(2);
+    // What `npm ci --omit=dev` puts in the image: the SDK and the executor, no SQLite, no compiler.
+    const prod = ok(sh('npm', ['ls', '--omit=dev', '--all', '--parseable'], app), 'npm ls --omit=dev').stdout;
+    expect(prod).toMatch(/node_modules\/@sluice\/executor$/m);
+    for (const heavy of ['better-sqlite3', '@sluice/runner', '@sluice/compiler', 'ts-morph', 'typescript', 'vitest']) expect(prod).not.toMatch(new RegExp(`node_modules/${heavy}$`, 'm'));
+    const ignore = readFileSync(join(app, '.dockerignore'), 'utf8');
+    expect(ignore).toMatch(/^node_modules$/m);
+    expect(ignore).toMatch(/^\.sluice$/m);
+  }, 120_000);
+});

@@ -1,0 +1,260 @@
+/**
+ * Run views from the local state store, as plain data: what `sluice runs` and `sluice show` print,
+ * what `--json` returns, and what a web view or tracking sink reads. No printing here.
+ */
+import { hostname } from 'node:os';
+import type { JsonValue, NodeIR, PipelineIR } from '@sluice/sdk';
+import type { AttemptRow, LeaseRow, RunRow, StateStore, TaskRow } from '../store/state.ts';
+import type { OutputValue } from '../backend/events.ts';
+import type { ArtifactView, AttemptView, CacheView, DriverView, RunFilter, RunRef, RunSummaryView, RunView, TaskCounts, TaskView } from '../backend/views.ts';
+import { dagOrder, naturalCompare } from './order.ts';
+
+const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
+
+function parse<T>(text: string | null): T | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the process driving a run is alive: its pid on this host, or a recent heartbeat from another. */
+export function driverOf(lease: LeaseRow | undefined, now: number, staleMs = 30_000): DriverView | null {
+  if (!lease) return null;
+  let alive: boolean;
+  if (lease.host === hostname()) {
+    try {
+      process.kill(lease.pid, 0);
+      alive = true;
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  } else alive = now - lease.heartbeat_at < staleMs;
+  return { alive, pid: lease.pid, host: lease.host, heartbeatAt: new Date(lease.heartbeat_at).toISOString() };
+}
+
+/** The pipeline IR a run recorded (null if unreadable). */
+export function irOf(run: RunRow): PipelineIR | null {
+  return parse<PipelineIR>(run.ir);
+}
+
+/** Component hashes of nested pipelines: their task rows summarise inner tasks and are not counted. */
+function pipelineComponents(ir: PipelineIR | null): Set<string> {
+  return new Set(Object.entries(ir?.components ?? {}).filter(([, c]) => c.kind === 'pipeline').map(([h]) => h));
+}
+
+/** How many leaf tasks the pipeline will run, as far as known: loops count once their size is recorded. */
+function plannedTasks(ir: PipelineIR | null, loopSizes: ReadonlyMap<string, number>): number {
+  if (!ir) return 0;
+  const count = (nodes: readonly NodeIR[], prefix: string, seen: ReadonlySet<string>): number => {
+    let n = 0;
+    for (const node of nodes) {
+      if (node.kind === 'task') {
+        const c = ir.components[node.component];
+        n += c?.kind === 'pipeline' && !seen.has(node.component) ? count(c.dag, `${prefix}${node.id}/`, new Set([...seen, node.component])) : 1;
+      } else if (node.kind === 'condition') n += Math.max(count(node.then, prefix, seen), count(node.else, prefix, seen));
+      else {
+        const size = loopSizes.get(prefix + node.id) ?? 0;
+        for (let i = 0; i < size; i++) n += count(node.body, `${prefix}${node.id}[${i}]/`, seen);
+      }
+    }
+    return n;
+  };
+  return count(ir.dag, '', new Set()) + (ir.exitHandler ? 1 : 0);
+}
+
+/** Counts of the leaf tasks of a run by state, and how many are not reached yet. */
+export function taskCounts(tasks: readonly Pick<TaskRow, 'key' | 'component' | 'state' | 'outputs'>[], ir: PipelineIR | null): TaskCounts {
+  const nested = pipelineComponents(ir);
+  const c = { total: 0, succeeded: 0, cached: 0, failed: 0, skipped: 0, omitted: 0, running: 0, pending: 0 };
+  const loops = new Map<string, number>();
+  for (const t of tasks) {
+    if (!t.component) {
+      const it = parse<{ iterations?: number }>(t.outputs)?.iterations;
+      if (typeof it === 'number') loops.set(t.key, it);
+      continue;
+    }
+    if (nested.has(t.component)) continue;
+    c.total++;
+    switch (t.state) {
+      case 'succeeded': c.succeeded++; break;
+      case 'cached': c.cached++; break;
+      case 'failed': c.failed++; break;
+      case 'skipped': c.skipped++; break;
+      case 'omitted': c.omitted++; break;
+      default: c.running++;
+    }
+  }
+  c.pending = Math.max(0, plannedTasks(ir, loops) - c.total);
+  return c;
+}
+
+/** The counts as a person reads them: `13 done, 1 skipped`, `3 done (2 cached), 1 failed, 4 omitted`. */
+export function progressText(c: TaskCounts): string {
+  const done = c.succeeded + c.cached;
+  const parts = [`${done} done${c.cached ? ` (${c.cached} cached)` : ''}`];
+  for (const [n, what] of [[c.running, 'running'], [c.failed, 'failed'], [c.skipped, 'skipped'], [c.omitted, 'omitted'], [c.pending, 'not started']] as const) if (n) parts.push(`${n} ${what}`);
+  return parts.join(', ');
+}
+
+export function localRef(storeRoot: string, id: string): RunRef {
+  return { backend: 'local', store: storeRoot, id };
+}
+
+function summary(store: StateStore, run: RunRow, storeRoot: string, now: number, tasks?: readonly TaskRow[]): RunSummaryView {
+  const ir = irOf(run);
+  const counts = taskCounts(tasks ?? store.tasksOfRun(run.id), ir);
+  const driver = run.status === 'running' ? driverOf(store.getLease(run.id), now) : null;
+  return {
+    ref: localRef(storeRoot, run.id), id: run.id, pipeline: run.pipeline, status: run.status,
+    orphaned: run.status === 'running' && !driver?.alive,
+    createdAt: iso(run.created_at) as string, finishedAt: iso(run.finished_at),
+    durationMs: (run.finished_at ?? now) - run.created_at, counts, progress: progressText(counts), error: run.error,
+  };
+}
+
+/** Runs of the store, newest first, filtered by status and pipeline. */
+export function listRunViews(store: StateStore, storeRoot: string, filter: RunFilter = {}, now = Date.now()): RunSummaryView[] {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (filter.status) {
+    where.push('status = ?');
+    args.push(filter.status);
+  }
+  if (filter.pipeline) {
+    where.push('pipeline = ?');
+    args.push(filter.pipeline);
+  }
+  const rows = store.db.prepare(`SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(...args, filter.limit ?? 20) as RunRow[];
+  return rows.map((r) => summary(store, r, storeRoot, now));
+}
+
+function attemptViews(t: TaskRow, rows: readonly AttemptRow[]): AttemptView[] {
+  const out: AttemptView[] = rows.map((a) => ({
+    n: a.n, outcome: a.outcome, startedAt: iso(a.started_at), finishedAt: iso(a.finished_at), exitCode: a.exit_code, signal: a.signal, message: a.message,
+    gpus: a.gpus ? a.gpus.split(',') : [],
+  }));
+  // the succeeded (or still running) attempt lives in the task row
+  if (t.attempts > 0 && !rows.some((a) => a.n === t.attempts) && (t.state === 'succeeded' || t.state === 'running' || t.state === 'retrying')) {
+    const prev = rows.at(-1);
+    out.push({
+      n: t.attempts, outcome: t.state === 'succeeded' ? 'succeeded' : 'running', startedAt: t.attempts === 1 ? iso(t.started_at) : iso(prev?.finished_at), finishedAt: t.state === 'succeeded' ? iso(t.finished_at) : null,
+      exitCode: t.state === 'succeeded' ? 0 : null, signal: null, message: null, gpus: [],
+    });
+  }
+  return out;
+}
+
+function cacheView(t: TaskRow, misses: ReadonlyMap<string, string>, isTask: boolean): CacheView {
+  if (t.state === 'cached') return { status: 'hit', from: t.cached_from ?? 'unknown' };
+  const miss = misses.get(t.key);
+  if (miss !== undefined) return { status: 'miss', reason: miss };
+  if (isTask && t.started_at !== null && !t.cache_parts && t.state !== 'skipped' && t.state !== 'omitted') return { status: 'off' };
+  return { status: 'none' };
+}
+
+/** The tasks of a run in DAG order, each with its attempts and its cache hit or miss (and why). */
+export function taskViews(store: StateStore, run: RunRow, tasks: readonly TaskRow[] = store.tasksOfRun(run.id)): TaskView[] {
+  const ir = irOf(run);
+  const order = ir ? dagOrder(ir) : naturalCompare;
+  const attempts = new Map<string, AttemptRow[]>();
+  for (const a of store.attemptsOfRun(run.id)) {
+    let l = attempts.get(a.key);
+    if (!l) attempts.set(a.key, (l = []));
+    l.push(a);
+  }
+  const misses = store.cacheMisses(run);
+  const kindOf = (t: TaskRow): TaskView['kind'] => {
+    if (t.component) return 'task';
+    return parse<{ iterations?: number }>(t.outputs)?.iterations !== undefined || /\[\d+\]$/.test(t.key) ? 'loop' : loopIds(ir).has(t.task_id) ? 'loop' : 'condition';
+  };
+  return [...tasks].sort((a, b) => order(a.key, b.key)).map((t) => {
+    const kind = kindOf(t);
+    return {
+      key: t.key, taskId: t.task_id, component: t.component, kind, state: t.state,
+      startedAt: iso(t.started_at), finishedAt: iso(t.finished_at), durationMs: t.started_at && t.finished_at ? t.finished_at - t.started_at : null,
+      attempts: attemptViews(t, attempts.get(t.key) ?? []), cache: cacheView(t, misses, kind === 'task'),
+      inputs: parse<{ [name: string]: OutputValue }>(t.inputs), outputs: kind === 'task' ? parse<{ [name: string]: OutputValue }>(t.outputs) : null, error: t.error,
+    };
+  });
+}
+
+const loopIdCache = new WeakMap<PipelineIR, Set<string>>();
+function loopIds(ir: PipelineIR | null): Set<string> {
+  if (!ir) return new Set();
+  let s = loopIdCache.get(ir);
+  if (s) return s;
+  s = new Set();
+  const walk = (nodes: readonly NodeIR[]) => {
+    for (const n of nodes) {
+      if (n.kind === 'loop') {
+        s?.add(n.id);
+        walk(n.body);
+      } else if (n.kind === 'condition') {
+        walk(n.then);
+        walk(n.else);
+      } else {
+        const c = ir.components[n.component];
+        if (c?.kind === 'pipeline') walk(c.dag);
+      }
+    }
+  };
+  walk(ir.dag);
+  loopIdCache.set(ir, s);
+  return s;
+}
+
+/** The artifacts a run's tasks produced, in DAG order of their producers then natural output order, with their consumers in the run. */
+export function artifactViews(store: StateStore, run: RunRow): ArtifactView[] {
+  const ir = irOf(run);
+  const order = ir ? dagOrder(ir) : naturalCompare;
+  const consumers = new Map<string, string[]>();
+  for (const c of store.consumptionsOfRun(run.id)) {
+    if (c.from_run !== run.id || c.from_task === null) continue;
+    const k = `${c.from_task}.${c.from_output}`;
+    let l = consumers.get(k);
+    if (!l) consumers.set(k, (l = []));
+    const name = `${c.task_key}.${c.input}`;
+    if (!l.includes(name)) l.push(name);
+  }
+  return store.artifactsOfRun(run.id)
+    .sort((a, b) => order(a.task_key, b.task_key) || naturalCompare(a.output, b.output))
+    .map((a) => ({
+      name: `${a.task_key}.${a.output}`, task: a.task_key, output: a.output, type: a.type, size: a.size, hash: a.hash,
+      metadata: parse<{ [key: string]: JsonValue }>(a.metadata) ?? {}, consumers: (consumers.get(`${a.task_key}.${a.output}`) ?? []).sort((x, y) => order(x.split('.')[0] as string, y.split('.')[0] as string) || naturalCompare(x, y)),
+    }));
+}
+
+/** Everything about one run. */
+export function runView(store: StateStore, run: RunRow, storeRoot: string, now = Date.now()): RunView {
+  const tasks = store.tasksOfRun(run.id);
+  const s = summary(store, run, storeRoot, now, tasks);
+  return {
+    ...s,
+    irHash: run.ir_hash, entry: run.entry, exportName: run.export_name, mode: run.mode,
+    git: run.git_commit ? { commit: run.git_commit, dirty: !!run.git_dirty } : null,
+    params: parse<{ [name: string]: JsonValue }>(run.params) ?? {},
+    outputs: parse<{ [name: string]: OutputValue }>(run.outputs),
+    driver: driverOf(store.getLease(run.id), now),
+    holds: store.locksOfRun(run.id).map((l) => ({ kind: l.kind, name: l.name, task: l.task_key || null })),
+    tasks: taskViews(store, run, tasks),
+    artifacts: artifactViews(store, run),
+  };
+}
+
+/**
+ * Finds a run by id, unique id prefix, or `latest` (the newest run; `latest:<pipeline>` the
+ * newest of a pipeline).
+ */
+export function findRunRow(store: StateStore, idOrAlias: string): RunRow {
+  const m = /^latest(?::(.+))?$/.exec(idOrAlias);
+  if (m && !store.getRun(idOrAlias)) {
+    const row = (m[1]
+      ? store.db.prepare(`SELECT * FROM runs WHERE pipeline = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`).get(m[1])
+      : store.db.prepare(`SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1`).get()) as RunRow | undefined;
+    if (row) return row;
+  }
+  return store.findRun(idOrAlias);
+}
