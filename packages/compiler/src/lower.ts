@@ -10,7 +10,7 @@ import type {
 import { compareMode, effectiveTaskOptions, encodeBase64, literalNeedsEncoding } from '@sluice/sdk';
 import { argoParamName } from './names.ts';
 import {
-  CACHE_KEY_OUTPUT, cacheKeyInput, cacheMode, collectKeyOutput, collectOrderInput, collectPrefix, leafTemplateFor, paramText,
+  CACHE_KEY_OUTPUT, cacheKeyInput, cacheMode, collectKeyOutput, collectOrderInput, collectPrefix, leafTemplateFor, oneOfArtifactInput, paramText,
   type TemplateContext,
 } from './templates.ts';
 
@@ -36,7 +36,7 @@ export interface LTask {
   readonly name: string;
   readonly call: string | LDag;
   readonly params: readonly { readonly name: string; readonly val: ArgVal }[];
-  readonly arts: readonly { readonly name: string; readonly ref: Ref }[];
+  readonly arts: readonly { readonly name: string; readonly ref: Ref; readonly optional?: boolean }[];
   /** Input artifacts given by repository key (collected artifacts: the collect's whole prefix). */
   readonly keyed?: readonly { readonly name: string; readonly key: string }[];
   readonly when?: { readonly pred: PredL; readonly negate: boolean };
@@ -209,6 +209,17 @@ const PRED: Record<PredicateKind, (p: PredicateIR, scope: Scope, ctx: LowerConte
 
 type NodeLowerer = (node: NodeIR, scope: Scope, ctx: LowerContext) => LTask[];
 
+/** A function task's artifact inputs chosen by a condition: input name -> number of options. */
+function oneOfArtifacts(t: TaskIR, comp: ComponentIR): ReadonlyMap<string, number> {
+  const out = new Map<string, number>();
+  if (comp.kind !== 'function') return out;
+  for (const name in t.inputs) {
+    const v = t.inputs[name]!;
+    if (v.kind === 'oneOf' && comp.inputs[name]?.kind === 'artifact') out.set(name, v.options.length);
+  }
+  return out;
+}
+
 /** A function task's parameter inputs bound to literals that travel base64-encoded (`--param-b64` of the compiler's text). */
 function encodedInputs(t: TaskIR, comp: ComponentIR): ReadonlySet<string> {
   const out = new Set<string>();
@@ -233,11 +244,11 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
   } else {
     const collected = new Map<string, string>();
     for (const o of [...(scope.collected.get(t.id) ?? [])].sort()) collected.set(o, collectPrefix(scope.id, t.id, o));
-    call = leafTemplateFor(t, t.component, comp, path, ctx, collected, encodedInputs(t, comp));
+    call = leafTemplateFor(t, t.component, comp, path, ctx, collected, encodedInputs(t, comp), oneOfArtifacts(t, comp));
     chained = cacheMode(effectiveTaskOptions(ctx.ir.options, comp, t), collected.size > 0) === 'inputs';
   }
   const params: { name: string; val: ArgVal }[] = [];
-  const arts: { name: string; ref: Ref }[] = [];
+  const arts: { name: string; ref: Ref; optional?: boolean }[] = [];
   const keyed: { name: string; key: string }[] = [];
   const uses: string[] = [];
   afterIds(t.after, scope, uses);
@@ -262,7 +273,12 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
     if (spec?.kind === 'artifact') {
       if (spec.list && v.kind !== 'collect') ctx.issues.push({ code: 'argo.collect', path: ipath, message: 'takes a list of artifacts, which on Argo only a collect over a loop can give', hint: 'bind it to loop.collect(...) of an artifact output' });
       else if (spec.list && comp.kind === 'container' && !ctx.issues.some((i) => i.path === ipath)) ctx.issues.push({ code: 'argo.collect', path: ipath, message: 'a container component cannot take a list of artifacts on Argo', hint: 'take the list in a function component' });
-      if (val.k !== 'lit') arts.push({ name: argoParamName(name), ref: val });
+      if (val.k === 'oneOf' && v.kind === 'oneOf') {
+        // Argo's validation refuses `fromExpression` on DAG task arguments: each option is its own
+        // optional argument (only the branch that ran resolves) and the executor takes the one given.
+        if (comp.kind === 'function') v.options.forEach((o, i) => arts.push({ name: oneOfArtifactInput(name, i), ref: { k: 'out', task: o.task, output: o.output, art: true }, optional: true }));
+        else ctx.issues.push({ code: 'argo.oneOf', path: ipath, message: 'takes an artifact chosen by a condition, which on Argo only a function component can receive', hint: 'take it in a function component and hand on what it produces' });
+      } else if (val.k !== 'lit') arts.push({ name: argoParamName(name), ref: val });
       if (chained) params.push({ name: cacheKeyInput(name), val: artifactCacheKey(v, scope, ctx) });
     } else params.push({ name: argoParamName(name), val });
   }

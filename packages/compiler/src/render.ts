@@ -243,7 +243,8 @@ function pendingTask(s: DagState, L: LTask): PendingTask {
     when = `{{=${L.when.negate ? `!(${p})` : p}}}`;
   }
   const params = L.params.map((p) => paramArg(s, p.name, p.val));
-  const arts = L.arts.map((a) => artArg(s, a.name, a.ref));
+  // `optional`: one option of an artifact chosen by a condition; Argo drops it when its branch did not run.
+  const arts = L.arts.map((a) => (a.optional ? { ...artArg(s, a.name, a.ref), optional: true } : artArg(s, a.name, a.ref)));
   // Key-only: Argo fills in the bucket and credentials from the workflow's artifact repository.
   // Optional: a loop with no iteration leaves no prefix (the order list is then empty).
   for (const k of L.keyed ?? []) arts.push({ name: k.name, s3: { key: k.key }, optional: true });

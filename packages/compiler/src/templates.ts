@@ -44,6 +44,9 @@ export const collectKeyOutput = (output: string): string => `sluice-key-${output
 export const collectOrderInput = (input: string): string => argoParamName(`sluice-order-${input}`);
 /** Input parameter of a memoized consumer: the cache key (or run id) behind one of its artifact inputs. */
 export const cacheKeyInput = (input: string): string => argoParamName(`sluice-cache-${input}`);
+/** Template input of option `i` of an artifact chosen by a condition (oneOf): optional, at `<inputs>/<name>.opt<i>`. */
+export const oneOfArtifactInput = (input: string, i: number): string => argoParamName(`${input}-opt${i}`);
+
 /** Executor flag naming, for a list input, the entries of its directory in item order. */
 export const ARTIFACT_ORDER_FLAG = EXEC_FLAG.artifactOrder;
 /**
@@ -237,7 +240,11 @@ function ioLists(comp: ComponentIR, given: ReadonlySet<string>, withDefaults: bo
       continue;
     }
     if (spec.kind === 'parameter') { params.push({ name: argoParamName(name) }); paramNames.push(name); }
-    else {
+    else if (leaf.oneOf.has(name)) {
+      // One optional input per option; the executor gets every path and takes the one Argo placed.
+      for (let i = 0; i < leaf.oneOf.get(name)!; i++) arts.push({ name: oneOfArtifactInput(name, i), path: `${INPUTS_DIR}/${name}.opt${i}`, optional: true });
+      artNames.push(name);
+    } else {
       arts.push({ name: argoParamName(name), path: `${INPUTS_DIR}/${name}` });
       artNames.push(name);
       if (spec.list) { params.push({ name: collectOrderInput(name) }); orders.push(name); }
@@ -267,6 +274,8 @@ export interface LeafPlan {
   readonly mode: CacheMode;
   /** Parameter inputs this task binds to a literal the compiler encoded (base64). */
   readonly encoded: ReadonlySet<string>;
+  /** Artifact inputs chosen by a condition: name -> number of options (one optional input each). */
+  readonly oneOf: ReadonlyMap<string, number>;
 }
 
 type LeafBuilder<C extends ComponentIR> = (comp: C, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan) => ArgoObject;
@@ -280,7 +289,11 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
   if (ctx.exportName) args.push(F.exportName, ctx.exportName);
   args.push(F.component, hash, F.componentName, comp.name, F.task, TASK_ARG, F.runId, RUN_ID_ARG);
   for (const p of io.paramNames) args.push(F.paramBase64, functionParamArg(p, leaf.encoded.has(p)));
-  for (const a of io.artNames) args.push(F.artifact, `${a}=${INPUTS_DIR}/${a}`);
+  for (const a of io.artNames) {
+    const n = leaf.oneOf.get(a);
+    if (n === undefined) args.push(F.artifact, `${a}=${INPUTS_DIR}/${a}`);
+    else for (let i = 0; i < n; i++) args.push(F.artifact, `${a}=${INPUTS_DIR}/${a}.opt${i}`);
+  }
   // A collected list arrives as one directory; the order names its entries, one per iteration.
   for (const a of io.orders) args.push(F.artifactOrder, `${a}={{inputs.parameters.${collectOrderInput(a)}}}`);
   // A retried step resumes from its last checkpoint, kept in the artifact repository under the run
@@ -357,9 +370,9 @@ const LEAF: { readonly [K in 'function' | 'container']: LeafBuilder<Extract<Comp
 /**
  * The leaf template a task runs, created on first use. `path` names the task for issues.
  */
-export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionComponentIR | ContainerComponentIR, path: string, ctx: TemplateContext, collected: ReadonlyMap<string, string> = new Map(), encoded: ReadonlySet<string> = new Set()): string {
+export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionComponentIR | ContainerComponentIR, path: string, ctx: TemplateContext, collected: ReadonlyMap<string, string> = new Map(), encoded: ReadonlySet<string> = new Set(), oneOf: ReadonlyMap<string, number> = new Map()): string {
   const inputNames = Object.keys(task.inputs);
-  const collectedText = (collected.size ? [...collected].map(([o, p]) => `${o}>${p}`).join(',') : '') + (encoded.size ? `|b64:${[...encoded].sort().join(',')}` : '');
+  const collectedText = (collected.size ? [...collected].map(([o, p]) => `${o}>${p}`).join(',') : '') + (encoded.size ? `|b64:${[...encoded].sort().join(',')}` : '') + (oneOf.size ? `|oneOf:${[...oneOf].sort().map(([k, n]) => `${k}*${n}`).join(',')}` : '');
   const quick = `${hash}|${inputNames.join(',')}|${Object.keys(task.options).length ? canonicalJson(task.options) : ''}|${collectedText}`;
   const memo = ctx.byTaskKey.get(quick);
   if (memo !== undefined) return memo;
@@ -369,7 +382,7 @@ export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionCompon
   const key = `${hash}|${[...given].sort().join(',')}|${canonicalJson(o)}|${collectedText}`;
   let entry = ctx.leaf.get(key);
   if (!entry) {
-    const leaf: LeafPlan = { collected, mode: cacheMode(o, collected.size > 0), encoded };
+    const leaf: LeafPlan = { collected, mode: cacheMode(o, collected.size > 0), encoded, oneOf };
     const template = (LEAF[comp.kind] as LeafBuilder<typeof comp>)(comp, hash, o, given, ctx, path, leaf);
     const name = ctx.names.take(comp.name);
     template.name = name;

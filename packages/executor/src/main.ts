@@ -180,7 +180,15 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
       const metadata = readMeta(p);
       return { path: p, type, metadata, ...(typeof metadata.contentHash === 'string' ? { hash: metadata.contentHash } : {}) };
     });
-    artifacts[name] = io?.kind === 'artifact' && io.list ? specs : (specs[0] as ArtifactInputSpec);
+    // A single input given several paths: an artifact chosen by a condition on Argo (one optional
+    // input per branch); exactly one of them was placed, the branch that ran.
+    const placed = specs.length > 1 ? specs.filter((x) => existsSync(x.path)) : specs;
+    if (!(io?.kind === 'artifact' && io.list) && placed.length !== 1) {
+      const message = `artifact ${name}: expected exactly one of ${paths.join(', ')} to exist (the branch of the condition that ran), found ${placed.length}`;
+      process.stderr.write(`sluice exec: ${message}\n`);
+      return writeResult(args.outputs, { status: 'invalid', message }, new Set());
+    }
+    artifacts[name] = io?.kind === 'artifact' && io.list ? specs : (placed[0] as ArtifactInputSpec);
   }
   const spec: StepSpec = {
     attempt: args.attempt ?? fromSpec?.attempt ?? Number(process.env.SLUICE_ATTEMPT ?? 1),

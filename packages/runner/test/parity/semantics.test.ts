@@ -9,7 +9,7 @@
  *
  * Every row failed on the main branch before the semantics were unified (see the commit message).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile } from '@sluice/compiler';
 import { parseExecArgs, runExec, type LoadedPipeline } from '@sluice/executor';
@@ -122,10 +122,14 @@ async function runPod(m: ReturnType<typeof manifest>, taskName: string, loaded: 
   const leaf = m.templates.get(d.template)!;
   const inputs: Record<string, string> = {};
   for (const p of leaf.inputs?.parameters ?? []) if (typeof p.default === 'string') inputs[p.name as string] = p.default;
-  for (const p of d.arguments?.parameters ?? []) inputs[p.name] = argoSubstitute(p.value, { inputs: {}, vars: { ...o.params } }).replace(/^\{\{workflow\.parameters\.(.+)\}\}$/, (_, n: string) => o.params?.[n] ?? '');
+  for (const p of d.arguments?.parameters ?? []) {
+    // cache-key parameters (memoize only) may be expressions over other tasks: they never reach the step
+    if (p.name.startsWith('sluice-cache-')) { inputs[p.name] = 'key'; continue; }
+    inputs[p.name] = argoSubstitute(p.value, { inputs: {}, vars: { ...o.params } }).replace(/^\{\{workflow\.parameters\.(.+)\}\}$/, (_, n: string) => o.params?.[n] ?? '');
+  }
   const dir = o.dir ?? tmp('sluice-pod-');
   const vars = { 'workflow.uid': 'uid-1234', 'node.name': `wf-x.main.${taskName}`, retries: '0', ...o.vars };
-  const argv = leaf.container!.args!.map((a) => argoSubstitute(a, { inputs, vars }).replace('/tmp/sluice/outputs', join(dir, 'outputs')).replace('/tmp/sluice/checkpoints', join(dir, 'ckpt')));
+  const argv = leaf.container!.args!.map((a) => argoSubstitute(a, { inputs, vars }).replace('/tmp/sluice/outputs', join(dir, 'outputs')).replace('/tmp/sluice/checkpoints', join(dir, 'ckpt')).replace('/tmp/sluice/inputs', join(dir, 'inputs')));
   const code = await runExec(parseExecArgs(argv), undefined, { loaded, signal: new AbortController().signal, preempted: () => false });
   const outputsDir = join(dir, 'outputs');
   const read = (name: string) => JSON.parse(readFileSync(join(outputsDir, 'parameters', name), 'utf8')) as unknown;
@@ -344,6 +348,31 @@ describe('semantics parity: local run and compiled Argo workflow mean the same',
     const argv = leaf.container!.args!.map((a) => argoSubstitute(a, { inputs, vars: { 'workflow.uid': 'u', 'node.name': 'wf.main.sum' } }).replace('/tmp/sluice/outputs', join(dir, 'o')));
     const code = await runExec(parseExecArgs(argv), undefined, { loaded: p, signal: new AbortController().signal, preempted: () => false });
     expect({ code, pod: JSON.parse(readFileSync(join(dir, 'o', 'parameters', 's'), 'utf8')), local: r.outputs.s }).toEqual({ code: 0, pod: 14, local: 14 });
+  });
+
+  it('D. an artifact chosen by a condition (oneOf) reaches the step without fromExpression on DAG arguments (Argo refuses it)', async () => {
+    const make = fn('make', { inputs: { tag: 'string' }, outputs: { m: 'artifact:Model' } }, async (i, ctx) => { await (ctx.outputs.m as { write(t: string): Promise<void> }).write(`model ${i.tag as string}`); return {}; });
+    const use = fn('use', { inputs: { m: 'artifact:Model' }, outputs: { text: 'string' } }, async (i) => ({ text: readFileSync((i.m as { path: string }).path, 'utf8') }));
+    const dag: NodeIR[] = [
+      { kind: 'condition', id: 'c', after: [], predicate: { kind: 'compare', op: '>', left: param('x'), right: lit(1) }, then: [task('big', make, { tag: lit('big') })], else: [task('small', make, { tag: lit('small') })] },
+      task('use', use, { m: { kind: 'oneOf', condition: 'c', options: [{ kind: 'output', task: 'big', output: 'm' }, { kind: 'output', task: 'small', output: 'm' }] } }),
+    ];
+    const p = pipeline('one-of', [make, use], dag, { params: { x: paramSpec('number') }, outputs: { text: paramSpec('string') }, outputValues: { text: out('use', 'text') } });
+    const { r } = await run(p, { params: { x: 5 } });
+    const m = manifest(p.ir);
+    const d = dagTask(m, 'use');
+    expect(d.arguments?.artifacts?.some((a) => 'fromExpression' in a)).toBe(false);
+    // the branch that ran (then: big) resolves its optional argument; Argo places only that one
+    const placed = d.arguments!.artifacts!.filter((a) => String(a.from).includes('.big-m') || String(a.from).includes('artifacts.m}}'));
+    expect(placed).toHaveLength(1);
+    const leaf = m.templates.get(d.template)!;
+    const input = leaf.inputs!.artifacts!.find((a) => a.name === placed[0]!.name) as { path: string };
+    const dir = tmp('sluice-pod-');
+    const file = input.path.replace('/tmp/sluice/inputs', join(dir, 'inputs'));
+    mkdirSync(join(dir, 'inputs'), { recursive: true });
+    writeFileSync(file, 'model big');
+    const pod = await runPod(m, 'use', p, { dir });
+    expect({ code: pod.code, pod: readFileSync(join(dir, 'outputs', 'parameters', 'text'), 'utf8'), local: r.outputs.text }).toEqual({ code: 0, pod: 'model big', local: 'model big' });
   });
 
   it('10. task ids starting with a digit are refused by the SDK validator, the runner and the compiler alike', async () => {
