@@ -24,6 +24,13 @@ for project in tsconfig.json tools/tsconfig.json; do
   if pnpm exec tsc -p "$project" --noEmit; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 done
 
+echo "== test servers: MLflow (PyPI, into a venv under ~/.cache/sluice; seconds when warm)"
+if command -v python3 >/dev/null 2>&1; then
+  bash packages/tracking/test/support/setup-mlflow.sh >/dev/null || { echo "MLflow set-up failed"; failed=$((failed + 1)); status=1; }
+else
+  echo "python3 is not installed: the MLflow suites skip (they are required in CI)"
+fi
+
 echo "== API reference (TypeDoc from the doc comments; a warning is an error)"
 if pnpm exec typedoc --out "$out/api" >"$out/typedoc.log" 2>&1; then passed=$((passed + 1)); else cat "$out/typedoc.log"; failed=$((failed + 1)); status=1; fi
 

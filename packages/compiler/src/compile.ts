@@ -78,7 +78,7 @@ export interface CompileResult {
 }
 
 /** Argo v4 CRD limits. */
-export const LIMITS = { templates: MAX_TEMPLATES, inputParameters: 500 } as const;
+const LIMITS = { templates: MAX_TEMPLATES, inputParameters: 500 } as const;
 
 /** Kubernetes refuses an object whose annotations together exceed 256 KiB. */
 const ANNOTATIONS_LIMIT = 256 * 1024;
@@ -235,28 +235,32 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
 
   // Size: measured on the entry object with a full-size annotation stand-in, then split if needed.
   const provisional = sourceMapAnnotation(map.build(ir.name));
-  const envelope = jsonBytes(entryOf([], `${provisional}${' '.repeat(templates.length * 48)}`));
+  // Room for each template's `"document":"<library>"` in the final annotation.
+  const envelope = jsonBytes(entryOf([], `${provisional}${' '.repeat(templates.length * 96)}`));
   const library = (name: string, list: readonly ArgoObject[]) => libraryObject(name, m, args.parameters, list);
   const placement = placeTemplates(templates, new Set([ROOT, EXIT]), envelope, jsonBytes(library(`${m.prefix}-0123456789-000`, [])), m.prefix, options.maxDocumentBytes);
-  const libraries = placement ? placement.libraries.map((l) => { map.placeIn(l.name, l.templates.filter((t) => t.dag !== undefined).map((t) => t.name as string)); return library(l.name, l.templates); }) : [];
+  const split = placement.libraries ? placement : undefined;
+  const libraries = split ? split.libraries.map((l) => { map.placeIn(l.name, l.templates.filter((t) => t.dag !== undefined).map((t) => t.name as string)); return library(l.name, l.templates); }) : [];
   const sourceMap = map.build(ir.name);
   const annotation = sourceMapAnnotation(sourceMap);
-  const entry = entryOf(placement ? placement.entry : templates, annotation);
-  checkDocuments(placement, templates, entry, libraries, annotation, ir.name, issues);
+  const entry = entryOf(split ? split.entry : templates, annotation);
+  checkDocuments(split, templates, placement.entryBytes, annotation, ir.name, issues);
   return { objects: [...libraries, entry], sourceMap };
 }
 
-function checkDocuments(placement: Placement | undefined, templates: readonly ArgoObject[], entry: ArgoObject, libraries: readonly ArgoObject[], annotation: string, path: string, issues: SluiceIssue[]): void {
-  if (!placement) checkLimits(templates, path, issues);
+/** Argo's limits in each document, and sizes (upper bounds from the size pass) under what the API server accepts. */
+function checkDocuments(split: Placement | undefined, templates: readonly ArgoObject[], entryBytes: number, annotation: string, path: string, issues: SluiceIssue[]): void {
+  const tooLarge = (where: string, what: string, n: number) => issues.push({ code: 'argo.size', path: where, message: `${what} takes about ${n} bytes as JSON; the API server accepts about ${HARD_LIMIT}`, hint: 'a single template this large cannot be split: shorten its literals, or pass large values as artifacts' });
+  if (!split) checkLimits(templates, path, issues);
   else {
-    checkLimits(placement.entry, path, issues);
-    for (const l of placement.libraries) checkLimits(l.templates, `${path}/${l.name}`, issues);
+    checkLimits(split.entry, path, issues);
+    for (const l of split.libraries) {
+      checkLimits(l.templates, `${path}/${l.name}`, issues);
+      if (l.bytes > HARD_LIMIT) tooLarge(`${path}/${l.name}`, `the library WorkflowTemplate ${l.name}`, l.bytes);
+    }
   }
+  if (entryBytes > HARD_LIMIT) tooLarge(path, 'the entry object (with the root DAG)', entryBytes);
   if (annotation.length > ANNOTATIONS_LIMIT) issues.push({ code: 'argo.limit', path, message: `the source map annotation takes ${annotation.length} bytes; Kubernetes accepts at most ${ANNOTATIONS_LIMIT} bytes of annotations`, hint: 'most of the map lists renamed tasks: give tasks ids that are valid DNS labels' });
-  for (const o of [...libraries, entry]) {
-    const n = jsonBytes(o);
-    if (n > HARD_LIMIT) issues.push({ code: 'argo.size', path: `${path}/${String((o.metadata as ArgoObject).name ?? (o.metadata as ArgoObject).generateName)}`, message: `the ${String(o.kind)} takes ${n} bytes as JSON; the API server accepts about ${HARD_LIMIT}`, hint: 'a single template this large cannot be split: shorten its literals' });
-  }
 }
 
 function workflowSpec(ir: PipelineIR, parameters: ArgoObject[], rootInputs: ArgoObject[] | undefined, hasExit: boolean): ArgoObject {

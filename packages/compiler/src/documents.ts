@@ -12,12 +12,12 @@
  * subtree stays together), and the library names are `<pipeline>-<hash of every template>-<n>`:
  * content-named, so a changed pipeline never reuses a name with other content.
  */
-import { shortHash } from './names.ts';
+import { createHash } from 'node:crypto';
 import type { ArgoObject } from './templates.ts';
 import type { YamlValue } from './yaml.ts';
 
 /** Bytes of JSON per document we aim under: 1 MiB less a quarter for what the server adds (metadata, managed fields, status). */
-export const DOCUMENT_BUDGET = 768 * 1024;
+const DOCUMENT_BUDGET = 768 * 1024;
 /** Argo v4's CRD: at most 200 templates per object. */
 export const MAX_TEMPLATES = 200;
 /** Extra bytes a task needs when its `template: x` becomes `templateRef: {name: <library>, template: x}`. */
@@ -27,12 +27,16 @@ const TEMPLATE_REF_BYTES = 96;
 export interface Library {
   readonly name: string;
   readonly templates: readonly ArgoObject[];
+  /** Its size as JSON, at most (templateRefs counted at their largest). */
+  readonly bytes: number;
 }
 
 /** How the templates were distributed over documents. */
 export interface Placement {
   /** The entry object's templates. */
   readonly entry: readonly ArgoObject[];
+  /** The entry object's size as JSON, at most. */
+  readonly entryBytes: number;
   readonly libraries: readonly Library[];
 }
 
@@ -40,10 +44,6 @@ type Task = { template?: YamlValue; templateRef?: YamlValue; [k: string]: YamlVa
 
 function dagTasks(t: ArgoObject): Task[] | undefined {
   return (t.dag as { tasks?: Task[] } | undefined)?.tasks;
-}
-
-function bytes(v: unknown): number {
-  return Buffer.byteLength(JSON.stringify(v));
 }
 
 interface Doc {
@@ -54,9 +54,9 @@ interface Doc {
 
 /**
  * Distributes `templates` over documents when the entry object would exceed `budget` bytes of
- * JSON; returns undefined when everything fits in one. `envelope` is the entry object's size
- * without templates; `libraryEnvelope` a library's. Throws nothing: a template too large for any
- * document is returned in a library of its own and reported by the caller's size check.
+ * JSON; returns only the entry's size when everything fits in one. `envelope` is the entry
+ * object's size without templates; `libraryEnvelope` a library's. Throws nothing: a template too
+ * large for any document is returned in a library of its own, and its size lets the caller report it.
  */
 export function placeTemplates(
   templates: readonly ArgoObject[],
@@ -65,15 +65,18 @@ export function placeTemplates(
   libraryEnvelope: number,
   namePrefix: string,
   budget = DOCUMENT_BUDGET,
-): Placement | undefined {
+): Placement | { readonly entryBytes: number; readonly libraries?: undefined } {
   const size = new Map<string, number>();
+  const json: string[] = new Array(templates.length);
   let total = envelope;
-  for (const t of templates) {
-    const n = bytes(t) + 1;
+  for (let i = 0; i < templates.length; i++) {
+    const t = templates[i]!;
+    const text = (json[i] = JSON.stringify(t));
+    const n = Buffer.byteLength(text) + 1;
     size.set(t.name as string, n);
     total += n;
   }
-  if (total <= budget && templates.length <= MAX_TEMPLATES) return undefined;
+  if (total <= budget && templates.length <= MAX_TEMPLATES) return { entryBytes: total };
 
   const byName = new Map(templates.map((t) => [t.name as string, t]));
   const isDag = (name: string): boolean => byName.get(name)?.dag !== undefined;
@@ -113,8 +116,10 @@ export function placeTemplates(
     add(cur, t);
   }
 
-  const hash = shortHash(JSON.stringify(templates), 10);
-  const libraries = docs.map((d, i) => ({ name: `${namePrefix}-${hash}-${i}`, templates: d.templates }));
+  const h = createHash('sha256');
+  for (const text of json) h.update(text).update('\n');
+  const hash = h.digest('hex').slice(0, 10);
+  const libraries = docs.map((d, i) => ({ name: `${namePrefix}-${hash}-${i}`, templates: d.templates, bytes: d.size }));
   const home = new Map<string, string>();
   for (const l of libraries) for (const t of l.templates) if (t.dag !== undefined) home.set(t.name as string, l.name);
   const rewrite = (doc: readonly ArgoObject[], self: string | undefined): ArgoObject[] => doc.map((t) => {
@@ -135,11 +140,12 @@ export function placeTemplates(
   });
   return {
     entry: rewrite(entry.templates, undefined),
-    libraries: libraries.map((l) => ({ name: l.name, templates: rewrite(l.templates, l.name) })),
+    entryBytes: entry.size,
+    libraries: libraries.map((l) => ({ ...l, templates: rewrite(l.templates, l.name) })),
   };
 }
 
 /** JSON size of an object as the API server stores it (without what the server adds). */
 export function jsonBytes(o: ArgoObject): number {
-  return bytes(o);
+  return Buffer.byteLength(JSON.stringify(o));
 }

@@ -25,7 +25,7 @@ export interface RenderContext {
   readonly map: SourceMapBuilder;
 }
 
-export interface ClosedScope {
+interface ClosedScope {
   /** Root pipeline or exit handler: parameters are `workflow.parameters`. */
   readonly root: boolean;
   /** Declared inputs (nested pipeline components), in order. */
@@ -37,7 +37,7 @@ export interface ClosedScope {
 }
 
 /** The input/export name a reference travels under between DAG templates. */
-export function refKey(r: Ref): string {
+function refKey(r: Ref): string {
   switch (r.k) {
     case 'out': return argoParamName(`${r.task}-${r.output}`);
     case 'param': return argoParamName(r.name);
@@ -80,7 +80,7 @@ function expr(r: Resolved): string {
  * A string literal for an Argo expression that never contains `{{` or `}}` (which would end the
  * surrounding tag): adjacent braces are split across concatenated literals.
  */
-export function exprString(s: string): string {
+function exprString(s: string): string {
   const pieces: string[] = [];
   let start = 0;
   for (let i = 1; i < s.length; i++) {

@@ -40,7 +40,7 @@ const NOT_SINGLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]|[\ud800-\udbf
 const PLAIN_IN_FLOW_BAD = /[,[\]{}]/;
 
 function isPlain(s: string, flow: boolean): boolean {
-  if (!PLAIN.test(s) || RESERVED.has(s.toLowerCase())) return false;
+  if (!PLAIN.test(s) || (s.length <= 5 && RESERVED.has(s.toLowerCase()))) return false;
   if (s.includes(':') && (flow || BAD_COLON.test(s))) return false;
   return !(flow && PLAIN_IN_FLOW_BAD.test(s));
 }
@@ -51,6 +51,31 @@ export function yamlString(s: string, flow = false): string {
   if (!NOT_SINGLE.test(s)) return `'${s.replaceAll("'", "''")}'`;
   // JSON escapes are valid YAML double-quoted escapes; add the ones JSON leaves raw.
   return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+// Mapping keys repeat (name, value, template, ...): quote each once.
+const blockKeys = new Map<string, string>();
+const flowKeys = new Map<string, string>();
+function keyString(key: string, flow: boolean): string {
+  const cache = flow ? flowKeys : blockKeys;
+  let k = cache.get(key);
+  if (k === undefined) {
+    k = yamlString(key, flow);
+    if (cache.size < 4096) cache.set(key, k);
+  }
+  return k;
+}
+
+/** True when `v` holds a non-empty sequence at any depth (then it is never written in flow style). */
+function hasSequence(v: YamlValue): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return (v as readonly YamlValue[]).some((x) => x !== undefined);
+  const obj = v as { readonly [key: string]: YamlValue };
+  for (const key in obj) {
+    const item = obj[key];
+    if (item !== null && typeof item === 'object' && hasSequence(item)) return true;
+  }
+  return false;
 }
 
 function scalar(v: null | boolean | number | string, flow: boolean): string {
@@ -90,7 +115,7 @@ export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
     for (const key in obj) {
       const item = obj[key];
       if (item === undefined) continue;
-      const k = yamlString(key, true);
+      const k = keyString(key, true);
       const f = flow(item, budget - s.length - k.length - 4);
       if (f === undefined) return undefined;
       s += s.length === 1 ? `${k}: ${f}` : `, ${k}: ${f}`;
@@ -106,7 +131,7 @@ export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
       out.push(`${prefix} ${scalar(v, false)}\n`);
       return;
     }
-    const f = flow(v, width - prefix.length - 1);
+    const f = hasSequence(v) ? undefined : flow(v, width - prefix.length - 1);
     if (f !== undefined) {
       out.push(`${prefix} ${f}\n`);
       return;
@@ -130,7 +155,7 @@ export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
       node(item, ind, `${ind}-`, true);
       return;
     }
-    const f = flow(item, width - ind.length - 2);
+    const f = hasSequence(item) ? undefined : flow(item, width - ind.length - 2);
     if (f !== undefined) {
       out.push(`${ind}- ${f}\n`);
       return;
@@ -144,7 +169,7 @@ export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
       if (val === undefined) continue;
       const lead = first ? `${ind}- ` : inner;
       first = false;
-      node(val, inner, `${lead}${yamlString(key)}:`, false);
+      node(val, inner, `${lead}${keyString(key, false)}:`, false);
     }
     if (first) out.push(`${ind}- {}\n`);
   }
@@ -153,7 +178,7 @@ export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
     for (const key in obj) {
       const val = obj[key];
       if (val === undefined) continue;
-      node(val, ind, `${ind}${yamlString(key)}:`, false);
+      node(val, ind, `${ind}${keyString(key, false)}:`, false);
     }
   }
 

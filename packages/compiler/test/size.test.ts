@@ -9,7 +9,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SluiceValidationError } from '@sluice/sdk';
 import { compile } from '../src/index.ts';
+import { fn, lit, p, pipe, task } from './helpers/ir.ts';
 import { bigPipeline, type Shape } from './helpers/big.ts';
 import { haveSchemas, referenceErrors, repoRoot, schemaErrors, skipReason } from './helpers/argo.ts';
 
@@ -114,4 +116,17 @@ describe('10,000 tasks with data on every edge: split into library WorkflowTempl
     const results = JSON.parse(out) as { file: string; linted: boolean; errors: string[] }[];
     expect(results.map((x) => [path.basename(x.file), x.linted, x.errors])).toEqual(files.map((f) => [path.basename(f), true, []]));
   }, 900_000);
+});
+
+describe('a template too large for any document', () => {
+  it('is refused with one located error, not emitted', () => {
+    // The literal sits in the root DAG, which stays in the entry object.
+    const ir = pipe('huge', { c: fn('echo', { note: p('string') }) }, [task('echo', 'c', { note: lit('x'.repeat(1_100_000)) })]);
+    let err: unknown;
+    try { compile(ir, { entry: 'p.ts' }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(SluiceValidationError);
+    const issues = (err as SluiceValidationError).issues;
+    expect(issues.map((i) => [i.code, i.path])).toEqual([['argo.size', 'huge']]);
+    expect(issues[0]!.message).toMatch(/^the entry object \(with the root DAG\) takes about 11\d{5} bytes as JSON; the API server accepts about 1048576$/);
+  });
 });

@@ -56,8 +56,11 @@ export class MetricsOutputImpl extends OutputArtifactImpl implements MetricsOutp
   constructor(path: string) {
     super('Metrics', path);
   }
+  /** Set by the executor: a Metrics value is also a tracking metric. */
+  onLog: ((name: string, value: number) => void) | undefined;
   log(name: string, value: number): void {
     this.logged[name] = value;
+    this.onLog?.(name, value);
   }
   get values(): { readonly [name: string]: number } {
     return { ...this.logged };

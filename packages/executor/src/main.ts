@@ -6,6 +6,7 @@ import type { FunctionRuntime, LoadedPipeline } from './types.ts';
 import { checkArtifactName } from './names.ts';
 import type { ArtifactInputSpec } from './artifacts.ts';
 import { EXIT, executeStep, type StepResult, type StepSpec } from './step.ts';
+import { sendPodTracking } from './tracking.ts';
 import { ARTIFACT_ORDER_FLAG, CollectError, resolveCollectedArtifacts } from './collect.ts';
 import { decodeBase64 } from '@sluice/sdk';
 
@@ -204,7 +205,16 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
   };
   const result = await executeStep(runtime, spec, { signal: x.signal, ownProcess: true });
   const strings = new Set(Object.entries(runtime.ir.outputs).filter(([, io]) => io.kind === 'parameter' && io.type === 'string').map(([n]) => n));
-  const final: StepResult = x.preempted() && result.status === 'failed' ? { ...result, status: 'preempted' } : result;
+  let final: StepResult = x.preempted() && result.status === 'failed' ? { ...result, status: 'preempted' } : result;
+  if (!fromSpec) {
+    // a pod: no local runner ingests the step's tracking events, so they go to MLflow from here
+    try {
+      const warning = await sendPodTracking(args.outputs, spec.runId, args.task);
+      if (warning) process.stderr.write(`${warning}\n`);
+    } catch (e) {
+      if (final.status === 'succeeded') final = { status: 'failed', message: (e as Error).message };
+    }
+  }
   return writeResult(args.outputs, final, strings);
 }
 

@@ -9,6 +9,7 @@ import { type ArtifactInputSpec, inputArtifact, MetricsOutputImpl, OutputArtifac
 import { FileCheckpoint } from './checkpoint.ts';
 import { ExecutorError } from './errors.ts';
 import { StepExit, trapExit } from './exit.ts';
+import { stepTracking } from './tracking.ts';
 
 /** Exit codes of `sluice exec` (the executor contract, defined in the SDK's semantics). */
 export { EXIT } from '@sluice/sdk';
@@ -43,6 +44,8 @@ export interface StepControl {
    * `process.exit(code)` inside the step ends the attempt instead of the runner. @default false
    */
   readonly ownProcess?: boolean;
+  /** In-process only: the step's own environment on top of the process's (a child gets it as its real environment). */
+  readonly env?: { readonly [name: string]: string };
 }
 
 /** The message of every declared output a step ended without: the same locally and on Argo. */
@@ -56,7 +59,7 @@ function issuesText(issues: readonly SluiceIssue[]): string {
   return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
 }
 
-function makeLogger(logFile: string | undefined): StepLogger {
+function makeLogger(logFile: string | undefined): Pick<StepLogger, 'info' | 'warn' | 'error'> {
   // in-process, nothing else creates the log's directory (a child's log is opened by the runner)
   if (logFile) mkdirSync(dirname(logFile), { recursive: true });
   const write = (level: string, message: string, fields?: { readonly [key: string]: JsonValue }) => {
@@ -116,6 +119,8 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
   let tmp: string | undefined;
   let checkpoint: FileCheckpoint | undefined;
   let log: StepLogger | undefined;
+  const tracking = stepTracking(spec.outputsDir, spec.runId, spec.task, control.env ? { ...process.env, ...control.env } : process.env);
+  for (const h of Object.values(outputs)) if (h instanceof MetricsOutputImpl) h.onLog = (name, value) => tracking.log.metric(name, value);
   const ctx: StepContext<Record<string, unknown>> = {
     outputs,
     get checkpoint() {
@@ -124,9 +129,10 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
     },
     signal,
     get log() {
-      log ??= makeLogger(spec.logFile);
+      log ??= { ...makeLogger(spec.logFile), ...tracking.log };
       return log;
     },
+    models: tracking.models,
     attempt: spec.attempt,
     runId: spec.runId,
     // In a pod `--task` is Argo's node name; the step sees the IR task id in both places.
@@ -151,6 +157,7 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
     return { status, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
     }
   } finally {
+    tracking.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
 

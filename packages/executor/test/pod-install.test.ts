@@ -1,5 +1,5 @@
 /**
- * A pod image holds the executor, the SDK and their dependencies, nothing else. Build that install
+ * A pod image holds the executor, the SDK, tracking (metrics to MLflow) and their dependencies, nothing else. Build that install
  * in a scratch directory (copies of the two packages; zod, tsx and graphlib linked from the store),
  * run a step with the flags a compiled manifest passes, and record every module Node resolves with
  * a loader hook: nothing of the local runner, the compiler, SQLite, ts-morph or commander loads.
@@ -21,7 +21,7 @@ function depDir(from: string, name: string): string {
 function podInstall(): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-pod-'));
   const nm = join(dir, 'node_modules');
-  for (const [name, src] of [['executor', PKG('executor')], ['sdk', PKG('sdk')]] as const) {
+  for (const [name, src] of [['executor', PKG('executor')], ['sdk', PKG('sdk')], ['tracking', PKG('tracking')]] as const) {
     const to = join(nm, '@sluice', name);
     mkdirSync(to, { recursive: true });
     for (const part of ['package.json', 'src', 'bin']) {

@@ -14,6 +14,8 @@ import type { ArtifactRef, LoadedPipeline, RuntimeValue } from './engine/types.t
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { RunnerError } from './errors.ts';
+import { resolveTracking } from '@sluice/tracking';
+import { syncAfterRun, TrackingIngest } from './tracking.ts';
 import { parseParamsFromIR } from './params.ts';
 import { ArtifactStore } from './store/cas.ts';
 import { type RunStatus, StateStore, type TaskState } from './store/state.ts';
@@ -209,12 +211,14 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   checkRunnable(ir);
   const clock = opts.clock ?? systemClock;
   const paths = storePaths(opts.storeDir);
+  resolveTracking(); // a bad SLUICE_TRACKING_URI is refused before anything runs
   const store = StateStore.open(paths.db, { durability: opts.durability ?? 'normal' });
   const holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
   let runId: string | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let functions: Launcher | undefined;
   let released = false;
+  let ingest: TrackingIngest | undefined;
   try {
     const irText = canonicalJson(ir);
     const hash = sha256(irText).slice(0, 16);
@@ -260,10 +264,20 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     const containers = new ContainerLauncher(opts.containers ?? 'auto', (message) => emit({ type: 'warning', time: clock.now(), runId: id, message }), graceMs);
     const signal = opts.signal ?? new AbortController().signal;
     emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id });
+    const row = store.getRun(id);
+    ingest = new TrackingIngest(paths.root);
+    const tracked = ingest;
     const engine = new Engine({
       store, cas: new ArtifactStore(paths.artifacts), runDir: join(paths.runs, id), runId: id, loaded, params,
       functions, containers, concurrency: opts.concurrency ?? cpus().length, gpus: pool, clock, emit, signal, holder, semaphores,
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
+      stepEnv: {
+        SLUICE_STORE: paths.root, SLUICE_PIPELINE: ir.name,
+        ...(row?.git_commit ? { SLUICE_GIT_COMMIT: row.git_commit } : {}), ...(row?.git_dirty !== null && row?.git_dirty !== undefined ? { SLUICE_GIT_DIRTY: String(row.git_dirty) } : {}),
+      },
+      onAttempt: async (a) => {
+        await tracked.attempt(id, a.key, a.attempt, a.outputsDir);
+      },
     });
     const result = await engine.run();
     // the last writes, the run's status, the release of its locks and of the lease: one commit
@@ -275,6 +289,9 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     store.flushNow();
     released = true;
     notifyReleased(store.file);
+    ingest.close();
+    const trackingWarning = await syncAfterRun(paths.root, store, id);
+    if (trackingWarning) emit({ type: 'warning', time: clock.now(), runId: id, message: trackingWarning });
     emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}), outputs: result.outputs });
     const tasks: Record<string, TaskSummary> = {};
     for (const t of store.taskSummaries(id)) {
@@ -286,6 +303,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new RunnerError('store.locked', `state store ${paths.db} is locked by another process (${(e as Error).message}); try again when it is done`);
     throw e;
   } finally {
+    ingest?.close();
     functions?.close?.();
     if (heartbeat) clearInterval(heartbeat);
     if (runId && store.db.open && !released) {

@@ -56,6 +56,47 @@ export interface StepLogger {
   info(message: string, fields?: { readonly [key: string]: JsonValue }): void;
   warn(message: string, fields?: { readonly [key: string]: JsonValue }): void;
   error(message: string, fields?: { readonly [key: string]: JsonValue }): void;
+  /**
+   * Records a metric value; every value is kept with its step and time (the embedded store, and
+   * MLflow when configured). Without `step`, each name counts 0, 1, 2, ...
+   *
+   * @example
+   * for (let epoch = 0; epoch < 30; epoch++) ctx.log.metric('loss', loss, { step: epoch });
+   */
+  metric(name: string, value: number, opts?: { readonly step?: number }): void;
+  /** Records a parameter of the step (shown by `sluice compare`, logged to MLflow). */
+  param(name: string, value: string | number | boolean): void;
+  /** Records a tag of the step. */
+  tag(name: string, value: string): void;
+}
+
+/** A registered model version. */
+export interface ModelVersionInfo {
+  readonly name: string;
+  readonly version: number;
+  readonly artifactHash: string;
+  readonly artifactUri: string;
+  readonly metrics: { readonly [name: string]: number };
+  readonly aliases: readonly string[];
+}
+
+/** The model registry as a step sees it (embedded store locally, MLflow when a tracking URI is set). */
+export interface StepModels {
+  /**
+   * Registers a model artifact as a new version (the same artifact from a retried attempt gets the
+   * same version). Records the run, task, artifact hash, git commit and the data hashes given.
+   *
+   * @example
+   * const v = await ctx.models.register(ctx.outputs.model, { name: 'iris', metrics: { accuracy } });
+   */
+  register(model: InputArtifact | OutputArtifact, opts: { readonly name: string; readonly tags?: { readonly [k: string]: string }; readonly metrics?: { readonly [k: string]: number }; readonly trainData?: readonly string[]; readonly evalData?: readonly string[] }): Promise<ModelVersionInfo>;
+  /** The version an alias points at, if any. */
+  get(name: string, alias: string): Promise<ModelVersionInfo | undefined>;
+  /**
+   * Moves `alias` to `version` if the gate passes against the alias's current holder (see
+   * `promote(...)` in `@sluice/tracking` for the gate's fields); records the decision either way.
+   */
+  promote(name: string, version: number, opts: { readonly alias: string; readonly gate: { readonly [k: string]: JsonValue } }): Promise<{ readonly promoted: boolean; readonly holder: number | null; readonly reasons: readonly string[] }>;
 }
 
 /** The second argument of a function component's `run`. */
@@ -66,6 +107,8 @@ export interface StepContext<O> {
   /** Aborted on timeout or preemption (SIGTERM): save a checkpoint and return/throw promptly. */
   readonly signal: AbortSignal;
   readonly log: StepLogger;
+  /** The model registry. */
+  readonly models: StepModels;
   /** 1 for the first attempt. */
   readonly attempt: number;
   readonly runId: string;

@@ -1,3 +1,4 @@
+import { registerTrackingVerbs } from './tracking-verbs.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { RunnerError } from '../errors.ts';
 import { ExecutorError, loadSluicePipeline } from '@sluice/executor';
@@ -128,6 +129,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   registerCompile(program, { loadPipeline: loadSluicePipeline });
   registerInit(program, (c) => { code = c; });
+  registerTrackingVerbs(program, (c) => { code = c; });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
@@ -137,7 +139,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`sluice: ${e.message}\nnothing was run.\n`);
       return 2;
     }
-    if (e instanceof RunnerError || e instanceof ExecutorError || (e as Error).name === 'SluiceValidationError') {
+    if (e instanceof RunnerError || e instanceof ExecutorError || ['SluiceValidationError', 'TrackingError', 'MlflowError'].includes((e as Error).name)) {
       process.stderr.write(`sluice: ${(e as Error).message}\n`);
       return 2;
     }

@@ -46,6 +46,10 @@ export interface EngineOptions {
   readonly semaphores: SemaphoreSizes;
   /** Longest wait between two looks at a lock held by another process. @default 500 */
   readonly lockPollMs?: number;
+  /** Environment every step gets before its task's own `env` (the store, git commit and pipeline name, for tracking). */
+  readonly stepEnv?: { readonly [name: string]: string };
+  /** Called after each attempt, before its outcome is recorded (tracking ingests the step's events here). */
+  readonly onAttempt?: (a: { readonly key: string; readonly attempt: number; readonly outputsDir: string }) => Promise<void>;
 }
 
 interface Scope {
@@ -567,10 +571,11 @@ export class Engine {
         const req: AttemptRequest = {
           runId: o.runId, key, taskId: t.id, componentHash: t.component, component: comp, inputs, attempt, gpus,
           outputsDir: `${tdir}/attempt-${attempt}/outputs`, checkpointDir: `${tdir}/checkpoints`,
-          logFile: `${o.runDir}/logs/${keyDir(key)}.log`, timeoutMs, env: { ...opts.env }, signal: o.signal,
+          logFile: `${o.runDir}/logs/${keyDir(key)}.log`, timeoutMs, env: { ...o.stepEnv, ...opts.env }, signal: o.signal,
         };
         markAttempt(req.logFile, attempt, o.clock.now()); // `sluice logs` shows where each attempt starts
         res = await (comp.kind === 'function' ? o.functions : o.containers).run(req);
+        if (o.onAttempt) await o.onAttempt({ key, attempt, outputsDir: req.outputsDir }).catch((e: unknown) => o.emit({ type: 'warning', time: o.clock.now(), runId: o.runId, message: `task ${key}: ${(e as Error).message}` }));
         if (res.ok) {
           const outputs: Record<string, RuntimeValue> = { ...res.params };
           const artifacts: { output: string; hash: string; type: string; size: number; metadata: string }[] = [];

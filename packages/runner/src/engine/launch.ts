@@ -78,7 +78,7 @@ export class InProcessLauncher implements Launcher {
     if (!runtime) return { ok: false, kind: 'invalid', outcome: 'invalid', message: `no runnable function component ${req.componentHash} (${req.component.name})`, exitCode: null, signal: null };
     if (req.timeoutMs === undefined) {
       try {
-        return fromStep(await executeStep(runtime, stepSpec(req, runtime.ir.inputs, req.logFile), { signal: req.signal }));
+        return fromStep(await executeStep(runtime, stepSpec(req, runtime.ir.inputs, req.logFile), { signal: req.signal, env: req.env }));
       } catch (e) {
         return { ok: false, kind: 'system', outcome: 'error', message: `executor error: ${(e as Error).stack ?? e}`, exitCode: null, signal: null };
       }
@@ -88,7 +88,7 @@ export class InProcessLauncher implements Launcher {
     req.signal.addEventListener('abort', onStop, { once: true });
     let timer: NodeJS.Timeout | undefined;
     try {
-      const step = executeStep(runtime, stepSpec(req, runtime.ir.inputs, req.logFile), { signal: ac.signal });
+      const step = executeStep(runtime, stepSpec(req, runtime.ir.inputs, req.logFile), { signal: ac.signal, env: req.env });
       const timedOut = new Promise<AttemptResult>((resolve) => {
         timer = setTimeout(() => {
           ac.abort('timeout');

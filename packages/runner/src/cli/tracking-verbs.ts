@@ -1,0 +1,17 @@
+/** Registers the tracking and registry verbs; their code (and @sluice/tracking) loads only when one runs. */
+import type { Command } from 'commander';
+
+export function registerTrackingVerbs(program: Command, setCode: (code: number) => void): void {
+  const store = (c: Command) => c.option('--store <dir>', 'state directory', '.sluice');
+  const load = () => import('./tracking.ts');
+  store(program.command('metrics <run>').description('metrics a run logged (ctx.log.metric): last, min, max, steps and a sparkline').option('--task <key>', 'only this task').option('--json', 'JSON output'))
+    .action(async (run: string, o: { store: string; task?: string; json?: boolean }) => setCode(await (await load()).metricsCommand(run, o)));
+  store(program.command('compare <runs...>').description('two or more runs side by side: params, metrics, artifacts, code commit; differences marked').option('--json', 'JSON output'))
+    .action(async (runs: string[], o: { store: string; json?: boolean }) => setCode(await (await load()).compareCommand(runs, o)));
+  store(program.command('models <action> [args...]').description('the model registry: list | show <name> | promote <name> <version> --alias <a> | rollback <name> --alias <a>').option('--alias <alias>', 'alias (default champion)').option('--json', 'JSON output'))
+    .action(async (action: string, args: string[], o: { store: string; alias?: string; json?: boolean }) => setCode(await (await load()).modelsCommand(action, args, o)));
+  store(program.command('cat <artifact>').description('print a text artifact: <run>/<task>/<output> or a content-hash prefix'))
+    .action(async (a: string, o: { store: string }) => setCode((await load()).catCommand(a, o)));
+  store(program.command('tracking <action>').description('tracking to MLflow: flush (send runs still pending) | status').option('--json', 'JSON output'))
+    .action(async (action: string, o: { store: string; json?: boolean }) => setCode(await (await load()).trackingCommand(action, o)));
+}

@@ -1,0 +1,106 @@
+/**
+ * The runner's side of tracking: after each attempt the step's `tracking.jsonl` goes into the
+ * embedded store; after the run, when an MLflow server is configured, the run is sent there (a
+ * server that is down leaves the run pending with a warning, unless tracking is required).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MlflowClient, openTrackingStore, parseEvents, redact, resolveTracking, syncRun, TRACKING_FILE, type RunInfo, type TrackingOptions } from '@sluice/tracking';
+import type { StateStore } from './store/state.ts';
+
+type TStore = Awaited<ReturnType<typeof openTrackingStore>>;
+
+/** What `runInfo` needs of the runner's store. */
+export function runInfo(state: StateStore, runId: string): RunInfo {
+  const run = state.findRun(runId);
+  const artifacts = state.artifactsOfRun(run.id);
+  // data the run read: artifact inputs of its tasks (pipeline inputs and consumed outputs)
+  const data = new Set<string>();
+  const tasks = state.tasksOfRun(run.id);
+  for (const t of tasks) {
+    if (!t.inputs) continue;
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object' && (v as { kind?: unknown }).kind === 'artifact' && typeof (v as { hash?: unknown }).hash === 'string') data.add(`sha256:${(v as { hash: string }).hash}`);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    };
+    try {
+      walk(JSON.parse(t.inputs));
+    } catch { /* not JSON */ }
+  }
+  return {
+    runId: run.id, pipeline: run.pipeline, status: run.status, startedAt: run.created_at, finishedAt: run.finished_at,
+    params: JSON.parse(run.params) as Record<string, unknown>, gitCommit: run.git_commit, gitDirty: run.git_dirty === null ? null : run.git_dirty === 1,
+    irHash: run.ir_hash, dataHashes: [...data].sort(),
+    tasks: tasks.map((t) => ({
+      key: t.key, state: t.state, startedAt: t.started_at, finishedAt: t.finished_at,
+      artifacts: artifacts.filter((a) => a.task_key === t.key).map((a) => ({ output: a.output, hash: `sha256:${a.hash}`, uri: `sluice:${run.id}/${t.key}/${a.output}` })),
+    })),
+  };
+}
+
+/** Collects the tracking events of attempts into the embedded store (opened once per run). */
+export class TrackingIngest {
+  private t: TStore | undefined;
+  constructor(private readonly storeDir: string) {}
+  /** Reads `<outputsDir>/tracking.jsonl` when the step wrote one. Returns the number of events. */
+  async attempt(runId: string, key: string, attempt: number, outputsDir: string): Promise<number> {
+    const f = join(outputsDir, TRACKING_FILE);
+    if (!existsSync(f)) return 0;
+    const events = parseEvents(readFileSync(f, 'utf8'));
+    this.t ??= await openTrackingStore(this.storeDir);
+    this.t.ingest(runId, key, attempt, events);
+    return events.length;
+  }
+  close(): void {
+    this.t?.close();
+    this.t = undefined;
+  }
+}
+
+/**
+ * Sends a finished run to MLflow when one is configured. Returns a warning to show (server down,
+ * run kept pending) or throws when tracking is required.
+ */
+export async function syncAfterRun(storeDir: string, state: StateStore, runId: string, options: TrackingOptions = {}, env = process.env): Promise<string | undefined> {
+  const target = resolveTracking(env, options);
+  if (target.kind !== 'mlflow') return undefined;
+  const t = await openTrackingStore(storeDir);
+  const client = new MlflowClient({ uri: target.uri, ...(target.token ? { token: target.token } : {}) });
+  const opts = target.experiment ? { experiment: target.experiment } : {};
+  try {
+    await syncRun(t, client, runInfo(state, runId), opts);
+    // the server is back: send what earlier runs could not (each run's sync is idempotent)
+    for (const p of t.pending(client.uri)) await syncRun(t, client, runInfo(state, p.runId), opts).catch(() => {});
+    return undefined;
+  } catch (e) {
+    const msg = `tracking: could not send run ${runId} to MLflow at ${redact(target.uri)} (${(e as Error).message}); it is kept in the store and sent by \`sluice tracking flush\` or the next run`;
+    if (target.required) throw new Error(msg);
+    return msg;
+  } finally {
+    t.close();
+  }
+}
+
+/** Sends every run still pending for the configured server; returns what was sent and what is left. */
+export async function flushPending(storeDir: string, state: StateStore, env = process.env): Promise<{ sent: string[]; left: { runId: string; error: string }[] }> {
+  const target = resolveTracking(env);
+  if (target.kind !== 'mlflow') return { sent: [], left: [] };
+  const t = await openTrackingStore(storeDir);
+  const client = new MlflowClient({ uri: target.uri, ...(target.token ? { token: target.token } : {}) });
+  const sent: string[] = [];
+  const left: { runId: string; error: string }[] = [];
+  try {
+    for (const p of t.pending(client.uri)) {
+      try {
+        await syncRun(t, client, runInfo(state, p.runId), target.experiment ? { experiment: target.experiment } : {});
+        sent.push(p.runId);
+      } catch (e) {
+        left.push({ runId: p.runId, error: (e as Error).message });
+      }
+    }
+  } finally {
+    t.close();
+  }
+  return { sent, left };
+}
