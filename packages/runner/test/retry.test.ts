@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs, runPipeline, shouldRetry } from '../src/index.ts';
 import { fakeClock } from './fake-clock.ts';
-import { fn, lit, pipeline, task, tmp } from './helpers.ts';
+import { fn, lit, param, paramSpec, pipeline, task, tmp } from './helpers.ts';
 import type { RetryIR } from '@sluice/sdk';
 
 describe('retry policy (pure)', () => {
@@ -55,7 +55,8 @@ describe('retries in the engine (fake clock)', () => {
     const clock = fakeClock();
     const r1 = await runPipeline(pipeline('nr', [nr], [task('t', nr, {}, [], { retry })]), { storeDir: tmp(), mode: 'inprocess', clock });
     expect(r1.tasks.t).toMatchObject({ state: 'failed', attempts: 1, error: 'nonretryable: bad data' });
-    const r2 = await runPipeline(pipeline('inv', [typed], [task('t', typed, { x: lit('fast') }, [], { retry })]), { storeDir: tmp(), mode: 'inprocess', clock });
+    // invalid at run time (a static literal of the wrong type is refused before the run, as compile() does)
+    const r2 = await runPipeline(pipeline('inv', [typed], [task('t', typed, { x: param('x') }, [], { retry })], { params: { x: paramSpec('any') } }), { storeDir: tmp(), mode: 'inprocess', clock, params: { x: 'fast' } });
     expect(r2.tasks.t).toMatchObject({ state: 'failed', attempts: 1, error: 'invalid inputs: t/inputs.x: expected number, got "fast"' });
     expect(calls).toBe(1);
     expect(clock.sleeps).toEqual([]);
