@@ -9,12 +9,12 @@
  * Extra entries (a failed attempt's upload, another call of the same nested pipeline) are ignored:
  * only the entries the order names are used.
  */
-import { EXEC_FLAG } from '@sluice/sdk';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The executor flag carrying, for one list input, its directory's entry names in item order. */
-export const ARTIFACT_ORDER_FLAG = EXEC_FLAG.artifactOrder;
+import { ARTIFACT_ORDER_FLAG } from './contract.ts';
+export { ARTIFACT_ORDER_FLAG };
 
 /** A collected input that cannot be assembled: the inputs are invalid (exit code 2, never retried). */
 export class CollectError extends Error {

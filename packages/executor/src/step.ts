@@ -9,10 +9,10 @@ import { type ArtifactInputSpec, inputArtifact, MetricsOutputImpl, OutputArtifac
 import { FileCheckpoint } from './checkpoint.ts';
 import { ExecutorError } from './errors.ts';
 import { StepExit, trapExit } from './exit.ts';
+import { outputNotWritten } from './contract.ts';
 import { stepTracking } from './tracking.ts';
 
-/** Exit codes of `sluice exec` (the executor contract, defined in the SDK's semantics). */
-export { EXIT } from '@sluice/sdk';
+export { EXIT, outputNotWritten } from './contract.ts';
 
 /** Everything one attempt of a function step needs. Serialised to JSON for a child process. */
 export interface StepSpec {
@@ -20,7 +20,7 @@ export interface StepSpec {
   readonly task: string;
   readonly runId: string;
   readonly attempt: number;
-  /** Text: a `string` parameter as is, every other type JSON (`--param-b64` values are decoded before they get here). */
+  /** Raw text: a `string` parameter as is, every other type JSON; `sluice:b64:` prefixes are decoded. */
   readonly params: { readonly [name: string]: string };
   readonly artifacts: { readonly [name: string]: ArtifactInputSpec | readonly ArtifactInputSpec[] };
   readonly outputsDir: string;
@@ -48,10 +48,7 @@ export interface StepControl {
   readonly env?: { readonly [name: string]: string };
 }
 
-/** The message of every declared output a step ended without: the same locally and on Argo. */
-export function outputNotWritten(name: string, detail: string): string {
-  return `declared output "${name}" was not written (${detail})`;
-}
+
 
 const NEVER = new AbortController().signal;
 

@@ -49,7 +49,7 @@ interface Scope { base: string; dag: DagInfo; params: Record<string, V>; items: 
  * const plan = await planRun(pipeline, { params: { lr: '0.1' }, paramsFromCli: true });
  * console.log(plan.text);
  */
-export interface PlanOptions { params?: Record<string, unknown>; paramsFromCli?: boolean; storeDir?: string; noCache?: boolean; semaphores?: Readonly<Record<string, number>>; now?: number }
+export interface PlanOptions { params?: Record<string, unknown>; paramsFromCli?: boolean; storeDir?: string; noCache?: boolean; semaphores?: Readonly<Record<string, number>>; now?: number; codeHash?: string }
 
 async function planParams(loaded: LoadedPipeline, o: PlanOptions): Promise<Record<string, JsonValue>> {
   if (loaded.source !== undefined) {
@@ -203,7 +203,7 @@ export async function planRun(pipeline: unknown, o: PlanOptions = {}): Promise<P
     if (!cache.enabled) note = [note, 'cache disabled'].filter(Boolean).join('; ');
     else if (!known) note = [note, 'cache decided at run time (inputs come from upstream steps)'].filter(Boolean).join('; ');
     else if (store && !o.noCache) {
-      const found = lookupCache(store, cache, cacheKey(cacheParts(c, inputs as Record<string, RuntimeValue>, cache.version, cache.key)), o.now ?? Date.now());
+      const found = lookupCache(store, cache, cacheKey(cacheParts(c, inputs as Record<string, RuntimeValue>, cache.version, cache.key, o.codeHash)), o.now ?? Date.now());
       const hit = found.hit ? found.entry : undefined;
       const outs = hit ? (JSON.parse(hit.outputs) as Record<string, RuntimeValue>) : undefined;
       if (!found.hit && found.why === 'expired') note = [note, `the cache entry is older than maxAge ${cache.maxAge}`].filter(Boolean).join('; ');
