@@ -150,6 +150,14 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
       const b = backendFor(o);
       const print = logPrinter({ oneTask: task !== undefined });
       for await (const e of b.logs(run, { ...(task !== undefined ? { task } : {}), ...(o.follow ? { follow: true } : {}) })) print(e);
+      if (o.follow) {
+        // following ended while the run is still marked running: nobody drives it any more
+        const v = await b.getRun(run);
+        if (v.status === 'running' && v.driver && !v.driver.alive) {
+          process.stderr.write(`sluice: run ${v.id} is still marked running but its driver is gone (pid ${v.driver.pid} on ${v.driver.host}); continue with sluice resume ${v.id}\n`);
+          return setCode(1);
+        }
+      }
       setCode(0);
     });
   program.command('lineage <artifact>').description('walk an artifact back to the tasks and inputs that produced it (sha256 prefix, store path, or <task>.<output> with --run)').addOption(storeOption())

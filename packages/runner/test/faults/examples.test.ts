@@ -8,7 +8,7 @@ import { tmp } from '../helpers.ts';
 const EXAMPLES = join(import.meta.dirname, '..', '..', '..', '..', 'examples');
 
 const cases: { name: string; exportName?: string; params: (dir: string) => Record<string, unknown> }[] = [
-  { name: 'tabular-training', params: (dir) => ({ registry: join(dir, 'registry') }) },
+  { name: 'tabular-training', params: () => ({}) },
   { name: 'batch-inference', params: () => ({ rows: 2000, partitions: 3 }) },
   { name: 'checkpointed-training', exportName: 'cpu', params: (dir) => ({ epochs: 2, epochDelayMs: 10, progressFile: join(dir, 'progress') }) },
   { name: 'container-python', params: () => ({}) },

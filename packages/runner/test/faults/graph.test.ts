@@ -12,12 +12,14 @@ describe('DAG drawings', () => {
     const dot = toGraph(ir, 'dot');
     const mermaid = toGraph(ir, 'mermaid');
     expect(dot).toContain('  compound=true;');
-    // read-promoted feeds the condition, not promote-model: no bare arrow into the leaf
-    expect(dot).toContain('"read-promoted" -> "promote-model" [lhead="cluster_good-enough"];');
-    expect(dot).not.toMatch(/"read-promoted" -> "promote-model";/);
-    const pred = 'pick-best.accuracy >= params.minAccuracy and pick-best.accuracy > read-promoted.accuracy';
-    expect(dot).toContain(`label="if good-enough: ${pred}"`);
-    expect(mermaid).toContain(`subgraph good_enough["if good-enough: ${pred}"]`);
+    // promote feeds the condition (its predicate) and, separately, model-card's version input: the
+    // first arrow stops at the condition's cluster, the second reaches the leaf; pick-best's only the leaf
+    expect(dot).toContain('"promote" -> "model-card" [lhead="cluster_promoted"];');
+    expect(dot).toContain('"promote" -> "model-card";');
+    expect(dot).not.toContain('"pick-best" -> "model-card" [lhead');
+    const pred = 'promote.promoted == true';
+    expect(dot).toContain(`label="if promoted: ${pred}"`);
+    expect(mermaid).toContain(`subgraph promoted["if promoted: ${pred}"]`);
     // the same edges: DOT's, with a clipped end named by its cluster, are Mermaid's
     const id = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
     const dotEdges = [...dot.matchAll(/^ {2}"([^"]+)" -> "([^"]+)"(?: \[(.*)\])?;$/gm)].map(([, a, b, attrs]) => {

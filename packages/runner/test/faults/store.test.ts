@@ -131,7 +131,7 @@ describe('a store that cannot be written', () => {
     // whether the failure could still be recorded or not, nobody is left waiting on a `running` run
     const show = await sluice(dir, ['show', 'f1']);
     expect(show.code, show.err).toBe(0);
-    expect(show.out).toMatch(/status {4}(failed|running — its driver is gone)/);
+    expect(show.out).toMatch(/status {4}(failed|running — its driver \(pid \d+ on [^)]+\) is gone)/);
     if (/status {4}failed/.test(show.out)) expect(show.out).toMatch(/disk is full/);
     const logs = await sluice(dir, ['logs', 'f1', '-f'], {}, 30_000);
     expect(logs.signal).toBeNull();
