@@ -17,3 +17,9 @@ export { openStore } from './client.ts';
 export type { Store, Runs, RunFilter, RunInfo, RunDetail, TaskInfo, AttemptInfo, LineageEntry } from './client.ts';
 export type { TypedRunOptions, TypedRunResult, RunOptionsFor, RunResultFor, PipelineParams, PipelineOutputs, ParamValue, OutputValue } from './typed.ts';
 export type { RunStatus, TaskState, AttemptOutcome } from './store/state.ts';
+// The run backend seam and its read side, for other views of the store (the web view, @sluice/ui).
+export { LocalBackend } from './backend/local.ts';
+export type { RunBackend } from './backend/backend.ts';
+export type { RunView, RunSummaryView, TaskView, ArtifactView, LogEntry, RunRef, TaskCounts, AttemptView, CacheView, RunFilter as RunFilterView } from './backend/views.ts';
+export { StateStore } from './store/state.ts';
+export { findRunRow, irOf } from './query/runs.ts';

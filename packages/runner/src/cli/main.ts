@@ -1,4 +1,5 @@
 import { registerTrackingVerbs } from './tracking-verbs.ts';
+import { registerUi } from '@sluice/ui';
 import { Command, CommanderError, Option } from 'commander';
 import { RunnerError } from '../errors.ts';
 import { ExecutorError, loadSluicePipeline } from '@sluice/executor';
@@ -130,6 +131,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerCompile(program, { loadPipeline: loadSluicePipeline });
   registerInit(program, (c) => { code = c; });
   registerTrackingVerbs(program, (c) => { code = c; });
+  registerUi(program, (c) => { code = c; });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
