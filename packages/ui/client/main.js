@@ -64,7 +64,7 @@ function layout(graph) {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const groups = new Set();
   for (const n of graph.nodes) {
-    if (n.kind === 'task') g.setNode(n.id, { width: Math.max(110, n.label.length * 6.4 + 16), height: 34 });
+    if (n.kind === 'task') g.setNode(n.id, { width: Math.max(120, n.label.length * 6.4 + 16, n.instances > 1 ? Object.keys(n.counts).length * 80 : 0), height: 34 });
     else { g.setNode(n.id, { label: n.id }); groups.add(n.id); }
   }
   for (const n of graph.nodes) {
@@ -100,8 +100,10 @@ function Graph({ graph, selected, onSelect }) {
       const m = /^(.*):(then|else)$/.exec(id);
       const n = byId.get(m ? m[1] : id);
       const untaken = m && n && n.branch && n.branch !== m[2];
-      const label = m ? `${m[2]}${n && n.branch === m[2] ? ' (taken)' : untaken ? ' (not taken)' : ''}` : n.kind === 'loop' ? `loop ${id} × ${n.iterations} iterations` : `if ${n.predicate} → ${n.branch ?? 'undecided'}`;
-      return html`<g class=${`group ${m ? 'branch' : n.kind === 'condition' ? 'cond' : 'loop'} ${untaken ? 'untaken' : ''}`} data-group=${id} data-branch=${n?.branch ?? ''}><rect x=${box.x - box.width / 2} y=${box.y - box.height / 2 - 14} width=${box.width} height=${box.height + 14} rx="6" /><text x=${box.x - box.width / 2 + 6} y=${box.y - box.height / 2 - 2}>${label}</text></g>`;
+      const label = m ? `${m[2]}${n && n.branch === m[2] ? ' (taken)' : untaken ? ' (not taken)' : ''}` : n.kind === 'loop' ? `loop ${id} × ${n.iterations} iterations` : `${n.branch ? `took ${n.branch}` : 'undecided'}: if ${n.predicate}`;
+      const max = Math.max(8, Math.floor(box.width / 6.2));
+      const shown = label.length > max ? `${label.slice(0, max - 1)}…` : label;
+      return html`<g class=${`group ${m ? 'branch' : n.kind === 'condition' ? 'cond' : 'loop'} ${untaken ? 'untaken' : ''}`} data-group=${id} data-branch=${n?.branch ?? ''}><rect x=${box.x - box.width / 2} y=${box.y - box.height / 2 - 14} width=${box.width} height=${box.height + 14} rx="6" /><text x=${box.x - box.width / 2 + 6} y=${box.y - box.height / 2 - 2}><title>${label}</title>${shown}</text></g>`;
     })}
     ${g.edges().map((e) => {
       const pts = g.edge(e).points;
@@ -109,8 +111,8 @@ function Graph({ graph, selected, onSelect }) {
     })}
     ${graph.nodes.filter((n) => n.kind === 'task').map((n) => {
       const b = g.node(n.id);
-      const multi = n.instances > 1 ? ` ${Object.entries(n.counts).map(([k, v]) => `${v} ${k}`).join(', ')}` : '';
-      return html`<g class=${`node ${selected === n.id ? 'sel' : ''}`} data-node=${n.id} data-state=${n.state} onClick=${() => onSelect(n.id)}><rect x=${b.x - b.width / 2} y=${b.y - b.height / 2} width=${b.width} height=${b.height} rx="4" fill=${`var(--${n.state})`} /><text x=${b.x - b.width / 2 + 6} y=${b.y - 3}>${n.label}</text><text x=${b.x - b.width / 2 + 6} y=${b.y + 11}>${n.state}${multi}</text></g>`;
+      const second = n.instances > 1 ? Object.entries(n.counts).map(([k, v]) => `${v} ${k}`).join(', ') : n.state;
+      return html`<g class=${`node ${selected === n.id ? 'sel' : ''}`} data-node=${n.id} data-state=${n.state} onClick=${() => onSelect(n.id)}><rect x=${b.x - b.width / 2} y=${b.y - b.height / 2} width=${b.width} height=${b.height} rx="4" fill=${`var(--${n.state})`} /><text x=${b.x - b.width / 2 + 6} y=${b.y - 3}>${n.label}</text><text x=${b.x - b.width / 2 + 6} y=${b.y + 11}>${second}</text></g>`;
     })}
   </svg>`;
 }
@@ -188,14 +190,22 @@ function Run({ id }) {
     let live = true;
     const load = () => Promise.all([api(`/api/runs/${enc(id)}`), api(`/api/runs/${enc(id)}/graph`), api(`/api/runs/${enc(id)}/metrics`)]).then(([r, g, m]) => {
       if (!live) return;
+      seen = { status: r.status, progress: r.progress };
       setRun(r); setGraph(g); setPoints(m.points); setVersion((v) => v + 1);
     }, (e) => live && setError(e.message));
-    load();
-    let es = null, timer = null;
+    let es = null, timer = null, seen = null;
     const refresh = () => { if (!timer) timer = setTimeout(() => { timer = null; load(); }, 300); };
-    es = new EventSource(`/api/runs/${enc(id)}/events`);
-    es.addEventListener('task', refresh);
-    es.addEventListener('run', (e) => { refresh(); if (JSON.parse(e.data).status !== 'running') es.close(); });
+    // a finished run is read once; a running one is followed through server-sent events
+    load().then(() => {
+      if (!live || !seen || seen.status !== 'running') return;
+      es = new EventSource(`/api/runs/${enc(id)}/events`);
+      es.addEventListener('task', refresh);
+      es.addEventListener('run', (e) => {
+        const d = JSON.parse(e.data);
+        if (d.status !== seen.status || d.progress !== seen.progress) refresh();
+        if (d.status !== 'running') es.close();
+      });
+    });
     return () => { live = false; es?.close(); if (timer) clearTimeout(timer); };
   }, [id]);
   if (error) return html`<p class="error">${error}</p>`;
@@ -267,4 +277,6 @@ function App() {
   const body = page === 'run' ? html`<${Run} id=${decodeURIComponent(arg)} />` : page === 'artifact' ? html`<${Artifact} hash=${arg} />` : page === 'compare' ? html`<${Compare} ids=${arg.split(',').map(decodeURIComponent)} />` : page === 'models' ? html`<${Models} />` : html`<${Runs} />`;
   return html`<header><b>Sluice</b><a href="#/runs">Runs</a><a href="#/models">Models</a></header><main>${body}</main>`;
 }
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

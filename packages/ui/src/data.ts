@@ -166,8 +166,17 @@ export class UiData {
     return this.backend.listRuns({ limit });
   }
 
-  run(id: string): Promise<RunView> {
-    return this.backend.getRun(id);
+  private readonly recent = new Map<string, { at: number; view: Promise<RunView> }>();
+  /** One run's view; reads within `memoMs` of each other share one read (a page asks for the run and its graph at once; pollers fan out). */
+  run(id: string, memoMs = 300): Promise<RunView> {
+    const now = Date.now();
+    const hit = this.recent.get(id);
+    if (hit && now - hit.at < memoMs) return hit.view;
+    const view = this.backend.getRun(id);
+    this.recent.set(id, { at: now, view });
+    view.catch(() => this.recent.delete(id));
+    if (this.recent.size > 64) for (const [k, v] of this.recent) if (now - v.at >= memoMs) this.recent.delete(k);
+    return view;
   }
 
   /** The run's recorded IR (pipeline structure; secrets appear as references only, as in the IR). */

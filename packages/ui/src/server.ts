@@ -34,7 +34,7 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-export function createUiApp(opts: UiAppOptions): { app: Hono; close: () => void } {
+export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatchers; close: () => void } {
   const data = new UiData(opts.storeDir);
   const watchers = new RunWatchers(data, opts.pollMs ?? 250);
   const app = new Hono();
@@ -108,7 +108,7 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; close: () => void 
   app.get('/', (c) => c.html(PAGE));
   app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('*', (c) => c.json({ error: 'not found' }, 404));
-  return { app, close: () => watchers.close() };
+  return { app, watchers, close: () => watchers.close() };
 }
 
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><link rel="stylesheet" href="/assets/app.css"></head><body><div id="app">Loading…</div><script type="module" src="/assets/app.js"></script></body></html>`;

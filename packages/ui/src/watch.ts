@@ -31,9 +31,11 @@ export class RunWatchers {
       watch.timer = setInterval(() => void this.poll(runId, watch), this.pollMs);
     }
     w.listeners.add(listener);
-    // a newcomer gets the current state of every task seen so far, then the changes
-    for (const [key, state] of w.states) listener({ type: 'task', key, state, attempts: 0 });
-    void this.poll(runId, w);
+    // a newcomer to a watched run gets where it stands now (then the changes); the client reloads the run if that differs from what it read
+    if (w.status !== null) {
+      const [status, ...progress] = w.status.split(' ');
+      listener({ type: 'run', status: status as string, progress: progress.join(' '), counts: {} });
+    } else void this.poll(runId, w);
     return () => {
       const x = this.watches.get(runId);
       if (!x) return;
@@ -54,10 +56,12 @@ export class RunWatchers {
       const emit = (e: WatchEvent) => {
         for (const l of [...w.listeners]) l(e);
       };
+      // the first look is the baseline (a client has just read the run): only changes after it are sent
+      const first = w.status === null;
       for (const t of run.tasks) {
         if (w.states.get(t.key) !== t.state) {
           w.states.set(t.key, t.state);
-          emit({ type: 'task', key: t.key, state: t.state, attempts: t.attempts.length });
+          if (!first) emit({ type: 'task', key: t.key, state: t.state, attempts: t.attempts.length });
         }
       }
       const status = run.orphaned ? 'interrupted' : run.status;

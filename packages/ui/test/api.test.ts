@@ -151,12 +151,35 @@ describe('JSON API', () => {
     expect(await json('/api/models')).toEqual({ models: [] });
   });
 
-  it('streams events of a finished run and closes', async () => {
+  it('streams events of a finished run: where it stands, then closes', async () => {
     const res = await get(`/api/runs/${ids[0]}/events`);
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const text = await res.text();
-    expect(text).toMatch(/event: task\ndata: .*"key":"make-data","state":"succeeded"/);
-    expect(text).toMatch(/event: run\ndata: .*"status":"succeeded"/);
+    expect(text).toMatch(/^event: run\ndata: .*"status":"succeeded"/);
+    expect(text).not.toMatch(/event: task/);
+  });
+
+  it('streams a live run to several clients from one poller', async () => {
+    const gate = join(dir, 'gate');
+    const live = runPipeline(DEMO, { storeDir: store, mode: 'inprocess', entry: DEMO, runId: 'live-api', params: { gate, rows: 3 } });
+    for (let i = 0; i < 300 && (await get('/api/runs/live-api')).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+    const read = async () => {
+      const res = await get('/api/runs/live-api/events');
+      return res.text();
+    };
+    const clients = [read(), read(), read()];
+    await new Promise((r) => setTimeout(r, 600));
+    const before = app.watchers.reads;
+    await new Promise((r) => setTimeout(r, 500));
+    const perTick = app.watchers.reads - before; // one read per ~50 ms for the run, not one per client
+    writeFileSync(gate, 'go');
+    const texts = await Promise.all(clients);
+    expect((await live).status).toBe('succeeded');
+    expect(perTick).toBeLessThanOrEqual(11);
+    for (const t of texts) {
+      expect(t).toMatch(/event: task\ndata: .*"key":"wait-gate","state":"succeeded"/);
+      expect(t).toMatch(/event: run\ndata: .*"status":"succeeded"/);
+    }
   });
 
   it('never shows a secret value: only its reference', async () => {

@@ -4,6 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 
+export { chromium } from 'playwright-core';
+
 export function chromiumPath(): string | undefined {
   for (const p of [process.env.SLUICE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean) as string[]) if (existsSync(p)) return p;
   return undefined;

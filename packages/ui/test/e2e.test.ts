@@ -37,7 +37,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     expect([a.status, b.status, d.status]).toEqual(['succeeded', 'succeeded', 'succeeded']);
     Object.assign(runs, { a: a.runId, b: b.runId, demo: d.runId });
     ui = await startUi({ storeDir: store, pollMs: 100 });
-    browser = await chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: exe as string, headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} ${m.location().url}`); });
@@ -54,9 +54,9 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     await page.waitForSelector(`tr[data-run="${runs.a}"]`);
     expect(await page.locator('#runs tbody tr').count()).toBe(3);
     await page.fill('#search', 'ui-demo');
-    await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 1);
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#runs tbody tr').length === 1);
     await page.fill('#search', '');
-    await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 3);
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#runs tbody tr').length === 3);
     await page.screenshot({ path: join(shots, 'runs.png') });
     expect(errors).toEqual([]);
   });
@@ -71,13 +71,13 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     const cond = api.nodes.find((n) => n.kind === 'condition') as { id: string; branch: string };
     expect(['then', 'else']).toContain(cond.branch);
     const label = await page.locator(`#dag g.group[data-group="${cond.id}"] text`).textContent();
-    expect(label).toContain(`→ ${cond.branch}`);
+    expect(label).toContain(`took ${cond.branch}: if pick-best.accuracy >= params.minAccuracy`);
     expect(await page.locator(`#dag g.group[data-group="${cond.id}:${cond.branch}"] text`).textContent()).toContain('(taken)');
     expect(await page.locator('#dag g.group[data-group="sweep"] text').textContent()).toContain('4 iterations');
     // the task panel: attempts, cache, log of a task
     await page.click('#dag g.node[data-node="validate-data"]');
     await page.waitForSelector('#task-panel #log');
-    await page.waitForFunction(() => /validated/.test(document.querySelector('#log')?.textContent ?? ''));
+    await page.waitForFunction(() => /validated/.test((globalThis as any).document.querySelector('#log')?.textContent ?? ''));
     expect(await page.locator('#cache').textContent()).toMatch(/miss/);
     await page.screenshot({ path: join(shots, 'run.png'), fullPage: true });
     expect(errors).toEqual([]);
@@ -101,7 +101,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     const got: string[] = [];
     await page.exposeFunction('__sawMessage', (m: string) => got.push(m));
     await page.goto(`${ui.url}#/artifact/${h}`);
-    await page.evaluate(() => addEventListener('message', (e) => (window as unknown as { __sawMessage: (m: string) => void }).__sawMessage(String(e.data))));
+    await page.evaluate(() => (globalThis as any).addEventListener('message', (e: { data: unknown }) => (globalThis as unknown as { __sawMessage: (m: string) => void }).__sawMessage(String(e.data))));
     const frame = page.locator('iframe.report');
     await frame.waitFor();
     expect(await frame.getAttribute('sandbox')).toBe('');
@@ -143,13 +143,13 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     await page.waitForSelector('#dag g.node[data-node="wait-gate"][data-state="running"]', { timeout: 60_000 });
     expect(await page.locator('#run').getAttribute('data-status')).toBe('running');
     await page.click('#dag g.node[data-node="wait-gate"]');
-    await page.waitForFunction(() => /waiting for the gate/.test(document.querySelector('#log')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => /waiting for the gate/.test((globalThis as any).document.querySelector('#log')?.textContent ?? ''), undefined, { timeout: 30_000 });
     await page.screenshot({ path: join(shots, 'live-running.png'), fullPage: true });
     writeFileSync(gate, 'go');
     // no reload: the page learns from the server-sent events
     await page.waitForSelector('#dag g.node[data-node="wait-gate"][data-state="succeeded"]', { timeout: 60_000 });
     await page.waitForSelector('#run[data-status="succeeded"]', { timeout: 60_000 });
-    await page.waitForFunction(() => /gate opened/.test(document.querySelector('#log')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => /gate opened/.test((globalThis as any).document.querySelector('#log')?.textContent ?? ''), undefined, { timeout: 30_000 });
     expect((await live).status).toBe('succeeded');
     await page.screenshot({ path: join(shots, 'live-done.png'), fullPage: true });
     expect(existsSync(join(shots, 'live-done.png'))).toBe(true);
