@@ -1,8 +1,10 @@
 /**
  * Tabular training on iris: validate the CSV (bad rows fail the run), split, train two model
  * kinds over a hyperparameter sweep, evaluate each, collect every model and its metrics, pick the
- * best (copying its artifacts), and promote it only when it beats `minAccuracy` and the currently
- * promoted model; otherwise record why not.
+ * best (copying its artifacts), register it as a version of the model `iris` and move the
+ * `champion` alias to it only when the promotion gate passes: it must reach `minAccuracy`, beat the
+ * current champion on the same held-out rows, and not have been evaluated on its training data.
+ * Every decision and its reasons are recorded (`sluice models show iris`).
  *
  *   pnpm sluice run examples/tabular-training/pipeline.ts
  *   pnpm sluice compile examples/tabular-training/pipeline.ts
@@ -13,7 +15,7 @@ import { component, listOf, pipeline, Dataset, Metrics, Model, NonRetryableError
 import { SPECIES, formatRowIssues, resolveDataPath, split, toCsv, validateCsv } from './src/data.ts';
 import { evaluate } from './src/metrics.ts';
 import { TrainConfig, describeConfig, predict, train, type SavedModel } from './src/models.ts';
-import { logDecision, promote, readPromoted, rejectionReason } from './src/registry.ts';
+import { promote } from '@sluice/tracking';
 
 /** The sweep: two model kinds, two settings each. */
 export const SWEEP: TrainConfig[] = [
@@ -65,6 +67,7 @@ export const trainModel = component({
   outputs: { model: Model },
   async run({ train: data, config }, ctx) {
     const model = train(config, await readRows(data.path));
+    for (const [k, v] of Object.entries(config)) ctx.log.param(k, v);
     await ctx.outputs.model.writeJson(model);
     ctx.outputs.model.metadata['name'] = describeConfig(config);
   },
@@ -111,40 +114,6 @@ export const pickBest = component({
   },
 });
 
-export const readCurrent = component({
-  name: 'read-promoted',
-  description: "The promoted model's accuracy, or -1 when none was promoted yet.",
-  inputs: { registry: z.string() },
-  outputs: { accuracy: z.number(), name: z.string() },
-  run: ({ registry }) => {
-    const p = readPromoted(registry);
-    return { accuracy: p?.accuracy ?? -1, name: p?.name ?? '' };
-  },
-});
-
-export const promoteModel = component({
-  name: 'promote-model',
-  inputs: { model: Model, name: z.string(), accuracy: z.number(), registry: z.string() },
-  outputs: { decision: z.string() },
-  run: ({ model, name, accuracy, registry }, ctx) => {
-    const path = promote(registry, model.path, { name, accuracy, runId: ctx.runId, at: new Date().toISOString() });
-    ctx.log.info('promoted', { name, accuracy, path });
-    return { decision: `promoted ${name} (accuracy ${accuracy.toFixed(4)}) to ${path}` };
-  },
-});
-
-export const recordRejection = component({
-  name: 'record-rejection',
-  inputs: { name: z.string(), accuracy: z.number(), minAccuracy: z.number(), current: z.number(), registry: z.string() },
-  outputs: { decision: z.string() },
-  run: ({ name, accuracy, minAccuracy, current, registry }, ctx) => {
-    const reason = rejectionReason(accuracy, minAccuracy, current);
-    logDecision(registry, { promoted: false, name, accuracy, reason, runId: ctx.runId, at: new Date().toISOString() });
-    ctx.log.warn('not promoted', { name, reason });
-    return { decision: `kept the promoted model: ${reason}` };
-  },
-});
-
 export default pipeline(
   {
     name: 'tabular-training',
@@ -156,10 +125,9 @@ export default pipeline(
       testFraction: z.number().gt(0).lt(1).default(0.3),
       seed: z.number().int().default(1),
       minAccuracy: z.number().min(0).max(1).default(0.9),
-      registry: z.string().default('.sluice/registry/iris'),
     },
   },
-  ({ source, testFraction, seed, minAccuracy, registry }, p) => {
+  ({ source, testFraction, seed, minAccuracy }, p) => {
     const data = validateData({ source });
     const parts = splitData({ data: data.outputs.data, testFraction, seed });
     const sweep = p.forEach(SWEEP, (config) => {
@@ -170,13 +138,12 @@ export default pipeline(
     // Fan-in of artifacts: every sweep point's model and metrics, in sweep order.
     const best = pickBest({ models: sweep.collect((i) => i.fit.outputs.model), metrics: sweep.collect((i) => i.score.outputs.metrics) });
     const { model, metrics, accuracy, name } = best.outputs;
-    // The registry changes between runs: never serve these from cache.
-    const current = readCurrent({ registry }).cache(false);
-    const decision = p.when(accuracy.gte(minAccuracy).and(accuracy.gt(current.outputs.accuracy)), () =>
-      promoteModel({ model, name, accuracy, registry }).cache(false).outputs.decision,
-    { name: 'good-enough' }).otherwise(() =>
-      recordRejection({ name, accuracy, minAccuracy, current: current.outputs.accuracy, registry }).cache(false).outputs.decision,
-    );
-    return { model, metrics, accuracy, name, decision: decision.value, sweep: sweep.collect((i) => i.score.outputs.summary) };
+    // The registry changes between runs: promote(...) is never served from the cache.
+    const gate = promote({
+      model, metrics, trainData: parts.outputs.train, evalData: parts.outputs.test, name: 'iris', min: minAccuracy,
+      gate: { metric: 'accuracy', guards: [{ metric: 'n', maxRegression: 0 }] },
+    });
+    const { promoted, version, reason } = gate.outputs;
+    return { model, metrics, accuracy, name, promoted, version, decision: reason, sweep: sweep.collect((i) => i.score.outputs.summary) };
   },
 );

@@ -1,13 +1,11 @@
 /** The example's ML code alone, without the runner. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SWEEP } from '../pipeline.ts';
 import { formatRowIssues, resolveDataPath, split, validateCsv, type Row } from '../src/data.ts';
 import { evaluate } from '../src/metrics.ts';
 import { describeConfig, predict, train } from '../src/models.ts';
-import { promote, readPromoted, rejectionReason } from '../src/registry.ts';
 
 const IRIS = readFileSync(resolveDataPath('data/iris.csv'), 'utf8');
 
@@ -82,22 +80,5 @@ describe('models', () => {
     const e = evaluate([0, 1, 2], [0, 0, 0], 3);
     expect(e.accuracy).toBeCloseTo(1 / 3);
     expect(e.confusion).toEqual([[1, 0, 0], [1, 0, 0], [1, 0, 0]]);
-  });
-});
-
-describe('registry', () => {
-  let dir = '';
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('remembers the promoted model and says why a candidate was rejected', () => {
-    dir = mkdtempSync(join(tmpdir(), 'sluice-registry-'));
-    expect(readPromoted(dir)).toBeUndefined();
-    const model = join(dir, 'candidate.json');
-    writeFileSync(model, '{"format":"x"}');
-    promote(dir, model, { name: 'm', accuracy: 0.95, runId: 'r1', at: 'now' });
-    expect(readPromoted(dir)).toMatchObject({ name: 'm', accuracy: 0.95 });
-    expect(readFileSync(join(dir, 'model.json'), 'utf8')).toBe('{"format":"x"}');
-    expect(rejectionReason(0.8, 0.9, -1)).toBe('accuracy 0.8000 is below the threshold 0.9');
-    expect(rejectionReason(0.95, 0.9, 0.95)).toBe("accuracy 0.9500 does not beat the promoted model's 0.9500");
   });
 });

@@ -1,10 +1,12 @@
 /** The example end to end on the local runner: real training, real promotion decisions. */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline, type RunResult } from '@sluice/runner';
+import { openEmbeddedRegistry, openTrackingStore } from '@sluice/tracking';
 import tabular from '../pipeline.ts';
 import { resolveDataPath, split, validateCsv } from '../src/data.ts';
 import { evaluate } from '../src/metrics.ts';
@@ -25,30 +27,40 @@ function artifactPath(r: RunResult, name: string): string {
 
 describe('tabular-training', () => {
   const store = join(tmp, 'store');
-  const registry = join(tmp, 'registry');
   let first: RunResult;
 
   it('trains the sweep, beats the accuracy floor on held-out data and promotes the best model', async () => {
-    first = await runPipeline(tabular, { entry, mode: 'process', storeDir: store, params: { registry } });
+    first = await runPipeline(tabular, { entry, mode: 'process', storeDir: store });
     expect(first.error).toBeUndefined();
     expect(first.status).toBe('succeeded');
     const accuracy = first.outputs['accuracy'] as number;
     expect(accuracy).toBeGreaterThanOrEqual(ACCURACY_FLOOR);
-    expect(first.outputs['decision']).toMatch(/^promoted (random-forest|logistic-regression)\(.*\) \(accuracy 0\.\d{4}\) to .*model\.json$/);
-    expect(first.tasks['record-rejection']?.state).toBe('skipped');
+    expect(first.outputs).toMatchObject({ promoted: true, version: 1 });
+    expect(first.outputs['decision']).toMatch(/^accuracy 0\.\d+ meets the bar >= 0\.9; evaluation data does not overlap training data$/);
     // Four sweep points, each trained and evaluated.
     for (let i = 0; i < 4; i++) {
       expect(first.tasks[`sweep[${i}]/train-model`]?.state).toBe('succeeded');
       expect(first.tasks[`sweep[${i}]/evaluate-model`]?.state).toBe('succeeded');
     }
-    const promoted = JSON.parse(readFileSync(join(registry, 'current.json'), 'utf8'));
-    expect(promoted).toMatchObject({ accuracy, name: first.outputs['name'], runId: first.runId });
-    expect(readFileSync(join(registry, 'model.json'), 'utf8')).toBe(readFileSync(artifactPath(first, 'model'), 'utf8'));
+    // The registry: version 1 of "iris" holds "champion", traceable to this run, its data and its commit.
+    const reg = await openEmbeddedRegistry(store);
+    const champion = await reg.byAlias('iris', 'champion');
+    reg.close();
+    expect(champion).toMatchObject({ version: 1, runId: first.runId, taskKey: 'promote', metrics: { accuracy }, aliases: ['champion'] });
+    expect(champion?.trainData).toHaveLength(1);
+    expect(champion?.evalData).toHaveLength(1);
+    expect(champion?.trainData[0]).not.toBe(champion?.evalData[0]);
+    const modelPath = artifactPath(first, 'model');
+    expect(champion?.artifactHash).toBe(createHash('sha256').update(readFileSync(modelPath)).digest('hex'));
+    // every sweep point's hyperparameters are params of its train task
+    const t = await openTrackingStore(store, { readonly: true });
+    expect(t.params(first.runId).filter((p) => p.taskKey === 'sweep[3]/train-model').map((p) => `${p.name}=${p.value}`)).toEqual(['kind=logistic-regression', 'learningRate=0.05', 'steps=1500']);
+    t.close();
     // The promoted model, scored again here on the same held-out rows (seed 1, 30%).
     const v = validateCsv(readFileSync(resolveDataPath('data/iris.csv'), 'utf8'));
     if (!v.ok) throw new Error('iris.csv is invalid');
     const { test } = split(v.rows, 0.3, 1);
-    const saved = JSON.parse(readFileSync(join(registry, 'model.json'), 'utf8')) as SavedModel;
+    const saved = JSON.parse(readFileSync(modelPath, 'utf8')) as SavedModel;
     const rescored = evaluate(test.map((r) => r.label), predict(saved, test.map((r) => r.features)), 3).accuracy;
     expect(rescored).toBe(accuracy);
     expect(rescored).toBeGreaterThanOrEqual(ACCURACY_FLOOR);
@@ -69,23 +81,33 @@ describe('tabular-training', () => {
     expect(doc.accuracy).toBe(first.outputs['accuracy']);
   });
 
-  it('a second run is served from the cache and keeps the promoted model, saying why', async () => {
-    const second = await runPipeline(tabular, { entry, mode: 'process', storeDir: store, params: { registry } });
+  it('a second run is served from the cache and keeps the champion: the gate refuses an equal model, saying why', async () => {
+    const second = await runPipeline(tabular, { entry, mode: 'process', storeDir: store });
     expect(second.status).toBe('succeeded');
     for (const t of ['validate-data', 'split-data', 'sweep[0]/train-model', 'sweep[3]/evaluate-model', 'pick-best']) {
       expect(second.tasks[t]?.cachedFrom, t).toBeDefined();
     }
-    expect(second.tasks['read-promoted']?.cachedFrom).toBeUndefined();
-    expect(second.tasks['promote-model']?.state).toBe('skipped');
-    expect(second.outputs['decision']).toBe(`kept the promoted model: accuracy ${(first.outputs['accuracy'] as number).toFixed(4)} does not beat the promoted model's ${(first.outputs['accuracy'] as number).toFixed(4)}`);
-    const decisions = readFileSync(join(registry, 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(decisions.map((d) => d.promoted)).toEqual([true, false]);
+    expect(second.tasks['promote']?.cachedFrom).toBeUndefined();
+    const a = first.outputs['accuracy'] as number;
+    expect(second.outputs).toMatchObject({ promoted: false, version: 1 }); // the same artifact: the same version
+    expect(second.outputs['decision']).toBe(`version 1 already holds "champion"`);
+    const reg = await openEmbeddedRegistry(store);
+    expect((await reg.byAlias('iris', 'champion'))?.version).toBe(1);
+    reg.close();
+    const t = await openTrackingStore(store, { readonly: true });
+    expect(t.decisions('iris').map((d) => [d.challenger, d.holder, d.passed])).toEqual([[1, null, true], [1, 1, false]]);
+    t.close();
+    void a;
   });
 
-  it('a threshold above what the models reach is refused with the reason', async () => {
-    const r = await runPipeline(tabular, { entry, mode: 'process', storeDir: store, params: { registry: join(tmp, 'other-registry'), minAccuracy: 1 } });
+  it('a bar above what the models reach is refused with the reason, and the champion stays', async () => {
+    const r = await runPipeline(tabular, { entry, mode: 'process', storeDir: store, params: { minAccuracy: 1, seed: 2 } });
     expect(r.status).toBe('succeeded');
-    expect(r.outputs['decision']).toMatch(/^kept the promoted model: accuracy 0\.\d{4} is below the threshold 1$/);
+    expect(r.outputs['promoted']).toBe(false);
+    expect(r.outputs['decision']).toMatch(/^accuracy 0\.\d+ does not meet the bar >= 1/);
+    const reg = await openEmbeddedRegistry(store);
+    expect((await reg.byAlias('iris', 'champion'))?.version).toBe(1);
+    reg.close();
   });
 
   it('bad rows fail the run at validation, once, naming each bad line', async () => {
@@ -94,7 +116,7 @@ describe('tabular-training', () => {
     lines[60] = '5.1,3.5,1.4,0.2,tulip';
     const bad = join(tmp, 'bad.csv');
     writeFileSync(bad, `${lines.join('\n')}\n`);
-    const r = await runPipeline(tabular, { entry, mode: 'process', storeDir: store, params: { registry, source: bad } });
+    const r = await runPipeline(tabular, { entry, mode: 'process', storeDir: store, params: { source: bad } });
     expect(r.status).toBe('failed');
     expect(r.tasks['validate-data']).toMatchObject({ state: 'failed', attempts: 1 });
     expect(r.tasks['validate-data']?.error).toContain('line 4, sepal_width: not a number');

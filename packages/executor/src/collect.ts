@@ -13,7 +13,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The executor flag carrying, for one list input, its directory's entry names in item order. */
-export const ARTIFACT_ORDER_FLAG = '--artifact-order';
+import { ARTIFACT_ORDER_FLAG } from './contract.ts';
+export { ARTIFACT_ORDER_FLAG };
 
 /** A collected input that cannot be assembled: the inputs are invalid (exit code 2, never retried). */
 export class CollectError extends Error {

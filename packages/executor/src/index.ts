@@ -19,4 +19,4 @@ export { decodeParamText, B64_PREFIX } from './encoding.ts';
 export { crashPoint, crashArmed } from './crash.ts';
 export { ExecutorError } from './errors.ts';
 export { StepExit, trapExit } from './exit.ts';
-export { outputNotWritten } from './step.ts';
+export { outputNotWritten, OUTPUT_LAYOUT } from './contract.ts';

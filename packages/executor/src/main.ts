@@ -200,8 +200,11 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
   return writeResult(args.outputs, final, strings);
 }
 
-/** `sluice exec`: the process that runs one function step, in a pod or as a local child process. */
-export async function execMain(argv: readonly string[]): Promise<number> {
+/**
+ * `sluice exec`: the process that runs one function step, in a pod or as a local child process.
+ * `preloaded`: the pipeline already in memory (a bundle carries it), instead of importing `--entry`.
+ */
+export async function execMain(argv: readonly string[], preloaded?: LoadedPipeline): Promise<number> {
   const args = parseExecArgs(argv);
   const fromSpec = args.spec ? (JSON.parse(readFileSync(args.spec, 'utf8')) as StepSpec & { componentName?: string }) : undefined;
   const ac = new AbortController();
@@ -220,7 +223,8 @@ export async function execMain(argv: readonly string[]): Promise<number> {
   watchParent(() => preempted);
   let loaded;
   try {
-    loaded = await loadPipelineFile(args.entry, args.exportName);
+    // a self-contained bundle (@sluice/bundle) hands over the pipeline it carries
+    loaded = preloaded ?? (await loadPipelineFile(args.entry, args.exportName));
   } catch (e) {
     process.stderr.write(`sluice exec: cannot load ${args.entry}: ${(e as Error).stack ?? e}\n`);
     return EXIT.failed;

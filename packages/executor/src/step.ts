@@ -9,10 +9,10 @@ import { type ArtifactInputSpec, inputArtifact, MetricsOutputImpl, OutputArtifac
 import { FileCheckpoint } from './checkpoint.ts';
 import { ExecutorError } from './errors.ts';
 import { StepExit, trapExit } from './exit.ts';
+import { outputNotWritten } from './contract.ts';
 import { stepTracking } from './tracking.ts';
 
-/** Exit codes of `sluice exec` (the executor contract). */
-export const EXIT = { succeeded: 0, failed: 1, invalid: 2, nonretryable: 3, preempted: 143 } as const;
+export { EXIT, outputNotWritten } from './contract.ts';
 
 /** Everything one attempt of a function step needs. Serialised to JSON for a child process. */
 export interface StepSpec {
@@ -48,10 +48,7 @@ export interface StepControl {
   readonly env?: { readonly [name: string]: string };
 }
 
-/** The message of every declared output a step ended without: the same locally and on Argo. */
-export function outputNotWritten(name: string, detail: string): string {
-  return `declared output "${name}" was not written (${detail})`;
-}
+
 
 const NEVER = new AbortController().signal;
 

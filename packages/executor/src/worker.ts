@@ -5,11 +5,8 @@ import type { LoadedPipeline } from './types.ts';
 import { type ExecArgs, runExec, watchParent } from './main.ts';
 import { EXIT, type StepSpec } from './step.ts';
 
-/**
- * Written to stdout and stderr after each step, before the step's result is reported: everything
- * the step (or a child process it started) wrote before it is in the step's log.
- */
-export const STEP_END = '\u0000sluice:step-end\u0000\n';
+import { STEP_END } from './contract.ts';
+export { STEP_END };
 
 /** One step for a warm worker: the flags `sluice exec` would get, the spec, and the step's own environment. */
 export interface WorkerRequest {

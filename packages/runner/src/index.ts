@@ -17,9 +17,17 @@ export { openStore } from './client.ts';
 export type { Store, Runs, RunFilter, RunInfo, RunDetail, TaskInfo, AttemptInfo, LineageEntry } from './client.ts';
 export type { TypedRunOptions, TypedRunResult, RunOptionsFor, RunResultFor, PipelineParams, PipelineOutputs, ParamValue, OutputValue } from './typed.ts';
 export type { RunStatus, TaskState, AttemptOutcome } from './store/state.ts';
-// The run backend seam and its read side, for other views of the store (the web view, @sluice/ui).
+// The run backend seam (the CLI, a web view and tracking talk to this; the Argo backend implements it too)
 export { LocalBackend } from './backend/local.ts';
-export type { RunBackend } from './backend/backend.ts';
-export type { RunView, RunSummaryView, TaskView, ArtifactView, LogEntry, RunRef, TaskCounts, AttemptView, CacheView, RunFilter as RunFilterView } from './backend/views.ts';
+export type { LocalSubmitRequest, LocalDriveOptions } from './backend/local.ts';
+export { formatRunRef, parseRunRef } from './backend/backend.ts';
+export type { RunBackend, SubmitRequest, DriveOptions, RunOutcome, LogOptions, StopResult } from './backend/backend.ts';
+export { locateStore } from './backend/location.ts';
+export type { StoreLocation } from './backend/location.ts';
+export type { RunRef, RunView, RunSummaryView, TaskView, AttemptView, ArtifactView, LineageView, ProducerView, CacheView, TaskCounts, DriverView, HoldView, LogEntry, RunStatusView, TaskStateView, RunFilter as RunViewFilter } from './backend/views.ts';
+export { RUN_EVENT_TYPES, eventKey, eventFields } from './backend/events.ts';
+export type { EventOf, RunEventType, EventFields, OutputArtifact, OutputValue as EventOutputValue } from './backend/events.ts';
+export type { RunStartedEvent, RunResumedEvent, RunWaitingEvent, RunFinishedEvent, TaskWaitingEvent, TaskStartedEvent, TaskRetryingEvent, TaskSucceededEvent, TaskCachedEvent, TaskFailedEvent, TaskSkippedEvent, TaskOmittedEvent, TaskResumedEvent, ConditionDecidedEvent, WarningEvent } from './backend/events.ts';
+// Read side of the local store for other views of it (the web view, @sluice/ui): the query layer, no SQL of their own.
 export { StateStore } from './store/state.ts';
 export { findRunRow, irOf } from './query/runs.ts';

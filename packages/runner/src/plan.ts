@@ -49,7 +49,7 @@ interface Scope { base: string; dag: DagInfo; params: Record<string, V>; items: 
  * const plan = await planRun(pipeline, { params: { lr: '0.1' }, paramsFromCli: true });
  * console.log(plan.text);
  */
-export async function planRun(pipeline: unknown, o: { params?: Record<string, unknown>; paramsFromCli?: boolean; storeDir?: string; noCache?: boolean; semaphores?: Readonly<Record<string, number>> } = {}): Promise<Plan> {
+export async function planRun(pipeline: unknown, o: { params?: Record<string, unknown>; paramsFromCli?: boolean; storeDir?: string; noCache?: boolean; semaphores?: Readonly<Record<string, number>>; codeHash?: string } = {}): Promise<Plan> {
   const loaded: LoadedPipeline = await toLoadedPipeline(pipeline, 'the pipeline');
   const ir: PipelineIR = loaded.ir;
   let params: Record<string, JsonValue>;
@@ -206,7 +206,7 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
     if (opts.cache?.enabled === false) note = [note, 'cache disabled'].filter(Boolean).join('; ');
     else if (!known) note = [note, 'cache decided at run time (inputs come from upstream steps)'].filter(Boolean).join('; ');
     else if (store && !o.noCache) {
-      const key2 = cacheKey(cacheParts(c, inputs as Record<string, RuntimeValue>, opts.cache?.version, opts.cache?.key));
+      const key2 = cacheKey(cacheParts(c, inputs as Record<string, RuntimeValue>, opts.cache?.version, opts.cache?.key, o.codeHash));
       const hit = store.getCache(key2);
       const outs = hit ? (JSON.parse(hit.outputs) as Record<string, RuntimeValue>) : undefined;
       if (hit && outs && Object.values(outs).every((v) => !isArtifactRef(v) || cas.has(v.hash))) {

@@ -203,6 +203,9 @@ function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: stri
 export function runPipeline<T>(pipeline: T, opts?: RunOptionsFor<T>): Promise<RunResultFor<T>>;
 export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Promise<RunResult> {
   const git = opts.resume ? undefined : gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
+  // the code part of the cache key: the hash of the bundled module graph (in parallel with loading)
+  const codeFile = typeof pipeline === 'string' ? pipeline : opts.entry;
+  const code = codeFile ? import('@sluice/bundle').then((b) => b.pipelineCodeHash(codeFile, opts.exportName)) : undefined;
   // In process mode the steps load the entry file themselves; load it the same way here so that
   // the IR (and its code hashes) is the one the steps will see.
   const loaded = typeof pipeline === 'string' ? await loadPipelineFile(pipeline, opts.exportName)
@@ -263,6 +266,8 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     const containers = new ContainerLauncher(opts.containers ?? 'auto', (message) => emit({ type: 'warning', time: clock.now(), runId: id, message }), graceMs);
     const signal = opts.signal ?? new AbortController().signal;
     emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id });
+    const codeHash = await code;
+    if (codeHash && 'error' in codeHash) emit({ type: 'warning', time: clock.now(), runId: id, message: `cache keys cover only each step's run() source: ${codeHash.error}` });
     const row = store.getRun(id);
     ingest = new TrackingIngest(paths.root);
     const tracked = ingest;
@@ -270,6 +275,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       store, cas: new ArtifactStore(paths.artifacts), runDir: join(paths.runs, id), runId: id, loaded, params,
       functions, containers, concurrency: opts.concurrency ?? cpus().length, gpus: pool, clock, emit, signal, holder, semaphores,
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
+      ...(codeHash && 'hash' in codeHash ? { codeHash: codeHash.hash } : {}),
       stepEnv: {
         SLUICE_STORE: paths.root, SLUICE_PIPELINE: ir.name,
         ...(row?.git_commit ? { SLUICE_GIT_COMMIT: row.git_commit } : {}), ...(row?.git_dirty !== null && row?.git_dirty !== undefined ? { SLUICE_GIT_DIRTY: String(row.git_dirty) } : {}),

@@ -73,8 +73,8 @@ describe('sluice CLI', () => {
     const runs = sluice(dir, 'runs');
     expect(runs.out).toMatch(new RegExp(`${runId}\\s+basic\\s+succeeded`));
     const show = sluice(dir, 'show', runId, '--json');
-    const art = (JSON.parse(show.out) as { artifacts: { hash: string; task_key: string }[] }).artifacts[0];
-    expect(art?.task_key).toBe('w');
+    const art = (JSON.parse(show.out) as { artifacts: { hash: string; task: string }[] }).artifacts[0];
+    expect(art?.task).toBe('w');
     const lin = sluice(dir, 'lineage', (art?.hash as string).slice(0, 12));
     expect(lin.out).toMatch(new RegExp(`^${art?.hash.slice(0, 16)}  Dataset from w\\.data in run ${runId}`));
     expect(lin.out).toContain('with {"text":"hi"}');

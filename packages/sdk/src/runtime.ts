@@ -83,8 +83,8 @@ export interface ModelVersionInfo {
 /** The model registry as a step sees it (embedded store locally, MLflow when a tracking URI is set). */
 export interface StepModels {
   /**
-   * Registers a model artifact as a new version (the same artifact from a retried attempt gets the
-   * same version). Records the run, task, artifact hash, git commit and the data hashes given.
+   * Registers a model artifact as a new version (the same artifact, by content hash, gets the
+   * version it already has). Records the run, task, artifact hash, git commit and the data hashes given.
    *
    * @example
    * const v = await ctx.models.register(ctx.outputs.model, { name: 'iris', metrics: { accuracy } });

@@ -190,8 +190,9 @@ export class TrackingStore {
     checkModelName(v.name);
     return this.db.transaction(() => {
       this.db.prepare(`INSERT OR IGNORE INTO tr_models (name, created_at) VALUES (?, ?)`).run(v.name, now);
-      const same = this.db.prepare(`SELECT version FROM tr_versions WHERE name = ? AND run_id = ? AND task_key = ? AND artifact_hash = ?`).get(v.name, v.runId, v.taskKey, v.artifactHash) as { version: number } | undefined;
-      if (same) return this.version(v.name, same.version) as ModelVersion; // a retried step registers once
+      // The same model bytes are the same version (a retried step, or a re-run served from the cache).
+      const same = this.db.prepare(`SELECT version FROM tr_versions WHERE name = ? AND artifact_hash = ? ORDER BY version LIMIT 1`).get(v.name, v.artifactHash) as { version: number } | undefined;
+      if (same) return this.version(v.name, same.version) as ModelVersion;
       const next = ((this.db.prepare(`SELECT MAX(version) AS m FROM tr_versions WHERE name = ?`).get(v.name) as { m: number | null }).m ?? 0) + 1;
       this.db.prepare(`INSERT INTO tr_versions (name, version, run_id, task_key, artifact_hash, artifact_uri, git_commit, git_dirty, train_data, eval_data, metrics, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
         v.name, next, v.runId, v.taskKey, v.artifactHash, v.artifactUri, v.gitCommit ?? null, v.gitDirty === undefined || v.gitDirty === null ? null : v.gitDirty ? 1 : 0,

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
-import { component, Dataset, Metrics, Model, type ArtifactRef, type JsonValue } from '@sluice/sdk';
+import { component, Dataset, Metrics, Model, type ArtifactRef, type JsonValue, type ParamRef } from '@sluice/sdk';
 import { checkGateSpec, type GateSpec } from './gate.ts';
 import { checkModelName } from './names.ts';
 
@@ -40,10 +40,11 @@ export function numericMetrics(x: unknown): Record<string, number> {
 export const promoteComponent = component({
   name: 'promote',
   description: 'Registers a model version and moves an alias to it when the promotion gate passes.',
-  inputs: { model: Model, metrics: Metrics, trainData: Dataset, evalData: Dataset, name: z.string(), alias: z.string(), gate: gateSchema },
+  inputs: { model: Model, metrics: Metrics, trainData: Dataset, evalData: Dataset, name: z.string(), alias: z.string(), gate: gateSchema, min: z.number().optional() },
   outputs: { promoted: z.boolean(), version: z.number().int(), reason: z.string() },
   defaults: { cache: false },
-  async run({ model, metrics, trainData, evalData, name, alias, gate }, ctx) {
+  async run({ model, metrics, trainData, evalData, name, alias, gate: g, min }, ctx) {
+    const gate = min === undefined ? g : { ...g, min };
     const hashOf = async (a: { contentHash: string | undefined; path: string }) => a.contentHash ?? (await fileHash(a.path));
     const v = await ctx.models.register(model, { name, metrics: numericMetrics(await metrics.readJson()), trainData: [await hashOf(trainData)], evalData: [await hashOf(evalData)] });
     const r = await ctx.models.promote(name, v.version, { alias, gate: JSON.parse(JSON.stringify(gate)) as { [k: string]: JsonValue } });
@@ -67,6 +68,8 @@ export interface PromoteArgs {
   /** @default 'champion' */
   readonly alias?: string;
   readonly gate: GateSpec;
+  /** The absolute bar (`gate.min`) from a pipeline parameter or an upstream output. */
+  readonly min?: number | ParamRef<number>;
 }
 
 /**
@@ -82,5 +85,5 @@ export function promote(args: PromoteArgs) {
   checkModelName(args.alias ?? 'champion', 'alias');
   const problems = checkGateSpec(args.gate);
   if (problems.length) throw new TypeError(`promote(${args.name}): ${problems.join('; ')}`);
-  return promoteComponent({ model: args.model, metrics: args.metrics, trainData: args.trainData, evalData: args.evalData, name: args.name, alias: args.alias ?? 'champion', gate: JSON.parse(JSON.stringify(args.gate)) as z.infer<typeof gateSchema> });
+  return promoteComponent({ model: args.model, metrics: args.metrics, trainData: args.trainData, evalData: args.evalData, name: args.name, alias: args.alias ?? 'champion', gate: JSON.parse(JSON.stringify(args.gate)) as z.infer<typeof gateSchema>, ...(args.min !== undefined ? { min: args.min } : {}) });
 }

@@ -33,7 +33,7 @@ export interface PromoteResult {
 
 export interface Registry {
   readonly kind: 'embedded' | 'mlflow';
-  /** Creates a version (a retried step that registers the same artifact gets the same version). */
+  /** Creates a version; the same artifact (by content hash) registered again gets the version it has. */
   register(v: NewVersion): Promise<ModelVersion>;
   version(name: string, version: number): Promise<ModelVersion | undefined>;
   byAlias(name: string, alias: string): Promise<ModelVersion | undefined>;
@@ -144,7 +144,7 @@ export class MlflowRegistry implements Registry {
   async register(v: NewVersion): Promise<ModelVersion> {
     checkModelName(v.name);
     await this.client.ensureRegisteredModel(v.name);
-    const existing = (await this.client.searchModelVersions(v.name)).map((x) => this.toVersion(x)).find((x) => x.runId === v.runId && x.taskKey === v.taskKey && x.artifactHash === v.artifactHash);
+    const existing = (await this.client.searchModelVersions(v.name)).map((x) => this.toVersion(x)).find((x) => x.artifactHash === v.artifactHash); // the same bytes: the same version
     if (existing) return existing;
     const mlRun = await ensureMlflowRun(this.client, this.experiment(v.runId), v.runId, v.taskKey);
     const tags = [

@@ -29,10 +29,9 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     shots = join(dir, 'screenshots');
     mkdirSync(shots);
     store = join(dir, '.sluice');
-    const registry = join(dir, 'registry');
     await buildClient();
-    const a = await runPipeline(QUICKSTART, { storeDir: store, entry: QUICKSTART, mode: 'inprocess', params: { registry, seed: 1 } });
-    const b = await runPipeline(QUICKSTART, { storeDir: store, entry: QUICKSTART, mode: 'inprocess', params: { registry, seed: 2, testFraction: 0.4 } });
+    const a = await runPipeline(QUICKSTART, { storeDir: store, entry: QUICKSTART, mode: 'inprocess', params: { seed: 1 } });
+    const b = await runPipeline(QUICKSTART, { storeDir: store, entry: QUICKSTART, mode: 'inprocess', params: { seed: 2, testFraction: 0.4 } });
     const d = await runPipeline(DEMO, { storeDir: store, entry: DEMO, mode: 'inprocess' });
     expect([a.status, b.status, d.status]).toEqual(['succeeded', 'succeeded', 'succeeded']);
     Object.assign(runs, { a: a.runId, b: b.runId, demo: d.runId });
@@ -61,26 +60,41 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
-  it('draws the quickstart DAG: task count, the loop, the condition and its branch', async () => {
+  it('draws the quickstart DAG: task count and the loop; a task panel with cache and log', async () => {
     const api = (await (await fetch(new URL(`/api/runs/${runs.a}/graph`, ui.url))).json()) as { nodes: { id: string; kind: string; branch?: string }[] };
     await page.goto(`${ui.url}#/run/${runs.a}`);
     await page.waitForSelector('#dag g.node');
     const nodes = await page.locator('#dag g.node').count();
     expect(nodes).toBe(api.nodes.filter((n) => n.kind === 'task').length);
-    expect(nodes).toBe(8); // validate, split, train, evaluate, pick-best, read-promoted, promote, record-rejection
-    const cond = api.nodes.find((n) => n.kind === 'condition') as { id: string; branch: string };
-    expect(['then', 'else']).toContain(cond.branch);
-    const label = await page.locator(`#dag g.group[data-group="${cond.id}"] text`).textContent();
-    expect(label).toContain(`took ${cond.branch}: if pick-best.accuracy >= params.minAccuracy`);
-    expect(await page.locator(`#dag g.group[data-group="${cond.id}:${cond.branch}"] text`).textContent()).toContain('(taken)');
+    expect(nodes).toBe(6); // validate, split, train, evaluate (in the sweep), pick-best, promote
     expect(await page.locator('#dag g.group[data-group="sweep"] text').textContent()).toContain('4 iterations');
-    // the task panel: attempts, cache, log of a task
+    expect(await page.locator('#dag g.node[data-node="evaluate-model"]').getAttribute('data-state')).toBe('succeeded');
     await page.click('#dag g.node[data-node="validate-data"]');
     await page.waitForSelector('#task-panel #log');
     await page.waitForFunction(() => /validated/.test((globalThis as any).document.querySelector('#log')?.textContent ?? ''));
     expect(await page.locator('#cache').textContent()).toMatch(/miss/);
     await page.screenshot({ path: join(shots, 'run.png'), fullPage: true });
     expect(errors).toEqual([]);
+  });
+
+  it("draws a condition as a group with its predicate and the branch taken", async () => {
+    const api = (await (await fetch(new URL(`/api/runs/${runs.demo}/graph`, ui.url))).json()) as { nodes: { id: string; kind: string; branch?: string }[] };
+    const cond = api.nodes.find((n) => n.kind === 'condition') as { id: string; branch: string };
+    expect(cond.branch).toBe('then');
+    await page.goto(`${ui.url}#/run/${runs.demo}`);
+    await page.waitForSelector('#dag g.node');
+    expect(await page.locator('#dag g.node').count()).toBe(api.nodes.filter((n) => n.kind === 'task').length);
+    const label = await page.locator(`#dag g.group[data-group="${cond.id}"] text`).textContent();
+    expect(label).toContain('took then: if fit-2.score >= params.threshold');
+    expect(await page.locator(`#dag g.group[data-group="${cond.id}:then"] text`).textContent()).toContain('(taken)');
+    expect(await page.locator(`#dag g.group[data-group="${cond.id}:else"] text`).textContent()).toContain('(not taken)');
+    expect(await page.locator('#dag g.node[data-node="announce-2"]').getAttribute('data-state')).toBe('skipped');
+  });
+
+  it('lists the registered models', async () => {
+    await page.goto(`${ui.url}#/models`);
+    await page.waitForSelector('#models h3');
+    expect(await page.locator('#models h3').allTextContents()).toContain('iris');
   });
 
   it('shows an artifact: a dataset table and a confusion matrix heat map', async () => {

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunnerError } from '../errors.ts';
 import { runPipeline, storePaths, type RunOptions } from '../run.ts';
@@ -50,7 +49,6 @@ export class LocalBackend implements RunBackend {
 
   async listRuns(filter: RunFilter = {}): Promise<readonly RunSummaryView[]> {
     if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 1)) throw new RunnerError('cli.limit', `--limit expects a whole number of at least 1, got ${filter.limit}`);
-    if (!existsSync(this.paths.db)) return [];
     return this.read((s) => listRunViews(s, this.paths.root, filter));
   }
 
@@ -66,7 +64,7 @@ export class LocalBackend implements RunBackend {
     const { id, task } = this.read((s) => {
       const row = findRunRow(s, run);
       if (opts.task !== undefined && !s.getTask(row.id, opts.task)) {
-        const keys = s.tasksOfRun(row.id).filter((t) => t.component).map((t) => t.key).sort(naturalCompare);
+        const keys = s.tasksOfRun(row.id).filter((t) => t.component && t.state !== 'skipped' && t.state !== 'omitted').map((t) => t.key).sort(naturalCompare);
         throw new RunnerError('task.unknown', `run ${row.id} has no task "${opts.task}"${keys.length ? `; its tasks: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? `, … (${keys.length})` : ''}` : ' (none started yet)'}`);
       }
       return { id: row.id, task: opts.task };

@@ -8,7 +8,8 @@ export async function dryRunCommand(file: string, o: { export?: string; param: s
     const i = f.indexOf('=');
     params[f.slice(0, i)] = f.slice(i + 1);
   }
-  const plan = await planRun(loaded, { params, paramsFromCli: true, storeDir: o.store, noCache: !o.cache });
+  const code = await (await import('@sluice/bundle')).pipelineCodeHash(file, o.export);
+  const plan = await planRun(loaded, { params, paramsFromCli: true, storeDir: o.store, noCache: !o.cache, ...('hash' in code ? { codeHash: code.hash } : {}) });
   if (o.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
   else process.stdout.write(plan.text);
   return 0;

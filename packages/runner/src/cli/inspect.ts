@@ -1,202 +1,168 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { keyDir } from '../engine/engine.ts';
-import { RunnerError } from '../errors.ts';
-import { storePaths } from '../run.ts';
-import { type ArtifactRow, StateStore, type TaskRow } from '../store/state.ts';
+/**
+ * The read side of the CLI: `runs`, `show`, `logs`, `lineage`, plus `stop` and `retry`. Each asks
+ * a {@link RunBackend} for plain data (`backend/views.ts`) and prints it; `--json` prints the
+ * same data as JSON. Nothing here reads the store itself.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { RunBackend } from '../backend/backend.ts';
+import type { LineageView, LogEntry, RunStatusView, RunSummaryView, RunView, TaskView } from '../backend/views.ts';
+import { LocalBackend } from '../backend/local.ts';
+import { locateStore } from '../backend/location.ts';
 import { formatMs } from '../util/duration.ts';
 import type { RuntimeValue } from '../engine/types.ts';
 import { formatOutputs } from './outputs.ts';
+import { join } from 'node:path';
 
-function open(store: string): StateStore {
-  return StateStore.open(storePaths(store).db, { readonly: true });
-}
+type Out = (text: string) => void;
+const stdout: Out = (t) => void process.stdout.write(t);
 
 function table(rows: string[][]): string {
   const w = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i] as number))).join('  ')).join('\n') + '\n';
 }
 
-const when = (ms: number | null) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-');
+const when = (t: string | null) => (t ? t.replace('T', ' ').slice(0, 19) : '-');
+const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
 
-export function runsCommand(o: { store: string; limit: string; json?: boolean }): number {
-  const s = open(o.store);
-  try {
-    const runs = s.listRuns(Number(o.limit));
-    if (o.json) {
-      process.stdout.write(JSON.stringify(runs.map(({ ir: _ir, ...r }) => r), null, 2) + '\n');
-      return 0;
-    }
-    const rows = [['RUN', 'PIPELINE', 'STATUS', 'STARTED', 'DURATION', 'TASKS']];
-    for (const r of runs) {
-      const tasks = s.tasksOfRun(r.id).filter((t) => t.component);
-      const done = tasks.filter((t) => t.state === 'succeeded' || t.state === 'cached').length;
-      rows.push([r.id, r.pipeline, r.status, when(r.created_at), formatMs((r.finished_at ?? Date.now()) - r.created_at), `${done}/${tasks.length} done`]);
-    }
-    process.stdout.write(table(rows));
-    return 0;
-  } finally {
-    s.close();
+function statusText(r: RunSummaryView): string {
+  return r.orphaned ? 'running (driver gone)' : r.status;
+}
+
+/** `sluice runs`: one line per run. */
+export function printRuns(runs: readonly RunSummaryView[], o: { json?: boolean | undefined }, out: Out = stdout): void {
+  if (o.json) return out(json(runs));
+  if (!runs.length) return out('no runs\n');
+  const rows = [['RUN', 'PIPELINE', 'STATUS', 'STARTED', 'DURATION', 'TASKS']];
+  for (const r of runs) rows.push([r.id, r.pipeline, statusText(r), when(r.createdAt), formatMs(r.durationMs), r.progress]);
+  out(table(rows));
+}
+
+function cacheText(t: TaskView): string {
+  switch (t.cache.status) {
+    case 'hit': return `hit (from ${t.cache.from})`;
+    case 'miss': return `miss: ${t.cache.reason}`;
+    case 'off': return 'off';
+    case 'none': return '';
   }
 }
 
-export function showCommand(id: string, o: { store: string; json?: boolean }): number {
-  const s = open(o.store);
-  try {
-    const run = s.findRun(id);
-    const tasks = s.tasksOfRun(run.id);
-    const attempts = s.attemptsOfRun(run.id);
-    const artifacts = s.artifactsOfRun(run.id);
-    const lease = s.getLease(run.id);
-    const locks = s.locksOfRun(run.id);
-    if (o.json) {
-      const { ir: _ir, ...r } = run;
-      const misses = Object.fromEntries(s.cacheMisses(run));
-      process.stdout.write(JSON.stringify({ run: { ...r, params: JSON.parse(r.params), outputs: r.outputs ? JSON.parse(r.outputs) : null }, tasks: tasks.map((t) => ({ ...t, cache_miss: misses[t.key] ?? null })), attempts, artifacts, lease: lease ?? null, locks }, null, 2) + '\n');
-      return 0;
-    }
-    const out: string[] = [];
-    out.push(`run       ${run.id}`);
-    out.push(`pipeline  ${run.pipeline} (IR ${run.ir_hash})${run.entry ? ` from ${run.entry}${run.export_name ? `#${run.export_name}` : ''}` : ''}`);
-    out.push(`status    ${run.status}${lease && run.status === 'running' ? ` (driven by pid ${lease.pid} on ${lease.host})` : ''}`);
-    if (locks.length) out.push(`holds     ${locks.map((l) => `${l.kind} ${l.name}${l.task_key ? ` (task ${l.task_key})` : ' (the run)'}`).join(', ')}`);
-    out.push(`started   ${when(run.created_at)}   finished ${when(run.finished_at)}   mode ${run.mode}`);
-    out.push(`git       ${run.git_commit ? `${run.git_commit.slice(0, 12)}${run.git_dirty ? ' (dirty tree)' : ' (clean)'}` : 'not a git checkout'}`);
-    out.push(`params    ${run.params}`);
-    if (run.error) out.push(`error     ${run.error.split('\n').join('\n          ')}`);
-    process.stdout.write(out.join('\n') + '\n\n');
-    const misses = s.cacheMisses(run);
-    const rows = [['TASK', 'STATE', 'ATTEMPTS', 'DURATION', 'CACHE']];
-    for (const t of tasks) {
-      if (!t.component && (t.state === 'succeeded' || t.state === 'skipped')) continue; // conditions and loops
-      const cache = t.state === 'cached' ? `hit (from ${t.cached_from})` : misses.has(t.key) ? `miss: ${misses.get(t.key)}` : t.component && !t.cache_parts ? 'off' : '';
-      rows.push([t.key, t.state, String(t.attempts), t.started_at && t.finished_at ? formatMs(t.finished_at - t.started_at) : '-', cache]);
-    }
-    process.stdout.write(table(rows));
-    const failed = attempts.filter((a) => a.outcome !== 'succeeded');
-    if (failed.length) {
-      process.stdout.write('\nattempts that did not succeed:\n');
-      for (const a of failed) process.stdout.write(`  ${a.key} #${a.n}: ${a.outcome}${a.exit_code !== null ? ` (exit ${a.exit_code})` : ''}${a.signal ? ` (${a.signal})` : ''}${a.message ? ` — ${a.message.split('\n')[0]}` : ''}\n`);
-    }
-    const errs = tasks.filter((t) => t.state === 'failed' && t.error && t.component);
-    if (errs.length) {
-      process.stdout.write('\nfailures:\n');
-      for (const t of errs) process.stdout.write(`  ${t.key}: ${t.error}\n`);
-    }
-    if (artifacts.length) {
-      process.stdout.write('\nartifacts (lineage):\n');
-      const arows = [['PRODUCED BY', 'TYPE', 'SIZE', 'SHA256']];
-      for (const a of artifacts) arows.push([`${a.task_key}.${a.output}`, a.type, String(a.size), a.hash]);
-      process.stdout.write(table(arows).replace(/^/gm, '  '));
-      const inputs = tasks.flatMap((t) => inputArtifacts(t).map((i) => [`${t.key}.${i.name}`, i.hash]));
-      if (inputs.length) {
-        process.stdout.write('\ninput artifacts:\n');
-        process.stdout.write(table([['CONSUMED BY', 'SHA256'], ...inputs]).replace(/^/gm, '  '));
-      }
-    }
-    if (run.outputs && run.outputs !== '{}') process.stdout.write(`\n${formatOutputs(JSON.parse(run.outputs) as { [name: string]: RuntimeValue }, storePaths(o.store).artifacts)}`);
-    return 0;
-  } finally {
-    s.close();
+/** `sluice show`: a run, its tasks in DAG order, attempts that did not succeed, failures, artifacts with their consumers, outputs. */
+export function printRun(run: RunView, o: { json?: boolean | undefined; artifactsRoot?: string }, out: Out = stdout): void {
+  if (o.json) return out(json(run));
+  const lines: string[] = [];
+  lines.push(`run       ${run.id}`);
+  lines.push(`pipeline  ${run.pipeline} (IR ${run.irHash})${run.entry ? ` from ${run.entry}${run.exportName ? `#${run.exportName}` : ''}` : ''}`);
+  const driver = run.status === 'running' && run.driver ? (run.driver.alive ? ` (driven by pid ${run.driver.pid} on ${run.driver.host})` : ` — its driver (pid ${run.driver.pid} on ${run.driver.host}) is gone; continue with sluice resume ${run.id}`) : '';
+  lines.push(`status    ${run.status}${driver}`);
+  lines.push(`tasks     ${run.progress}`);
+  if (run.holds.length) lines.push(`holds     ${run.holds.map((h) => `${h.kind} ${h.name}${h.task ? ` (task ${h.task})` : ' (the run)'}`).join(', ')}`);
+  lines.push(`started   ${when(run.createdAt)}   finished ${when(run.finishedAt)}   mode ${run.mode}`);
+  lines.push(`git       ${run.git ? `${run.git.commit.slice(0, 12)}${run.git.dirty ? ' (dirty tree)' : ' (clean)'}` : 'not a git checkout'}`);
+  lines.push(`params    ${JSON.stringify(run.params)}`);
+  if (run.error) lines.push(`error     ${run.error.split('\n').join('\n          ')}`);
+  out(lines.join('\n') + '\n\n');
+  const rows = [['TASK', 'STATE', 'ATTEMPTS', 'DURATION', 'CACHE']];
+  for (const t of run.tasks) {
+    if (t.kind !== 'task' && (t.state === 'succeeded' || t.state === 'skipped')) continue; // conditions and loops that did their job
+    rows.push([t.key, t.state, String(t.attempts.length), t.durationMs !== null ? formatMs(t.durationMs) : '-', cacheText(t)]);
   }
+  out(table(rows));
+  const failed = run.tasks.flatMap((t) => t.attempts.filter((a) => a.outcome !== 'succeeded' && a.outcome !== 'running').map((a) => ({ key: t.key, a })));
+  if (failed.length) {
+    out('\nattempts that did not succeed:\n');
+    for (const { key, a } of failed) out(`  ${key} #${a.n}: ${a.outcome}${a.exitCode !== null ? ` (exit ${a.exitCode})` : ''}${a.signal ? ` (${a.signal})` : ''}${a.message ? ` — ${a.message.split('\n')[0]}` : ''}\n`);
+  }
+  const errs = run.tasks.filter((t) => t.state === 'failed' && t.error && t.kind === 'task');
+  if (errs.length) {
+    out('\nfailures:\n');
+    for (const t of errs) out(`  ${t.key}: ${t.error}\n`);
+  }
+  if (run.artifacts.length) {
+    out('\nartifacts (lineage):\n');
+    const arows = [['PRODUCED BY', 'TYPE', 'SIZE', 'SHA256', 'CONSUMED BY']];
+    for (const a of run.artifacts) arows.push([a.name, a.type, String(a.size), a.hash.slice(0, 16), a.consumers.join(', ') || '-']);
+    out(table(arows).replace(/^(?=.)/gm, '  '));
+  }
+  if (run.outputs && Object.keys(run.outputs).length) out(`\n${formatOutputs(run.outputs as { [name: string]: RuntimeValue }, o.artifactsRoot)}`);
 }
 
-function inputArtifacts(t: TaskRow): { name: string; hash: string }[] {
-  if (!t.inputs) return [];
-  const inputs = JSON.parse(t.inputs) as Record<string, unknown>;
-  const out: { name: string; hash: string }[] = [];
-  for (const [name, v] of Object.entries(inputs)) {
-    for (const a of Array.isArray(v) ? v : [v]) {
-      if (a && typeof a === 'object' && (a as { kind?: string }).kind === 'artifact') out.push({ name, hash: (a as { hash: string }).hash });
-    }
-  }
-  return out;
+/** `sluice logs`: text as written, each line prefixed with its task when several are shown, and a marker with the time where each attempt starts. */
+export function logPrinter(o: { oneTask: boolean }, out: Out = stdout): (e: LogEntry) => void {
+  return (e) => {
+    if (e.kind === 'attempt') out(`${o.oneTask ? '' : `${e.task} | `}── attempt ${e.attempt} · started ${new Date(e.time).toISOString()} ──\n`);
+    else out(o.oneTask ? e.text : e.text.replace(/^(?=.)/gm, `${e.task} | `));
+  };
 }
 
-export async function logsCommand(id: string, task: string | undefined, o: { store: string; follow?: boolean }): Promise<number> {
-  const s = open(o.store);
-  const paths = storePaths(o.store);
-  try {
-    const run = s.findRun(id);
-    const dir = join(paths.runs, run.id, 'logs');
-    if (task && !s.getTask(run.id, task)) throw new RunnerError('task.unknown', `run ${run.id} has no task "${task}" (keys look like train or each[2]/train; see sluice show ${run.id})`);
-    const offsets = new Map<string, number>();
-    const pump = () => {
-      if (!existsSync(dir)) return;
-      const files = task ? [`${keyDir(task)}.log`] : readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
-      for (const f of files) {
-        const p = join(dir, f);
-        if (!existsSync(p)) continue;
-        const size = statSync(p).size;
-        const from = offsets.get(f) ?? 0;
-        if (size <= from) continue;
-        const text = readFileSync(p).subarray(from, size).toString('utf8');
-        offsets.set(f, size);
-        const name = basename(f, '.log').replace(/~/g, '/');
-        process.stdout.write(task ? text : text.replace(/^(?=.)/gm, `${name} | `));
-      }
-    };
-    pump();
-    if (o.follow) {
-      for (;;) {
-        const st = s.getRun(run.id)?.status;
-        await new Promise((r) => setTimeout(r, 500));
-        pump();
-        if (st !== 'running') break;
-      }
-    }
-    return 0;
-  } finally {
-    s.close();
-  }
+/** `sluice lineage`: the tree, each producer once. */
+export function printLineage(root: LineageView, o: { json?: boolean | undefined }, out: Out = stdout): void {
+  if (o.json) return out(json(root));
+  const print = (n: LineageView, indent: string, label: string) => {
+    const p = n.producedBy;
+    const what = p ? `${p.type} from ${p.task}.${p.output} in run ${p.run}${p.cachedFrom ? ` (cache hit of ${p.cachedFrom})` : ''}${p.git ? ` (git ${p.git})` : ''}${n.repeated ? ' (shown above)' : ''}` : n.origin === 'pipeline input' ? 'pipeline input' : 'producer not recorded (a run from before lineage was recorded)';
+    out(`${indent}${label}${n.hash.slice(0, 16)}  ${what}\n`);
+    if (Object.keys(n.params).length) out(`${indent}    with ${JSON.stringify(n.params)}\n`);
+    for (const i of n.inputs) print(i.lineage, indent + '    ', `${i.name} ← `);
+  };
+  print(root, '', '');
 }
 
-export function lineageCommand(artifact: string, o: { store: string; json?: boolean }): number {
-  const s = open(o.store);
-  try {
-    const hash = /^[0-9a-f]{6,64}$/.test(artifact) ? artifact : existsSync(artifact) ? basename(artifact) : artifact;
-    const found = s.artifactsByHash(hash);
-    if (!found.length) throw new RunnerError('artifact.unknown', `no artifact ${artifact} in ${storePaths(o.store).db}: give a sha256 (prefix) or a path in the artifact store`);
-    const full = new Set(found.map((a) => a.hash));
-    if (full.size > 1) throw new RunnerError('artifact.ambiguous', `${artifact} matches several artifacts; give more of the hash`);
-    interface Node { hash: string; producedBy: { run: string; task: string; output: string; type: string; git: string | null; params: unknown } | null; inputs: { name: string; node: Node }[]; params: Record<string, unknown> }
-    const seen = new Set<string>();
-    const walk = (h: string): Node => {
-      const prod: ArtifactRow | undefined = s.artifactsByHash(h).find((a) => s.getTask(a.run_id, a.task_key)?.state === 'succeeded') ?? s.artifactsByHash(h)[0];
-      if (!prod || seen.has(h)) return { hash: h, producedBy: null, inputs: [], params: {} };
-      seen.add(h);
-      const t = s.getTask(prod.run_id, prod.task_key);
-      const run = s.getRun(prod.run_id);
-      const inputs = JSON.parse(t?.inputs ?? '{}') as Record<string, unknown>;
-      const params: Record<string, unknown> = {};
-      const arts: { name: string; node: Node }[] = [];
-      for (const [name, v] of Object.entries(inputs)) {
-        const list = Array.isArray(v) && v.every((x) => x && typeof x === 'object' && (x as { kind?: string }).kind === 'artifact') && v.length ? v : [v];
-        let isArt = false;
-        for (const a of list) {
-          if (a && typeof a === 'object' && (a as { kind?: string }).kind === 'artifact') {
-            isArt = true;
-            arts.push({ name, node: walk((a as { hash: string }).hash) });
-          }
-        }
-        if (!isArt) params[name] = v;
-      }
-      return { hash: h, producedBy: { run: prod.run_id, task: prod.task_key, output: prod.output, type: prod.type, git: run?.git_commit ? `${run.git_commit.slice(0, 12)}${run.git_dirty ? '+dirty' : ''}` : null, params: run ? JSON.parse(run.params) : null }, inputs: arts, params };
-    };
-    const root = walk([...full][0] as string);
-    if (o.json) {
-      process.stdout.write(JSON.stringify(root, null, 2) + '\n');
-      return 0;
-    }
-    const print = (n: Node, indent: string, label: string) => {
-      const p = n.producedBy;
-      process.stdout.write(`${indent}${label}${n.hash.slice(0, 16)}  ${p ? `${p.type} from ${p.task}.${p.output} in run ${p.run}${p.git ? ` (git ${p.git})` : ''}` : 'pipeline input or unknown producer'}\n`);
-      if (Object.keys(n.params).length) process.stdout.write(`${indent}    with ${JSON.stringify(n.params)}\n`);
-      for (const i of n.inputs) print(i.node, indent + '    ', `${i.name} ← `);
-    };
-    print(root, '', '');
-    return 0;
-  } finally {
-    s.close();
-  }
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number of at least 1, got "${v}"`);
+  return n;
+}
+
+/** The backend a read verb talks to: the local store found from `--store`, `SLUICE_STORE` or an upward search for `.sluice/`. */
+export function backendFor(o: { store?: string | undefined }): RunBackend {
+  return new LocalBackend(locateStore({ flag: o.store }).root);
+}
+
+const STATUSES: readonly RunStatusView[] = ['running', 'succeeded', 'failed', 'interrupted'];
+const storeOption = () => new Option('--store <dir>', 'state directory (default: $SLUICE_STORE, else the nearest .sluice/ here or above)');
+
+/**
+ * Registers the read verbs (`runs`, `show`, `logs`, `lineage`) and `stop`/`retry` on the program;
+ * `setCode` receives each verb's exit code. `retry` drives the run through `drive` (the CLI's
+ * live view and signal handling).
+ */
+export function registerInspect(program: Command, setCode: (code: number) => void): void {
+  program.command('runs').description('list runs, newest first').addOption(storeOption())
+    .option('-n, --limit <n>', 'how many', positiveInt, 20)
+    .addOption(new Option('--status <status>', 'only runs in this state').choices(STATUSES))
+    .option('--pipeline <name>', 'only runs of this pipeline').option('--json', 'JSON output')
+    .action(async (o: { store?: string; limit: number; status?: RunStatusView; pipeline?: string; json?: boolean; cluster?: boolean }) => {
+      const b = backendFor(o);
+      printRuns(await b.listRuns({ limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.pipeline ? { pipeline: o.pipeline } : {}) }), o);
+      setCode(0);
+      if (o.cluster) setCode(await (await import('@sluice/cluster/cli')).clusterRuns(o as never));
+    });
+  program.command('show <run>').description('a run (id, unique prefix or latest): tasks, attempts, cache hits and misses, lineage').addOption(storeOption()).option('--json', 'JSON output')
+    .action(async (run: string, o: { store?: string; json?: boolean; cluster?: boolean }) => {
+      if (o.cluster) return setCode(await (await import('@sluice/cluster/cli')).clusterShow(run, o as never));
+      const b = backendFor(o);
+      printRun(await b.getRun(run), { json: o.json, artifactsRoot: join(b.location, 'artifacts') });
+      setCode(0);
+    });
+  program.command('logs <run> [task]').description("a run's step logs, with a marker where each attempt starts").addOption(storeOption()).option('-f, --follow', 'keep printing until the run ends')
+    .action(async (run: string, task: string | undefined, o: { store?: string; follow?: boolean; cluster?: boolean }) => {
+      if (o.cluster) return setCode(await (await import('@sluice/cluster/cli')).clusterLogs(run, task, o as never));
+      const b = backendFor(o);
+      const print = logPrinter({ oneTask: task !== undefined });
+      for await (const e of b.logs(run, { ...(task !== undefined ? { task } : {}), ...(o.follow ? { follow: true } : {}) })) print(e);
+      setCode(0);
+    });
+  program.command('lineage <artifact>').description('walk an artifact back to the tasks and inputs that produced it (sha256 prefix, store path, or <task>.<output> with --run)').addOption(storeOption())
+    .option('--run <run>', 'the run of <task>.<output>, or of the bytes when several runs produced them (default: latest)').option('--json', 'JSON output')
+    .action(async (a: string, o: { store?: string; run?: string; json?: boolean }) => {
+      printLineage(await backendFor(o).lineage(a, o.run ? { run: o.run } : {}), o);
+      setCode(0);
+    });
+  program.command('stop <run>').description('ask a running run to stop (steps get their grace period); sluice resume continues it').addOption(storeOption())
+    .action(async (run: string, o: { store?: string; cluster?: boolean }) => {
+      if (o.cluster) return setCode(await (await import('@sluice/cluster/cli')).clusterStop(run, o as never));
+      const r = await backendFor(o).stop(run);
+      process.stdout.write(`${r.message}\n`);
+      setCode(0);
+    });
 }

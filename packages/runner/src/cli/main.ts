@@ -3,14 +3,17 @@ import { registerUi } from '@sluice/ui';
 import { Command, CommanderError, Option } from 'commander';
 import { RunnerError } from '../errors.ts';
 import { ExecutorError, loadSluicePipeline } from '@sluice/executor';
-import { ParamsError, runPipeline, storePaths } from '../run.ts';
+import { ParamsError, runPipeline } from '../run.ts';
 import { StateStore } from '../store/state.ts';
 import { formatOutputs } from './outputs.ts';
 import { RunView, type ViewMode } from './view.ts';
-import { lineageCommand, logsCommand, runsCommand, showCommand } from './inspect.ts';
+import { backendFor, registerInspect } from './inspect.ts';
+import { LocalBackend } from '../backend/local.ts';
+import { locateStore } from '../backend/location.ts';
 import { dryRunCommand } from './dry-run.ts';
 import { registerCompile } from './compile.ts';
 import { registerInit } from './init.ts';
+import { registerTriggers } from '@sluice/triggers/cli';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -31,11 +34,11 @@ function viewMode(o: { json?: boolean }): ViewMode {
 }
 
 interface RunFlags {
-  export?: string; param: string[]; store: string; inProcess?: boolean; concurrency?: string; containers: 'auto' | 'require' | 'host';
+  export?: string; param: string[]; store?: string; inProcess?: boolean; concurrency?: string; containers: 'auto' | 'require' | 'host';
   cache: boolean; freshProcesses?: boolean; dryRun?: boolean; json?: boolean; durability: 'normal' | 'full'; runId?: string; grace: string;
 }
 
-async function drive(file: string | undefined, o: RunFlags, resume?: string): Promise<number> {
+async function drive(file: string | undefined, o: RunFlags, resume?: string, retry = false): Promise<number> {
   const view = new RunView(viewMode(o));
   const ac = new AbortController();
   let stops = 0;
@@ -48,34 +51,21 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    let entry = file;
-    let exportName = o.export;
-    let mode: 'process' | 'inprocess' = o.inProcess ? 'inprocess' : 'process';
-    if (resume) {
-      const store = StateStore.open(storePaths(o.store).db, { readonly: true });
-      try {
-        const row = store.findRun(resume);
-        resume = row.id;
-        entry ??= row.entry ?? undefined;
-        exportName ??= row.export_name ?? undefined;
-        if (!o.inProcess && row.mode === 'inprocess') mode = 'inprocess';
-      } finally {
-        store.close();
-      }
-      if (!entry) throw new RunnerError('resume.noEntry', `run ${resume} was started from code, not from a file; resume it with runPipeline(pipeline, { resume: '${resume}' })`);
-    }
-    // a file path: runPipeline imports it once, with tsx, as the steps do
-    const r = await runPipeline(entry as string, {
-      entry: entry as string, ...(exportName ? { exportName } : {}), mode, storeDir: o.store,
-      params: parseParamFlags(o.param), paramsFromCli: true, containers: o.containers, noCache: !o.cache,
-      durability: o.durability, ...(o.freshProcesses ? { freshProcesses: true } : {}), graceMs: Number(o.grace), onEvent: view.event, signal: ac.signal,
-      ...(o.concurrency ? { concurrency: Number(o.concurrency) } : {}), ...(o.runId ? { runId: o.runId } : {}), ...(resume ? { resume } : {}),
-    });
+    // the CLI talks to the run backend; the local one runs the pipeline in this process
+    const backend = new LocalBackend(locateStore({ flag: o.store }).root);
+    const how = {
+      containers: o.containers, durability: o.durability, ...(o.freshProcesses ? { freshProcesses: true } : {}), graceMs: Number(o.grace),
+      ...(o.concurrency ? { concurrency: Number(o.concurrency) } : {}), ...(o.inProcess ? { mode: 'inprocess' as const } : {}),
+    };
+    const drive = { onEvent: view.event, signal: ac.signal, ...(o.cache ? {} : { noCache: true }) };
+    const r = resume
+      ? await (retry ? backend.retry : backend.resume).call(backend, resume, { ...drive, ...how, ...(file ? { entry: file } : {}) })
+      : await backend.submit({ file: file as string, ...(o.export ? { exportName: o.export } : {}), params: parseParamFlags(o.param), paramsFromCli: true, ...(o.runId ? { runId: o.runId } : {}), ...how }, drive);
     if (!o.json) {
-      process.stdout.write(`run ${r.runId} ${r.status}${r.error ? `:\n${r.error}` : ''}\n`);
+      process.stdout.write(`run ${r.id} ${r.status}${r.error ? `:\n${r.error}` : ''}\n`);
       if (r.status !== 'interrupted') process.stdout.write(formatOutputs(r.outputs));
-      if (r.status === 'interrupted') process.stdout.write(`continue with: sluice resume ${r.runId}\n`);
-      if (r.status === 'failed') process.stdout.write(`details: sluice show ${r.runId}; logs: sluice logs ${r.runId}\n`);
+      if (r.status === 'interrupted') process.stdout.write(`continue with: sluice resume ${r.id}\n`);
+      if (r.status === 'failed') process.stdout.write(`details: sluice show ${r.id}; logs: sluice logs ${r.id}\n`);
     }
     return r.status === 'succeeded' ? 0 : r.status === 'interrupted' ? 130 : 1;
   } finally {
@@ -89,7 +79,7 @@ function runOptions(cmd: Command): Command {
   return cmd
     .option('--export <name>', 'named export holding the pipeline (default: the default export)')
     .option('-p, --param <name=value>', 'pipeline parameter (repeatable)', collect, [])
-    .option('--store <dir>', 'state and artifact directory', '.sluice')
+    .option('--store <dir>', 'state and artifact directory (default: $SLUICE_STORE, else the nearest .sluice/ here or above, else ./.sluice)')
     .option('--in-process', 'run function steps in this process instead of child processes')
     .option('--fresh-processes', 'a new process for every step attempt (as in an Argo pod) instead of warm worker processes')
     .option('--concurrency <n>', 'steps running at once (default: number of cores)')
@@ -108,21 +98,26 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--dry-run', 'show the plan without running anything')
     .option('--run-id <id>', 'id of the new run')
     .action(async (file: string, o: RunFlags) => {
-      code = o.dryRun ? await dryRunCommand(file, o) : await drive(file, o);
+      code = o.dryRun ? await dryRunCommand(file, { ...o, store: locateStore({ flag: o.store }).root }) : await drive(file, o);
     });
   runOptions(program.command('resume <run>').description('continue a run: only tasks that had not finished run again'))
     .option('--entry <file>', 'pipeline file (default: the one the run started from)')
     .action(async (run: string, o: RunFlags & { entry?: string }) => {
       code = await drive(o.entry, o, run);
     });
-  program.command('runs').description('list runs').option('--store <dir>', 'state directory', '.sluice').option('-n, --limit <n>', 'how many', '20').option('--json', 'JSON output')
-    .action((o: { store: string; limit: string; json?: boolean }) => { code = runsCommand(o); });
-  program.command('show <run>').description('a run: tasks, attempts, cache hits and misses, lineage').option('--store <dir>', 'state directory', '.sluice').option('--json', 'JSON output')
-    .action((run: string, o: { store: string; json?: boolean }) => { code = showCommand(run, o); });
-  program.command('logs <run> [task]').description("a run's step logs").option('--store <dir>', 'state directory', '.sluice').option('-f, --follow', 'keep printing until the run ends')
-    .action(async (run: string, task: string | undefined, o: { store: string; follow?: boolean }) => { code = await logsCommand(run, task, o); });
-  program.command('lineage <artifact>').description('walk an artifact back to the tasks and inputs that produced it (hash prefix or store path)').option('--store <dir>', 'state directory', '.sluice').option('--json', 'JSON output')
-    .action((a: string, o: { store: string; json?: boolean }) => { code = lineageCommand(a, o); });
+  runOptions(program.command('retry <run>').description('run the failed and unfinished tasks of a failed or interrupted run again'))
+    .option('--entry <file>', 'pipeline file (default: the one the run started from)')
+    .action(async (run: string, o: RunFlags & { entry?: string; cluster?: boolean; watch?: boolean; json?: boolean }) => {
+      if (o.cluster) {
+        const c = await import('@sluice/cluster/cli');
+        const deps = { view: (json: boolean) => new RunView(json ? 'json' : viewMode({})), setCode: (x: number) => { code = x; } };
+        return c.clusterGuarded(deps, () => c.clusterRetry(run, o as never, deps));
+      }
+      const view = await backendFor(o).getRun(run);
+      if (view.status === 'succeeded') throw new RunnerError('run.succeeded', `run ${view.id} succeeded: nothing to retry (start a new run; the cache reuses its steps)`);
+      code = await drive(o.entry, o, view.id, true);
+    });
+  registerInspect(program, (c) => { code = c; });
   program.command('exec').description('run one function step (the executor of local runs and Argo pods)').allowUnknownOption().helpOption(false).argument('[args...]')
     .action(async () => {
       const { execMain } = await import('@sluice/executor');
@@ -130,8 +125,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   registerCompile(program, { loadPipeline: loadSluicePipeline });
   registerInit(program, (c) => { code = c; });
+  registerTriggers(program, { runPipeline, ensureStore: (db) => StateStore.open(db).close(), setCode: (c) => { code = c; } });
   registerTrackingVerbs(program, (c) => { code = c; });
   registerUi(program, (c) => { code = c; });
+  // cluster verbs (submit, watch, stop, terminate, retry, resubmit, build; --cluster on runs/show/logs): @sluice/cluster loads its Kubernetes client only when one runs
+  (await import('@sluice/cluster/cli')).registerCluster(program, { view: (json) => new RunView(json ? 'json' : viewMode({})), setCode: (c) => { code = c; } });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;

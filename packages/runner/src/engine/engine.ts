@@ -48,6 +48,8 @@ export interface EngineOptions {
   readonly semaphores: SemaphoreSizes;
   /** Longest wait between two looks at a lock held by another process. @default 500 */
   readonly lockPollMs?: number;
+  /** Hash of the pipeline's bundle: the code part of function steps' cache keys (see cache.ts). */
+  readonly codeHash?: string;
   /** Environment every step gets before its task's own `env` (the store, git commit and pipeline name, for tracking). */
   readonly stepEnv?: { readonly [name: string]: string };
   /** Called after each attempt, before its outcome is recorded (tracking ingests the step's events here). */
@@ -491,7 +493,7 @@ export class Engine {
     }
     const opts = this.options(t, comp);
     const cacheOn = opts.cache?.enabled !== false;
-    const parts: CacheParts = cacheParts(comp, inputs, opts.cache?.version, opts.cache?.key);
+    const parts: CacheParts = cacheParts(comp, inputs, opts.cache?.version, opts.cache?.key, o.codeHash);
     const ckey = cacheKey(parts);
     const partsJson = JSON.stringify(parts);
     const inputsJson = JSON.stringify(inputs);

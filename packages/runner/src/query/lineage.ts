@@ -23,7 +23,7 @@ function isArtifact(v: unknown): v is { kind: 'artifact'; hash: string } {
 /**
  * Resolves what the user named: `<task>.<output>` of a run (`run`, default the latest), or a
  * sha256 prefix or a path in the artifact store. Bytes several tasks produced start at the
- * newest run's task that ran (not a cache hit), unless `run` narrows it.
+ * oldest task that ran (not a cache hit): where the bytes first came from, unless `run` narrows it.
  */
 export function lineageStart(store: StateStore, artifact: string, run?: string): LineageStart {
   const hashLike = /^(sha256:)?[0-9a-f]{6,64}$/.test(artifact);
@@ -49,7 +49,7 @@ export function lineageStart(store: StateStore, artifact: string, run?: string):
   }
   const rank = (a: ArtifactRow) => {
     const t = store.getTask(a.run_id, a.task_key);
-    return [t?.state === 'succeeded' ? 0 : 1, -(store.getRun(a.run_id)?.created_at ?? 0)] as const;
+    return [t?.state === 'succeeded' ? 0 : 1, store.getRun(a.run_id)?.created_at ?? 0] as const;
   };
   const best = [...found].sort((a, b) => {
     const x = rank(a), y = rank(b);

@@ -37,7 +37,8 @@ export function driverOf(lease: LeaseRow | undefined, now: number, staleMs = 30_
 
 /** The pipeline IR a run recorded (null if unreadable). */
 export function irOf(run: RunRow): PipelineIR | null {
-  return parse<PipelineIR>(run.ir);
+  const ir = parse<PipelineIR>(run.ir);
+  return ir && Array.isArray(ir.dag) && typeof ir.components === 'object' ? ir : null;
 }
 
 /** Component hashes of nested pipelines: their task rows summarise inner tasks and are not counted. */
@@ -65,8 +66,11 @@ function plannedTasks(ir: PipelineIR | null, loopSizes: ReadonlyMap<string, numb
   return count(ir.dag, '', new Set()) + (ir.exitHandler ? 1 : 0);
 }
 
-/** Counts of the leaf tasks of a run by state, and how many are not reached yet. */
-export function taskCounts(tasks: readonly Pick<TaskRow, 'key' | 'component' | 'state' | 'outputs'>[], ir: PipelineIR | null): TaskCounts {
+/**
+ * Counts of the leaf tasks of a run by state, and how many are not reached yet. In a run that
+ * ended (`ended`: succeeded or failed), tasks never reached did not run: they count as omitted.
+ */
+export function taskCounts(tasks: readonly Pick<TaskRow, 'key' | 'component' | 'state' | 'outputs'>[], ir: PipelineIR | null, ended = false): TaskCounts {
   const nested = pipelineComponents(ir);
   const c = { total: 0, succeeded: 0, cached: 0, failed: 0, skipped: 0, omitted: 0, running: 0, pending: 0 };
   const loops = new Map<string, number>();
@@ -87,7 +91,9 @@ export function taskCounts(tasks: readonly Pick<TaskRow, 'key' | 'component' | '
       default: c.running++;
     }
   }
-  c.pending = Math.max(0, plannedTasks(ir, loops) - c.total);
+  const unreached = Math.max(0, plannedTasks(ir, loops) - c.total);
+  if (ended) c.omitted += unreached;
+  else c.pending = unreached;
   return c;
 }
 
@@ -105,7 +111,7 @@ export function localRef(storeRoot: string, id: string): RunRef {
 
 function summary(store: StateStore, run: RunRow, storeRoot: string, now: number, tasks?: readonly TaskRow[]): RunSummaryView {
   const ir = irOf(run);
-  const counts = taskCounts(tasks ?? store.tasksOfRun(run.id), ir);
+  const counts = taskCounts(tasks ?? store.tasksOfRun(run.id), ir, run.status === 'succeeded' || run.status === 'failed');
   const driver = run.status === 'running' ? driverOf(store.getLease(run.id), now) : null;
   return {
     ref: localRef(storeRoot, run.id), id: run.id, pipeline: run.pipeline, status: run.status,

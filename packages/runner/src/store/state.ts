@@ -70,7 +70,7 @@ CREATE TABLE leases (
   run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
   acquired_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL
 );
-${LOCKS}`;
+${LOCKS}${CONSUMPTIONS}`;
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 /** `waiting` (for a mutex or semaphore) is only reported live, never stored. */
