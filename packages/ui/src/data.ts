@@ -3,7 +3,7 @@
  * `sluice runs/show/logs --json` print) and @sluice/tracking's store (metrics, registry). No SQL
  * of its own: every function here reshapes those views for a page.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRunRow, irOf, LocalBackend, StateStore, storePaths, type LogEntry, type RunView, type TaskView } from '@sluice/runner';
 import type { NodeIR, PipelineIR, PredicateIR, ValueIR } from '@sluice/sdk';
@@ -162,7 +162,9 @@ export class UiData {
     }
   }
 
-  runs(limit = 500) {
+  /** Runs, newest first; none yet when nothing has run in this store (the page says so). */
+  async runs(limit = 500) {
+    if (!existsSync(this.paths.db)) return [];
     return this.backend.listRuns({ limit });
   }
 
