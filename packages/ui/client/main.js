@@ -188,11 +188,15 @@ function Run({ id }) {
   const [points, setPoints] = useState([]);
   useEffect(() => {
     let live = true;
-    const load = () => Promise.all([api(`/api/runs/${enc(id)}`), api(`/api/runs/${enc(id)}/graph`), api(`/api/runs/${enc(id)}/metrics`)]).then(([r, g, m]) => {
-      if (!live) return;
-      seen = { status: r.status, progress: r.progress };
-      setRun(r); setGraph(g); setPoints(m.points); setVersion((v) => v + 1);
-    }, (e) => live && setError(e.message));
+    // the metrics come on their own: the DAG and the task list do not wait for them
+    const load = () => {
+      api(`/api/runs/${enc(id)}/metrics`).then((m) => live && setPoints(m.points), () => {});
+      return Promise.all([api(`/api/runs/${enc(id)}`), api(`/api/runs/${enc(id)}/graph`)]).then(([r, g]) => {
+        if (!live) return;
+        seen = { status: r.status, progress: r.progress };
+        setRun(r); setGraph(g); setVersion((v) => v + 1);
+      }, (e) => live && setError(e.message));
+    };
     let es = null, timer = null, seen = null;
     const refresh = () => { if (!timer) timer = setTimeout(() => { timer = null; load(); }, 300); };
     // a finished run is read once; a running one is followed through server-sent events

@@ -1,8 +1,8 @@
 /**
  * The page's script and style: one esbuild bundle of `client/` (Preact + htm, dagre, uPlot), all
- * local (no CDN). Built once per process from the sources, or read from `dist/` when prebuilt.
+ * local (no CDN). Built once per process from the sources when `dist/` is missing or older than them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,7 +22,9 @@ export async function buildClient(outdir = join(root, 'dist')): Promise<void> {
 export function clientAssets(): Promise<Record<string, Asset>> {
   built ??= (async () => {
     const dist = join(root, 'dist');
-    const fresh = existsSync(join(dist, 'app.js')) && !process.env.SLUICE_UI_REBUILD;
+    const src = join(root, 'client');
+    const newest = existsSync(src) ? Math.max(...readdirSync(src).map((f) => statSync(join(src, f)).mtimeMs)) : 0;
+    const fresh = existsSync(join(dist, 'app.js')) && statSync(join(dist, 'app.js')).mtimeMs >= newest && !process.env.SLUICE_UI_REBUILD;
     if (!fresh) await buildClient(dist);
     return {
       'app.js': { body: readFileSync(join(dist, 'app.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },

@@ -169,16 +169,42 @@ export class UiData {
   }
 
   private readonly recent = new Map<string, { at: number; view: Promise<RunView> }>();
-  /** One run's view; reads within `memoMs` of each other share one read (a page asks for the run and its graph at once; pollers fan out). */
-  run(id: string, memoMs = 300): Promise<RunView> {
-    const now = Date.now();
-    const hit = this.recent.get(id);
-    if (hit && now - hit.at < memoMs) return hit.view;
-    const view = this.backend.getRun(id);
-    this.recent.set(id, { at: now, view });
-    view.catch(() => this.recent.delete(id));
-    if (this.recent.size > 64) for (const [k, v] of this.recent) if (now - v.at >= memoMs) this.recent.delete(k);
-    return view;
+  private readonly ended = new Map<string, { stamp: string; view: RunView }>();
+  /**
+   * One run's view (LocalBackend.getRun). A run that is not running is kept until its record
+   * changes (a resume or retry sets it running again and bumps `updated_at`); reads of a running
+   * run within `memoMs` of the end of the last one share it (a page asks for the run and its
+   * graph at once; the poller reads it too).
+   */
+  async run(id: string, memoMs = 300): Promise<RunView> {
+    const row = this.state((s) => findRunRow(s, id));
+    const stamp = `${row.status} ${row.updated_at}`;
+    const done = this.ended.get(row.id);
+    if (done && done.stamp === stamp) return done.view;
+    const hit = this.recent.get(row.id);
+    if (hit && Date.now() - hit.at < memoMs) return hit.view;
+    const view = this.backend.getRun(row.id);
+    const entry = { at: Number.POSITIVE_INFINITY, view };
+    this.recent.set(row.id, entry);
+    try {
+      const v = await view;
+      entry.at = Date.now();
+      if (v.status !== 'running') {
+        this.ended.set(row.id, { stamp, view: v });
+        if (this.ended.size > 32) this.ended.delete(this.ended.keys().next().value as string);
+      }
+      return v;
+    } catch (e) {
+      this.recent.delete(row.id);
+      throw e;
+    } finally {
+      if (this.recent.size > 64) for (const [k, x] of this.recent) if (Date.now() - x.at >= memoMs) this.recent.delete(k);
+    }
+  }
+
+  /** The run id a name (id, prefix, `latest`) stands for. */
+  runId(id: string): string {
+    return this.state((s) => findRunRow(s, id)).id;
   }
 
   /** The run's recorded IR (pipeline structure; secrets appear as references only, as in the IR). */

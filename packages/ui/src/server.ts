@@ -69,8 +69,8 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
   app.get('/api/runs/:id', async (c) => json(c, await data.run(c.req.param('id'))));
   app.get('/api/runs/:id/graph', async (c) => json(c, await data.graph(c.req.param('id'))));
   app.get('/api/runs/:id/metrics', async (c) => {
-    const run = await data.run(c.req.param('id'));
-    return json(c, { run: run.id, points: await data.metrics(run.id) });
+    const run = data.runId(c.req.param('id'));
+    return json(c, { run, points: await data.metrics(run) });
   });
   app.get('/api/runs/:id/logs/:task{.+}', async (c) => json(c, { entries: await data.logs(c.req.param('id'), c.req.param('task')) }));
   app.get('/api/runs/:id/events', async (c) => {
