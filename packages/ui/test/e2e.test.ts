@@ -169,4 +169,16 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     expect(existsSync(join(shots, 'live-done.png'))).toBe(true);
     expect(errors).toEqual([]);
   });
+
+  it('overlays the stepped metrics of compared runs in one chart', async () => {
+    await page.goto(`${ui.url}#/compare/${runs.demo},live-run`);
+    await page.waitForSelector('#compare .chart canvas');
+    const titles = await page.locator('#compare .chart .u-title').allTextContents();
+    expect(titles).toContain('sweep[0]/fit/loss');
+    // one series per run in the legend (after the x axis)
+    const chart = page.locator('#compare .chart', { has: page.locator('.u-title', { hasText: 'fit-2/loss' }) });
+    expect(await chart.locator('.u-legend .u-series').count()).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('table[data-section="params"] tr[data-key="gate"]').getAttribute('data-differs')).toBe('1');
+    await page.screenshot({ path: join(shots, 'compare-chart.png'), fullPage: true });
+  });
 });
