@@ -6,6 +6,7 @@
  * uses a fresh browser process; the two sizes alternate. Also the server's time for the run JSON.
  * Writes the `## Web view` section of bench/RESULTS.md. Figures, never assertions.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,7 +86,7 @@ try {
 
 const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
 const fmt = (xs: number[]) => `${Math.min(...xs).toFixed(0)} / ${(xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number).toFixed(0)} / ${Math.max(...xs).toFixed(0)}`;
-const chromiumVersion = (() => { try { return readFileSync('/usr/lib/chromium/chromium', 'latin1').match(/Chrome\/(\d+\.\d+\.\d+\.\d+)/)?.[1] ?? '?'; } catch { return '?'; } })();
+const chromiumVersion = /[\d.]+/.exec(spawnSync(exe as string, ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[0] ?? '?';
 const section = `## Web view
 
 \`pnpm tsx bench/ui.bench.ts\` (${new Date().toISOString().slice(0, 16)}Z; ${os.cpus().length} cores ${os.cpus()[0]?.model ?? ''}, load average at the end ${load}; Node ${process.version}; headless Chromium ${chromiumVersion} from Debian via playwright-core). Time to interactive of the Run page: from navigation start until the DAG is drawn and a click on a task in the virtualised list has opened its panel; a fresh browser process per measurement and a fresh server per repetition (first visit: the server reads the run through LocalBackend.getRun; again: a finished run's view is kept until its record changes), the two sizes alternating, ${REPS} repetitions (min / median / max, ms). The 100-task run of the same pipeline is the baseline. "run JSON" is the server's answer to \`/api/runs/:id\` (the LocalBackend view) as the page fetches it.

@@ -250,8 +250,9 @@ function Artifact({ hash }) {
   } else if (p.kind === 'html') body = html`<iframe class="report" sandbox="" referrerpolicy="no-referrer" srcdoc=${REPORT_META + p.text}></iframe>`;
   else if (p.kind === 'text') body = html`<pre>${p.text}</pre>`;
   else body = html`<p class="mute">${p.kind}${p.size != null ? `, ${p.size} bytes` : ''}: no preview</p>`;
+  const Lineage = ({ l }) => !l ? null : html`<li>${l.producedBy ? html`<a href=${`#/run/${enc(l.producedBy.run)}`}>${l.producedBy.run}</a> / ${l.producedBy.task}.${l.producedBy.output}${l.producedBy.cachedFrom ? ` (cached from ${l.producedBy.cachedFrom})` : ''}` : l.origin ?? 'unknown'} <a href=${`#/artifact/${l.hash.replace(/^sha256:/, '')}`} class="mute">${l.hash.replace(/^sha256:/, '').slice(0, 12)}</a>${Object.keys(l.params ?? {}).length ? html` <span class="mute">${Object.entries(l.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}</span>` : null}${l.inputs?.length ? html`<ul>${l.inputs.map((i) => html`<li class="mute">${i.name}</li><${Lineage} l=${i.lineage} />`)}</ul>` : null}</li>`;
   return html`<div id="artifact"><h2>${data.type} <span class="mute">sha256:${data.hash.slice(0, 16)}…</span></h2>
-    <p>made by ${data.producers.map((x) => html`<a href=${`#/run/${enc(x.run)}`}>${x.run}</a> / ${x.task}.${x.output} `)}</p><div class="panel">${body}</div></div>`;
+    <div class="panel">${body}</div><div class="panel" id="lineage"><h3>lineage</h3><ul><${Lineage} l=${data.lineage} /></ul><p class="mute">also recorded as ${data.producers.map((x) => `${x.run}/${x.task}.${x.output}`).join(', ')}</p></div></div>`;
 }
 
 // ---------------------------------------------------------------- Compare

@@ -236,14 +236,16 @@ export class UiData {
   }
 
   /** One artifact by its full sha256 (64 hex digits), looked up in the store: never a path from the caller. */
-  artifact(hash: string) {
+  async artifact(hash: string) {
     const h = hash.replace(/^sha256:/, '');
     if (!HEX.test(h)) throw new UiError(400, 'an artifact is named by its sha256: 64 lowercase hex digits');
     const rows = this.state((s) => s.artifactsByHash(h)).filter((r) => r.hash === h);
     const row = rows[0];
     if (!row) throw new UiError(404, `no artifact sha256:${h} in this store`);
     const file = join(this.paths.artifacts, 'sha256', h.slice(0, 2), h);
-    return { hash: h, type: row.type, producers: rows.map((r) => ({ run: r.run_id, task: r.task_key, output: r.output })), preview: preview(file, row.type) };
+    // where it came from, following recorded edges (the query layer's lineage, as `sluice lineage` prints it)
+    const lineage = await this.backend.lineage(h).catch(() => null);
+    return { hash: h, type: row.type, producers: rows.map((r) => ({ run: r.run_id, task: r.task_key, output: r.output })), lineage, preview: preview(file, row.type) };
   }
 
   async compare(ids: readonly string[]) {

@@ -94,7 +94,7 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
       await writes;
     });
   });
-  app.get('/api/artifacts/:hash', (c) => json(c, data.artifact(c.req.param('hash'))));
+  app.get('/api/artifacts/:hash', async (c) => json(c, await data.artifact(c.req.param('hash'))));
   app.get('/api/compare', async (c) => json(c, await data.compare((c.req.query('runs') ?? '').split(',').filter(Boolean))));
   app.get('/api/models', async (c) => json(c, { models: await data.models() }));
   app.get('/api/*', (c) => c.json({ error: `no such endpoint ${c.req.path}` }, 404));

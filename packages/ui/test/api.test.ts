@@ -108,6 +108,10 @@ describe('JSON API', () => {
     const m = await json(`/api/artifacts/${hashOf('sweep[0]/fit.metrics')}`);
     expect(m.preview.kind).toBe('metrics');
     expect(m.preview.json.confusionMatrix.matrix).toEqual([[4, 1], [2, 3]]);
+    // lineage through recorded edges: the metrics came from sweep[0]/fit, whose data input came from make-data
+    expect(m.lineage.producedBy).toMatchObject({ run: ids[0], task: 'sweep[0]/fit', output: 'metrics' });
+    expect(m.lineage.params).toMatchObject({ lr: 0.1 });
+    expect(m.lineage.inputs.map((i: any) => [i.name, i.lineage.producedBy.task])).toEqual([['data', 'make-data']]);
     expect((await json(`/api/artifacts/${hashOf('make-data.report')}`)).preview.kind).toBe('html');
     expect((await get(`/api/artifacts/${'0'.repeat(64)}`)).status).toBe(404);
   });

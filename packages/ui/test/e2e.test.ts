@@ -106,6 +106,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     await page.goto(`${ui.url}#/artifact/${hash('sweep[0]/evaluate-model.metrics')}`);
     await page.waitForSelector('#confusion');
     expect(await page.locator('#confusion tbody tr').count()).toBe(3);
+    expect(await page.locator('#lineage').textContent()).toMatch(/sweep\[0\]\/evaluate-model\.metrics[\s\S]*split-data\.test/);
     await page.screenshot({ path: join(shots, 'artifact.png') });
   });
 
