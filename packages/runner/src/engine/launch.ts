@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { ArgIR, ComponentIR, ContainerComponentIR, JsonValue } from '@sluice/sdk';
 import { type ArtifactInputSpec, EXIT, executeStep, readOutputFiles, type StepResult, type StepSpec } from '@sluice/executor';
 import type { AttemptOutcome } from '../store/state.ts';
-import { type ChildOutcome, killGroup, WarmWorker } from './pool.ts';
+import { environmentProblem } from '../errors.ts';
+import { type ChildOutcome, guarded, killGroup, WarmWorker } from './pool.ts';
 import type { FailureKind } from './retry.ts';
 import { type FunctionRuntime, isArtifactRef, type LoadedPipeline, type RuntimeValue } from './types.ts';
 
@@ -25,6 +26,8 @@ export interface AttemptRequest {
   readonly env: { readonly [name: string]: string };
   /** Aborted when the runner stops (reason `'preempted'`): the step gets its grace period. */
   readonly signal: AbortSignal;
+  /** Told the pid of the process group that runs the attempt (recorded, to stop it if the runner dies). */
+  readonly onProcess?: (pid: number) => void;
 }
 
 export type AttemptResult =
@@ -75,6 +78,11 @@ export class InProcessLauncher implements Launcher {
   async run(req: AttemptRequest): Promise<AttemptResult> {
     const runtime: FunctionRuntime | undefined = this.runtimes.get(req.componentHash);
     if (!runtime) return { ok: false, kind: 'invalid', outcome: 'invalid', message: `no runnable function component ${req.componentHash} (${req.component.name})`, exitCode: null, signal: null };
+    try {
+      mkdirSync(dirname(req.logFile), { recursive: true }); // the process launchers create it too
+    } catch (e) {
+      return { ok: false, kind: 'system', outcome: 'error', message: environmentProblem(e) ?? (e as Error).message, exitCode: null, signal: null };
+    }
     if (req.timeoutMs === undefined) {
       try {
         return fromStep(await executeStep(runtime, stepSpec(req, runtime.ir.inputs, req.logFile), { signal: req.signal, env: req.env }));
@@ -123,12 +131,14 @@ function runGroup(cmd: string, args: readonly string[], req: AttemptRequest, env
     let killedFor: ChildOutcome['killedFor'];
     let child;
     try {
-      child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env });
+      const [c, a] = guarded(cmd, args, graceMs);
+      child = spawn(c, a, { detached: true, stdio: ['ignore', fd, fd], env });
     } catch (e) {
       closeSync(fd);
       return resolve({ code: null, signal: null, killedFor, spawnError: e as Error });
     }
     const pid = child.pid;
+    if (pid !== undefined) req.onProcess?.(pid);
     const timers: NodeJS.Timeout[] = [];
     const stop = (why: 'timeout' | 'preempted') => {
       if (killedFor || pid === undefined) return;
@@ -164,7 +174,9 @@ function classify(o: ChildOutcome, req: AttemptRequest, errorFile: string | unde
   if (errorFile && existsSync(errorFile)) {
     try { reported = JSON.parse(readFileSync(errorFile, 'utf8')) as StepResult; } catch { /* torn */ }
   }
-  if (o.killedFor === 'preempted' || o.code === EXIT.preempted) return { ok: false, kind: 'preempted', outcome: 'preempted', message: reported && reported.status !== 'succeeded' ? reported.message : 'terminated (SIGTERM)', ...base };
+  if (o.logError) return { ok: false, kind: 'system', outcome: 'error', message: o.logError, ...base };
+  // a step that ends with exit 0 within its grace period finished: it is not interrupted
+  if ((o.killedFor === 'preempted' && o.code !== 0) || o.code === EXIT.preempted) return { ok: false, kind: 'preempted', outcome: 'preempted', message: reported && reported.status !== 'succeeded' ? reported.message : 'terminated (SIGTERM)', ...base };
   if (o.code === 0) return undefined;
   if (reported && reported.status !== 'succeeded' && (o.code === EXIT.failed || o.code === EXIT.invalid || o.code === EXIT.nonretryable)) return fromStep(reported, o.code);
   const log = tail(req.logFile, 4000);
@@ -203,9 +215,15 @@ export class ProcessLauncher implements Launcher {
   constructor(private readonly o: ProcessLauncherOptions) {}
 
   async run(req: AttemptRequest): Promise<AttemptResult> {
-    mkdirSync(req.outputsDir, { recursive: true });
-    const spec = { ...stepSpec(req, req.component.inputs), componentName: req.component.name };
-    const o = this.o.fresh || needsFreshProcess(req) ? await this.fresh(req, spec) : await this.warm(req, spec);
+    let o: ChildOutcome;
+    try {
+      mkdirSync(req.outputsDir, { recursive: true });
+      const spec = { ...stepSpec(req, req.component.inputs), componentName: req.component.name };
+      o = this.o.fresh || needsFreshProcess(req) ? await this.fresh(req, spec) : await this.warm(req, spec);
+    } catch (e) {
+      // the attempt could not even be set up (disk full, permissions): a system error, not a crash of the runner
+      return { ok: false, kind: 'system', outcome: 'error', message: `could not start the step: ${environmentProblem(e) ?? (e as Error).message}`, exitCode: null, signal: null };
+    }
     const bad = classify(o, req, join(req.outputsDir, 'error.json'));
     if (bad) return bad;
     try {
@@ -242,7 +260,7 @@ export class ProcessLauncher implements Launcher {
       this.workers.add(w);
     }
     const args = { entry: this.o.entry, ...(this.o.exportName ? { exportName: this.o.exportName } : {}), component: spec.component, task: spec.task, params: {}, artifacts: {}, artifactOrders: [], outputs: spec.outputsDir };
-    const o = await w.run({ logFile: req.logFile, timeoutMs: req.timeoutMs, signal: req.signal, args, spec, env: { ...req.env, SLUICE_RUN_ID: req.runId, SLUICE_ATTEMPT: String(req.attempt) } });
+    const o = await w.run({ logFile: req.logFile, timeoutMs: req.timeoutMs, signal: req.signal, args, spec, env: { ...req.env, SLUICE_RUN_ID: req.runId, SLUICE_ATTEMPT: String(req.attempt) }, ...(req.onProcess ? { onProcess: req.onProcess } : {}) });
     if (w.reusable && !this.closed) this.idle.push(w);
     else {
       w.kill();
