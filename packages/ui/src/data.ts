@@ -294,6 +294,12 @@ export class UiData {
 }
 
 const PREVIEW_BYTES = 256 * 1024;
+/** Images shown inline (as data: URLs, which the page's CSP allows for images only), by their first bytes. */
+const IMAGES = [
+  { mime: 'image/png', magic: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] },
+  { mime: 'image/jpeg', magic: [0xff, 0xd8, 0xff] },
+  { mime: 'image/gif', magic: [0x47, 0x49, 0x46, 0x38] },
+];
 
 /** A preview by type: the first rows of a CSV or JSON table, a Metrics JSON, text, or a note. */
 export function preview(file: string, type: string) {
@@ -312,6 +318,8 @@ export function preview(file: string, type: string) {
     closeSync(fd);
   }
   const truncated = st.size > buf.length;
+  const image = IMAGES.find((i) => i.magic.every((b, k) => buf[k] === b));
+  if (image) return truncated ? { kind: 'binary' as const, size: st.size } : { kind: 'image' as const, size: st.size, dataUrl: `data:${image.mime};base64,${buf.toString('base64')}` };
   if (buf.subarray(0, 8192).includes(0)) return { kind: 'binary' as const, size: st.size };
   const text = buf.toString('utf8');
   const trimmed = text.trimStart();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '@sluice/runner';
 import { createUiApp, CSP } from '../src/server.ts';
 import { startUi } from '../src/serve.ts';
-import { runGraph } from '../src/data.ts';
+import { preview, runGraph } from '../src/data.ts';
 
 const DEMO = resolve(import.meta.dirname, 'fixtures/demo.ts');
 const SECRET = 'sk-live-DO-NOT-SHOW-4242';
@@ -244,5 +244,21 @@ describe('runGraph', () => {
     expect(g.nodes[0]).toMatchObject({ kind: 'loop', iterations: 10_000 });
     expect(g.nodes[1]).toMatchObject({ state: 'running', counts: { succeeded: 9_000, running: 1_000 }, instances: 10_000 });
     expect(g.nodes[1]?.keys).toHaveLength(50);
+  });
+});
+
+describe('preview', () => {
+  it('shows a PNG inline as a data: URL and other binary as binary', () => {
+    const d = mkdtempSync(join(tmpdir(), 'sluice-ui-preview-'));
+    try {
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+      writeFileSync(join(d, 'a'), png);
+      expect(preview(join(d, 'a'), 'Artifact')).toEqual({ kind: 'image', size: png.length, dataUrl: `data:image/png;base64,${png.toString('base64')}` });
+      writeFileSync(join(d, 'b'), Buffer.from([1, 0, 2, 0, 3]));
+      expect(preview(join(d, 'b'), 'Model')).toEqual({ kind: 'binary', size: 5 });
+      expect(preview(join(d, 'missing'), 'Model')).toEqual({ kind: 'missing' });
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
