@@ -14,7 +14,8 @@ export { detectGpus, parseNvidiaSmiCsv } from './engine/gpu.ts';
 export { RunnerError } from './errors.ts';
 export type { Clock } from './util/clock.ts';
 export { openStore } from './client.ts';
-export type { Store, Runs, RunFilter, RunInfo, RunDetail, TaskInfo, AttemptInfo, LineageEntry } from './client.ts';
+export type { Store, Runs } from './client.ts';
+export type { RunFilter } from './backend/views.ts';
 export type { TypedRunOptions, TypedRunResult, RunOptionsFor, RunResultFor, PipelineParams, PipelineOutputs, ParamValue, OutputValue } from './typed.ts';
 export type { RunStatus, TaskState, AttemptOutcome } from './store/state.ts';
 // The run backend seam (the CLI, a web view and tracking talk to this; the Argo backend implements it too)
