@@ -5,6 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { JsonValue, PipelineIR, SluiceIssue } from '@sluice/sdk';
 import { effectiveTaskOptions } from '@sluice/sdk';
 import { Engine, type RunEvent } from './engine/engine.ts';
+import { checkRunnable } from './engine/values.ts';
 import { detectGpus, GpuPool } from './engine/gpu.ts';
 import { ContainerLauncher, InProcessLauncher, type Launcher, ProcessLauncher } from './engine/launch.ts';
 import { loadPipelineFile, toLoadedPipeline } from '@sluice/executor';
@@ -20,7 +21,7 @@ import { ArtifactStore } from './store/cas.ts';
 import { groupAlive, stopGroup } from './store/procs.ts';
 import { type RunStatus, StateStore, type TaskState } from './store/state.ts';
 import { type Clock, systemClock } from './util/clock.ts';
-import { canonicalJson, sha256 } from './util/json.ts';
+import { canonicalJson, sha256 } from '@sluice/sdk';
 import type { RunOptionsFor, RunResultFor } from './typed.ts';
 
 export type { RunEvent } from './engine/engine.ts';
@@ -66,6 +67,8 @@ export interface RunOptions {
   readonly semaphores?: Readonly<Record<string, number>>;
   /** GPU devices to hand out; @default detected (`SLUICE_GPUS`, then nvidia-smi) */
   readonly gpus?: readonly string[];
+  /** Model names of `gpus` (as nvidia-smi prints them), to check `resources.gpu.type` against; detected with the GPUs when `gpus` is not given. */
+  readonly gpuNames?: readonly string[];
   /** `full` also survives a power cut (fsync per commit). @default 'normal' */
   readonly durability?: 'normal' | 'full';
   /** Time a stopped step gets to save a checkpoint. @default 10000 */
@@ -99,10 +102,6 @@ export interface RunResult {
 export function storePaths(storeDir = '.sluice'): { root: string; db: string; artifacts: string; runs: string } {
   const root = resolve(storeDir);
   return { root, db: join(root, 'state.db'), artifacts: join(root, 'artifacts'), runs: join(root, 'runs') };
-}
-
-export function irHash(ir: PipelineIR): string {
-  return sha256(canonicalJson(ir)).slice(0, 16);
 }
 
 /**
@@ -216,7 +215,7 @@ function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: stri
       if (n.kind === 'task') {
         const c = ir.components[n.component];
         const gpu = effectiveTaskOptions(ir.options, c, n).resources?.gpu;
-        if (gpu) pool.check(gpu.count, `task ${n.id}`);
+        if (gpu) pool.check(gpu.count, `task ${n.id}`, gpu.type);
         if (c?.kind === 'pipeline') walk(c.dag, false);
       } else if (n.kind === 'loop') {
         // pipeline parameters are known now; inside a nested pipeline a `param` is one of its inputs
@@ -253,6 +252,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     : (opts.mode ?? (opts.entry ? 'process' : 'inprocess')) === 'process' && opts.entry ? await loadingUserModule(opts.entry, () => loadPipelineFile(opts.entry as string, opts.exportName))
     : await toLoadedPipeline(pipeline, 'the pipeline');
   const ir = loaded.ir;
+  checkRunnable(ir);
   const clock = opts.clock ?? systemClock;
   const paths = storePaths(opts.storeDir);
   resolveTracking(); // a bad SLUICE_TRACKING_URI is refused before anything runs
@@ -282,7 +282,8 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   try {
     const irText = canonicalJson(ir);
     const hash = sha256(irText).slice(0, 16);
-    const pool = new GpuPool(opts.gpus ?? detectGpus().map((g) => g.index));
+    const detected = opts.gpus ? undefined : detectGpus();
+    const pool = new GpuPool(opts.gpus ?? detected!.map((g) => g.index), opts.gpuNames ?? detected?.map((g) => g.name));
     const semaphores = semaphoreSizes(paths.root, process.env, opts.semaphores);
     let params: Record<string, JsonValue>;
     let entry = opts.entry;

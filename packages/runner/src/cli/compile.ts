@@ -109,7 +109,7 @@ function parseParams(flags: readonly string[], ir: PipelineIR, pipeline: Pipelin
   }
   if (issues.length) throw new SluiceValidationError(issues);
   if (pipeline) {
-    const r = parsePipelineParams(pipeline, raw, { fromCli: true });
+    const r = parsePipelineParams(pipeline, raw, { fromCli: true, partial: true });
     if (!r.ok) throw new SluiceValidationError(r.issues);
     // Only the parameters given on the command line replace defaults.
     return Object.fromEntries(Object.keys(raw).map((k) => [k, r.values[k]!]));

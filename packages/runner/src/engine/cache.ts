@@ -1,5 +1,5 @@
-import type { ComponentIR, JsonValue } from '@sluice/sdk';
-import { canonicalJson, sha256 } from '../util/json.ts';
+import type { CacheIR, ComponentIR, JsonValue } from '@sluice/sdk';
+import { cacheEntryFresh, canonicalJson, sha256 } from '@sluice/sdk';
 import { isArtifactRef, type RuntimeValue } from './types.ts';
 
 /** Bump when the key's recipe changes. */
@@ -44,6 +44,29 @@ export function cacheParts(component: ComponentIR, inputs: { readonly [name: str
 export function cacheKey(parts: CacheParts): string {
   if (parts.custom !== undefined) return sha256(canonicalJson({ f: KEY_FORMAT, component: parts.component, custom: parts.custom, version: parts.version }));
   return sha256(canonicalJson({ f: KEY_FORMAT, ...parts }));
+}
+
+/** What a cache lookup needs of the store. */
+export interface CacheReader {
+  getCache(key: string): { readonly run_id: string; readonly task_key: string; readonly outputs: string; readonly created_at: number } | undefined;
+}
+
+export type CacheLookup =
+  | { readonly hit: true; readonly entry: { readonly run_id: string; readonly task_key: string; readonly outputs: string; readonly created_at: number } }
+  | { readonly hit: false; readonly why: 'disabled' | 'absent' | 'expired' | 'lookups off' };
+
+/**
+ * The one cache lookup of the engine and the dry run: off when the task's cache is disabled or
+ * lookups are off (`--no-cache`), else the entry under `key` when it is fresh under `maxAge`
+ * (SDK `cacheEntryFresh`). Whether the entry's artifacts are still in the store is the caller's.
+ */
+export function lookupCache(store: CacheReader | undefined, policy: CacheIR, key: string, nowMs: number, lookups = true): CacheLookup {
+  if (!policy.enabled) return { hit: false, why: 'disabled' };
+  if (!lookups || !store) return { hit: false, why: 'lookups off' };
+  const entry = store.getCache(key);
+  if (!entry) return { hit: false, why: 'absent' };
+  if (!cacheEntryFresh(policy, entry.created_at, nowMs)) return { hit: false, why: 'expired' };
+  return { hit: true, entry };
 }
 
 /** Says which parts of the key differ from an earlier run of the same task; empty when none does. */

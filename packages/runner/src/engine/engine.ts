@@ -2,19 +2,17 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, SynchronizationIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
-import { effectiveTaskOptions } from '@sluice/sdk';
+import { cachePolicy, effectiveTaskOptions } from '@sluice/sdk';
 import type { ArtifactStore } from '../store/cas.ts';
 import type { AttemptOutcome, Consumption, StateStore, TaskRow, TaskState } from '../store/state.ts';
 import type { Clock } from '../util/clock.ts';
-import { parseDurationMs } from '../util/duration.ts';
-import { canonicalJson } from '../util/json.ts';
 import { crashPoint } from '@sluice/executor';
 import { processStart } from '../store/procs.ts';
-import { cacheKey, type CacheParts, cacheParts, explainMiss } from './cache.ts';
+import { cacheKey, type CacheParts, cacheParts, explainMiss, lookupCache } from './cache.ts';
 import { type GpuPool, Semaphore } from './gpu.ts';
 import type { AttemptRequest, AttemptResult, Launcher } from './launch.ts';
 import { describeLock, notifyReleased, type SemaphoreSizes, unsizedWarning, waitForRelease, wantedLocks } from './locks.ts';
-import { backoffMs, type FailureCounts, type FailureKind, shouldRetry } from './retry.ts';
+import { backoffMs, type FailureKind, shouldRetry } from './retry.ts';
 import { type ArtifactRef, isArtifactRef, type LoadedPipeline, type RuntimeValue } from './types.ts';
 import type { RunEvent } from '../backend/events.ts';
 import { markAttempt } from '../query/logs.ts';
@@ -553,15 +551,16 @@ export class Engine {
       }
     }
     const opts = this.options(t, comp);
-    const cacheOn = opts.cache?.enabled !== false;
-    const parts: CacheParts = cacheParts(comp, inputs, opts.cache?.version, opts.cache?.key, o.codeHash);
+    const cache = cachePolicy(opts);
+    const cacheOn = cache.enabled;
+    const parts: CacheParts = cacheParts(comp, inputs, cache.version, cache.key, o.codeHash);
     const ckey = cacheKey(parts);
     const partsJson = JSON.stringify(parts);
     const inputsJson = JSON.stringify(inputs);
-    if (cacheOn && !o.noCache && this.cacheKeys.has(ckey)) {
-      const hit = o.store.getCache(ckey);
-      const fresh = hit && (opts.cache?.maxAge === undefined || o.clock.now() - hit.created_at <= parseDurationMs(opts.cache.maxAge));
-      if (hit && fresh) {
+    const found = lookupCache(o.store, cache, ckey, o.clock.now(), !o.noCache && this.cacheKeys.has(ckey));
+    if (found.hit) {
+      const hit = found.entry;
+      {
         const outputs = this.revive(hit.outputs);
         if (await this.outputsComplete(outputs, key)) {
           const artifacts = Object.entries(outputs).filter(([, v]) => isArtifactRef(v)).map(([name, v]) => {
@@ -584,13 +583,12 @@ export class Engine {
       }
     }
     const gpuCount = opts.resources?.gpu?.count ?? 0;
-    o.gpus.check(gpuCount, `task ${key}`);
+    o.gpus.check(gpuCount, `task ${key}`, opts.resources?.gpu?.type);
     const priorAttempts = prev ? o.store.attemptsOf(o.runId, key) : [];
-    const spent: FailureCounts = { user: 0, system: 0 };
-    for (const a of priorAttempts) {
-      if (a.outcome === 'failed' || a.outcome === 'timeout') spent.user++;
-      else if (a.outcome === 'error' || a.outcome === 'preempted') spent.system++;
-    }
+    // One retry budget for every kind of failure (SDK semantics), counted over earlier attempts too.
+    let spent = 0;
+    for (const a of priorAttempts) if (a.outcome === 'failed' || a.outcome === 'timeout' || a.outcome === 'error' || a.outcome === 'preempted') spent++;
+    let firstStart: number | undefined;
     // the task row of an unfinished task counts its attempts (successful ones leave no attempt row)
     let attempt = Math.max(priorAttempts.length, prev?.attempts ?? 0);
     let attemptStart = o.clock.now();
@@ -629,6 +627,7 @@ export class Engine {
           } else store.startAttempt(o.runId, key, n);
         }, `start:${key}#${n}`);
         attemptStart = now;
+        firstStart ??= prev?.started_at ?? now;
         first = false;
         await store.flush();
         crashPoint('attempt.after-start');
@@ -684,10 +683,9 @@ export class Engine {
         return 'omitted';
       }
       const kind: FailureKind = res.kind;
-      if (!this.failFast && shouldRetry(opts.retry, spent, kind)) {
-        if (kind === 'user') spent.user++;
-        else spent.system++;
-        const delayMs = backoffMs(opts.retry, spent.user + spent.system, o.random);
+      if (!this.failFast && shouldRetry(opts.retry, spent, kind, { firstStartMs: firstStart ?? attemptStart, nowMs: o.clock.now() })) {
+        spent++;
+        const delayMs = backoffMs(opts.retry, spent, o.random);
         this.states.set(key, 'retrying');
         o.emit({ type: 'task.retrying', time: o.clock.now(), runId: o.runId, key, attempt, message: `${res.outcome}: ${res.message}`, delayMs });
         await o.clock.sleep(delayMs, o.signal);
@@ -707,8 +705,4 @@ export class Engine {
       return 'failed';
     }
   }
-}
-
-export function canonicalParams(p: { readonly [name: string]: JsonValue }): string {
-  return canonicalJson(p);
 }

@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ArgIR, ComponentIR, ContainerComponentIR, JsonValue } from '@sluice/sdk';
+import type { ComponentIR, ContainerComponentIR, JsonValue } from '@sluice/sdk';
+import { paramText, renderArgv } from '@sluice/sdk';
 import { type ArtifactInputSpec, EXIT, executeStep, readOutputFiles, type StepResult, type StepSpec } from '@sluice/executor';
 import type { AttemptOutcome } from '../store/state.ts';
 import { environmentProblem } from '../errors.ts';
@@ -293,19 +294,6 @@ export function detectContainerEngine(): string | null {
   return engineCache;
 }
 
-function renderArg(a: ArgIR, req: AttemptRequest, paths: (kind: 'in' | 'out', name: string) => string): string {
-  switch (a.kind) {
-    case 'literal': return a.value;
-    case 'inputValue': {
-      const v = req.inputs[a.input] ?? (req.component.inputs[a.input]?.kind === 'parameter' ? (req.component.inputs[a.input] as { default?: JsonValue }).default : undefined);
-      return typeof v === 'string' ? v : JSON.stringify(v ?? null);
-    }
-    case 'inputPath': return paths('in', a.input);
-    case 'outputPath': return paths('out', a.output);
-    case 'concat': return a.parts.map((p) => renderArg(p, req, paths)).join('');
-  }
-}
-
 /**
  * Runs container components with docker or podman when one answers; otherwise runs the command on
  * the host (with a warning), or fails when containers are required.
@@ -318,20 +306,34 @@ export class ContainerLauncher implements Launcher {
     const engine = this.policy === 'host' ? null : detectContainerEngine();
     if (!engine && this.policy === 'require')
       return { ok: false, kind: 'nonretryable', outcome: 'nonretryable', message: `container component ${c.name} (${c.image}) needs docker or podman, and neither answers on this machine (--containers=require)`, exitCode: null, signal: null };
-    const paths = (kind: 'in' | 'out', name: string): string => {
-      if (kind === 'in') {
-        const v = req.inputs[name];
-        if (isArtifactRef(v)) return v.path;
-        throw new Error(`inputPath ${name} is not an artifact`);
-      }
-      const io = c.outputs[name];
-      const p = join(req.outputsDir, io?.kind === 'parameter' ? 'parameters' : 'artifacts', name);
-      mkdirSync(dirname(p), { recursive: true });
-      return p;
+    const inputValue = (name: string): string => {
+      const v = req.inputs[name] ?? (c.inputs[name]?.kind === 'parameter' ? (c.inputs[name] as { default?: JsonValue }).default : undefined);
+      return paramText((v ?? null) as JsonValue);
     };
     let argv: string[];
     try {
-      argv = c.command.map((a) => renderArg(a, req, paths));
+      // The SDK's one rendering of a container command (the compiler spells the same for a pod).
+      argv = renderArgv(c, {
+        literal: (v) => v,
+        inputValue,
+        inputPath: (name, kind) => {
+          if (kind === 'parameter') {
+            // A parameter read from a file, as Argo's raw input artifact gives it in a pod.
+            const f = join(req.outputsDir, '..', 'inputs', name);
+            mkdirSync(dirname(f), { recursive: true });
+            writeFileSync(f, inputValue(name));
+            return f;
+          }
+          const v = req.inputs[name];
+          if (isArtifactRef(v)) return v.path;
+          throw new Error(`inputPath ${name}: no artifact was given`);
+        },
+        outputPath: (name, kind) => {
+          const p = join(req.outputsDir, kind === 'parameter' ? 'parameters' : 'artifacts', name);
+          mkdirSync(dirname(p), { recursive: true });
+          return p;
+        },
+      });
     } catch (e) {
       return { ok: false, kind: 'invalid', outcome: 'invalid', message: (e as Error).message, exitCode: null, signal: null };
     }
