@@ -29,3 +29,6 @@ export type { RunRef, RunView, RunSummaryView, TaskView, AttemptView, ArtifactVi
 export { RUN_EVENT_TYPES, eventKey, eventFields } from './backend/events.ts';
 export type { EventOf, RunEventType, EventFields, OutputArtifact, OutputValue as EventOutputValue } from './backend/events.ts';
 export type { RunStartedEvent, RunResumedEvent, RunWaitingEvent, RunFinishedEvent, TaskWaitingEvent, TaskStartedEvent, TaskRetryingEvent, TaskSucceededEvent, TaskCachedEvent, TaskFailedEvent, TaskSkippedEvent, TaskOmittedEvent, TaskResumedEvent, ConditionDecidedEvent, WarningEvent } from './backend/events.ts';
+// Read side of the local store for other views of it (the web view, @sluice/ui): the query layer, no SQL of their own.
+export { StateStore } from './store/state.ts';
+export { findRunRow, irOf } from './query/runs.ts';

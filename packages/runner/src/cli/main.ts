@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerTrackingVerbs } from './tracking-verbs.ts';
+const UI_PACKAGE = '@sluice/ui';
 import { Command, CommanderError, Option } from 'commander';
 import { environmentProblem, loadingUserModule, RunnerError, UserModuleError } from '../errors.ts';
 import { checkPipelineFile, integerFlag, storeFlag } from './flags.ts';
@@ -150,6 +151,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerInit(program, (c) => { code = c; });
   registerTriggers(program, { runPipeline, ensureStore: (db) => StateStore.open(db).close(), setCode: (c) => { code = c; } });
   registerTrackingVerbs(program, (c) => { code = c; });
+  // sluice ui (web view): @sluice/ui is an optional dependency (named through a variable so the runner's build does not compile it); without it there is no ui verb
+  await (import(UI_PACKAGE) as Promise<{ registerUi: (p: Command, setCode: (c: number) => void) => void }>).then((m) => m.registerUi(program, (c) => { code = c; }), (e: NodeJS.ErrnoException) => { if (e.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes(UI_PACKAGE)) throw e; });
   // cluster verbs (submit, watch, terminate, resubmit, build; --cluster on runs/show/logs/stop/retry): @sluice/cluster loads its Kubernetes client only when one runs
   (await import('@sluice/cluster/cli')).registerCluster(program, { view: (json) => new RunView(json ? 'json' : viewMode({})), setCode: (c) => { code = c; } });
   // commander's messages (unknown option, invalid value) are one line on stderr; its help on stdout
