@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
-const PACKAGES = ['sdk', 'tracking', 'compiler', 'executor', 'bundle', 'cluster', 'runner', 'create-sluice'] as const;
+const PACKAGES = ['sdk', 'tracking', 'compiler', 'executor', 'bundle', 'cluster', 'triggers', 'runner', 'create-sluice'] as const;
 const skip = process.env.SLUICE_SKIP_FRESH === '1' && !process.env.CI;
 
 // The environment of a user's shell: none of pnpm's or this workspace's npm settings.
@@ -68,7 +68,7 @@ describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
       const name = f.startsWith('create-sluice') ? 'create-sluice' : `@sluice/${f.replace(/^sluice-/, '').replace(/-\d.*$/, '')}`;
       tarballs[name] = join(packs, f);
     }
-    expect(Object.keys(tarballs).sort()).toEqual(['@sluice/bundle', '@sluice/cluster', '@sluice/compiler', '@sluice/executor', '@sluice/runner', '@sluice/sdk', '@sluice/tracking', 'create-sluice']);
+    expect(Object.keys(tarballs).sort()).toEqual(['@sluice/bundle', '@sluice/cluster', '@sluice/compiler', '@sluice/executor', '@sluice/runner', '@sluice/sdk', '@sluice/tracking', '@sluice/triggers', 'create-sluice']);
     // npm create sluice app, from the packed create-sluice
     ok(sh('npm', ['exec', '--yes', `--package=${tarballs['create-sluice']}`, '--', 'create-sluice', 'app'], work), 'npm create sluice');
     app = join(work, 'app');
@@ -79,7 +79,7 @@ describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
       for (const name of Object.keys(deps)) if (tarballs[name]) deps[name] = `file:${tarballs[name]}`;
     }
     // the runner's own, not on the registry either
-    for (const name of ['@sluice/compiler', '@sluice/bundle', '@sluice/cluster', 'create-sluice']) pkg.devDependencies![name] = `file:${tarballs[name]}`;
+    for (const name of ['@sluice/compiler', '@sluice/bundle', '@sluice/cluster', '@sluice/triggers', 'create-sluice']) pkg.devDependencies![name] = `file:${tarballs[name]}`;
     pkg.dependencies!['@sluice/tracking'] = `file:${tarballs['@sluice/tracking']}`; // the executor's
     writeFileSync(join(app, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
     // better-sqlite3's native build takes one to fifteen minutes here (one C file, -O3, on a shared
