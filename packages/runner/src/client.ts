@@ -6,6 +6,7 @@ import type { RunFilter, RunSummaryView, RunView } from './backend/views.ts';
 import { findRunRow, listRunViews, runView } from './query/runs.ts';
 import { storePaths } from './run.ts';
 import { StateStore } from './store/state.ts';
+import { openEmbeddedRegistry, openTrackingStore, type MetricPoint, type ModelVersion } from '@sluice/tracking';
 
 /** The runs of a store. */
 export interface Runs {
@@ -17,6 +18,22 @@ export interface Runs {
    * consumed them (lineage as recorded edges). Throws a `RunnerError` (`run.unknown`) when there is none.
    */
   get(id: string): RunView;
+  /**
+   * Every metric point a run logged (`ctx.log.metric`, and `Metrics` values), ordered by task,
+   * name and step.
+   *
+   * @example
+   * const loss = (await store.runs.metrics('latest')).filter((m) => m.name === 'loss').map((m) => m.value);
+   */
+  metrics(id: string, task?: string): Promise<MetricPoint[]>;
+}
+
+/** The model registry of the store (the embedded one; MLflow's through `@sluice/tracking`). */
+export interface Models {
+  /** The version an alias points at (`champion`), or a version by number; undefined when none. */
+  get(name: string, aliasOrVersion: string | number): Promise<ModelVersion | undefined>;
+  /** Every version of a model, oldest first. */
+  versions(name: string): Promise<ModelVersion[]>;
 }
 
 /** A store opened for reading. */
@@ -24,6 +41,7 @@ export interface Store {
   /** Absolute directory of the store. */
   readonly dir: string;
   readonly runs: Runs;
+  readonly models: Models;
   close(): void;
 }
 
@@ -45,6 +63,33 @@ export function openStore(dir = '.sluice'): Store {
     runs: {
       list: (filter = {}) => listRunViews(s, paths.root, filter),
       get: (id) => runView(s, findRunRow(s, id), paths.root),
+      async metrics(id, task) {
+        const run = findRunRow(s, id);
+        const t = await openTrackingStore(paths.root, { readonly: true });
+        try {
+          return t.metrics(run.id, task);
+        } finally {
+          t.close();
+        }
+      },
+    },
+    models: {
+      async get(name, aliasOrVersion) {
+        const r = await openEmbeddedRegistry(paths.root, { readonly: true });
+        try {
+          return typeof aliasOrVersion === 'number' ? await r.version(name, aliasOrVersion) : await r.byAlias(name, aliasOrVersion);
+        } finally {
+          r.close();
+        }
+      },
+      async versions(name) {
+        const r = await openEmbeddedRegistry(paths.root, { readonly: true });
+        try {
+          return await r.versions(name);
+        } finally {
+          r.close();
+        }
+      },
     },
     close: () => s.close(),
   };
