@@ -515,7 +515,7 @@ export class StateStore {
     const ids = this.db.prepare(`SELECT id FROM runs WHERE pipeline = ? AND rowid < (SELECT rowid FROM runs WHERE id = ?) ORDER BY rowid DESC`).pluck().all(run.pipeline, run.id) as string[];
     for (const id of ids) yield this.tasksOfRun(id);
   }
-  /** Why each task of the run missed the cache (see {@link explainMisses}). */
+  /** Why each task of the run missed the cache (computed by `explainMisses` in engine/cache.ts). */
   cacheMisses(run: RunRow): Map<string, string> {
     return explainMisses(this.tasksOfRun(run.id), () => this.earlierRunsTasks(run));
   }
