@@ -66,7 +66,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     await page.waitForSelector('#dag g.node');
     const nodes = await page.locator('#dag g.node').count();
     expect(nodes).toBe(api.nodes.filter((n) => n.kind === 'task').length);
-    expect(nodes).toBe(6); // validate, split, train, evaluate (in the sweep), pick-best, promote
+    expect(nodes).toBe(7); // validate, split, train, evaluate (in the sweep), pick-best, promote, model-card (if promoted)
     expect(await page.locator('#dag g.group[data-group="sweep"] text').textContent()).toContain('4 iterations');
     expect(await page.locator('#dag g.node[data-node="evaluate-model"]').getAttribute('data-state')).toBe('succeeded');
     await page.click('#dag g.node[data-node="validate-data"]');

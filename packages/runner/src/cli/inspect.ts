@@ -11,6 +11,7 @@ import { locateStore } from '../backend/location.ts';
 import { formatMs } from '../util/duration.ts';
 import type { RuntimeValue } from '../engine/types.ts';
 import { formatOutputs } from './outputs.ts';
+import { integerFlag } from './flags.ts';
 import { join } from 'node:path';
 
 type Out = (text: string) => void;
@@ -128,7 +129,7 @@ const storeOption = () => new Option('--store <dir>', 'state directory (default:
  */
 export function registerInspect(program: Command, setCode: (code: number) => void): void {
   program.command('runs').description('list runs, newest first').addOption(storeOption())
-    .option('-n, --limit <n>', 'how many', positiveInt, 20)
+    .option('-n, --limit <n>', 'how many', integerFlag(1), 20)
     .addOption(new Option('--status <status>', 'only runs in this state').choices(STATUSES))
     .option('--pipeline <name>', 'only runs of this pipeline').option('--json', 'JSON output')
     .action(async (o: { store?: string; limit: number; status?: RunStatusView; pipeline?: string; json?: boolean; cluster?: boolean }) => {

@@ -67,7 +67,7 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string, ret
     const drive = { onEvent: view.event, signal: ac.signal, ...(o.cache ? {} : { noCache: true }) };
     const r = resume
       ? await (retry ? backend.retry : backend.resume).call(backend, resume, { ...drive, ...how, ...(file ? { entry: file } : {}) })
-      : await backend.submit({ file: file as string, ...(o.export ? { exportName: o.export } : {}), params: parseParamFlags(o.param), paramsFromCli: true, ...(o.runId ? { runId: o.runId } : {}), ...how }, drive);
+      : await backend.submit({ file: file as string, ...(o.export ? { exportName: o.export } : {}), params: parseParamFlags(o.param), paramsFromCli: true, ...(o.runId !== undefined ? { runId: o.runId } : {}), ...how }, drive);
     if (!o.json) {
       process.stdout.write(`run ${r.id} ${r.status}${r.error ? `:\n${r.error}` : ''}\n`);
       if (r.status !== 'interrupted') process.stdout.write(formatOutputs(r.outputs));
