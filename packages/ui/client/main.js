@@ -188,6 +188,8 @@ function Run({ id }) {
   const [points, setPoints] = useState([]);
   useEffect(() => {
     let live = true;
+    // another run: nothing of the one shown before stays on screen while this one loads
+    setRun(null); setGraph(null); setError(null); setNode(null); setKey(null); setPoints([]);
     // the metrics come on their own: the DAG and the task list do not wait for them
     const load = () => {
       api(`/api/runs/${enc(id)}/metrics`).then((m) => live && setPoints(m.points), () => {});

@@ -77,6 +77,25 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it("going from one run to another never shows the first run's DAG as the second's", async () => {
+    await page.goto(`${ui.url}#/run/${runs.a}`);
+    await page.waitForSelector('#dag g.node[data-node="train-model"]');
+    // the second run's graph answers late: until then the page says it is loading, not the old DAG
+    let release = (): void => {};
+    const held = new Promise<void>((r) => { release = r; });
+    await page.route(`**/api/runs/${runs.demo}/graph`, async (route) => { await held; await route.continue(); });
+    try {
+      await page.goto(`${ui.url}#/run/${runs.demo}`);
+      await page.waitForFunction(() => /loading run/.test((globalThis as any).document.body.textContent ?? ''));
+      expect(await page.locator('#dag g.node[data-node="train-model"]').count()).toBe(0);
+    } finally {
+      release();
+    }
+    await page.waitForSelector('#dag g.node[data-node="announce-2"]');
+    await page.unroute(`**/api/runs/${runs.demo}/graph`);
+    expect(await page.locator('#dag g.node[data-node="train-model"]').count()).toBe(0);
+  });
+
   it("draws a condition as a group with its predicate and the branch taken", async () => {
     const api = (await (await fetch(new URL(`/api/runs/${runs.demo}/graph`, ui.url))).json()) as { nodes: { id: string; kind: string; branch?: string }[] };
     const cond = api.nodes.find((n) => n.kind === 'condition') as { id: string; branch: string };
