@@ -24,3 +24,15 @@ if [ -n "${CI:-}" ]; then
 else
   pnpm install --reporter=append-only >&2
 fi
+
+# The fault suite drives the live view in a real terminal (tmux); install it when apt can (idempotent).
+if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "sluice: installing tmux (the live-view test)" >&2
+  (apt-get install -y -qq tmux >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq tmux >/dev/null 2>&1; }) || echo "sluice: could not install tmux; the live-view test will fail under CI=true" >&2
+fi
+
+# The web view's tests drive a real browser: Debian's Chromium (no browser download), when apt can.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "sluice: installing chromium (the web view's browser tests)" >&2
+  (apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }) || echo "sluice: could not install chromium; the browser tests will fail under CI=true" >&2
+fi

@@ -11,7 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { component, listOf, pipeline, Dataset, Metrics, Model, NonRetryableError } from '@sluice/sdk';
+import { artifactType, component, listOf, pipeline, Dataset, Metrics, Model, NonRetryableError } from '@sluice/sdk';
 import { SPECIES, formatRowIssues, resolveDataPath, split, toCsv, validateCsv } from './src/data.ts';
 import { evaluate } from './src/metrics.ts';
 import { TrainConfig, describeConfig, predict, train, type SavedModel } from './src/models.ts';
@@ -114,6 +114,23 @@ export const pickBest = component({
   },
 });
 
+export const modelCard = component({
+  name: 'model-card',
+  description: 'A Markdown model card for the version that was just promoted.',
+  inputs: { metrics: Metrics, name: z.string(), version: z.number().int() },
+  outputs: { card: artifactType('Markdown') },
+  async run({ metrics, name, version }, ctx) {
+    const m = await metrics.readJson<{ accuracy: number; n: number; confusionMatrix: { labels: string[]; matrix: number[][] } }>();
+    const { labels, matrix } = m.confusionMatrix;
+    const lines = [
+      `# iris v${version}: ${name}`, '', `Held-out accuracy **${m.accuracy.toFixed(4)}** on ${m.n} rows (run ${ctx.runId}).`, '',
+      `| true \\ predicted | ${labels.join(' | ')} |`, `|---|${labels.map(() => '---:').join('|')}|`,
+      ...matrix.map((row, i) => `| ${labels[i]} | ${row.join(' | ')} |`), '',
+    ];
+    await ctx.outputs.card.write(lines.join('\n'));
+  },
+});
+
 export default pipeline(
   {
     name: 'tabular-training',
@@ -144,6 +161,8 @@ export default pipeline(
       gate: { metric: 'accuracy', guards: [{ metric: 'n', maxRegression: 0 }] },
     });
     const { promoted, version, reason } = gate.outputs;
+    // Only a promotion gets a model card.
+    p.when(promoted.eq(true), () => { modelCard({ metrics, name, version }); }, { name: 'promoted' });
     return { model, metrics, accuracy, name, promoted, version, decision: reason, sweep: sweep.collect((i) => i.score.outputs.summary) };
   },
 );

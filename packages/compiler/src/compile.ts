@@ -11,7 +11,8 @@ import { argoParamName, dnsLabel, NameRegistry } from './names.ts';
 import { renderDag, type RenderContext } from './render.ts';
 import { fitLimits } from './split.ts';
 import { SOURCE_MAP_ANNOTATION, SourceMapBuilder, sourceMapAnnotation, type SourceMap } from './sourcemap.ts';
-import { encodeLiteral, paramText, synchronization, type ArgoObject } from './templates.ts';
+import { paramText, synchronization, type ArgoObject } from './templates.ts';
+import { literalNeedsEncoding } from '@sluice/sdk';
 import { toYaml, type YamlValue } from './yaml.ts';
 
 /** Argo resource kinds `compile` can produce. */
@@ -95,7 +96,11 @@ function paramSpecs(params: { readonly [name: string]: IOSpec }, override: Compi
     const spec = params[name]!;
     if (spec.kind === 'artifact') { artifacts.push({ name: argoParamName(name) }); continue; }
     const given = override && Object.hasOwn(override, name) ? override[name] : spec.default;
-    parameters.push({ name: argoParamName(name), value: given === undefined ? undefined : encodeLiteral(paramText(given)), description: spec.description });
+    const text = given === undefined ? undefined : paramText(given);
+    // Argo would substitute "{{" in a parameter's value before any step sees it: refused, not encoded,
+    // so a step gets what the user gave, whether it comes from here or from the submission.
+    if (text !== undefined && literalNeedsEncoding(text)) issues.push({ code: 'argo.template', path: `${path}/params.${name}`, message: `the value of parameter "${name}" contains ${text.includes('{{') ? '"{{", which Argo would read as a template expression' : 'a control character, which Argo refuses in a manifest'}`, hint: 'give it at submission, or pass it as a literal to a function component' });
+    parameters.push({ name: argoParamName(name), value: text, description: spec.description });
   }
   for (const name of Object.keys(override ?? {}).sort()) {
     if (!(name in params)) issues.push({ code: 'param.unknown', path: `${path}/params.${name}`, message: `unknown parameter "${name}"; the pipeline takes ${Object.keys(params).sort().join(', ') || 'no parameters'}` });

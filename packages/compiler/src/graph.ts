@@ -25,6 +25,26 @@ function predSources(p: PredicateIR): string[] {
   }
 }
 
+/** A predicate as a person reads it: `pick-best.accuracy >= params.minAccuracy and …`. */
+export function predicateText(p: PredicateIR): string {
+  const v = (x: ValueIR): string => {
+    switch (x.kind) {
+      case 'literal': return JSON.stringify(x.value);
+      case 'param': return `params.${x.name}`;
+      case 'output': return `${x.task}.${x.output}`;
+      case 'item': return [x.loop, ...x.path].join('.');
+      case 'collect': return `${x.loop}[*].${x.task}.${x.output}`;
+      case 'oneOf': return `oneOf(${x.options.map((o) => `${o.task}.${o.output}`).join(', ')})`;
+      case 'status': return 'status';
+    }
+  };
+  switch (p.kind) {
+    case 'compare': return `${v(p.left)} ${p.op} ${v(p.right)}`;
+    case 'and': case 'or': return p.args.map((a) => (a.kind === 'and' || a.kind === 'or' ? `(${predicateText(a)})` : predicateText(a))).join(` ${p.kind} `);
+    case 'not': return `not (${predicateText(p.arg)})`;
+  }
+}
+
 function build(ir: PipelineIR): graphlib.Graph {
   const g = new graphlib.Graph({ directed: true, compound: true, multigraph: false });
   const add = (nodes: readonly NodeIR[], parent: string | undefined): void => {
@@ -33,7 +53,7 @@ function build(ir: PipelineIR): graphlib.Graph {
         const comp = ir.components[n.component];
         g.setNode(n.id, { label: comp && comp.name !== n.id ? `${n.id}\n${comp.name}` : n.id, kind: 'task' });
       } else if (n.kind === 'condition') {
-        g.setNode(n.id, { label: `if ${n.id}`, kind: 'cluster' });
+        g.setNode(n.id, { label: `if ${n.id}: ${predicateText(n.predicate)}`, kind: 'cluster' });
         for (const s of predSources(n.predicate)) g.setEdge(s, n.id);
         const thenId = `${n.id}__then`;
         g.setNode(thenId, { label: 'then', kind: 'cluster' });
@@ -93,12 +113,17 @@ export function toGraph(ir: PipelineIR, format: GraphFormat): string {
       } else lines.push(format === 'mermaid' ? `${pad}${mermaidId(id)}[${mermaidText(label(id))}]` : `${pad}${dotText(id)} [label=${dotText(label(id))}];`);
     }
   };
-  lines.push(format === 'mermaid' ? 'flowchart TD' : `digraph ${dotText(ir.name)} {`);
+  lines.push(...(format === 'mermaid' ? ['flowchart TD'] : [`digraph ${dotText(ir.name)} {`, '  compound=true;']));
   emit(undefined, 1);
   const edges = g.edges().filter((e) => g.hasNode(e.v) && g.hasNode(e.w));
   for (const e of edges) {
     if (format === 'mermaid') lines.push(`  ${mermaidId(e.v)} --> ${mermaidId(e.w)}`);
-    else lines.push(`  ${dotText(isCluster(e.v) ? firstLeaf(g, e.v) : e.v)} -> ${dotText(isCluster(e.w) ? firstLeaf(g, e.w) : e.w)};`);
+    else {
+      // an edge to or from a cluster is drawn between leaves and clipped at the cluster (compound,
+      // lhead/ltail), so it reads as Mermaid's edge to the subgraph: no false arrow into a leaf
+      const attrs = [...(isCluster(e.v) ? [`ltail=${dotText(`cluster_${e.v}`)}`] : []), ...(isCluster(e.w) ? [`lhead=${dotText(`cluster_${e.w}`)}`] : [])];
+      lines.push(`  ${dotText(isCluster(e.v) ? firstLeaf(g, e.v) : e.v)} -> ${dotText(isCluster(e.w) ? firstLeaf(g, e.w) : e.w)}${attrs.length ? ` [${attrs.join(', ')}]` : ''};`);
+    }
   }
   if (format === 'dot') lines.push('}');
   return `${lines.join('\n')}\n`;

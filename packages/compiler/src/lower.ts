@@ -7,10 +7,10 @@ import type {
   ComponentIR, ConditionIR, IOSpec, JsonValue, LoopIR, NodeIR, NodeKind, ParamType, PipelineComponentIR, PredicateIR, PredicateKind,
   TaskIR, ValueIR, ValueKind,
 } from '@sluice/sdk';
-import { effectiveTaskOptions } from '@sluice/sdk';
+import { compareMode, effectiveTaskOptions, encodeBase64, literalNeedsEncoding } from '@sluice/sdk';
 import { argoParamName } from './names.ts';
 import {
-  CACHE_KEY_OUTPUT, cacheKeyInput, cacheMode, collectKeyOutput, collectOrderInput, collectPrefix, encodeLiteral, leafTemplateFor, paramText,
+  CACHE_KEY_OUTPUT, cacheKeyInput, cacheMode, collectKeyOutput, collectOrderInput, collectPrefix, leafTemplateFor, oneOfArtifactInput, paramText,
   type TemplateContext,
 } from './templates.ts';
 
@@ -24,7 +24,8 @@ export type Ref =
 export type ArgVal = { readonly k: 'lit'; readonly text: string } | Ref;
 export type Operand = { readonly lit: JsonValue } | { readonly ref: Ref; readonly type: ParamType | 'artifact' };
 export type PredL =
-  | { readonly k: 'cmp'; readonly op: string; readonly l: Operand; readonly r: Operand }
+  /** `as`: compare as numbers or as text (SDK `compareMode`, the mode the IR says). */
+  | { readonly k: 'cmp'; readonly op: string; readonly l: Operand; readonly r: Operand; readonly as: 'number' | 'text' }
   | { readonly k: 'and' | 'or'; readonly args: readonly PredL[] }
   | { readonly k: 'not'; readonly arg: PredL };
 
@@ -35,7 +36,7 @@ export interface LTask {
   readonly name: string;
   readonly call: string | LDag;
   readonly params: readonly { readonly name: string; readonly val: ArgVal }[];
-  readonly arts: readonly { readonly name: string; readonly ref: Ref }[];
+  readonly arts: readonly { readonly name: string; readonly ref: Ref; readonly optional?: boolean }[];
   /** Input artifacts given by repository key (collected artifacts: the collect's whole prefix). */
   readonly keyed?: readonly { readonly name: string; readonly key: string }[];
   readonly when?: { readonly pred: PredL; readonly negate: boolean };
@@ -134,10 +135,12 @@ type ValueLowerer = (v: ValueIR, scope: Scope, ctx: LowerContext, path: string, 
 const VALUE: Record<ValueKind, ValueLowerer> = {
   literal: (v, _s, ctx, path, toContainer) => {
     const text = paramText((v as { value: JsonValue }).value);
-    if (toContainer && text.includes('{{')) {
-      ctx.issues.push({ code: 'argo.template', path, message: `literal ${JSON.stringify(text)} contains "{{", which Argo would read as a template expression`, hint: 'container components cannot receive "{{" safely from the manifest; pass it as a pipeline parameter or use a function component' });
+    // A function step's literal that needs it is base64-encoded by lowerTask; a container step
+    // would receive the text itself, which no manifest field can carry unchanged: refused.
+    if (toContainer && literalNeedsEncoding(text)) {
+      ctx.issues.push({ code: 'argo.template', path, message: `literal ${JSON.stringify(text)} contains ${text.includes('{{') ? '"{{", which Argo would read as a template expression' : 'a control character, which Argo refuses in a manifest'}`, hint: 'a container component cannot receive it unchanged from a manifest; compute it in a function component and pass its output' });
     }
-    return { k: 'lit', text: encodeLiteral(text) };
+    return { k: 'lit', text };
   },
   param: (v, scope) => {
     const name = (v as { name: string }).name;
@@ -197,7 +200,7 @@ const PRED: Record<PredicateKind, (p: PredicateIR, scope: Scope, ctx: LowerConte
       if (v.kind === 'literal') return { lit: v.value };
       return { ref: VALUE[v.kind](v, scope, ctx, path, false) as Ref, type: operandType(v, scope) };
     };
-    return { k: 'cmp', op: c.op, l: operand(c.left), r: operand(c.right) };
+    return { k: 'cmp', op: c.op, l: operand(c.left), r: operand(c.right), as: compareMode(c) };
   },
   and: (p, scope, ctx, path, uses) => ({ k: 'and', args: (p as { args: readonly PredicateIR[] }).args.map((a) => PRED[a.kind](a, scope, ctx, path, uses)) }),
   or: (p, scope, ctx, path, uses) => ({ k: 'or', args: (p as { args: readonly PredicateIR[] }).args.map((a) => PRED[a.kind](a, scope, ctx, path, uses)) }),
@@ -205,6 +208,28 @@ const PRED: Record<PredicateKind, (p: PredicateIR, scope: Scope, ctx: LowerConte
 };
 
 type NodeLowerer = (node: NodeIR, scope: Scope, ctx: LowerContext) => LTask[];
+
+/** A function task's artifact inputs chosen by a condition: input name -> number of options. */
+function oneOfArtifacts(t: TaskIR, comp: ComponentIR): ReadonlyMap<string, number> {
+  const out = new Map<string, number>();
+  if (comp.kind !== 'function') return out;
+  for (const name in t.inputs) {
+    const v = t.inputs[name]!;
+    if (v.kind === 'oneOf' && comp.inputs[name]?.kind === 'artifact') out.set(name, v.options.length);
+  }
+  return out;
+}
+
+/** A function task's parameter inputs bound to literals that travel base64-encoded (`--param-b64` of the compiler's text). */
+function encodedInputs(t: TaskIR, comp: ComponentIR): ReadonlySet<string> {
+  const out = new Set<string>();
+  if (comp.kind !== 'function') return out;
+  for (const name in t.inputs) {
+    const v = t.inputs[name]!;
+    if (v.kind === 'literal' && comp.inputs[name]?.kind === 'parameter' && literalNeedsEncoding(paramText(v.value))) out.add(name);
+  }
+  return out;
+}
 
 function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
   const path = `${scope.path}/${t.id}`;
@@ -219,11 +244,11 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
   } else {
     const collected = new Map<string, string>();
     for (const o of [...(scope.collected.get(t.id) ?? [])].sort()) collected.set(o, collectPrefix(scope.id, t.id, o));
-    call = leafTemplateFor(t, t.component, comp, path, ctx, collected);
+    call = leafTemplateFor(t, t.component, comp, path, ctx, collected, encodedInputs(t, comp), oneOfArtifacts(t, comp));
     chained = cacheMode(effectiveTaskOptions(ctx.ir.options, comp, t), collected.size > 0) === 'inputs';
   }
   const params: { name: string; val: ArgVal }[] = [];
-  const arts: { name: string; ref: Ref }[] = [];
+  const arts: { name: string; ref: Ref; optional?: boolean }[] = [];
   const keyed: { name: string; key: string }[] = [];
   const uses: string[] = [];
   afterIds(t.after, scope, uses);
@@ -240,11 +265,20 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
       if (chained) params.push({ name: cacheKeyInput(name), val: artifactCacheKey(v, scope, ctx) });
       continue;
     }
-    const val = VALUE[v.kind](v, scope, ctx, ipath, comp.kind === 'container');
+    let val = VALUE[v.kind](v, scope, ctx, ipath, comp.kind === 'container');
+    if (val.k === 'lit' && literalNeedsEncoding(val.text)) {
+      if (comp.kind === 'function') val = { k: 'lit', text: encodeBase64(val.text) };
+      else if (comp.kind === 'pipeline') ctx.issues.push({ code: 'argo.template', path: ipath, message: `literal ${JSON.stringify(val.text)} contains ${val.text.includes('{{') ? '"{{"' : 'a control character'}, which cannot pass through a nested pipeline's DAG on Argo`, hint: 'pass it to the function components inside the nested pipeline directly' });
+    }
     if (spec?.kind === 'artifact') {
       if (spec.list && v.kind !== 'collect') ctx.issues.push({ code: 'argo.collect', path: ipath, message: 'takes a list of artifacts, which on Argo only a collect over a loop can give', hint: 'bind it to loop.collect(...) of an artifact output' });
       else if (spec.list && comp.kind === 'container' && !ctx.issues.some((i) => i.path === ipath)) ctx.issues.push({ code: 'argo.collect', path: ipath, message: 'a container component cannot take a list of artifacts on Argo', hint: 'take the list in a function component' });
-      if (val.k !== 'lit') arts.push({ name: argoParamName(name), ref: val });
+      if (val.k === 'oneOf' && v.kind === 'oneOf') {
+        // Argo's validation refuses `fromExpression` on DAG task arguments: each option is its own
+        // optional argument (only the branch that ran resolves) and the executor takes the one given.
+        if (comp.kind === 'function') v.options.forEach((o, i) => arts.push({ name: oneOfArtifactInput(name, i), ref: { k: 'out', task: o.task, output: o.output, art: true }, optional: true }));
+        else ctx.issues.push({ code: 'argo.oneOf', path: ipath, message: 'takes an artifact chosen by a condition, which on Argo only a function component can receive', hint: 'take it in a function component and hand on what it produces' });
+      } else if (val.k !== 'lit') arts.push({ name: argoParamName(name), ref: val });
       if (chained) params.push({ name: cacheKeyInput(name), val: artifactCacheKey(v, scope, ctx) });
     } else params.push({ name: argoParamName(name), val });
   }
@@ -299,7 +333,7 @@ function lowerLoop(l: LoopIR, scope: Scope, ctx: LowerContext): LTask[] {
   let items: LTask['items'];
   if (l.items.kind === 'literal') {
     const value = Array.isArray(l.items.value) ? (l.items.value as readonly JsonValue[]) : [];
-    if (JSON.stringify(value).includes('{{')) ctx.issues.push({ code: 'argo.template', path: `${path}/items`, message: 'loop items contain "{{", which Argo would read as a template expression', hint: 'pass the items as a pipeline parameter instead' });
+    if (literalNeedsEncoding(JSON.stringify(value)) || value.some((x) => typeof x === 'string' && literalNeedsEncoding(x))) ctx.issues.push({ code: 'argo.template', path: `${path}/items`, message: 'loop items contain "{{" or a control character, which Argo would read as a template expression or refuse', hint: 'pass the items as a pipeline parameter instead' });
     items = { k: 'items', value };
   } else items = VALUE[l.items.kind](l.items, scope, ctx, `${path}/items`, false) as Ref;
   const wrapName = l.parallelism !== undefined ? ctx.names.take(`${l.id}-par`) : undefined;

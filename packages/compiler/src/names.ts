@@ -1,38 +1,11 @@
 /**
- * Kubernetes-safe names (internal). DNS-1123 labels: lowercase alphanumerics and `-`, starting
- * and ending with an alphanumeric, at most 63 characters. A name that has to be changed keeps a
- * readable prefix and gains a short content hash of the original, so that two different inputs
- * never collapse to the same name (cdk8s `names.ts` does the same).
+ * Kubernetes-safe names (internal). The rules (DNS-1123 labels, Argo parameter names, a readable
+ * prefix plus a short content hash when a name has to change) are the SDK's semantics
+ * (`packages/sdk/src/semantics/names.ts`); this file adds the per-compile registry.
  */
-import { createHash } from 'node:crypto';
+import { dnsLabel } from '@sluice/sdk';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const PARAM_NAME = /^[-a-zA-Z0-9_]+$/;
-
-export function shortHash(text: string, length = 8): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, length);
-}
-
-export function isDnsLabel(name: string, max = 63): boolean {
-  return name.length <= max && DNS_LABEL.test(name);
-}
-
-/** `name` if it already is a DNS-1123 label, else a sanitised prefix plus a hash of `name`. */
-export function dnsLabel(name: string, max = 63): string {
-  if (isDnsLabel(name, max)) return name;
-  const hash = shortHash(name);
-  const cleaned = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-+|-+$/g, '');
-  const prefix = cleaned.slice(0, max - hash.length - 1).replace(/-+$/, '');
-  return prefix ? `${prefix}-${hash}` : `x-${hash}`.slice(0, max);
-}
-
-/** An Argo parameter/artifact name (`[-a-zA-Z0-9_]+`), kept when valid, else sanitised + hash. */
-export function argoParamName(name: string, max = 63): string {
-  if (name.length <= max && PARAM_NAME.test(name)) return name;
-  const hash = shortHash(name);
-  const cleaned = name.replace(/[^-a-zA-Z0-9_]+/g, '_');
-  return `${cleaned.slice(0, max - hash.length - 1)}-${hash}`;
-}
+export { argoParamName, dnsLabel, isDnsLabel, shortHash } from '@sluice/sdk';
 
 /** Hands out unique names in call order: the first asker of a base gets it, later ones `base-2`, `base-3`… */
 export class NameRegistry {

@@ -92,10 +92,6 @@ function exprString(s: string): string {
   return lits.length === 1 ? lits[0]! : `(${lits.join(' + ')})`;
 }
 
-function isNumeric(o: Operand): boolean {
-  return 'lit' in o ? typeof o.lit === 'number' : o.type === 'number' || o.type === 'integer';
-}
-
 function litText(v: JsonValue): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
@@ -133,8 +129,8 @@ function taskNames(D: LDag, issues: SluiceIssue[]): Map<LTask, string> {
   for (const L of D.tasks) {
     let base = dnsLabel(L.name);
     if (/^[0-9]/.test(base)) {
-      // Argo refuses digit-first names on tasks with dependencies; the executor reads the id from the node name.
-      if (typeof L.call === 'string') issues.push({ code: 'argo.name', path: `${D.name}/${L.id}`, message: `task id "${L.id}" starts with a digit, which Argo does not accept for a task in a DAG`, hint: 'rename the task so that it starts with a letter' });
+      // Argo refuses digit-first names in `depends`; task ids never start with a digit (SDK name rule,
+      // checked by validation), but derived names (branch and chunk templates) may.
       base = dnsLabel(`t-${base}`);
     }
     let n = base;
@@ -202,7 +198,7 @@ function operand(s: DagState, o: Operand, numeric: boolean): string {
 function predicate(s: DagState, p: PredL): string {
   switch (p.k) {
     case 'cmp': {
-      const numeric = isNumeric(p.l) || isNumeric(p.r);
+      const numeric = p.as === 'number'; // the SDK's comparison rule, decided in the IR
       return `${operand(s, p.l, numeric)} ${p.op} ${operand(s, p.r, numeric)}`;
     }
     case 'and': return p.args.length ? `(${p.args.map((a) => predicate(s, a)).join(' && ')})` : 'true';
@@ -247,7 +243,8 @@ function pendingTask(s: DagState, L: LTask): PendingTask {
     when = `{{=${L.when.negate ? `!(${p})` : p}}}`;
   }
   const params = L.params.map((p) => paramArg(s, p.name, p.val));
-  const arts = L.arts.map((a) => artArg(s, a.name, a.ref));
+  // `optional`: one option of an artifact chosen by a condition; Argo drops it when its branch did not run.
+  const arts = L.arts.map((a) => (a.optional ? { ...artArg(s, a.name, a.ref), optional: true } : artArg(s, a.name, a.ref)));
   // Key-only: Argo fills in the bucket and credentials from the workflow's artifact repository.
   // Optional: a loop with no iteration leaves no prefix (the order list is then empty).
   for (const k of L.keyed ?? []) arts.push({ name: k.name, s3: { key: k.key }, optional: true });

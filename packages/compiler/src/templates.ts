@@ -3,26 +3,33 @@
  * given inputs). Task options change the pod, so tasks of one component that share options share
  * a template; per-task data travels as arguments.
  */
-import { canonicalJson, effectiveTaskOptions, parseDuration } from '@sluice/sdk';
+import {
+  argoDuration, argoRetryStrategy, cachePolicy, canonicalJson, effectiveTaskOptions, EXEC_FLAG, kubeEscape, literalNeedsEncoding, paramText, POD_PATHS, renderArgv,
+} from '@sluice/sdk';
 import type {
-  SynchronizationIR, ArgIR, ArgKind, ComponentIR, ContainerComponentIR, FunctionComponentIR, JsonValue, PipelineIR, RetryOn, SluiceIssue, TaskIR, TaskOptionsIR,
+  SynchronizationIR, ComponentIR, ContainerComponentIR, FunctionComponentIR, PipelineIR, SluiceIssue, TaskIR, TaskOptionsIR,
 } from '@sluice/sdk';
 import { argoParamName, dnsLabel, type NameRegistry } from './names.ts';
 import type { YamlValue } from './yaml.ts';
 
 export type ArgoObject = { [key: string]: YamlValue };
 
-export const INPUTS_DIR = '/tmp/sluice/inputs';
-export const OUTPUTS_DIR = '/tmp/sluice/outputs';
+export const INPUTS_DIR = POD_PATHS.inputs;
+export const OUTPUTS_DIR = POD_PATHS.outputs;
+export { paramText };
 /**
- * What the executor gets as `--task` in a pod: Argo's node name, e.g. `run-x7k2.main-c3.train(1)`.
- * It is unique per run (loop iterations and nested pipeline calls included) and costs no bytes per
- * task, unlike a task-id argument on every DAG task; the task id is its last `.`-separated segment
- * without a trailing `(n)` retry suffix (task names never contain `.` or `(`).
+ * What the executor gets as `--task` in a pod: Argo's node name, e.g. `run-x7k2.main-c3.lp(1:3).train`
+ * (for a template with a retry strategy, the retry node's name, the same for every attempt). It is
+ * unique per run (loop iterations and nested pipeline calls included) and costs no bytes per
+ * task, unlike a task-id argument on every DAG task; the executor reads the task id from it
+ * (SDK `taskIdFromNodeName`: the last `.`-separated segment without `(…)` suffixes).
  */
 export const TASK_ARG = '{{node.name}}';
-/** Prefix of literals the executor decodes (base64 of the UTF-8 text). */
-export const B64_PREFIX = 'sluice:b64:';
+/** The run id a pod's step sees (`ctx.runId`). */
+export const RUN_ID_ARG = '{{workflow.uid}}';
+/** Where a retried step's checkpoints live in the artifact repository: under the run and the task (node). */
+export const CHECKPOINT_KEY = 'sluice/{{workflow.uid}}/checkpoints/{{node.name}}';
+export const CHECKPOINT_ARTIFACT = 'sluice-checkpoint';
 /**
  * A path nobody writes: output parameters the controller fills in itself read it, fail, and take
  * their `valueFrom.default` (Argo's wait container falls back to the default when the file is
@@ -37,8 +44,11 @@ export const collectKeyOutput = (output: string): string => `sluice-key-${output
 export const collectOrderInput = (input: string): string => argoParamName(`sluice-order-${input}`);
 /** Input parameter of a memoized consumer: the cache key (or run id) behind one of its artifact inputs. */
 export const cacheKeyInput = (input: string): string => argoParamName(`sluice-cache-${input}`);
+/** Template input of option `i` of an artifact chosen by a condition (oneOf): optional, at `<inputs>/<name>.opt<i>`. */
+export const oneOfArtifactInput = (input: string, i: number): string => argoParamName(`${input}-opt${i}`);
+
 /** Executor flag naming, for a list input, the entries of its directory in item order. */
-export const ARTIFACT_ORDER_FLAG = '--artifact-order';
+export const ARTIFACT_ORDER_FLAG = EXEC_FLAG.artifactOrder;
 /**
  * Where collected artifacts live: `<prefix>/<pod name>` per iteration, in the workflow's artifact
  * repository (key-only artifacts). `scope` is the DAG template of the pipeline (or nested
@@ -56,8 +66,9 @@ export type CacheMode = 'off' | 'key' | 'inputs';
  * artifact stored under another run's prefix, which the collecting task does not download.
  */
 export function cacheMode(o: TaskOptionsIR, collectsArtifacts: boolean): CacheMode {
-  if (!o.cache?.enabled || collectsArtifacts) return 'off';
-  return o.cache.key !== undefined ? 'key' : 'inputs';
+  const cache = cachePolicy(o);
+  if (!cache.enabled || collectsArtifacts) return 'off';
+  return cache.key !== undefined ? 'key' : 'inputs';
 }
 
 export interface TemplateContext {
@@ -74,14 +85,21 @@ export interface TemplateContext {
   readonly byTaskKey: Map<string, string>;
 }
 
-/** Neutralises a literal string headed for a manifest: Argo would substitute `{{...}}` anywhere. */
-export function encodeLiteral(s: string): string {
-  return s.includes('{{') || s.startsWith(B64_PREFIX) ? B64_PREFIX + Buffer.from(s, 'utf8').toString('base64') : s;
+/**
+ * How a function step's parameter reaches `sluice exec` in a pod, always base64 (`--param-b64`),
+ * so that no value is ever read as an Argo tag, a Kubernetes `$(VAR)` or a control character:
+ * a value known at compile time that needs it (SDK `literalNeedsEncoding`) is encoded by the
+ * compiler and passed as is; any other value is encoded by Argo when the pod is made
+ * (`sprig.b64enc`). The flag, not the value, says how to decode, so no value can forge it.
+ */
+function functionParamArg(input: string, preEncoded: boolean): string {
+  const p = argoParamName(input);
+  return preEncoded ? `${input}={{inputs.parameters.${p}}}` : `${input}={{=sprig.b64enc(inputs.parameters['${p}'])}}`;
 }
 
-/** The text form of a parameter value: strings as they are, everything else JSON. */
-export function paramText(v: JsonValue): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
+/** A container step's parameter in its command: Argo substitutes the value, escaped for Kubernetes (`$` → `$$`). */
+function containerParamArg(input: string): string {
+  return `{{=sprig.replace('$', '$$', inputs.parameters['${argoParamName(input)}'])}}`;
 }
 
 function sortedEntries<V>(o: { readonly [k: string]: V } | undefined): [string, V][] {
@@ -93,20 +111,14 @@ function sortedMap(o: { readonly [k: string]: string } | undefined): ArgoObject 
   return e.length ? Object.fromEntries(e) : undefined;
 }
 
-/** Reports every option string containing `{{`: Argo would substitute it. */
+/** Reports every option string containing `{{` (Argo would substitute it) or a control character (Argo's lint refuses it). */
 function checkNoTemplates(value: unknown, path: string, issues: SluiceIssue[]): void {
   if (typeof value === 'string') {
-    if (value.includes('{{')) issues.push({ code: 'argo.template', path, message: `contains "{{", which Argo would read as a template expression`, hint: 'pass the text as a parameter of a function component instead' });
+    if (literalNeedsEncoding(value)) issues.push({ code: 'argo.template', path, message: `contains ${value.includes('{{') ? '"{{", which Argo would read as a template expression' : 'a control character, which Argo refuses in a manifest'}`, hint: 'pass the text as a parameter of a function component instead' });
   } else if (Array.isArray(value)) value.forEach((v, i) => checkNoTemplates(v, `${path}.${i}`, issues));
   else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkNoTemplates(v, `${path}.${k}`, issues);
 }
 
-const RETRY_POLICY: Record<RetryOn, string> = { always: 'Always', failure: 'OnFailure', error: 'OnError', transient: 'OnTransientError' };
-
-function seconds(d: string): string {
-  const s = parseDuration(d);
-  return s === undefined ? d : `${s}s`;
-}
 
 /** Argo's list forms (v3.6+ and v4): `mutexes: [{name}]`, `semaphores: [{configMapKeyRef}]`. */
 export function synchronization(sync: SynchronizationIR | undefined): ArgoObject | undefined {
@@ -115,10 +127,6 @@ export function synchronization(sync: SynchronizationIR | undefined): ArgoObject
     mutexes: sync.mutexes?.length ? sync.mutexes.map((name) => ({ name })) : undefined,
     semaphores: sync.semaphores?.length ? sync.semaphores.map((x) => ({ configMapKeyRef: { name: x.configMap, key: x.key } })) : undefined,
   };
-}
-
-function intOrString(n: number): number | string {
-  return Number.isInteger(n) ? n : String(n);
 }
 
 /** Template fields from the effective options (pod settings, retry, timeout, cache). */
@@ -136,7 +144,7 @@ function optionFields(o: TaskOptionsIR, comp: ComponentIR, compHash: string, par
 
   const env: ArgoObject[] = [];
   const named: [string, ArgoObject][] = [];
-  for (const [k, v] of sortedEntries(o.env)) named.push([k, { name: k, value: v }]);
+  for (const [k, v] of sortedEntries(o.env)) named.push([k, { name: k, value: kubeEscape(v) }]);
   for (const [k, v] of sortedEntries(o.secretEnv)) named.push([k, { name: k, valueFrom: { secretKeyRef: { name: v.secret, key: v.key } } }]);
   for (const [k, v] of sortedEntries(o.configMapEnv)) named.push([k, { name: k, valueFrom: { configMapKeyRef: { name: v.configMap, key: v.key } } }]);
   named.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -170,28 +178,22 @@ function optionFields(o: TaskOptionsIR, comp: ComponentIR, compHash: string, par
   const labels = sortedMap(o.labels);
   const ann = sortedMap(annotations);
 
-  let retryStrategy: ArgoObject | undefined;
-  if (o.retry && o.retry.limit > 0) {
-    const b = o.retry.backoff;
-    retryStrategy = {
-      limit: o.retry.limit,
-      retryPolicy: RETRY_POLICY[o.retry.on],
-      backoff: b ? { duration: seconds(b.duration), factor: b.factor === undefined ? undefined : intOrString(b.factor), maxDuration: b.maxDuration === undefined ? undefined : seconds(b.maxDuration) } : undefined,
-    };
-  }
+  // The SDK's retry rule: one budget, exit codes 2 and 3 never retried (`expression`), per-wait `cap`, total `maxDuration`.
+  const retryStrategy = argoRetryStrategy(o.retry) as ArgoObject | undefined;
 
   let memoize: ArgoObject | undefined;
-  if (o.cache?.enabled && mode !== 'off') {
+  const cache = cachePolicy(o);
+  if (cache.enabled && mode !== 'off') {
     // Key: component hash, cache version, then a digest of the parameter inputs (task id excluded),
     // hashed so that any input text gives a valid ConfigMap key. `paramInputs` includes, for each
     // artifact input, the producer's own key (or the run's uid), so a changed artifact is a miss.
-    const version = o.cache.version ? `.${dnsLabel(o.cache.version)}` : '';
+    const version = cache.version ? `.${dnsLabel(cache.version)}` : '';
     let inputsPart = '';
-    if (o.cache.key !== undefined) inputsPart = `.${dnsLabel(o.cache.key)}`;
+    if (cache.key !== undefined) inputsPart = `.${dnsLabel(cache.key)}`;
     else if (paramInputs.length) inputsPart = `.{{=sprig.sha256sum(sprig.toJson([${paramInputs.map((p) => `inputs.parameters['${p}']`).join(', ')}]))}}`;
     memoize = {
       key: `${compHash}${version}${inputsPart}`,
-      maxAge: o.cache.maxAge ? seconds(o.cache.maxAge) : '',
+      maxAge: cache.maxAge ? argoDuration(cache.maxAge) : '',
       cache: { configMap: { name: dnsLabel(`sluice-cache-${ctx.ir.name}`) } },
     };
   }
@@ -233,12 +235,16 @@ function ioLists(comp: ComponentIR, given: ReadonlySet<string>, withDefaults: bo
     const spec = comp.inputs[name]!;
     if (!given.has(name)) {
       if (!withDefaults || spec.kind !== 'parameter' || spec.default === undefined) continue;
-      params.push({ name: argoParamName(name), default: encodeLiteral(paramText(spec.default)) });
+      params.push({ name: argoParamName(name), default: paramText(spec.default) });
       paramNames.push(name);
       continue;
     }
     if (spec.kind === 'parameter') { params.push({ name: argoParamName(name) }); paramNames.push(name); }
-    else {
+    else if (leaf.oneOf.has(name)) {
+      // One optional input per option; the executor gets every path and takes the one Argo placed.
+      for (let i = 0; i < leaf.oneOf.get(name)!; i++) arts.push({ name: oneOfArtifactInput(name, i), path: `${INPUTS_DIR}/${name}.opt${i}`, optional: true });
+      artNames.push(name);
+    } else {
       arts.push({ name: argoParamName(name), path: `${INPUTS_DIR}/${name}` });
       artNames.push(name);
       if (spec.list) { params.push({ name: collectOrderInput(name) }); orders.push(name); }
@@ -266,6 +272,10 @@ export interface LeafPlan {
   /** Artifact outputs collected over a loop: output name -> repository key prefix. */
   readonly collected: ReadonlyMap<string, string>;
   readonly mode: CacheMode;
+  /** Parameter inputs this task binds to a literal the compiler encoded (base64). */
+  readonly encoded: ReadonlySet<string>;
+  /** Artifact inputs chosen by a condition: name -> number of options (one optional input each). */
+  readonly oneOf: ReadonlyMap<string, number>;
 }
 
 type LeafBuilder<C extends ComponentIR> = (comp: C, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan) => ArgoObject;
@@ -274,46 +284,60 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
   const io = ioLists(comp, given, false, leaf);
   const image = o.image ?? ctx.image;
   if (!image) ctx.issues.push({ code: 'argo.image', path, message: 'function component has no image to run in', hint: 'set the pipeline option image, or pass image to compile()' });
-  const args: string[] = ['--entry', ctx.entry];
-  if (ctx.exportName) args.push('--export', ctx.exportName);
-  args.push('--component', hash, '--component-name', comp.name, '--task', TASK_ARG);
-  for (const p of io.paramNames) args.push('--param', `${p}={{inputs.parameters.${argoParamName(p)}}}`);
-  for (const a of io.artNames) args.push('--artifact', `${a}=${INPUTS_DIR}/${a}`);
+  const F = EXEC_FLAG;
+  const args: string[] = [F.entry, ctx.entry];
+  if (ctx.exportName) args.push(F.exportName, ctx.exportName);
+  args.push(F.component, hash, F.componentName, comp.name, F.task, TASK_ARG, F.runId, RUN_ID_ARG);
+  for (const p of io.paramNames) args.push(F.paramBase64, functionParamArg(p, leaf.encoded.has(p)));
+  for (const a of io.artNames) {
+    const n = leaf.oneOf.get(a);
+    if (n === undefined) args.push(F.artifact, `${a}=${INPUTS_DIR}/${a}`);
+    else for (let i = 0; i < n; i++) args.push(F.artifact, `${a}=${INPUTS_DIR}/${a}.opt${i}`);
+  }
   // A collected list arrives as one directory; the order names its entries, one per iteration.
-  for (const a of io.orders) args.push(ARTIFACT_ORDER_FLAG, `${a}={{inputs.parameters.${collectOrderInput(a)}}}`);
-  args.push('--outputs', OUTPUTS_DIR);
+  for (const a of io.orders) args.push(F.artifactOrder, `${a}={{inputs.parameters.${collectOrderInput(a)}}}`);
+  // A retried step resumes from its last checkpoint, kept in the artifact repository under the run
+  // and the task (the retry node's name, the same for every attempt): loaded before, saved after.
+  if (argoRetryStrategy(o.retry)) {
+    args.push(F.retries, '{{retries}}', F.checkpointDir, POD_PATHS.checkpoints);
+    io.arts.push({ name: CHECKPOINT_ARTIFACT, path: POD_PATHS.checkpoints, optional: true, s3: { key: CHECKPOINT_KEY } });
+    io.outArts.push({ name: CHECKPOINT_ARTIFACT, path: POD_PATHS.checkpoints, optional: true, s3: { key: CHECKPOINT_KEY }, archive: { none: {} } });
+  }
+  args.push(F.outputs, OUTPUTS_DIR);
   return assemble(io, o, comp, hash, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
 }
 
 function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan): ArgoObject {
   const io = ioLists(comp, given, true, leaf);
   const rawArtifacts: ArgoObject[] = [];
-  const lower: Record<ArgKind, (a: ArgIR) => string> = {
-    literal: (a) => {
-      const v = (a as { value: string }).value;
-      if (v.includes('{{')) ctx.issues.push({ code: 'argo.template', path: `${path}/command`, message: `literal argument ${JSON.stringify(v)} contains "{{", which Argo would read as a template expression`, hint: 'pass the text as an input of the component instead' });
-      return v;
+  // The SDK's one rendering of a container command, spelled for a pod.
+  const command = renderArgv(comp, {
+    literal: (v) => {
+      if (literalNeedsEncoding(v)) ctx.issues.push({ code: 'argo.template', path: `${path}/command`, message: `literal argument ${JSON.stringify(v)} contains ${v.includes('{{') ? '"{{", which Argo would read as a template expression' : 'a control character, which Argo refuses in a manifest'}`, hint: 'pass the text as an input of the component instead' });
+      return kubeEscape(v);
     },
-    inputValue: (a) => `{{inputs.parameters.${argoParamName((a as { input: string }).input)}}}`,
-    inputPath: (a) => {
-      const name = (a as { input: string }).input;
-      const spec = comp.inputs[name];
+    inputValue: (name) => containerParamArg(name),
+    inputPath: (name, kind) => {
       // A parameter read from a file: Argo writes the value as a raw artifact.
-      if (spec?.kind === 'parameter' && !rawArtifacts.some((r) => r.name === `${argoParamName(name)}-file`)) {
+      if (kind === 'parameter' && !rawArtifacts.some((r) => r.name === `${argoParamName(name)}-file`)) {
         rawArtifacts.push({ name: `${argoParamName(name)}-file`, path: `${INPUTS_DIR}/${name}`, raw: { data: `{{inputs.parameters.${argoParamName(name)}}}` } });
       }
       return `${INPUTS_DIR}/${name}`;
     },
-    outputPath: (a) => {
-      const name = (a as { output: string }).output;
-      return comp.outputs[name]?.kind === 'artifact' ? `${OUTPUTS_DIR}/artifacts/${name}` : `${OUTPUTS_DIR}/parameters/${name}`;
-    },
-    concat: (a) => (a as { parts: readonly ArgIR[] }).parts.map((p) => lower[p.kind](p)).join(''),
-  };
-  const command = comp.command.map((a) => lower[a.kind](a));
+    outputPath: (name, kind) => `${OUTPUTS_DIR}/${kind === 'artifact' ? 'artifacts' : 'parameters'}/${name}`,
+  });
   io.arts.push(...rawArtifacts);
   const image = o.image ?? comp.image;
-  return assemble(io, o, comp, hash, ctx, io.params, image, command, undefined, leaf);
+  const t = assemble(io, o, comp, hash, ctx, io.params, image, command, undefined, leaf);
+  // The command writes its outputs to /tmp/sluice/outputs/{parameters,artifacts}/<name>: the pod
+  // gets those directories as emptyDir volumes (no shell, nothing needed in the image).
+  const kinds = [...new Set(Object.values(comp.outputs).map((x) => (x.kind === 'artifact' ? 'artifacts' : 'parameters')))].sort();
+  if (kinds.length) {
+    t.volumes = [...((t.volumes as ArgoObject[] | undefined) ?? []), ...kinds.map((k) => ({ name: `sluice-outputs-${k}`, emptyDir: {} }))];
+    const c = t.container as ArgoObject;
+    c.volumeMounts = [...((c.volumeMounts as ArgoObject[] | undefined) ?? []), ...kinds.map((k) => ({ name: `sluice-outputs-${k}`, mountPath: `${OUTPUTS_DIR}/${k}` }))];
+  }
+  return t;
 }
 
 function assemble(io: ReturnType<typeof ioLists>, o: TaskOptionsIR, comp: ComponentIR, hash: string, ctx: TemplateContext, params: ArgoObject[], image: string, command: string[], args: string[] | undefined, leaf: LeafPlan): ArgoObject {
@@ -346,9 +370,9 @@ const LEAF: { readonly [K in 'function' | 'container']: LeafBuilder<Extract<Comp
 /**
  * The leaf template a task runs, created on first use. `path` names the task for issues.
  */
-export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionComponentIR | ContainerComponentIR, path: string, ctx: TemplateContext, collected: ReadonlyMap<string, string> = new Map()): string {
+export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionComponentIR | ContainerComponentIR, path: string, ctx: TemplateContext, collected: ReadonlyMap<string, string> = new Map(), encoded: ReadonlySet<string> = new Set(), oneOf: ReadonlyMap<string, number> = new Map()): string {
   const inputNames = Object.keys(task.inputs);
-  const collectedText = collected.size ? [...collected].map(([o, p]) => `${o}>${p}`).join(',') : '';
+  const collectedText = (collected.size ? [...collected].map(([o, p]) => `${o}>${p}`).join(',') : '') + (encoded.size ? `|b64:${[...encoded].sort().join(',')}` : '') + (oneOf.size ? `|oneOf:${[...oneOf].sort().map(([k, n]) => `${k}*${n}`).join(',')}` : '');
   const quick = `${hash}|${inputNames.join(',')}|${Object.keys(task.options).length ? canonicalJson(task.options) : ''}|${collectedText}`;
   const memo = ctx.byTaskKey.get(quick);
   if (memo !== undefined) return memo;
@@ -358,7 +382,7 @@ export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionCompon
   const key = `${hash}|${[...given].sort().join(',')}|${canonicalJson(o)}|${collectedText}`;
   let entry = ctx.leaf.get(key);
   if (!entry) {
-    const leaf: LeafPlan = { collected, mode: cacheMode(o, collected.size > 0) };
+    const leaf: LeafPlan = { collected, mode: cacheMode(o, collected.size > 0), encoded, oneOf };
     const template = (LEAF[comp.kind] as LeafBuilder<typeof comp>)(comp, hash, o, given, ctx, path, leaf);
     const name = ctx.names.take(comp.name);
     template.name = name;

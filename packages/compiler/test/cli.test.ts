@@ -71,7 +71,7 @@ describe('sluice compile', () => {
   it('prints every issue, exits non-zero and writes nothing on error', async () => {
     const file = path.join(dir, 'never.yaml');
     await run(['p.ts', '-o', file, '--param', 'nope=1', '--param', 'bad']);
-    expect(process.exitCode).toBe(1);
+    expect(process.exitCode).toBe(2);
     expect(existsSync(file)).toBe(false);
     expect(readdirSync(dir)).toEqual([]);
     expect(err.join('')).toBe('p.ts: 1 problem, nothing written:\ncli-demo/params: --param expects name=value, got "bad"\n');

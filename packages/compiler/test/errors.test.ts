@@ -22,7 +22,7 @@ const sq = fn('square', { x: p('number') }, { y: p('number') });
 describe('compile errors', () => {
   it('refuses "{{" in a literal bound to a container input', () => {
     expect(issuesOf(pipe('x', { e: echo }, [task('say', 'e', { msg: lit('hi {{workflow.name}}') })]))).toEqual([
-      'argo.template x/say/inputs.msg: literal "hi {{workflow.name}}" contains "{{", which Argo would read as a template expression (container components cannot receive "{{" safely from the manifest; pass it as a pipeline parameter or use a function component)',
+      'argo.template x/say/inputs.msg: literal "hi {{workflow.name}}" contains "{{", which Argo would read as a template expression (a container component cannot receive it unchanged from a manifest; compute it in a function component and pass its output)',
     ]);
   });
   it('refuses "{{" in a container command literal and in options', () => {
@@ -79,9 +79,9 @@ describe('compile errors', () => {
       "compile.schedules x: a CronWorkflow needs at least one schedule (pass { schedules: ['0 3 * * *'] })",
     ]);
   });
-  it('reports task ids Argo cannot take', () => {
+  it('reports task ids Argo cannot take (the SDK rule: ids start with a letter)', () => {
     expect(issuesOf(pipe('x', { s: sq }, [task('1st', 's', { x: lit(1) })]))).toEqual([
-      'argo.name main/1st: task id "1st" starts with a digit, which Argo does not accept for a task in a DAG (rename the task so that it starts with a letter)',
+      'id.invalid x/1st: task id "1st" starts with a digit; ids start with a letter (Argo refuses digit-first task names) (name it with .named(...))',
     ]);
   });
   it('collects SDK validation issues and Argo issues together, and writes nothing', () => {
@@ -92,22 +92,33 @@ describe('compile errors', () => {
   });
   it('formats the thrown error with every issue', () => {
     expect(() => compile(pipe('x', { s: sq }, [task('1st', 's', { x: lit(1) })]), opts)).toThrow(
-      'pipeline is invalid (1 problem):\nmain/1st: task id "1st" starts with a digit, which Argo does not accept for a task in a DAG (rename the task so that it starts with a letter)',
+      'pipeline is invalid (1 problem):\nx/1st: task id "1st" starts with a digit; ids start with a letter (Argo refuses digit-first task names)',
     );
   });
 });
 
 describe('literal safety', () => {
-  it('encodes literals containing "{{" (and our own prefix) as sluice:b64:<base64 of UTF-8>', () => {
+  it('passes every function parameter base64 by flag: literals that need it encoded by the compiler, others by Argo (sprig.b64enc)', () => {
     const note = fn('note', { text: p('string') });
-    const texts = ['{{workflow.name}}', 'sluice:b64:abc', 'plain', 'ünïcode {{ x }}'];
+    const texts = ['{{workflow.name}}', 'sluice:b64:aGVsbG8=', 'plain', 'ünïcode {{ x }}', 'nul \u0000 soh \u0001 del \u007f', '$(HF_TOKEN) costs $$5'];
     const ir = pipe('x', { n: note }, texts.map((t, i) => task(`n${i}`, 'n', { text: lit(t) })));
     const { yaml, objects } = compile(ir, opts);
-    const values = ((objects[0]!.spec as { templates: { dag?: { tasks: { arguments: { parameters: { value: string }[] } }[] } }[] }).templates[0]!.dag!.tasks).map((t) => t.arguments.parameters[0]!.value);
-    const decoded = values.map((v) => (v.startsWith('sluice:b64:') ? Buffer.from(v.slice('sluice:b64:'.length), 'base64').toString('utf8') : v));
-    expect(decoded).toEqual(texts);
-    expect(values[2]).toBe('plain');
-    // No literal "{{" reaches the manifest outside the compiler's own references.
-    expect(yaml.match(/\{\{/g)?.length).toBe(yaml.match(/\{\{(inputs|node|tasks|workflow)\./g)?.length);
+    type T = { name: string; container?: { args: string[] }; dag?: { tasks: { template: string; arguments: { parameters: { value: string }[] } }[] } };
+    const templates = (objects[0]!.spec as { templates: T[] }).templates;
+    const byName = new Map(templates.map((t) => [t.name, t]));
+    const received = templates[0]!.dag!.tasks.map((t) => {
+      const value = t.arguments.parameters[0]!.value;
+      const args = byName.get(t.template)!.container!.args;
+      const arg = args[args.indexOf('--param-b64') + 1]!;
+      // what the executor decodes: the compiler's base64 as given, or Argo's sprig.b64enc of the raw value
+      return arg === 'text={{inputs.parameters.text}}' ? Buffer.from(value, 'base64').toString('utf8') : (expect(arg).toBe("text={{=sprig.b64enc(inputs.parameters['text'])}}"), value);
+    });
+    expect(received).toEqual(texts);
+    // the in-band marker is plain text now: passed raw (and base64'd by Argo), never decoded as a marker
+    expect(templates[0]!.dag!.tasks[1]!.arguments.parameters[0]!.value).toBe('sluice:b64:aGVsbG8=');
+    expect(yaml).not.toContain('--param\n');
+    // No literal "{{" reaches the manifest outside the compiler's own references, and no control character at all.
+    expect(yaml.match(/\{\{/g)?.length).toBe(yaml.match(/\{\{(=sprig|inputs|node|tasks|workflow|retries)/g)?.length);
+    expect(/[\u0000-\u0008\u000b-\u001f\u007f]/.test(yaml)).toBe(false);
   });
 });

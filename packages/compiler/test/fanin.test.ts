@@ -25,7 +25,7 @@ describe('artifact fan-in', () => {
     loop('sweep', lit([0.1, 0.2]), [task('fit', 't', { data: out('make', 'data'), lr: item('sweep') }, { options: cache })]),
     task('best', 'b', { models: collect('sweep', 'fit', 'model') }, { options: cache }),
     task('use', 'u', { model: out('best', 'model') }, { options: cache }),
-    task('use-raw', 'u', { model: out('best', 'model') }),
+    task('use-raw', 'u', { model: out('best', 'model') }, { options: { cache: { enabled: false } } }),
   ]);
   const ts = templates(ir);
 

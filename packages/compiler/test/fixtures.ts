@@ -67,7 +67,7 @@ export const fixtures: Record<string, Fixture> = {
     ir: pipe('retry-cache-timeout', { h4: square, h7: fn('flaky', {}, {}, { retry: { limit: 3, on: 'transient', backoff: { duration: '10s', factor: 2, maxDuration: '5m' } } }) }, [
       task('flaky', 'h7'),
       task('sq', 'h4', { x: lit(2) }, { options: { cache: { enabled: true, version: 'v2', maxAge: '1d' }, timeoutSeconds: 600, retry: { limit: 1, on: 'failure' } } }),
-      task('sq-err', 'h4', { x: lit(3) }, { options: { retry: { limit: 2, on: 'error', backoff: { duration: '1m', factor: 1.5 } } } }),
+      task('sq-err', 'h4', { x: lit(3) }, { options: { retry: { limit: 2, on: 'error', backoff: { duration: '1m', factor: 3, cap: '5m', maxDuration: '1h' } } } }),
       task('sq-always', 'h4', { x: lit(4) }, { options: { retry: { limit: 5, on: 'always' }, cache: { enabled: true } } }),
     ]),
     options: base,
@@ -179,7 +179,8 @@ export const fixtures: Record<string, Fixture> = {
       task('prefix', 'h3', { score: lit(2), note: lit('sluice:b64:not-really') }),
       task('text', 'h3', { score: lit(3), note: lit("yes: no # 'quoted' \"double\"\nnew line ✓ -x") }),
       task('list', 'h5', { xs: lit(['{{a}}', 'b']) }),
-    ], { params: { tricky: p('string', { default: '{{workflow.uid}}' }) } }),
+      task('dollars', 'h3', { score: lit(4), note: lit('$(HF_TOKEN) costs $$5 nul\u0000') }),
+    ], { params: { tricky: p('string', { default: 'tricky $(HOME) $$' }) } }),
     options: base,
   },
   split: {

@@ -108,7 +108,7 @@ describe('sluice compile checks the source before writing a manifest', () => {
   it('refuses an undeclared package and writes nothing; --no-source-check lets it through', async () => {
     const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'sluice-src-')), 'w.yaml');
     await run(['-o', out]);
-    expect(process.exitCode).toBe(1);
+    expect(process.exitCode).toBe(2); // a rejected pipeline is bad input: exit 2
     expect(err.join('')).toContain('packages/compiler/test/fixtures/source-check/pipeline.ts:2: imports "ajv", which no package.json between this file and the project root declares in dependencies');
     expect(existsSync(out)).toBe(false);
     process.exitCode = undefined;

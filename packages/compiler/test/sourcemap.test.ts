@@ -96,20 +96,22 @@ describe('source map', () => {
     expect(sourceMap.templates.sweep!.document).toMatch(/^split-[0-9a-f]{10}-\d$/);
   });
 
-  it('maps renamed names: t-… for digit-first ids, -2 suffixes, chunks c0…', () => {
+  it('maps renamed names: -2 suffixes, chunks c0… (digit-first ids are refused by the SDK name rule)', () => {
+    const digit = pipe('renames', { s: fn('sweep', { x: p('number') }, { y: p('number') }) }, [loop('1st', lit([1, 2]), [task('inner', 's', { x: item('1st') })])]);
+    expect(() => compile(digit, { entry: 'p.ts' })).toThrow(/"1st" starts with a digit/);
     const ir = pipe('renames', { s: fn('sweep', { x: p('number') }, { y: p('number') }) }, [
-      loop('1st', lit([1, 2]), [task('inner', 's', { x: item('1st') })]),
+      loop('first', lit([1, 2]), [task('inner', 's', { x: item('first') })]),
       loop('sweep', lit([3]), [task('body', 's', { x: item('sweep') })]),
     ]);
     const r = compile(ir, { entry: 'p.ts' });
-    expect(r.sourceMap.tasks.main).toEqual({ 't-1st': '1st', sweep: 'sweep' });
-    expect(r.sourceMap.templates['1st']).toMatchObject({ kind: 'loop', node: '1st' });
-    // The component template took the name `sweep` first (inside loop 1st); the loop gets `sweep-2`.
+    expect(r.sourceMap.tasks.main).toEqual({ first: 'first', sweep: 'sweep' });
+    expect(r.sourceMap.templates.first).toMatchObject({ kind: 'loop', node: 'first' });
+    // The component template took the name `sweep` first (inside loop first); the loop gets `sweep-2`.
     expect(r.sourceMap.templates.sweep).toMatchObject({ kind: 'component', component: 's', name: 'sweep' });
     expect(r.sourceMap.templates['sweep-2']).toMatchObject({ kind: 'loop', node: 'sweep' });
     expect(mapErrors(ir, r.objects as Obj[], r.sourceMap)).toEqual([]);
-    // The annotation lists only the renamed task.
-    expect(readSourceMap(r.entry as never)!.tasks).toEqual({ main: { 't-1st': '1st' } });
+    // Nothing renamed at task level: the annotation lists no task.
+    expect(readSourceMap(r.entry as never)?.tasks ?? {}).toEqual({});
 
     const big = bigPipeline('chain', 450);
     const b = compile(big, { entry: 'p.ts' });

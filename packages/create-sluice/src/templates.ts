@@ -110,24 +110,30 @@ export default pipeline(
 const TEST = `import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '@sluice/runner';
 import firstPipeline from '../pipeline.js';
 
-// Each test run gets its own store, so nothing is served from an earlier run's cache.
+// Each test run gets its own store, so nothing is served from an earlier run's cache. Steps run
+// as \`sluice run\` runs them: each in a process that loads the pipeline file.
 const store = mkdtempSync(join(tmpdir(), 'sluice-test-'));
 afterAll(() => rmSync(store, { recursive: true, force: true }));
+const options = { storeDir: store, entry: fileURLToPath(new URL('../pipeline.ts', import.meta.url)) };
 
-describe('first-pipeline', () => {
+// A run starts step processes that load the pipeline: allow more than vitest's 5 s default.
+describe('first-pipeline', { timeout: 60_000 }, () => {
   it('prepares the data and summarizes it when there are enough rows', async () => {
-    const r = await runPipeline(firstPipeline, { params: { rows: 12 }, storeDir: store, mode: 'inprocess' });
+    const r = await runPipeline(firstPipeline, { ...options, params: { rows: 12 } });
+    expect(r.error).toBeUndefined();
     expect(r.status).toBe('succeeded');
     expect(r.outputs.count).toBe(12);
     expect(r.tasks['summarize']?.state).toBe('succeeded');
   });
 
   it('skips the summary below minRows', async () => {
-    const r = await runPipeline(firstPipeline, { params: { rows: 3 }, storeDir: store, mode: 'inprocess' });
+    const r = await runPipeline(firstPipeline, { ...options, params: { rows: 3 } });
+    expect(r.error).toBeUndefined();
     expect(r.status).toBe('succeeded');
     expect(r.outputs.count).toBe(3);
     expect(r.tasks['summarize']?.state).toBe('skipped');
@@ -142,7 +148,8 @@ FROM node:22-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The compiled Workflow runs \`sluice exec ...\` in the pod: sluice-exec is that command.
-RUN npm ci --omit=dev --no-audit --no-fund && ln -s sluice-exec node_modules/.bin/sluice
+# No install scripts: nothing native is built in the image (the executor never loads SQLite).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && ln -s sluice-exec node_modules/.bin/sluice
 COPY . .
 ENV PATH=/app/node_modules/.bin:$PATH NODE_ENV=production
 USER node

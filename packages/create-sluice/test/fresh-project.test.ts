@@ -5,40 +5,52 @@
  * npm (no pnpm, no workspace). Then, as a user would: type-check with the project's own tsconfig,
  * the scaffold's own test, `sluice run`, `sluice compile`, the API from a plain .mjs script, `sluice init`.
  *
- * Costs one npm install (better-sqlite3 builds from source, about a minute; the rest comes from
- * npm's local cache). SLUICE_SKIP_FRESH=1 skips it outside CI.
+ * Costs one npm install from npm's local cache, reusing the workspace's better-sqlite3 binding
+ * (SLUICE_FRESH_NATIVE_BUILD=1 builds it from source instead, as a user's install does).
+ * SLUICE_SKIP_FRESH=1 skips the test outside CI.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
-const PACKAGES = ['sdk', 'compiler', 'executor', 'runner', 'create-sluice'] as const;
+const PACKAGES = ['sdk', 'tracking', 'compiler', 'executor', 'bundle', 'cluster', 'triggers', 'runner', 'create-sluice'] as const;
 const skip = process.env.SLUICE_SKIP_FRESH === '1' && !process.env.CI;
 
 // The environment of a user's shell: none of pnpm's or this workspace's npm settings.
 const userEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|pnpm_|PNPM_)/i.test(k)));
 const npmEnv = {
   ...userEnv,
-  // Native builds compile against this Node's headers (never downloaded), and better-sqlite3 skips
-  // fetching a prebuilt binary from GitHub (only the package registry is reachable here).
+  // Native builds compile against this Node's headers (never downloaded).
   npm_config_nodedir: process.env.npm_config_nodedir ?? dirname(dirname(process.execPath)),
-  npm_config_build_from_source: 'true',
   npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false',
   // Nothing of the workspace leaks into the project.
-  NODE_OPTIONS: '', INIT_CWD: '', npm_config_workspace: '', VITEST: '', VITEST_POOL_ID: '', VITEST_WORKER_ID: '', NODE_ENV: '',
+  NO_COLOR: '1', FORCE_COLOR: '0', NODE_OPTIONS: '', INIT_CWD: '', npm_config_workspace: '', VITEST: '', VITEST_POOL_ID: '', VITEST_WORKER_ID: '', NODE_ENV: '',
 };
 
 interface Out { code: number | null; stdout: string; stderr: string }
-function sh(cmd: string, args: readonly string[], cwd: string, timeoutMs = 120_000): Out {
-  const r = spawnSync(cmd, args, { cwd, env: npmEnv, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
-  return { code: r.status, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+function sh(cmd: string, args: readonly string[], cwd: string, timeoutMs = 120_000, env: NodeJS.ProcessEnv = npmEnv): Out {
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  const plain = (t: string | null) => (t ?? '').replace(/\x1b\[[0-9;]*m/g, '');
+  return { code: r.status, stdout: plain(r.stdout), stderr: `${plain(r.stderr)}${r.error ? String(r.error) : ''}` };
 }
 function ok(r: Out, what: string): Out {
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
   return r;
+}
+
+/** The better-sqlite3 binding the workspace built (for this Node), and its version. */
+function workspaceBinding(): { binding: string; version: string } | undefined {
+  try {
+    const dir = realpathSync(join(repo, 'packages', 'runner', 'node_modules', 'better-sqlite3'));
+    const binding = join(dir, 'build', 'Release', 'better_sqlite3.node');
+    const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string };
+    return existsSync(binding) ? { binding, version } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 let work = '';
@@ -56,7 +68,7 @@ describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
       const name = f.startsWith('create-sluice') ? 'create-sluice' : `@sluice/${f.replace(/^sluice-/, '').replace(/-\d.*$/, '')}`;
       tarballs[name] = join(packs, f);
     }
-    expect(Object.keys(tarballs).sort()).toEqual(['@sluice/compiler', '@sluice/executor', '@sluice/runner', '@sluice/sdk', 'create-sluice']);
+    expect(Object.keys(tarballs).sort()).toEqual(['@sluice/bundle', '@sluice/cluster', '@sluice/compiler', '@sluice/executor', '@sluice/runner', '@sluice/sdk', '@sluice/tracking', '@sluice/triggers', 'create-sluice']);
     // npm create sluice app, from the packed create-sluice
     ok(sh('npm', ['exec', '--yes', `--package=${tarballs['create-sluice']}`, '--', 'create-sluice', 'app'], work), 'npm create sluice');
     app = join(work, 'app');
@@ -67,9 +79,27 @@ describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
       for (const name of Object.keys(deps)) if (tarballs[name]) deps[name] = `file:${tarballs[name]}`;
     }
     // the runner's own, not on the registry either
-    for (const name of ['@sluice/compiler', 'create-sluice']) pkg.devDependencies![name] = `file:${tarballs[name]}`;
+    for (const name of ['@sluice/compiler', '@sluice/bundle', '@sluice/cluster', '@sluice/triggers', 'create-sluice']) pkg.devDependencies![name] = `file:${tarballs[name]}`;
+    pkg.dependencies!['@sluice/tracking'] = `file:${tarballs['@sluice/tracking']}`; // the executor's
     writeFileSync(join(app, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-    ok(sh('npm', ['install'], app, 900_000), 'npm install');
+    // better-sqlite3's native build takes one to fifteen minutes here (one C file, -O3, on a shared
+    // 2-core machine). Unless SLUICE_FRESH_NATIVE_BUILD=1, install without install scripts and reuse
+    // the binding the workspace's install built for this same Node and better-sqlite3 version (the
+    // build itself is setup.sh's, tested there); otherwise build it as a user's npm install does, without
+    // fetching a prebuilt binary from GitHub (only the package registry is reachable here).
+    const built = workspaceBinding();
+    if (built && process.env.SLUICE_FRESH_NATIVE_BUILD !== '1') {
+      ok(sh('npm', ['install', '--ignore-scripts'], app, 900_000), 'npm install');
+      const target = join(app, 'node_modules', 'better-sqlite3');
+      if ((JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')) as { version: string }).version === built.version) {
+        mkdirSync(join(target, 'build', 'Release'), { recursive: true });
+        copyFileSync(built.binding, join(target, 'build', 'Release', 'better_sqlite3.node'));
+      } else {
+        ok(sh('npm', ['rebuild', 'better-sqlite3'], app, 1_800_000, { ...npmEnv, npm_config_build_from_source: 'true' }), 'npm rebuild better-sqlite3');
+      }
+    } else {
+      ok(sh('npm', ['install'], app, 1_800_000, { ...npmEnv, npm_config_build_from_source: 'true' }), 'npm install');
+    }
   }, 1_200_000);
 
   afterAll(() => {
@@ -99,7 +129,7 @@ if (r.status === 'succeeded') console.log(r.outputs.doesNotExist);
     try {
       const bad = sh('npx', ['tsc', '--noEmit'], app);
       expect(bad.code).not.toBe(0);
-      expect(bad.stdout).toMatch(/wrong\.ts\(3,\d+\): error TS2322/);
+      expect(bad.stdout).toMatch(/wrong\.ts\(3,\d+\): error TS23\d\d: .*rows: string/);
       expect(bad.stdout).toMatch(/wrong\.ts\(4,\d+\): error TS2339: Property 'doesNotExist'/);
     } finally {
       rmSync(join(app, 'wrong.ts'));
@@ -129,11 +159,11 @@ if (r.status === 'succeeded') console.log(r.outputs.doesNotExist);
 register('data:text/javascript,' + encodeURIComponent("export async function resolve(s, c, n) { if (s === 'tsx' || s.startsWith('tsx/')) throw new Error('tsx loaded at import'); return n(s, c); }"));
 `);
     const imported = ok(sh(process.execPath, ['--import', './no-tsx.mjs', '--input-type=module', '-e',
-      "const m = await Promise.all(['@sluice/sdk', '@sluice/compiler', '@sluice/executor', '@sluice/runner'].map((x) => import(x))); console.log(m.map((x) => Object.keys(x).length > 0).join())"], app), 'import without tsx');
-    expect(imported.stdout.trim()).toBe('true,true,true,true');
+      "const m = await Promise.all(['@sluice/sdk', '@sluice/compiler', '@sluice/compiler/source', '@sluice/executor', '@sluice/tracking', '@sluice/runner'].map((x) => import(x))); console.log(m.map((x) => Object.keys(x).length > 0).join())"], app), 'import without tsx');
+    expect(imported.stdout.trim()).toBe('true,true,true,true,true,true');
     writeFileSync(join(app, 'api.mjs'), `import { openStore, runPipeline } from '@sluice/runner';
 import { compile } from '@sluice/compiler';
-const r = await runPipeline('pipeline.ts', { params: { rows: 11 }, storeDir: '.sluice-api' });
+const r = await runPipeline('pipeline.ts', { entry: 'pipeline.ts', params: { rows: 11 }, storeDir: '.sluice-api' });
 const store = openStore('.sluice-api');
 const run = store.runs.get(r.runId);
 store.close();
@@ -152,9 +182,16 @@ console.log(JSON.stringify({ status: r.status, count: r.outputs.count, listed: r
     // What `npm ci --omit=dev` puts in the image: the SDK and the executor, no SQLite, no compiler.
     const prod = ok(sh('npm', ['ls', '--omit=dev', '--all', '--parseable'], app), 'npm ls --omit=dev').stdout;
     expect(prod).toMatch(/node_modules\/@sluice\/executor$/m);
-    for (const heavy of ['better-sqlite3', '@sluice/runner', '@sluice/compiler', 'ts-morph', 'typescript', 'vitest']) expect(prod).not.toMatch(new RegExp(`node_modules/${heavy}$`, 'm'));
+    for (const heavy of ['@sluice/runner', '@sluice/compiler', 'ts-morph', 'commander', 'typescript', 'vitest']) expect(prod).not.toMatch(new RegExp(`node_modules/${heavy}$`, 'm'));
+    expect(readFileSync(join(app, 'Dockerfile'), 'utf8')).toMatch(/npm ci --omit=dev --ignore-scripts/);
     const ignore = readFileSync(join(app, '.dockerignore'), 'utf8');
     expect(ignore).toMatch(/^node_modules$/m);
     expect(ignore).toMatch(/^\.sluice$/m);
   }, 120_000);
+
+  // @sluice/tracking loads SQLite only for the local store (which the runner, a dev dependency, brings); a pod never does.
+  it('keeps better-sqlite3 out of the production dependencies', () => {
+    const prod = ok(sh('npm', ['ls', '--omit=dev', '--all', '--parseable'], app), 'npm ls --omit=dev').stdout;
+    expect(prod).not.toMatch(/node_modules\/better-sqlite3$/m);
+  }, 60_000);
 });

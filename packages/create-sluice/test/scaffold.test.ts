@@ -10,6 +10,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const FILES = ['.dockerignore', '.gitignore', 'Dockerfile', 'README.md', 'package.json', 'pipeline.ts', 'test', 'tsconfig.json'];
 const SLUICE = join(import.meta.dirname, '..', '..', 'runner', 'bin', 'sluice.mjs');
 const CREATE = join(import.meta.dirname, '..', 'bin', 'create-sluice.mjs');
+const EXEC = join(import.meta.dirname, '..', '..', 'executor', 'bin', 'sluice-exec.mjs');
 
 describe('scaffold', () => {
   it('writes an ESM project named after its directory, depending on this release', () => {
@@ -65,5 +66,12 @@ describe('the commands', () => {
     expect(cli(CREATE, ['--bogus']).status).toBe(2);
     expect(cli(CREATE, ['a', 'b']).stderr).toContain('expected at most one directory');
     expect(existsSync(join(tmp, 'a'))).toBe(false);
+  });
+
+  it("the Dockerfile's `sluice` (a link to sluice-exec) takes the compiled Workflow's `sluice exec ...` arguments", () => {
+    expect(readFileSync(join(tmp, 'from-init', 'Dockerfile'), 'utf8')).toContain('ln -s sluice-exec node_modules/.bin/sluice');
+    const r = cli(EXEC, ['exec', '--entry', 'missing.ts', '--component', 'c', '--task', 't', '--outputs', 'o']);
+    expect(r.stderr).not.toContain('unknown argument');
+    expect(r.stderr).toContain('sluice exec: cannot load missing.ts');
   });
 });

@@ -13,5 +13,8 @@ if (existsSync(source)) {
 } else {
   api = await import('../dist/index.js');
 }
+// Also accepts `exec` first, so that a pod image can install this command as `sluice` (the compiled
+// Workflow runs `sluice exec ...`) without the local runner.
 const argv = process.argv.slice(2);
+if (argv[0] === 'exec') argv.shift();
 process.exit(argv[0] === '--worker' ? await api.workerMain(argv.slice(1)) : await api.execMain(argv));

@@ -5,18 +5,14 @@
  * as they are.
  */
 
-/** Exit codes of `sluice exec`. */
-export const EXIT = { succeeded: 0, failed: 1, invalid: 2, nonretryable: 3, preempted: 143 } as const;
+import { EXEC_FLAG } from '@sluice/sdk';
+
+/** Exit codes, flags and the outputs layout are the SDK's (`@sluice/sdk` semantics, contract.ts). */
+export { EXIT, OUTPUT_LAYOUT } from '@sluice/sdk';
 
 /** The flag giving a collected (fan-in) input's directory entries in item order. */
-export const ARTIFACT_ORDER_FLAG = '--artifact-order';
+export const ARTIFACT_ORDER_FLAG = EXEC_FLAG.artifactOrder;
 
-/**
- * The layout of a step's `--outputs` directory: `parameters/<name>` (a string parameter as is,
- * others JSON), `artifacts/<name>` (a file or directory) with `artifacts/<name>.meta.json`
- * (metadata), and `error.json` (a failed step's result) when it did not succeed.
- */
-export const OUTPUT_LAYOUT = { parameters: 'parameters', artifacts: 'artifacts', metaSuffix: '.meta.json', error: 'error.json' } as const;
 
 /**
  * Written to stdout and stderr by a warm worker after each step, before the step's result is
@@ -29,4 +25,3 @@ export function outputNotWritten(name: string, detail: string): string {
   return `declared output "${name}" was not written (${detail})`;
 }
 
-export { B64_PREFIX } from './encoding.ts';

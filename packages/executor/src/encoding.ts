@@ -1,5 +1,6 @@
-/** The compiler encodes literal strings containing `{{` as `sluice:b64:<base64>`; decode them. */
-export const B64_PREFIX = 'sluice:b64:';
-export function decodeParamText(text: string): string {
-  return text.startsWith(B64_PREFIX) ? Buffer.from(text.slice(B64_PREFIX.length), 'base64').toString('utf8') : text;
-}
+/**
+ * Parameter encoding of the executor contract is the SDK's (`EXEC_FLAG.paramBase64`,
+ * `decodeBase64`, `parseParamText`): a value passed with `--param-b64` is base64 of its text, one
+ * passed with `--param` is the text itself. The flag says which, so no value can forge an encoding.
+ */
+export { decodeBase64, parseParamText } from '@sluice/sdk';

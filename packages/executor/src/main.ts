@@ -8,6 +8,7 @@ import type { ArtifactInputSpec } from './artifacts.ts';
 import { EXIT, executeStep, type StepResult, type StepSpec } from './step.ts';
 import { sendPodTracking } from './tracking.ts';
 import { ARTIFACT_ORDER_FLAG, CollectError, resolveCollectedArtifacts } from './collect.ts';
+import { decodeBase64 } from '@sluice/sdk';
 
 /** Arguments of `sluice exec` (see ARCHITECTURE.md, "The executor contract"). */
 export interface ExecArgs {
@@ -23,6 +24,8 @@ export interface ExecArgs {
   artifactOrders: string[];
   outputs: string;
   runId?: string;
+  /** The attempt number (`--attempt n`, or `--retries n` as Argo's `{{retries}}`: attempt n + 1). */
+  attempt?: number;
   checkpointDir?: string;
   /** Local runner: a JSON StepSpec file replacing the per-input flags. */
   spec?: string;
@@ -31,7 +34,7 @@ export interface ExecArgs {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`sluice exec: ${msg}\nusage: sluice exec --entry <file> [--export <name>] --component <hash> [--component-name <name>] --task <id> [--param name=value]... [--artifact name=<path>]... [--artifact-order name=<json list>]... --outputs <dir> [--run-id <id>] [--checkpoint-dir <dir>] [--spec <file>] [--grace <ms>]\n`);
+  process.stderr.write(`sluice exec: ${msg}\nusage: sluice exec --entry <file> [--export <name>] --component <hash> [--component-name <name>] --task <id> [--param name=value]... [--param-b64 name=<base64>]... [--artifact name=<path>]... [--artifact-order name=<json list>]... --outputs <dir> [--run-id <id>] [--attempt <n> | --retries <n>] [--checkpoint-dir <dir>] [--spec <file>] [--grace <ms>]\n`);
   process.exit(EXIT.invalid);
 }
 
@@ -65,6 +68,13 @@ export function parseExecArgs(argv: readonly string[]): ExecArgs {
       case '--spec': a.spec = value(); break;
       case '--grace': a.graceMs = Number(value()); break;
       case '--param': { const [k, v] = pair(); a.params[k] = v; break; }
+      case '--param-b64': {
+        const [k, v] = pair();
+        try { a.params[k] = decodeBase64(v); } catch { usage(`--param-b64 ${k}: the value is not base64`); }
+        break;
+      }
+      case '--attempt': a.attempt = Number(value()); break;
+      case '--retries': a.attempt = Number(value()) + 1; break;
       case '--artifact': { const [k, v] = pair(); (a.artifacts[k] ??= []).push(v); break; }
       case ARTIFACT_ORDER_FLAG: a.artifactOrders.push(value()); break;
       default: usage(`unknown argument "${flag}"`);
@@ -171,10 +181,18 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
       const metadata = readMeta(p);
       return { path: p, type, metadata, ...(typeof metadata.contentHash === 'string' ? { hash: metadata.contentHash } : {}) };
     });
-    artifacts[name] = io?.kind === 'artifact' && io.list ? specs : (specs[0] as ArtifactInputSpec);
+    // A single input given several paths: an artifact chosen by a condition on Argo (one optional
+    // input per branch); exactly one of them was placed, the branch that ran.
+    const placed = specs.length > 1 ? specs.filter((x) => existsSync(x.path)) : specs;
+    if (!(io?.kind === 'artifact' && io.list) && placed.length !== 1) {
+      const message = `artifact ${name}: expected exactly one of ${paths.join(', ')} to exist (the branch of the condition that ran), found ${placed.length}`;
+      process.stderr.write(`sluice exec: ${message}\n`);
+      return writeResult(args.outputs, { status: 'invalid', message }, new Set());
+    }
+    artifacts[name] = io?.kind === 'artifact' && io.list ? specs : (placed[0] as ArtifactInputSpec);
   }
   const spec: StepSpec = {
-    attempt: fromSpec?.attempt ?? Number(process.env.SLUICE_ATTEMPT ?? 1),
+    attempt: args.attempt ?? fromSpec?.attempt ?? Number(process.env.SLUICE_ATTEMPT ?? 1),
     runId: args.runId ?? fromSpec?.runId ?? process.env.SLUICE_RUN_ID ?? 'local',
     gpus: fromSpec?.gpus ?? (process.env.CUDA_VISIBLE_DEVICES ? process.env.CUDA_VISIBLE_DEVICES.split(',').filter(Boolean) : []),
     ...fromSpec,
@@ -200,8 +218,11 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
   return writeResult(args.outputs, final, strings);
 }
 
-/** `sluice exec`: the process that runs one function step, in a pod or as a local child process. */
-export async function execMain(argv: readonly string[]): Promise<number> {
+/**
+ * `sluice exec`: the process that runs one function step, in a pod or as a local child process.
+ * `preloaded`: the pipeline already in memory (a bundle carries it), instead of importing `--entry`.
+ */
+export async function execMain(argv: readonly string[], preloaded?: LoadedPipeline): Promise<number> {
   const args = parseExecArgs(argv);
   const fromSpec = args.spec ? (JSON.parse(readFileSync(args.spec, 'utf8')) as StepSpec & { componentName?: string }) : undefined;
   const ac = new AbortController();
@@ -220,7 +241,8 @@ export async function execMain(argv: readonly string[]): Promise<number> {
   watchParent(() => preempted);
   let loaded;
   try {
-    loaded = await loadPipelineFile(args.entry, args.exportName);
+    // a self-contained bundle (@sluice/bundle) hands over the pipeline it carries
+    loaded = preloaded ?? (await loadPipelineFile(args.entry, args.exportName));
   } catch (e) {
     process.stderr.write(`sluice exec: cannot load ${args.entry}: ${(e as Error).stack ?? e}\n`);
     return EXIT.failed;

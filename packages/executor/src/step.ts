@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { JsonValue, SluiceIssue, StepContext, StepLogger } from '@sluice/sdk';
 import type { FunctionRuntime } from './types.ts';
 import { checkArtifactName } from './names.ts';
-import { decodeParamText } from './encoding.ts';
+import { parseParamText, taskIdFromNodeName } from '@sluice/sdk';
 import { type ArtifactInputSpec, inputArtifact, MetricsOutputImpl, OutputArtifactImpl } from './artifacts.ts';
 import { FileCheckpoint } from './checkpoint.ts';
 import { ExecutorError } from './errors.ts';
@@ -84,11 +84,10 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
       issues.push({ code: 'input.unknown', path: `${path}.${name}`, message: `no parameter input "${name}" on component ${ir.name}` });
       continue;
     }
-    const decoded = decodeParamText(text);
-    if (io.type === 'string') raw[name] = decoded;
-    else {
+    const decoded = text;
+    {
       try {
-        raw[name] = JSON.parse(decoded);
+        raw[name] = parseParamText(decoded, io);
       } catch {
         issues.push({ code: 'input.json', path: `${path}.${name}`, message: `expected JSON for a ${io.type} parameter, got ${JSON.stringify(decoded.slice(0, 80))}` });
       }
@@ -133,7 +132,8 @@ export async function executeStep(runtime: FunctionRuntime, spec: StepSpec, cont
     models: tracking.models,
     attempt: spec.attempt,
     runId: spec.runId,
-    taskId: spec.task,
+    // In a pod `--task` is Argo's node name; the step sees the IR task id in both places.
+    taskId: taskIdFromNodeName(spec.task),
     gpus: spec.gpus ?? [],
     get tmpDir() {
       tmp ??= mkdtempSync(join(tmpdir(), 'sluice-step-'));

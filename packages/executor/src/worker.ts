@@ -98,6 +98,8 @@ export async function workerMain(argv: readonly string[]): Promise<number> {
       process.stderr.write(`sluice exec: cannot load ${file}: ${loaded.stack ?? loaded}\n`);
       process.exit(EXIT.failed);
     }
+    // the runner counts the step's timeout from here (not from the worker's boot)
+    process.send?.({ type: 'started' });
     const restore = applyEnv(m.env);
     const ac = new AbortController();
     current = { ac, outputs: m.args.outputs };

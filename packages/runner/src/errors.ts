@@ -1,3 +1,7 @@
+import { statfsSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 /** An error of the local runner with a stable code (`store.corrupt`, `run.leased`, ...). */
 export class RunnerError extends Error {
   readonly code: string;
@@ -5,5 +9,76 @@ export class RunnerError extends Error {
     super(message);
     this.name = 'RunnerError';
     this.code = code;
+  }
+}
+
+/** Where Sluice's own sources live: frames there are ours, not the user's. */
+const OURS = resolve(import.meta.dirname, '..', '..');
+
+/** The first frame of `stack` in the user's code (not Node's, not a dependency's, not Sluice's), as `file:line:col`. */
+export function userFrame(stack: string | undefined): string | undefined {
+  for (const line of (stack ?? '').split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line.trim());
+    if (!m) continue;
+    let file = m[1] as string;
+    if (file.startsWith('file://')) {
+      try { file = fileURLToPath(file); } catch { continue; }
+    }
+    if (file.includes(`${sep}node_modules${sep}`)) continue;
+    const rel = relative(OURS, file);
+    if (!rel.startsWith('..') && /^[^/]+\/(src|bin)\//.test(rel.split(sep).join('/'))) continue;
+    const shown = relative(process.cwd(), file);
+    return `${shown && !shown.startsWith('..') ? shown : file}:${m[2]}:${m[3]}`;
+  }
+  return undefined;
+}
+
+/** An error thrown by the user's own module while it was being loaded: reported at the user's frame, without our stack. */
+export class UserModuleError extends RunnerError {
+  readonly original: unknown;
+  constructor(file: string, e: unknown) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const at = userFrame(err.stack);
+    super('user.module', `${at ?? file}: ${err.name}: ${err.message}\n(the error was thrown while loading ${file}; SLUICE_DEBUG=1 shows the whole stack)`);
+    this.original = e;
+  }
+}
+
+/**
+ * Runs `load` (an import of the user's pipeline module); an error that is not one of Sluice's own
+ * (a missing file, no such export) becomes a {@link UserModuleError}.
+ */
+export async function loadingUserModule<T>(file: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    const name = (e as Error | undefined)?.name;
+    if (e instanceof RunnerError || name === 'ExecutorError' || name === 'SluiceValidationError') throw e;
+    throw new UserModuleError(file, e);
+  }
+}
+
+/** A message for a failure of the file system or the state database that the user can act on, or undefined. */
+export function environmentProblem(e: unknown, dir?: string): string | undefined {
+  const code = (e as { code?: string } | undefined)?.code ?? '';
+  const msg = (e as Error | undefined)?.message ?? '';
+  // SQLite reports a failed write to a full disk as an I/O error as often as SQLITE_FULL
+  if (dir && (code.startsWith('SQLITE_IOERR') || code === 'EIO') && diskFull(dir)) return `the disk is full (${msg.split('\n')[0]}); free some space, then \`sluice resume\` continues the run`;
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL' || /database or disk is full/.test(msg)) return `the disk is full (${msg.split('\n')[0]}); free some space, then \`sluice resume\` continues the run`;
+  if (code === 'EDQUOT') return `disk quota exceeded (${msg.split('\n')[0]})`;
+  if (code === 'EROFS' || code.startsWith('SQLITE_READONLY')) return `the store is on a read-only file system or cannot be written (${msg.split('\n')[0]})`;
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${msg.split('\n')[0]})`;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return `the state store is locked by another process (${msg.split('\n')[0]}); try again when it is done`;
+  if (code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR') || code === 'EIO') return `input/output error on the store (${msg.split('\n')[0]})`;
+  return undefined;
+}
+
+/** Less than 64 KiB free for unprivileged writers on the file system of `dir`. */
+export function diskFull(dir: string): boolean {
+  try {
+    const st = statfsSync(dir);
+    return st.bavail * st.bsize < 65536;
+  } catch {
+    return false;
   }
 }

@@ -14,7 +14,8 @@ export { detectGpus, parseNvidiaSmiCsv } from './engine/gpu.ts';
 export { RunnerError } from './errors.ts';
 export type { Clock } from './util/clock.ts';
 export { openStore } from './client.ts';
-export type { Store, Runs, RunFilter, RunInfo, RunDetail, TaskInfo, AttemptInfo, LineageEntry } from './client.ts';
+export type { Store, Runs } from './client.ts';
+export type { RunFilter } from './backend/views.ts';
 export type { TypedRunOptions, TypedRunResult, RunOptionsFor, RunResultFor, PipelineParams, PipelineOutputs, ParamValue, OutputValue } from './typed.ts';
 export type { RunStatus, TaskState, AttemptOutcome } from './store/state.ts';
 // The run backend seam (the CLI, a web view and tracking talk to this; the Argo backend implements it too)
@@ -28,3 +29,6 @@ export type { RunRef, RunView, RunSummaryView, TaskView, AttemptView, ArtifactVi
 export { RUN_EVENT_TYPES, eventKey, eventFields } from './backend/events.ts';
 export type { EventOf, RunEventType, EventFields, OutputArtifact, OutputValue as EventOutputValue } from './backend/events.ts';
 export type { RunStartedEvent, RunResumedEvent, RunWaitingEvent, RunFinishedEvent, TaskWaitingEvent, TaskStartedEvent, TaskRetryingEvent, TaskSucceededEvent, TaskCachedEvent, TaskFailedEvent, TaskSkippedEvent, TaskOmittedEvent, TaskResumedEvent, ConditionDecidedEvent, WarningEvent } from './backend/events.ts';
+// Read side of the local store for other views of it (the web view, @sluice/ui): the query layer, no SQL of their own.
+export { StateStore } from './store/state.ts';
+export { findRunRow, irOf } from './query/runs.ts';

@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import type { JsonValue, NodeIR, PipelineIR, TaskIR, ValueIR } from '@sluice/sdk';
-import { effectiveTaskOptions } from '@sluice/sdk';
-import { cacheKey, cacheParts } from './engine/cache.ts';
+import { cachePolicy, effectiveTaskOptions } from '@sluice/sdk';
+import { cacheKey, cacheParts, lookupCache } from './engine/cache.ts';
 import { toLoadedPipeline } from '@sluice/executor';
 import { describeLock, semaphoreSizes, unsizedWarning, wantedLocks } from './engine/locks.ts';
 import { isArtifactRef, type LoadedPipeline, type RuntimeValue } from './engine/types.ts';
-import { type DagInfo, dagInfo, evalPredicate, nodeDeps, walkPath } from './engine/values.ts';
+import { checkRunnable, type DagInfo, dagInfo, evalPredicate, instanceKey, nodeDeps, taskInputs, walkPath } from './engine/values.ts';
 import { ArtifactStore } from './store/cas.ts';
 import { StateStore } from './store/state.ts';
 import { ParamsError, storePaths } from './run.ts';
 import { parseParamsFromIR } from './params.ts';
-import { canonicalJson } from './util/json.ts';
+import { canonicalJson } from '@sluice/sdk';
 
 const UNKNOWN = Symbol('unknown');
 type V = RuntimeValue | typeof UNKNOWN;
@@ -49,20 +49,25 @@ interface Scope { base: string; dag: DagInfo; params: Record<string, V>; items: 
  * const plan = await planRun(pipeline, { params: { lr: '0.1' }, paramsFromCli: true });
  * console.log(plan.text);
  */
-export async function planRun(pipeline: unknown, o: { params?: Record<string, unknown>; paramsFromCli?: boolean; storeDir?: string; noCache?: boolean; semaphores?: Readonly<Record<string, number>> } = {}): Promise<Plan> {
-  const loaded: LoadedPipeline = await toLoadedPipeline(pipeline, 'the pipeline');
-  const ir: PipelineIR = loaded.ir;
-  let params: Record<string, JsonValue>;
+export interface PlanOptions { params?: Record<string, unknown>; paramsFromCli?: boolean; storeDir?: string; noCache?: boolean; semaphores?: Readonly<Record<string, number>>; now?: number; codeHash?: string }
+
+async function planParams(loaded: LoadedPipeline, o: PlanOptions): Promise<Record<string, JsonValue>> {
   if (loaded.source !== undefined) {
     const sdk = (await import('@sluice/sdk')) as unknown as { parsePipelineParams(p: unknown, raw: Record<string, unknown>, o: { fromCli?: boolean }): { ok: true; values: Record<string, JsonValue> } | { ok: false; issues: [] } };
     const r = sdk.parsePipelineParams(loaded.source, { ...o.params }, { fromCli: !!o.paramsFromCli });
     if (!r.ok) throw new ParamsError(r.issues);
-    params = r.values;
-  } else {
-    const r = parseParamsFromIR(ir, o.params ?? {}, !!o.paramsFromCli);
-    if (!r.ok) throw new ParamsError(r.issues);
-    params = r.values;
+    return r.values;
   }
+  const r = parseParamsFromIR(loaded.ir, o.params ?? {}, !!o.paramsFromCli);
+  if (!r.ok) throw new ParamsError(r.issues);
+  return r.values;
+}
+
+export async function planRun(pipeline: unknown, o: PlanOptions = {}): Promise<Plan> {
+  const loaded: LoadedPipeline = await toLoadedPipeline(pipeline, 'the pipeline');
+  const ir: PipelineIR = loaded.ir;
+  checkRunnable(ir);
+  const params = await planParams(loaded, o);
   const paths = storePaths(o.storeDir);
   const store = existsSync(paths.db) ? StateStore.open(paths.db, { readonly: true }) : undefined;
   const cas = new ArtifactStore(paths.artifacts);
@@ -76,15 +81,8 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
   const decided = new Map<string, 'then' | 'else' | undefined>();
   const counts = new Map<string, number>();
 
-  const keyFor = (id: string, s: Scope): string => {
-    let acc = s.base;
-    for (const l of s.dag.loopsOf.get(id) ?? []) {
-      const it = s.items.get(l);
-      if (!it) return acc + l;
-      acc += `${l}[${it.index}]/`;
-    }
-    return acc + id;
-  };
+  // Keys, inputs, defaults and cache lookups go through the engine's own functions (values.ts, cache.ts).
+  const keyFor = (id: string, s: Scope): string => instanceKey(s.base, s.dag, s.items, id) ?? s.base + id;
   const value = (v: ValueIR, s: Scope): V => {
     switch (v.kind) {
       case 'literal': return v.value;
@@ -185,9 +183,7 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
   const taskStep = (t: TaskIR, key: string, s: Scope, w: number, skipped: boolean, kind: 'task' | 'exit') => {
     const c = ir.components[t.component];
     if (!c) return;
-    const inputs: Record<string, V> = {};
-    for (const [k, v] of Object.entries(t.inputs)) inputs[k] = skipped ? UNKNOWN : value(v, s);
-    for (const [k, io] of Object.entries(c.inputs)) if (!(k in inputs) && io.kind === 'parameter' && io.default !== undefined) inputs[k] = io.default;
+    const inputs = taskInputs<V>(t, c, (v) => (skipped ? UNKNOWN : value(v, s))) as Record<string, V>;
     const shown = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, show(v)]));
     const opts = effectiveTaskOptions(ir.options, c, t);
     const locks = skipped ? [] : locksOf(opts.synchronization);
@@ -203,19 +199,21 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
     let decision = s.maybe ? 'maybe' : 'run';
     let note = s.maybe ? 'runs if its branch is taken' : '';
     const known = Object.values(inputs).every((v) => v !== UNKNOWN);
-    if (opts.cache?.enabled === false) note = [note, 'cache disabled'].filter(Boolean).join('; ');
+    const cache = cachePolicy(opts);
+    if (!cache.enabled) note = [note, 'cache disabled'].filter(Boolean).join('; ');
     else if (!known) note = [note, 'cache decided at run time (inputs come from upstream steps)'].filter(Boolean).join('; ');
     else if (store && !o.noCache) {
-      const key2 = cacheKey(cacheParts(c, inputs as Record<string, RuntimeValue>, opts.cache?.version, opts.cache?.key));
-      const hit = store.getCache(key2);
+      const found = lookupCache(store, cache, cacheKey(cacheParts(c, inputs as Record<string, RuntimeValue>, cache.version, cache.key, o.codeHash)), o.now ?? Date.now());
+      const hit = found.hit ? found.entry : undefined;
       const outs = hit ? (JSON.parse(hit.outputs) as Record<string, RuntimeValue>) : undefined;
-      if (hit && outs && Object.values(outs).every((v) => !isArtifactRef(v) || cas.has(v.hash))) {
+      if (!found.hit && found.why === 'expired') note = [note, `the cache entry is older than maxAge ${cache.maxAge}`].filter(Boolean).join('; ');
+      else if (hit && outs && Object.values(outs).every((v) => !isArtifactRef(v) || cas.has(v.hash))) {
         if (!s.maybe) decision = 'cached';
         note = `${s.maybe ? 'if taken, ' : ''}served from cache (${hit.run_id}/${hit.task_key})`;
         outputs.set(key, Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, isArtifactRef(v) ? { ...v, path: cas.pathOf(v.hash) } : v])));
       } else note = [note, 'not in the cache'].filter(Boolean).join('; ');
     }
-    if (opts.resources?.gpu) note = [note, `${opts.resources.gpu.count} GPU`].filter(Boolean).join('; ');
+    if (opts.resources?.gpu) note = [note, `${opts.resources.gpu.count} GPU${opts.resources.gpu.type ? ` of type ${opts.resources.gpu.type}` : ''}`].filter(Boolean).join('; ');
     if (locks.length) note = [note, `takes ${locks.join(', ')}`].filter(Boolean).join('; ');
     steps.push({ key, kind, wave: w, decision, ...(note ? { note } : {}), inputs: shown, ...takes });
   };
@@ -227,7 +225,12 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
   } finally {
     store?.close();
   }
-  const lines = [`dry run of ${ir.name}: nothing is run and nothing is written`, `params ${canonicalJson(params)}`];
+  return { pipeline: ir.name, params, steps, runLocks, text: planText(ir.name, params, steps, runLocks, unsized) };
+}
+
+/** The plan as the CLI prints it: waves of steps with their decisions and notes. */
+function planText(name: string, params: Record<string, JsonValue>, steps: readonly PlanStep[], runLocks: readonly string[], unsized: ReadonlySet<string>): string {
+  const lines = [`dry run of ${name}: nothing is run and nothing is written`, `params ${canonicalJson(params)}`];
   if (runLocks.length) lines.push(`the run holds ${runLocks.join(', ')} from start to end (shared with every run of this store)`);
   lines.push('');
   const icon: Record<string, string> = { run: '▶', cached: '◆', skipped: '–', maybe: '?', then: '⑂', else: '⑂' };
@@ -241,5 +244,6 @@ export async function planRun(pipeline: unknown, o: { params?: Record<string, un
   const n = (d: string) => steps.filter((x) => (x.kind === 'task' || x.kind === 'exit') && x.decision === d).length;
   lines.push('', `${n('run')} to run, ${n('cached')} from cache, ${n('maybe')} depending on run-time decisions, ${n('skipped')} skipped`);
   for (const name of [...unsized].sort()) lines.push(`warning: ${unsizedWarning(name)}`);
-  return { pipeline: ir.name, params, steps, runLocks, text: lines.join('\n') + '\n' };
+  return lines.join('\n') + '\n';
+
 }

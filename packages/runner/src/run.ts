@@ -5,6 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { JsonValue, PipelineIR, SluiceIssue } from '@sluice/sdk';
 import { effectiveTaskOptions } from '@sluice/sdk';
 import { Engine, type RunEvent } from './engine/engine.ts';
+import { checkRunnable } from './engine/values.ts';
 import { detectGpus, GpuPool } from './engine/gpu.ts';
 import { ContainerLauncher, InProcessLauncher, type Launcher, ProcessLauncher } from './engine/launch.ts';
 import { loadPipelineFile, toLoadedPipeline } from '@sluice/executor';
@@ -12,14 +13,15 @@ import { notifyReleased, semaphoreSizes } from './engine/locks.ts';
 import type { ArtifactRef, LoadedPipeline, RuntimeValue } from './engine/types.ts';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { RunnerError } from './errors.ts';
+import { environmentProblem, loadingUserModule, RunnerError } from './errors.ts';
 import { resolveTracking } from '@sluice/tracking';
 import { syncAfterRun, TrackingIngest } from './tracking.ts';
 import { parseParamsFromIR } from './params.ts';
 import { ArtifactStore } from './store/cas.ts';
+import { groupAlive, stopGroup } from './store/procs.ts';
 import { type RunStatus, StateStore, type TaskState } from './store/state.ts';
 import { type Clock, systemClock } from './util/clock.ts';
-import { canonicalJson, sha256 } from './util/json.ts';
+import { canonicalJson, sha256 } from '@sluice/sdk';
 import type { RunOptionsFor, RunResultFor } from './typed.ts';
 
 export type { RunEvent } from './engine/engine.ts';
@@ -65,6 +67,8 @@ export interface RunOptions {
   readonly semaphores?: Readonly<Record<string, number>>;
   /** GPU devices to hand out; @default detected (`SLUICE_GPUS`, then nvidia-smi) */
   readonly gpus?: readonly string[];
+  /** Model names of `gpus` (as nvidia-smi prints them), to check `resources.gpu.type` against; detected with the GPUs when `gpus` is not given. */
+  readonly gpuNames?: readonly string[];
   /** `full` also survives a power cut (fsync per commit). @default 'normal' */
   readonly durability?: 'normal' | 'full';
   /** Time a stopped step gets to save a checkpoint. @default 10000 */
@@ -100,10 +104,6 @@ export function storePaths(storeDir = '.sluice'): { root: string; db: string; ar
   return { root, db: join(root, 'state.db'), artifacts: join(root, 'artifacts'), runs: join(root, 'runs') };
 }
 
-export function irHash(ir: PipelineIR): string {
-  return sha256(canonicalJson(ir)).slice(0, 16);
-}
-
 /**
  * Git commit and dirtiness of `dir`, from one `git status` (the header line `# branch.oid <sha>`
  * and one line per changed tracked file). Started early and awaited before the run record is
@@ -127,6 +127,21 @@ function newRunId(name: string): string {
   const d = new Date();
   const ts = d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 40)}-${ts}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Run ids become directory names in the store: letters, digits, `.`, `_` and `-`, not starting with a dot. */
+export function checkRunId(id: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id))
+    throw new RunnerError('run.id', `invalid run id ${JSON.stringify(id)}: use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`);
+}
+
+/** Artifact parameters name local files: each must exist (checked before the store is touched). */
+function checkArtifactParams(ir: PipelineIR, params: Record<string, JsonValue>): void {
+  for (const [name, spec] of Object.entries(ir.params)) {
+    const v = params[name];
+    if (spec.kind === 'artifact' && typeof v === 'string' && !existsSync(v))
+      throw new ParamsError([{ code: 'param.missing', path: `${ir.name}/params.${name}`, message: `no file or directory at ${JSON.stringify(v)}` }]);
+  }
 }
 
 /** Thrown when parameters are invalid; nothing has run. */
@@ -163,6 +178,31 @@ async function importArtifactParams(ir: PipelineIR, params: Record<string, JsonV
   return out;
 }
 
+/** How many task rows a run of `ir` shows: tasks (nested pipelines' included), times the literal or parameter items of their loops. */
+export function plannedTasks(ir: PipelineIR, params: { readonly [name: string]: JsonValue }): { n: number; exact: boolean } {
+  let exact = true;
+  const count = (nodes: readonly PipelineIR['dag'][number][], top: boolean): number => {
+    let n = 0;
+    for (const node of nodes) {
+      if (node.kind === 'task') {
+        const c = ir.components[node.component];
+        n += c?.kind === 'pipeline' ? count(c.dag, false) : 1;
+      } else if (node.kind === 'condition') n += count(node.then, top) + count(node.else, top);
+      else if (node.kind === 'loop') {
+        let list: unknown = node.items.kind === 'literal' ? node.items.value : node.items.kind === 'param' && top ? params[node.items.name] : undefined;
+        if (typeof list === 'string') {
+          try { list = JSON.parse(list); } catch { list = undefined; }
+        }
+        if (Array.isArray(list)) n += list.length * count(node.body, top);
+        else exact = false;
+      }
+    }
+    return n;
+  };
+  const n = count(ir.dag, true) + (ir.exitHandler ? 1 : 0);
+  return { n, exact };
+}
+
 /**
  * Refuses the run before anything starts when a task that surely runs asks for more GPUs than the
  * machine has. Tasks in a condition's branches or in a loop whose items are only known at run time
@@ -175,7 +215,7 @@ function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: stri
       if (n.kind === 'task') {
         const c = ir.components[n.component];
         const gpu = effectiveTaskOptions(ir.options, c, n).resources?.gpu;
-        if (gpu) pool.check(gpu.count, `task ${n.id}`);
+        if (gpu) pool.check(gpu.count, `task ${n.id}`, gpu.type);
         if (c?.kind === 'pipeline') walk(c.dag, false);
       } else if (n.kind === 'loop') {
         // pipeline parameters are known now; inside a nested pipeline a `param` is one of its inputs
@@ -203,26 +243,47 @@ function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: stri
 export function runPipeline<T>(pipeline: T, opts?: RunOptionsFor<T>): Promise<RunResultFor<T>>;
 export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Promise<RunResult> {
   const git = opts.resume ? undefined : gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
+  // the code part of the cache key: the hash of the bundled module graph (in parallel with loading)
+  const codeFile = typeof pipeline === 'string' ? pipeline : opts.entry;
+  const code = codeFile ? import('@sluice/bundle').then((b) => b.pipelineCodeHash(codeFile, opts.exportName)) : undefined;
   // In process mode the steps load the entry file themselves; load it the same way here so that
   // the IR (and its code hashes) is the one the steps will see.
-  const loaded = typeof pipeline === 'string' ? await loadPipelineFile(pipeline, opts.exportName)
-    : (opts.mode ?? (opts.entry ? 'process' : 'inprocess')) === 'process' && opts.entry ? await loadPipelineFile(opts.entry, opts.exportName)
+  const loaded = typeof pipeline === 'string' ? await loadingUserModule(pipeline, () => loadPipelineFile(pipeline, opts.exportName))
+    : (opts.mode ?? (opts.entry ? 'process' : 'inprocess')) === 'process' && opts.entry ? await loadingUserModule(opts.entry, () => loadPipelineFile(opts.entry as string, opts.exportName))
     : await toLoadedPipeline(pipeline, 'the pipeline');
   const ir = loaded.ir;
+  checkRunnable(ir);
   const clock = opts.clock ?? systemClock;
   const paths = storePaths(opts.storeDir);
   resolveTracking(); // a bad SLUICE_TRACKING_URI is refused before anything runs
-  const store = StateStore.open(paths.db, { durability: opts.durability ?? 'normal' });
+  if (opts.runId !== undefined && !opts.resume) checkRunId(opts.runId);
+  if (opts.concurrency !== undefined && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) throw new RunnerError('run.concurrency', `concurrency must be a whole number of at least 1, got ${opts.concurrency}`);
+  if (opts.graceMs !== undefined && !(Number.isFinite(opts.graceMs) && opts.graceMs >= 0)) throw new RunnerError('run.grace', `graceMs must be 0 or more, got ${opts.graceMs}`);
+  // parameters are checked before anything is written: bad input leaves no store behind
+  const early = opts.resume ? undefined : await parseParams(loaded, opts.params ?? {}, !!opts.paramsFromCli);
+  if (early) checkArtifactParams(ir, early);
+  let store: StateStore;
+  try {
+    store = StateStore.open(paths.db, { durability: opts.durability ?? 'normal' });
+  } catch (e) {
+    const problem = e instanceof RunnerError ? undefined : environmentProblem(e, paths.root);
+    if (problem) throw new RunnerError('store.write', `cannot open the state store ${paths.db}: ${problem}`);
+    throw e;
+  }
   const holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
   let runId: string | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let functions: Launcher | undefined;
   let released = false;
+  let heartbeatError: string | undefined;
+  // stops the run when the store cannot be written any more (the heartbeat failed)
+  const halt = new AbortController();
   let ingest: TrackingIngest | undefined;
   try {
     const irText = canonicalJson(ir);
     const hash = sha256(irText).slice(0, 16);
-    const pool = new GpuPool(opts.gpus ?? detectGpus().map((g) => g.index));
+    const detected = opts.gpus ? undefined : detectGpus();
+    const pool = new GpuPool(opts.gpus ?? detected!.map((g) => g.index), opts.gpuNames ?? detected?.map((g) => g.name));
     const semaphores = semaphoreSizes(paths.root, process.env, opts.semaphores);
     let params: Record<string, JsonValue>;
     let entry = opts.entry;
@@ -236,11 +297,20 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       entry ??= row.entry ?? undefined;
       exportName ??= row.export_name ?? undefined;
       store.acquireLease(runId, holder, clock.now());
+      // steps of the runner that died may still run (its watchdog stops them within its grace
+      // period): nothing of them may overlap the new attempts, in their checkpoints or locks
+      for (const p of store.taskProcesses(runId)) {
+        if (!groupAlive(p.pid, p.pid_start)) continue;
+        opts.onEvent?.({ type: 'warning', time: clock.now(), runId, key: p.key, message: `task ${p.key}: its process group ${p.pid} from the interrupted run is still running; stopping it before the task runs again` });
+        if (!(await stopGroup(p.pid, p.pid_start, opts.graceMs ?? 10_000)))
+          throw new RunnerError('resume.orphan', `task ${p.key}: process group ${p.pid} of the interrupted run does not end; stop it (kill -KILL -${p.pid}), then resume again`);
+      }
       store.setRunStatus(runId, 'running', clock.now());
     } else {
-      params = await parseParams(loaded, opts.params ?? {}, !!opts.paramsFromCli);
+      params = early as Record<string, JsonValue>;
       checkGpus(ir, pool, params);
       runId = opts.runId ?? newRunId(ir.name);
+      if (store.getRun(runId)) throw new RunnerError('run.exists', `a run with id ${runId} already exists in ${paths.root}; choose another --run-id, or continue it with \`sluice resume ${runId}\``);
       params = await importArtifactParams(ir, params, new ArtifactStore(paths.artifacts), join(paths.runs, runId, 'inputs'));
       const { commit, dirty } = (await git) ?? { commit: null, dirty: null };
       store.db.transaction(() => {
@@ -253,7 +323,21 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       })();
     }
     const id = runId;
-    heartbeat = setInterval(() => store.heartbeat(id, holder, Date.now()), 5000);
+    store.onFailure = (e) => {
+      heartbeatError ??= `the state store could not be written: ${environmentProblem(e, paths.root) ?? (e as Error).message}`;
+      halt.abort('preempted');
+    };
+    heartbeat = setInterval(() => {
+      // a busy store (another process writing) only delays a heartbeat; the lease is stale after 30 s
+      try {
+        store.heartbeat(id, holder, Date.now());
+      } catch (e) {
+        const problem = environmentProblem(e, paths.root);
+        if ((e as { code?: string }).code === 'SQLITE_BUSY' || (e as { code?: string }).code === 'SQLITE_LOCKED') return;
+        heartbeatError ??= `the run's heartbeat could not be written: ${problem ?? (e as Error).message}`;
+        halt.abort('preempted');
+      }
+    }, 5000);
     heartbeat.unref();
     const mode = opts.mode ?? (entry ? 'process' : 'inprocess');
     if (mode === 'process' && !entry) throw new RunnerError('run.noEntry', 'mode "process" needs the pipeline file (`entry`) so that child processes can load it');
@@ -261,8 +345,11 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     const emit = opts.onEvent ?? (() => {});
     functions = mode === 'process' ? new ProcessLauncher({ entry: resolve(entry as string), exportName, graceMs, fresh: !!opts.freshProcesses }) : new InProcessLauncher(loaded.runtimes);
     const containers = new ContainerLauncher(opts.containers ?? 'auto', (message) => emit({ type: 'warning', time: clock.now(), runId: id, message }), graceMs);
-    const signal = opts.signal ?? new AbortController().signal;
-    emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id });
+    const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
+    const planned = plannedTasks(ir, params);
+    emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id, pipeline: ir.name, planned: planned.n, plannedExact: planned.exact });
+    const codeHash = await code;
+    if (codeHash && 'error' in codeHash) emit({ type: 'warning', time: clock.now(), runId: id, message: `cache keys cover only each step's run() source: ${codeHash.error}` });
     const row = store.getRun(id);
     ingest = new TrackingIngest(paths.root);
     const tracked = ingest;
@@ -270,6 +357,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       store, cas: new ArtifactStore(paths.artifacts), runDir: join(paths.runs, id), runId: id, loaded, params,
       functions, containers, concurrency: opts.concurrency ?? cpus().length, gpus: pool, clock, emit, signal, holder, semaphores,
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
+      ...(codeHash && 'hash' in codeHash ? { codeHash: codeHash.hash } : {}),
       stepEnv: {
         SLUICE_STORE: paths.root, SLUICE_PIPELINE: ir.name,
         ...(row?.git_commit ? { SLUICE_GIT_COMMIT: row.git_commit } : {}), ...(row?.git_dirty !== null && row?.git_dirty !== undefined ? { SLUICE_GIT_DIRTY: String(row.git_dirty) } : {}),
@@ -278,7 +366,8 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
         await tracked.attempt(id, a.key, a.attempt, a.outputsDir);
       },
     });
-    const result = await engine.run();
+    const ran = await engine.run();
+    const result = heartbeatError ? { ...ran, status: 'failed' as const, error: heartbeatError } : ran;
     // the last writes, the run's status, the release of its locks and of the lease: one commit
     store.enqueue(() => {
       store.setRunStatus(id, result.status, clock.now(), JSON.stringify(result.outputs), result.error ?? null);
@@ -286,6 +375,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       store.releaseLease(id, holder);
     }, 'run');
     store.flushNow();
+    if (store.failure) throw store.failure;
     released = true;
     notifyReleased(store.file);
     ingest.close();
@@ -300,6 +390,9 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new RunnerError('store.locked', `state store ${paths.db} is locked by another process (${(e as Error).message}); try again when it is done`);
+    const problem = environmentProblem(e, paths.root);
+    if (problem && !(e instanceof RunnerError))
+      throw new RunnerError('store.write', `${runId ? `run ${runId}: ` : ''}${heartbeatError ?? problem}${runId ? '; the run could not be recorded as ended (`sluice show` reports its driver gone)' : ''}`);
     throw e;
   } finally {
     ingest?.close();

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { describe, expectTypeOf, it } from 'vitest';
 import { component, pipeline, Dataset, listOf, Model } from '@sluice/sdk';
-import { openStore, runPipeline, type ArtifactRef, type RunDetail, type RunInfo, type RunResult } from '../src/index.ts';
+import { openStore, runPipeline, type ArtifactRef, type RunResult, type RunSummaryView, type RunView } from '../src/index.ts';
 
 const make = component({
   name: 'make', inputs: { n: z.number().int() }, outputs: { data: Dataset, total: z.number(), label: z.string() },
@@ -60,12 +60,12 @@ describe('runPipeline typed from the pipeline', () => {
 describe('openStore', () => {
   it('lists and reads runs', () => {
     const s = openStore('.sluice');
-    expectTypeOf(s.runs.list({ pipeline: 'typed', status: 'succeeded' })).toEqualTypeOf<RunInfo[]>();
+    expectTypeOf(s.runs.list({ pipeline: 'typed', status: 'succeeded' })).toEqualTypeOf<RunSummaryView[]>();
     // @ts-expect-error not a run status
     s.runs.list({ status: 'done' });
     const run = s.runs.get('typed-1');
-    expectTypeOf(run).toEqualTypeOf<RunDetail>();
+    expectTypeOf(run).toEqualTypeOf<RunView>();
     expectTypeOf(run.tasks[0]!.attempts[0]!.outcome).toEqualTypeOf<'running' | 'succeeded' | 'failed' | 'error' | 'preempted' | 'timeout' | 'invalid' | 'nonretryable' | 'interrupted'>();
-    expectTypeOf(run.lineage[0]!.consumedBy[0]!.task).toEqualTypeOf<string>();
+    expectTypeOf(run.artifacts[0]!.consumers).toEqualTypeOf<readonly string[]>();
   });
 });

@@ -18,13 +18,18 @@ describe('sluice exec (the executor contract)', () => {
     expect(readFileSync(join(out, 'parameters', 'sum'), 'utf8')).toBe('5');
   });
 
-  it('decodes sluice:b64: literals, takes string parameters raw, and reads input artifacts', () => {
+  it('decodes --param-b64 values, takes --param values raw (an in-band "sluice:b64:" stays text), and reads input artifacts', () => {
     const dir = tmp();
     const out = join(dir, 'outputs');
-    const text = 'a {{literal}} brace';
-    const r = exec('--entry', ENTRY, '--component', write.hash, '--task', 'w', '--param', `text=sluice:b64:${Buffer.from(text).toString('base64')}`, '--outputs', out);
+    const text = 'a {{literal}} brace \u0000';
+    const r = exec('--entry', ENTRY, '--component', write.hash, '--task', 'w', '--param-b64', `text=${Buffer.from(text).toString('base64')}`, '--outputs', out);
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(out, 'artifacts', 'data'), 'utf8')).toBe(text);
+    const out2 = join(dir, 'outputs2');
+    const forged = `sluice:b64:${Buffer.from('hello').toString('base64')}`;
+    const r2 = exec('--entry', ENTRY, '--component', write.hash, '--task', 'w', '--param', `text=${forged}`, '--outputs', out2);
+    expect(r2.status, r2.stderr).toBe(0);
+    expect(readFileSync(join(out2, 'artifacts', 'data'), 'utf8')).toBe(forged);
     expect(JSON.parse(readFileSync(join(out, 'artifacts', 'data.meta.json'), 'utf8'))).toEqual({});
   });
 

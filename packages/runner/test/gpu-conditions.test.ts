@@ -22,7 +22,7 @@ const branchy = pipeline('branchy', [step], [task('prep', step, { tag: lit('prep
 const dynLoop: LoopIR = { kind: 'loop', id: 'each', items: out('list', 'items'), after: [], body: [task('train', step, { tag: item('each') }, [], big)] };
 const loopy = pipeline('loopy', [step, list], [task('list', list, { n: param('n') }), dynLoop], { params: { n: paramSpec('integer', 0) } });
 
-const staticLoop: LoopIR = { kind: 'loop', id: 'each', items: lit([1, 2]), after: [], body: [task('train', step, { tag: item('each') }, [], big)] };
+const staticLoop: LoopIR = { kind: 'loop', id: 'each', items: lit(['1', '2']), after: [], body: [task('train', step, { tag: item('each') }, [], big)] };
 const emptyLoop: LoopIR = { ...staticLoop, items: lit([]) };
 
 const run = (p: ReturnType<typeof pipeline>, params: Record<string, unknown> = {}) => runPipeline(p, { storeDir: tmp(), mode: 'inprocess', gpus: ['0', '1'], params });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ComponentIR, FunctionComponentIR, IOSpec, NodeIR, PipelineIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
 import type { FunctionRuntime, LoadedPipeline } from '@sluice/executor';
-import { sha256 } from '../src/util/json.ts';
+import { sha256 } from '@sluice/sdk';
 
 type IO = 'string' | 'number' | 'integer' | 'boolean' | 'array' | 'object' | 'any' | `artifact:${string}` | `artifacts:${string}`;
 
@@ -57,10 +57,31 @@ export function pipeline(name: string, fns: (Fn | { hash: string; ir: ComponentI
     if ('runtime' in f) runtimes.set(f.hash, f.runtime);
   }
   const ir: PipelineIR = {
-    kind: 'pipeline', irVersion: 1, name, params: extra.params ?? {}, outputs: extra.outputs ?? {}, outputValues: extra.outputValues ?? {},
+    kind: 'pipeline', irVersion: 1, name, params: extra.params ?? {}, outputs: extra.outputs ?? declaredOutputs(extra.outputValues ?? {}, dag, components), outputValues: extra.outputValues ?? {},
     components, dag, exitHandler: extra.exitHandler ?? null, options: extra.options ?? {},
   };
   return { ir, runtimes };
+}
+
+/** The outputs a pipeline declares for its output values (what the SDK's builder would declare): each producer's output spec. */
+function declaredOutputs(values: Record<string, ValueIR>, dag: NodeIR[], components: Record<string, ComponentIR>): Record<string, IOSpec> {
+  const compOf = new Map<string, ComponentIR>();
+  const walk = (nodes: readonly NodeIR[]): void => {
+    for (const n of nodes) {
+      if (n.kind === 'task') { const c = components[n.component]; if (c) compOf.set(n.id, c); }
+      else if (n.kind === 'condition') { walk(n.then); walk(n.else); }
+      else walk(n.body);
+    }
+  };
+  walk(dag);
+  const out: Record<string, IOSpec> = {};
+  for (const [name, v] of Object.entries(values)) {
+    const ref = v.kind === 'output' ? v : v.kind === 'oneOf' ? v.options[0] : v.kind === 'collect' ? v : undefined;
+    const s = ref ? compOf.get(ref.task)?.outputs[ref.output] : undefined;
+    const base: IOSpec = s ?? { kind: 'parameter', type: 'any', schema: {}, optional: false };
+    out[name] = v.kind === 'collect' ? (base.kind === 'artifact' ? { ...base, list: true } : { kind: 'parameter', type: 'array', schema: {}, optional: false }) : base;
+  }
+  return out;
 }
 
 export function paramSpec(type: IO, dflt?: unknown): IOSpec {

@@ -45,6 +45,18 @@ describe('warm workers (child-process mode)', () => {
     expect(r.outputs.c).toBe(r.outputs.f);
   });
 
+  it('does not charge a worker’s boot to the step’s timeout (timeoutSeconds counts from the step’s start)', async () => {
+    process.env.SLUICE_TEST_BOOT_MS = '2500';
+    try {
+      const { r } = await run('slowBoot');
+      expect(r.error).toBeUndefined();
+      expect(r.status).toBe('succeeded');
+      expect(r.tasks.q?.attempts).toBe(1);
+    } finally {
+      delete process.env.SLUICE_TEST_BOOT_MS;
+    }
+  });
+
   it('gives each step its own environment in a shared worker, and routes output to the step’s log', async () => {
     const { r, dir } = await run('env');
     expect(r.status).toBe('succeeded');

@@ -1,25 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs, runPipeline, shouldRetry } from '../src/index.ts';
 import { fakeClock } from './fake-clock.ts';
-import { fn, lit, pipeline, task, tmp } from './helpers.ts';
+import { fn, lit, param, paramSpec, pipeline, task, tmp } from './helpers.ts';
 import type { RetryIR } from '@sluice/sdk';
 
 describe('retry policy (pure)', () => {
   const p = (on: RetryIR['on'], limit = 2): RetryIR => ({ limit, on });
-  it('opens separate user and system budgets by `on`', () => {
-    const none = { user: 0, system: 0 };
+  it('one budget of `limit` retries for every kind of failure; `on` says which kinds retry', () => {
+    const none = 0;
     expect([shouldRetry(p('always'), none, 'user'), shouldRetry(p('always'), none, 'system'), shouldRetry(p('always'), none, 'preempted')]).toEqual([true, true, true]);
     expect([shouldRetry(p('failure'), none, 'user'), shouldRetry(p('failure'), none, 'system'), shouldRetry(p('failure'), none, 'preempted')]).toEqual([true, false, false]);
     expect([shouldRetry(p('error'), none, 'user'), shouldRetry(p('error'), none, 'system'), shouldRetry(p('error'), none, 'preempted')]).toEqual([false, true, true]);
     expect([shouldRetry(p('transient'), none, 'user'), shouldRetry(p('transient'), none, 'system'), shouldRetry(p('transient'), none, 'preempted')]).toEqual([false, false, true]);
-    expect(shouldRetry(p('always'), { user: 2, system: 0 }, 'user')).toBe(false);
-    expect(shouldRetry(p('always'), { user: 2, system: 0 }, 'system')).toBe(true);
+    expect(shouldRetry(p('always'), 2, 'user')).toBe(false);
+    expect(shouldRetry(p('always'), 2, 'system')).toBe(false);
+    expect(shouldRetry(p('always'), 1, 'system')).toBe(true);
     expect(shouldRetry(p('always', 9), none, 'invalid')).toBe(false);
     expect(shouldRetry(p('always', 9), none, 'nonretryable')).toBe(false);
     expect(shouldRetry(undefined, none, 'user')).toBe(false);
   });
   it('backs off by duration × factor^(n-1), capped, plus jitter', () => {
-    const r: RetryIR = { limit: 5, on: 'always', backoff: { duration: '10s', factor: 2, maxDuration: '30s' } };
+    const r: RetryIR = { limit: 5, on: 'always', backoff: { duration: '10s', factor: 2, cap: '30s' } };
     expect([1, 2, 3, 4].map((n) => backoffMs(r, n))).toEqual([10_000, 20_000, 30_000, 30_000]);
     const j: RetryIR = { limit: 5, on: 'always', backoff: { duration: '1s', jitter: 0.5 } };
     expect(backoffMs(j, 1, () => 0)).toBe(1000);
@@ -37,7 +38,7 @@ describe('retries in the engine (fake clock)', () => {
       return { n: ctx.attempt };
     });
     const clock = fakeClock();
-    const p = pipeline('retry', [flaky], [task('f', flaky, {}, [], { retry: { limit: 3, on: 'failure', backoff: { duration: '10s', factor: 2, maxDuration: '15s' } } })], { outputValues: { n: { kind: 'output', task: 'f', output: 'n' } } });
+    const p = pipeline('retry', [flaky], [task('f', flaky, {}, [], { retry: { limit: 3, on: 'failure', backoff: { duration: '10s', factor: 2, cap: '15s' } } })], { outputValues: { n: { kind: 'output', task: 'f', output: 'n' } } });
     const r = await runPipeline(p, { storeDir: tmp(), mode: 'inprocess', clock });
     expect(r.status).toBe('succeeded');
     expect(r.outputs.n).toBe(3);
@@ -54,7 +55,8 @@ describe('retries in the engine (fake clock)', () => {
     const clock = fakeClock();
     const r1 = await runPipeline(pipeline('nr', [nr], [task('t', nr, {}, [], { retry })]), { storeDir: tmp(), mode: 'inprocess', clock });
     expect(r1.tasks.t).toMatchObject({ state: 'failed', attempts: 1, error: 'nonretryable: bad data' });
-    const r2 = await runPipeline(pipeline('inv', [typed], [task('t', typed, { x: lit('fast') }, [], { retry })]), { storeDir: tmp(), mode: 'inprocess', clock });
+    // invalid at run time (a static literal of the wrong type is refused before the run, as compile() does)
+    const r2 = await runPipeline(pipeline('inv', [typed], [task('t', typed, { x: param('x') }, [], { retry })], { params: { x: paramSpec('any') } }), { storeDir: tmp(), mode: 'inprocess', clock, params: { x: 'fast' } });
     expect(r2.tasks.t).toMatchObject({ state: 'failed', attempts: 1, error: 'invalid inputs: t/inputs.x: expected number, got "fast"' });
     expect(calls).toBe(1);
     expect(clock.sleeps).toEqual([]);

@@ -6,7 +6,8 @@ import type { z } from 'zod';
 import { isArtifactType } from './artifacts.ts';
 import type { SluiceIssue } from './errors.ts';
 import type { ComponentIR, IOSpec, NodeIR, TaskIR, TaskOptionsIR, ValueIR } from './ir.ts';
-import { mergeTaskOptions, parseTaskOptions, type TaskOptions, type RetryOptions, type CacheOptions, type Duration, type ResourceOptions } from './options.ts';
+import { mergeTaskOptions } from './semantics/merge.ts';
+import { parseTaskOptions, type TaskOptions, type RetryOptions, type CacheOptions, type Duration, type ResourceOptions } from './options.ts';
 import { PRED, REF, isRef, makeRef, type AnyRef, type Condition } from './refs.ts';
 import { checkValue, isJsonValue, type IOShape } from './schema.ts';
 import { specMismatch } from './validate.ts';
@@ -229,31 +230,18 @@ class TaskHandle implements Task<Record<string, AnyRef>> {
   env(e: Record<string, string>): this { return this.#set({ env: e }); }
   secretEnv(name: string, ref: { secret: string; key: string }): this { return this.#set({ secretEnv: { [name]: ref } }); }
   configMapEnv(name: string, ref: { configMap: string; key: string }): this { return this.#set({ configMapEnv: { [name]: ref } }); }
-  volume(v: VolumeIR): this {
-    const rec = this[NODE];
-    rec.options = { ...rec.options, volumes: [...(rec.options.volumes ?? []), v] };
-    return this;
-  }
+  volume(v: VolumeIR): this { return this.#set({ volumes: [v] }); }
   nodeSelector(sel: Record<string, string>): this { return this.#set({ nodeSelector: sel }); }
-  toleration(t: TolerationIR): this {
-    const rec = this[NODE];
-    rec.options = { ...rec.options, tolerations: [...(rec.options.tolerations ?? []), t] };
-    return this;
-  }
+  toleration(t: TolerationIR): this { return this.#set({ tolerations: [t] }); }
   affinity(a: JsonObject): this { return this.#set({ affinity: a }); }
   image(image: string, pullPolicy?: ImagePullPolicy): this { return this.#set(pullPolicy ? { image, imagePullPolicy: pullPolicy } : { image }); }
   serviceAccount(name: string): this { return this.#set({ serviceAccount: name }); }
   labels(l: Record<string, string>): this { return this.#set({ labels: l }); }
   annotations(a: Record<string, string>): this { return this.#set({ annotations: a }); }
   displayName(name: string): this { return this.#set({ displayName: name }); }
-  mutex(name: string): this {
-    const s = this[NODE].options.synchronization;
-    return this.#set({ synchronization: { mutexes: [...(s?.mutexes ?? []), name], semaphores: [...(s?.semaphores ?? [])] } });
-  }
-  semaphore(configMap: string, key: string): this {
-    const s = this[NODE].options.synchronization;
-    return this.#set({ synchronization: { mutexes: [...(s?.mutexes ?? [])], semaphores: [...(s?.semaphores ?? []), { configMap, key }] } });
-  }
+  // Lists accumulate by the one merge rule (semantics/merge.ts), as they do across option layers.
+  mutex(name: string): this { return this.#set({ synchronization: { mutexes: [name] } }); }
+  semaphore(configMap: string, key: string): this { return this.#set({ synchronization: { semaphores: [{ configMap, key }] } }); }
   options(o: TaskOptions): this { return this.#set(o); }
 }
 

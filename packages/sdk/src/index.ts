@@ -16,9 +16,21 @@ export { validatePipelineIR, specMismatch } from './validate.ts';
 export { isValidatedIR, markValidated } from './validated.ts';
 export { SluiceValidationError, NonRetryableError, isNonRetryable, formatIssues } from './errors.ts';
 export type { SluiceIssue } from './errors.ts';
-export { parseDuration, isQuantity, mergeTaskOptions, effectiveTaskOptions } from './options.ts';
-export type { TaskOptions, RetryOptions, CacheOptions, ResourceOptions, PipelineOptions, SynchronizationOptions, Duration } from './options.ts';
-export { canonicalJson, contentHash, sha256 } from './hash.ts';
+export { isQuantity } from './options.ts';
+export type { TaskOptions, RetryOptions, CacheOptions, ResourceOptions, PipelineOptions, SynchronizationOptions } from './options.ts';
+export {
+  parseDuration, parseDurationMs, durationString, argoDuration,
+  canonicalJson, sha256, contentHash,
+  shouldRetry, retriesKind, backoffWaitMs, localBackoffMs, argoRetryStrategy, ARGO_RETRY_EXPRESSION, NEVER_RETRIED_EXIT_CODES,
+  CACHE_DEFAULT, cachePolicy, cacheEntryFresh,
+  compareAs, compareMode, compareValues, compareText, compareNumber, literalType,
+  mergeTaskOptions, mergeSynchronization, effectiveTaskOptions,
+  TASK_ID, taskIdProblem, dnsLabel, isDnsLabel, argoParamName, shortHash,
+  EXIT, EXEC_FLAG, POD_PATHS, OUTPUT_LAYOUT, literalNeedsEncoding, encodeBase64, decodeBase64, paramText, parseParamText, taskIdFromNodeName,
+  renderArgv, kubeEscape,
+  GPU_PRODUCT_LABEL, gpuProductLabel, gpuTypeProblem,
+} from './semantics/index.ts';
+export type { Duration, FailureKind, RetryTiming, CompareAs, ArgvSpelling } from './semantics/index.ts';
 export type * from './ir.ts';
 export { IR_VERSION } from './ir.ts';
 export type * from './runtime.ts';

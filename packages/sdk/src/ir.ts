@@ -71,7 +71,12 @@ export type ValueKind = ValueIR['kind'];
 // Predicates (conditions).
 
 export type CompareOp = '==' | '!=' | '<' | '<=' | '>' | '>=';
-export interface ComparePredicate { readonly kind: 'compare'; readonly op: CompareOp; readonly left: ValueIR; readonly right: ValueIR }
+/**
+ * `as`: how the operands compare, decided by the SDK from their declared types (see the SDK's
+ * semantics `compareMode`): `number` when either side is declared numeric, else `text`. Absent in
+ * hand-made IR: decided from the literal operands only.
+ */
+export interface ComparePredicate { readonly kind: 'compare'; readonly op: CompareOp; readonly left: ValueIR; readonly right: ValueIR; readonly as?: 'number' | 'text' }
 export interface AndPredicate { readonly kind: 'and'; readonly args: readonly PredicateIR[] }
 export interface OrPredicate { readonly kind: 'or'; readonly args: readonly PredicateIR[] }
 export interface NotPredicate { readonly kind: 'not'; readonly arg: PredicateIR }
@@ -93,20 +98,23 @@ export type RetryOn =
   | 'transient';
 
 export interface RetryIR {
-  /** Retries after the first attempt (so `limit: 3` means up to 4 attempts). */
+  /** Retries after the first attempt, one budget for every kind of failure (`limit: 3` means up to 4 attempts; Argo counts the same). */
   readonly limit: number;
   readonly on: RetryOn;
   readonly backoff?: {
     /** Duration string, e.g. `10s`. */
     readonly duration: string;
     readonly factor?: number;
-    /** Duration string cap for a single wait, e.g. `5m`. */
+    /** Duration string cap on each single wait, e.g. `5m` (Argo `backoff.cap`). */
+    readonly cap?: string;
+    /** Duration string cap on the total retry time from the first attempt's start (Argo `backoff.maxDuration`). */
     readonly maxDuration?: string;
-    /** Random extra wait, as a fraction of the wait (0..1). Local runner only; Argo ignores it. */
+    /** Random extra wait, as a fraction of the wait (0..1). Local runner only: Argo has no jitter. */
     readonly jitter?: number;
   };
 }
 
+/** Caching of a task. A task with no `cache` option is cached (`CACHE_DEFAULT`; the SDK writes it into `taskDefaults`). */
 export interface CacheIR {
   readonly enabled: boolean;
   /** Bump to invalidate earlier cache entries. */
@@ -262,7 +270,7 @@ export type ComponentKind = ComponentIR['kind'];
 
 export interface TaskIR {
   readonly kind: 'task';
-  /** Unique within the pipeline; DNS-1123-friendly (`[a-z0-9-]`). */
+  /** Unique within the pipeline; a DNS-1123 label starting with a letter (`TASK_ID`). */
   readonly id: string;
   /** Key into `PipelineIR.components`. */
   readonly component: string;

@@ -8,30 +8,11 @@ import type {
   JsonObject,
 } from './ir.ts';
 
-/** A duration: `'10s'`, `'5m'`, `'1h30m'`, `'250ms'`, or a number of seconds. */
-export type Duration = string | number;
+import { durationString, parseDuration, type Duration } from './semantics/duration.ts';
+import { CACHE_DEFAULT } from './semantics/cache.ts';
 
-const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
-
-/**
- * Parses a duration into seconds; `undefined` when malformed.
- *
- * @example
- * parseDuration('1h30m') // 5400
- */
-export function parseDuration(d: Duration): number | undefined {
-  if (typeof d === 'number') return Number.isFinite(d) && d >= 0 ? d : undefined;
-  const s = d.trim();
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(s)) return undefined;
-  let total = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
-  return total;
-}
-
-/** Normalises a duration to Argo's string form (`'90s'`); keeps valid strings as given. */
-export function durationString(d: Duration): string {
-  return typeof d === 'number' ? `${d}s` : d.trim();
-}
+export { parseDuration, durationString, type Duration };
+export { mergeTaskOptions, effectiveTaskOptions } from './semantics/merge.ts';
 
 const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkKMGTPE]|[eE][+-]?\d+)?$/;
 
@@ -42,7 +23,7 @@ export function isQuantity(q: string): boolean {
 
 /** Retry policy as users write it. */
 export interface RetryOptions {
-  /** Retries after the first attempt. */
+  /** Retries after the first attempt, one budget for every kind of failure: `limit: 3` is at most 4 attempts, locally and on Argo. */
   limit: number;
   /**
    * Which failures retry: `'always'` (default), `'failure'` (the step threw or exited non-zero),
@@ -50,7 +31,18 @@ export interface RetryOptions {
    * @default 'always'
    */
   on?: RetryOn;
-  backoff?: { duration: Duration; factor?: number; max?: Duration; jitter?: number };
+  backoff?: {
+    /** The first wait. */
+    duration: Duration;
+    /** Each wait is the previous one times this (a whole number; Argo reads it as an integer). @default 1 */
+    factor?: number;
+    /** Cap on each single wait (Argo `backoff.cap`). */
+    max?: Duration;
+    /** Cap on the total time from the first attempt's start: no retry starts after it (Argo `backoff.maxDuration`). */
+    maxTotal?: Duration;
+    /** Random extra wait, a fraction (0..1) of each wait. Local runs only: Argo has no jitter. */
+    jitter?: number;
+  };
 }
 
 /** Cache options as users write them; `true`/`false` switch it on/off. */
@@ -118,9 +110,10 @@ function put<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefine
 export function parseRetry(r: RetryOptions): RetryIR {
   const out: { -readonly [K in keyof RetryIR]: RetryIR[K] } = { limit: r.limit, on: r.on ?? 'always' };
   if (r.backoff) {
-    const b: { duration: string; factor?: number; maxDuration?: string; jitter?: number } = { duration: durationString(r.backoff.duration) };
+    const b: { duration: string; factor?: number; cap?: string; maxDuration?: string; jitter?: number } = { duration: durationString(r.backoff.duration) };
     put(b, 'factor', r.backoff.factor);
-    if (r.backoff.max !== undefined) b.maxDuration = durationString(r.backoff.max);
+    if (r.backoff.max !== undefined) b.cap = durationString(r.backoff.max);
+    if (r.backoff.maxTotal !== undefined) b.maxDuration = durationString(r.backoff.maxTotal);
     put(b, 'jitter', r.backoff.jitter);
     out.backoff = b;
   }
@@ -172,29 +165,6 @@ export function parseTaskOptions(o: TaskOptions): TaskOptionsIR {
   return out;
 }
 
-/**
- * Merges option layers: later layers win per field; maps (env, labels, ...) and resources merge
- * by key. The one definition of how defaults combine, used by the compiler and the local runner.
- *
- * @example
- * mergeTaskOptions({ env: { A: '1' }, resources: { cpu: '1' } }, { env: { B: '2' }, resources: { gpu: { count: 1 } } })
- * // { env: { A: '1', B: '2' }, resources: { cpu: '1', gpu: { count: 1 } } }
- */
-export function mergeTaskOptions(...layers: (TaskOptionsIR | undefined)[]): TaskOptionsIR {
-  const out: Record<string, unknown> = {};
-  const MAPS = new Set(['env', 'secretEnv', 'configMapEnv', 'nodeSelector', 'labels', 'annotations']);
-  for (const layer of layers) {
-    if (!layer) continue;
-    for (const [k, v] of Object.entries(layer)) {
-      if (v === undefined) continue;
-      if (MAPS.has(k)) out[k] = sorted({ ...(out[k] as Record<string, unknown> | undefined), ...(v as Record<string, unknown>) });
-      else if (k === 'resources') out[k] = { ...(out[k] as object | undefined), ...(v as object) };
-      else out[k] = v;
-    }
-  }
-  return out as TaskOptionsIR;
-}
-
 /** Pipeline-level options as users write them (in the `pipeline(config, ...)` config). */
 export interface PipelineOptions {
   /** Image for function components: one holding your project and `@sluice/runner`. */
@@ -217,18 +187,6 @@ export interface PipelineOptions {
   taskDefaults?: TaskOptions;
 }
 
-/**
- * The options a task runs with: the pipeline's task defaults, then its component's defaults, then
- * its own options.
- */
-export function effectiveTaskOptions(
-  pipelineOptions: PipelineOptionsIR,
-  component: { readonly defaults: TaskOptionsIR } | undefined,
-  task: { readonly options: TaskOptionsIR },
-): TaskOptionsIR {
-  return mergeTaskOptions(pipelineOptions.taskDefaults, component?.defaults, task.options);
-}
-
 export function parsePipelineOptions(o: PipelineOptions): PipelineOptionsIR {
   const out: { -readonly [K in keyof PipelineOptionsIR]: PipelineOptionsIR[K] } = {};
   put(out, 'image', o.image);
@@ -242,6 +200,7 @@ export function parsePipelineOptions(o: PipelineOptions): PipelineOptionsIR {
   put(out, 'labels', sorted(o.labels));
   put(out, 'annotations', sorted(o.annotations));
   if (o.synchronization) out.synchronization = parseSynchronization(o.synchronization);
-  if (o.taskDefaults) out.taskDefaults = parseTaskOptions(o.taskDefaults);
+  // The cache default is decided once (semantics/cache.ts) and written into the IR, so the IR says what runs do.
+  out.taskDefaults = { cache: CACHE_DEFAULT, ...(o.taskDefaults ? parseTaskOptions(o.taskDefaults) : {}) };
   return out;
 }

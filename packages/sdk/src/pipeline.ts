@@ -425,7 +425,8 @@ export function functionRuntimes(p: Pipeline<any, any>): ReadonlyMap<string, Fun
 }
 
 /**
- * Validates run parameters (applying defaults). With `fromCli`, string values are read as JSON
+ * Validates run parameters (applying defaults). With `partial`, parameters not given are left out
+ * (required ones too: a compiled template declares them for submission). With `fromCli`, string values are read as JSON
  * for non-string parameters (`--param lr=0.1`). Errors name the parameter:
  * `iris/params.lr: expected number, got "fast"`.
  *
@@ -436,9 +437,11 @@ export function functionRuntimes(p: Pipeline<any, any>): ReadonlyMap<string, Fun
 export function parsePipelineParams(
   p: Pipeline<any, any>,
   raw: Record<string, unknown>,
-  options: { fromCli?: boolean } = {},
+  options: { fromCli?: boolean; partial?: boolean } = {},
 ): { ok: true; values: Record<string, JsonValue> } | { ok: false; issues: SluiceIssue[] } {
   const ir = toIR(p);
+  // `partial`: only the parameters given are checked (compiling a template whose required
+  // parameters are supplied at submission).
   const shape = p.params as IOShape;
   const issues: SluiceIssue[] = [];
   const values: Record<string, JsonValue> = {};
@@ -447,6 +450,7 @@ export function parsePipelineParams(
   }
   for (const [k, t] of Object.entries(shape)) {
     let v = raw[k];
+    if (options.partial && v === undefined) continue;
     const spec = ir.params[k]!;
     if (spec.kind === 'artifact') {
       if (v === undefined) issues.push({ code: 'param.missing', path: `${ir.name}/params.${k}`, message: `required ${spec.artifactType} artifact parameter is missing (give a file path)` });

@@ -3,7 +3,8 @@
  * pipeline is being defined. They carry a phantom type so that the wiring type-checks, and an
  * internal thunk producing their `ValueIR` once every task id is final.
  */
-import type { IOSpec, PredicateIR, ValueIR, JsonValue, CompareOp } from './ir.ts';
+import type { IOSpec, PredicateIR, ValueIR, JsonValue, CompareOp, ParamType } from './ir.ts';
+import { compareAs, literalType } from './semantics/compare.ts';
 
 declare const phantom: unique symbol;
 
@@ -101,8 +102,15 @@ export function makeCondition(build: () => PredicateIR): Condition {
   return Object.freeze(c);
 }
 
+function operandType(spec: IOSpec | undefined): ParamType | 'artifact' | undefined {
+  return spec === undefined ? undefined : spec.kind === 'artifact' ? 'artifact' : spec.type;
+}
+
 function compare(self: RefInternals, op: CompareOp, v: unknown): Condition {
-  return makeCondition(() => ({ kind: 'compare', op, left: self.value(), right: operandValue(v) }));
+  // The comparison mode is decided here, from the declared types, and written into the IR.
+  const right = isRef(v) ? operandType(v[REF].spec) : literalType(v as JsonValue);
+  const as = compareAs(operandType(self.spec), right);
+  return makeCondition(() => ({ kind: 'compare', op, left: self.value(), right: operandValue(v), as }));
 }
 
 const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'array', 'object'];

@@ -8,8 +8,8 @@ import {
   IR_VERSION, type ComponentIR, type IOSpec, type JsonValue, type NodeIR, type PipelineIR, type TaskIR, type TaskOptionsIR, type ValueIR,
 } from './ir.ts';
 import { isQuantity, parseDuration } from './options.ts';
+import { taskIdProblem } from './semantics/names.ts';
 
-const ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Why a value described by `out` cannot feed an input described by `into`, or undefined when it can. */
@@ -80,6 +80,7 @@ export function validatePipelineIR(ir: PipelineIR): SluiceIssue[] {
   if (ir.irVersion !== IR_VERSION) {
     return [{ code: 'ir.version', path: ir.name, message: `IR version ${JSON.stringify(ir.irVersion)} is not supported (this Sluice reads version ${IR_VERSION})`, hint: 'compile with the Sluice version that wrote it, or upgrade' }];
   }
+  if (!ir.dag.length) issues.push({ code: 'pipeline.empty', path: ir.name, message: 'the pipeline has no tasks (Argo refuses an empty DAG, and a run of it would do nothing)', hint: 'call at least one component in the pipeline function' });
   validateDag(ir.name, ir.params, ir.dag, ir.outputValues, ir.outputs, ir.components, ir.exitHandler, issues);
   for (const [hash, c] of Object.entries(ir.components)) {
     if (c.kind === 'pipeline') validateDag(`${ir.name}/${c.name}`, c.inputs, c.dag, c.outputValues, c.outputs, ir.components, null, issues);
@@ -110,7 +111,8 @@ function validateDag(
   const all: NodeInfo[] = [];
   const walk = (nodes: readonly NodeIR[], scope: Scope, chain: readonly string[]) => {
     for (const n of nodes) {
-      if (!ID.test(n.id)) issues.push({ code: 'id.invalid', path: `${name}/${n.id}`, message: `id "${n.id}" must be lowercase letters, digits and '-', 1 to 63 characters, starting and ending with a letter or digit` });
+      const bad = taskIdProblem(n.id);
+      if (bad) issues.push({ code: 'id.invalid', path: `${name}/${n.id}`, message: bad, hint: 'name it with .named(...)' });
       const info = { node: n, scope, chain: [...chain, n.id] };
       all.push(info);
       if (infos.has(n.id)) issues.push({ code: 'id.duplicate', path: `${name}/${n.id}`, message: `duplicate name "${n.id}": task, condition and loop names are unique in a pipeline`, hint: 'give one of them another name with .named(...)' });
@@ -332,8 +334,9 @@ function checkOptions(at: string, o: TaskOptionsIR, issues: SluiceIssue[]): void
     if (!['always', 'failure', 'error', 'transient'].includes(rt.on)) issues.push({ code: 'option.retry', path: `${at}.retry.on`, message: `expected one of always, failure, error, transient, got ${JSON.stringify(rt.on)}` });
     if (rt.backoff) {
       if (parseDuration(rt.backoff.duration) === undefined) issues.push({ code: 'option.duration', path: `${at}.retry.backoff.duration`, message: `"${rt.backoff.duration}" is not a duration (for example "10s", "5m")` });
-      if (rt.backoff.maxDuration !== undefined && parseDuration(rt.backoff.maxDuration) === undefined) issues.push({ code: 'option.duration', path: `${at}.retry.backoff.max`, message: `"${rt.backoff.maxDuration}" is not a duration (for example "10s", "5m")` });
-      if (rt.backoff.factor !== undefined && !(rt.backoff.factor >= 1)) issues.push({ code: 'option.retry', path: `${at}.retry.backoff.factor`, message: `expected a number >= 1, got ${JSON.stringify(rt.backoff.factor)}` });
+      if (rt.backoff.cap !== undefined && parseDuration(rt.backoff.cap) === undefined) issues.push({ code: 'option.duration', path: `${at}.retry.backoff.max`, message: `"${rt.backoff.cap}" is not a duration (for example "10s", "5m")` });
+      if (rt.backoff.maxDuration !== undefined && parseDuration(rt.backoff.maxDuration) === undefined) issues.push({ code: 'option.duration', path: `${at}.retry.backoff.maxTotal`, message: `"${rt.backoff.maxDuration}" is not a duration (for example "10s", "5m")` });
+      if (rt.backoff.factor !== undefined && !(Number.isInteger(rt.backoff.factor) && rt.backoff.factor >= 1)) issues.push({ code: 'option.retry', path: `${at}.retry.backoff.factor`, message: `expected a whole number >= 1 (Argo reads the factor as an integer), got ${JSON.stringify(rt.backoff.factor)}` });
       if (rt.backoff.jitter !== undefined && !(rt.backoff.jitter >= 0 && rt.backoff.jitter <= 1)) issues.push({ code: 'option.retry', path: `${at}.retry.backoff.jitter`, message: `expected a fraction between 0 and 1, got ${JSON.stringify(rt.backoff.jitter)}` });
     }
   }

@@ -59,7 +59,7 @@ describe('the IR', () => {
     const ir = toIR(iris);
     const t = ir.dag[1];
     expect(t?.kind === 'task' && t.options).toEqual({
-      retry: { limit: 3, on: 'always', backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
+      retry: { limit: 3, on: 'always', backoff: { duration: '10s', factor: 2, cap: '5m' } },
       resources: { cpu: '2', memory: '4Gi', gpu: { count: 1 } },
     });
   });

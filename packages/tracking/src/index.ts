@@ -31,8 +31,8 @@ export async function openTrackingStore(storeDir: string, opts: { readonly?: boo
   return TrackingStore.open(storeDir, opts);
 }
 /** The registry of the embedded store of a store directory. */
-export async function openEmbeddedRegistry(storeDir: string) {
+export async function openEmbeddedRegistry(storeDir: string, opts: { readonly?: boolean } = {}) {
   const [{ TrackingStore }, { EmbeddedRegistry }] = await Promise.all([import('./embedded.ts'), import('./registry.ts')]);
-  return new EmbeddedRegistry(TrackingStore.open(storeDir));
+  return new EmbeddedRegistry(TrackingStore.open(storeDir, opts));
 }
 export { MlflowRegistry, EmbeddedRegistry } from './registry.ts';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runPipeline } from '@sluice/runner';
+import { openStore, runPipeline } from '@sluice/runner';
 import { openEmbeddedRegistry, openTrackingStore } from '../src/index.ts';
 
 const entry = join(import.meta.dirname, 'fixtures', 'promote-pipeline.ts');
@@ -50,6 +50,14 @@ describe.each(['process', 'inprocess'] as const)('tracking in a local run (%s)',
     expect(champ?.evalData).toHaveLength(1);
     expect(champ?.trainData[0]).not.toBe(champ?.evalData[0]);
     reg.close();
+
+    // the typed read API for scripts and notebooks: the same data
+    const client = openStore(store);
+    expect((await client.runs.metrics(r1.runId, 'train')).filter((x) => x.name === 'loss')).toHaveLength(40);
+    expect((await client.models.get('toy', 'champion'))?.version).toBe(3);
+    expect((await client.models.get('toy', 2))?.metrics).toEqual({ accuracy: 0.91 });
+    expect((await client.models.versions('toy')).map((v) => v.version)).toEqual([1, 2, 3]);
+    client.close();
 
     const m = sluice(store, 'metrics', r1.runId);
     expect(m.status).toBe(0);

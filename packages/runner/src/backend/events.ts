@@ -32,10 +32,16 @@ interface TaskBase extends Base {
   readonly key: string;
 }
 
+/** What a run plans, for a live view's header: the pipeline's name and its task count (`plannedExact` false when loops over run-time lists may add more). */
+interface RunPlan {
+  readonly pipeline?: string;
+  readonly planned?: number;
+  readonly plannedExact?: boolean;
+}
 /** A new run starts (its record exists and the driver holds it). */
-export interface RunStartedEvent extends Base { readonly type: 'run.started' }
+export interface RunStartedEvent extends Base, RunPlan { readonly type: 'run.started' }
 /** A stopped or crashed run continues: finished tasks are kept. */
-export interface RunResumedEvent extends Base { readonly type: 'run.resumed' }
+export interface RunResumedEvent extends Base, RunPlan { readonly type: 'run.resumed' }
 /** The run waits for its own mutexes or semaphores; `message` says which and who holds them. */
 export interface RunWaitingEvent extends Base { readonly type: 'run.waiting'; readonly message: string }
 /** The run ended; `outputs` are the pipeline's outputs (empty unless it succeeded). */

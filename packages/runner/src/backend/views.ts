@@ -117,9 +117,9 @@ export interface ArtifactView {
   readonly consumers: readonly string[];
 }
 
-/** A mutex or semaphore a run or one of its tasks holds now. */
+/** A mutex, semaphore or GPU (a store-wide lock named by its device) a run or one of its tasks holds now. */
 export interface HoldView {
-  readonly kind: 'mutex' | 'semaphore';
+  readonly kind: 'mutex' | 'semaphore' | 'gpu';
   readonly name: string;
   /** Null: held by the run itself. */
   readonly task: string | null;

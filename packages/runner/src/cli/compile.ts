@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { checkOutputFile } from './flags.ts';
 import type { CompileKind, GraphFormat } from '@sluice/compiler';
 import { formatIssues, isPipeline, parsePipelineParams, SluiceValidationError, toIR, validatePipelineIR } from '@sluice/sdk';
 import type { JsonValue, Pipeline, PipelineIR, SluiceIssue } from '@sluice/sdk';
@@ -38,11 +39,38 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-function oneOf<T extends string>(allowed: readonly T[], flag: string) {
-  return (v: string): T => {
-    if (!(allowed as readonly string[]).includes(v)) throw new Error(`${flag} must be one of ${allowed.join(', ')}, got "${v}"`);
-    return v as T;
-  };
+/**
+ * Problems with the cron schedules and time zone of a CronWorkflow: each schedule must parse as a
+ * 5-field cron expression (what Argo's cron library accepts; croner also checks ranges), the time
+ * zone must be an IANA name `Intl` knows.
+ */
+export async function scheduleIssues(schedules: readonly string[], timezone: string | undefined, kind: string): Promise<SluiceIssue[]> {
+  const { Cron } = schedules.length ? await import('croner') : { Cron: undefined };
+  const issues: SluiceIssue[] = [];
+  if (kind === 'cron' && !schedules.length) issues.push({ code: 'cli.schedule', path: '--schedule', message: '--kind cron needs at least one --schedule, e.g. --schedule "0 3 * * *"' });
+  if (kind !== 'cron' && schedules.length) issues.push({ code: 'cli.schedule', path: '--schedule', message: '--schedule is only for --kind cron' });
+  schedules.forEach((cron, i) => {
+    const macro = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(cron.trim());
+    const fields = cron.trim().split(/\s+/);
+    if (!macro && fields.length !== 5) {
+      issues.push({ code: 'cli.schedule', path: `--schedule[${i}]`, message: `"${cron}" is not a cron schedule: expected 5 fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"` });
+      return;
+    }
+    try {
+      if (Cron) new Cron(cron, { paused: true });
+    } catch (e) {
+      issues.push({ code: 'cli.schedule', path: `--schedule[${i}]`, message: `"${cron}" is not a cron schedule: ${(e as Error).message}` });
+    }
+  });
+  if (timezone !== undefined) {
+    let ok = false;
+    try {
+      ok = !!new Intl.DateTimeFormat('en-US', { timeZone: timezone }).resolvedOptions().timeZone;
+    } catch { /* RangeError: invalid time zone */ }
+    if (!ok) issues.push({ code: 'cli.timezone', path: '--timezone', message: `unknown time zone "${timezone}" (use an IANA name such as Europe/Paris or UTC)` });
+    if (kind !== 'cron') issues.push({ code: 'cli.timezone', path: '--timezone', message: '--timezone is only for --kind cron' });
+  }
+  return issues;
 }
 
 /** JSON with object keys sorted at every level (arrays keep their order), two-space indented. */
@@ -81,7 +109,7 @@ function parseParams(flags: readonly string[], ir: PipelineIR, pipeline: Pipelin
   }
   if (issues.length) throw new SluiceValidationError(issues);
   if (pipeline) {
-    const r = parsePipelineParams(pipeline, raw, { fromCli: true });
+    const r = parsePipelineParams(pipeline, raw, { fromCli: true, partial: true });
     if (!r.ok) throw new SluiceValidationError(r.issues);
     // Only the parameters given on the command line replace defaults.
     return Object.fromEntries(Object.keys(raw).map((k) => [k, r.values[k]!]));
@@ -112,10 +140,10 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
     .description('validate a pipeline and write its Argo manifest (Workflow by default), its IR, or a drawing of its DAG')
     .argument('<pipeline>', 'pipeline file (TypeScript), e.g. pipelines/train.ts')
     .option('-o, --output <file>', 'write here instead of standard output')
-    .option('--format <format>', 'argo (YAML manifest) or ir (IR as JSON)', oneOf(['argo', 'ir'] as const, '--format'), 'argo')
-    .option('--kind <kind>', 'workflow, template (WorkflowTemplate) or cron (CronWorkflow, needs --schedule)', oneOf(['workflow', 'template', 'cron'] as const, '--kind'), 'workflow')
-    .option('--param <name=value>', 'pipeline parameter value (repeatable)', collect, [])
-    .option('--graph <format>', 'print the DAG as mermaid or dot instead of a manifest', oneOf(['mermaid', 'dot'] as const, '--graph'))
+    .addOption(new Option('--format <format>', 'argo (YAML manifest) or ir (IR as JSON)').choices(['argo', 'ir']).default('argo'))
+    .addOption(new Option('--kind <kind>', 'workflow, template (WorkflowTemplate) or cron (CronWorkflow, needs --schedule)').choices(['workflow', 'template', 'cron']).default('workflow'))
+    .option('-p, --param <name=value>', 'pipeline parameter value (repeatable)', collect, [])
+    .addOption(new Option('--graph <format>', 'print the DAG as mermaid or dot instead of a manifest').choices(['mermaid', 'dot']))
     .option('--export <name>', 'named export holding the pipeline (default: the default export)')
     .option('--image <image>', 'image for function components (overrides the pipeline option)')
     .option('--entry <path>', 'pipeline file as seen from the image working directory (default: <pipeline> as given)')
@@ -129,6 +157,9 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
       // Loaded on demand: other verbs never pay for the compiler (or ts-morph, for source analysis).
       const { compile, toGraph } = await import('@sluice/compiler');
       try {
+        const cron = await scheduleIssues(flags.schedule, flags.timezone, flags.kind);
+        if (cron.length && !flags.graph && flags.format === 'argo') throw new SluiceValidationError(cron);
+        if (flags.output) checkOutputFile(flags.output);
         const loaded = await deps.loadPipeline(file, flags.export);
         const built = toPipelineIR(loaded);
         const { pipeline } = built;
@@ -162,7 +193,7 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
       } catch (e) {
         if (!(e instanceof SluiceValidationError)) throw e;
         process.stderr.write(`${file}: ${e.issues.length} problem${e.issues.length === 1 ? '' : 's'}, nothing written:\n${formatIssues(e.issues)}\n`);
-        process.exitCode = 1;
+        process.exitCode = 2;
         return;
       }
       if (flags.output) writeAtomic(flags.output, text);

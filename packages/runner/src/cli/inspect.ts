@@ -11,6 +11,7 @@ import { locateStore } from '../backend/location.ts';
 import { formatMs } from '../util/duration.ts';
 import type { RuntimeValue } from '../engine/types.ts';
 import { formatOutputs } from './outputs.ts';
+import { integerFlag } from './flags.ts';
 import { join } from 'node:path';
 
 type Out = (text: string) => void;
@@ -128,25 +129,36 @@ const storeOption = () => new Option('--store <dir>', 'state directory (default:
  */
 export function registerInspect(program: Command, setCode: (code: number) => void): void {
   program.command('runs').description('list runs, newest first').addOption(storeOption())
-    .option('-n, --limit <n>', 'how many', positiveInt, 20)
+    .option('-n, --limit <n>', 'how many', integerFlag(1), 20)
     .addOption(new Option('--status <status>', 'only runs in this state').choices(STATUSES))
     .option('--pipeline <name>', 'only runs of this pipeline').option('--json', 'JSON output')
-    .action(async (o: { store?: string; limit: number; status?: RunStatusView; pipeline?: string; json?: boolean }) => {
+    .action(async (o: { store?: string; limit: number; status?: RunStatusView; pipeline?: string; json?: boolean; cluster?: boolean }) => {
       const b = backendFor(o);
       printRuns(await b.listRuns({ limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.pipeline ? { pipeline: o.pipeline } : {}) }), o);
       setCode(0);
+      if (o.cluster) setCode(await (await import('@sluice/cluster/cli')).clusterRuns(o as never));
     });
   program.command('show <run>').description('a run (id, unique prefix or latest): tasks, attempts, cache hits and misses, lineage').addOption(storeOption()).option('--json', 'JSON output')
-    .action(async (run: string, o: { store?: string; json?: boolean }) => {
+    .action(async (run: string, o: { store?: string; json?: boolean; cluster?: boolean }) => {
+      if (o.cluster) return setCode(await (await import('@sluice/cluster/cli')).clusterShow(run, o as never));
       const b = backendFor(o);
       printRun(await b.getRun(run), { json: o.json, artifactsRoot: join(b.location, 'artifacts') });
       setCode(0);
     });
   program.command('logs <run> [task]').description("a run's step logs, with a marker where each attempt starts").addOption(storeOption()).option('-f, --follow', 'keep printing until the run ends')
-    .action(async (run: string, task: string | undefined, o: { store?: string; follow?: boolean }) => {
+    .action(async (run: string, task: string | undefined, o: { store?: string; follow?: boolean; cluster?: boolean }) => {
+      if (o.cluster) return setCode(await (await import('@sluice/cluster/cli')).clusterLogs(run, task, o as never));
       const b = backendFor(o);
       const print = logPrinter({ oneTask: task !== undefined });
       for await (const e of b.logs(run, { ...(task !== undefined ? { task } : {}), ...(o.follow ? { follow: true } : {}) })) print(e);
+      if (o.follow) {
+        // following ended while the run is still marked running: nobody drives it any more
+        const v = await b.getRun(run);
+        if (v.status === 'running' && v.driver && !v.driver.alive) {
+          process.stderr.write(`sluice: run ${v.id} is still marked running but its driver is gone (pid ${v.driver.pid} on ${v.driver.host}); continue with sluice resume ${v.id}\n`);
+          return setCode(1);
+        }
+      }
       setCode(0);
     });
   program.command('lineage <artifact>').description('walk an artifact back to the tasks and inputs that produced it (sha256 prefix, store path, or <task>.<output> with --run)').addOption(storeOption())
@@ -156,7 +168,8 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
       setCode(0);
     });
   program.command('stop <run>').description('ask a running run to stop (steps get their grace period); sluice resume continues it').addOption(storeOption())
-    .action(async (run: string, o: { store?: string }) => {
+    .action(async (run: string, o: { store?: string; cluster?: boolean }) => {
+      if (o.cluster) return setCode(await (await import('@sluice/cluster/cli')).clusterStop(run, o as never));
       const r = await backendFor(o).stop(run);
       process.stdout.write(`${r.message}\n`);
       setCode(0);

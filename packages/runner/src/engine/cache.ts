@@ -1,5 +1,5 @@
-import type { ComponentIR, JsonValue } from '@sluice/sdk';
-import { canonicalJson, sha256 } from '../util/json.ts';
+import type { CacheIR, ComponentIR, JsonValue } from '@sluice/sdk';
+import { cacheEntryFresh, canonicalJson, sha256 } from '@sluice/sdk';
 import { isArtifactRef, type RuntimeValue } from './types.ts';
 
 /** Bump when the key's recipe changes. */
@@ -16,6 +16,11 @@ export interface CacheParts {
   readonly version: string;
   /** A custom key template, when the task sets `cache.key`. */
   readonly custom?: string;
+  /**
+   * sha256 of the bundle of the pipeline's module graph (@sluice/bundle), when the run has one: a
+   * changed helper, module constant or dependency outside `run()` changes it.
+   */
+  readonly code?: string;
 }
 
 export function componentIdentity(c: ComponentIR): string {
@@ -24,7 +29,7 @@ export function componentIdentity(c: ComponentIR): string {
   return `pipeline:${sha256(canonicalJson(c))}`;
 }
 
-export function cacheParts(component: ComponentIR, inputs: { readonly [name: string]: RuntimeValue }, version: string | undefined, custom?: string): CacheParts {
+export function cacheParts(component: ComponentIR, inputs: { readonly [name: string]: RuntimeValue }, version: string | undefined, custom?: string, code?: string): CacheParts {
   const params: Record<string, string> = {};
   const artifacts: Record<string, string> = {};
   for (const name of Object.keys(inputs).sort()) {
@@ -33,12 +38,35 @@ export function cacheParts(component: ComponentIR, inputs: { readonly [name: str
     else if (Array.isArray(v) && v.length > 0 && v.every(isArtifactRef)) artifacts[name] = v.map((a) => a.hash).join(',');
     else params[name] = sha256(canonicalJson(v as JsonValue));
   }
-  return { component: componentIdentity(component), params, artifacts, version: version ?? '', ...(custom !== undefined ? { custom } : {}) };
+  return { component: componentIdentity(component), params, artifacts, version: version ?? '', ...(custom !== undefined ? { custom } : {}), ...(code !== undefined && component.kind === 'function' ? { code } : {}) };
 }
 
 export function cacheKey(parts: CacheParts): string {
   if (parts.custom !== undefined) return sha256(canonicalJson({ f: KEY_FORMAT, component: parts.component, custom: parts.custom, version: parts.version }));
   return sha256(canonicalJson({ f: KEY_FORMAT, ...parts }));
+}
+
+/** What a cache lookup needs of the store. */
+export interface CacheReader {
+  getCache(key: string): { readonly run_id: string; readonly task_key: string; readonly outputs: string; readonly created_at: number } | undefined;
+}
+
+export type CacheLookup =
+  | { readonly hit: true; readonly entry: { readonly run_id: string; readonly task_key: string; readonly outputs: string; readonly created_at: number } }
+  | { readonly hit: false; readonly why: 'disabled' | 'absent' | 'expired' | 'lookups off' };
+
+/**
+ * The one cache lookup of the engine and the dry run: off when the task's cache is disabled or
+ * lookups are off (`--no-cache`), else the entry under `key` when it is fresh under `maxAge`
+ * (SDK `cacheEntryFresh`). Whether the entry's artifacts are still in the store is the caller's.
+ */
+export function lookupCache(store: CacheReader | undefined, policy: CacheIR, key: string, nowMs: number, lookups = true): CacheLookup {
+  if (!policy.enabled) return { hit: false, why: 'disabled' };
+  if (!lookups || !store) return { hit: false, why: 'lookups off' };
+  const entry = store.getCache(key);
+  if (!entry) return { hit: false, why: 'absent' };
+  if (!cacheEntryFresh(policy, entry.created_at, nowMs)) return { hit: false, why: 'expired' };
+  return { hit: true, entry };
 }
 
 /** Says which parts of the key differ from an earlier run of the same task; empty when none does. */
@@ -47,6 +75,7 @@ export function explainMiss(now: CacheParts, before: CacheParts): string[] {
   if (now.component !== before.component) out.push(now.component.split(':')[0] === 'code' ? 'the component code changed' : 'the component image or command changed');
   if (now.version !== before.version) out.push(`cache version changed (${JSON.stringify(before.version)} → ${JSON.stringify(now.version)})`);
   if (now.custom !== before.custom) out.push('the custom cache key changed');
+  if (now.code !== before.code) out.push(`the pipeline's code changed outside run() (a helper, module constant or dependency it imports; bundle ${(before.code ?? 'none').slice(0, 12)} → ${(now.code ?? 'none').slice(0, 12)})`);
   const names = (a: object, b: object) => [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   for (const n of names(now.params, before.params)) {
     if (!(n in before.params)) out.push(`parameter ${n} was added`);

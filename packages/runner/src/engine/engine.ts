@@ -2,18 +2,17 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, SynchronizationIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
-import { effectiveTaskOptions } from '@sluice/sdk';
+import { cachePolicy, effectiveTaskOptions } from '@sluice/sdk';
 import type { ArtifactStore } from '../store/cas.ts';
 import type { AttemptOutcome, Consumption, StateStore, TaskRow, TaskState } from '../store/state.ts';
 import type { Clock } from '../util/clock.ts';
-import { parseDurationMs } from '../util/duration.ts';
-import { canonicalJson } from '../util/json.ts';
 import { crashPoint } from '@sluice/executor';
-import { cacheKey, type CacheParts, cacheParts, explainMiss } from './cache.ts';
+import { processStart } from '../store/procs.ts';
+import { cacheKey, type CacheParts, cacheParts, explainMiss, lookupCache } from './cache.ts';
 import { type GpuPool, Semaphore } from './gpu.ts';
 import type { AttemptRequest, AttemptResult, Launcher } from './launch.ts';
 import { describeLock, notifyReleased, type SemaphoreSizes, unsizedWarning, waitForRelease, wantedLocks } from './locks.ts';
-import { backoffMs, type FailureCounts, type FailureKind, shouldRetry } from './retry.ts';
+import { backoffMs, type FailureKind, shouldRetry } from './retry.ts';
 import { type ArtifactRef, isArtifactRef, type LoadedPipeline, type RuntimeValue } from './types.ts';
 import type { RunEvent } from '../backend/events.ts';
 import { markAttempt } from '../query/logs.ts';
@@ -48,6 +47,8 @@ export interface EngineOptions {
   readonly semaphores: SemaphoreSizes;
   /** Longest wait between two looks at a lock held by another process. @default 500 */
   readonly lockPollMs?: number;
+  /** Hash of the pipeline's bundle: the code part of function steps' cache keys (see cache.ts). */
+  readonly codeHash?: string;
   /** Environment every step gets before its task's own `env` (the store, git commit and pipeline name, for tracking). */
   readonly stepEnv?: { readonly [name: string]: string };
   /** Called after each attempt, before its outcome is recorded (tracking ingests the step's events here). */
@@ -427,6 +428,35 @@ export class Engine {
     }
   }
 
+  /**
+   * GPU devices for task `key`: free in this run's pool and not held by another run of the store
+   * (each device is a store-wide `gpu` lock, as mutexes are), taken in one transaction.
+   */
+  private async takeGpus(key: string, n: number): Promise<string[] | 'stopped'> {
+    const o = this.o;
+    if (n <= 0) return [];
+    let delay = 20;
+    let reported = '';
+    for (;;) {
+      if (this.interrupted) return 'stopped';
+      const busy = o.store.gpusInUse(o.holder);
+      const ids = o.gpus.tryAcquire(n, busy);
+      if (ids) {
+        const r = o.store.tryLocks({ runId: o.runId, taskKey: key, holder: o.holder, now: Date.now(), want: ids.map((d) => ({ kind: 'gpu' as const, name: d, size: 1 })) });
+        if (r.ok) return ids;
+        o.gpus.release(ids);
+      }
+      const message = `waiting for ${n} GPU${n > 1 ? 's' : ''}: ${busy.size ? `${[...busy].join(',')} in use by another run of this store` : 'all in use by this run'}`;
+      if (message !== reported) {
+        reported = message;
+        this.states.set(key, 'waiting');
+        o.emit({ type: 'task.waiting', time: o.clock.now(), runId: o.runId, key, message });
+      }
+      await waitForRelease(o.store.file, delay, o.signal);
+      delay = Math.min(delay * 2, o.lockPollMs ?? 500);
+    }
+  }
+
   /** Queues the release of task `key`'s locks (it shares the commit of the attempt's outcome), then wakes local waiters. */
   private unlock(key: string): void {
     const { store, runId, holder } = this.o;
@@ -469,11 +499,42 @@ export class Engine {
     return edges;
   }
 
-  private outputsComplete(outputs: { [name: string]: RuntimeValue }): boolean {
+
+  /**
+   * Are the artifacts of `outputs` stored and intact (a cheap stamp check, a full hash when it
+   * differs)? A damaged object is removed, with a warning: the task runs again and stores it anew.
+   */
+  private async outputsComplete(outputs: { [name: string]: RuntimeValue }, key: string): Promise<boolean> {
+    const refs: ArtifactRef[] = [];
     for (const v of Object.values(outputs)) {
-      if (isArtifactRef(v) && !this.o.cas.has(v.hash)) return false;
+      if (isArtifactRef(v)) refs.push(v);
+      else if (Array.isArray(v)) for (const a of v) if (isArtifactRef(a)) refs.push(a);
+    }
+    for (const a of refs) {
+      const state = await this.o.cas.check(a.hash);
+      if (state === 'ok') continue;
+      if (state === 'corrupt') {
+        this.o.cas.remove(a.hash);
+        this.o.emit({ type: 'warning', time: this.o.clock.now(), runId: this.o.runId, key, message: `artifact sha256:${a.hash.slice(0, 16)} was modified after it was stored (its content no longer matches its hash); removed it, ${key} runs again` });
+      }
+      return false;
     }
     return true;
+  }
+
+  /** Input artifacts a step changed in place (as root, read-only files do not stop it): removed from the store. */
+  private async damagedInputs(inputs: Record<string, RuntimeValue>): Promise<string[]> {
+    const bad: string[] = [];
+    for (const [name, v] of Object.entries(inputs)) {
+      for (const a of Array.isArray(v) ? v : [v]) {
+        if (!isArtifactRef(a)) continue;
+        if ((await this.o.cas.check(a.hash)) !== 'ok') {
+          this.o.cas.remove(a.hash);
+          bad.push(`${name} (sha256:${a.hash.slice(0, 16)})`);
+        }
+      }
+    }
+    return bad;
   }
 
   private async runTask(t: TaskIR, comp: ComponentIR, key: string, inputs: Record<string, RuntimeValue>): Promise<Outcome> {
@@ -481,7 +542,7 @@ export class Engine {
     const prev = this.prior.get(key);
     if (prev && (prev.state === 'succeeded' || prev.state === 'cached') && prev.outputs !== null) {
       const outputs = this.revive(prev.outputs);
-      if (this.outputsComplete(outputs)) {
+      if (await this.outputsComplete(outputs, key)) {
         this.produced(key, outputs);
         this.results.set(key, outputs);
         this.states.set(key, prev.state);
@@ -490,17 +551,18 @@ export class Engine {
       }
     }
     const opts = this.options(t, comp);
-    const cacheOn = opts.cache?.enabled !== false;
-    const parts: CacheParts = cacheParts(comp, inputs, opts.cache?.version, opts.cache?.key);
+    const cache = cachePolicy(opts);
+    const cacheOn = cache.enabled;
+    const parts: CacheParts = cacheParts(comp, inputs, cache.version, cache.key, o.codeHash);
     const ckey = cacheKey(parts);
     const partsJson = JSON.stringify(parts);
     const inputsJson = JSON.stringify(inputs);
-    if (cacheOn && !o.noCache && this.cacheKeys.has(ckey)) {
-      const hit = o.store.getCache(ckey);
-      const fresh = hit && (opts.cache?.maxAge === undefined || o.clock.now() - hit.created_at <= parseDurationMs(opts.cache.maxAge));
-      if (hit && fresh) {
+    const found = lookupCache(o.store, cache, ckey, o.clock.now(), !o.noCache && this.cacheKeys.has(ckey));
+    if (found.hit) {
+      const hit = found.entry;
+      {
         const outputs = this.revive(hit.outputs);
-        if (this.outputsComplete(outputs)) {
+        if (await this.outputsComplete(outputs, key)) {
           const artifacts = Object.entries(outputs).filter(([, v]) => isArtifactRef(v)).map(([name, v]) => {
             const a = v as ArtifactRef;
             const st = statSync(a.path);
@@ -521,13 +583,12 @@ export class Engine {
       }
     }
     const gpuCount = opts.resources?.gpu?.count ?? 0;
-    o.gpus.check(gpuCount, `task ${key}`);
+    o.gpus.check(gpuCount, `task ${key}`, opts.resources?.gpu?.type);
     const priorAttempts = prev ? o.store.attemptsOf(o.runId, key) : [];
-    const spent: FailureCounts = { user: 0, system: 0 };
-    for (const a of priorAttempts) {
-      if (a.outcome === 'failed' || a.outcome === 'timeout') spent.user++;
-      else if (a.outcome === 'error' || a.outcome === 'preempted') spent.system++;
-    }
+    // One retry budget for every kind of failure (SDK semantics), counted over earlier attempts too.
+    let spent = 0;
+    for (const a of priorAttempts) if (a.outcome === 'failed' || a.outcome === 'timeout' || a.outcome === 'error' || a.outcome === 'preempted') spent++;
+    let firstStart: number | undefined;
     // the task row of an unfinished task counts its attempts (successful ones leave no attempt row)
     let attempt = Math.max(priorAttempts.length, prev?.attempts ?? 0);
     let attemptStart = o.clock.now();
@@ -541,7 +602,8 @@ export class Engine {
       // Locks first, then GPUs and a slot: a task waiting for a lock holds neither.
       const lock = await this.takeLocks(key, opts.synchronization);
       if (lock === 'stopped') return this.omit(key);
-      const gpus = await o.gpus.acquire(gpuCount);
+      const gpus = await this.takeGpus(key, gpuCount);
+      if (gpus === 'stopped') return this.omit(key);
       await this.slots.acquire();
       let res: AttemptResult;
       try {
@@ -565,6 +627,7 @@ export class Engine {
           } else store.startAttempt(o.runId, key, n);
         }, `start:${key}#${n}`);
         attemptStart = now;
+        firstStart ??= prev?.started_at ?? now;
         first = false;
         await store.flush();
         crashPoint('attempt.after-start');
@@ -573,9 +636,17 @@ export class Engine {
           runId: o.runId, key, taskId: t.id, componentHash: t.component, component: comp, inputs, attempt, gpus,
           outputsDir: `${tdir}/attempt-${attempt}/outputs`, checkpointDir: `${tdir}/checkpoints`,
           logFile: `${o.runDir}/logs/${keyDir(key)}.log`, timeoutMs, env: { ...o.stepEnv, ...opts.env }, signal: o.signal,
+          // the step's process group, so that a later runner can stop it if this one dies
+          onProcess: (pid) => {
+            const started = processStart(pid);
+            store.enqueue(() => store.setTaskProcess(o.runId, key, pid, started), `pid:${key}`);
+          },
         };
         markAttempt(req.logFile, attempt, o.clock.now()); // `sluice logs` shows where each attempt starts
         res = await (comp.kind === 'function' ? o.functions : o.containers).run(req);
+        const damaged = await this.damagedInputs(inputs);
+        if (damaged.length)
+          res = { ok: false, kind: 'nonretryable', outcome: 'nonretryable', message: `the step modified its input artifact${damaged.length > 1 ? 's' : ''} ${damaged.join(', ')} in place; stored artifacts are read-only (write to an output instead). The damaged object was removed: the task that produced it runs again in the next run`, exitCode: res.ok ? 0 : res.exitCode, signal: res.ok ? null : res.signal };
         if (o.onAttempt) await o.onAttempt({ key, attempt, outputsDir: req.outputsDir }).catch((e: unknown) => o.emit({ type: 'warning', time: o.clock.now(), runId: o.runId, message: `task ${key}: ${(e as Error).message}` }));
         if (res.ok) {
           const outputs: Record<string, RuntimeValue> = { ...res.params };
@@ -601,7 +672,7 @@ export class Engine {
         this.slots.release();
         o.gpus.release(gpus);
         // queued behind the attempt's outcome: released in the same commit
-        if (lock === 'held') this.unlock(key);
+        if (lock === 'held' || gpus.length) this.unlock(key);
       }
       const interrupted = this.interrupted && res.kind === 'preempted';
       const outcome: AttemptOutcome = interrupted ? 'interrupted' : res.outcome;
@@ -612,10 +683,9 @@ export class Engine {
         return 'omitted';
       }
       const kind: FailureKind = res.kind;
-      if (!this.failFast && shouldRetry(opts.retry, spent, kind)) {
-        if (kind === 'user') spent.user++;
-        else spent.system++;
-        const delayMs = backoffMs(opts.retry, spent.user + spent.system, o.random);
+      if (!this.failFast && shouldRetry(opts.retry, spent, kind, { firstStartMs: firstStart ?? attemptStart, nowMs: o.clock.now() })) {
+        spent++;
+        const delayMs = backoffMs(opts.retry, spent, o.random);
         this.states.set(key, 'retrying');
         o.emit({ type: 'task.retrying', time: o.clock.now(), runId: o.runId, key, attempt, message: `${res.outcome}: ${res.message}`, delayMs });
         await o.clock.sleep(delayMs, o.signal);
@@ -635,8 +705,4 @@ export class Engine {
       return 'failed';
     }
   }
-}
-
-export function canonicalParams(p: { readonly [name: string]: JsonValue }): string {
-  return canonicalJson(p);
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { gpuTypeProblem } from '@sluice/sdk';
 import { RunnerError } from '../errors.ts';
 
 export interface GpuInfo {
@@ -52,20 +53,41 @@ export class GpuPool {
   readonly devices: readonly string[];
   private free: string[];
   private waiters: { n: number; resolve: (ids: string[]) => void }[] = [];
-  constructor(devices: readonly string[]) {
+  /** Model names of the devices (as nvidia-smi prints them), when detected; unknown with `SLUICE_GPUS`. */
+  readonly names: readonly (string | undefined)[] | undefined;
+  constructor(devices: readonly string[], names?: readonly (string | undefined)[]) {
     this.devices = devices;
     this.free = [...devices];
+    this.names = names && names.some((n) => n !== undefined) ? names : undefined;
   }
-  /** Throws when `n` is more than the machine has (it could never run). */
-  check(n: number, what: string): void {
+  /**
+   * Throws when `n` is more than the machine has (it could never run), or when `type` is given,
+   * the models are known, and fewer than `n` GPUs are of that type (SDK `gpuTypeProblem`: the
+   * same product label Argo's nodeSelector matches). Models unknown (`SLUICE_GPUS`): not checked.
+   */
+  check(n: number, what: string, type?: string): void {
     if (n > this.devices.length)
-      throw new RunnerError('gpu.tooMany', `${what} needs ${n} GPU${n === 1 ? '' : 's'} but this machine has ${this.devices.length}${this.devices.length ? ` (${this.devices.join(',')})` : ''}; set SLUICE_GPUS to override detection`);
+      throw new RunnerError('gpu.tooMany', `${what} needs ${n} GPU${n === 1 ? '' : 's'} but this machine has ${this.devices.length}${this.devices.length ? ` (${this.devices.join(',')})` : ''}; set SLUICE_GPUS to override detection${this.devices.length ? '' : '. This machine has no GPU that nvidia-smi reports: run the pipeline on one that has, or run a CPU variant of it locally (for instance a pipeline built with a CPU fallback and exported under its own name, run with `--export <name>`; examples/checkpointed-training exports one as `cpu`)'}`);
+    if (n > 0 && type !== undefined && this.names) {
+      const problem = gpuTypeProblem(type, n, this.names, what);
+      if (problem) throw new RunnerError('gpu.type', problem);
+    }
   }
   acquire(n: number): Promise<string[]> {
     if (n <= 0) return Promise.resolve([]);
     this.check(n, 'a step');
     if (!this.waiters.length && this.free.length >= n) return Promise.resolve(this.free.splice(0, n));
     return new Promise((resolve) => this.waiters.push({ n, resolve }));
+  }
+  /** `n` free devices not in `avoid`, taken now, or undefined (nothing is taken). */
+  tryAcquire(n: number, avoid: ReadonlySet<string>): string[] | undefined {
+    if (n <= 0) return [];
+    this.check(n, 'a step');
+    if (this.waiters.length) return undefined;
+    const ids = this.free.filter((d) => !avoid.has(d)).slice(0, n);
+    if (ids.length < n) return undefined;
+    this.free = this.free.filter((d) => !ids.includes(d));
+    return ids;
   }
   release(ids: readonly string[]): void {
     if (!ids.length) return;

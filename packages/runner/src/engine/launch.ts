@@ -2,10 +2,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ArgIR, ComponentIR, ContainerComponentIR, JsonValue } from '@sluice/sdk';
+import type { ComponentIR, ContainerComponentIR, JsonValue } from '@sluice/sdk';
+import { paramText, renderArgv } from '@sluice/sdk';
 import { type ArtifactInputSpec, EXIT, executeStep, readOutputFiles, type StepResult, type StepSpec } from '@sluice/executor';
 import type { AttemptOutcome } from '../store/state.ts';
-import { type ChildOutcome, killGroup, WarmWorker } from './pool.ts';
+import { environmentProblem } from '../errors.ts';
+import { type ChildOutcome, guarded, killGroup, WarmWorker } from './pool.ts';
 import type { FailureKind } from './retry.ts';
 import { type FunctionRuntime, isArtifactRef, type LoadedPipeline, type RuntimeValue } from './types.ts';
 
@@ -25,6 +27,8 @@ export interface AttemptRequest {
   readonly env: { readonly [name: string]: string };
   /** Aborted when the runner stops (reason `'preempted'`): the step gets its grace period. */
   readonly signal: AbortSignal;
+  /** Told the pid of the process group that runs the attempt (recorded, to stop it if the runner dies). */
+  readonly onProcess?: (pid: number) => void;
 }
 
 export type AttemptResult =
@@ -75,6 +79,11 @@ export class InProcessLauncher implements Launcher {
   async run(req: AttemptRequest): Promise<AttemptResult> {
     const runtime: FunctionRuntime | undefined = this.runtimes.get(req.componentHash);
     if (!runtime) return { ok: false, kind: 'invalid', outcome: 'invalid', message: `no runnable function component ${req.componentHash} (${req.component.name})`, exitCode: null, signal: null };
+    try {
+      mkdirSync(dirname(req.logFile), { recursive: true }); // the process launchers create it too
+    } catch (e) {
+      return { ok: false, kind: 'system', outcome: 'error', message: environmentProblem(e) ?? (e as Error).message, exitCode: null, signal: null };
+    }
     if (req.timeoutMs === undefined) {
       try {
         return fromStep(await executeStep(runtime, stepSpec(req, runtime.ir.inputs, req.logFile), { signal: req.signal, env: req.env }));
@@ -123,12 +132,14 @@ function runGroup(cmd: string, args: readonly string[], req: AttemptRequest, env
     let killedFor: ChildOutcome['killedFor'];
     let child;
     try {
-      child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env });
+      const [c, a] = guarded(cmd, args, graceMs);
+      child = spawn(c, a, { detached: true, stdio: ['ignore', fd, fd], env });
     } catch (e) {
       closeSync(fd);
       return resolve({ code: null, signal: null, killedFor, spawnError: e as Error });
     }
     const pid = child.pid;
+    if (pid !== undefined) req.onProcess?.(pid);
     const timers: NodeJS.Timeout[] = [];
     const stop = (why: 'timeout' | 'preempted') => {
       if (killedFor || pid === undefined) return;
@@ -164,7 +175,9 @@ function classify(o: ChildOutcome, req: AttemptRequest, errorFile: string | unde
   if (errorFile && existsSync(errorFile)) {
     try { reported = JSON.parse(readFileSync(errorFile, 'utf8')) as StepResult; } catch { /* torn */ }
   }
-  if (o.killedFor === 'preempted' || o.code === EXIT.preempted) return { ok: false, kind: 'preempted', outcome: 'preempted', message: reported && reported.status !== 'succeeded' ? reported.message : 'terminated (SIGTERM)', ...base };
+  if (o.logError) return { ok: false, kind: 'system', outcome: 'error', message: o.logError, ...base };
+  // a step that ends with exit 0 within its grace period finished: it is not interrupted
+  if ((o.killedFor === 'preempted' && o.code !== 0) || o.code === EXIT.preempted) return { ok: false, kind: 'preempted', outcome: 'preempted', message: reported && reported.status !== 'succeeded' ? reported.message : 'terminated (SIGTERM)', ...base };
   if (o.code === 0) return undefined;
   if (reported && reported.status !== 'succeeded' && (o.code === EXIT.failed || o.code === EXIT.invalid || o.code === EXIT.nonretryable)) return fromStep(reported, o.code);
   const log = tail(req.logFile, 4000);
@@ -203,9 +216,15 @@ export class ProcessLauncher implements Launcher {
   constructor(private readonly o: ProcessLauncherOptions) {}
 
   async run(req: AttemptRequest): Promise<AttemptResult> {
-    mkdirSync(req.outputsDir, { recursive: true });
-    const spec = { ...stepSpec(req, req.component.inputs), componentName: req.component.name };
-    const o = this.o.fresh || needsFreshProcess(req) ? await this.fresh(req, spec) : await this.warm(req, spec);
+    let o: ChildOutcome;
+    try {
+      mkdirSync(req.outputsDir, { recursive: true });
+      const spec = { ...stepSpec(req, req.component.inputs), componentName: req.component.name };
+      o = this.o.fresh || needsFreshProcess(req) ? await this.fresh(req, spec) : await this.warm(req, spec);
+    } catch (e) {
+      // the attempt could not even be set up (disk full, permissions): a system error, not a crash of the runner
+      return { ok: false, kind: 'system', outcome: 'error', message: `could not start the step: ${environmentProblem(e) ?? (e as Error).message}`, exitCode: null, signal: null };
+    }
     const bad = classify(o, req, join(req.outputsDir, 'error.json'));
     if (bad) return bad;
     try {
@@ -242,7 +261,7 @@ export class ProcessLauncher implements Launcher {
       this.workers.add(w);
     }
     const args = { entry: this.o.entry, ...(this.o.exportName ? { exportName: this.o.exportName } : {}), component: spec.component, task: spec.task, params: {}, artifacts: {}, artifactOrders: [], outputs: spec.outputsDir };
-    const o = await w.run({ logFile: req.logFile, timeoutMs: req.timeoutMs, signal: req.signal, args, spec, env: { ...req.env, SLUICE_RUN_ID: req.runId, SLUICE_ATTEMPT: String(req.attempt) } });
+    const o = await w.run({ logFile: req.logFile, timeoutMs: req.timeoutMs, signal: req.signal, args, spec, env: { ...req.env, SLUICE_RUN_ID: req.runId, SLUICE_ATTEMPT: String(req.attempt) }, ...(req.onProcess ? { onProcess: req.onProcess } : {}) });
     if (w.reusable && !this.closed) this.idle.push(w);
     else {
       w.kill();
@@ -275,19 +294,6 @@ export function detectContainerEngine(): string | null {
   return engineCache;
 }
 
-function renderArg(a: ArgIR, req: AttemptRequest, paths: (kind: 'in' | 'out', name: string) => string): string {
-  switch (a.kind) {
-    case 'literal': return a.value;
-    case 'inputValue': {
-      const v = req.inputs[a.input] ?? (req.component.inputs[a.input]?.kind === 'parameter' ? (req.component.inputs[a.input] as { default?: JsonValue }).default : undefined);
-      return typeof v === 'string' ? v : JSON.stringify(v ?? null);
-    }
-    case 'inputPath': return paths('in', a.input);
-    case 'outputPath': return paths('out', a.output);
-    case 'concat': return a.parts.map((p) => renderArg(p, req, paths)).join('');
-  }
-}
-
 /**
  * Runs container components with docker or podman when one answers; otherwise runs the command on
  * the host (with a warning), or fails when containers are required.
@@ -300,20 +306,34 @@ export class ContainerLauncher implements Launcher {
     const engine = this.policy === 'host' ? null : detectContainerEngine();
     if (!engine && this.policy === 'require')
       return { ok: false, kind: 'nonretryable', outcome: 'nonretryable', message: `container component ${c.name} (${c.image}) needs docker or podman, and neither answers on this machine (--containers=require)`, exitCode: null, signal: null };
-    const paths = (kind: 'in' | 'out', name: string): string => {
-      if (kind === 'in') {
-        const v = req.inputs[name];
-        if (isArtifactRef(v)) return v.path;
-        throw new Error(`inputPath ${name} is not an artifact`);
-      }
-      const io = c.outputs[name];
-      const p = join(req.outputsDir, io?.kind === 'parameter' ? 'parameters' : 'artifacts', name);
-      mkdirSync(dirname(p), { recursive: true });
-      return p;
+    const inputValue = (name: string): string => {
+      const v = req.inputs[name] ?? (c.inputs[name]?.kind === 'parameter' ? (c.inputs[name] as { default?: JsonValue }).default : undefined);
+      return paramText((v ?? null) as JsonValue);
     };
     let argv: string[];
     try {
-      argv = c.command.map((a) => renderArg(a, req, paths));
+      // The SDK's one rendering of a container command (the compiler spells the same for a pod).
+      argv = renderArgv(c, {
+        literal: (v) => v,
+        inputValue,
+        inputPath: (name, kind) => {
+          if (kind === 'parameter') {
+            // A parameter read from a file, as Argo's raw input artifact gives it in a pod.
+            const f = join(req.outputsDir, '..', 'inputs', name);
+            mkdirSync(dirname(f), { recursive: true });
+            writeFileSync(f, inputValue(name));
+            return f;
+          }
+          const v = req.inputs[name];
+          if (isArtifactRef(v)) return v.path;
+          throw new Error(`inputPath ${name}: no artifact was given`);
+        },
+        outputPath: (name, kind) => {
+          const p = join(req.outputsDir, kind === 'parameter' ? 'parameters' : 'artifacts', name);
+          mkdirSync(dirname(p), { recursive: true });
+          return p;
+        },
+      });
     } catch (e) {
       return { ok: false, kind: 'invalid', outcome: 'invalid', message: (e as Error).message, exitCode: null, signal: null };
     }

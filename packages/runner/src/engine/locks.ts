@@ -10,7 +10,7 @@ import { RunnerError } from '../errors.ts';
 
 /** One lock to hold: a mutex is a semaphore of size 1 in its own namespace. */
 export interface LockWant {
-  readonly kind: 'mutex' | 'semaphore';
+  readonly kind: 'mutex' | 'semaphore' | 'gpu';
   /** The mutex name, or `<configMap>/<key>` for a semaphore. */
   readonly name: string;
   readonly size: number;
@@ -90,7 +90,7 @@ export function wantedLocks(sync: SynchronizationIR | undefined, sizes: Semaphor
 
 /** `mutex gpu-node`, `semaphore limits/trainers (2 at a time)`. */
 export function describeLock(w: LockWant): string {
-  return w.kind === 'mutex' ? `mutex ${w.name}` : `semaphore ${w.name} (${w.size} at a time)`;
+  return w.kind === 'mutex' ? `mutex ${w.name}` : w.kind === 'gpu' ? `GPU ${w.name}` : `semaphore ${w.name} (${w.size} at a time)`;
 }
 
 export function unsizedWarning(name: string): string {

@@ -9,6 +9,30 @@ export interface ChildOutcome {
   readonly signal: NodeJS.Signals | null;
   readonly killedFor: 'timeout' | 'preempted' | undefined;
   readonly spawnError?: Error;
+  /** The step's output could not be written to its log (disk full...). */
+  readonly logError?: string;
+}
+
+/**
+ * A step's process starts through a small shell that leaves a watchdog in the step's process
+ * group, then becomes the step (exec: same pid, same group). The watchdog polls the runner's pid;
+ * once the runner is gone (even by SIGKILL) it waits the grace period (the executor stops the step
+ * itself at once, as on SIGTERM, so that it can save a checkpoint) and sends SIGKILL to the whole
+ * group: nothing of a step outlives its runner by more than its grace period. Node has no PR_SET_PDEATHSIG, and a
+ * step's own children are out of the executor's reach.
+ */
+const WATCHDOG = 'p=$1; g=$2; shift 2; (trap "" TERM INT HUP; exec 3>&- 0</dev/null 1>/dev/null 2>&1; while kill -0 "$p" 2>/dev/null; do sleep 1; done; sleep "$g"; kill -KILL 0) & exec "$@"';
+
+/** The command line that runs `cmd args` under the watchdog of this process. */
+export function guarded(cmd: string, args: readonly string[], graceMs: number): [string, string[]] {
+  if (process.platform === 'win32') return [cmd, [...args]];
+  return ['/bin/sh', ['-c', WATCHDOG, 'sluice-step', String(process.pid), String(Math.ceil(graceMs / 1000) + 1), cmd, ...args]];
+}
+
+/** A readable line for an error writing a step's log. */
+export function logWriteError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return `could not write the step's log: ${code === 'ENOSPC' ? 'the disk is full' : code ?? ''} (${(e as Error).message})`;
 }
 
 /** What a warm worker needs to know about one attempt. */
@@ -19,6 +43,8 @@ export interface WorkerAttempt {
   readonly args: ExecArgs;
   readonly spec: StepSpec & { readonly componentName?: string };
   readonly env: { readonly [name: string]: string };
+  /** Told the pid of the process group running the attempt, once it is known. */
+  readonly onProcess?: (pid: number) => void;
 }
 
 export function killGroup(pid: number, sig: NodeJS.Signals): void {
@@ -49,6 +75,8 @@ interface Current {
   /** Step-end markers seen (one per pipe). */
   ends: number;
   drained: boolean;
+  logError: string | undefined;
+  readonly timeoutMs: number | undefined;
 }
 
 /**
@@ -67,14 +95,26 @@ export class WarmWorker {
   private spawnError: Error | undefined;
   private closed = false;
   private stopped = false;
+  /** True once a step has started in it: the worker has booted (loaded the pipeline). */
+  private booted = false;
 
   constructor(entry: string, exportName: string | undefined, bin: string, env: NodeJS.ProcessEnv, private readonly graceMs: number, private readonly onGone: (w: WarmWorker) => void) {
-    this.child = spawn(process.execPath, [bin, 'exec', '--worker', '--entry', entry, ...(exportName ? ['--export', exportName] : [])], { detached: true, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
+    const [cmd, args] = guarded(process.execPath, [bin, 'exec', '--worker', '--entry', entry, ...(exportName ? ['--export', exportName] : [])], graceMs);
+    this.child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
     this.pid = this.child.pid;
     this.child.stdout?.on('data', (d: Buffer) => this.data(0, d));
     this.child.stderr?.on('data', (d: Buffer) => this.data(1, d));
-    this.child.on('message', (m: WorkerDone) => {
+    this.child.on('message', (m: WorkerDone | { type: 'started' }) => {
       const c = this.current;
+      if (m?.type === 'started' && c) {
+        // the step's timeout counts from its start in the worker: booting the worker is not the step's time
+        this.booted = true;
+        if (c.timeoutMs !== undefined && !c.killedFor) {
+          for (const t of c.timers.splice(0)) clearTimeout(t);
+          c.timers.push(setTimeout(() => this.stop('timeout'), c.timeoutMs));
+        }
+        return;
+      }
       if (m?.type !== 'done' || !c) return;
       c.code = m.code;
       if (c.ends >= 2) this.finish();
@@ -108,17 +148,24 @@ export class WarmWorker {
   run(a: WorkerAttempt): Promise<ChildOutcome> {
     mkdirSync(dirname(a.logFile), { recursive: true });
     const fd = openSync(a.logFile, 'a');
-    for (const b of this.idleOutput) writeSync(fd, b);
+    let logError: string | undefined;
+    try {
+      for (const b of this.idleOutput) writeSync(fd, b);
+    } catch (e) {
+      logError = logWriteError(e);
+    }
     this.idleOutput = [];
     this.lastLog = a.logFile;
+    if (this.pid !== undefined) a.onProcess?.(this.pid);
     return new Promise((resolve) => {
-      const c: Current = { fd, resolve, timers: [], onAbort: () => this.stop('preempted'), signal: a.signal, killedFor: undefined, code: undefined, ends: 0, drained: false };
+      const c: Current = { fd, resolve, timers: [], onAbort: () => this.stop('preempted'), signal: a.signal, killedFor: undefined, code: undefined, ends: 0, drained: false, logError, timeoutMs: a.timeoutMs };
       this.current = c;
       if (this.exited || this.spawnError) {
         this.drainLater(c);
         return void this.finish();
       }
-      if (a.timeoutMs !== undefined) c.timers.push(setTimeout(() => this.stop('timeout'), a.timeoutMs));
+      // until the worker says the step started, allow for its boot (replaced on 'started')
+      if (a.timeoutMs !== undefined) c.timers.push(setTimeout(() => this.stop('timeout'), a.timeoutMs + (this.booted ? 0 : 60_000)));
       const msg: WorkerRequest = { type: 'step', args: a.args, spec: a.spec, env: a.env };
       this.child.send(msg, (e) => {
         if (e) this.stop('preempted'); // the channel is gone: the worker is dying; its exit ends the attempt
@@ -151,15 +198,16 @@ export class WarmWorker {
     c.signal.removeEventListener('abort', c.onAbort);
     for (const i of [0, 1] as const) {
       if (dead && this.pending[i].length) {
-        writeSync(c.fd, this.pending[i]);
+        this.write(c, this.pending[i]);
         this.pending[i] = Buffer.alloc(0);
       }
     }
     closeSync(c.fd);
     if (c.code !== undefined && !REUSABLE.has(c.code)) this.stopped = true;
+    const log = c.logError ? { logError: c.logError } : {};
     c.resolve(c.code !== undefined
-      ? { code: c.code, signal: null, killedFor: c.killedFor }
-      : { code: this.exited?.code ?? null, signal: this.exited?.signal ?? null, killedFor: c.killedFor, ...(this.spawnError ? { spawnError: this.spawnError } : {}) });
+      ? { code: c.code, signal: null, killedFor: c.killedFor, ...log }
+      : { code: this.exited?.code ?? null, signal: this.exited?.signal ?? null, killedFor: c.killedFor, ...(this.spawnError ? { spawnError: this.spawnError } : {}), ...log });
   }
 
   /** Gives the pipes {@link DRAIN_MS} more, then ends the attempt with what is known. */
@@ -188,10 +236,22 @@ export class WarmWorker {
     this.pending[stream] = keep ? Buffer.from(buf.subarray(buf.length - keep)) : Buffer.alloc(0);
   }
 
+  /** Writes to the attempt's log; a full disk ends the writing (the attempt then fails), never the runner. */
+  private write(c: Current, b: Buffer): void {
+    if (c.logError) return;
+    try {
+      writeSync(c.fd, b);
+    } catch (e) {
+      c.logError = logWriteError(e);
+    }
+  }
+
   private out(b: Buffer): void {
     if (!b.length) return;
-    if (this.current) writeSync(this.current.fd, b);
-    else if (this.lastLog) appendFileSync(this.lastLog, b); // late output of the previous step
+    if (this.current) this.write(this.current, b);
+    else if (this.lastLog) {
+      try { appendFileSync(this.lastLog, b); } catch { /* late output of the previous step, on a full disk */ }
+    } // late output of the previous step
     else if (this.idleOutput.reduce((n, x) => n + x.length, 0) < 65536) this.idleOutput.push(Buffer.from(b)); // startup output goes to the first step's log
   }
 

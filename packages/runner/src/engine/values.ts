@@ -1,5 +1,6 @@
-import type { JsonValue, NodeIR, PredicateIR, ValueIR } from '@sluice/sdk';
-import { canonicalJson } from '../util/json.ts';
+import type { ComponentIR, JsonValue, NodeIR, PredicateIR, TaskIR, ValueIR } from '@sluice/sdk';
+import { compareMode, compareValues, SluiceValidationError, validatePipelineIR } from '@sluice/sdk';
+import type { PipelineIR } from '@sluice/sdk';
 import type { RuntimeValue } from './types.ts';
 
 /** Static facts about one DAG (a pipeline's, or a nested pipeline component's). */
@@ -65,50 +66,13 @@ export function nodeDeps(n: NodeIR): readonly string[] {
   return r;
 }
 
-function asNumber(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
-  if (typeof v === 'boolean') return undefined;
-  return undefined;
-}
-
-function text(v: unknown): string {
-  return typeof v === 'string' ? v : canonicalJson(v);
-}
-
 /**
- * Compares like Argo's `when` expressions on substituted text: numbers (or numeric strings)
- * numerically, everything else as text (`true` == "true").
+ * Evaluates a condition's predicate with the SDK's comparison rule (the mode written in the IR:
+ * numbers when either side is declared numeric, else text), as the compiled `when` does on Argo.
  */
-export function compare(op: string, a: RuntimeValue, b: RuntimeValue): boolean {
-  const na = asNumber(a);
-  const nb = asNumber(b);
-  if (na !== undefined && nb !== undefined) {
-    switch (op) {
-      case '==': return na === nb;
-      case '!=': return na !== nb;
-      case '<': return na < nb;
-      case '<=': return na <= nb;
-      case '>': return na > nb;
-      case '>=': return na >= nb;
-    }
-  }
-  const ta = text(a);
-  const tb = text(b);
-  switch (op) {
-    case '==': return ta === tb;
-    case '!=': return ta !== tb;
-    case '<': return ta < tb;
-    case '<=': return ta <= tb;
-    case '>': return ta > tb;
-    case '>=': return ta >= tb;
-  }
-  throw new Error(`unknown comparison ${op}`);
-}
-
 export function evalPredicate(p: PredicateIR, value: (v: ValueIR) => RuntimeValue): boolean {
   switch (p.kind) {
-    case 'compare': return compare(p.op, value(p.left), value(p.right));
+    case 'compare': return compareValues(p.op, value(p.left), value(p.right), compareMode(p));
     case 'and': return p.args.every((a) => evalPredicate(a, value));
     case 'or': return p.args.some((a) => evalPredicate(a, value));
     case 'not': return !evalPredicate(p.arg, value);
@@ -122,4 +86,44 @@ export function walkPath(v: JsonValue, path: readonly string[], what: string): J
     cur = (cur as Record<string, JsonValue>)[k] as JsonValue;
   }
   return cur;
+}
+
+/**
+ * The instance key of node `id` in a scope (shared by the engine and the dry run): the scope's
+ * base, then `loop[i]/` for each enclosing loop whose iteration the scope is in; a loop the scope
+ * is not inside names the loop itself (`base + loop`).
+ */
+export function instanceKey(base: string, dag: DagInfo, items: ReadonlyMap<string, { readonly index: number | '*' }>, id: string): string | undefined {
+  const loops = dag.loopsOf.get(id);
+  if (!loops) return undefined;
+  let acc = base;
+  for (const l of loops) {
+    const it = items.get(l);
+    if (!it) return acc + l;
+    acc += `${l}[${it.index}]/`;
+  }
+  return acc + id;
+}
+
+/**
+ * A task's inputs as the step receives them: every bound input resolved by `value`, then the
+ * component's defaults for parameters left out. Shared by the engine and the dry run.
+ */
+export function taskInputs<V>(t: TaskIR, comp: ComponentIR, value: (v: ValueIR, name: string) => V): Record<string, V | JsonValue> {
+  const inputs: Record<string, V | JsonValue> = {};
+  for (const [name, v] of Object.entries(t.inputs)) inputs[name] = value(v, name);
+  for (const [name, io] of Object.entries(comp.inputs)) {
+    if (!(name in inputs) && io.kind === 'parameter' && io.default !== undefined) inputs[name] = io.default;
+  }
+  return inputs;
+}
+
+/**
+ * Refuses an IR that `compile()` would refuse for the same reasons (the SDK's `validatePipelineIR`:
+ * duplicate ids, references to nothing, ids starting with a digit, an empty pipeline, ...), before
+ * anything runs. Used by `runPipeline` and the dry run.
+ */
+export function checkRunnable(ir: PipelineIR): void {
+  const issues = validatePipelineIR(ir);
+  if (issues.length) throw new SluiceValidationError(issues);
 }

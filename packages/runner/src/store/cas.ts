@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { RunnerError } from '../errors.ts';
@@ -49,6 +49,44 @@ export async function contentHash(path: string): Promise<{ hash: string; size: n
   return { hash: createHash('sha256').update(lines.join('\n')).digest('hex'), size };
 }
 
+/**
+ * A cheap fingerprint of a stored object, recorded when it is ingested: total size, number of
+ * entries and the latest change time (ctime: any write, rename, chmod or utimes changes it, and it
+ * cannot be set back). A differing stamp means "hash it again", not "corrupt".
+ */
+export function objectStamp(path: string): string {
+  const st = lstatSync(path);
+  if (!st.isDirectory()) return `${st.size}:1:${st.ctimeMs}:${st.mtimeMs}`;
+  let size = 0;
+  let n = 1;
+  let ctime = st.ctimeMs;
+  let mtime = st.mtimeMs;
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, e.name);
+      const s2 = lstatSync(full);
+      n++;
+      if (s2.ctimeMs > ctime) ctime = s2.ctimeMs;
+      if (s2.mtimeMs > mtime) mtime = s2.mtimeMs;
+      if (s2.isDirectory()) walk(full);
+      else size += s2.size;
+    }
+  };
+  walk(path);
+  return `${size}:${n}:${ctime}:${mtime}`;
+}
+
+/** Makes an object read-only: files 0444 (directories keep their write bit, so that `rm -r` works; the stamp covers them). */
+function freeze(path: string): void {
+  const st = lstatSync(path);
+  if (st.isDirectory()) {
+    for (const e of readdirSync(path)) freeze(join(path, e));
+  } else if (st.isFile()) chmodSync(path, 0o444);
+}
+
+/** What {@link ArtifactStore.check} found. */
+export type ObjectState = 'ok' | 'missing' | 'corrupt';
+
 /** A content-addressed store of artifacts: `<root>/sha256/<2 hex>/<hash>` (a file or a directory). */
 export class ArtifactStore {
   readonly root: string;
@@ -62,6 +100,61 @@ export class ArtifactStore {
   has(hash: string): boolean {
     return existsSync(this.pathOf(hash));
   }
+  private stampFile(hash: string): string {
+    return `${this.pathOf(hash)}.stamp`;
+  }
+  /** Records the object's stamp (after it is frozen). */
+  private seal(hash: string): void {
+    const path = this.pathOf(hash);
+    freeze(path);
+    writeFileSync(this.stampFile(hash), objectStamp(path));
+  }
+  /**
+   * Is the object intact? Cheap when its stamp is unchanged since ingest; otherwise it is hashed
+   * again (a copied store changes every ctime) and re-sealed when its content is right.
+   */
+  async check(hash: string): Promise<ObjectState> {
+    const path = this.pathOf(hash);
+    if (!existsSync(path)) return 'missing';
+    let recorded: string | undefined;
+    try { recorded = readFileSync(this.stampFile(hash), 'utf8'); } catch { /* older store: no stamp */ }
+    try {
+      if (recorded !== undefined && recorded === objectStamp(path)) return 'ok';
+      const got = await contentHash(path);
+      if (got.hash !== hash) return 'corrupt';
+      this.seal(hash);
+      return 'ok';
+    } catch {
+      return 'corrupt';
+    }
+  }
+  /** Full check: hashes the object again whatever its stamp says. */
+  async verify(hash: string): Promise<ObjectState> {
+    const path = this.pathOf(hash);
+    if (!existsSync(path)) return 'missing';
+    try {
+      return (await contentHash(path)).hash === hash ? 'ok' : 'corrupt';
+    } catch {
+      return 'corrupt';
+    }
+  }
+  /** Removes an object (corrupt, or unreferenced). */
+  remove(hash: string): void {
+    const path = this.pathOf(hash);
+    rmSync(path, { recursive: true, force: true });
+    rmSync(this.stampFile(hash), { force: true });
+  }
+  /** Every object in the store, by hash. */
+  list(): string[] {
+    const out: string[] = [];
+    const base = join(this.root, 'sha256');
+    if (!existsSync(base)) return out;
+    for (const d of readdirSync(base)) {
+      if (!/^[0-9a-f]{2}$/.test(d)) continue;
+      for (const f of readdirSync(join(base, d))) if (/^[0-9a-f]{64}$/.test(f)) out.push(f);
+    }
+    return out.sort();
+  }
   /**
    * Moves a freshly written file or directory into the store under its content hash. If the store
    * already holds that content the source is removed. The move is a rename, atomic on one filesystem.
@@ -69,12 +162,15 @@ export class ArtifactStore {
   async ingest(source: string): Promise<{ hash: string; size: number; path: string }> {
     const { hash, size } = await contentHash(source);
     const dest = this.pathOf(hash);
+    // An object already stored is reused only when it is intact; a damaged one is replaced by these bytes.
+    if (existsSync(dest) && (await this.check(hash)) === 'corrupt') this.remove(hash);
     if (existsSync(dest)) {
       rmSync(source, { recursive: true, force: true });
     } else {
       mkdirSync(join(this.root, 'sha256', hash.slice(0, 2)), { recursive: true });
       try {
         renameSync(source, dest);
+        this.seal(hash);
       } catch (e) {
         if (!existsSync(dest)) throw e;
         rmSync(source, { recursive: true, force: true });

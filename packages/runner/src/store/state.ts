@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { RunnerError } from '../errors.ts';
 import { explainMisses } from '../engine/cache.ts';
 import { crashArmed, crashPoint } from '@sluice/executor';
+import { groupAlive, signalGroup } from './procs.ts';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
 export const SCHEMA_VERSION = 2;
@@ -47,7 +48,7 @@ CREATE TABLE tasks (
   state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   started_at INTEGER, finished_at INTEGER,
   cache_key TEXT, cache_parts TEXT, cached_from TEXT,
-  inputs TEXT, outputs TEXT, error TEXT,
+  inputs TEXT, outputs TEXT, error TEXT, pid INTEGER, pid_start TEXT,
   PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
 CREATE TABLE attempts (
@@ -98,7 +99,7 @@ export interface ConsumptionRow { run_id: string; task_key: string; input: strin
 export interface Consumption { readonly input: string; readonly idx: number; readonly hash: string; readonly from: { readonly run: string; readonly task: string; readonly output: string } | null }
 export interface LeaseRow { run_id: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
 /** A hold on a mutex or semaphore; `task_key` is empty for a hold by the whole run. */
-export interface LockRow { kind: 'mutex' | 'semaphore'; name: string; run_id: string; task_key: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
+export interface LockRow { kind: 'mutex' | 'semaphore' | 'gpu'; name: string; run_id: string; task_key: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
 /** What {@link StateStore.tryLocks} found: `ok` when every lock is now held; otherwise who holds what is wanted. */
 export interface LockAttempt { readonly ok: boolean; readonly blockers: readonly LockRow[]; readonly takenOver: readonly LockRow[] }
 
@@ -129,6 +130,10 @@ export class StateStore {
   private labels: string[] = [];
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
+  /** The first commit that failed (disk full, I/O error); set once. */
+  failure: unknown;
+  /** Called when a commit fails. */
+  onFailure: ((e: unknown) => void) | undefined;
 
   private readonly commitQueue: (q: readonly (() => void)[]) => void;
   /** False for a version-1 store opened read-only (it has no `locks` table yet). */
@@ -166,13 +171,34 @@ export class StateStore {
     const existed = existsSync(file);
     if (existed) checkHeader(file);
     else if (opts.readonly) throw new RunnerError('store.missing', `no Sluice state at ${file}: nothing has run here yet`);
-    else mkdirSync(dirname(file), { recursive: true });
+    else {
+      // params and logs are the user's: the store is readable by its owner only (whatever the umask)
+      const root = dirname(file);
+      const made = !existsSync(root);
+      mkdirSync(root, { recursive: true, mode: 0o700 });
+      if (made) chmodSync(root, 0o700);
+    }
     let db: Database.Database;
     try {
       db = new Database(file, { readonly: !!opts.readonly, fileMustExist: existed });
       db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      if (opts.readonly) db.prepare('SELECT count(*) FROM sqlite_master').get(); // a hot journal shows here
     } catch (e) {
-      throw wrapSqliteError(e, file);
+      const code = (e as { code?: string }).code ?? '';
+      // A read-only open cannot recover a hot journal or WAL left by a killed runner: open for
+      // writing (SQLite recovers it; nothing else is written), or say what is wrong.
+      if (opts.readonly && (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN'))) {
+        try {
+          db = new Database(file, { fileMustExist: true });
+          db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+          db.prepare('SELECT count(*) FROM sqlite_master').get();
+        } catch (e2) {
+          throw new RunnerError('store.readonly', `state store ${file} has an unfinished journal (a runner was killed while writing) and cannot be recovered from here (${(e2 as Error).message}); open it once with write access, e.g. \`sluice runs\` as its owner`);
+        }
+      } else throw wrapSqliteError(e, file);
+    }
+    if (!existed && !opts.readonly) {
+      try { chmodSync(file, 0o600); } catch { /* not ours to change */ }
     }
     try {
       if (!opts.readonly) {
@@ -221,6 +247,15 @@ export class StateStore {
       }
       if (!opts.readonly && !db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='consumptions'`).get()) db.exec(CONSUMPTIONS);
       if (!opts.readonly) {
+        // additive: the process group of an attempt (pid and its start time), to stop orphans
+        const cols = db.prepare(`SELECT name FROM pragma_table_info('tasks')`).all() as { name: string }[];
+        if (!cols.some((c) => c.name === 'pid')) {
+          db.transaction(() => {
+            const again = db.prepare(`SELECT name FROM pragma_table_info('tasks')`).all() as { name: string }[];
+            if (again.some((c) => c.name === 'pid')) return;
+            db.exec('ALTER TABLE tasks ADD COLUMN pid INTEGER; ALTER TABLE tasks ADD COLUMN pid_start TEXT;');
+          }).immediate();
+        }
         // Find out now, with a clear message, whether another process holds the write lock.
         db.exec('BEGIN IMMEDIATE');
         db.exec('ROLLBACK');
@@ -263,11 +298,11 @@ export class StateStore {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flushNow());
+    setImmediate(() => this.flushNow(true));
   }
 
   /** Commits the queue now, in one transaction. */
-  flushNow(): void {
+  flushNow(fromTimer = false): void {
     this.scheduled = false;
     const q = this.queue;
     const w = this.waiters;
@@ -282,7 +317,11 @@ export class StateStore {
         crashPoint('commit.after', labels);
       }
     } catch (e) {
+      // The writes are lost (disk full, I/O error): nothing later can be trusted to commit.
+      this.failure ??= e;
       for (const x of w) x.reject(e);
+      this.onFailure?.(e);
+      if (!w.length && !fromTimer) throw e;
       return;
     }
     for (const x of w) x.resolve();
@@ -367,6 +406,41 @@ export class StateStore {
    * Records that attempt `n` (a retry) is running: the task row carries the running attempt's
    * number, so a task in state `running` after a crash says which attempt was cut short.
    */
+  /**
+   * A run marked running whose driver is gone (its lease is missing, or its pid is dead on this
+   * host, or it has not beaten for `staleMs` from another): nothing will end it until it is resumed.
+   */
+  driverGone(runId: string, now = Date.now(), staleMs = 30_000): boolean {
+    const run = this.getRun(runId);
+    if (!run || run.status !== 'running') return false;
+    const lease = this.getLease(runId);
+    return !lease || !leaseAlive(lease, hostname(), now, staleMs);
+  }
+  /** Runs whose driver is alive now. */
+  liveRuns(now = Date.now()): RunRow[] {
+    return (this.db.prepare(`SELECT * FROM runs WHERE status = 'running'`).all() as RunRow[]).filter((r) => !this.driverGone(r.id, now));
+  }
+  /** Every artifact hash the store's records refer to (runs' params and outputs, tasks, cache entries, artifacts). */
+  referencedHashes(): Set<string> {
+    const out = new Set<string>();
+    for (const r of this.db.prepare(`SELECT hash FROM artifacts`).all() as { hash: string }[]) out.add(r.hash);
+    const texts = [
+      ...(this.db.prepare(`SELECT params AS t FROM runs UNION ALL SELECT outputs FROM runs UNION ALL SELECT outputs FROM tasks UNION ALL SELECT inputs FROM tasks UNION ALL SELECT outputs FROM cache`).all() as { t: string | null }[]),
+    ];
+    for (const { t } of texts) for (const m of (t ?? '').matchAll(/"hash":"([0-9a-f]{64})"/g)) out.add(m[1] as string);
+    return out;
+  }
+  /** Records the process group running task `key`'s current attempt (its leader's pid and start time). */
+  setTaskProcess(runId: string, key: string, pid: number | null, start: string | null): void {
+    this.db.prepare(`UPDATE tasks SET pid = ?, pid_start = ? WHERE run_id = ? AND key = ?`).run(pid, start, runId, key);
+  }
+  /** Process groups recorded for tasks of `runId` (all, or `taskKey`) still marked running. */
+  taskProcesses(runId: string, taskKey?: string): { key: string; pid: number; pid_start: string | null }[] {
+    const cols = this.db.prepare(`SELECT name FROM pragma_table_info('tasks')`).all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'pid')) return [];
+    return this.db.prepare(`SELECT key, pid, pid_start FROM tasks WHERE run_id = ? AND state IN ('running', 'retrying') AND pid IS NOT NULL${taskKey !== undefined ? ' AND key = ?' : ''}`)
+      .all(...(taskKey !== undefined ? [runId, taskKey] : [runId])) as { key: string; pid: number; pid_start: string | null }[];
+  }
   startAttempt(runId: string, key: string, n: number): void {
     this.st.bumpAttempts.run(n, runId, key);
   }
@@ -441,7 +515,7 @@ export class StateStore {
     const ids = this.db.prepare(`SELECT id FROM runs WHERE pipeline = ? AND rowid < (SELECT rowid FROM runs WHERE id = ?) ORDER BY rowid DESC`).pluck().all(run.pipeline, run.id) as string[];
     for (const id of ids) yield this.tasksOfRun(id);
   }
-  /** Why each task of the run missed the cache (see {@link explainMisses}). */
+  /** Why each task of the run missed the cache (computed by `explainMisses` in engine/cache.ts). */
   cacheMisses(run: RunRow): Map<string, string> {
     return explainMisses(this.tasksOfRun(run.id), () => this.earlierRunsTasks(run));
   }
@@ -487,7 +561,7 @@ export class StateStore {
    * when fewer than its size hold it. Holds whose process is gone (the lease's liveness check) are
    * deleted first and reported in `takenOver`. A lock the run itself holds covers its tasks.
    */
-  tryLocks(o: { runId: string; taskKey: string; holder: string; now: number; want: readonly { kind: 'mutex' | 'semaphore'; name: string; size: number }[] }, staleMs = 30_000): LockAttempt {
+  tryLocks(o: { runId: string; taskKey: string; holder: string; now: number; want: readonly { kind: 'mutex' | 'semaphore' | 'gpu'; name: string; size: number }[] }, staleMs = 30_000): LockAttempt {
     const host = hostname();
     const get = this.db.prepare(`SELECT * FROM locks WHERE kind = ? AND name = ?`);
     const drop = this.db.prepare(`DELETE FROM locks WHERE kind = ? AND name = ? AND run_id = ? AND task_key = ?`);
@@ -502,6 +576,14 @@ export class StateStore {
         for (const r of get.all(w.kind, w.name) as LockRow[]) {
           if (r.run_id === o.runId && (r.task_key === '' || r.task_key === o.taskKey)) mine = r.task_key === '' || mine;
           else if (r.holder !== o.holder && !leaseAlive(r, host, o.now, staleMs)) {
+            // the holder's driver is gone, but its step may still be in the critical section:
+            // the lock is free once nothing of that step's process group runs (it is killed now)
+            const orphans = r.host === host ? this.taskProcesses(r.run_id, r.task_key === '' ? undefined : r.task_key).filter((p) => groupAlive(p.pid, p.pid_start)) : [];
+            if (orphans.length) {
+              for (const p of orphans) signalGroup(p.pid, p.pid_start, 'SIGKILL');
+              others.push(r);
+              continue;
+            }
             drop.run(r.kind, r.name, r.run_id, r.task_key);
             takenOver.push(r);
           } else others.push(r);
@@ -513,6 +595,13 @@ export class StateStore {
       if (!blockers.length) for (const w of take) put.run(w.kind, w.name, o.runId, o.taskKey, o.holder, process.pid, host, o.now, o.now);
       return { ok: !blockers.length, blockers, takenOver };
     }).immediate();
+  }
+  /** GPU devices held in this store by other holders whose process is alive (a GPU is a `gpu` lock of size 1 named by its device). */
+  gpusInUse(holder: string, now = Date.now(), staleMs = 30_000): Set<string> {
+    if (!this.hasLocks) return new Set();
+    const host = hostname();
+    const rows = this.db.prepare(`SELECT * FROM locks WHERE kind = 'gpu' AND holder != ?`).all(holder) as LockRow[];
+    return new Set(rows.filter((r) => leaseAlive(r, host, now, staleMs)).map((r) => r.name));
   }
   /** Releases what task `taskKey` of `runId` holds (empty key: the run's own holds). Use inside a group commit. */
   releaseLocks(runId: string, taskKey: string, holder: string): void {

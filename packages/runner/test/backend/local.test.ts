@@ -154,7 +154,7 @@ describe('LocalBackend (the RunBackend contract, locally)', () => {
     expect(bad.err).toContain('has no task "nope"; its tasks: both, copy, flaky, merge, parts[0]/part');
     const limit = sluice(sub, {}, 'runs', '--limit', 'abc');
     expect(limit.code).toBe(2);
-    expect(limit.err).toContain('expected a whole number of at least 1, got "abc"');
+    expect(limit.err).toContain("argument 'abc' is invalid. expected a whole number of at least 1.");
     expect(sluice(sub, {}, 'lineage', 'both.data', '--run', 'latest:views', '--json').out).toContain('"task": "copy"');
   });
 });

@@ -1,0 +1,202 @@
+// The store under faults: artifacts changed in place, a full disk, a store locked by another process, a hot journal, GPUs shared by runs.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StateStore } from '../../src/store/state.ts';
+import { tmp } from '../helpers.ts';
+import { BIN, FIXTURES, OUR_STACK, sluice, until } from './sluice.ts';
+
+function objectPath(dir: string, runId: string, key: string, output: string): string {
+  const s = StateStore.open(join(dir, '.sluice', 'state.db'), { readonly: true });
+  try {
+    const a = s.artifactsOfRun(runId).find((x) => x.task_key === key && x.output === output);
+    if (!a) throw new Error(`no artifact ${key}.${output} in ${runId}`);
+    return join(dir, '.sluice', 'artifacts', 'sha256', a.hash.slice(0, 2), a.hash);
+  } finally {
+    s.close();
+  }
+}
+
+describe('content-addressed artifacts stay what their hash says', () => {
+  it('stored objects are read-only; a step writing into its input fails clearly and the object is not kept corrupt', async () => {
+    const dir = tmp('sluice-cas-');
+    const first = await sluice(dir, ['run', FIXTURES, '--export', 'cas', '--run-id', 'c1']);
+    expect(first.code, first.err).toBe(0);
+    const obj = objectPath(dir, 'c1', 'p', 'data');
+    expect(statSync(obj).mode & 0o222).toBe(0);
+    expect(statSync(join(dir, '.sluice')).mode & 0o077).toBe(0); // the store is its owner's only
+    expect(statSync(join(dir, '.sluice', 'state.db')).mode & 0o077).toBe(0);
+    const bad = await sluice(dir, ['run', FIXTURES, '--export', 'cas', '--run-id', 'c2', '--no-cache'], { SLUICE_TEST_TAMPER: '1' });
+    if (process.getuid?.() === 0) {
+      // root writes through read-only files: the change is caught after the step
+      expect(bad.code).toBe(1);
+      expect(bad.out).toMatch(/t: .*modified its input artifact data \(sha256:[0-9a-f]{16}\) in place/);
+      expect(existsSync(obj)).toBe(false); // the damaged object is gone, not served again
+    } else {
+      expect(bad.out).toMatch(/seen +refused: EACCES/);
+    }
+    // the next run produces the right bytes again (a cache hit on a missing object is a miss)
+    const again = await sluice(dir, ['run', FIXTURES, '--export', 'cas', '--run-id', 'c3']);
+    expect(again.code, again.err).toBe(0);
+    expect(readFileSync(objectPath(dir, 'c3', 'p', 'data'), 'utf8')).toBe('right bytes');
+    expect(again.out).toMatch(/seen +right bytes/);
+  }, 180_000);
+
+  it('a byte flipped outside any step is caught on a cache hit and by sluice verify; gc removes what nothing refers to', async () => {
+    const dir = tmp('sluice-cas-');
+    expect((await sluice(dir, ['run', FIXTURES, '--export', 'cas', '--run-id', 'v1'])).code).toBe(0);
+    const obj = objectPath(dir, 'v1', 'p', 'data');
+    chmodSync(obj, 0o644);
+    writeFileSync(obj, 'right bytez');
+    const v = await sluice(dir, ['verify']);
+    expect(v.code).toBe(1);
+    expect(v.out).toContain(`corrupt  sha256:${obj.split('/').pop()}`);
+    expect(v.out).toMatch(/1 object checked: 1 corrupt, 0 missing/);
+    // a cache hit checks its objects: the damaged one is removed and the producer runs again
+    const hit = await sluice(dir, ['run', FIXTURES, '--export', 'cas', '--run-id', 'v2']);
+    expect(hit.code, hit.err).toBe(0);
+    expect(hit.out).toMatch(/warning.*artifact sha256:[0-9a-f]{16} was modified after it was stored/);
+    expect(hit.out).toMatch(/task\.started\s+p/);
+    expect(readFileSync(obj, 'utf8')).toBe('right bytes');
+    expect((await sluice(dir, ['verify'])).code).toBe(0);
+    // an object no record refers to goes with gc
+    const stray = join(dir, '.sluice', 'artifacts', 'sha256', 'ab', 'ab'.padEnd(64, '0'));
+    mkdirSync(join(stray, '..'), { recursive: true });
+    writeFileSync(stray, 'nobody');
+    const dry = await sluice(dir, ['gc', '--dry-run']);
+    expect(dry.out).toContain(`would remove  sha256:${'ab'.padEnd(64, '0')}`);
+    expect(existsSync(stray)).toBe(true);
+    const gc = await sluice(dir, ['gc']);
+    expect(gc.code, gc.err).toBe(0);
+    expect(existsSync(stray)).toBe(false);
+    expect(existsSync(obj)).toBe(true);
+  }, 180_000);
+
+  it('ingesting bytes whose object exists but was damaged replaces the damaged object (--no-cache heals it)', async () => {
+    const dir = tmp('sluice-cas-');
+    expect((await sluice(dir, ['run', FIXTURES, '--export', 'cas', '--run-id', 'i1'])).code).toBe(0);
+    const obj = objectPath(dir, 'i1', 'p', 'data');
+    chmodSync(obj, 0o644);
+    writeFileSync(obj, 'WRONG bytes');
+    const r = await sluice(dir, ['run', FIXTURES, '--export', 'cas', '--run-id', 'i2', '--no-cache']);
+    expect(r.code, r.err).toBe(0);
+    expect(readFileSync(obj, 'utf8')).toBe('right bytes');
+    expect(r.out).toMatch(/seen +right bytes/);
+  }, 120_000);
+});
+
+describe('GPUs shared by the runs of one store', () => {
+  it('two runs never hold the same GPU at once (SLUICE_GPUS=0)', async () => {
+    const dir = tmp('sluice-gpu-');
+    const marks = join(dir, 'marks');
+    const env = { SLUICE_GPUS: '0', SLUICE_TEST_MARKS: marks, SLUICE_TEST_STEP_MS: '1500' };
+    const [a, b] = await Promise.all([
+      sluice(dir, ['run', FIXTURES, '--export', 'gpu', '--run-id', 'ga', '--no-cache'], env),
+      sluice(dir, ['run', FIXTURES, '--export', 'gpu', '--run-id', 'gb', '--no-cache'], env),
+    ]);
+    expect(a.code, a.err).toBe(0);
+    expect(b.code, b.err).toBe(0);
+    const ev = readFileSync(marks, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([run, what, dev, t]) => ({ run, what, dev, t: Number(t) }));
+    expect(ev.map((e) => e.dev)).toEqual(['0', '0', '0', '0']);
+    const span = (run: string) => [ev.find((e) => e.run === run && e.what === 'start')!.t, ev.find((e) => e.run === run && e.what === 'end')!.t] as const;
+    const [as, ae] = span('ga');
+    const [bs, be] = span('gb');
+    expect(ae <= bs || be <= as, `GPU 0 held by both runs: ga ${as}-${ae}, gb ${bs}-${be}`).toBe(true);
+    expect(a.out + b.out).toMatch(/task\.waiting\s+g .*waiting for 1 GPU: 0 in use by another run of this store/);
+  }, 180_000);
+});
+
+describe('a store that cannot be written', () => {
+  const mounts: string[] = [];
+  afterAll(() => {
+    for (const m of mounts) spawnSync('umount', ['-l', m]);
+  });
+
+  it('disk full (a 2 MiB tmpfs): the run ends with a clear message, no stack, and show/logs -f say what happened', async (ctx) => {
+    const dir = tmp('sluice-full-');
+    const mnt = join(dir, '.sluice');
+    mkdirSync(mnt);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { encoding: 'utf8' });
+    if (m.status !== 0) {
+      console.warn(`skipping the disk-full test: mount -t tmpfs is not permitted here (${m.stderr.trim()})`);
+      ctx.skip();
+    }
+    mounts.push(mnt);
+    const r = await sluice(dir, ['run', FIXTURES, '--export', 'noisy', '--run-id', 'f1'], { SLUICE_TEST_LOG_MB: '8' });
+    expect(r.code).toBe(1);
+    expect(r.err + r.out).toMatch(/disk is full/);
+    expect(r.err).not.toMatch(OUR_STACK);
+    // whether the failure could still be recorded or not, nobody is left waiting on a `running` run
+    const show = await sluice(dir, ['show', 'f1']);
+    expect(show.code, show.err).toBe(0);
+    expect(show.out).toMatch(/status {4}(failed|running — its driver \(pid \d+ on [^)]+\) is gone)/);
+    if (/status {4}failed/.test(show.out)) expect(show.out).toMatch(/disk is full/);
+    const logs = await sluice(dir, ['logs', 'f1', '-f'], {}, 30_000);
+    expect(logs.signal).toBeNull();
+  }, 180_000);
+
+  it('the state database full (`database or disk is full`): a clear end, never a raw SqliteError', async (ctx) => {
+    const dir = tmp('sluice-full-');
+    const mnt = join(dir, '.sluice');
+    mkdirSync(mnt);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
+    if (m.status !== 0) {
+      console.warn(`skipping the database-full test: mount -t tmpfs is not permitted here (${m.stderr.trim()})`);
+      ctx.skip();
+    }
+    mounts.push(mnt);
+    // fill the disk to a few KiB so that the database's writes fail part-way
+    const first = await sluice(dir, ['run', FIXTURES, '--export', 'naps', '--run-id', 'd0']);
+    expect(first.code, first.err).toBe(0);
+    spawnSync('sh', ['-c', `dd if=/dev/zero of=${join(mnt, 'filler')} bs=4k 2>/dev/null; true`]);
+    const r = await sluice(dir, ['run', FIXTURES, '--export', 'naps', '--run-id', 'd1', '--no-cache']);
+    expect(r.code === 1 || r.code === 2, r.err).toBe(true);
+    expect(r.err + r.out).toMatch(/disk is full/);
+    expect(r.err).not.toMatch(OUR_STACK);
+    expect(r.err).not.toMatch(/SqliteError/);
+  }, 180_000);
+
+  it('another process holding the store locked mid-run: the run waits, then ends with a clear message (never a crash from the heartbeat)', async () => {
+    const dir = tmp('sluice-locked-');
+    const marks = join(dir, 'marks');
+    const runner = spawn(process.execPath, [BIN, 'run', FIXTURES, '--export', 'gpu', '--run-id', 'l1'], { cwd: dir, env: { ...process.env, CI: '1', SLUICE_GPUS: '0', SLUICE_TEST_MARKS: marks, SLUICE_TEST_STEP_MS: '14000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    runner.stdout.on('data', (d: Buffer) => (out += d));
+    runner.stderr.on('data', (d: Buffer) => (err += d));
+    expect(await until(() => existsSync(marks), 60_000)).toBe(true);
+    // hold the write lock for 9 s: the heartbeat (every 5 s) meets SQLITE_BUSY
+    const locker = new Database(join(dir, '.sluice', 'state.db'));
+    locker.exec('BEGIN EXCLUSIVE');
+    await new Promise((r) => setTimeout(r, 9000));
+    locker.exec('ROLLBACK');
+    locker.close();
+    const code = await new Promise<number | null>((r) => runner.on('close', r));
+    expect(err).not.toMatch(OUR_STACK);
+    expect(err).not.toMatch(/SqliteError|uncaught/i);
+    expect(code, out + err).toBe(0); // the lock was released in time for the step's commit
+    void copyFileSync;
+  }, 180_000);
+
+  it('read-only verbs open a store with a hot journal (left by a process killed mid-transaction) without crashing', async () => {
+    const dir = tmp('sluice-hot-');
+    expect((await sluice(dir, ['run', FIXTURES, '--export', 'naps', '--run-id', 'h1'])).code).toBe(0);
+    const file = join(dir, '.sluice', 'state.db');
+    const db = new Database(file);
+    db.pragma('journal_mode = DELETE'); // a rollback journal: what a store copied or opened by other tools may use
+    db.close();
+    // a writer killed in the middle of a large transaction leaves a hot journal that only a writer may roll back
+    const killed = spawnSync(process.execPath, ['-e', `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(file)}); d.pragma('cache_size = 1'); d.exec('BEGIN'); for (let i = 0; i < 3000; i++) d.prepare("INSERT INTO meta (key, value) VALUES (?, randomblob(1000))").run('k' + i); process.kill(process.pid, 'SIGKILL');`], { cwd: join(import.meta.dirname, '..', '..') });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(existsSync(`${file}-journal`)).toBe(true);
+    const r = await sluice(dir, ['show', 'h1']);
+    expect(r.err).not.toMatch(OUR_STACK);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/status {4}succeeded/);
+    const runs = await sluice(dir, ['runs']);
+    expect(runs.code, runs.err).toBe(0);
+    expect(runs.out).toMatch(/h1 +naps +succeeded/);
+  }, 120_000);
+});

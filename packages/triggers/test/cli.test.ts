@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../../..');
+const bin = join(root, 'packages/runner/bin/sluice.mjs');
+const tmp = mkdtempSync(join(tmpdir(), 'sluice-triggers-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const file = 'packages/triggers/test/fixtures/cli-triggers.ts';
+
+function sluice(...args: string[]) {
+  return sluiceEnv({}, ...args);
+}
+function sluiceEnv(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, 'triggers', ...args], { cwd: root, env: { ...process.env, CI: '', ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('sluice triggers', () => {
+  it('test: filter -> mapping -> policy on one event, nothing started', () => {
+    const ev = join(tmp, 'ev.json');
+    writeFileSync(ev, JSON.stringify({ uri: 's3://raw/a.csv', rows: 12, time: '2026-01-01T00:00:00Z' }));
+    const r = sluice('test', 'hook', '-f', file, '--store', join(tmp, 'none'), '--event', ev);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^fire: fire\ndedupe key: hook\|uri=s3:\/\/raw\/a\.csv\nrun: hook-[0-9a-f]{12}\nparams: \{"epochs":12,"source":"s3:\/\/raw\/a\.csv"\}\n$/);
+    writeFileSync(ev, JSON.stringify({ uri: 's3://raw/a.csv', rows: 'many' }));
+    const bad = sluice('test', 'hook', '-f', file, '--event', ev, '--store', join(tmp, 'none'));
+    expect([bad.code, bad.out]).toEqual([1, 'skip: mapping: params.epochs: expected integer, got string "many"\n']);
+  });
+
+  it('replay: a timeline of what a schedule would have done, with its max-fires rule', () => {
+    const r = sluice('replay', 'nightly', '-f', file, '--store', join(tmp, 'none'), '--since', '7d');
+    expect(r.code).toBe(0);
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^time\s+statistic\s+n\s+threshold\s+decision\s+reason$/);
+    const rows = lines.slice(1, -1);
+    expect(rows.length).toBeGreaterThanOrEqual(6);
+    expect(rows.filter((l) => / fire /.test(l))).toHaveLength(5);
+    expect(rows.filter((l) => / suppress /.test(l)).every((l) => /max fires: 5 in the last 7d \(limit 5\)$/.test(l))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^5 fires, \d+ suppressed, 0 skipped since \d{4}-\d\d-\d\dT/);
+    // every tick is 03:00 in Berlin: 02:00Z in winter
+    expect(rows.every((l) => /^\d{4}-\d\d-\d\dT0[12]:00:00Z /.test(l))).toBe(true);
+  });
+
+  it('serve, then list and explain the last decision with its evidence', () => {
+    const dir = join(tmp, 'served');
+    mkdirSync(join(dir, 'in'), { recursive: true });
+    writeFileSync(join(dir, 'in', 'a.csv'), 'x\n1\n');
+    const env = { TRIGGERS_TEST_DIR: join(dir, 'in') };
+    const f = 'packages/triggers/test/fixtures/crash-triggers.ts';
+    const store = join(dir, '.sluice');
+    const served = sluiceEnv(env, 'serve', '-f', f, '--store', store, '--tick', '50', '--until-idle');
+    expect(served.code, served.err).toBe(0);
+    expect(served.out).toMatch(/arrivals fire: fire -> arrivals-[0-9a-f]{12}\n/);
+    const list = sluiceEnv(env, 'list', '-f', f, '--store', store);
+    expect(list.out).toMatch(/^trigger\s+source\s+target\s+fires\s+last decision\narrivals\s+data \S+\/\*\.csv\s+train\s+1\s+\S+ fire: fire\n$/);
+    const ex = sluiceEnv(env, 'explain', 'arrivals', '-f', f, '--store', store);
+    expect(ex.code).toBe(0);
+    expect(ex.out).toMatch(/^arrivals at \S+: fire: fire\nrun: arrivals-[0-9a-f]{12} \(dedupe key arrivals\|key=a\.csv\|etag=4-\d+\)\nevent: \{"uri":"file:\/\/\S+a\.csv","key":"a\.csv","size":4,/);
+    expect(ex.out).toMatch(/\nstate: armed=true streak=0 running=- queued=0 last fire=\S+\n$/);
+  });
+
+  it('bad input: one located message and exit 2', () => {
+    const r = sluice('explain', 'nope', '-f', file, '--store', join(tmp, 'none'));
+    expect([r.code, r.err]).toEqual([2, 'sluice: no trigger "nope" (there are: hook, nightly)\n']);
+    const broken = join(tmp, 'broken.ts');
+    writeFileSync(broken, `import { schedule, trigger } from '${join(root, 'packages/triggers/src/define.ts')}';\nimport { train } from '${join(root, 'packages/triggers/test/helpers.ts')}';\nexport const t = trigger({ name: 'x', source: schedule({ cron: '0 25 * * *', timezone: 'Mars/Olympus' }), target: train, params: () => ({ source: 'a' }) });\n`);
+    const b = sluice('list', '-f', broken);
+    expect(b.code).toBe(2);
+    expect(b.err).toContain('x/source.schedule: unknown time zone "Mars/Olympus" (an IANA name such as "Europe/Berlin")');
+    expect(b.err).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { component, Dataset, pipeline } from '@sluice/sdk';
+
+export const fit = component({
+  name: 'fit',
+  inputs: { source: z.string(), lr: z.number(), epochs: z.number().int(), runDate: z.string() },
+  outputs: { accuracy: z.number() },
+  async run({ lr }) {
+    return { accuracy: Math.min(1, 0.5 + lr) };
+  },
+});
+
+/** A target pipeline: `source` is required, the rest have defaults. */
+export const train = pipeline(
+  { name: 'train', params: { source: z.string(), lr: z.number().default(0.1), epochs: z.number().int().default(3), runDate: z.string().default('') } },
+  ({ source, lr, epochs, runDate }) => {
+    const f = fit({ source, lr, epochs, runDate });
+    return { accuracy: f.outputs.accuracy };
+  },
+);
+
+export const load = component({
+  name: 'load',
+  inputs: { data: Dataset },
+  outputs: { rows: z.number().int() },
+  async run() {
+    return { rows: 1 };
+  },
+});
+
+export const ingest = pipeline(
+  { name: 'ingest', params: { data: Dataset } },
+  ({ data }) => ({ rows: load({ data }).outputs.rows }),
+);

@@ -1,0 +1,290 @@
+// The Sluice web view: Preact + htm (no build-time JSX), dagre for the DAG layout, uPlot for charts.
+import { h, render } from 'preact';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import htm from 'htm';
+import dagre from '@dagrejs/dagre';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+
+const html = htm.bind(h);
+const api = async (path) => {
+  const r = await fetch(path, { credentials: 'same-origin' });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+};
+const enc = encodeURIComponent;
+const fmtMs = (ms) => (ms == null ? '-' : ms < 1000 ? `${ms} ms` : ms < 60000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60000)} m ${Math.round((ms % 60000) / 1000)} s`);
+const fmtTime = (iso) => (iso ? iso.replace('T', ' ').slice(0, 19) : '-');
+const Badge = ({ s }) => html`<span class=${`badge st-${s}`} data-state=${s}>${s}</span>`;
+const showVal = (v) => (v && typeof v === 'object' && v.kind === 'artifact' ? html`<a href=${`#/artifact/${v.hash.replace(/^sha256:/, '')}`}>${v.type} ${v.hash.replace(/^sha256:/, '').slice(0, 12)}</a>` : Array.isArray(v) && v.every((x) => x && x.kind === 'artifact') ? html`${v.map((x) => html`${showVal(x)} `)}` : JSON.stringify(v));
+
+function useRoute() {
+  const [r, setR] = useState(location.hash || '#/runs');
+  useEffect(() => {
+    const f = () => setR(location.hash || '#/runs');
+    addEventListener('hashchange', f);
+    return () => removeEventListener('hashchange', f);
+  }, []);
+  return r;
+}
+function useApi(path, deps = []) {
+  const [s, set] = useState({ data: null, error: null });
+  useEffect(() => {
+    let live = true;
+    if (path) api(path).then((data) => live && set({ data, error: null }), (e) => live && set({ data: null, error: e.message }));
+    return () => { live = false; };
+  }, [path, ...deps]);
+  return s;
+}
+
+// ---------------------------------------------------------------- Runs
+function Runs() {
+  const [q, setQ] = useState('');
+  const [status, setStatus] = useState('');
+  const [sel, setSel] = useState([]);
+  const { data, error } = useApi(`/api/runs?q=${enc(q)}&status=${enc(status)}`);
+  if (error) return html`<p class="error">${error}</p>`;
+  const toggle = (id) => setSel(sel.includes(id) ? sel.filter((x) => x !== id) : [...sel, id]);
+  return html`<div>
+    <div class="row"><input type="search" id="search" placeholder="search runs or pipelines" value=${q} onInput=${(e) => setQ(e.target.value)} />
+      <select id="status" value=${status} onChange=${(e) => setStatus(e.target.value)}><option value="">any status</option>${['running', 'succeeded', 'failed', 'interrupted'].map((s) => html`<option value=${s}>${s}</option>`)}</select>
+      ${sel.length >= 2 ? html`<a id="compare-link" href=${`#/compare/${sel.map(enc).join(',')}`}>compare ${sel.length} runs</a>` : html`<span class="mute">tick two runs to compare</span>`}</div>
+    <table id="runs"><thead><tr><th></th><th>run</th><th>pipeline</th><th>status</th><th>start</th><th>duration</th><th>progress</th></tr></thead><tbody>
+    ${(data?.runs ?? []).map((r) => html`<tr data-run=${r.id}><td><input type="checkbox" checked=${sel.includes(r.id)} onChange=${() => toggle(r.id)} /></td><td><a href=${`#/run/${enc(r.id)}`}>${r.id}</a></td><td>${r.pipeline}</td><td><${Badge} s=${r.orphaned ? 'interrupted' : r.status} /></td><td>${fmtTime(r.createdAt)}</td><td>${fmtMs(r.durationMs)}</td><td>${r.progress}</td></tr>`)}
+    </tbody></table>${data && !data.runs.length ? html`<p class="mute">no runs match</p>` : null}</div>`;
+}
+
+// ---------------------------------------------------------------- Graph
+function layout(graph) {
+  const g = new dagre.graphlib.Graph({ compound: true, multigraph: false });
+  g.setGraph({ rankdir: 'TB', nodesep: 18, ranksep: 30, marginx: 8, marginy: 8 });
+  g.setDefaultEdgeLabel(() => ({}));
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const groups = new Set();
+  for (const n of graph.nodes) {
+    if (n.kind === 'task') g.setNode(n.id, { width: Math.max(120, n.label.length * 6.4 + 16, n.instances > 1 ? Object.keys(n.counts).length * 80 : 0), height: 34 });
+    else { g.setNode(n.id, { label: n.id }); groups.add(n.id); }
+  }
+  for (const n of graph.nodes) {
+    if (!n.parent) continue;
+    const m = /^(.*):(then|else)$/.exec(n.parent);
+    if (m) {
+      if (!g.hasNode(n.parent)) { g.setNode(n.parent, {}); g.setParent(n.parent, m[1]); groups.add(n.parent); }
+      g.setParent(n.id, n.parent);
+    } else g.setParent(n.id, n.parent);
+  }
+  const leaves = (id, last) => {
+    if (!groups.has(id)) return id;
+    const kids = g.children(id) || [];
+    if (!kids.length) return null;
+    return leaves(last ? kids[kids.length - 1] : kids[0], last);
+  };
+  for (const e of graph.edges) {
+    const a = leaves(e.from, true), b = leaves(e.to, false);
+    if (a && b && a !== b && !g.hasEdge(a, b)) g.setEdge(a, b);
+  }
+  for (const id of groups) if (!(g.children(id) || []).length) g.setNode(id, { width: 120, height: 30 });
+  dagre.layout(g);
+  return { g, byId, groups };
+}
+
+function Graph({ graph, selected, onSelect }) {
+  const lay = useMemo(() => layout(graph), [graph]);
+  const { g, byId, groups } = lay;
+  const info = g.graph();
+  const gs = [...groups].map((id) => ({ id, box: g.node(id) })).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+  return html`<svg id="dag" width=${info.width + 16} height=${info.height + 16} xmlns="http://www.w3.org/2000/svg">
+    ${gs.map(({ id, box }) => {
+      const m = /^(.*):(then|else)$/.exec(id);
+      const n = byId.get(m ? m[1] : id);
+      const untaken = m && n && n.branch && n.branch !== m[2];
+      const label = m ? `${m[2]}${n && n.branch === m[2] ? ' (taken)' : untaken ? ' (not taken)' : ''}` : n.kind === 'loop' ? `loop ${id} × ${n.iterations} iterations` : `${n.branch ? `took ${n.branch}` : 'undecided'}: if ${n.predicate}`;
+      const max = Math.max(8, Math.floor(box.width / 6.2));
+      const shown = label.length > max ? `${label.slice(0, max - 1)}…` : label;
+      return html`<g class=${`group ${m ? 'branch' : n.kind === 'condition' ? 'cond' : 'loop'} ${untaken ? 'untaken' : ''}`} data-group=${id} data-branch=${n?.branch ?? ''}><rect x=${box.x - box.width / 2} y=${box.y - box.height / 2 - 14} width=${box.width} height=${box.height + 14} rx="6" /><text x=${box.x - box.width / 2 + 6} y=${box.y - box.height / 2 - 2}><title>${label}</title>${shown}</text></g>`;
+    })}
+    ${g.edges().map((e) => {
+      const pts = g.edge(e).points;
+      return html`<path class="edge" d=${`M${pts.map((p) => `${p.x},${p.y}`).join(' L')}`} />`;
+    })}
+    ${graph.nodes.filter((n) => n.kind === 'task').map((n) => {
+      const b = g.node(n.id);
+      const second = n.instances > 1 ? Object.entries(n.counts).map(([k, v]) => `${v} ${k}`).join(', ') : n.state;
+      return html`<g class=${`node ${selected === n.id ? 'sel' : ''}`} data-node=${n.id} data-state=${n.state} onClick=${() => onSelect(n.id)}><rect x=${b.x - b.width / 2} y=${b.y - b.height / 2} width=${b.width} height=${b.height} rx="4" fill=${`var(--${n.state})`} /><text x=${b.x - b.width / 2 + 6} y=${b.y - 3}>${n.label}</text><text x=${b.x - b.width / 2 + 6} y=${b.y + 11}>${second}</text></g>`;
+    })}
+  </svg>`;
+}
+
+// ---------------------------------------------------------------- virtual list of tasks
+function TaskList({ tasks, selected, onSelect }) {
+  const ROW = 24;
+  const ref = useRef(null);
+  const [top, setTop] = useState(0);
+  const height = 360;
+  const first = Math.max(0, Math.floor(top / ROW) - 5);
+  const last = Math.min(tasks.length, Math.ceil((top + height) / ROW) + 5);
+  return html`<div class="vlist" id="tasks" ref=${ref} onScroll=${(e) => setTop(e.target.scrollTop)} data-total=${tasks.length}>
+    <div style=${{ height: `${tasks.length * ROW}px` }}></div>
+    ${tasks.slice(first, last).map((t, i) => html`<div class=${`vrow ${selected === t.key ? 'sel' : ''}`} data-task=${t.key} style=${{ top: `${(first + i) * ROW}px` }} onClick=${() => onSelect(t.key)}><${Badge} s=${t.state} /> ${t.key} <span class="mute">${fmtMs(t.durationMs)} ${t.cache.status === 'hit' ? 'cache hit' : ''}</span></div>`)}
+  </div>`;
+}
+
+function TaskPanel({ runId, task, version }) {
+  const [logs, setLogs] = useState(null);
+  useEffect(() => {
+    if (!task || task.kind !== 'task') return;
+    let live = true;
+    api(`/api/runs/${enc(runId)}/logs/${enc(task.key)}`).then((l) => live && setLogs(l.entries), () => live && setLogs([]));
+    return () => { live = false; };
+  }, [runId, task?.key, version]);
+  if (!task) return html`<p class="mute">select a task in the graph or the list</p>`;
+  const cache = task.cache.status === 'hit' ? `hit (from ${task.cache.from})` : task.cache.status === 'miss' ? `miss: ${task.cache.reason}` : task.cache.status;
+  return html`<div id="task-panel"><h3>${task.key} <${Badge} s=${task.state} /></h3>
+    <table><tbody><tr><th>started</th><td>${fmtTime(task.startedAt)}</td></tr><tr><th>finished</th><td>${fmtTime(task.finishedAt)}</td></tr><tr><th>duration</th><td>${fmtMs(task.durationMs)}</td></tr><tr><th>cache</th><td id="cache">${cache}</td></tr>${task.error ? html`<tr><th>error</th><td>${task.error}</td></tr>` : null}</tbody></table>
+    <h4>attempts</h4><table><thead><tr><th>#</th><th>outcome</th><th>started</th><th>finished</th><th>exit</th><th>message</th></tr></thead><tbody>${task.attempts.map((a) => html`<tr><td>${a.n}</td><td>${a.outcome}</td><td>${fmtTime(a.startedAt)}</td><td>${fmtTime(a.finishedAt)}</td><td>${a.exitCode ?? a.signal ?? '-'}</td><td>${a.message ?? ''}</td></tr>`)}</tbody></table>
+    <h4>inputs</h4><table><tbody>${Object.entries(task.inputs ?? {}).map(([k, v]) => html`<tr><th>${k}</th><td>${showVal(v)}</td></tr>`)}</tbody></table>
+    <h4>outputs</h4><table><tbody>${Object.entries(task.outputs ?? {}).map(([k, v]) => html`<tr><th>${k}</th><td>${showVal(v)}</td></tr>`)}</tbody></table>
+    <h4>log</h4><pre class="log" id="log">${(logs ?? []).map((e) => (e.kind === 'attempt' ? html`<span class="marker">── attempt ${e.attempt} · ${new Date(e.time).toISOString()} ──\n</span>` : e.text))}</pre></div>`;
+}
+
+function Chart({ title, series, id }) {
+  // series: [{ label, points: [[step, value], ...] }]
+  const ref = useRef(null);
+  useEffect(() => {
+    if (!ref.current || !series.length) return;
+    const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+    const cols = series.map((s) => { const m = new Map(s.points); return xs.map((x) => (m.has(x) ? m.get(x) : null)); });
+    const colours = ['#1c7ed6', '#e03131', '#2f9e44', '#f08c00', '#9c36b5', '#0c8599'];
+    const u = new uPlot({ title, width: 460, height: 220, scales: { x: { time: false } }, series: [{ label: 'step' }, ...series.map((s, i) => ({ label: s.label, stroke: colours[i % colours.length], spanGaps: true, points: { show: xs.length < 40 } }))] }, [xs, ...cols], ref.current);
+    return () => u.destroy();
+  }, [title, JSON.stringify(series)]);
+  return html`<div class="chart" data-chart=${id || title} ref=${ref}></div>`;
+}
+
+function MetricCharts({ points }) {
+  const byName = new Map();
+  for (const p of points) {
+    if (!byName.has(p.name)) byName.set(p.name, new Map());
+    const m = byName.get(p.name);
+    if (!m.has(p.taskKey)) m.set(p.taskKey, []);
+    m.get(p.taskKey).push([p.step, p.value]);
+  }
+  const stepped = [...byName].filter(([, m]) => [...m.values()].some((l) => l.length > 1));
+  if (!points.length) return html`<p class="mute">no metrics logged</p>`;
+  return html`<div class="row" style=${{ flexWrap: 'wrap' }}>${stepped.map(([name, m]) => html`<${Chart} title=${name} series=${[...m].slice(0, 12).map(([k, pts]) => ({ label: k, points: pts }))} />`)}
+    <table><thead><tr><th>task</th><th>metric</th><th>last</th><th>steps</th></tr></thead><tbody>${[...byName].flatMap(([name, m]) => [...m].map(([k, pts]) => html`<tr><td>${k}</td><td>${name}</td><td>${pts[pts.length - 1][1]}</td><td>${pts.length}</td></tr>`)).slice(0, 200)}</tbody></table></div>`;
+}
+
+// ---------------------------------------------------------------- Run
+function Run({ id }) {
+  const [run, setRun] = useState(null);
+  const [graph, setGraph] = useState(null);
+  const [error, setError] = useState(null);
+  const [node, setNode] = useState(null);
+  const [key, setKey] = useState(null);
+  const [version, setVersion] = useState(0);
+  const [points, setPoints] = useState([]);
+  useEffect(() => {
+    let live = true;
+    // another run: nothing of the one shown before stays on screen while this one loads
+    setRun(null); setGraph(null); setError(null); setNode(null); setKey(null); setPoints([]);
+    // the metrics come on their own: the DAG and the task list do not wait for them
+    const load = () => {
+      api(`/api/runs/${enc(id)}/metrics`).then((m) => live && setPoints(m.points), () => {});
+      return Promise.all([api(`/api/runs/${enc(id)}`), api(`/api/runs/${enc(id)}/graph`)]).then(([r, g]) => {
+        if (!live) return;
+        seen = { status: r.status, progress: r.progress };
+        setRun(r); setGraph(g); setVersion((v) => v + 1);
+      }, (e) => live && setError(e.message));
+    };
+    let es = null, timer = null, seen = null;
+    const refresh = () => { if (!timer) timer = setTimeout(() => { timer = null; load(); }, 300); };
+    // a finished run is read once; a running one is followed through server-sent events
+    load().then(() => {
+      if (!live || !seen || seen.status !== 'running') return;
+      es = new EventSource(`/api/runs/${enc(id)}/events`);
+      es.addEventListener('task', refresh);
+      es.addEventListener('run', (e) => {
+        const d = JSON.parse(e.data);
+        if (d.status !== seen.status || d.progress !== seen.progress) refresh();
+        if (d.status !== 'running') es.close();
+      });
+    });
+    return () => { live = false; es?.close(); if (timer) clearTimeout(timer); };
+  }, [id]);
+  if (error) return html`<p class="error">${error}</p>`;
+  if (!run || !graph) return html`<p>loading run…</p>`;
+  const n = node && graph.nodes.find((x) => x.id === node);
+  const shown = n ? run.tasks.filter((t) => t.taskId === n.id || t.key === n.id) : run.tasks;
+  const task = key ? run.tasks.find((t) => t.key === key) : n && n.kind === 'task' && n.instances === 1 ? run.tasks.find((t) => t.key === n.keys[0]) : null;
+  return html`<div id="run" data-status=${run.status} data-ready="1">
+    <h2>${run.id} <${Badge} s=${run.orphaned ? 'interrupted' : run.status} /> <span class="mute" id="progress">${run.progress}</span></h2>
+    <p class="mute">pipeline ${run.pipeline} · started ${fmtTime(run.createdAt)} · ${fmtMs(run.durationMs)} · ${run.counts.total} tasks${run.git ? ` · ${run.git.commit.slice(0, 12)}${run.git.dirty ? '+dirty' : ''}` : ''}</p>
+    <div class="row"><div class="grow"><div class="panel graph"><${Graph} graph=${graph} selected=${node} onSelect=${(x) => { setNode(x); setKey(null); }} /></div>
+      <div class="panel"><b>tasks${n ? ` of ${n.id}` : ''}</b> (${shown.length}) ${n ? html`<a href="javascript:void 0" onClick=${() => setNode(null)}>all</a>` : null}<${TaskList} tasks=${shown} selected=${key} onSelect=${setKey} /></div></div>
+      <div class="grow panel"><${TaskPanel} runId=${run.id} task=${task} version=${version} /></div></div>
+    <div class="panel"><h3>params</h3><table><tbody>${Object.entries(run.params).map(([k, v]) => html`<tr><th>${k}</th><td>${JSON.stringify(v)}</td></tr>`)}</tbody></table></div>
+    <div class="panel" id="metrics"><h3>metrics</h3><${MetricCharts} points=${points} /></div>
+    <div class="panel"><h3>artifacts</h3><table><thead><tr><th>name</th><th>type</th><th>size</th><th>hash</th><th>consumers</th></tr></thead><tbody>${run.artifacts.slice(0, 500).map((a) => html`<tr><td>${a.name}</td><td>${a.type}</td><td>${a.size}</td><td><a href=${`#/artifact/${a.hash.replace(/^sha256:/, '')}`}>${a.hash.replace(/^sha256:/, '').slice(0, 12)}</a></td><td>${a.consumers.join(', ')}</td></tr>`)}</tbody></table></div>
+  </div>`;
+}
+
+// ---------------------------------------------------------------- Artifact
+function Heat({ labels, matrix }) {
+  const max = Math.max(1, ...matrix.flat());
+  return html`<table class="heat" id="confusion"><thead><tr><th>true \\ predicted</th>${labels.map((l) => html`<th>${l}</th>`)}</tr></thead><tbody>${matrix.map((row, i) => html`<tr><th>${labels[i]}</th>${row.map((v) => html`<td style=${{ background: `rgba(28,126,214,${(v / max).toFixed(3)})` }}>${v}</td>`)}</tr>`)}</tbody></table>`;
+}
+const REPORT_META = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`;
+function Artifact({ hash }) {
+  const { data, error } = useApi(`/api/artifacts/${enc(hash)}`);
+  if (error) return html`<p class="error">${error}</p>`;
+  if (!data) return html`<p>loading…</p>`;
+  const p = data.preview;
+  let body;
+  if (p.kind === 'table') body = html`<table id="preview-table"><thead><tr>${p.columns.map((c) => html`<th>${c}</th>`)}</tr></thead><tbody>${p.rows.map((r) => html`<tr>${r.map((c) => html`<td>${typeof c === 'object' ? JSON.stringify(c) : String(c)}</td>`)}</tr>`)}</tbody></table><p class="mute">${p.rows.length} of ${p.total ?? 'many'} rows</p>`;
+  else if (p.kind === 'metrics' || p.kind === 'json') {
+    const j = p.json;
+    const cm = j && j.confusionMatrix && Array.isArray(j.confusionMatrix.matrix) ? j.confusionMatrix : null;
+    const scalars = j && typeof j === 'object' ? Object.entries(j).filter(([, v]) => typeof v !== 'object') : [];
+    body = html`${scalars.length ? html`<table id="metrics-table"><tbody>${scalars.map(([k, v]) => html`<tr><th>${k}</th><td>${String(v)}</td></tr>`)}</tbody></table>` : null}${cm ? html`<h4>confusion matrix</h4><${Heat} labels=${cm.labels} matrix=${cm.matrix} />` : null}<details><summary>JSON</summary><pre>${JSON.stringify(j, null, 2)}</pre></details>`;
+  } else if (p.kind === 'html') body = html`<iframe class="report" sandbox="" referrerpolicy="no-referrer" srcdoc=${REPORT_META + p.text}></iframe>`;
+  else if (p.kind === 'text') body = html`<pre>${p.text}</pre>`;
+  else if (p.kind === 'image') body = html`<img id="preview-image" alt="artifact image" src=${p.dataUrl} />`;
+  else body = html`<p class="mute">${p.kind}${p.size != null ? `, ${p.size} bytes` : ''}: no preview</p>`;
+  const Lineage = ({ l }) => !l ? null : html`<li>${l.producedBy ? html`<a href=${`#/run/${enc(l.producedBy.run)}`}>${l.producedBy.run}</a> / ${l.producedBy.task}.${l.producedBy.output}${l.producedBy.cachedFrom ? ` (cached from ${l.producedBy.cachedFrom})` : ''}` : l.origin ?? 'unknown'} <a href=${`#/artifact/${l.hash.replace(/^sha256:/, '')}`} class="mute">${l.hash.replace(/^sha256:/, '').slice(0, 12)}</a>${Object.keys(l.params ?? {}).length ? html` <span class="mute">${Object.entries(l.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}</span>` : null}${l.inputs?.length ? html`<ul>${l.inputs.map((i) => html`<li class="mute">${i.name}</li><${Lineage} l=${i.lineage} />`)}</ul>` : null}</li>`;
+  return html`<div id="artifact"><h2>${data.type} <span class="mute">sha256:${data.hash.slice(0, 16)}…</span></h2>
+    <div class="panel">${body}</div><div class="panel" id="lineage"><h3>lineage</h3><ul><${Lineage} l=${data.lineage} /></ul><p class="mute">also recorded as ${data.producers.map((x) => `${x.run}/${x.task}.${x.output}`).join(', ')}</p></div></div>`;
+}
+
+// ---------------------------------------------------------------- Compare
+function Compare({ ids }) {
+  const { data, error } = useApi(`/api/compare?runs=${ids.map(enc).join(',')}`);
+  if (error) return html`<p class="error">${error}</p>`;
+  if (!data) return html`<p>loading…</p>`;
+  const sec = (title, rows) => html`<h3>${title}</h3><table class="cmp" data-section=${title}><thead><tr><th></th>${data.runs.map((r) => html`<th>${r.id}</th>`)}</tr></thead><tbody>${rows.map((r) => html`<tr class=${r.differs ? 'diff' : ''} data-key=${r.key} data-differs=${r.differs ? '1' : '0'}><th>${r.differs ? '* ' : ''}${r.key}</th>${r.values.map((v) => html`<td>${v ?? '-'}</td>`)}</tr>`)}</tbody></table>`;
+  const names = [...new Set(data.series.flatMap((s) => Object.keys(s.series)))].filter((k) => data.series.some((s) => (s.series[k] || []).length > 1));
+  return html`<div id="compare"><h2>compare ${data.runs.length} runs</h2>
+    ${sec('commit', [{ key: 'code commit', values: data.commit.values, differs: data.commit.differs }])}${sec('params', data.params)}${sec('metrics', data.metrics)}${sec('artifacts', data.data)}
+    <div class="row" style=${{ flexWrap: 'wrap' }}>${names.slice(0, 12).map((k) => html`<${Chart} title=${k} series=${data.series.filter((s) => s.series[k]).map((s) => ({ label: s.run, points: s.series[k] }))} />`)}</div><p class="mute">* differs</p></div>`;
+}
+
+// ---------------------------------------------------------------- Models
+function Models() {
+  const { data, error } = useApi('/api/models');
+  if (error) return html`<p class="error">${error}</p>`;
+  if (!data) return html`<p>loading…</p>`;
+  if (!data.models.length) return html`<p class="mute" id="models">no registered models</p>`;
+  return html`<div id="models">${data.models.map((m) => html`<div class="panel"><h3>${m.name}</h3><table><thead><tr><th>version</th><th>aliases</th><th>metrics</th><th>source</th><th>artifact</th></tr></thead><tbody>${m.versionList.map((v) => html`<tr><td>${v.version}</td><td>${v.aliases.join(', ') || '-'}</td><td>${Object.entries(v.metrics).map(([k, x]) => `${k}=${x}`).join(' ')}</td><td><a href=${`#/run/${enc(v.runId)}`}>${v.runId}</a>/${v.taskKey}</td><td>${v.artifactHash.replace(/^sha256:/, '').slice(0, 12)}</td></tr>`)}</tbody></table></div>`)}</div>`;
+}
+
+function App() {
+  const route = useRoute();
+  const [, page, arg] = /^#\/([^/]*)\/?(.*)$/.exec(route) || [];
+  const body = page === 'run' ? html`<${Run} id=${decodeURIComponent(arg)} />` : page === 'artifact' ? html`<${Artifact} hash=${arg} />` : page === 'compare' ? html`<${Compare} ids=${arg.split(',').map(decodeURIComponent)} />` : page === 'models' ? html`<${Models} />` : html`<${Runs} />`;
+  return html`<header><b>Sluice</b><a href="#/runs">Runs</a><a href="#/models">Models</a></header><main>${body}</main>`;
+}
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

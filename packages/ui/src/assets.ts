@@ -1,0 +1,35 @@
+/**
+ * The page's script and style: one esbuild bundle of `client/` (Preact + htm, dagre, uPlot), all
+ * local (no CDN). Built once per process from the sources when `dist/` is missing or older than them.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export interface Asset { readonly body: string; readonly type: string }
+let built: Promise<Record<string, Asset>> | undefined;
+
+/** Bundles the client into `dist/` (used by the tests, the bench and `prepack`). */
+export async function buildClient(outdir = join(root, 'dist')): Promise<void> {
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    entryPoints: { app: join(root, 'client', 'main.js') }, bundle: true, format: 'esm', minify: true, outdir,
+    target: 'es2020', logLevel: 'silent', loader: { '.css': 'css' }, legalComments: 'none',
+  });
+}
+
+export function clientAssets(): Promise<Record<string, Asset>> {
+  built ??= (async () => {
+    const dist = join(root, 'dist');
+    const src = join(root, 'client');
+    const newest = existsSync(src) ? Math.max(...readdirSync(src).map((f) => statSync(join(src, f)).mtimeMs)) : 0;
+    const fresh = existsSync(join(dist, 'app.js')) && statSync(join(dist, 'app.js')).mtimeMs >= newest && !process.env.SLUICE_UI_REBUILD;
+    if (!fresh) await buildClient(dist);
+    return {
+      'app.js': { body: readFileSync(join(dist, 'app.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },
+      'app.css': { body: existsSync(join(dist, 'app.css')) ? readFileSync(join(dist, 'app.css'), 'utf8') : '', type: 'text/css; charset=utf-8' },
+    };
+  })();
+  return built;
+}

@@ -1,0 +1,346 @@
+/**
+ * What the web view shows, read through the runner's query layer (LocalBackend: the same views
+ * `sluice runs/show/logs --json` print) and @sluice/tracking's store (metrics, registry). No SQL
+ * of its own: every function here reshapes those views for a page.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { findRunRow, irOf, LocalBackend, StateStore, storePaths, type LogEntry, type RunView, type TaskView } from '@sluice/runner';
+import type { NodeIR, PipelineIR, PredicateIR, ValueIR } from '@sluice/sdk';
+import { openEmbeddedRegistry, openTrackingStore } from '@sluice/tracking';
+
+/** A user mistake the API answers with 4xx and a one-line message. */
+export class UiError extends Error {
+  constructor(readonly status: 400 | 404, message: string) {
+    super(message);
+  }
+}
+
+export interface GraphNode {
+  /** The IR node id (unique within the pipeline). */
+  readonly id: string;
+  readonly kind: 'task' | 'condition' | 'loop';
+  /** Enclosing loop or condition (`<condition>:then` / `<condition>:else` for a branch), null at top level. */
+  readonly parent: string | null;
+  readonly label: string;
+  /** The state of the task (summed over loop iterations: the worst one), or of the group. */
+  readonly state: string;
+  /** How many instances (loop iterations) are in each state. */
+  readonly counts: { readonly [state: string]: number };
+  /** Task keys of the instances, in order (capped at 50; `instances` is the total). */
+  readonly keys: readonly string[];
+  readonly instances: number;
+  /** Conditions: the predicate as text and the branch taken (null until decided or when not reached). */
+  readonly predicate?: string;
+  readonly branch?: 'then' | 'else' | null;
+  /** Loops: how many iterations ran or are planned. */
+  readonly iterations?: number;
+  /** Tasks: environment variables read from secrets, as references (`secret <name>, key <key>`); never a value. */
+  readonly secrets?: { readonly [env: string]: string };
+}
+export interface Graph {
+  readonly nodes: readonly GraphNode[];
+  readonly edges: readonly { readonly from: string; readonly to: string }[];
+}
+
+const STATE_RANK = ['failed', 'running', 'retrying', 'waiting', 'omitted', 'succeeded', 'cached', 'skipped'];
+
+function value(v: ValueIR): string {
+  switch (v.kind) {
+    case 'literal': return JSON.stringify(v.value);
+    case 'param': return `params.${v.name}`;
+    case 'output': return `${v.task}.${v.output}`;
+    case 'item': return ['item', ...v.path].join('.');
+    case 'collect': return `collect(${v.task}.${v.output})`;
+    case 'oneOf': return `oneOf(${v.condition})`;
+    case 'status': return 'status';
+  }
+}
+/** A predicate as a person reads it: `pick-best.accuracy >= params.minAccuracy and …`. */
+export function predicateText(p: PredicateIR): string {
+  switch (p.kind) {
+    case 'compare': return `${value(p.left)} ${p.op} ${value(p.right)}`;
+    case 'and': return p.args.map((a) => (a.kind === 'or' ? `(${predicateText(a)})` : predicateText(a))).join(' and ');
+    case 'or': return p.args.map(predicateText).join(' or ');
+    case 'not': return `not (${predicateText(p.arg)})`;
+  }
+}
+
+function sources(v: ValueIR, out: Set<string>): void {
+  if (v.kind === 'output') out.add(v.task);
+  else if (v.kind === 'collect') out.add(v.loop);
+  else if (v.kind === 'oneOf') out.add(v.condition);
+}
+function predSources(p: PredicateIR, out: Set<string>): void {
+  if (p.kind === 'compare') {
+    sources(p.left, out);
+    sources(p.right, out);
+  } else if (p.kind === 'not') predSources(p.arg, out);
+  else for (const a of p.args) predSources(a, out);
+}
+
+/** The IR id of a task key: `sweep[2]/fit` -> `fit`; `nested/inner` -> `inner` of its top node. */
+const idOfKey = (key: string) => (key.split('/').at(-1) as string).replace(/\[\d+\]$/, '');
+
+/**
+ * The run's DAG from its IR, with each node's state from the run's tasks: loops and conditions
+ * are groups (a loop's body once, with per-iteration counts: a 10,000-iteration loop is one group),
+ * a condition carries its predicate and the branch taken.
+ */
+export function runGraph(ir: PipelineIR, tasks: readonly TaskView[]): Graph {
+  const byId = new Map<string, TaskView[]>();
+  for (const t of tasks) {
+    const id = t.kind === 'task' ? idOfKey(t.key) : idOfKey(t.key);
+    let l = byId.get(id);
+    if (!l) byId.set(id, (l = []));
+    l.push(t);
+  }
+  const nodes: GraphNode[] = [];
+  const edges: { from: string; to: string }[] = [];
+  const ids = new Set<string>();
+  const summary = (id: string) => {
+    const inst = byId.get(id) ?? [];
+    const counts: Record<string, number> = {};
+    for (const t of inst) counts[t.state] = (counts[t.state] ?? 0) + 1;
+    const state = inst.length ? (STATE_RANK.find((s) => counts[s]) ?? 'waiting') : 'pending';
+    return { counts, state, keys: inst.slice(0, 50).map((t) => t.key), instances: inst.length };
+  };
+  const walk = (dag: readonly NodeIR[], parent: string | null) => {
+    for (const n of dag) {
+      ids.add(n.id);
+      const deps = new Set<string>(n.after);
+      if (n.kind === 'task') {
+        for (const v of Object.values(n.inputs)) sources(v, deps);
+        const c = ir.components[n.component];
+        const secretEnv = { ...(c && 'defaults' in c ? (c.defaults as { secretEnv?: Record<string, { secret: string; key: string }> }).secretEnv : undefined), ...n.options.secretEnv };
+        const secrets = Object.fromEntries(Object.entries(secretEnv).map(([k, r]) => [k, `secret ${r.secret}, key ${r.key}`]));
+        nodes.push({ id: n.id, kind: 'task', parent, label: c?.name && c.name !== n.id ? `${n.id} (${c.name})` : n.id, ...summary(n.id), ...(Object.keys(secrets).length ? { secrets } : {}) });
+      } else if (n.kind === 'condition') {
+        predSources(n.predicate, deps);
+        const s = summary(n.id);
+        const taken = (branch: readonly NodeIR[]) => branch.some((b) => (byId.get(b.id) ?? []).some((t) => t.state !== 'skipped' && t.state !== 'waiting'));
+        const branch = taken(n.then) ? 'then' : taken(n.else) ? 'else' : null;
+        nodes.push({ id: n.id, kind: 'condition', parent, label: n.id, ...s, predicate: predicateText(n.predicate), branch });
+        walk(n.then, `${n.id}:then`);
+        walk(n.else, `${n.id}:else`);
+      } else {
+        sources(n.items, deps);
+        const s = summary(n.id);
+        const body = n.body[0];
+        const iterations = body ? (byId.get(body.id) ?? []).length : 0;
+        nodes.push({ id: n.id, kind: 'loop', parent, label: n.id, ...s, iterations });
+        walk(n.body, n.id);
+      }
+      for (const d of deps) edges.push({ from: d, to: n.id });
+    }
+  };
+  walk(ir.dag, null);
+  if (ir.exitHandler) {
+    nodes.push({ id: ir.exitHandler.id, kind: 'task', parent: null, label: `${ir.exitHandler.id} (exit handler)`, ...summary(ir.exitHandler.id) });
+  }
+  // edges into a loop's or condition's body from its own scope refer to ids that exist; drop the rest
+  return { nodes, edges: edges.filter((e) => ids.has(e.from) && ids.has(e.to) && e.from !== e.to) };
+}
+
+const HEX = /^[0-9a-f]{64}$/;
+
+/** The web view's reads of one store directory. */
+export class UiData {
+  readonly backend: LocalBackend;
+  readonly paths: ReturnType<typeof storePaths>;
+  constructor(storeDir: string) {
+    this.backend = new LocalBackend(storeDir);
+    this.paths = storePaths(storeDir);
+  }
+
+  private state<T>(f: (s: StateStore) => T): T {
+    const s = StateStore.open(this.paths.db, { readonly: true });
+    try {
+      return f(s);
+    } finally {
+      s.close();
+    }
+  }
+
+  /** Runs, newest first; none yet when nothing has run in this store (the page says so). */
+  async runs(limit = 500) {
+    if (!existsSync(this.paths.db)) return [];
+    return this.backend.listRuns({ limit });
+  }
+
+  private readonly recent = new Map<string, { at: number; view: Promise<RunView> }>();
+  private readonly ended = new Map<string, { stamp: string; view: RunView }>();
+  /**
+   * One run's view (LocalBackend.getRun). A run that is not running is kept until its record
+   * changes (a resume or retry sets it running again and bumps `updated_at`); reads of a running
+   * run within `memoMs` of the end of the last one share it (a page asks for the run and its
+   * graph at once; the poller reads it too).
+   */
+  async run(id: string, memoMs = 300): Promise<RunView> {
+    const row = this.state((s) => findRunRow(s, id));
+    const stamp = `${row.status} ${row.updated_at}`;
+    const done = this.ended.get(row.id);
+    if (done && done.stamp === stamp) return done.view;
+    const hit = this.recent.get(row.id);
+    if (hit && Date.now() - hit.at < memoMs) return hit.view;
+    const view = this.backend.getRun(row.id);
+    const entry = { at: Number.POSITIVE_INFINITY, view };
+    this.recent.set(row.id, entry);
+    try {
+      const v = await view;
+      entry.at = Date.now();
+      if (v.status !== 'running') {
+        this.ended.set(row.id, { stamp, view: v });
+        if (this.ended.size > 32) this.ended.delete(this.ended.keys().next().value as string);
+      }
+      return v;
+    } catch (e) {
+      this.recent.delete(row.id);
+      throw e;
+    } finally {
+      if (this.recent.size > 64) for (const [k, x] of this.recent) if (Date.now() - x.at >= memoMs) this.recent.delete(k);
+    }
+  }
+
+  /** The run id a name (id, prefix, `latest`) stands for. */
+  runId(id: string): string {
+    return this.state((s) => findRunRow(s, id)).id;
+  }
+
+  /** The run's recorded IR (pipeline structure; secrets appear as references only, as in the IR). */
+  ir(id: string): PipelineIR {
+    const ir = this.state((s) => irOf(findRunRow(s, id)));
+    if (!ir) throw new UiError(404, `run ${id} has no readable pipeline IR`);
+    return ir;
+  }
+
+  async graph(id: string): Promise<Graph> {
+    const run = await this.run(id);
+    return runGraph(this.ir(run.id), run.tasks);
+  }
+
+  async logs(id: string, task: string): Promise<LogEntry[]> {
+    const out: LogEntry[] = [];
+    for await (const e of this.backend.logs(id, { task })) out.push(e);
+    return out;
+  }
+
+  async metrics(runId: string) {
+    const t = await openTrackingStore(this.paths.root, { readonly: true }).catch(() => undefined);
+    if (!t) return [];
+    try {
+      return t.metrics(runId);
+    } finally {
+      t.close();
+    }
+  }
+
+  /** One artifact by its full sha256 (64 hex digits), looked up in the store: never a path from the caller. */
+  async artifact(hash: string) {
+    const h = hash.replace(/^sha256:/, '');
+    if (!HEX.test(h)) throw new UiError(400, 'an artifact is named by its sha256: 64 lowercase hex digits');
+    const rows = this.state((s) => s.artifactsByHash(h)).filter((r) => r.hash === h);
+    const row = rows[0];
+    if (!row) throw new UiError(404, `no artifact sha256:${h} in this store`);
+    const file = join(this.paths.artifacts, 'sha256', h.slice(0, 2), h);
+    // where it came from, following recorded edges (the query layer's lineage, as `sluice lineage` prints it)
+    const lineage = await this.backend.lineage(h).catch(() => null);
+    return { hash: h, type: row.type, producers: rows.map((r) => ({ run: r.run_id, task: r.task_key, output: r.output })), lineage, preview: preview(file, row.type) };
+  }
+
+  async compare(ids: readonly string[]) {
+    if (ids.length < 2) throw new UiError(400, 'compare needs at least two runs (?runs=a,b)');
+    const runs = await Promise.all(ids.map((i) => this.run(i)));
+    const sides = await Promise.all(runs.map(async (r) => {
+      const points = await this.metrics(r.id);
+      const last: Record<string, number> = {};
+      const series: Record<string, [number, number][]> = {};
+      for (const p of points) {
+        const k = `${p.taskKey}/${p.name}`;
+        last[k] = p.value;
+        (series[k] ??= []).push([p.step, p.value]);
+      }
+      const data: Record<string, string> = {};
+      for (const a of r.artifacts) data[a.name] = a.hash.slice(0, 12);
+      const params = Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+      return { id: r.id, pipeline: r.pipeline, commit: r.git ? `${r.git.commit.slice(0, 12)}${r.git.dirty ? '+dirty' : ''}` : '-', params, metrics: Object.fromEntries(Object.entries(last).map(([k, v]) => [k, String(v)])), data, series };
+    }));
+    const section = (k: 'params' | 'metrics' | 'data') => {
+      const keys = [...new Set(sides.flatMap((x) => Object.keys(x[k])))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+      return keys.map((key) => {
+        const values = sides.map((x) => x[k][key] ?? null);
+        return { key, values, differs: new Set(values).size > 1 };
+      });
+    };
+    const commits = sides.map((x) => x.commit);
+    return {
+      runs: sides.map((x) => ({ id: x.id, pipeline: x.pipeline, commit: x.commit })),
+      commit: { values: commits, differs: new Set(commits).size > 1 },
+      params: section('params'), metrics: section('metrics'), data: section('data'),
+      series: sides.map((x) => ({ run: x.id, series: x.series })),
+    };
+  }
+
+  async models() {
+    const r = await openEmbeddedRegistry(this.paths.root).catch(() => undefined);
+    if (!r) return [];
+    try {
+      const list = await r.list();
+      return Promise.all(list.map(async (m) => ({ ...m, versionList: await r.versions(m.name) })));
+    } finally {
+      r.close();
+    }
+  }
+}
+
+const PREVIEW_BYTES = 256 * 1024;
+/** Images shown inline (as data: URLs, which the page's CSP allows for images only), by their first bytes. */
+const IMAGES = [
+  { mime: 'image/png', magic: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] },
+  { mime: 'image/jpeg', magic: [0xff, 0xd8, 0xff] },
+  { mime: 'image/gif', magic: [0x47, 0x49, 0x46, 0x38] },
+];
+
+/** A preview by type: the first rows of a CSV or JSON table, a Metrics JSON, text, or a note. */
+export function preview(file: string, type: string) {
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    return { kind: 'missing' as const };
+  }
+  if (st.isDirectory()) return { kind: 'directory' as const, size: st.size };
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(Math.min(st.size, PREVIEW_BYTES));
+  try {
+    readSync(fd, buf, 0, buf.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const truncated = st.size > buf.length;
+  const image = IMAGES.find((i) => i.magic.every((b, k) => buf[k] === b));
+  if (image) return truncated ? { kind: 'binary' as const, size: st.size } : { kind: 'image' as const, size: st.size, dataUrl: `data:${image.mime};base64,${buf.toString('base64')}` };
+  if (buf.subarray(0, 8192).includes(0)) return { kind: 'binary' as const, size: st.size };
+  const text = buf.toString('utf8');
+  const trimmed = text.trimStart();
+  if (!truncated && (trimmed.startsWith('{') || trimmed.startsWith('['))) {
+    try {
+      const json = JSON.parse(text) as unknown;
+      if (Array.isArray(json) && json.every((r) => r && typeof r === 'object' && !Array.isArray(r))) {
+        const columns = [...new Set(json.slice(0, 50).flatMap((r) => Object.keys(r as object)))];
+        return { kind: 'table' as const, size: st.size, columns, rows: json.slice(0, 50).map((r) => columns.map((c) => (r as Record<string, unknown>)[c] ?? null)), total: json.length };
+      }
+      return { kind: type === 'Metrics' ? ('metrics' as const) : ('json' as const), size: st.size, json };
+    } catch {
+      /* not JSON: text */
+    }
+  }
+  const lines = text.split('\n');
+  const looksCsv = type === 'Dataset' || /\.csv$/i.test(file) || (lines.length > 1 && (lines[0] ?? '').includes(',') && (lines[1] ?? '').split(',').length === (lines[0] ?? '').split(',').length);
+  if (looksCsv && lines.length > 1) {
+    const rows = lines.filter((l) => l.length).slice(0, 51).map((l) => l.split(','));
+    return { kind: 'table' as const, size: st.size, columns: rows[0] ?? [], rows: rows.slice(1), total: truncated ? null : lines.filter((l) => l.length).length - 1 };
+  }
+  if (/^\s*<(!doctype|html)/i.test(text)) return { kind: 'html' as const, size: st.size, text };
+  return { kind: 'text' as const, size: st.size, text: text.slice(0, 64 * 1024), truncated: truncated || text.length > 64 * 1024 };
+}

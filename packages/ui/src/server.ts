@@ -1,0 +1,114 @@
+/**
+ * The `sluice ui` server: a read-only JSON API over the store and the bundled page, on Hono
+ * (small, typed routing and streaming; runs on Node 20 through @hono/node-server). Bound to
+ * 127.0.0.1 unless told otherwise; beyond loopback every request needs the printed token.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { RunnerError } from '@sluice/runner';
+import { clientAssets } from './assets.ts';
+import { UiData, UiError } from './data.ts';
+import { RunWatchers } from './watch.ts';
+
+export interface UiAppOptions {
+  readonly storeDir: string;
+  /** Required on every request (query `token`, header `x-sluice-token` or the cookie the first visit sets). */
+  readonly token?: string;
+  /** Store poll interval for live runs. @default 250 */
+  readonly pollMs?: number;
+}
+
+/** The page may load only its own script and style, talk only to this server, and frame nothing but sandboxed srcdoc reports. */
+export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** What a sandboxed HTML artifact may do: nothing but show itself (no scripts, no network). */
+export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function newToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatchers; close: () => void } {
+  const data = new UiData(opts.storeDir);
+  const watchers = new RunWatchers(data, opts.pollMs ?? 250);
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    c.header('Content-Security-Policy', CSP);
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Referrer-Policy', 'no-referrer');
+    c.header('Cache-Control', 'no-store');
+    if (opts.token) {
+      const given = c.req.query('token') ?? c.req.header('x-sluice-token') ?? /(?:^|;\s*)sluice_token=([^;]+)/.exec(c.req.header('cookie') ?? '')?.[1];
+      if (!given || !same(given, opts.token)) return c.json({ error: 'this view is bound beyond loopback: open the URL with the token sluice ui printed' }, 401);
+      if (c.req.query('token')) c.header('Set-Cookie', `sluice_token=${opts.token}; HttpOnly; SameSite=Strict; Path=/`);
+    }
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return c.json({ error: 'this view is read-only' }, 405);
+    await next();
+  });
+
+  app.onError((e, c) => {
+    if (e instanceof UiError) return c.json({ error: e.message }, e.status);
+    if (e instanceof RunnerError) return c.json({ error: e.message }, /unknown|no run|no task|not found|has no/i.test(e.message) || /unknown/.test(e.code) ? 404 : 400);
+    return c.json({ error: 'internal error' }, 500);
+  });
+
+  const json = (c: Context, v: unknown) => c.json(v as object);
+  app.get('/api/runs', async (c) => {
+    const q = (c.req.query('q') ?? '').toLowerCase();
+    const status = c.req.query('status');
+    const runs = (await data.runs()).filter((r) => (!status || r.status === status) && (!q || r.id.toLowerCase().includes(q) || r.pipeline.toLowerCase().includes(q)));
+    return json(c, { runs });
+  });
+  app.get('/api/runs/:id', async (c) => json(c, await data.run(c.req.param('id'))));
+  app.get('/api/runs/:id/graph', async (c) => json(c, await data.graph(c.req.param('id'))));
+  app.get('/api/runs/:id/metrics', async (c) => {
+    const run = data.runId(c.req.param('id'));
+    return json(c, { run, points: await data.metrics(run) });
+  });
+  app.get('/api/runs/:id/logs/:task{.+}', async (c) => json(c, { entries: await data.logs(c.req.param('id'), c.req.param('task')) }));
+  app.get('/api/runs/:id/events', async (c) => {
+    const run = await data.run(c.req.param('id'));
+    return streamSSE(c, async (stream) => {
+      let writes = Promise.resolve();
+      const done = new Promise<void>((resolve) => {
+        const off = watchers.subscribe(run.id, (ev) => {
+          writes = writes.then(() => stream.writeSSE({ event: ev.type, data: JSON.stringify(ev) }));
+          if (ev.type === 'run' && ev.status !== 'running') {
+            off();
+            resolve();
+          }
+        });
+        stream.onAbort(() => {
+          off();
+          resolve();
+        });
+      });
+      await done;
+      await writes;
+    });
+  });
+  app.get('/api/artifacts/:hash', async (c) => json(c, await data.artifact(c.req.param('hash'))));
+  app.get('/api/compare', async (c) => json(c, await data.compare((c.req.query('runs') ?? '').split(',').filter(Boolean))));
+  app.get('/api/models', async (c) => json(c, { models: await data.models() }));
+  app.get('/api/*', (c) => c.json({ error: `no such endpoint ${c.req.path}` }, 404));
+
+  app.get('/assets/:name', async (c) => {
+    const a = (await clientAssets())[c.req.param('name')];
+    if (!a) return c.json({ error: 'no such asset' }, 404);
+    return c.body(a.body, 200, { 'Content-Type': a.type });
+  });
+  // hash routing: the page lives at / only; any other path is 404 (nothing is read from the file system by URL)
+  app.get('/', (c) => c.html(PAGE));
+  app.get('/favicon.ico', (c) => c.body(null, 204));
+  app.get('*', (c) => c.json({ error: 'not found' }, 404));
+  return { app, watchers, close: () => watchers.close() };
+}
+
+const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><link rel="stylesheet" href="/assets/app.css"></head><body><div id="app">Loading…</div><script type="module" src="/assets/app.js"></script></body></html>`;
