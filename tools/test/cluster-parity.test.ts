@@ -183,8 +183,8 @@ describe.skipIf(skip)('parity on Argo: the same pipeline locally and on the real
     const mod = (await import(path.resolve(ENTRY))) as Record<string, unknown>;
     const store = path.join(scratch, 'store');
     const local = { entry: path.resolve(ENTRY), exportName: 'memo', mode: 'process' as const, storeDir: store, params: { ...params, marks: path.join(scratch, 'local-marks') } };
-    await runPipeline(mod['memo'] as never, local);
-    const again = await runPipeline(mod['memo'] as never, local);
+    await runPipeline(mod['memo'] as unknown, local);
+    const again = await runPipeline(mod['memo'] as unknown, local);
     expect(again.tasks['stamp']?.state).toBe('cached');
   }, 600_000);
 

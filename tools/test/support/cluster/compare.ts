@@ -134,7 +134,7 @@ export async function runBoth(
     const abs = path.join(repoRoot, entry);
     const mod = (await import(abs)) as Record<string, unknown>;
     const pipeline = mod[o.exportName ?? 'default'];
-    const localResult = await runPipeline(pipeline as never, {
+    const localResult = await runPipeline(pipeline as unknown, {
       entry: abs,
       ...(o.exportName ? { exportName: o.exportName } : {}),
       mode: 'process',
