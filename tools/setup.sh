@@ -5,7 +5,9 @@
 #   kube-apiserver       a real Kubernetes API server               (tools/kube)
 #   etcd                 its store                                  (tools/kube/etcd)
 #   kwok                 the simulated node                         (tools/kwok)
-# and installs the artifact repository's S3 server (moto[server]) into a venv under tools/.cache/.
+# and installs the artifact repository's S3 server (moto[server], pinned in s3/requirements.txt)
+# into a venv OUTSIDE the clone, ~/.cache/sluice/moto-<version> (SLUICE_MOTO_VENV overrides), so a
+# fresh clone on the same machine (CI) stays warm.
 # Idempotent: Go's build and module caches make a second run take seconds; the venv is kept
 # while its version stamp matches.
 # Without Go (or Python) it prints why and exits 0; the suites that need them then skip.
@@ -15,8 +17,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bin="$here/.bin"
-cache="$here/.cache"
-MOTO_VERSION=5.2.5
+MOTO_VERSION=$(sed -n 's/^moto\[server\]==//p' "$here/s3/requirements.txt")
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -27,8 +28,14 @@ mkdir -p "$bin"
 t_all=$(now)
 
 # s3: moto's S3 server in a venv (Python is needed by examples anyway; Go is not).
+MOTO_VENV="${SLUICE_MOTO_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice/moto-$MOTO_VERSION}"
 setup_s3() {
-  local venv="$cache/moto" t0; t0=$(now)
+  # The venv is shared by every clone on the machine: one installer at a time (the others wait, then find it).
+  mkdir -p "$(dirname "$MOTO_VENV")"
+  ( flock 9; install_moto ) 9>"$MOTO_VENV.lock"
+}
+install_moto() {
+  local venv="$MOTO_VENV" t0; t0=$(now)
   if [ -x "$venv/bin/moto_server" ] && [ "$(cat "$venv/.sluice-version" 2>/dev/null)" = "$MOTO_VERSION" ]; then
     echo "tools/setup.sh: moto[server] $MOTO_VERSION already in $venv"
     return
@@ -39,9 +46,8 @@ setup_s3() {
     return
   fi
   rm -rf "$venv"
-  mkdir -p "$cache"
   "$py" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/s3/requirements.txt"
   echo "$MOTO_VERSION" > "$venv/.sluice-version"
   echo "tools/setup.sh: moto[server] $MOTO_VERSION installed in $(secs "$t0" "$(now)")s ($venv)"
 }

@@ -116,10 +116,19 @@ export async function runBoth(
     params?: Record<string, string | number | boolean>;
     side?: (side: 'local' | 'cluster', scratch: string) => Record<string, string | number | boolean>;
     timeoutMs?: number;
+    /**
+     * Environment for the cluster's main containers, through the Workflow's own `spec.podSpecPatch`
+     * (how a user hands pods e.g. `SLUICE_TRACKING_URI`); it keeps the node binding of the defaults.
+     */
+    podEnv?: Record<string, string>;
   } = {},
 ): Promise<ParityRun> {
   const yaml = sluiceCompile(entry, o.exportName ? ['--export', o.exportName] : []);
   const manifest = parseManifest(yaml);
+  if (o.podEnv) {
+    const env = Object.entries(o.podEnv).map(([name, value]) => ({ name, value }));
+    manifest.spec.podSpecPatch = JSON.stringify({ nodeName: c.nodeName, containers: [{ name: 'main', env }] });
+  }
   const store = mkdtempSync(path.join(tmpdir(), 'sluice-parity-'));
   const paramsFor = (side: 'local' | 'cluster') => {
     const scratch = path.join(store, side);
@@ -187,3 +196,12 @@ export function podLogs(c: ClusterConnection, wf: Workflow, n: WfNode, lines = 1
 }
 
 export { nodeKey };
+
+/**
+ * Defects the cluster suites see on the real controller, named once (test titles carry them; see
+ * /work/notes/h5-bugs.md for the symptoms). Remove one when its fix lands, with its marks.
+ */
+export const KNOWN_DEFECTS = {
+  memoizeKey:
+    "B1: the compiled memoize.key joins its parts with '.', which Argo's cacheKeyRegex ^[a-zA-Z0-9][-a-zA-Z0-9]*$ refuses (node Error 'invalid cache key'; fix on branch r2, 4c96205)",
+} as const;

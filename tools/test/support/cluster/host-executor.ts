@@ -61,6 +61,13 @@ interface Container {
   args?: string[];
   env?: EnvVar[];
   workingDir?: string;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
+}
+/** The one volume kind emulated besides the pod paths: a ConfigMap's keys as files (the bundle of `sluice submit`). */
+interface Volume {
+  name: string;
+  configMap?: { name: string; optional?: boolean; items?: { key: string; path: string }[] };
+  [k: string]: unknown;
 }
 interface Pod {
   metadata: {
@@ -77,6 +84,7 @@ interface Pod {
     initContainers?: Container[];
     activeDeadlineSeconds?: number;
     terminationGracePeriodSeconds?: number;
+    volumes?: Volume[];
   };
   status?: { phase?: string };
 }
@@ -336,6 +344,47 @@ export class HostExecutor {
       if (!roots.has(root)) roots.set(root, path.join(podDir, 'fs', m[1]!));
     }
     if (roots.size === 0) roots.set('/tmp/sluice', path.join(podDir, 'fs', 'sluice'));
+    // ConfigMap volumes of the main container (kubelet): the keys as files in a per-pod directory,
+    // bind-mounted at the mount path (an empty directory is made on the host as the mount point).
+    const volumeMounts: [string, string][] = []; // [host dir, mount path]
+    const emptyDirs: string[] = []; // pod paths made as empty directories
+    for (const vm of main.volumeMounts ?? []) {
+      const vol = pod.spec.volumes?.find((v) => v.name === vm.name);
+      if (vol?.emptyDir !== undefined && vm.name !== 'var-run-argo') {
+        // An emptyDir: a fresh directory. Under a pod path root it is that root's directory (already
+        // private to the pod); elsewhere a per-pod directory bind-mounted at the mount path.
+        const n = path.posix.normalize(vm.mountPath);
+        const under = [...roots.keys()].some((r) => n === r || n.startsWith(`${r}/`));
+        if (under || this.isolation === 'shared-host-paths') {
+          emptyDirs.push(n);
+          continue;
+        }
+        const dir = path.join(podDir, 'vol', vm.name);
+        mkdirSync(dir, { recursive: true });
+        mkdirSync(vm.mountPath, { recursive: true });
+        volumeMounts.push([dir, vm.mountPath]);
+        continue;
+      }
+      if (!vol?.configMap) continue; // not emulated (Argo's own var-run-argo emptyDir: argoexec is us)
+      if (vm.subPath) throw new Error(`volume ${vm.name}: subPath is not emulated`);
+      if (this.isolation !== 'mount-namespace') throw new Error(`volume ${vm.name}: volumes need the mount-namespace isolation`);
+      const cm = await this.getObj(`/api/v1/namespaces/${ns}/configmaps/${vol.configMap.name}`);
+      if (!cm && !vol.configMap.optional) throw new Error(`configmap ${vol.configMap.name} not found`);
+      const dir = path.join(podDir, 'vol', vm.name);
+      mkdirSync(dir, { recursive: true });
+      const data = (cm?.data ?? {}) as Record<string, string>;
+      const binary = (cm?.binaryData ?? {}) as Record<string, string>;
+      const items = vol.configMap.items ?? [...Object.keys(data), ...Object.keys(binary)].map((key) => ({ key, path: key }));
+      for (const it of items) {
+        const f = path.join(dir, it.path);
+        mkdirSync(path.dirname(f), { recursive: true });
+        if (it.key in data) writeFileSync(f, data[it.key]!);
+        else if (it.key in binary) writeFileSync(f, Buffer.from(binary[it.key]!, 'base64'));
+        else if (!vol.configMap.optional) throw new Error(`configmap ${vol.configMap.name} has no key ${it.key}`);
+      }
+      mkdirSync(vm.mountPath, { recursive: true });
+      volumeMounts.push([dir, vm.mountPath]);
+    }
     const hostPath = (p: string): string => {
       const n = path.posix.normalize(p);
       if (this.isolation === 'shared-host-paths') return n;
@@ -351,6 +400,7 @@ export class HostExecutor {
         mkdirSync(root, { recursive: true }); // the mount point on the host (an empty directory)
       }
     }
+    for (const d of emptyDirs) mkdirSync(hostPath(d), { recursive: true });
 
     const record: PodRecord = {
       namespace: ns,
@@ -420,7 +470,7 @@ export class HostExecutor {
     };
     const argv =
       this.isolation === 'mount-namespace'
-        ? ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', MOUNT_AND_EXEC, 'mount-and-exec', ...[...roots].flatMap(([root, dir]) => [dir, root]), '--', ...cmd]
+        ? ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', MOUNT_AND_EXEC, 'mount-and-exec', ...[...roots].flatMap(([root, dir]) => [dir, root]), ...volumeMounts.flat(), '--', ...cmd]
         : ['sh', '-c', 'cd "$SLUICE_POD_CWD" && exec "$@"', 'exec', ...cmd];
     const stdoutFile = path.join(podDir, 'main.stdout');
     const logFile = path.join(podDir, 'main.log');
@@ -707,8 +757,17 @@ export class HostExecutor {
     if (art.archive?.zip) throw new Error(`artifact ${art.name}: zip archives are not emulated`);
     let fileName: string;
     let body: Buffer;
+    if (none && statSync(src).isDirectory()) {
+      // Argo's S3 driver (PutDirectory): every file of the directory under <key>/<relative path>.
+      const archive = tmpl.archiveLocation?.s3;
+      const key = art.s3?.key ?? (archive?.key ? path.posix.join(archive.key, path.posix.basename(art.path)) : undefined);
+      if (!key) throw new Error(`artifact ${art.name}: no archive location (no artifact repository configured)`);
+      const loc: S3Loc = { ...archive, ...(art.s3 ?? {}), key };
+      const client = await this.clientFor(ns, loc);
+      for (const rel of filesUnder(src)) await client.putObject(loc.bucket ?? this.o.s3.bucket, path.posix.join(key, rel), readFileSync(path.join(src, rel)));
+      return { ...art, s3: loc };
+    }
     if (none) {
-      if (statSync(src).isDirectory()) throw new Error(`artifact ${art.name}: a directory with archive none is not emulated`);
       fileName = path.posix.basename(art.path);
       body = readFileSync(src);
     } else {
@@ -766,6 +825,17 @@ function isTarGz(b: Buffer): boolean {
   if (b.length < 2 || b[0] !== 0x1f || b[1] !== 0x8b) return false;
   const r = spawnSync('tar', ['-tzf', '-'], { input: b, stdio: ['pipe', 'ignore', 'ignore'] });
   return r.status === 0;
+}
+
+/** The files under `dir`, as relative POSIX paths (sorted). */
+function filesUnder(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...filesUnder(dir, r));
+    else if (e.isFile()) out.push(r);
+  }
+  return out;
 }
 
 function fieldRef(pod: Pod, p: string): string | undefined {

@@ -1,14 +1,21 @@
 // A real S3 server for the test cluster's artifact repository: moto's server (moto[server] from
-// PyPI, installed by tools/setup.sh into tools/.cache/moto), on a free 127.0.0.1 port, under the
+// PyPI, pinned in tools/s3/requirements.txt, installed by tools/setup.sh into
+// ~/.cache/sluice/moto-<version>, outside the clone), on a free 127.0.0.1 port, under the
 // same watchdog as the API server. Data lives in the server's memory: stopping it deletes it.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as Minio from 'minio';
 import { freePort, startProcess, stopProcess, waitFor } from '../kube/cluster.ts';
 import { repoRoot } from '../paths.ts';
 
-export const motoDir = path.join(repoRoot, 'tools/.cache/moto');
+/** The pinned moto version: the one line of tools/s3/requirements.txt that setup.sh installs. */
+export const motoVersion = /^moto\[server\]==(\S+)$/m.exec(readFileSync(path.join(repoRoot, 'tools/s3/requirements.txt'), 'utf8'))![1]!;
+/** The venv, as tools/setup.sh places it (keep the two in step). */
+export const motoDir =
+  process.env.SLUICE_MOTO_VENV ??
+  path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'sluice', `moto-${motoVersion}`);
 export const motoServer = path.join(motoDir, 'bin/moto_server');
 
 /** How to reach the artifact repository: what tests and the host executor get. */
@@ -24,7 +31,7 @@ export interface S3Connection {
 export function missingMoto(): string | undefined {
   return existsSync(motoServer)
     ? undefined
-    : `${path.relative(repoRoot, motoServer)} is missing: run \`bash tools/setup.sh s3\` to install moto[server]`;
+    : `${motoServer} is missing: run \`bash tools/setup.sh s3\` to install moto[server] ${motoVersion}`;
 }
 
 export function s3Client(c: S3Connection): Minio.Client {

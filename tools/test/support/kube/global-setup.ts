@@ -14,6 +14,7 @@ import {
 import type { KubeConnection } from './client.ts';
 import { startCluster } from './cluster.ts';
 import { missingClusterParts, startHarness, type ClusterConnection } from '../cluster/harness.ts';
+import { motoVersion } from '../cluster/s3.ts';
 
 export type ProvidedKube = { conn: KubeConnection; timings: Record<string, number> } | { skip: string };
 /** The test cluster (controller + kwok + S3 + host executor) on the same API server. */
@@ -61,7 +62,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     harness = await startHarness({
       kube: cluster.conn,
       tmpDir: cluster.tmpDir,
-      versions: { argo: pinnedVersion('argo'), kwok: pinnedVersion('kwok'), moto: '5.2.5', ...cluster.conn.versions },
+      versions: { argo: pinnedVersion('argo'), kwok: pinnedVersion('kwok'), moto: motoVersion, ...cluster.conn.versions },
       log: (line) => console.log(`[cluster] ${line}`),
     });
     console.log(`[cluster] controller, kwok node, S3 and host executor up in ${(Date.now() - t1) / 1000}s`);
