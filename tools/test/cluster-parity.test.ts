@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { KubeClient } from './support/kube/client.ts';
-import { cleanup, describeWorkflow, KNOWN_DEFECTS, runBoth, type ParityRun } from './support/cluster/compare.ts';
+import { cleanup, describeWorkflow, runBoth, type ParityRun } from './support/cluster/compare.ts';
 import { normalizeValue, parseManifest, podNodes, sluiceCompile, submitWorkflow, waitForWorkflow, type Workflow } from './support/cluster/workflows.ts';
 import { runPipeline } from '@sluice/runner';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -169,7 +169,7 @@ describe.skipIf(skip)('parity on Argo: the same pipeline locally and on the real
     600_000,
   );
 
-  knownDefect(KNOWN_DEFECTS.memoizeKey)('memoization: a second submit with the same inputs is a cache hit and runs no pod', async () => {
+  it('memoization: a second submit with the same inputs is a cache hit and runs no pod', async () => {
     const scratch = mkdtempSync(path.join(tmpdir(), 'sluice-memo-'));
     onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
     const params = { marks: path.join(scratch, 'marks'), word: `w${Date.now()}` };

@@ -196,12 +196,3 @@ export function podLogs(c: ClusterConnection, wf: Workflow, n: WfNode, lines = 1
 }
 
 export { nodeKey };
-
-/**
- * Defects the cluster suites see on the real controller, named once (test titles carry them; see
- * /work/notes/h5-bugs.md for the symptoms). Remove one when its fix lands, with its marks.
- */
-export const KNOWN_DEFECTS = {
-  memoizeKey:
-    "B1: the compiled memoize.key joins its parts with '.', which Argo's cacheKeyRegex ^[a-zA-Z0-9][-a-zA-Z0-9]*$ refuses (node Error 'invalid cache key'; fix on branch r2, 4c96205)",
-} as const;

@@ -47,7 +47,7 @@ export interface Harness {
 // The node's stages (kwok's Stage API): a Ready node with a 127.0.0.1 address only, and pods
 // that are being deleted are removed at once. No pod lifecycle stages: the host executor sets
 // pod phases and container states from what really ran.
-const KWOK_STAGES = `
+const kwokStages = (kubeletPort: number): string => `
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
@@ -78,6 +78,9 @@ spec:
         architecture: amd64
         operatingSystem: linux
         kubeletVersion: kwok-v0.8.0
+      daemonEndpoints:
+        kubeletEndpoint:
+          Port: ${kubeletPort}
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -165,8 +168,29 @@ export async function startHarness(opts: {
       },
     });
 
+    const shim = path.join(tmp, 'bin');
+    mkdirSync(shim, { recursive: true });
+    writeFileSync(
+      path.join(shim, 'sluice'),
+      `#!/bin/sh\n# The \`sluice\` of the image: this repository's runner bin.\nexec "${process.execPath}" "${path.join(repoRoot, 'packages/runner/bin/sluice.mjs')}" "$@"\n`,
+    );
+    chmodSync(path.join(shim, 'sluice'), 0o755);
+    executor = new HostExecutor({
+      kube: client,
+      nodeName: NODE_NAME,
+      s3: s3.conn,
+      workDir: path.join(tmp, 'pods'),
+      cwd: repoRoot,
+      binDir: shim,
+      maxParallel: Number(process.env.SLUICE_CLUSTER_PODS ?? 4),
+      log,
+    });
+    // The node's kubelet endpoint serves the pods' logs (the API server proxies pods/log to it).
+    const kubeletPort = await executor.serveLogs();
+    executor.start();
+
     const stages = path.join(tmp, 'kwok-stages.yaml');
-    writeFileSync(stages, KWOK_STAGES);
+    writeFileSync(stages, kwokStages(kubeletPort));
     const kwok = startProcess('kwok', tmp, path.join(binDir, 'kwok'), [
       `--config=${stages}`,
       `--kubeconfig=${opts.kube.kubeconfig}`,
@@ -192,24 +216,6 @@ export async function startHarness(opts: {
     );
     procs.push(ctrl);
 
-    const shim = path.join(tmp, 'bin');
-    mkdirSync(shim, { recursive: true });
-    writeFileSync(
-      path.join(shim, 'sluice'),
-      `#!/bin/sh\n# The \`sluice\` of the image: this repository's runner bin.\nexec "${process.execPath}" "${path.join(repoRoot, 'packages/runner/bin/sluice.mjs')}" "$@"\n`,
-    );
-    chmodSync(path.join(shim, 'sluice'), 0o755);
-    executor = new HostExecutor({
-      kube: client,
-      nodeName: NODE_NAME,
-      s3: s3.conn,
-      workDir: path.join(tmp, 'pods'),
-      cwd: repoRoot,
-      binDir: shim,
-      maxParallel: Number(process.env.SLUICE_CLUSTER_PODS ?? 4),
-      log,
-    });
-    executor.start();
 
     // The controller is ready when it has reconciled a trivial workflow end to end.
     await waitFor('the workflow controller to run a first workflow', ctrl, 120_000, async () => {

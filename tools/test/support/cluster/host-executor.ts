@@ -20,8 +20,11 @@
 //   4. kubelet: pod status: Running, then Succeeded/Failed with the init/main/wait container
 //            states and exit codes; the step deadline (ARGO_DEADLINE) and the pod's
 //            activeDeadlineSeconds are enforced; a deleted pod's process group is killed.
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as Minio from 'minio';
@@ -136,6 +139,8 @@ export interface PodRecord {
   finishedAt?: number;
   killed?: string;
   isolation: 'mount-namespace' | 'shared-host-paths';
+  /** The pod's directory (main.stdout, main.log: its container log). */
+  dir?: string;
 }
 
 // Runs "$@" in its own process group; if the Node process that started it dies, kills the group.
@@ -211,6 +216,7 @@ export class HostExecutor {
   private readonly log: (line: string) => void;
   /** Serialises pods when there is no mount namespace (they share the host's pod paths). */
   private hostPathLock: Promise<void> = Promise.resolve();
+  private logServer: Server | undefined;
 
   constructor(private readonly o: HostExecutorOptions) {
     this.log = o.log ?? (() => {});
@@ -232,8 +238,87 @@ export class HostExecutor {
     this.loop = this.run();
   }
 
+  /**
+   * The kubelet's container-log endpoint (`GET /containerLogs/<ns>/<pod>/<container>[?follow=true]`),
+   * which the API server proxies `pods/<name>/log` to: HTTPS on 127.0.0.1 with a throwaway
+   * self-signed certificate (the API server is not given a kubelet CA, so it does not verify it, as
+   * with a default kubelet). The log of `main` is what the step wrote (stdout, then stderr as it
+   * comes); `init` and `wait` have none. Returns the port (the node's kubeletEndpoint).
+   */
+  async serveLogs(): Promise<number> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sluice-kubelet-cert-'));
+    let key: string;
+    let cert: string;
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      key = readFileSync(path.join(dir, 'k.pem'), 'utf8');
+      cert = readFileSync(path.join(dir, 'c.pem'), 'utf8');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const server = createServer({ key, cert }, (req, res) => {
+      this.containerLogs(req, res).catch((err: Error) => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end(String(err.message));
+      });
+    });
+    this.logServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return (server.address() as { port: number }).port;
+  }
+
+  private async containerLogs(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const u = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(u.pathname);
+    if (req.method !== 'GET' || !m) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(`not served by the host executor: ${req.method} ${u.pathname}`);
+      return;
+    }
+    const [ns, pod, container] = m.slice(1).map(decodeURIComponent) as [string, string, string];
+    const rec = [...this.records].reverse().find((r) => r.namespace === ns && r.name === pod);
+    if (!rec?.dir) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(`pod ${ns}/${pod} has not run on this node`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    if (container !== 'main') {
+      res.end();
+      return;
+    }
+    const files = ['main.stdout', 'main.log'].map((f) => path.join(rec.dir!, f));
+    const sent = files.map(() => 0);
+    const follow = u.searchParams.get('follow') === 'true';
+    for (;;) {
+      const done = rec.finishedAt !== undefined;
+      files.forEach((f, i) => {
+        if (!existsSync(f)) return;
+        const size = statSync(f).size;
+        if (size <= sent[i]!) return;
+        const buf = Buffer.alloc(size - sent[i]!);
+        const fd = openSync(f, 'r');
+        try {
+          readSync(fd, buf, 0, buf.length, sent[i]!);
+        } finally {
+          closeSync(fd);
+        }
+        sent[i] = size;
+        res.write(buf);
+      });
+      if (!follow || done || this.stopped || res.destroyed) break;
+      await sleep(200);
+    }
+    res.end();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.logServer?.closeAllConnections();
+    this.logServer?.close();
     for (const h of this.handled.values()) h.kill('executor stopped');
     await this.loop;
     await Promise.all([...this.handled.values()].map((h) => h.done));
@@ -349,8 +434,12 @@ export class HostExecutor {
     const volumeMounts: [string, string][] = []; // [host dir, mount path]
     const emptyDirs: string[] = []; // pod paths made as empty directories
     for (const vm of main.volumeMounts ?? []) {
+      // Argo's own volumes are argoexec's business, which is us: var-run-argo (the emissary's
+      // binary and signals) and input-artifacts (each input at its path, placed by init above).
+      if (vm.name === 'var-run-argo' || vm.name === 'input-artifacts') continue;
       const vol = pod.spec.volumes?.find((v) => v.name === vm.name);
-      if (vol?.emptyDir !== undefined && vm.name !== 'var-run-argo') {
+      if (vol?.emptyDir !== undefined) {
+        if (vm.subPath) throw new Error(`volume ${vm.name}: subPath is not emulated`);
         // An emptyDir: a fresh directory. Under a pod path root it is that root's directory (already
         // private to the pod); elsewhere a per-pod directory bind-mounted at the mount path.
         const n = path.posix.normalize(vm.mountPath);
@@ -412,6 +501,7 @@ export class HostExecutor {
       command: [],
       startedAt: Date.now(),
       isolation: this.isolation,
+      dir: podDir,
     };
     this.records.push(record);
     const startedAt = isoNow();
