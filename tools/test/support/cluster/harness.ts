@@ -211,7 +211,8 @@ export async function startHarness(opts: {
       'workflow-controller',
       tmp,
       path.join(binDir, 'workflow-controller'),
-      [`--kubeconfig=${opts.kube.kubeconfig}`, `--namespace=${ns}`, `--configmap=${CONTROLLER_CONFIGMAP}`, '--loglevel=info'],
+      // Its own namespace and the only one it watches (other suites share the API server).
+      [`--kubeconfig=${opts.kube.kubeconfig}`, `--namespace=${ns}`, `--managed-namespace=${ns}`, `--configmap=${CONTROLLER_CONFIGMAP}`, '--loglevel=info'],
       { DEFAULT_REQUEUE_TIME: '1s', LEADER_ELECTION_DISABLE: 'true' },
     );
     procs.push(ctrl);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
+import { gunzipSync } from 'node:zlib';
 import type { KubeClient } from '../kube/client.ts';
 import { repoRoot } from '../paths.ts';
 import { getObject, s3Client, sha256, type S3Connection } from './s3.ts';
@@ -87,7 +88,13 @@ export async function submitWorkflow(kube: KubeClient, ns: string, wf: Workflow,
 }
 
 export async function getWorkflow(kube: KubeClient, ns: string, name: string): Promise<Workflow> {
-  return (await kube.ok('GET', `${WF(ns)}/${name}`)) as Workflow;
+  const wf = (await kube.ok('GET', `${WF(ns)}/${name}`)) as Workflow;
+  // A large node status is stored compressed (Argo: gzip + base64 in status.compressedNodes).
+  const status = wf.status as (Workflow['status'] & { compressedNodes?: string }) | undefined;
+  if (status?.compressedNodes && !status.nodes) {
+    status.nodes = JSON.parse(gunzipSync(Buffer.from(status.compressedNodes, 'base64')).toString('utf8')) as Record<string, WfNode>;
+  }
+  return wf;
 }
 
 export async function waitForWorkflow(kube: KubeClient, ns: string, name: string, timeoutMs = 300_000): Promise<Workflow> {
