@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { clientAssets } from './assets.ts';
 import { createUiApp, newToken } from './server.ts';
 
 export interface StartOptions {
@@ -28,6 +29,7 @@ export interface RunningUi {
 export async function startUi(o: StartOptions): Promise<RunningUi> {
   const host = o.host ?? '127.0.0.1';
   const token = o.token ?? (isLoopback(host) ? undefined : newToken());
+  await clientAssets(); // built (if need be), read and compressed before the first visit, not during it
   const { app, close } = createUiApp({ storeDir: o.storeDir, ...(token ? { token } : {}), ...(o.pollMs ? { pollMs: o.pollMs } : {}) });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port ?? 0, hostname: host }, () => resolve(s));

@@ -52,7 +52,7 @@ export class RunWatchers {
     w.busy = true;
     try {
       this.reads++;
-      const run = await this.data.run(runId);
+      const { run } = await this.data.page(runId);
       const emit = (e: WatchEvent) => {
         for (const l of [...w.listeners]) l(e);
       };
@@ -61,7 +61,7 @@ export class RunWatchers {
       for (const t of run.tasks) {
         if (w.states.get(t.key) !== t.state) {
           w.states.set(t.key, t.state);
-          if (!first) emit({ type: 'task', key: t.key, state: t.state, attempts: t.attempts.length });
+          if (!first) emit({ type: 'task', key: t.key, state: t.state, attempts: t.attempts });
         }
       }
       const status = run.orphaned ? 'interrupted' : run.status;

@@ -63,7 +63,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
   it('draws the quickstart DAG: task count and the loop; a task panel with cache and log', async () => {
     const api = (await (await fetch(new URL(`/api/runs/${runs.a}/graph`, ui.url))).json()) as { nodes: { id: string; kind: string; branch?: string }[] };
     await page.goto(`${ui.url}#/run/${runs.a}`);
-    await page.waitForSelector('#dag g.node');
+    await page.waitForSelector(`#run[data-run="${runs.a}"] #dag g.node`);
     const nodes = await page.locator('#dag g.node').count();
     expect(nodes).toBe(api.nodes.filter((n) => n.kind === 'task').length);
     expect(nodes).toBe(7); // validate, split, train, evaluate (in the sweep), pick-best, promote, model-card (if promoted)
@@ -80,10 +80,10 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
   it("going from one run to another never shows the first run's DAG as the second's", async () => {
     await page.goto(`${ui.url}#/run/${runs.a}`);
     await page.waitForSelector('#dag g.node[data-node="train-model"]');
-    // the second run's graph answers late: until then the page says it is loading, not the old DAG
+    // the second run's page answers late: until then the page says it is loading, not the old DAG
     let release = (): void => {};
     const held = new Promise<void>((r) => { release = r; });
-    await page.route(`**/api/runs/${runs.demo}/graph`, async (route) => { await held; await route.continue(); });
+    await page.route(`**/api/runs/${runs.demo}/page`, async (route) => { await held; await route.continue(); });
     try {
       await page.goto(`${ui.url}#/run/${runs.demo}`);
       await page.waitForFunction(() => /loading run/.test((globalThis as any).document.body.textContent ?? ''));
@@ -91,8 +91,8 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     } finally {
       release();
     }
-    await page.waitForSelector('#dag g.node[data-node="announce-2"]');
-    await page.unroute(`**/api/runs/${runs.demo}/graph`);
+    await page.waitForSelector(`#run[data-run="${runs.demo}"] #dag g.node[data-node="announce-2"]`);
+    await page.unroute(`**/api/runs/${runs.demo}/page`);
     expect(await page.locator('#dag g.node[data-node="train-model"]').count()).toBe(0);
   });
 
@@ -101,7 +101,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     const cond = api.nodes.find((n) => n.kind === 'condition') as { id: string; branch: string };
     expect(cond.branch).toBe('then');
     await page.goto(`${ui.url}#/run/${runs.demo}`);
-    await page.waitForSelector('#dag g.node');
+    await page.waitForSelector(`#run[data-run="${runs.demo}"] #dag g.node`);
     expect(await page.locator('#dag g.node').count()).toBe(api.nodes.filter((n) => n.kind === 'task').length);
     const label = await page.locator(`#dag g.group[data-group="${cond.id}"] text`).textContent();
     expect(label).toContain('took then: if fit-2.score >= params.threshold');
@@ -148,7 +148,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
 
   it('charts stepped metrics', async () => {
     await page.goto(`${ui.url}#/run/${runs.demo}`);
-    await page.waitForSelector('#metrics .chart canvas');
+    await page.waitForSelector(`#run[data-run="${runs.demo}"] #metrics .chart canvas`);
     expect(await page.locator('#metrics .chart').count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator('#metrics .chart .u-title').first().textContent()).toBe('loss');
     await page.screenshot({ path: join(shots, 'metrics.png'), fullPage: true });
