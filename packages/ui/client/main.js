@@ -112,6 +112,7 @@ function layout(graph, open) {
 function Graph({ graph, selected, onSelect, open, onToggle }) {
   const lay = useMemo(() => layout(graph, open), [graph, [...open].sort().join(',')]);
   const { g, byId, groups, shown } = lay;
+  useEffect(() => { performance.mark('sluice:dag-drawn'); }, [lay]);
   const info = g.graph();
   const gs = [...groups].map((id) => ({ id, box: g.node(id) })).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
   return html`<svg id="dag" width=${info.width + 16} height=${info.height + 16} xmlns="http://www.w3.org/2000/svg">
@@ -226,6 +227,10 @@ function Run({ id, open, onOpen }) {
       // one answer: the run with its tasks in brief, and its graph
       return api(`/api/runs/${enc(id)}/page`).then((p) => {
         if (!live) return;
+        performance.mark('sluice:page-answer');
+        // the tasks come as columns: rows for the list, each naming its graph node
+        const c = p.tasks;
+        p.run.tasks = c.key.map((key, i) => ({ key, state: c.states[c.state[i]], durationMs: c.durationMs[i], attempts: c.attempts[i], node: p.graph.nodes[c.node[i]]?.id ?? null }));
         seen = { status: p.run.status, progress: p.run.progress };
         setPage(p); setVersion((v) => v + 1);
       }, (e) => live && setError(e.message));

@@ -208,11 +208,47 @@ export function runGraph(ir: PipelineIR, tasks: readonly GraphTask[]): Graph {
 
 const HEX = /^[0-9a-f]{64}$/;
 
-/** The Run page's first answer: the run (tasks in brief) and its graph. */
+/**
+ * A run's tasks in brief, as columns (one array per field, `i`-th entries together): 10,000
+ * tasks are ~0.3 MiB of JSON instead of 1.2 MiB of objects, and parse in a few milliseconds.
+ */
+export interface TaskColumns {
+  readonly key: readonly string[];
+  /** Index into `states`. */
+  readonly state: readonly number[];
+  readonly states: readonly string[];
+  readonly durationMs: readonly (number | null)[];
+  readonly attempts: readonly number[];
+  /** Index into the graph's `nodes` of the node the task is drawn as (-1: none). */
+  readonly node: readonly number[];
+}
+
+export function taskColumns(tasks: readonly TaskBriefView[], graph: Graph, nested: ReadonlySet<string>): TaskColumns {
+  const states: string[] = [];
+  const stateIx = new Map<string, number>();
+  const nodeIx = new Map(graph.nodes.map((n, i) => [n.id, i]));
+  const cols = { key: [] as string[], state: [] as number[], states, durationMs: [] as (number | null)[], attempts: [] as number[], node: [] as number[] };
+  for (const t of tasks) {
+    let s = stateIx.get(t.state);
+    if (s === undefined) {
+      stateIx.set(t.state, (s = states.length));
+      states.push(t.state);
+    }
+    cols.key.push(t.key);
+    cols.state.push(s);
+    cols.durationMs.push(t.durationMs);
+    cols.attempts.push(t.attempts);
+    cols.node.push(nodeIx.get(graphIdOfKey(t.key, nested)) ?? -1);
+  }
+  return cols;
+}
+
+/** The Run page's first answer: the run (without its tasks), its graph, and its tasks in brief as columns. */
 export interface RunPage {
   readonly status: string;
-  readonly run: RunOverviewView & { readonly tasks: readonly (TaskBriefView & { readonly node: string })[] };
+  readonly run: Omit<RunOverviewView, 'tasks'>;
   readonly graph: Graph;
+  readonly tasks: TaskColumns;
 }
 
 /** The web view's reads of one store directory. */
@@ -288,11 +324,10 @@ export class UiData {
    */
   page(id: string, memoMs = 300): Promise<RunPage> {
     return this.memo('page', id, async (runId) => {
-      const run = await this.backend.getRunOverview(runId);
+      const { tasks, ...run } = await this.backend.getRunOverview(runId);
       const ir = this.ir(runId);
-      const nested = pipelineTaskIds(ir);
-      // each task names the graph node it belongs to (the page lists a node's tasks)
-      return { status: run.status, run: { ...run, tasks: run.tasks.map((t) => ({ ...t, node: graphIdOfKey(t.key, nested) })) }, graph: runGraph(ir, run.tasks) };
+      const graph = runGraph(ir, tasks);
+      return { status: run.status, run, graph, tasks: taskColumns(tasks, graph, pipelineTaskIds(ir)) };
     }, memoMs);
   }
 

@@ -18,6 +18,8 @@ export interface UiAppOptions {
   readonly token?: string;
   /** Store poll interval for live runs. @default 250 */
   readonly pollMs?: number;
+  /** Gzip JSON answers. @default true when a token is required (bound beyond loopback) */
+  readonly compress?: boolean;
 }
 
 /** The page may load only its own script and style, talk only to this server, and frame nothing but sandboxed srcdoc reports. */
@@ -54,8 +56,10 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
     await next();
   });
 
-  // JSON answers gzipped (a 10,000-task run's page is ~1 MiB of JSON, ~60 KiB gzipped); server-sent events are left alone
-  app.use('/api/*', compress({ encoding: 'gzip' }));
+  // Beyond loopback, JSON answers are gzipped (a 10,000-task run's page answer: ~0.3 MiB, ~40 KiB gzipped).
+  // Not on loopback: there gzip costs the server 40-110 ms for that answer (bench/RESULTS.md) and saves nothing.
+  // Server-sent events are never compressed (hono's filter leaves text/event-stream alone).
+  if (opts.compress ?? !!opts.token) app.use('/api/*', compress({ encoding: 'gzip' }));
 
   app.onError((e, c) => {
     if (e instanceof UiError) return c.json({ error: e.message }, e.status);
@@ -85,7 +89,7 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
   app.get('/api/runs/:id', (c) => cached(c, c.req.param('id'), 'run', () => data.run(c.req.param('id'))));
   app.get('/api/runs/:id/page', (c) => cached(c, c.req.param('id'), 'page', async () => {
     const p = await data.page(c.req.param('id'));
-    return { run: p.run, graph: p.graph };
+    return { run: p.run, graph: p.graph, tasks: p.tasks };
   }));
   app.get('/api/runs/:id/graph', (c) => cached(c, c.req.param('id'), 'graph', () => data.graph(c.req.param('id'))));
   app.get('/api/runs/:id/tasks/:key{.+}', (c) => cached(c, c.req.param('id'), `task ${c.req.param('key')}`, () => data.task(c.req.param('id'), c.req.param('key'))));

@@ -149,7 +149,6 @@ export interface RunView extends RunSummaryView {
  */
 export interface TaskBriefView {
   readonly key: string;
-  readonly taskId: string;
   readonly kind: 'task' | 'condition' | 'loop';
   readonly state: TaskStateView;
   readonly durationMs: number | null;

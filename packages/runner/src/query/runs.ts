@@ -8,7 +8,7 @@ import type { AttemptRow, LeaseRow, RunRow, StateStore, TaskRow } from '../store
 import type { OutputValue } from '../backend/events.ts';
 import type { ArtifactView, AttemptView, CacheView, DriverView, RunFilter, RunOverviewView, RunRef, RunSummaryView, RunView, TaskBriefView, TaskCounts, TaskView } from '../backend/views.ts';
 import { explainMisses } from '../engine/cache.ts';
-import { dagOrder, naturalCompare } from './order.ts';
+import { dagOrder, naturalCompare, sortByDagOrder } from './order.ts';
 
 const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
@@ -179,8 +179,7 @@ function taskView(t: TaskRow, ir: PipelineIR | null, attempts: readonly AttemptR
 
 /** Sorts items by their task key in the run's DAG order (computing each key's rank once). */
 function byDagOrder<T>(items: readonly T[], key: (x: T) => string, ir: PipelineIR | null): T[] {
-  const order = ir ? dagOrder(ir) : naturalCompare;
-  return [...items].sort((a, b) => order(key(a), key(b)));
+  return sortByDagOrder(items, key, ir);
 }
 
 /** The tasks of a run in DAG order, each with its attempts and its cache hit or miss (and why). */
@@ -196,17 +195,17 @@ export function taskViews(store: StateStore, run: RunRow, tasks: readonly TaskRo
   return byDagOrder(tasks, (t) => t.key, ir).map((t) => taskView(t, ir, attempts.get(t.key) ?? [], misses));
 }
 
-/** The columns of a task row a brief needs (a loop's or condition's outputs tell which it is). */
+/** The columns of a task row a brief needs (a loop's or condition's id and outputs tell which it is; a task's are not read). */
 type BriefRow = Pick<TaskRow, 'key' | 'task_id' | 'component' | 'state' | 'attempts' | 'started_at' | 'finished_at' | 'outputs'>;
 function briefRows(store: StateStore, runId: string): BriefRow[] {
-  return store.db.prepare(`SELECT key, task_id, component, state, attempts, started_at, finished_at, CASE WHEN component = '' THEN outputs END AS outputs FROM tasks WHERE run_id = ?`).all(runId) as BriefRow[];
+  return store.db.prepare(`SELECT key, CASE WHEN component = '' THEN task_id END AS task_id, component, state, attempts, started_at, finished_at, CASE WHEN component = '' THEN outputs END AS outputs FROM tasks WHERE run_id = ?`).all(runId) as BriefRow[];
 }
 
 /** Every task of a run in a few fields, in DAG order (see {@link TaskBriefView}). */
 export function taskBriefs(run: RunRow, rows: readonly BriefRow[]): TaskBriefView[] {
   const ir = irOf(run);
   return byDagOrder(rows, (t) => t.key, ir).map((t) => ({
-    key: t.key, taskId: t.task_id, kind: kindOf(t, ir), state: t.state,
+    key: t.key, kind: kindOf(t, ir), state: t.state,
     durationMs: t.started_at && t.finished_at ? t.finished_at - t.started_at : null, attempts: t.attempts,
   }));
 }
