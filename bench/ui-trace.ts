@@ -22,7 +22,7 @@ await browser.startTracing(page, { path: traceFile, categories: ['devtools.timel
 await page.goto(`${ui.url}#/run/${id}`, { waitUntil: 'commit' });
 await page.waitForSelector(`#run[data-run="${id}"] #dag g.node`);
 const t0 = Date.now();
-await page.evaluate(() => (document.querySelectorAll('#tasks .vrow')[3] as HTMLElement).click());
+await page.evaluate(() => (globalThis as any).document.querySelectorAll('#tasks .vrow')[3].click());
 await page.waitForSelector('#task-panel h3');
 console.log('click->panel (incl. CDP)', Date.now() - t0);
 await browser.stopTracing();

@@ -6,7 +6,7 @@ import { lineageStart, lineageView } from '../query/lineage.ts';
 import { readNewLogs } from '../query/logs.ts';
 import { driverOf, findRunRow, listRunViews, localRef, runOverview, runView, taskViewOf } from '../query/runs.ts';
 import { naturalCompare } from '../query/order.ts';
-import { triggerViews, type TriggerView } from '../query/triggers.ts';
+import type { TriggerView } from '../query/triggers.ts';
 import type { DriveOptions, LogOptions, RunBackend, RunOutcome, StopResult, SubmitRequest } from './backend.ts';
 import type { LineageView, LogEntry, RunFilter, RunOverviewView, RunSummaryView, RunView, TaskView } from './views.ts';
 
@@ -74,7 +74,8 @@ export class LocalBackend implements RunBackend {
 
   /** The store's triggers with their last decisions and the runs they started (empty: the trigger daemon never ran here). */
   async triggers(opts: { readonly decisions?: number; readonly fires?: number } = {}): Promise<readonly TriggerView[]> {
-    return triggerViews(this.paths.db, opts);
+    // loaded when asked: @sluice/triggers stays off the CLI's start-up path
+    return (await import('../query/triggers.ts')).triggerViews(this.paths.db, opts);
   }
 
   async lineage(artifact: string, opts: { readonly run?: string } = {}): Promise<LineageView> {
