@@ -121,7 +121,7 @@ function Graph({ graph, selected, onSelect, open, onToggle }) {
       const n = byId.get(m ? m[1] : id);
       const untaken = m && n && n.branch && n.branch !== m[2];
       const pipe = !m && n.kind === 'pipeline';
-      const label = m ? `${m[2]}${n && n.branch === m[2] ? ' (taken)' : untaken ? ' (not taken)' : ''}` : pipe ? `▾ pipeline ${n.label}: ${countsText(n.inner)}` : n.kind === 'loop' ? `loop ${id} × ${n.iterations} iterations` : `${n.branch ? `took ${n.branch}` : 'undecided'}: if ${n.predicate}`;
+      const label = m ? `${m[2]}${n && n.branch === m[2] ? ' (taken)' : untaken ? ' (not taken)' : ''}` : pipe ? `▾ ${n.label}: ${countsText(n.inner)}` : n.kind === 'loop' ? `loop ${id} × ${n.iterations} iterations` : `${n.branch ? `took ${n.branch}` : 'undecided'}: if ${n.predicate}`;
       const max = Math.max(8, Math.floor(box.width / 6.2));
       const shownLabel = label.length > max ? `${label.slice(0, max - 1)}…` : label;
       return html`<g class=${`group ${m ? 'branch' : pipe ? 'pipe' : n.kind === 'condition' ? 'cond' : 'loop'} ${untaken ? 'untaken' : ''}`} data-group=${id} data-branch=${n?.branch ?? ''} data-state=${pipe ? n.state : null} data-open=${pipe ? '1' : null}><rect x=${box.x - box.width / 2} y=${box.y - box.height / 2 - 14} width=${box.width} height=${box.height + 14} rx="6" />${pipe ? html`<rect class="toggle" data-toggle=${id} x=${box.x - box.width / 2} y=${box.y - box.height / 2 - 14} width=${box.width} height="14" rx="6" onClick=${() => onToggle(id)}><title>collapse ${id}</title></rect>` : null}<text x=${box.x - box.width / 2 + 6} y=${box.y - box.height / 2 - 2}><title>${label}</title>${shownLabel}</text></g>`;

@@ -7,9 +7,11 @@ import { runPipeline } from '@sluice/runner';
 import { buildClient } from '../src/assets.ts';
 import { startUi, type RunningUi } from '../src/serve.ts';
 import { CHROMIUM_ARGS, chromiumPath, NO_CHROMIUM, requireBrowser } from './browser.ts';
+import { nightly, recordDecisions } from './fixtures/triggers.ts';
 
 const QUICKSTART = resolve(import.meta.dirname, '../../../examples/tabular-training/pipeline.ts');
 const DEMO = resolve(import.meta.dirname, 'fixtures/demo.ts');
+const NESTED = resolve(import.meta.dirname, 'fixtures/nested.ts');
 const exe = chromiumPath();
 if (!exe && requireBrowser()) throw new Error(`CI=true: ${NO_CHROMIUM}`);
 if (!exe) console.warn(NO_CHROMIUM);
@@ -21,7 +23,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
   let ui: RunningUi;
   let browser: Browser;
   let page: Page;
-  const runs: { a: string; b: string; demo: string } = { a: '', b: '', demo: '' };
+  const runs: { a: string; b: string; demo: string; nested: string } = { a: '', b: '', demo: '', nested: '' };
   const errors: string[] = [];
 
   beforeAll(async () => {
@@ -167,6 +169,62 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     expect(await row('minAccuracy').getAttribute('data-differs')).toBe('0');
     expect(await row('seed').locator('td').allTextContents()).toEqual(['1', '2']);
     await page.screenshot({ path: join(shots, 'compare.png'), fullPage: true });
+  });
+
+  it('draws a nested pipeline as one node that expands on click into its group, the URL keeping it open', async () => {
+    const n = await runPipeline(NESTED, { storeDir: store, entry: NESTED, mode: 'inprocess' });
+    expect(n.status).toBe('succeeded');
+    runs.nested = n.runId;
+    await page.goto(`${ui.url}#/run/${n.runId}`);
+    const prep = `#run[data-run="${n.runId}"] #dag g.node[data-node="prep"]`;
+    await page.waitForSelector(`${prep}[data-collapsed="1"]`);
+    // collapsed: one node with the inner tasks' states counted; none of its tasks drawn
+    expect(await page.locator(`${prep} text.counts`).textContent()).toBe('2 succeeded');
+    expect(await page.locator('#dag g.node[data-node="prep/step"]').count()).toBe(0);
+    expect(await page.locator('#dag g.node').count()).toBe(3); // step, prep, step-2
+    await page.screenshot({ path: join(shots, 'nested-collapsed.png') });
+    await page.click(prep);
+    await page.waitForSelector(`#run[data-run="${n.runId}"] #dag g.group[data-group="prep"][data-open="1"]`);
+    await page.waitForSelector('#dag g.node[data-node="prep/step-2"]');
+    expect(await page.locator('#dag g.node').count()).toBe(4); // step, prep/step, prep/step-2, step-2
+    expect(await page.locator('#dag g.node[data-node="prep"]').count()).toBe(0);
+    expect(page.url()).toMatch(/\?open=prep$/);
+    await page.screenshot({ path: join(shots, 'nested-open.png') });
+    // a new page from the URL: still open
+    const again = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await again.goto(page.url());
+      await again.waitForSelector(`#run[data-run="${n.runId}"] #dag g.group[data-group="prep"][data-open="1"]`);
+      expect(await again.locator('#dag g.node[data-node="prep/step"]').count()).toBe(1);
+    } finally {
+      await again.close();
+    }
+    // its header collapses it again
+    await page.click('#dag rect[data-toggle="prep"]');
+    await page.waitForSelector(`${prep}[data-collapsed="1"]`);
+    expect(page.url()).not.toMatch(/open=/);
+    expect(await page.locator('#dag g.group[data-group="prep"]').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it("lists the triggers' last decisions with reason and evidence, and links the runs they started", async () => {
+    const now = Date.now();
+    const fired = await runPipeline(DEMO, { storeDir: store, entry: DEMO, mode: 'inprocess', runId: 'nightly-0123456789ab' });
+    expect(fired.status).toBe('succeeded');
+    recordDecisions(store, 'nightly', nightly(fired.runId, now), now);
+    await page.goto(`${ui.url}#/triggers`);
+    const t = '#triggers .trigger[data-trigger="nightly"]';
+    await page.waitForSelector(`${t} table.decisions tbody tr`);
+    expect(await page.locator(`${t} table.decisions tbody tr`).evaluateAll((rows) => rows.map((r) => r.getAttribute('data-kind')))).toEqual(['suppress', 'fire', 'skip']);
+    expect(await page.locator(`${t} table.decisions tr[data-kind="skip"] td.reason`).textContent()).toBe('tick 2026-12-02T02:00:00Z is older than catchUp (1h)');
+    await page.click(`${t} table.decisions tr[data-kind="skip"] summary`);
+    expect(await page.locator(`${t} table.decisions tr[data-kind="skip"] pre.evidence`).textContent()).toContain('"catchUp": 3600');
+    const run = page.locator(`${t} table.fires tr[data-run="${fired.runId}"]`);
+    expect(await run.locator('.badge').textContent()).toBe('succeeded');
+    await page.screenshot({ path: join(shots, 'triggers.png'), fullPage: true });
+    await run.locator('a').click();
+    await page.waitForSelector(`#run[data-run="${fired.runId}"] #dag g.node`);
+    expect(errors).toEqual([]);
   });
 
   it('follows a live run: states change as tasks finish, a log line appears', async () => {
