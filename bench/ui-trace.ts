@@ -23,7 +23,7 @@ await page.goto(`${ui.url}#/run/${id}`, { waitUntil: 'commit' });
 await page.waitForSelector(`#run[data-run="${id}"] #dag g.node`);
 const t0 = Date.now();
 await page.evaluate(() => (globalThis as any).document.querySelectorAll('#tasks .vrow')[3].click());
-await page.waitForSelector('#task-panel h3');
+await page.waitForSelector('#task-panel[data-task] #cache');
 console.log('click->panel (incl. CDP)', Date.now() - t0);
 await browser.stopTracing();
 const res = await page.evaluate(() => performance.getEntriesByType('resource').map((r: any) => [r.name.replace(/^.*\/\/[^/]+/, '').slice(0, 60), Math.round(r.startTime), Math.round(r.responseStart), Math.round(r.responseEnd)]));

@@ -45,7 +45,7 @@ const results: Record<number, R> = {};
 /**
  * Installed before the page's own script (CDP, not subject to the page's CSP): as soon as this
  * run's DAG is drawn and its task list has rows, clicks the fourth row in the page itself and
- * notes when the task panel shows that task. Timing the click from the page keeps the driver's
+ * notes when the task panel shows that task's details (read from the server on the click). Timing the click from the page keeps the driver's
  * round trips (locator, actionability checks, polling; ~0.4-0.7 s under load here) out of it.
  */
 const PROBE = (id: string) => `(() => {
@@ -59,8 +59,9 @@ const PROBE = (id: string) => `(() => {
       window.__drawnAt = performance.now();
       rows[3].click();
     }
-    const h = document.querySelector('#task-panel h3');
-    if (h && h.textContent.startsWith(key)) { window.__ttiAt = performance.now(); obs.disconnect(); }
+    // the task's details, not only its name: the panel of this task with its cache line
+    const panel = document.querySelector('#task-panel[data-task]');
+    if (panel && panel.getAttribute('data-task') === key && panel.querySelector('#cache')) { window.__ttiAt = performance.now(); obs.disconnect(); }
   };
   const obs = new MutationObserver(look);
   const start = () => { obs.observe(document.documentElement, { subtree: true, childList: true, attributes: true, characterData: true }); look(); };

@@ -1,4 +1,5 @@
 // The Sluice web view: Preact + htm (no build-time JSX), dagre for the DAG layout, uPlot for charts.
+import { early } from './prefetch.js'; // first: it starts the Run page's request before the rest is evaluated
 import { h, render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
@@ -8,11 +9,18 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
 const html = htm.bind(h);
-const api = async (path) => {
-  const r = await fetch(path, { credentials: 'same-origin' });
+const answer = async (r) => {
   const body = await r.json();
   if (!r.ok) throw new Error(body.error || r.statusText);
   return body;
+};
+const api = async (path) => answer(await fetch(path, { credentials: 'same-origin' }));
+let prefetched = early;
+/** The page answer of a run: the one asked for while the bundle loaded, if it is this run's and not taken yet. */
+const pageOf = (id) => {
+  const p = prefetched;
+  prefetched = null;
+  return p && p.id === id ? p.answer.then(answer) : api(`/api/runs/${enc(id)}/page`);
 };
 const enc = encodeURIComponent;
 const fmtMs = (ms) => (ms == null ? '-' : ms < 1000 ? `${ms} ms` : ms < 60000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60000)} m ${Math.round((ms % 60000) / 1000)} s`);
@@ -155,7 +163,7 @@ function TaskList({ tasks, selected, onSelect }) {
 }
 
 // the task's details are read when it is selected (the run page has every task in brief only)
-function TaskPanel({ runId, taskKey, version }) {
+function TaskPanel({ runId, taskKey, brief, version }) {
   const [logs, setLogs] = useState(null);
   const [task, setTask] = useState(null);
   useEffect(() => {
@@ -170,10 +178,10 @@ function TaskPanel({ runId, taskKey, version }) {
     return () => { live = false; };
   }, [runId, taskKey, version]);
   if (!taskKey) return html`<p class="mute">select a task in the graph or the list</p>`;
-  // never the previous task's details under this one's name
-  if (!task || task.key !== taskKey) return html`<p class="mute" id="task-loading">loading ${taskKey}…</p>`;
+  // never the previous task's details under this one's name: until this one's come, its name and state from the list
+  if (!task || task.key !== taskKey) return html`<div id="task-panel" data-loading="1"><h3>${taskKey} ${brief ? html`<${Badge} s=${brief.state} />` : null}</h3><p class="mute">loading…</p></div>`;
   const cache = task.cache.status === 'hit' ? `hit (from ${task.cache.from})` : task.cache.status === 'miss' ? `miss: ${task.cache.reason}` : task.cache.status;
-  return html`<div id="task-panel"><h3>${task.key} <${Badge} s=${task.state} /></h3>
+  return html`<div id="task-panel" data-task=${task.key}><h3>${task.key} <${Badge} s=${task.state} /></h3>
     <table><tbody><tr><th>started</th><td>${fmtTime(task.startedAt)}</td></tr><tr><th>finished</th><td>${fmtTime(task.finishedAt)}</td></tr><tr><th>duration</th><td>${fmtMs(task.durationMs)}</td></tr><tr><th>cache</th><td id="cache">${cache}</td></tr>${task.error ? html`<tr><th>error</th><td>${task.error}</td></tr>` : null}</tbody></table>
     <h4>attempts</h4><table><thead><tr><th>#</th><th>outcome</th><th>started</th><th>finished</th><th>exit</th><th>message</th></tr></thead><tbody>${task.attempts.map((a) => html`<tr><td>${a.n}</td><td>${a.outcome}</td><td>${fmtTime(a.startedAt)}</td><td>${fmtTime(a.finishedAt)}</td><td>${a.exitCode ?? a.signal ?? '-'}</td><td>${a.message ?? ''}</td></tr>`)}</tbody></table>
     <h4>inputs</h4><table><tbody>${Object.entries(task.inputs ?? {}).map(([k, v]) => html`<tr><th>${k}</th><td>${showVal(v)}</td></tr>`)}</tbody></table>
@@ -225,7 +233,7 @@ function Run({ id, open, onOpen }) {
     const load = () => {
       api(`/api/runs/${enc(id)}/metrics`).then((m) => live && setPoints(m.points), () => {});
       // one answer: the run with its tasks in brief, and its graph
-      return api(`/api/runs/${enc(id)}/page`).then((p) => {
+      return pageOf(id).then((p) => {
         if (!live) return;
         performance.mark('sluice:page-answer');
         // the tasks come as columns: rows for the list, each naming its graph node
@@ -263,7 +271,7 @@ function Run({ id, open, onOpen }) {
     <p class="mute">pipeline ${run.pipeline} · started ${fmtTime(run.createdAt)} · ${fmtMs(run.durationMs)} · ${run.counts.total} tasks${run.git ? ` · ${run.git.commit.slice(0, 12)}${run.git.dirty ? '+dirty' : ''}` : ''}</p>
     <div class="row"><div class="grow"><div class="panel graph"><${Graph} graph=${graph} selected=${node} open=${open} onToggle=${toggle} onSelect=${(x) => { setNode(x); setKey(null); }} /></div>
       <div class="panel"><b>tasks${n ? ` of ${n.id}` : ''}</b> (${shown.length}) ${n ? html`<a href="javascript:void 0" onClick=${() => setNode(null)}>all</a>` : null}<${TaskList} tasks=${shown} selected=${taskKey} onSelect=${setKey} /></div></div>
-      <div class="grow panel"><${TaskPanel} runId=${run.id} taskKey=${taskKey} version=${version} /></div></div>
+      <div class="grow panel"><${TaskPanel} runId=${run.id} taskKey=${taskKey} brief=${taskKey ? run.tasks.find((t) => t.key === taskKey) : null} version=${version} /></div></div>
     <div class="panel"><h3>params</h3><table><tbody>${Object.entries(run.params).map(([k, v]) => html`<tr><th>${k}</th><td>${JSON.stringify(v)}</td></tr>`)}</tbody></table></div>
     <div class="panel" id="metrics"><h3>metrics</h3><${MetricCharts} points=${points} /></div>
     <div class="panel"><h3>artifacts</h3><table><thead><tr><th>name</th><th>type</th><th>size</th><th>hash</th><th>consumers</th></tr></thead><tbody>${run.artifacts.map((a) => html`<tr><td>${a.name}</td><td>${a.type}</td><td>${a.size}</td><td><a href=${`#/artifact/${a.hash.replace(/^sha256:/, '')}`}>${a.hash.replace(/^sha256:/, '').slice(0, 12)}</a></td><td>${a.consumers.join(', ')}</td></tr>`)}</tbody></table>${run.artifactCount > run.artifacts.length ? html`<p class="mute">the first ${run.artifacts.length} of ${run.artifactCount} artifacts</p>` : null}</div>

@@ -72,7 +72,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     expect(await page.locator('#dag g.group[data-group="sweep"] text').textContent()).toContain('4 iterations');
     expect(await page.locator('#dag g.node[data-node="evaluate-model"]').getAttribute('data-state')).toBe('succeeded');
     await page.click('#dag g.node[data-node="validate-data"]');
-    await page.waitForSelector('#task-panel #log');
+    await page.waitForSelector('#task-panel[data-task="validate-data"] #log');
     await page.waitForFunction(() => /validated/.test((globalThis as any).document.querySelector('#log')?.textContent ?? ''));
     expect(await page.locator('#cache').textContent()).toMatch(/miss/);
     await page.screenshot({ path: join(shots, 'run.png'), fullPage: true });
@@ -96,6 +96,26 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     await page.waitForSelector(`#run[data-run="${runs.demo}"] #dag g.node[data-node="announce-2"]`);
     await page.unroute(`**/api/runs/${runs.demo}/page`);
     expect(await page.locator('#dag g.node[data-node="train-model"]').count()).toBe(0);
+  });
+
+  it("selecting another task never shows the first task's details under the second's name", async () => {
+    await page.goto(`${ui.url}#/run/${runs.demo}`);
+    await page.click(`#run[data-run="${runs.demo}"] #dag g.node[data-node="make-data"]`);
+    await page.waitForSelector('#task-panel[data-task="make-data"] #cache');
+    let release = (): void => {};
+    const held = new Promise<void>((r) => { release = r; });
+    await page.route(`**/api/runs/${runs.demo}/tasks/fit-2`, async (route) => { await held; await route.continue(); });
+    try {
+      await page.click('#dag g.node[data-node="fit-2"]');
+      await page.waitForSelector('#task-panel[data-loading] h3');
+      expect(await page.locator('#task-panel h3').textContent()).toMatch(/^fit-2/);
+      expect(await page.locator('#task-panel #cache').count()).toBe(0);
+    } finally {
+      release();
+    }
+    await page.waitForSelector('#task-panel[data-task="fit-2"] #cache');
+    await page.unroute(`**/api/runs/${runs.demo}/tasks/fit-2`);
+    expect(errors).toEqual([]);
   });
 
   it("draws a condition as a group with its predicate and the branch taken", async () => {
