@@ -133,12 +133,12 @@ export interface GraphTask { readonly key: string; readonly state: string }
  * a condition carries its predicate and the branch taken, a nested pipeline is a group of its own
  * tasks (ids prefixed by its task's) with their states counted.
  */
-export function runGraph(ir: PipelineIR, tasks: readonly GraphTask[]): Graph {
+export function runGraph(ir: PipelineIR, tasks: readonly GraphTask[], graphIds?: readonly string[]): Graph {
   const nestedIds = pipelineTaskIds(ir);
   const byId = new Map<string, GraphTask[]>();
   const inner = new Map<string, Record<string, number>>();
-  for (const t of tasks) {
-    const id = graphIdOfKey(t.key, nestedIds);
+  for (const [i, t] of tasks.entries()) {
+    const id = graphIds?.[i] ?? graphIdOfKey(t.key, nestedIds);
     let l = byId.get(id);
     if (!l) byId.set(id, (l = []));
     l.push(t);
@@ -223,12 +223,12 @@ export interface TaskColumns {
   readonly node: readonly number[];
 }
 
-export function taskColumns(tasks: readonly TaskBriefView[], graph: Graph, nested: ReadonlySet<string>): TaskColumns {
+export function taskColumns(tasks: readonly TaskBriefView[], graph: Graph, graphIds: readonly string[]): TaskColumns {
   const states: string[] = [];
   const stateIx = new Map<string, number>();
   const nodeIx = new Map(graph.nodes.map((n, i) => [n.id, i]));
   const cols = { key: [] as string[], state: [] as number[], states, durationMs: [] as (number | null)[], attempts: [] as number[], node: [] as number[] };
-  for (const t of tasks) {
+  for (const [i, t] of tasks.entries()) {
     let s = stateIx.get(t.state);
     if (s === undefined) {
       stateIx.set(t.state, (s = states.length));
@@ -238,7 +238,7 @@ export function taskColumns(tasks: readonly TaskBriefView[], graph: Graph, neste
     cols.state.push(s);
     cols.durationMs.push(t.durationMs);
     cols.attempts.push(t.attempts);
-    cols.node.push(nodeIx.get(graphIdOfKey(t.key, nested)) ?? -1);
+    cols.node.push(nodeIx.get(graphIds[i] as string) ?? -1);
   }
   return cols;
 }
@@ -326,8 +326,10 @@ export class UiData {
     return this.memo('page', id, async (runId) => {
       const { tasks, ...run } = await this.backend.getRunOverview(runId);
       const ir = this.ir(runId);
-      const graph = runGraph(ir, tasks);
-      return { status: run.status, run, graph, tasks: taskColumns(tasks, graph, pipelineTaskIds(ir)) };
+      const nested = pipelineTaskIds(ir);
+      const ids = tasks.map((t) => graphIdOfKey(t.key, nested));
+      const graph = runGraph(ir, tasks, ids);
+      return { status: run.status, run, graph, tasks: taskColumns(tasks, graph, ids) };
     }, memoMs);
   }
 
