@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPipeline } from '@sluice/runner';
+import { LocalBackend, runPipeline } from '@sluice/runner';
 import { nightly, recordDecisions } from './fixtures/triggers.ts';
 import { runGraph, UiData } from '../src/data.ts';
 import { createUiApp } from '../src/server.ts';
@@ -50,6 +50,15 @@ describe('the Run page answer', () => {
     const fit = p.tasks.key.indexOf('sweep[1]/fit');
     expect(p.graph.nodes[p.tasks.node[fit]].id).toBe('fit');
     expect(p.graph).toEqual(await json(`/api/runs/${ids.demo}/graph`));
+  });
+
+  it('has the first artifacts of the run (consumers and all) and how many there are', async () => {
+    const full = await json(`/api/runs/${ids.demo}`);
+    expect(full.artifacts.length).toBeGreaterThan(3);
+    const o = await new LocalBackend(store).getRunOverview(ids.demo, { artifactLimit: 3 });
+    expect(o.artifacts).toEqual(full.artifacts.slice(0, 3));
+    expect(o.artifactCount).toBe(full.artifacts.length);
+    expect(o.artifacts.some((a) => a.consumers.length > 0)).toBe(true);
   });
 
   it("gives one task's details (attempts, cache, inputs) as the full view does; an unknown task is 404", async () => {

@@ -254,23 +254,34 @@ function loopIds(ir: PipelineIR | null): Set<string> {
 
 /** The artifacts a run's tasks produced, in DAG order of their producers then natural output order, with their consumers in the run. */
 export function artifactViews(store: StateStore, run: RunRow): ArtifactView[] {
+  return artifactPage(store, run, Number.POSITIVE_INFINITY).artifacts;
+}
+
+/**
+ * The first `limit` of {@link artifactViews} and how many there are: only the shown artifacts'
+ * consumers are read (a 10,000-iteration loop's outputs need not be joined for a page of 200).
+ */
+function artifactPage(store: StateStore, run: RunRow, limit: number): { artifacts: ArtifactView[]; total: number } {
   const ir = irOf(run);
   const order = ir ? dagOrder(ir) : naturalCompare;
+  const all = store.artifactsOfRun(run.id).sort((a, b) => order(a.task_key, b.task_key) || naturalCompare(a.output, b.output));
+  const shown = all.length > limit ? all.slice(0, limit) : all;
+  const wanted = all.length > limit ? new Set(shown.map((a) => `${a.task_key}.${a.output}`)) : null;
   const consumers = new Map<string, string[]>();
   for (const c of store.consumptionsOfRun(run.id)) {
     if (c.from_run !== run.id || c.from_task === null) continue;
     const k = `${c.from_task}.${c.from_output}`;
+    if (wanted && !wanted.has(k)) continue;
     let l = consumers.get(k);
     if (!l) consumers.set(k, (l = []));
     const name = `${c.task_key}.${c.input}`;
     if (!l.includes(name)) l.push(name);
   }
-  return store.artifactsOfRun(run.id)
-    .sort((a, b) => order(a.task_key, b.task_key) || naturalCompare(a.output, b.output))
-    .map((a) => ({
-      name: `${a.task_key}.${a.output}`, task: a.task_key, output: a.output, type: a.type, size: a.size, hash: a.hash,
-      metadata: parse<{ [key: string]: JsonValue }>(a.metadata) ?? {}, consumers: (consumers.get(`${a.task_key}.${a.output}`) ?? []).sort((x, y) => order(x.split('.')[0] as string, y.split('.')[0] as string) || naturalCompare(x, y)),
-    }));
+  const artifacts = shown.map((a) => ({
+    name: `${a.task_key}.${a.output}`, task: a.task_key, output: a.output, type: a.type, size: a.size, hash: a.hash,
+    metadata: parse<{ [key: string]: JsonValue }>(a.metadata) ?? {}, consumers: (consumers.get(`${a.task_key}.${a.output}`) ?? []).sort((x, y) => order(x.split('.')[0] as string, y.split('.')[0] as string) || naturalCompare(x, y)),
+  }));
+  return { artifacts, total: all.length };
 }
 
 function header(store: StateStore, run: RunRow, storeRoot: string, now: number, tasks: readonly BriefRow[]): Omit<RunView, 'tasks' | 'artifacts'> {
@@ -298,9 +309,8 @@ export function runView(store: StateStore, run: RunRow, storeRoot: string, now =
  */
 export function runOverview(store: StateStore, run: RunRow, storeRoot: string, opts: { readonly artifactLimit?: number; readonly now?: number } = {}): RunOverviewView {
   const rows = briefRows(store, run.id);
-  const artifacts = artifactViews(store, run);
-  const limit = opts.artifactLimit ?? 200;
-  return { ...header(store, run, storeRoot, opts.now ?? Date.now(), rows), tasks: taskBriefs(run, rows), artifacts: artifacts.slice(0, limit), artifactCount: artifacts.length };
+  const { artifacts, total } = artifactPage(store, run, opts.artifactLimit ?? 200);
+  return { ...header(store, run, storeRoot, opts.now ?? Date.now(), rows), tasks: taskBriefs(run, rows), artifacts, artifactCount: total };
 }
 
 /**
