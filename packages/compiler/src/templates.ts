@@ -130,7 +130,7 @@ export function synchronization(sync: SynchronizationIR | undefined): ArgoObject
 }
 
 /** Template fields from the effective options (pod settings, retry, timeout, cache). */
-function optionFields(o: TaskOptionsIR, comp: ComponentIR, compHash: string, paramInputs: readonly string[], mode: CacheMode, ctx: TemplateContext) {
+function optionFields(o: TaskOptionsIR, compHash: string, paramInputs: readonly string[], mode: CacheMode, ctx: TemplateContext) {
   const r = o.resources;
   const requests: Record<string, string> = {};
   const limits: Record<string, string | number> = {};
@@ -304,7 +304,7 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
     io.outArts.push({ name: CHECKPOINT_ARTIFACT, path: POD_PATHS.checkpoints, optional: true, s3: { key: CHECKPOINT_KEY }, archive: { none: {} } });
   }
   args.push(F.outputs, OUTPUTS_DIR);
-  return assemble(io, o, comp, hash, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
+  return assemble(io, o, hash, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
 }
 
 function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan): ArgoObject {
@@ -328,7 +328,7 @@ function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOpti
   });
   io.arts.push(...rawArtifacts);
   const image = o.image ?? comp.image;
-  const t = assemble(io, o, comp, hash, ctx, io.params, image, command, undefined, leaf);
+  const t = assemble(io, o, hash, ctx, io.params, image, command, undefined, leaf);
   // The command writes its outputs to /tmp/sluice/outputs/{parameters,artifacts}/<name>: the pod
   // gets those directories as emptyDir volumes (no shell, nothing needed in the image).
   const kinds = [...new Set(Object.values(comp.outputs).map((x) => (x.kind === 'artifact' ? 'artifacts' : 'parameters')))].sort();
@@ -340,8 +340,8 @@ function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOpti
   return t;
 }
 
-function assemble(io: ReturnType<typeof ioLists>, o: TaskOptionsIR, comp: ComponentIR, hash: string, ctx: TemplateContext, params: ArgoObject[], image: string, command: string[], args: string[] | undefined, leaf: LeafPlan): ArgoObject {
-  const f = optionFields(o, comp, hash, [...io.paramNames.map((n) => argoParamName(n)), ...io.cacheParams], leaf.mode, ctx);
+function assemble(io: ReturnType<typeof ioLists>, o: TaskOptionsIR, hash: string, ctx: TemplateContext, params: ArgoObject[], image: string, command: string[], args: string[] | undefined, leaf: LeafPlan): ArgoObject {
+  const f = optionFields(o, hash, [...io.paramNames.map((n) => argoParamName(n)), ...io.cacheParams], leaf.mode, ctx);
   // A memoized step also reports its key: consumers fold it into theirs (chained cache keys).
   if (f.memoize) io.outParams.push({ name: CACHE_KEY_OUTPUT, valueFrom: { path: UNSET_PATH, default: f.memoize.key as string } });
   return {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerTrackingVerbs } from './tracking-verbs.ts';
 const UI_PACKAGE = '@sluice/ui';
