@@ -3,7 +3,7 @@
  * a {@link RunBackend} for plain data (`backend/views.ts`) and prints it; `--json` prints the
  * same data as JSON. Nothing here reads the store itself.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { RunBackend } from '../backend/backend.ts';
 import type { LineageView, LogEntry, RunStatusView, RunSummaryView, RunView, TaskView } from '../backend/views.ts';
 import { LocalBackend } from '../backend/local.ts';
@@ -106,12 +106,6 @@ export function printLineage(root: LineageView, o: { json?: boolean | undefined 
     for (const i of n.inputs) print(i.lineage, indent + '    ', `${i.name} ← `);
   };
   print(root, '', '');
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number of at least 1, got "${v}"`);
-  return n;
 }
 
 /** The backend a read verb talks to: the local store found from `--store`, `SLUICE_STORE` or an upward search for `.sluice/`. */
