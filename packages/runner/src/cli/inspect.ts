@@ -73,6 +73,10 @@ export function printRun(run: RunView, o: { json?: boolean | undefined; artifact
     out('\nattempts that did not succeed:\n');
     for (const { key, a } of failed) out(`  ${key} #${a.n}: ${a.outcome}${a.exitCode !== null ? ` (exit ${a.exitCode})` : ''}${a.signal ? ` (${a.signal})` : ''}${a.message ? ` — ${a.message.split('\n')[0]}` : ''}\n`);
   }
+  if (run.warnings?.length) {
+    out('\nwarnings:\n');
+    for (const w of run.warnings) out(`  ${w.task ? `${w.task}: ` : ''}${w.message.split('\n').join('\n    ')}\n`);
+  }
   const errs = run.tasks.filter((t) => t.state === 'failed' && t.error && t.kind === 'task');
   if (errs.length) {
     out('\nfailures:\n');
