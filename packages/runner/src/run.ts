@@ -235,7 +235,9 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   const git = opts.resume ? undefined : gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
   // the code part of the cache key: the hash of the bundled module graph (in parallel with loading)
   const codeFile = typeof pipeline === 'string' ? pipeline : opts.entry;
-  const code = codeFile ? import('@sluice/bundle').then((b) => b.pipelineCodeHash(codeFile, opts.exportName)) : undefined;
+  // (an unchanged module graph is served from the store's code-hash cache without running esbuild)
+  const codeCache = join(storePaths(opts.storeDir).root, 'code-hashes.json');
+  const code = codeFile ? import('@sluice/bundle').then((b) => b.pipelineCodeHash(codeFile, opts.exportName, { cacheFile: codeCache })) : undefined;
   // the engine, the step launchers, the executor and tracking load here, not with the module: the
   // CLI's read verbs import this module (through the local backend) and never run anything
   const [{ Engine }, { ContainerLauncher, InProcessLauncher, ProcessLauncher }, { loadPipelineFile, toLoadedPipeline }, { resolveTracking }, { syncAfterRun, TrackingIngest }] = await Promise.all([
@@ -348,6 +350,9 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     const planned = plannedTasks(ir, params);
     emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id, pipeline: ir.name, planned: planned.n, plannedExact: planned.exact });
     const codeHash = await code;
+    if (codeHash && 'save' in codeHash) {
+      try { codeHash.save?.(); } catch { /* not kept: the next run bundles again */ }
+    }
     if (codeHash && 'error' in codeHash) emit({ type: 'warning', time: clock.now(), runId: id, message: `cache keys cover only each step's run() source: ${codeHash.error}` });
     const row = store.getRun(id);
     ingest = new TrackingIngest(paths.root);
