@@ -17,7 +17,7 @@ export { isValidatedIR, markValidated } from './validated.ts';
 export { SluiceValidationError, NonRetryableError, isNonRetryable, formatIssues } from './errors.ts';
 export type { SluiceIssue } from './errors.ts';
 export { isQuantity } from './options.ts';
-export type { TaskOptions, RetryOptions, CacheOptions, ResourceOptions, PipelineOptions, SynchronizationOptions } from './options.ts';
+export type { TaskOptions, RetryOptions, CacheOptions, ResourceOptions, GpuOptions, PipelineOptions, SynchronizationOptions } from './options.ts';
 export {
   parseDuration, parseDurationMs, durationString, argoDuration,
   canonicalJson, sha256, contentHash,

@@ -403,6 +403,7 @@ function checkOptions(at: string, o: TaskOptionsIR, issues: SluiceIssue[]): void
       if (q !== undefined && !isQuantity(q)) issues.push({ code: 'option.quantity', path: `${at}.resources.${k}`, message: `"${q}" is not a Kubernetes quantity (for example ${k === 'cpu' ? '"500m" or "2"' : '"512Mi" or "4Gi"'})` });
     }
     if (r.gpu && !(Number.isInteger(r.gpu.count) && r.gpu.count > 0)) issues.push({ code: 'option.gpu', path: `${at}.resources.gpu`, message: `expected a positive whole number of GPUs, got ${JSON.stringify(r.gpu.count)}` });
+    if (r.gpu?.localFallback !== undefined && (r.gpu.localFallback as unknown) !== 'cpu') issues.push({ code: 'option.gpu', path: `${at}.resources.gpu.localFallback`, message: `expected 'cpu' (the only local fallback), got ${JSON.stringify(r.gpu.localFallback)}` });
   }
   if (o.retry) {
     const rt = o.retry;

@@ -141,6 +141,15 @@ export interface RunView extends RunSummaryView {
   readonly tasks: readonly TaskView[];
   /** Artifacts produced by the run's tasks, in task order then natural output order (`partitions[1]` before `partitions[10]`). */
   readonly artifacts: readonly ArtifactView[];
+  /** Warnings the run recorded, in order (a GPU step run on CPU by its declared fallback, ...); absent where none are kept. */
+  readonly warnings?: readonly WarningView[];
+}
+
+/** A warning a run recorded; `task` null for one about the whole run. */
+export interface WarningView {
+  readonly task: string | null;
+  readonly time: string;
+  readonly message: string;
 }
 
 /** Who produced an artifact: a task output of a run. */
