@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { ArgoBackend } from './backend.ts';
 import type { ConnectOptions } from './kube.ts';
 import type { CodeMode } from './submit.ts';
-import type { RunDetailView, RunEventLike } from './types.ts';
+import type { RunEvent, RunOutputValue, RunView } from '@sluice/sdk';
 
 // loaded when a verb runs, so that registering the verbs costs nothing
 const kubeMod = () => import('./kube.ts');
@@ -19,7 +19,7 @@ const USER_ERRORS = new Set(['KubeConfigError', 'SubmitError', 'RunUsageError', 
 /** What the runner's CLI lends the cluster verbs: its live view, and where the exit code goes. */
 export interface ClusterCliDeps {
   /** The local runs' view (RunView), in the mode the flags ask for. */
-  view(json: boolean): { event(e: RunEventLike): void; close(): void };
+  view(json: boolean): { event(e: RunEvent): void; close(): void };
   setCode(code: number): void;
 }
 
@@ -69,7 +69,7 @@ function checkpointStore(url: string, secret: string | undefined): { endpoint: s
 }
 
 /** Exit code of a finished run: 0 succeeded, 1 otherwise. */
-export function exitCodeOf(v: RunDetailView): number {
+export function exitCodeOf(v: Pick<RunView, 'status'>): number {
   return v.status === 'succeeded' ? 0 : 1;
 }
 
@@ -108,7 +108,8 @@ async function watchRun(b: ArgoBackend, run: string, deps: ClusterCliDeps, json:
     }
     view.close();
     if (!json) {
-      process.stdout.write(`run ${run} ${v.status}${v.message ? `: ${v.message}` : ''}\n`);
+      process.stdout.write(`run ${run} ${v.status}${v.error ? `: ${v.error}` : ''}\n`);
+      if (v.outputs) process.stdout.write(formatClusterOutputs(v.outputs));
       if (v.status !== 'succeeded') process.stdout.write(`logs: sluice logs ${run}; retry the failed steps: sluice retry ${run}\n`);
     }
     return exitCodeOf(v);
@@ -214,7 +215,7 @@ export async function clusterRuns(o: ConnFlags & { limit?: string; json?: boolea
     if (o.json) process.stdout.write(`${JSON.stringify(runs)}\n`);
     else {
       process.stdout.write(`runs on ${b.name}:\n`);
-      for (const r of runs) process.stdout.write(`${r.id.padEnd(36)} ${r.pipeline.padEnd(24)} ${r.status.padEnd(10)} ${r.startedAt ?? ''}\n`);
+      for (const r of runs) process.stdout.write(`${r.id.padEnd(36)} ${r.pipeline.padEnd(24)} ${r.status.padEnd(10)} ${r.createdAt}\n`);
       if (!runs.length) process.stdout.write('(none)\n');
     }
     return 0;
@@ -226,16 +227,35 @@ export async function clusterRuns(o: ConnFlags & { limit?: string; json?: boolea
 export async function clusterShow(run: string, o: ConnFlags & { json?: boolean }): Promise<number> {
   let code = 0;
   await guarded({ setCode: (c) => { code = c; }, view: () => ({ event: () => {}, close: () => {} }) }, async () => {
-    const v = await (await backend(o)).show(run);
+    const b = await backend(o);
+    const v = await b.show(run);
     if (o.json) process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
     else {
-      process.stdout.write(`run ${v.id} (${v.pipeline}) ${v.status} on ${v.backend}${v.message ? `: ${v.message}` : ''}\n`);
-      if (v.gitCommit || v.irHash) process.stdout.write(`${v.gitCommit ? `git ${v.gitCommit} ` : ''}${v.irHash ? `IR ${v.irHash}` : ''}\n`);
-      for (const t of v.tasks) process.stdout.write(`  ${t.key.padEnd(32)} ${t.state.padEnd(10)} attempts ${t.attempts}${t.message ? `  ${t.message.split('\n')[0]}` : ''}\n`);
+      process.stdout.write(`run ${v.id} (${v.pipeline}) ${v.status} on ${b.name}${v.error ? `: ${v.error}` : ''}\n`);
+      if (v.git || v.irHash) process.stdout.write(`${v.git ? `git ${v.git.commit} ` : ''}${v.irHash ? `IR ${v.irHash}` : ''}\n`);
+      for (const t of v.tasks) process.stdout.write(`  ${t.key.padEnd(32)} ${t.state.padEnd(10)} attempts ${t.attempts.length}${t.error ? `  ${t.error.split('\n')[0]}` : ''}\n`);
+      if (v.outputs) process.stdout.write(formatClusterOutputs(v.outputs));
     }
     return 0;
   });
   return code;
+}
+
+/** A cluster run's outputs as `sluice show` prints a local run's: parameter values, artifacts as type and repository URI. */
+export function formatClusterOutputs(outputs: { readonly [name: string]: RunOutputValue }): string {
+  const names = Object.keys(outputs).sort();
+  if (!names.length) return '';
+  const w = Math.max(...names.map((n) => n.length));
+  const lines = names.map((name) => {
+    const v = outputs[name];
+    if (v && typeof v === 'object' && !Array.isArray(v) && (v as { kind?: unknown }).kind === 'artifact') {
+      const a = v as { type: string; uri: string };
+      return `  ${name.padEnd(w)}  ${a.type}  ${a.uri}`;
+    }
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    return `  ${name.padEnd(w)}  ${text.length > 160 ? `${text.slice(0, 160)}… (${text.length} characters; all of it in --json)` : text}`;
+  });
+  return `outputs\n${lines.join('\n')}\n`;
 }
 
 /** `sluice logs <run> [task] --cluster`. */

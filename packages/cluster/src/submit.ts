@@ -25,6 +25,7 @@ import { compile } from '@sluice/compiler';
 import { canonicalJson, formatIssues, sha256, type JsonValue, type PipelineIR } from '@sluice/sdk';
 import { KubeApiError, type Kube } from './kube.ts';
 import { SOURCE_MAP_ANNOTATION } from './nodes.ts';
+import { OUTPUTS_ANNOTATION, type OutputSpecLike } from './outputs.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -95,6 +96,19 @@ function addStepEnv(spec: Obj, command: readonly string[], o: PrepareOptions): v
     if (!ct || (ct.command as string[] | undefined)?.join('\0') !== command.join('\0')) continue;
     ct.env = [...((ct.env as Obj[] | undefined) ?? []).filter((e) => !env.some((x) => x.name === e.name)), ...env];
   }
+}
+
+/** What `sluice show` needs of the pipeline's output specs to read its outputs back (outputs.ts). */
+function outputSpecs(ir: PipelineIR): Record<string, OutputSpecLike> {
+  const out: Record<string, OutputSpecLike> = {};
+  for (const [name, spec] of Object.entries(ir.outputs)) {
+    if (spec.kind === 'artifact') out[name] = { kind: 'artifact', artifactType: spec.artifactType, ...(spec.list ? { list: true } : {}) };
+    else {
+      const items = (spec.schema as { items?: { type?: unknown } } | undefined)?.items?.type;
+      out[name] = { kind: 'parameter', type: spec.type, ...(typeof items === 'string' ? { items } : {}) };
+    }
+  }
+  return out;
 }
 
 function git(dir: string): { commit?: string; dirty?: boolean } {
@@ -204,6 +218,7 @@ export async function prepareSubmission(entry: string, o: PrepareOptions): Promi
         'sluice.dev/entry': path.relative(process.cwd(), path.resolve(entry)) || entry,
         ...(g.dirty !== undefined ? { 'sluice.dev/git-dirty': String(g.dirty) } : {}),
         ...(sourceMap ? { [SOURCE_MAP_ANNOTATION]: sourceMap } : {}),
+        ...(Object.keys(ir.outputs).length ? { [OUTPUTS_ANNOTATION]: JSON.stringify(outputSpecs(ir)) } : {}),
       },
     },
     // the run id reaches the pods as a label (SLUICE_RUN_ID), and a resubmission keeps it
