@@ -122,32 +122,12 @@ async function watchRun(b: ArgoBackend, run: string, deps: ClusterCliDeps, json:
 /** Registers submit, watch, stop, terminate, retry, resubmit and build on the `sluice` program. */
 export function registerCluster(program: Command, deps: ClusterCliDeps): void {
   addClusterFlags(program);
-  withConn(program.command('submit <file>').description('run a pipeline on Kubernetes with Argo Workflows (bundled code on node:20-slim, or --image)'))
+  submitOptions(withConn(program.command('submit <file>').description('run a pipeline on Kubernetes with Argo Workflows (bundled code on node:20-slim, or --image); also `sluice run --cluster`')))
     .option('--export <name>', 'named export holding the pipeline')
     .option('-p, --param <name=value>', 'pipeline parameter (repeatable)', collect, [])
-    .option('--image <image>', 'run function steps in this image (built with `sluice build`) instead of shipping the bundle')
-    .option('--entry-in-image <path>', 'with --image: the pipeline file inside the image (default: the file as given)')
-    .option('--watch', 'follow the run to its end (exit code = the run\'s)')
-    .option('--checkpoint-store <url>', 'keep step checkpoints in S3 so retried and resubmitted pods resume: http(s)://host:port/bucket[/prefix]')
-    .option('--checkpoint-secret <name>', 'Secret with accessKey and secretKey for --checkpoint-store')
     .option('--dry-run', 'only the server-side dry run (strict field validation); nothing is stored')
     .option('--json', 'JSON output')
-    .action((file: string, o: ConnFlags & { export?: string; param: string[]; image?: string; entryInImage?: string; watch?: boolean; dryRun?: boolean; json?: boolean; checkpointStore?: string; checkpointSecret?: string }) => guarded(deps, async () => {
-      const params = paramFlags(o.param);
-      const b = await backend(o);
-      const code: CodeMode = o.image ? { kind: 'image', image: o.image, entry: o.entryInImage ?? file } : { kind: 'bundle' };
-      const { prepareSubmission, submitObjects } = await submitMod();
-      const checkpoints = o.checkpointStore ? checkpointStore(o.checkpointStore, o.checkpointSecret) : undefined;
-      const sub = await prepareSubmission(file, { ...(o.export ? { exportName: o.export } : {}), params, namespace: b.kube.namespace, code, ...(checkpoints ? { checkpoints } : {}) });
-      const r = await submitObjects(b.kube, sub, { dryRun: !!o.dryRun });
-      if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: b.name })}\n`);
-      else if (r.dryRun) process.stdout.write(`dry run: the API server accepts ${sub.configMap ? 'the bundle ConfigMap, ' : ''}${sub.templates.length} WorkflowTemplate(s) and the Workflow; nothing was stored\n`);
-      else {
-        process.stdout.write(`submitted ${r.workflow} to ${b.name} (template ${r.template} ${r.templateAction}${r.configMap ? `, code in ConfigMap ${r.configMap}` : ''})\n`);
-        if (!o.watch) process.stdout.write(`watch: sluice watch ${r.workflow}; logs: sluice logs ${r.workflow}\n`);
-      }
-      return o.watch && !r.dryRun ? watchRun(b, r.workflow, deps, !!o.json) : 0;
-    }));
+    .action((file: string, o: SubmitFlags) => guarded(deps, () => clusterSubmit(file, o, deps)));
   withConn(program.command('watch <run>').description('follow a cluster run live, as local runs are shown; exit code = the run\'s'))
     .option('--json', 'one JSON event per line')
     .action((run: string, o: ConnFlags & { json?: boolean }) => guarded(deps, async () => watchRun(await backend(o), run, deps, !!o.json)));
@@ -176,6 +156,53 @@ export function registerCluster(program: Command, deps: ClusterCliDeps): void {
     }));
 }
 
+/** Flags of `sluice submit` (and of `sluice run --cluster`, which has the rest of them as a local run does). */
+export interface SubmitFlags extends ConnFlags { export?: string; param: string[]; image?: string; entryInImage?: string; watch?: boolean; dryRun?: boolean; json?: boolean; checkpointStore?: string; checkpointSecret?: string }
+
+/** The flags `submit` has and `run` has not. */
+function submitOptions(cmd: Command): Command {
+  return cmd
+    .option('--image <image>', 'run function steps in this image (built with `sluice build`) instead of shipping the bundle')
+    .option('--entry-in-image <path>', 'with --image: the pipeline file inside the image (default: the file as given)')
+    .option('--watch', 'follow the run to its end (exit code = the run\'s)')
+    .option('--checkpoint-store <url>', 'keep step checkpoints in S3 so retried and resubmitted pods resume: http(s)://host:port/bucket[/prefix]')
+    .option('--checkpoint-secret <name>', 'Secret with accessKey and secretKey for --checkpoint-store');
+}
+
+/** `sluice submit <file>` and `sluice run --cluster <file>`: bundle, compile, dry run, create; with `--watch`, follow to the end. */
+export async function clusterSubmit(file: string, o: SubmitFlags, deps: ClusterCliDeps): Promise<number> {
+  const params = paramFlags(o.param);
+  const b = await backend(o);
+  const code: CodeMode = o.image ? { kind: 'image', image: o.image, entry: o.entryInImage ?? file } : { kind: 'bundle' };
+  const { prepareSubmission, submitObjects } = await submitMod();
+  const checkpoints = o.checkpointStore ? checkpointStore(o.checkpointStore, o.checkpointSecret) : undefined;
+  const sub = await prepareSubmission(file, { ...(o.export ? { exportName: o.export } : {}), params, namespace: b.kube.namespace, code, ...(checkpoints ? { checkpoints } : {}) });
+  const r = await submitObjects(b.kube, sub, { dryRun: !!o.dryRun });
+  if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: b.name })}\n`);
+  else if (r.dryRun) process.stdout.write(`dry run: the API server accepts ${sub.configMap ? 'the bundle ConfigMap, ' : ''}${sub.templates.length} WorkflowTemplate(s) and the Workflow; nothing was stored\n`);
+  else {
+    process.stdout.write(`submitted ${r.workflow} to ${b.name} (template ${r.template} ${r.templateAction}${r.configMap ? `, code in ConfigMap ${r.configMap}` : ''})\n`);
+    if (!o.watch) process.stdout.write(`watch: sluice watch ${r.workflow}; logs: sluice logs ${r.workflow}\n`);
+  }
+  return o.watch && !r.dryRun ? watchRun(b, r.workflow, deps, !!o.json) : 0;
+}
+
+/** What `sluice run` has only for local runs: refused with --cluster (exit 2), never silently ignored. */
+const LOCAL_ONLY: readonly [keyof LocalRunFlags, string][] = [
+  ['store', '--store'], ['inProcess', '--in-process'], ['freshProcesses', '--fresh-processes'], ['concurrency', '--concurrency'], ['runId', '--run-id'],
+];
+interface LocalRunFlags { store?: string; inProcess?: boolean; freshProcesses?: boolean; concurrency?: number; runId?: string; cache?: boolean }
+
+/** `sluice run --cluster <file>`: `sluice submit` with `run`'s shared flags; local-only flags are refused. */
+export async function clusterRun(file: string, o: SubmitFlags & LocalRunFlags, deps: ClusterCliDeps): Promise<void> {
+  await guarded(deps, async () => {
+    const bad = LOCAL_ONLY.filter(([k]) => o[k] !== undefined).map(([, f]) => f);
+    if (o.cache === false) bad.push('--no-cache');
+    if (bad.length) throw Object.assign(new Error(`${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} for local runs only; \`sluice run --cluster\` is \`sluice submit\` (see \`sluice submit --help\`)${o.cache === false ? '; to run cached steps again on Argo, bump their cache version' : ''}`), { name: 'ParamError' });
+    return clusterSubmit(file, o, deps);
+  });
+}
+
 /** `sluice stop --cluster` (spec.shutdown: Stop: running steps finish, exit handlers run) and `sluice terminate`. */
 export async function clusterStop(run: string, o: ConnFlags, how: 'stop' | 'terminate' = 'stop'): Promise<number> {
   await (await backend(o)).stop(run, how);
@@ -196,13 +223,15 @@ export async function clusterGuarded(deps: ClusterCliDeps, fn: () => Promise<num
   await guarded(deps, fn);
 }
 
-/** Adds `--cluster` and the connection flags to the local `runs`, `show`, `logs`, `stop` and `retry` verbs. */
+/** Adds `--cluster` and the connection flags to the local `run`, `runs`, `show`, `logs`, `stop` and `retry` verbs (and submit's own flags to `run`). */
 function addClusterFlags(program: Command): void {
-  for (const name of ['runs', 'show', 'logs', 'stop', 'retry']) {
+  for (const name of ['run', 'runs', 'show', 'logs', 'stop', 'retry']) {
     const cmd = program.commands.find((c) => c.name() === name);
     if (!cmd) continue;
-    cmd.option('--cluster', `${name === 'runs' ? 'also list' : 'a run on'} the cluster (Argo Workflows): kubeconfig, --context, --namespace`);
+    const what = name === 'runs' ? 'also list the runs on' : name === 'run' ? 'submit to' : 'a run on';
+    cmd.option('--cluster', `${what} the cluster (Argo Workflows)${name === 'run' ? ': the same as `sluice submit`' : ''}; kubeconfig, --context, --namespace`);
     withConn(cmd);
+    if (name === 'run') submitOptions(cmd);
   }
 }
 

@@ -149,6 +149,10 @@ suite('cluster client (kube-apiserver with Argo CRDs)', () => {
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/dry run: the API server accepts .*nothing was stored/);
+    // sluice run --cluster is sluice submit
+    const viaRun = await cli(['run', '--cluster', fixture, '--kubeconfig', kubeconfig, '--dry-run']);
+    expect(viaRun.code).toBe(0);
+    expect(viaRun.stdout).toMatch(/dry run: the API server accepts .*nothing was stored/);
     expect(((await admin.ok('GET', wfPath)) as Obj).items.length).toBe(before);
   }, 180_000);
 
