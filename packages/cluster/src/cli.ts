@@ -179,9 +179,9 @@ export async function clusterSubmit(file: string, o: SubmitFlags, deps: ClusterC
   const sub = await prepareSubmission(file, { ...(o.export ? { exportName: o.export } : {}), params, namespace: b.kube.namespace, code, ...(checkpoints ? { checkpoints } : {}) });
   const r = await submitObjects(b.kube, sub, { dryRun: !!o.dryRun });
   if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: b.name })}\n`);
-  else if (r.dryRun) process.stdout.write(`dry run: the API server accepts ${sub.configMap ? 'the bundle ConfigMap, ' : ''}${sub.templates.length} WorkflowTemplate(s) and the Workflow; nothing was stored\n`);
+  else if (r.dryRun) process.stdout.write(`dry run: the API server accepts ${sub.configMap ? 'the bundle ConfigMap, ' : ''}${sub.bundleUpload ? '(the bundle would go to the artifact repository) ' : ''}${sub.templates.length} WorkflowTemplate(s) and the Workflow; nothing was stored\n`);
   else {
-    process.stdout.write(`submitted ${r.workflow} to ${b.name} (template ${r.template} ${r.templateAction}${r.configMap ? `, code in ConfigMap ${r.configMap}` : ''})\n`);
+    process.stdout.write(`submitted ${r.workflow} to ${b.name} (template ${r.template} ${r.templateAction}${r.configMap ? `, code in ConfigMap ${r.configMap}` : ''}${r.bundle ? `, code in the artifact repository at ${r.bundle}` : ''})\n`);
     if (!o.watch) process.stdout.write(`watch: sluice watch ${r.workflow}; logs: sluice logs ${r.workflow}\n`);
   }
   return o.watch && !r.dryRun ? watchRun(b, r.workflow, deps, !!o.json) : 0;
