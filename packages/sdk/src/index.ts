@@ -34,3 +34,7 @@ export type { Duration, FailureKind, RetryTiming, CompareAs, ArgvSpelling, Cache
 export type * from './ir.ts';
 export { IR_VERSION } from './ir.ts';
 export type * from './runtime.ts';
+// what a run reports and what a run backend returns: one vocabulary for the runner, the cluster backend and their readers
+export { RUN_EVENT_TYPES, eventKey, eventFields } from './run/events.ts';
+export type * from './run/events.ts';
+export type * from './run/views.ts';

@@ -92,7 +92,12 @@ export function registerDrive(program: Command, ctx: VerbContext): void {
   runOptions(program.command('run <file>').description('run a pipeline on this machine'))
     .option('--dry-run', 'show the plan without running anything')
     .option('--run-id <id>', 'id of the new run')
-    .action(async (file: string, o: RunFlags) => {
+    .action(async (file: string, o: RunFlags & { cluster?: boolean }) => {
+      // `sluice run --cluster` is `sluice submit` (its flags are added by @sluice/cluster's registerCluster)
+      if (o.cluster) {
+        const c = await import('@sluice/cluster/cli');
+        return c.clusterRun(file, o as never, { view: (json: boolean) => new RunView(json ? 'json' : viewMode({})), setCode: ctx.setCode });
+      }
       ctx.setCode(o.dryRun ? await dryRunCommand(file, { ...o, store: locateStore({ flag: o.store }).root }) : await drive(file, o));
     });
   runOptions(program.command('resume <run>').description('continue a run: only tasks that had not finished run again'))
