@@ -209,7 +209,8 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
   if (!fromSpec) {
     // a pod: no local runner ingests the step's tracking events, so they go to MLflow from here
     try {
-      const warning = await sendPodTracking(args.outputs, spec.runId, args.task);
+      const artifacts = final.status === 'succeeded' ? Object.entries(final.artifacts).map(([output, a]) => ({ output, path: a.path, type: (runtime.ir.outputs[output] as { artifactType?: string } | undefined)?.artifactType ?? 'Artifact' })) : [];
+      const warning = await sendPodTracking(args.outputs, spec.runId, args.task, process.env, { ...(x.loaded.ir.options.tracking ? { option: x.loaded.ir.options.tracking } : {}), pipeline: x.loaded.ir.name, artifacts });
       if (warning) process.stderr.write(`${warning}\n`);
     } catch (e) {
       if (final.status === 'succeeded') final = { status: 'failed', message: (e as Error).message };

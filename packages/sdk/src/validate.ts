@@ -9,6 +9,7 @@ import {
 } from './ir.ts';
 import { isQuantity, parseDuration } from './options.ts';
 import { taskIdProblem } from './semantics/names.ts';
+import { trackingOptionIssues } from './semantics/tracking.ts';
 
 const ENV = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -94,6 +95,7 @@ export function validatePipelineIR(ir: PipelineIR): SluiceIssue[] {
   if (o.parallelism !== undefined && !(Number.isInteger(o.parallelism) && o.parallelism > 0)) issues.push({ code: 'option.parallelism', path: `${at}.parallelism`, message: `expected a positive integer, got ${JSON.stringify(o.parallelism)}` });
   if (o.taskDefaults) checkOptions(`${at}.taskDefaults`, o.taskDefaults, issues);
   if (o.synchronization) checkSynchronization(`${at}.synchronization`, o.synchronization, issues);
+  if (o.tracking) issues.push(...trackingOptionIssues(o.tracking, `${at}.tracking`));
   return issues;
 }
 

@@ -6,10 +6,14 @@ export { checkEvent, parseEvents, TrackingError, TRACKING_FILE } from './events.
 export type { TrackingEvent, MetricEvent, ParamEvent, TagEvent } from './events.ts';
 export { decideGate, checkGateSpec } from './gate.ts';
 export type { GateSpec, GuardSpec, GateEvidence, GateDecision } from './gate.ts';
-export { MlflowClient, MlflowError } from './mlflow.ts';
-export type { MlflowOptions, MlflowRun, MlflowMetric, MlflowModelVersion } from './mlflow.ts';
-export { resolveTracking, redact } from './config.ts';
-export type { TrackingOptions, TrackingTarget } from './config.ts';
+export { MlflowClient, MlflowError, proxiedArtifactRoot } from './mlflow.ts';
+export type { MlflowOptions, MlflowRun, MlflowMetric, MlflowModelVersion, MlflowFileInfo } from './mlflow.ts';
+export { resolveTracking, redact, targetEnv } from './config.ts';
+export type { TrackingOptions, TrackingTarget, TrackingFlags } from './config.ts';
+export { copyArtifacts, artifactHash, copiedTag, hashTag } from './artifacts.ts';
+export type { ArtifactToCopy, CopyReport } from './artifacts.ts';
+export { sendStepTracking } from './pod.ts';
+export type { StepTrackingSend } from './pod.ts';
 export { TrackingWriter, trackingLog, openRegistry } from './context.ts';
 export type { TrackingLog } from './context.ts';
 export type { Registry, ModelSummary, PromoteRequest, PromoteResult, ModelVersion, NewVersion } from './registry.ts';
