@@ -5,7 +5,6 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { TrackingError } from './events.ts';
 
 export interface MlflowOptions {
@@ -283,7 +282,8 @@ export class MlflowClient {
     const size = (await stat(file)).size;
     await this.request('PUT', `${this.uri}${ARTIFACTS_ROUTE}/${encodePath(path)}`, `artifacts/${path}`, () => ({
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-      body: Readable.toWeb(createReadStream(file)) as unknown as RequestInit['body'], duplex: 'half',
+      // a Node stream is an async iterable fetch can send as it reads (1 MiB reads)
+      body: createReadStream(file, { highWaterMark: 1 << 20 }) as unknown as RequestInit['body'], duplex: 'half',
     }), (res) => res.arrayBuffer(), Math.max(this.timeoutMs, 600_000));
   }
   /** The entries of a directory of the artifact destination (empty when it does not exist). */

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { component, pipeline, toIR, type TrackingIR } from '@sluice/sdk';
 import { resolveTracking, targetEnv } from '../src/index.ts';
+import { preflightTracking } from '../../runner/src/tracking.ts';
 
 const noop = component({ name: 'noop', inputs: { x: z.number() }, outputs: {}, async run() {} });
 const build = (tracking: object) => toIR(pipeline({ name: 'p', tracking: tracking as never }, () => { noop({ x: 1 }); }));
@@ -92,4 +93,29 @@ describe('sluice run with a bad tracking option', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('required tracking preflight', () => {
+  it('a server that answers but refuses (403) is refused by name, with the token never in the message', async () => {
+    const { createServer } = await import('node:http');
+    const seen: string[] = [];
+    const srv = createServer((req, res) => {
+      seen.push(String(req.headers.authorization));
+      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error_code: 'PERMISSION_DENIED', message: 'Permission denied' }));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const uri = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    try {
+      const target = resolveTracking({ MLFLOW_TRACKING_TOKEN: 'tok-xyz' }, { uri, required: true }, {}, 'p');
+      const msg = await preflightTracking(target).then(() => 'no error', (e: Error) => `${e.name}: ${e.message}`);
+      expect(msg).toMatch(new RegExp(`^TrackingError: tracking is required, but MLflow at ${uri.replace(/[.]/g, '\\.')} refused the request \\(.*PERMISSION_DENIED.*\\); nothing was run\\.`));
+      expect(msg).not.toContain('tok-xyz');
+      expect(seen).toEqual(['Bearer tok-xyz']); // sent once: a 4xx is not retried
+      // not required: no check at all
+      await preflightTracking(resolveTracking({}, { uri }, {}, 'p'));
+      expect(seen).toHaveLength(1);
+    } finally {
+      srv.close();
+    }
+  });
 });
