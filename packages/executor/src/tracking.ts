@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { InputArtifact, ModelVersionInfo, OutputArtifact, StepModels } from '@sluice/sdk';
-import { checkGateSpec, type GateSpec, openRegistry, sendStepTracking, TrackingWriter, trackingLog, type Registry, type StepTrackingSend, type TrackingLog } from '@sluice/tracking';
+import { checkGateSpec, type GateSpec, openRegistry, preflightStep, sendStepTracking, TrackingWriter, trackingLog, type Registry, type StepTrackingSend, type TrackingLog } from '@sluice/tracking';
 
 async function fileHash(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -70,4 +70,9 @@ export function stepTracking(outputsDir: string, runId: string, taskKey: string,
  */
 export async function sendPodTracking(outputsDir: string, runId: string, taskKey: string, env: NodeJS.ProcessEnv = process.env, from: Pick<StepTrackingSend, 'option' | 'pipeline' | 'artifacts'> = {}): Promise<string | undefined> {
   return sendStepTracking({ outputsDir, runId, taskKey, env, ...from });
+}
+
+/** Before a step runs in a pod: the message refusing it when tracking is required and the server does not answer (`@sluice/tracking` preflightStep). */
+export function podTrackingRefusal(env: NodeJS.ProcessEnv, from: Pick<StepTrackingSend, 'option' | 'pipeline'>): Promise<string | undefined> {
+  return preflightStep({ env, ...from });
 }

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PipelineIR } from '@sluice/sdk';
-import { MlflowClient, openTrackingStore, parseEvents, redact, resolveTracking, syncRun, TRACKING_FILE, TrackingError, type RunInfo, type TrackingFlags, type TrackingTarget } from '@sluice/tracking';
+import { checkRequiredTracking, MlflowClient, openTrackingStore, parseEvents, redact, resolveTracking, syncRun, TRACKING_FILE, TrackingError, type RunInfo, type TrackingFlags, type TrackingTarget } from '@sluice/tracking';
 import type { StateStore } from './store/state.ts';
 
 /** Where a run's tracking goes: `sluice run` flags > environment > the pipeline's option (one rule, `@sluice/sdk` semantics/tracking). */
@@ -15,18 +15,12 @@ export function runTracking(ir: Pick<PipelineIR, 'name' | 'options'>, flags: Tra
 }
 
 /**
- * With required tracking, checks before anything runs that the server answers and accepts us
- * (finds or creates the run's experiment). Throws a `TrackingError` (exit 2: the run is refused
- * as configured, like bad input; nothing was started, nothing written to the store).
+ * With required tracking, checks before anything runs that the server answers and accepts us.
+ * Throws a `TrackingError` (exit 2: the run is refused as configured, like bad input; nothing was
+ * started, nothing written to the store).
  */
 export async function preflightTracking(target: TrackingTarget): Promise<void> {
-  if (target.kind !== 'mlflow' || !target.required) return;
-  const client = new MlflowClient({ uri: target.uri, attempts: 2, timeoutMs: 5000, ...(target.token ? { token: target.token } : {}) });
-  try {
-    await client.ensureExperiment(target.experiment ?? 'sluice');
-  } catch (e) {
-    throw new TrackingError('tracking.unreachable', `tracking is required, but MLflow at ${redact(target.uri)} ${(e as { errorCode?: string }).errorCode === 'UNAVAILABLE' ? 'cannot be reached' : 'refused the request'} (${(e as Error).message}); nothing was run. Start the server (or fix its address or token), or run without required tracking (--no-tracking-required, or SLUICE_TRACKING_REQUIRED=false)`);
-  }
+  await checkRequiredTracking(target);
 }
 
 type TStore = Awaited<ReturnType<typeof openTrackingStore>>;

@@ -11,7 +11,24 @@ import { artifactHash, copyArtifacts, type ArtifactToCopy } from './artifacts.ts
 import { redact, resolveTracking } from './config.ts';
 import { parseEvents, TRACKING_FILE, TrackingError } from './events.ts';
 import { MlflowClient } from './mlflow.ts';
+import { checkRequiredTracking } from './preflight.ts';
 import { ensureMlflowRun } from './sync.ts';
+
+/**
+ * Before a step runs in a pod: with required tracking, the refusal's message when the server is
+ * absent, down or refusing (the executor then ends the step as invalid, exit 2, never retried),
+ * else undefined.
+ */
+export async function preflightStep(s: Pick<StepTrackingSend, 'env' | 'option' | 'pipeline'>): Promise<string | undefined> {
+  const env = s.env ?? process.env;
+  try {
+    await checkRequiredTracking(resolveTracking(env, s.option, {}, s.pipeline ?? env.SLUICE_PIPELINE));
+    return undefined;
+  } catch (e) {
+    if (e instanceof TrackingError) return e.message;
+    throw e;
+  }
+}
 
 export interface StepTrackingSend {
   readonly outputsDir: string;

@@ -243,7 +243,17 @@ suite('tracking from the pipeline option, artifacts copied to MLflow', () => {
     expect(sha(await client.downloadArtifact(`${artRoot}/model`))).toBe(localRun.modelHash);
     expect((await client.listArtifacts(artRoot)).map((f) => f.path.split('/').pop()).sort()).toEqual(['bundle', 'model']);
     expect((await client.metricHistory(run.info.run_id, 'loss')).length).toBe(2);
-  }, 180_000);
+
+    // required in a pod, server down: the step is refused before it runs (exit 2, never retried on Argo)
+    await server.kill();
+    const dir2 = tmp();
+    const y = spawnSync(process.execPath, [sluice, 'exec', '--entry', entry, '--component', hash, '--task', 'make', '--run-id', 'wf-uid-opt2', '--param', `size=${size}`, '--outputs', join(dir2, 'out')],
+      { encoding: 'utf8', cwd: join(import.meta.dirname, '..'), env: cleanEnv({ ...podEnv, SLUICE_TRACKING_REQUIRED: 'true' }) });
+    expect(y.status, y.stderr).toBe(2);
+    expect(y.stderr).toContain(`tracking is required, but MLflow at ${server.uri} cannot be reached`);
+    expect(() => statSync(join(dir2, 'out', 'artifacts', 'model'))).toThrow(); // the step did not run
+    await server.restart();
+  }, 240_000);
 });
 
 /**
