@@ -2,16 +2,18 @@
  * `sluice triggers serve | list | test | explain | replay`. Registered by the runner's CLI, which
  * passes its `runPipeline` and store set-up (so this package does not depend on the runner).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import { formatIssues, SluiceValidationError, type JsonValue } from '@sluice/sdk';
+import { formatIssues, isPipeline, SluiceValidationError, type JsonValue } from '@sluice/sdk';
 import { isTrigger, type Trigger } from './define.ts';
 import { considerEvent, decide, initialState, ticksBetween, type Decision, type EventFields, type Observation, type TriggerState } from './engine.ts';
 import { validateTriggerSet, durationMs } from './validate.ts';
-import { Daemon, type RunnerDeps } from './local/daemon.ts';
+import { Daemon, envelopeOf, type RunnerDeps } from './local/daemon.ts';
 import { measureMonitor } from './local/measure.ts';
+import { normaliseEtag } from './local/s3.ts';
+import { compileTriggers } from './argo/compile.ts';
 import { TriggerError, TriggerStore } from './local/store.ts';
 
 export interface CliDeps extends RunnerDeps {
@@ -35,6 +37,13 @@ export async function loadTriggers(file: string): Promise<Trigger[]> {
   const issues = validateTriggerSet(out.map((t) => t.ir));
   if (issues.length) throw new SluiceValidationError(issues, `triggers in ${file}`);
   return out;
+}
+
+/** `-o` must name a file in an existing directory. */
+function checkOutput(file: string): void {
+  const dir = dirname(resolve(file));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new TriggerError('cli.output', `-o ${file}: directory ${dir} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new TriggerError('cli.output', `-o ${file}: is a directory; give a file name`);
 }
 
 function pick(ts: readonly Trigger[], name: string): Trigger {
@@ -106,7 +115,7 @@ export function replayTrigger(t: Trigger, store: TriggerStore | undefined, since
       if (f.isFile() && f.mtimeMs >= since) events.push({ at: f.mtimeMs, fields: { uri: pathToFileURL(join(dir, name)).href, key: name, size: f.size, etag: `${f.size}-${Math.floor(f.mtimeMs)}`, time: new Date(f.mtimeMs).toISOString() } });
     }
   } else if (s.kind === 'upstream' && store) {
-    for (const r of store.finishedRuns(since)) events.push({ at: r.finished_at!, fields: { pipeline: r.pipeline, runId: r.id, status: r.status, finishedAt: new Date(r.finished_at!).toISOString() } });
+    for (const r of store.finishedRuns(since)) events.push({ at: r.finished_at!, fields: { ...envelopeOf(r) } });
   } else return { decisions, note: s.kind === 'data' ? `${s.location.kind} sources keep no local history to replay` : 'no run store here' };
   events.sort((a, b) => a.at - b.at || String(a.fields.key ?? a.fields.runId).localeCompare(String(b.fields.key ?? b.fields.runId)));
   for (const e of events) apply({ kind: 'event', fields: e.fields }, e.at);
@@ -127,9 +136,15 @@ export function gateEventFields(ir: Trigger['ir'], body: { [k: string]: JsonValu
     return { uri: `file://${body.name}`, key, size: 0, etag: String(body.op ?? '') + ':' + key, time: new Date().toISOString() };
   }
   if (s.kind === 'data' && s.location.kind === 's3') {
-    const rec = ((body.Records ?? (body.notification as JsonValue[] | undefined)) as { s3?: { object?: { key?: string; size?: number; eTag?: string } } }[] | undefined)?.[0];
+    // the minio EventSource's record (notification.0); a whole notification ({Records} or {notification}) too
+    const recs = (body.Records ?? body.notification) as JsonValue[] | undefined;
+    const rec = (Array.isArray(recs) ? recs[0] : body) as { s3?: { object?: { key?: string; size?: number; eTag?: string } }; eventTime?: string } | undefined;
     const obj = rec?.s3?.object;
-    if (obj) return { uri: `s3://${s.location.bucket}/${obj.key}`, key: obj.key ?? '', size: obj.size ?? 0, etag: obj.eTag ?? '', time: new Date().toISOString() };
+    if (obj && typeof obj.key === 'string') {
+      // notification keys are URL-encoded (a space is "+")
+      const key = decodeURIComponent(obj.key.replace(/\+/g, ' '));
+      return { uri: `s3://${s.location.bucket}/${key}`, key, size: obj.size ?? 0, etag: normaliseEtag(obj.eTag ?? ''), time: rec?.eventTime ?? new Date().toISOString() };
+    }
   }
   return body;
 }
@@ -169,6 +184,35 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
       } else throw e;
     }
   };
+
+  cmd.command('compile <file>').description('write the Argo objects of the triggers in <file>: CronWorkflows, EventSources, Sensors, gate WorkflowTemplates, ConfigMaps, EventBus, RBAC')
+    .option('-o, --output <file>', 'write the YAML here (default: stdout); nothing is written when there is a problem')
+    .option('-n, --namespace <ns>', 'namespace of every object', 'default')
+    .requiredOption('--image <image>', 'image with the sluice command, for the gate step')
+    .option('--pipeline-image <image>', "image of the pipelines' function steps (overrides their image option)")
+    .option('--upstream <file>', 'a pipeline file whose runs upstream triggers wait for (repeatable; its default export)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .action(async (file: string, o: { output?: string; namespace: string; image: string; pipelineImage?: string; upstream: string[] }) => guard(async () => {
+      if (o.output !== undefined) checkOutput(o.output);
+      const ts = await loadTriggers(file);
+      const upstream = [];
+      for (const u of o.upstream) {
+        if (!existsSync(resolve(u))) throw new TriggerError('file.missing', `--upstream ${u}: no such file`);
+        const { tsImport } = await import('tsx/esm/api');
+        const mod = (await tsImport(pathToFileURL(resolve(u)).href, import.meta.url)) as { default?: unknown };
+        if (!isPipeline(mod.default)) throw new TriggerError('upstream.export', `--upstream ${u}: its default export is not a pipeline`);
+        upstream.push({ pipeline: mod.default, entry: u });
+      }
+      const r = compileTriggers(ts, { namespace: o.namespace, image: o.image, ...(o.pipelineImage ? { pipelineImage: o.pipelineImage } : {}), upstream });
+      if (r.issues.length) throw new SluiceValidationError([...r.issues], `triggers in ${file}`);
+      if (o.output === undefined) process.stdout.write(r.yaml);
+      else {
+        const tmp = `${o.output}.${process.pid}.tmp`;
+        writeFileSync(tmp, r.yaml);
+        renameSync(tmp, o.output);
+        process.stderr.write(`wrote ${r.objects.length} objects to ${o.output}\n`);
+      }
+      return 0;
+    })());
 
   cmd.command('gate').description('the cluster gate step (inside the gate WorkflowTemplate): state and event from SLUICE_GATE_STATE / SLUICE_GATE_EVENT')
     .requiredOption('--ir <file>', 'the trigger IR (JSON)').requiredOption('--out <dir>', 'where the outputs go')

@@ -32,3 +32,18 @@ export const ingest = pipeline(
   { name: 'ingest', params: { data: Dataset } },
   ({ data }) => ({ rows: load({ data }).outputs.rows }),
 );
+
+export const note = component({
+  name: 'note',
+  inputs: { accuracy: z.number(), run: z.string() },
+  outputs: { ok: z.boolean() },
+  async run({ accuracy }) {
+    return { ok: accuracy > 0.5 };
+  },
+});
+
+/** A target fed by an upstream run's outputs. */
+export const report = pipeline(
+  { name: 'report', params: { accuracy: z.number(), run: z.string() } },
+  ({ accuracy, run }) => ({ ok: note({ accuracy, run }).outputs.ok }),
+);

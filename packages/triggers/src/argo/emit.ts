@@ -148,7 +148,7 @@ function cronArguments(ir: TriggerIR, target: ArgoObject, issues: SluiceIssue[])
   return out;
 }
 
-function sensor(ir: TriggerIR, o: Required<EmitOptions>, dep: { eventSourceName: string; eventName: string; filters?: ArgoObject }): ArgoObject {
+function sensor(ir: TriggerIR, o: Required<EmitOptions>, dep: { eventSourceName: string; eventName: string; dataKey: string; filters?: ArgoObject }): ArgoObject {
   return {
     apiVersion: API, kind: 'Sensor', metadata: meta(ir.name, o.namespace),
     spec: {
@@ -161,7 +161,7 @@ function sensor(ir: TriggerIR, o: Required<EmitOptions>, dep: { eventSourceName:
           argoWorkflow: {
             operation: 'submit',
             source: { resource: { apiVersion: API, kind: 'Workflow', metadata: { generateName: `${ir.name}-gate-`, namespace: o.namespace }, spec: { workflowTemplateRef: { name: `${ir.name}-gate` }, arguments: { parameters: [{ name: 'event', value: '{}' }] } } } },
-            parameters: [{ src: { dependencyName: 'event', dataKey: 'body' }, dest: 'spec.arguments.parameters.0.value' }],
+            parameters: [{ src: { dependencyName: 'event', dataKey: dep.dataKey }, dest: 'spec.arguments.parameters.0.value' }],
           },
         },
         retryStrategy: { steps: 3, duration: '2s', factor: 2 },
@@ -177,7 +177,10 @@ function sensor(ir: TriggerIR, o: Required<EmitOptions>, dep: { eventSourceName:
  */
 function announcing(template: ArgoObject, pipeline: string, o: Required<EmitOptions>): ArgoObject {
   const t = structuredClone(template) as O;
-  const body = `{"pipeline":${JSON.stringify(pipeline)},"runId":"{{workflow.name}}","status":"{{=sprig.lower(workflow.status)}}","finishedAt":"{{=sprig.date('2006-01-02T15:04:05Z', sprig.now())}}"}`;
+  // the pipeline's parameter outputs are global outputs (globalName = name); a failed run may lack them
+  const outs = ((t.spec.templates ?? []) as O[]).flatMap((x) => ((x.outputs?.parameters ?? []) as O[]).map((p) => p.globalName as string | undefined)).filter((n): n is string => typeof n === 'string' && /^[A-Za-z0-9_-]+$/.test(n));
+  const outputs = [...new Set(outs)].sort().map((n) => `${JSON.stringify(n)}:{{=sprig.toJson(sprig.dig('outputs', 'parameters', ${JSON.stringify(n).replace(/"/g, "'")}, nil, workflow))}}`).join(',');
+  const body = `{"pipeline":${JSON.stringify(pipeline)},"runId":"{{workflow.name}}","status":"{{=sprig.lower(workflow.status)}}","finishedAt":"{{=sprig.date('2006-01-02T15:04:05Z', sprig.now())}}","outputs":{${outputs}}}`;
   t.spec.hooks = { ...(t.spec.hooks ?? {}), exit: { template: 'sluice-announce' } };
   t.spec.templates = [...t.spec.templates, {
     name: 'sluice-announce',
@@ -224,7 +227,7 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
     if (s.kind === 'upstream') {
       upstreamUsed = true;
       objects.push(sensor(ir, o, {
-        eventSourceName: RUNS_EVENT_SOURCE, eventName: 'finished',
+        eventSourceName: RUNS_EVENT_SOURCE, eventName: 'finished', dataKey: 'body',
         // Argo's Error is a failure too
         filters: { data: [{ path: 'body.pipeline', type: 'string', value: [s.pipeline] }, { path: 'body.status', type: 'string', value: [...s.statuses, ...(s.statuses.includes('failed') ? ['error'] : [])] }] },
       }));
@@ -235,11 +238,16 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
     let spec: ArgoObject;
     if (l.kind === 'webhook') spec = { webhook: { arrival: { port: String(o.webhookPort), endpoint: l.endpoint, method: 'POST', url: '' } }, service: { ports: [{ port: o.webhookPort, targetPort: o.webhookPort }] } };
     else if (l.kind === 's3') {
+      // Argo Events' `minio` source listens to a MinIO server's bucket notifications (a MinIO API);
+      // AWS S3 delivers its notifications through SNS or SQS instead, which this version does not emit.
+      if (l.endpoint === undefined) { issues.push({ code: 'argo.s3', path: `${ir.name}/source.data.s3.endpoint`, message: 'no endpoint: AWS S3 sends bucket notifications through SNS/SQS, which this version does not compile; give the endpoint of a MinIO server (http://host:port)' }); continue; }
+      const url = new URL(l.endpoint);
       spec = {
         minio: {
           arrival: {
-            bucket: { name: l.bucket }, endpoint: l.endpoint ?? 'minio:9000', events: ['s3:ObjectCreated:*'], filter: { prefix: l.prefix, suffix: '' }, insecure: true,
-            accessKey: { name: 'sluice-s3', key: 'accesskey' }, secretKey: { name: 'sluice-s3', key: 'secretkey' },
+            bucket: { name: l.bucket }, endpoint: `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`, events: ['s3:ObjectCreated:*'], filter: { prefix: l.prefix, suffix: '' },
+            insecure: url.protocol === 'http:', ...(l.region ? { region: l.region } : {}),
+            accessKey: { name: l.credentials.secret, key: 'accesskey' }, secretKey: { name: l.credentials.secret, key: 'secretkey' },
           },
         },
       };
@@ -247,7 +255,8 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
       spec = { file: { arrival: { eventType: 'CREATE', watchPathConfig: { directory: l.path.endsWith('/') ? l.path : `${l.path}/`, pathRegexp: `^${l.pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$` }, polling: false } } };
     }
     eventSources.set(esName, { apiVersion: API, kind: 'EventSource', metadata: meta(esName, o.namespace, { trigger: ir.name }), spec: { eventBusName: o.eventBus, ...spec } });
-    objects.push(sensor(ir, o, { eventSourceName: esName, eventName: 'arrival' }));
+    // what each source puts in the event's data: webhook {header, body}; minio {notification: [record]}; file {name, op}
+    objects.push(sensor(ir, o, { eventSourceName: esName, eventName: 'arrival', dataKey: l.kind === 'webhook' ? 'body' : l.kind === 's3' ? 'notification.0' : '@this' }));
   }
   // upstream pipelines announce their end from an exit hook (it runs whatever the outcome)
   const upstreams = [...new Set(triggers.flatMap((t) => (t.source.kind === 'upstream' ? [t.source.pipeline] : [])))].sort();

@@ -156,6 +156,18 @@ export class TriggerStore {
   markSeen(trigger: string, key: string, etag: string): void {
     this.db.prepare(`INSERT OR REPLACE INTO trigger_seen (trigger, key, etag) VALUES (?, ?, ?)`).run(trigger, key, etag);
   }
+  forgetSeen(trigger: string, key: string): void {
+    this.db.prepare(`DELETE FROM trigger_seen WHERE trigger = ? AND key = ?`).run(trigger, key);
+  }
+  /** A source's first listing: every object seen, the cursor set and the decision recorded, in one transaction. */
+  baseline(trigger: string, cursor: string, objects: readonly (readonly [string, string])[], now: number, d: Decision): void {
+    this.db.transaction(() => {
+      const ins = this.db.prepare(`INSERT OR REPLACE INTO trigger_seen (trigger, key, etag) VALUES (?, ?, ?)`);
+      for (const [k, e] of objects) ins.run(trigger, k, e);
+      this.db.prepare(`INSERT OR REPLACE INTO trigger_cursors (name, value) VALUES (?, ?)`).run(cursor, String(now));
+      this.db.prepare(`INSERT INTO trigger_decisions (trigger, at, kind, reason, evidence, event, dedupe_key, run_id) VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL)`).run(d.trigger, d.at, d.kind, d.reason, JSON.stringify(d.evidence));
+    }).immediate();
+  }
   cursor(name: string): string | undefined {
     return (this.db.prepare(`SELECT value FROM trigger_cursors WHERE name = ?`).get(name) as { value: string } | undefined)?.value;
   }
