@@ -287,6 +287,7 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
       if (!d) { process.stdout.write(`${name}: no decisions yet\n`); return 0; }
       process.stdout.write(`${name} at ${iso(d.at)}: ${d.kind}: ${d.reason}\n`);
       if (d.run_id) process.stdout.write(`run: ${d.run_id}${d.dedupe_key ? ` (dedupe key ${d.dedupe_key})` : ''}\n`);
+      for (const a of d.run_id ? store.reports(d.run_id) : []) process.stdout.write(`${a.name}: ${a.path} (${a.media_type}, ${a.bytes} bytes, sha256:${a.sha256.slice(0, 16)})\n`);
       if (d.event) process.stdout.write(`event: ${d.event}\n`);
       process.stdout.write(`evidence:\n${JSON.stringify(JSON.parse(d.evidence), null, 2)}\n`);
       const st = store.loadState(name);

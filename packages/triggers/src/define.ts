@@ -34,8 +34,12 @@ export interface Source<F extends Record<string, unknown>> {
 type ScheduleFields = { scheduledTime: string; timezone: string };
 type DataFields = { uri: string; key: string; size: number; etag: string; time: string };
 type UpstreamFields = { pipeline: string; runId: string; status: string; finishedAt: string };
-/** `data`: for drift checks, a CSV snapshot of the window that was measured (what a retrain should learn from); '' for metrics. */
-type MonitorFields = { scheduledTime: string; value: number; n: number; threshold: number; reference: string; drifted: string; data: string };
+/**
+ * `data`: for drift checks, a CSV snapshot of the window that was measured (what a retrain should learn from); '' for metrics.
+ * `report`: for drift checks, the drift report (HTML) of that window, a file locally and an S3 URI on the cluster; map it to
+ * an artifact parameter to make it one of the triggered run's inputs; '' for metrics.
+ */
+type MonitorFields = { scheduledTime: string; value: number; n: number; threshold: number; reference: string; drifted: string; data: string; report: string };
 
 /**
  * Fires on a cron schedule in an explicit time zone.

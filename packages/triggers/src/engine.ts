@@ -47,6 +47,8 @@ export type Observation =
     readonly kind: 'measurement'; readonly scheduledTime: number; readonly reference: string;
     /** A snapshot of the measured data (drift checks), passed to the run as the `data` field. */
     readonly data?: string;
+    /** The drift report of the measured window (a file or an S3 URI), passed to the run as the `report` field. */
+    readonly report?: string;
     readonly result: { readonly kind: 'insufficient'; readonly n: number; readonly need: number } | { readonly kind: 'value'; readonly value: number; readonly n: number; readonly drifted?: readonly string[] } | { readonly kind: 'unavailable'; readonly reason: string };
     readonly evidence?: { readonly [k: string]: JsonValue };
   }
@@ -342,7 +344,7 @@ function measure(ir: TriggerIR, state: TriggerState, obs: Extract<Observation, {
   const streak = st.streak + 1;
   st = { ...st, streak };
   if (streak < h.evaluations) return { state: st, decisions: [{ ...base, kind: 'skip', reason: `${v} ${cmp} ${h.high} for ${streak} of ${h.evaluations} evaluations`, evidence }] };
-  const fields: EventFields = { scheduledTime: iso(obs.scheduledTime), value: v, n: r.n, threshold: h.high, reference: obs.reference, drifted: (r.drifted ?? []).join(','), data: obs.data ?? '' };
+  const fields: EventFields = { scheduledTime: iso(obs.scheduledTime), value: v, n: r.n, threshold: h.high, reference: obs.reference, drifted: (r.drifted ?? []).join(','), data: obs.data ?? '', report: obs.report ?? '' };
   const c = consider(ir, st, fields, now, evidence);
   const fired = c.decision.kind === 'fire';
   return { state: fired ? { ...c.state, armed: false, streak: 0 } : c.state, decisions: [c.decision] };

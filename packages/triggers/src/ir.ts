@@ -155,7 +155,7 @@ export const SOURCE_FIELDS = {
   schedule: { scheduledTime: 'string', timezone: 'string' },
   data: { uri: 'string', key: 'string', size: 'integer', etag: 'string', time: 'string' },
   upstream: { pipeline: 'string', runId: 'string', status: 'string', finishedAt: 'string' },
-  monitor: { scheduledTime: 'string', value: 'number', n: 'integer', threshold: 'number', reference: 'string', drifted: 'string', data: 'string' },
+  monitor: { scheduledTime: 'string', value: 'number', n: 'integer', threshold: 'number', reference: 'string', drifted: 'string', data: 'string', report: 'string' },
 } as const satisfies Record<SourceKind, Record<string, FieldType>>;
 
 /** Default dedupe fields per source kind (with the trigger's name): one fire per tick, per object version, per upstream run, per reference and tick. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { component, Dataset, pipeline } from '@sluice/sdk';
+import { Artifact, component, Dataset, pipeline } from '@sluice/sdk';
 
 export const fit = component({
   name: 'fit',
@@ -46,4 +46,19 @@ export const note = component({
 export const report = pipeline(
   { name: 'report', params: { accuracy: z.number(), run: z.string() } },
   ({ accuracy, run }) => ({ ok: note({ accuracy, run }).outputs.ok }),
+);
+
+export const readReport = component({
+  name: 'read-report',
+  inputs: { data: z.string(), report: Artifact },
+  outputs: { bytes: z.number().int() },
+  async run({ report }) {
+    return { bytes: (await report.read()).length };
+  },
+});
+
+/** A retrain that takes the drift report as one of its inputs (an artifact parameter). */
+export const retrain = pipeline(
+  { name: 'retrain', params: { data: z.string(), report: Artifact } },
+  ({ data, report }) => ({ bytes: readReport({ data, report }).outputs.bytes }),
 );

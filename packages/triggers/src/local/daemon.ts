@@ -12,7 +12,7 @@
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { Cron } from 'croner';
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,7 +23,7 @@ import type { S3LocationIR, TriggerIR } from '../ir.ts';
 import { crashPoint } from './crash.ts';
 import { measureMonitor } from './measure.ts';
 import { diffListing, listPrefix, s3Client, s3ErrorText } from './s3.ts';
-import { TriggerStore, type FireRow } from './store.ts';
+import { TriggerStore, type Attachment, type FireRow } from './store.ts';
 
 /** The envelope announcing that a run finished, locally and on the cluster (the upstream workflow's exit hook posts it). */
 export interface RunFinishedEnvelope {
@@ -267,6 +267,7 @@ export class Daemon {
     let state = r.state;
     const decisions = [...r.decisions];
     let report: string | undefined;
+    let attachment: Attachment | undefined;
     if (r.measure !== undefined) {
       let m;
       try {
@@ -278,15 +279,19 @@ export class Daemon {
       state = r2.state;
       decisions.push(...r2.decisions);
       report = 'text' in m ? m.text : undefined;
-      // the window snapshot is kept only for the run it feeds
-      const snap = m.observation.data;
-      if (snap && !r2.decisions.some((d) => d.kind === 'fire')) rmSync(snap, { force: true });
+      // the window snapshot and its drift report are kept only for the run they feed
+      const fired = r2.decisions.some((d) => d.kind === 'fire');
+      for (const f of [m.observation.data, m.observation.report]) if (f && !fired) rmSync(f, { force: true });
+      if (fired && m.observation.report) {
+        const bytes = readFileSync(m.observation.report);
+        attachment = { name: 'drift-report', path: m.observation.report, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, mediaType: 'text/html' };
+      }
     }
     if (decisions.length === 0 && state.cursor !== null && before.cursor !== null) {
       this.states.set(name, state);
       return decisions;
     }
-    const reserved = this.store.commit(name, irHashOf(t.ir), state, decisions, now);
+    const reserved = this.store.commit(name, irHashOf(t.ir), state, decisions, now, attachment);
     this.states.set(name, state);
     for (const d of decisions) this.log(`${new Date(now).toISOString()} ${name} ${d.kind}: ${d.reason}${d.runId && d.kind === 'fire' ? ` -> ${d.runId}` : ''}`);
     crashPoint('triggers.reserved', reserved.map((d) => d.runId!));
