@@ -14,6 +14,7 @@ import { Daemon, envelopeOf, type RunnerDeps } from './local/daemon.ts';
 import { measureMonitor } from './local/measure.ts';
 import { normaliseEtag } from './local/s3.ts';
 import { compileTriggers } from './argo/compile.ts';
+import { measureOnCluster } from './cluster/measure.ts';
 import { TriggerError, TriggerStore } from './local/store.ts';
 
 export interface CliDeps extends RunnerDeps {
@@ -154,20 +155,42 @@ export function gateEventFields(ir: Trigger['ir'], body: { [k: string]: JsonValu
  * `decision`, `run-name`, `state.json-string` (the new state as a JSON string literal, for the
  * compare-and-swap replace) and `params/<name>.json-string` into `out`.
  */
-export function runGate(ir: Trigger['ir'], stateText: string, eventText: string, out: string, now = Date.now()): Decision {
+export async function runGate(ir: Trigger['ir'], stateText: string, eventText: string, out: string, now = Date.now(), o: { env?: NodeJS.ProcessEnv; fetch?: typeof fetch } = {}): Promise<Decision> {
   const state = (stateText ? JSON.parse(stateText) : initialState()) as TriggerState;
   const body = JSON.parse(eventText || '{}') as { [k: string]: JsonValue };
   let r: { state: TriggerState; decisions: readonly Decision[] };
-  if (ir.source.kind === 'schedule') r = decide(ir, { ...state, cursor: Date.parse(String(body.scheduledTime)) - 1 }, { kind: 'tick' }, Date.parse(String(body.scheduledTime)));
-  else if (ir.source.kind === 'monitor') r = { state, decisions: [{ trigger: ir.name, at: now, kind: 'skip', reason: 'monitor measurements run only in the local daemon in this version', evidence: {} }] };
-  else r = decide(ir, state, { kind: 'event', fields: gateEventFields(ir, body) }, now);
+  const s = ir.source;
+  if (s.kind === 'schedule' || s.kind === 'monitor') {
+    // the CronWorkflow's tick: the same engine step the daemon takes at that time
+    const tick = Date.parse(String(body.scheduledTime));
+    const t = decide(ir, { ...state, cursor: tick - 1 }, { kind: 'tick' }, tick);
+    r = t;
+    if (t.measure !== undefined) {
+      const m = await measureOnCluster(ir, t.state, t.measure, o.env ?? process.env, o.fetch ? { fetch: o.fetch } : {});
+      const t2 = decide(ir, t.state, m, now);
+      r = { state: t2.state, decisions: [...t.decisions, ...t2.decisions] };
+      const fired = t2.decisions.find((d) => d.kind === 'fire');
+      if (fired && s.kind === 'monitor' && s.check.kind === 'drift' && s.check.reference.kind === 'lineage') {
+        const v = fired.params?.[s.check.reference.param];
+        if (typeof v === 'string') r = { ...r, state: { ...r.state, lineage: v } };
+      }
+    }
+  } else r = decide(ir, state, { kind: 'event', fields: gateEventFields(ir, body) }, now);
   const d = r.decisions.find((x) => x.kind === 'fire') ?? r.decisions[r.decisions.length - 1] ?? { trigger: ir.name, at: now, kind: 'skip' as const, reason: 'nothing to do', evidence: {} };
   mkdirSync(join(out, 'params'), { recursive: true });
   writeFileSync(join(out, 'decision'), d.kind);
   writeFileSync(join(out, 'reason'), d.reason);
   writeFileSync(join(out, 'run-name'), d.runId ?? 'none');
   writeFileSync(join(out, 'state.json-string'), JSON.stringify(JSON.stringify(r.state)));
-  for (const [k, v] of Object.entries(d.params ?? {})) writeFileSync(join(out, 'params', `${k}.json-string`), JSON.stringify(typeof v === 'string' ? v : JSON.stringify(v)));
+  for (const [k, v] of Object.entries(d.params ?? {})) {
+    writeFileSync(join(out, 'params', `${k}.json-string`), JSON.stringify(typeof v === 'string' ? v : JSON.stringify(v)));
+    // an artifact parameter is given to the Workflow as an S3 artifact: its bucket and key
+    if (ir.target.params[k]?.kind === 'artifact' && typeof v === 'string') {
+      const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(v);
+      writeFileSync(join(out, 'params', `${k}.bucket`), m ? m[1]! : '');
+      writeFileSync(join(out, 'params', `${k}.key`), m ? m[2]! : v);
+    }
+  }
   return d;
 }
 
@@ -191,7 +214,13 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
     .requiredOption('--image <image>', 'image with the sluice command, for the gate step')
     .option('--pipeline-image <image>', "image of the pipelines' function steps (overrides their image option)")
     .option('--upstream <file>', 'a pipeline file whose runs upstream triggers wait for (repeatable; its default export)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .action(async (file: string, o: { output?: string; namespace: string; image: string; pipelineImage?: string; upstream: string[] }) => guard(async () => {
+    .option('--prometheus <url>', 'Prometheus that metric monitors query (e.g. http://prometheus.monitoring.svc:9090)')
+    .option('--s3-endpoint <url>', 'S3 store of drift monitors and artifact parameters (http://host:port)')
+    .option('--s3-bucket <name>', 'its bucket')
+    .option('--s3-prefix <prefix>', 'key prefix (data under <prefix>data/, reports under <prefix>triggers/)', 'sluice/')
+    .option('--s3-secret <name>', 'Secret with its keys (accesskey, secretkey)', 'sluice-s3')
+    .action(async (file: string, o: { output?: string; namespace: string; image: string; pipelineImage?: string; upstream: string[]; prometheus?: string; s3Endpoint?: string; s3Bucket?: string; s3Prefix: string; s3Secret: string }) => guard(async () => {
+      if ((o.s3Endpoint === undefined) !== (o.s3Bucket === undefined)) throw new TriggerError('cli.s3', '--s3-endpoint and --s3-bucket go together');
       if (o.output !== undefined) checkOutput(o.output);
       const ts = await loadTriggers(file);
       const upstream = [];
@@ -202,7 +231,8 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
         if (!isPipeline(mod.default)) throw new TriggerError('upstream.export', `--upstream ${u}: its default export is not a pipeline`);
         upstream.push({ pipeline: mod.default, entry: u });
       }
-      const r = compileTriggers(ts, { namespace: o.namespace, image: o.image, ...(o.pipelineImage ? { pipelineImage: o.pipelineImage } : {}), upstream });
+      const s3 = o.s3Endpoint && o.s3Bucket ? { endpoint: o.s3Endpoint, bucket: o.s3Bucket, prefix: o.s3Prefix, secret: o.s3Secret } : undefined;
+      const r = compileTriggers(ts, { namespace: o.namespace, image: o.image, ...(o.pipelineImage ? { pipelineImage: o.pipelineImage } : {}), upstream, ...(o.prometheus ? { prometheus: o.prometheus } : {}), ...(s3 ? { s3 } : {}) });
       if (r.issues.length) throw new SluiceValidationError([...r.issues], `triggers in ${file}`);
       if (o.output === undefined) process.stdout.write(r.yaml);
       else {
@@ -216,8 +246,8 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
 
   cmd.command('gate').description('the cluster gate step (inside the gate WorkflowTemplate): state and event from SLUICE_GATE_STATE / SLUICE_GATE_EVENT')
     .requiredOption('--ir <file>', 'the trigger IR (JSON)').requiredOption('--out <dir>', 'where the outputs go')
-    .action(async (o: { ir: string; out: string }) => guard(() => {
-      const d = runGate(JSON.parse(readFileSync(o.ir, 'utf8')) as Trigger['ir'], process.env.SLUICE_GATE_STATE ?? '', process.env.SLUICE_GATE_EVENT ?? '{}', o.out);
+    .action(async (o: { ir: string; out: string }) => guard(async () => {
+      const d = await runGate(JSON.parse(readFileSync(o.ir, 'utf8')) as Trigger['ir'], process.env.SLUICE_GATE_STATE ?? '', process.env.SLUICE_GATE_EVENT ?? '{}', o.out);
       process.stdout.write(`${d.kind}: ${d.reason}${d.runId ? ` -> ${d.runId}` : ''}\n`);
       return 0;
     })());

@@ -32,6 +32,8 @@ export interface TriggerState {
   readonly streak: number;
   /** Monitors: the reference the last measurement used. */
   readonly reference: string | null;
+  /** Cluster gate, lineage drift checks: the reference parameter of the last fired run (locally the run store says it). */
+  readonly lineage?: string;
 }
 
 export type EventFields = { readonly [field: string]: JsonValue };

@@ -27,7 +27,7 @@ const triggers = [
     source: monitor.drift({ cron: '*/15 * * * *', timezone: 'Etc/UTC', features: ['x'], threshold: 0.2, reference: { lineage: 'source' }, current: { path: 'c.csv', window: 500 } }),
   }),
 ].map((t) => t.ir);
-const opts = { namespace: 'ml', image: 'ghcr.io/acme/sluice:1', templates };
+const opts = { namespace: 'ml', image: 'ghcr.io/acme/sluice:1', templates, prometheus: 'http://prometheus.monitoring.svc:9090', s3: { endpoint: 'http://minio.ml.svc:9000', bucket: 'ml-artifacts' } };
 const tmp = mkdtempSync(join(tmpdir(), 'sluice-gate-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -75,7 +75,7 @@ describe('compiled Argo objects', () => {
     expect((templates.ingest.spec as { hooks?: unknown }).hooks).toBeUndefined();
   });
 
-  it("the exit hook posts the upstream run's outputs in the envelope the daemon builds, and the gate maps them the same way", () => {
+  it("the exit hook posts the upstream run's outputs in the envelope the daemon builds, and the gate maps them the same way", async () => {
     const a = trigger({ name: 'after-train', source: upstream(train), target: report, params: (e) => ({ accuracy: e.outputs.accuracy, run: e.runId }) }).ir;
     const r = emitTriggers([a], { ...opts, templates: { ...templates, report: compile(toIR(report), { entry: 'pipelines/report.ts', kind: 'template', image: 'ghcr.io/acme/train:1' }).objects[0] as ArgoObject } });
     expect(r.issues).toEqual([]);
@@ -86,12 +86,12 @@ describe('compiled Argo objects', () => {
     const local = envelopeOf({ id: 'train-x1', pipeline: 'train', status: 'succeeded', finished_at: Date.parse('2026-01-01T00:00:00Z'), outputs: JSON.stringify({ accuracy: 0.8, model: { kind: 'artifact', hash: 'ab' } }) });
     expect(Object.keys(posted).sort()).toEqual(Object.keys(local).sort());
     expect(posted).toEqual({ ...local, outputs: { accuracy: '0.8' } });
-    const fromHook = runGate(a, '', JSON.stringify(posted), join(tmp, 'g-up1'), Date.parse('2026-01-01T00:01:00Z'));
-    const fromStore = runGate(a, '', JSON.stringify(local), join(tmp, 'g-up2'), Date.parse('2026-01-01T00:01:00Z'));
+    const fromHook = await runGate(a, '', JSON.stringify(posted), join(tmp, 'g-up1'), Date.parse('2026-01-01T00:01:00Z'));
+    const fromStore = await runGate(a, '', JSON.stringify(local), join(tmp, 'g-up2'), Date.parse('2026-01-01T00:01:00Z'));
     expect([fromHook.kind, fromHook.params]).toEqual(['fire', { accuracy: 0.8, run: 'train-x1' }]);
     expect(fromStore.params).toEqual(fromHook.params);
     // a failed run that produced no outputs: the mapping skips with its reason
-    const failed = runGate(a, '', JSON.stringify({ ...posted, status: 'failed', outputs: { accuracy: null } }), join(tmp, 'g-up3'));
+    const failed = await runGate(a, '', JSON.stringify({ ...posted, status: 'failed', outputs: { accuracy: null } }), join(tmp, 'g-up3'));
     expect(failed.kind).toBe('skip');
   });
 
@@ -194,15 +194,15 @@ describe('compiled Argo objects', () => {
     expect(emitTriggers([b], { ...opts, templates: { ingest: templates.ingest } }).issues.map((i) => i.message)).toEqual(["no compiled WorkflowTemplate for train; pass the compiler's output in templates"]);
   });
 
-  it('the gate step: same engine, state in and out as JSON strings, run name from the dedupe key', () => {
+  it('the gate step: same engine, state in and out as JSON strings, run name from the dedupe key', async () => {
     const nd = triggers.find((t) => t.name === 'new-data')!;
     const out = join(tmp, 'g1');
-    const d = runGate(nd, '', JSON.stringify({ uri: 's3://raw/a.csv', rows: 5 }), out, Date.parse('2026-01-01T00:00:00Z'));
+    const d = await runGate(nd, '', JSON.stringify({ uri: 's3://raw/a.csv', rows: 5 }), out, Date.parse('2026-01-01T00:00:00Z'));
     expect([d.kind, d.runId]).toEqual(['fire', readFileSync(join(out, 'run-name'), 'utf8')]);
     const state = JSON.parse(JSON.parse(readFileSync(join(out, 'state.json-string'), 'utf8')) as string) as { recentKeys: string[] };
     expect(state.recentKeys).toEqual(['new-data|uri=s3://raw/a.csv']);
     expect(readFileSync(join(out, 'params', 'epochs.json-string'), 'utf8')).toBe('"5"');
-    const again = runGate(nd, JSON.stringify(state), JSON.stringify({ uri: 's3://raw/a.csv', rows: 5 }), join(tmp, 'g2'));
+    const again = await runGate(nd, JSON.stringify(state), JSON.stringify({ uri: 's3://raw/a.csv', rows: 5 }), join(tmp, 'g2'));
     expect([again.kind, again.reason]).toEqual(['suppress', 'duplicate: new-data|uri=s3://raw/a.csv already fired']);
   });
 });

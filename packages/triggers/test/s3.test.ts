@@ -113,7 +113,7 @@ describe('S3 prefix source (local daemon)', () => {
     try {
       await d.start();
       await d.tick();
-      expect(lines, lines.join('\n')).toContain('nocreds: listing s3://raw/daily/ failed: set TEST_S3_UNSET_A and TEST_S3_UNSET_B in the daemon\'s environment (the trigger reads its S3 keys from there)');
+      expect(lines, lines.join('\n')).toContain('nocreds: listing s3://raw/daily/ failed: set TEST_S3_UNSET_A and TEST_S3_UNSET_B in the environment (the S3 keys are read from there)');
       expect(d.store.decisions('nocreds')).toEqual([]);
     } finally {
       await d.close();

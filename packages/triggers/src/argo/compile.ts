@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { compile } from '@sluice/compiler';
 import { toIR, type Pipeline, type SluiceIssue } from '@sluice/sdk';
 import type { Trigger } from '../define.ts';
-import { emitTriggers, type ArgoObject } from './emit.ts';
+import { emitTriggers, type ArgoObject, type EmitOptions } from './emit.ts';
 
 export interface CompileTriggersOptions {
   readonly namespace: string;
@@ -18,6 +18,9 @@ export interface CompileTriggersOptions {
   readonly pipelineImage?: string;
   /** Pipelines whose runs upstream triggers wait for, with the file each is imported from. */
   readonly upstream?: readonly { readonly pipeline: Pipeline<any, any>; readonly entry: string; readonly exportName?: string }[];
+  /** Prometheus for metric monitors, and the S3 store for drift monitors and artifact parameters (see {@link EmitOptions}). */
+  readonly prometheus?: string;
+  readonly s3?: EmitOptions['s3'];
   /** Entries are written relative to this directory (the image's working directory holds the same tree). @default the working directory */
   readonly root?: string;
 }
@@ -51,7 +54,7 @@ export function compileTriggers(triggers: readonly Trigger[], o: CompileTriggers
   for (const t of [...triggers].sort((a, b) => a.ir.name.localeCompare(b.ir.name))) add(t.pipeline, t.ir.target.entry, t.ir.target.exportName, `${t.ir.name}/target`);
   for (const u of o.upstream ?? []) add(u.pipeline, u.entry, u.exportName, `upstream/${u.pipeline.pipelineName}`);
   if (issues.length) return { objects: [], issues, yaml: '' };
-  const r = emitTriggers(triggers.map((t) => t.ir), { namespace: o.namespace, image: o.image, templates });
+  const r = emitTriggers(triggers.map((t) => t.ir), { namespace: o.namespace, image: o.image, templates, ...(o.prometheus ? { prometheus: o.prometheus } : {}), ...(o.s3 ? { s3: o.s3 } : {}) });
   if (r.issues.length) return { objects: [], issues: r.issues, yaml: '' };
   // the pipelines' own templates, unless the emitter returned one already (an upstream pipeline with its exit hook)
   const emitted = new Set(r.objects.filter((x) => x.kind === 'WorkflowTemplate').map((x) => (x.metadata as { name: string }).name));

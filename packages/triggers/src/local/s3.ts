@@ -21,7 +21,7 @@ export async function s3Client(l: S3LocationIR, env: NodeJS.ProcessEnv = process
   const accessKey = env[l.credentials.accessKeyEnv];
   const secretKey = env[l.credentials.secretKeyEnv];
   const missing = [accessKey ? undefined : l.credentials.accessKeyEnv, secretKey ? undefined : l.credentials.secretKeyEnv].filter(Boolean);
-  if (missing.length) throw new TriggerError('s3.credentials', `set ${missing.join(' and ')} in the daemon's environment (the trigger reads its S3 keys from there)`);
+  if (missing.length) throw new TriggerError('s3.credentials', `set ${missing.join(' and ')} in the environment (the S3 keys are read from there)`);
   const url = new URL(l.endpoint ?? 'https://s3.amazonaws.com');
   const { Client } = await import('minio');
   return new Client({
