@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bundlePipeline, importBundle, packBundle, writeBundle, type PipelineBundle } from '@sluice/bundle';
+import { bundlePipeline, importBundle, packBundle, pipelineCodeHash, writeBundle, type PipelineBundle } from '@sluice/bundle';
 import { compile } from '@sluice/compiler';
 import { canonicalJson, formatIssues, sha256, type JsonValue, type PipelineIR } from '@sluice/sdk';
 import { KubeApiError, type Kube } from './kube.ts';
@@ -128,7 +128,9 @@ function mountBundle(spec: Obj, configMap: string, command: readonly string[]): 
  */
 export async function prepareSubmission(entry: string, o: PrepareOptions): Promise<Submission> {
   const code = o.code ?? { kind: 'bundle' };
-  const bundle = await bundlePipeline(entry, o.exportName === undefined ? {} : { exportName: o.exportName });
+  const exportOpt = o.exportName === undefined ? {} : { exportName: o.exportName };
+  // the code part of function steps' memoize keys: the same module-graph hash local runs key their cache with
+  const [bundle, moduleHash] = await Promise.all([bundlePipeline(entry, exportOpt), pipelineCodeHash(entry, o.exportName)]);
   const scratch = mkdtempSync(path.join(tmpdir(), 'sluice-submit-'));
   let mod;
   try {
@@ -152,6 +154,7 @@ export async function prepareSubmission(entry: string, o: PrepareOptions): Promi
     image: code.image ?? STOCK_IMAGE,
     namespace: o.namespace,
     executorCommand: command,
+    ...('hash' in moduleHash ? { codeHash: moduleHash.hash } : {}),
   };
   let compiled;
   let withArgs;

@@ -59,6 +59,12 @@ export interface CompileOptions {
    * @default 786432
    */
   readonly maxDocumentBytes?: number;
+  /**
+   * Hash of the pipeline's bundled module graph (`@sluice/bundle`'s `pipelineCodeHash`, as local
+   * runs use it): the code part of function steps' `memoize` keys, so that a changed helper outside
+   * `run()` misses the cache on Argo too. Without it the keys cover each step's `run` source only.
+   */
+  readonly codeHash?: string;
 }
 
 /** What {@link compile} returns. */
@@ -159,6 +165,7 @@ function lowerContext(ir: PipelineIR, options: CompileOptions, issues: SluiceIss
     exportName: options.exportName,
     image: options.image ?? ir.options.image,
     executorCommand: options.executorCommand ?? ['sluice', 'exec'],
+    codeHash: options.codeHash,
     names,
     issues,
     leaf: new Map(),

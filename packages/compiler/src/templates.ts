@@ -4,7 +4,7 @@
  * a template; per-task data travels as arguments.
  */
 import {
-  argoDuration, argoRetryStrategy, cachePolicy, canonicalJson, effectiveTaskOptions, EXEC_FLAG, kubeEscape, literalNeedsEncoding, paramText, POD_PATHS, renderArgv,
+  argoDuration, argoMemoKeyPrefix, argoRetryStrategy, cacheIdentity, cachePolicy, canonicalJson, effectiveTaskOptions, EXEC_FLAG, kubeEscape, literalNeedsEncoding, paramText, POD_PATHS, renderArgv,
 } from '@sluice/sdk';
 import type {
   SynchronizationIR, ComponentIR, ContainerComponentIR, FunctionComponentIR, PipelineIR, SluiceIssue, TaskIR, TaskOptionsIR,
@@ -77,6 +77,8 @@ export interface TemplateContext {
   readonly exportName: string | undefined;
   readonly image: string | undefined;
   readonly executorCommand: readonly string[];
+  /** The code part of function steps' memoize keys (CompileOptions.codeHash). */
+  readonly codeHash?: string | undefined;
   readonly names: NameRegistry;
   readonly issues: SluiceIssue[];
   /** Templates by key, in creation order. */
@@ -130,7 +132,7 @@ export function synchronization(sync: SynchronizationIR | undefined): ArgoObject
 }
 
 /** Template fields from the effective options (pod settings, retry, timeout, cache). */
-function optionFields(o: TaskOptionsIR, comp: ComponentIR, compHash: string, paramInputs: readonly string[], mode: CacheMode, ctx: TemplateContext) {
+function optionFields(o: TaskOptionsIR, comp: ComponentIR, paramInputs: readonly string[], mode: CacheMode, ctx: TemplateContext) {
   const r = o.resources;
   const requests: Record<string, string> = {};
   const limits: Record<string, string | number> = {};
@@ -184,15 +186,16 @@ function optionFields(o: TaskOptionsIR, comp: ComponentIR, compHash: string, par
   let memoize: ArgoObject | undefined;
   const cache = cachePolicy(o);
   if (cache.enabled && mode !== 'off') {
-    // Key: component hash, cache version, then a digest of the parameter inputs (task id excluded),
-    // hashed so that any input text gives a valid ConfigMap key. `paramInputs` includes, for each
-    // artifact input, the producer's own key (or the run's uid), so a changed artifact is a miss.
-    const version = cache.version ? `.${dnsLabel(cache.version)}` : '';
-    let inputsPart = '';
-    if (cache.key !== undefined) inputsPart = `.${dnsLabel(cache.key)}`;
-    else if (paramInputs.length) inputsPart = `.{{=sprig.sha256sum(sprig.toJson([${paramInputs.map((p) => `inputs.parameters['${p}']`).join(', ')}]))}}`;
+    // The SDK's cache identity (component, version, custom key, code), hashed, then a digest of the
+    // parameter inputs (task id excluded) that Argo evaluates. Only `[a-zA-Z0-9-]` (Argo's cache
+    // refuses anything else). `paramInputs` includes, for each artifact input, the producer's own
+    // key (or the run's uid), so a changed artifact is a miss.
+    const prefix = argoMemoKeyPrefix(cacheIdentity(comp, cache, ctx.codeHash));
+    const inputsPart = cache.key === undefined && paramInputs.length
+      ? `-{{=sprig.sha256sum(sprig.toJson([${paramInputs.map((p) => `inputs.parameters['${p}']`).join(', ')}]))}}`
+      : '';
     memoize = {
-      key: `${compHash}${version}${inputsPart}`,
+      key: `${prefix}${inputsPart}`,
       maxAge: cache.maxAge ? argoDuration(cache.maxAge) : '',
       cache: { configMap: { name: dnsLabel(`sluice-cache-${ctx.ir.name}`) } },
     };
@@ -304,7 +307,7 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
     io.outArts.push({ name: CHECKPOINT_ARTIFACT, path: POD_PATHS.checkpoints, optional: true, s3: { key: CHECKPOINT_KEY }, archive: { none: {} } });
   }
   args.push(F.outputs, OUTPUTS_DIR);
-  return assemble(io, o, comp, hash, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
+  return assemble(io, o, comp, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
 }
 
 function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan): ArgoObject {
@@ -328,7 +331,7 @@ function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOpti
   });
   io.arts.push(...rawArtifacts);
   const image = o.image ?? comp.image;
-  const t = assemble(io, o, comp, hash, ctx, io.params, image, command, undefined, leaf);
+  const t = assemble(io, o, comp, ctx, io.params, image, command, undefined, leaf);
   // The command writes its outputs to /tmp/sluice/outputs/{parameters,artifacts}/<name>: the pod
   // gets those directories as emptyDir volumes (no shell, nothing needed in the image).
   const kinds = [...new Set(Object.values(comp.outputs).map((x) => (x.kind === 'artifact' ? 'artifacts' : 'parameters')))].sort();
@@ -340,8 +343,8 @@ function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOpti
   return t;
 }
 
-function assemble(io: ReturnType<typeof ioLists>, o: TaskOptionsIR, comp: ComponentIR, hash: string, ctx: TemplateContext, params: ArgoObject[], image: string, command: string[], args: string[] | undefined, leaf: LeafPlan): ArgoObject {
-  const f = optionFields(o, comp, hash, [...io.paramNames.map((n) => argoParamName(n)), ...io.cacheParams], leaf.mode, ctx);
+function assemble(io: ReturnType<typeof ioLists>, o: TaskOptionsIR, comp: ComponentIR, ctx: TemplateContext, params: ArgoObject[], image: string, command: string[], args: string[] | undefined, leaf: LeafPlan): ArgoObject {
+  const f = optionFields(o, comp, [...io.paramNames.map((n) => argoParamName(n)), ...io.cacheParams], leaf.mode, ctx);
   // A memoized step also reports its key: consumers fold it into theirs (chained cache keys).
   if (f.memoize) io.outParams.push({ name: CACHE_KEY_OUTPUT, valueFrom: { path: UNSET_PATH, default: f.memoize.key as string } });
   return {

@@ -50,12 +50,15 @@ describe('artifact fan-in', () => {
     // Not memoized: no key input at all.
     expect(taskOf(ts, 'use-raw').arguments!.parameters).toBeUndefined();
   });
-  it('keeps a custom cache key as the user wrote it', () => {
-    const t = templates(pipe('f', { m: make, u: use }, [
+  it('a custom cache key replaces the inputs: the key is its hash (any text gives a key Argo accepts), without input parameters', () => {
+    const keyed = (key: string) => templates(pipe('f', { m: make, u: use }, [
       task('make', 'm', { n: lit(1) }, { options: cache }),
-      task('use', 'u', { model: out('make', 'data') }, { options: { cache: { enabled: true, key: 'fixed' } } }),
+      task('use', 'u', { model: out('make', 'data') }, { options: { cache: { enabled: true, key } } }),
     ]));
-    expect(t.get('use')!.memoize!.key).toBe('u.fixed');
+    const t = keyed('fixed. Not/a label_');
+    expect(t.get('use')!.memoize!.key).toMatch(/^[0-9a-f]{32}$/);
     expect(taskOf(t, 'use').arguments!.parameters).toBeUndefined();
+    expect(keyed('fixed. Not/a label_').get('use')!.memoize!.key).toBe(t.get('use')!.memoize!.key);
+    expect(keyed('other').get('use')!.memoize!.key).not.toBe(t.get('use')!.memoize!.key);
   });
 });

@@ -22,7 +22,7 @@ export {
   parseDuration, parseDurationMs, durationString, argoDuration,
   canonicalJson, sha256, contentHash,
   shouldRetry, retriesKind, backoffWaitMs, localBackoffMs, argoRetryStrategy, ARGO_RETRY_EXPRESSION, NEVER_RETRIED_EXIT_CODES,
-  CACHE_DEFAULT, cachePolicy, cacheEntryFresh,
+  CACHE_DEFAULT, cachePolicy, cacheEntryFresh, componentIdentity, cacheIdentity, argoMemoKeyPrefix, ARGO_MEMO_KEY, ARGO_MEMO_KEY_MAX,
   compareAs, compareMode, compareValues, compareText, compareNumber, literalType,
   mergeTaskOptions, mergeSynchronization, effectiveTaskOptions,
   TASK_ID, taskIdProblem, dnsLabel, isDnsLabel, argoParamName, shortHash,
@@ -30,7 +30,7 @@ export {
   renderArgv, kubeEscape,
   GPU_PRODUCT_LABEL, gpuProductLabel, gpuTypeProblem,
 } from './semantics/index.ts';
-export type { Duration, FailureKind, RetryTiming, CompareAs, ArgvSpelling } from './semantics/index.ts';
+export type { Duration, FailureKind, RetryTiming, CompareAs, ArgvSpelling, CacheIdentity } from './semantics/index.ts';
 export type * from './ir.ts';
 export { IR_VERSION } from './ir.ts';
 export type * from './runtime.ts';

@@ -1,5 +1,5 @@
 import type { CacheIR, ComponentIR, JsonValue } from '@sluice/sdk';
-import { cacheEntryFresh, canonicalJson, sha256 } from '@sluice/sdk';
+import { cacheEntryFresh, canonicalJson, componentIdentity, sha256 } from '@sluice/sdk';
 import { isArtifactRef, type RuntimeValue } from './types.ts';
 
 /** Bump when the key's recipe changes. */
@@ -23,12 +23,7 @@ export interface CacheParts {
   readonly code?: string;
 }
 
-export function componentIdentity(c: ComponentIR): string {
-  if (c.kind === 'function') return `code:${c.codeHash}`;
-  if (c.kind === 'container') return `image:${sha256(canonicalJson({ image: c.image, command: c.command }))}`;
-  return `pipeline:${sha256(canonicalJson(c))}`;
-}
-
+/** The key's parts; the component part is the SDK's `componentIdentity`, shared with the compiler's memoize key. */
 export function cacheParts(component: ComponentIR, inputs: { readonly [name: string]: RuntimeValue }, version: string | undefined, custom?: string, code?: string): CacheParts {
   const params: Record<string, string> = {};
   const artifacts: Record<string, string> = {};
