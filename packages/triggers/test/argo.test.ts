@@ -147,6 +147,23 @@ describe('compiled Argo objects', () => {
     ]);
   });
 
+  it("an artifact parameter reaches the target Workflow as an S3 artifact (bucket and key from the gate), not as a parameter", () => {
+    const gate = objects.find((o) => o.kind === 'WorkflowTemplate' && (o.metadata as { name: string }).name === 'landed-gate') as { spec: { templates: { name: string; resource?: { manifest: string }; inputs?: { parameters: { name: string }[] } }[] } };
+    const launch = gate.spec.templates.find((t) => t.name === 'launch')!;
+    expect(launch.inputs!.parameters.map((p) => p.name)).toEqual(['run-name', 'b-data', 'k-data']);
+    const wf = JSON.parse(launch.resource!.manifest) as { spec: { arguments: { parameters: unknown[]; artifacts: unknown[] } } };
+    expect(wf.spec.arguments).toEqual({
+      parameters: [],
+      artifacts: [{ name: 'data', s3: { endpoint: 'minio.ml.svc:9000', insecure: true, bucket: '{{inputs.parameters.b-data}}', key: '{{inputs.parameters.k-data}}', accessKeySecret: { name: 'sluice-s3', key: 'accesskey' }, secretKeySecret: { name: 'sluice-s3', key: 'secretkey' } } }],
+    });
+    // the compiled ingest template takes data as an input artifact
+    expect((templates.ingest.spec as { arguments: { artifacts: { name: string }[] } }).arguments.artifacts.map((a) => a.name)).toEqual(['data']);
+    // without an S3 store it cannot be passed: an issue
+    expect(emitTriggers(triggers.filter((t) => t.name === 'landed'), { namespace: opts.namespace, image: opts.image, templates }).issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'landed/params.data: "data" is an artifact parameter: on the cluster it is passed as an S3 artifact; give the S3 store (s3 option, --s3-endpoint and --s3-bucket)',
+    ]);
+  });
+
   it('cross-object checks the Sensor CRD cannot do: broken fixtures with pinned messages', () => {
     const broken = structuredClone(objects) as { [k: string]: any }[];
     const sensor = broken.find((o) => o.kind === 'Sensor' && o.metadata.name === 'new-data')!;
