@@ -8,7 +8,7 @@ import { runPipeline } from '@sluice/runner';
 import { StateStore } from '../../runner/src/store/state.ts';
 import { cond, dataArrival, monitor, schedule, trigger, upstream } from '../src/define.ts';
 import { Daemon } from '../src/local/daemon.ts';
-import { ingest, report, train } from './helpers.ts';
+import { ingest, report, tracked, train } from './helpers.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 const bin = join(root, 'packages/runner/bin/sluice.mjs');
@@ -121,6 +121,32 @@ describe('local daemon', () => {
     expect(JSON.parse(decided[1]!.evidence)).toMatchObject({ value: 0.9, reference: decided[0]!.run_id, rearmed: `reference advanced from ${first.runId}` });
     const runs = counts(storeDir).runs;
     expect(runs).toHaveLength(2);
+  });
+
+  it('a metric monitor also reads a metric the run logged (its last step) when the pipeline has no such output', async () => {
+    const storeDir = join(tmp, 'logged', '.sluice');
+    const first = await runPipeline(tracked, { storeDir, mode: 'inprocess', params: { lr: 0.1 } });
+    expect(first.status).toBe('succeeded');
+    const t = trigger({
+      name: 'val-acc', target: tracked, params: () => ({ lr: 0.3 }),
+      source: monitor.metric({ cron: '*/10 * * * *', timezone: 'Etc/UTC', pipeline: tracked, output: 'val_accuracy', direction: 'below' }),
+      policy: { hysteresis: { high: 0.8, low: 0.85 } },
+    });
+    let clock = Date.parse('2026-01-01T00:05:00Z');
+    const d = new Daemon([t], deps, { storeDir, now: () => clock });
+    await d.start();
+    try {
+      await d.tick();
+      clock = Date.parse('2026-01-01T00:10:01Z');
+      await d.tick();
+      await d.drain();
+      const [fire] = d.store.decisions('val-acc');
+      expect([fire!.kind, fire!.reason]).toEqual(['fire', 'fire']);
+      // steps 0, 1, 2 logged 0.5, 0.6, 0.7: the last step's value
+      expect(JSON.parse(fire!.evidence)).toMatchObject({ value: 0.7, statistic: 'val_accuracy', run: first.runId, metric: 'fit-logged/val_accuracy', step: 2 });
+    } finally {
+      await d.close();
+    }
   });
 
   it('one daemon per store', async () => {

@@ -62,3 +62,19 @@ export const retrain = pipeline(
   { name: 'retrain', params: { data: z.string(), report: Artifact } },
   ({ data, report }) => ({ bytes: readReport({ data, report }).outputs.bytes }),
 );
+
+export const fitLogged = component({
+  name: 'fit-logged',
+  inputs: { lr: z.number() },
+  outputs: { done: z.boolean() },
+  async run({ lr }, ctx) {
+    for (let step = 0; step < 3; step++) ctx.log.metric('val_accuracy', 0.5 + lr * step, { step });
+    return { done: true };
+  },
+});
+
+/** A pipeline whose quality is a logged metric, not an output. */
+export const tracked = pipeline(
+  { name: 'tracked', params: { lr: z.number().default(0.1) } },
+  ({ lr }) => ({ done: fitLogged({ lr }).outputs.done }),
+);

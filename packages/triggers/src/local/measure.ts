@@ -38,8 +38,11 @@ export function measureMonitor(ir: TriggerIR, store: TriggerStore, tick: number,
     if (!run) return { observation: { ...base, reference: 'none', result: { kind: 'unavailable', reason: `no successful run of ${c.pipeline} yet` } } };
     const outputs = JSON.parse(run.outputs ?? '{}') as Record<string, JsonValue>;
     const v = outputs[c.output];
-    if (typeof v !== 'number') return { observation: { ...base, reference: run.id, result: { kind: 'unavailable', reason: `run ${run.id} has no numeric output "${c.output}"` } } };
-    return { observation: { ...base, reference: run.id, result: { kind: 'value', value: v, n: 1 }, evidence: { statistic: c.output, run: run.id } } };
+    if (typeof v === 'number') return { observation: { ...base, reference: run.id, result: { kind: 'value', value: v, n: 1 }, evidence: { statistic: c.output, run: run.id } } };
+    // not an output: a metric the run logged (its last step)
+    const m = store.lastMetric(run.id, c.output);
+    if (m) return { observation: { ...base, reference: run.id, result: { kind: 'value', value: m.value, n: 1 }, evidence: { statistic: c.output, run: run.id, metric: `${m.task}/${c.output.slice(c.output.lastIndexOf('/') + 1)}`, step: m.step } } };
+    return { observation: { ...base, reference: run.id, result: { kind: 'unavailable', reason: `run ${run.id} has no numeric output or logged metric "${c.output}"` } } };
   }
   let refPath: string;
   let refId: string;

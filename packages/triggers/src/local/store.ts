@@ -209,6 +209,19 @@ export class TriggerStore {
   lastSucceeded(pipeline: string, at = Number.MAX_SAFE_INTEGER): RunRowLite | undefined {
     return this.db.prepare(`SELECT id, pipeline, status, finished_at, params, outputs, created_at FROM runs WHERE pipeline = ? AND status = 'succeeded' AND finished_at <= ? ORDER BY finished_at DESC, id DESC LIMIT 1`).get(pipeline, at) as RunRowLite | undefined;
   }
+  /**
+   * The last value of a metric a run logged (`ctx.log.metric`, the tracking store's `tr_metrics`
+   * in this same file): `name`, or `task/name` for one task; the highest step, then the latest time.
+   */
+  lastMetric(runId: string, metric: string): { value: number; task: string; step: number } | undefined {
+    if (!this.db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='tr_metrics'`).get()) return undefined;
+    const slash = metric.lastIndexOf('/');
+    const [task, name] = slash < 0 ? [undefined, metric] : [metric.slice(0, slash), metric.slice(slash + 1)];
+    const row = (task === undefined
+      ? this.db.prepare(`SELECT value, task_key, step FROM tr_metrics WHERE run_id = ? AND name = ? ORDER BY step DESC, time DESC, attempt DESC LIMIT 1`).get(runId, name)
+      : this.db.prepare(`SELECT value, task_key, step FROM tr_metrics WHERE run_id = ? AND name = ? AND task_key = ? ORDER BY step DESC, time DESC, attempt DESC LIMIT 1`).get(runId, name, task)) as { value: number; task_key: string; step: number } | undefined;
+    return row ? { value: row.value, task: row.task_key, step: row.step } : undefined;
+  }
   runsOf(pipeline: string): RunRowLite[] {
     return this.db.prepare(`SELECT id, pipeline, status, finished_at, params, outputs, created_at FROM runs WHERE pipeline = ? ORDER BY created_at`).all(pipeline) as RunRowLite[];
   }
