@@ -12,7 +12,7 @@ import { considerEvent, decide, initialState, ticksBetween, type Decision, type 
 import { validateTriggerSet, durationMs } from './validate.ts';
 import { Daemon, envelopeOf, type RunnerDeps } from './local/daemon.ts';
 import { measureMonitor } from './local/measure.ts';
-import { normaliseEtag } from './local/s3.ts';
+import { listPrefix, normaliseEtag, s3Client, type S3Object } from './local/s3.ts';
 import { compileTriggers } from './argo/compile.ts';
 import { measureOnCluster } from './cluster/measure.ts';
 import { TriggerError, TriggerStore } from './local/store.ts';
@@ -85,7 +85,7 @@ export function timeline(decisions: readonly Decision[]): string {
  * each tick, with the reference the lineage gave then), the files that landed, the upstream runs
  * that finished. Runs started by a replayed fire are taken to finish before the next observation.
  */
-export function replayTrigger(t: Trigger, store: TriggerStore | undefined, since: number, now: number, baseDir: string): { decisions: Decision[]; note?: string } {
+export function replayTrigger(t: Trigger, store: TriggerStore | undefined, since: number, now: number, baseDir: string, o: { s3Objects?: readonly S3Object[] } = {}): { decisions: Decision[]; note?: string } {
   const ir = t.ir;
   const s = ir.source;
   let st: TriggerState = { ...initialState(), cursor: since };
@@ -115,6 +115,10 @@ export function replayTrigger(t: Trigger, store: TriggerStore | undefined, since
       const f = statSync(join(dir, name));
       if (f.isFile() && f.mtimeMs >= since) events.push({ at: f.mtimeMs, fields: { uri: pathToFileURL(join(dir, name)).href, key: name, size: f.size, etag: `${f.size}-${Math.floor(f.mtimeMs)}`, time: new Date(f.mtimeMs).toISOString() } });
     }
+  } else if (s.kind === 'data' && s.location.kind === 's3' && o.s3Objects) {
+    // the prefix as it is listed now: each object's current version, at its LastModified
+    const l = s.location;
+    for (const x of o.s3Objects) if (Date.parse(x.lastModified) >= since) events.push({ at: Date.parse(x.lastModified), fields: { uri: `s3://${l.bucket}/${x.key}`, key: x.key, size: x.size, etag: x.etag, time: x.lastModified } });
   } else if (s.kind === 'upstream' && store) {
     for (const r of store.finishedRuns(since)) events.push({ at: r.finished_at!, fields: { ...envelopeOf(r) } });
   } else return { decisions, note: s.kind === 'data' ? `${s.location.kind} sources keep no local history to replay` : 'no run store here' };
@@ -336,7 +340,10 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
       const now = Date.now();
       const store = openStoreRead(o.store);
       let r;
-      try { r = replayTrigger(t, store, now - back, now, process.cwd()); } finally { store?.close(); }
+      const loc = t.ir.source.kind === 'data' && t.ir.source.location.kind === 's3' ? t.ir.source.location : undefined;
+      const s3Objects = loc ? await listPrefix(await s3Client(loc), loc.bucket, loc.prefix) : undefined;
+      try { r = replayTrigger(t, store, now - back, now, process.cwd(), s3Objects ? { s3Objects } : {}); } finally { store?.close(); }
+      if (s3Objects) process.stdout.write(`replaying the objects now under s3://${loc!.bucket}/${loc!.prefix} (an overwritten object's earlier versions are not listed)\n`);
       if (r.note) process.stdout.write(`${r.note}\n`);
       process.stdout.write(timeline(r.decisions));
       const fires = r.decisions.filter((d) => d.kind === 'fire');

@@ -11,6 +11,7 @@ import { StateStore } from '../../runner/src/store/state.ts';
 import { dataArrival, trigger } from '../src/define.ts';
 import { Daemon } from '../src/local/daemon.ts';
 import { diffListing, listPrefix } from '../src/local/s3.ts';
+import { replayTrigger } from '../src/cli.ts';
 import { train } from './helpers.ts';
 import { startS3 } from './support/s3.ts';
 
@@ -93,6 +94,13 @@ describe('S3 prefix source (local daemon)', () => {
       expect(d.store.fires('landed').map((f) => [f.status, f.run_status, JSON.parse(f.params)])).toEqual([
         ['finished', 'succeeded', { epochs: 7, source: 's3://raw/daily/2026-01-02.csv' }],
         ['finished', 'succeeded', { epochs: 7, source: 's3://raw/daily/2026-01-03.csv' }],
+      ]);
+      // replay from the listing: the objects as they are now, each at its LastModified, through the same engine
+      const listing = await listPrefix(client, 'raw', 'daily/');
+      const replayed = replayTrigger(t, undefined, Date.parse('2020-01-01T00:00:00Z'), Date.now(), tmp, { s3Objects: listing });
+      expect(replayed.decisions.map((x) => [x.kind, x.event?.key, x.runId])).toEqual([
+        ['fire', 'daily/2026-01-02.csv', d.store.fires('landed')[0]!.run_id],
+        ['fire', 'daily/2026-01-03.csv', d.store.fires('landed')[1]!.run_id],
       ]);
       // the deleted key left the cursor; the overwritten one carries its new ETag
       expect([...d.store.seen('landed')].sort()).toEqual([['daily/2026-01-02.csv', md5('x\n2\n22\n')], ['daily/2026-01-03.csv', md5('x\n3\n33\n')]]);
