@@ -13,7 +13,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.join(here, '..');
 const REPS = Number(process.env.REPS ?? 3);
 const SIZES = [10_000, 100];
 

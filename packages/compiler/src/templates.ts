@@ -85,6 +85,20 @@ export interface TemplateContext {
   readonly leaf: Map<string, { name: string; template: ArgoObject }>;
   /** Memo: raw task key -> template name. */
   readonly byTaskKey: Map<string, string>;
+  /** Memo of {@link effectiveOptions}: component -> the task's own options object -> effective options. */
+  readonly effective: Map<ComponentIR, Map<TaskOptionsIR, TaskOptionsIR>>;
+}
+
+/**
+ * The options a task runs with (the SDK's merge rule), merged once per distinct pair of component
+ * and task options object: most tasks share their component's defaults object. Read-only.
+ */
+export function effectiveOptions(ctx: TemplateContext, comp: ComponentIR, task: TaskIR): TaskOptionsIR {
+  let byOptions = ctx.effective.get(comp);
+  if (!byOptions) ctx.effective.set(comp, (byOptions = new Map()));
+  let o = byOptions.get(task.options);
+  if (!o) byOptions.set(task.options, (o = effectiveTaskOptions(ctx.ir.options, comp, task)));
+  return o;
 }
 
 /**
@@ -310,7 +324,7 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
   return assemble(io, o, comp, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
 }
 
-function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan): ArgoObject {
+function containerTemplate(comp: ContainerComponentIR, _hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan): ArgoObject {
   const io = ioLists(comp, given, true, leaf);
   const rawArtifacts: ArgoObject[] = [];
   // The SDK's one rendering of a container command, spelled for a pod.
@@ -379,7 +393,7 @@ export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionCompon
   const quick = `${hash}|${inputNames.join(',')}|${Object.keys(task.options).length ? canonicalJson(task.options) : ''}|${collectedText}`;
   const memo = ctx.byTaskKey.get(quick);
   if (memo !== undefined) return memo;
-  const o = effectiveTaskOptions(ctx.ir.options, comp, task);
+  const o = effectiveOptions(ctx, comp, task);
   checkNoTemplates(o, `${path}/options`, ctx.issues);
   const given = new Set(inputNames);
   const key = `${hash}|${[...given].sort().join(',')}|${canonicalJson(o)}|${collectedText}`;

@@ -1,3 +1,4 @@
+import { stampStdio } from './log-times.ts';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonValue } from '@sluice/sdk';
@@ -224,6 +225,8 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
  */
 export async function execMain(argv: readonly string[], preloaded?: LoadedPipeline): Promise<number> {
   const args = parseExecArgs(argv);
+  // a step in a process of its own writes its stdout/stderr straight into its log: stamp its lines
+  if (process.env.SLUICE_LOG_TIMES) stampStdio(process.env.SLUICE_LOG_TIMES);
   const fromSpec = args.spec ? (JSON.parse(readFileSync(args.spec, 'utf8')) as StepSpec & { componentName?: string }) : undefined;
   const ac = new AbortController();
   const grace = args.graceMs ?? Number(process.env.SLUICE_GRACE_MS ?? 10_000);

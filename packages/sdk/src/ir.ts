@@ -125,7 +125,12 @@ export interface CacheIR {
   readonly maxAge?: string;
 }
 
-export interface GpuIR { readonly count: number; readonly type?: string }
+export interface GpuIR {
+  readonly count: number;
+  readonly type?: string;
+  /** `'cpu'`: a local run on a machine without these GPUs runs the step on CPU (with a warning); Argo ignores it. */
+  readonly localFallback?: 'cpu';
+}
 
 export interface ResourcesIR {
   /** Kubernetes quantities, e.g. `500m`, `2`. */

@@ -48,12 +48,28 @@ export interface RetryOptions {
 /** Cache options as users write them; `true`/`false` switch it on/off. */
 export type CacheOptions = boolean | { enabled?: boolean; version?: string; key?: string; maxAge?: Duration };
 
-/** Resource requests as users write them. `gpu: 1` or `gpu: { count: 2, type: 'nvidia-h100-80gb' }`. */
+/**
+ * Resource requests as users write them. `gpu: 1` or `gpu: { count: 2, type: 'nvidia-h100-80gb' }`;
+ * `gpu: { count: 1, localFallback: 'cpu' }` also runs locally on a machine without the GPUs (on
+ * CPU, with a warning recorded in the run); on Argo the pod requests the GPU all the same.
+ */
 export interface ResourceOptions {
   cpu?: string | number;
   memory?: string;
   ephemeralStorage?: string;
-  gpu?: number | { count: number; type?: string };
+  gpu?: number | GpuOptions;
+}
+
+/** A GPU request as users write it. */
+export interface GpuOptions {
+  count: number;
+  type?: string;
+  /**
+   * What a local run does when this machine has fewer GPUs (of `type`) than `count`: `'cpu'` runs
+   * the step without GPUs (`ctx.gpus` empty) and records a warning in the run; without it the run
+   * is refused before anything starts. Local runs only: the compiled pod requests the GPUs.
+   */
+  localFallback?: 'cpu';
 }
 
 /** Every option a task (or a component's defaults, or a pipeline's task defaults) can carry. */
@@ -134,7 +150,7 @@ export function parseResources(r: ResourceOptions): ResourcesIR {
   if (r.cpu !== undefined) out.cpu = String(r.cpu);
   put(out, 'memory', r.memory);
   put(out, 'ephemeralStorage', r.ephemeralStorage);
-  if (r.gpu !== undefined) out.gpu = typeof r.gpu === 'number' ? { count: r.gpu } : { count: r.gpu.count, ...(r.gpu.type ? { type: r.gpu.type } : {}) };
+  if (r.gpu !== undefined) out.gpu = typeof r.gpu === 'number' ? { count: r.gpu } : { count: r.gpu.count, ...(r.gpu.type ? { type: r.gpu.type } : {}), ...(r.gpu.localFallback !== undefined ? { localFallback: r.gpu.localFallback } : {}) };
   return out;
 }
 
