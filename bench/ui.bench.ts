@@ -14,7 +14,6 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.join(here, '..');
 const REPS = Number(process.env.REPS ?? 3);
 const SIZES = [10_000, 100];
 

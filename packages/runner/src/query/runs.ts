@@ -294,6 +294,7 @@ function header(store: StateStore, run: RunRow, storeRoot: string, now: number, 
     outputs: parse<{ [name: string]: OutputValue }>(run.outputs),
     driver: driverOf(store.getLease(run.id), now),
     holds: store.locksOfRun(run.id).map((l) => ({ kind: l.kind, name: l.name, task: l.task_key || null })),
+    warnings: store.warningsOf(run.id).map((w) => ({ task: w.task_key, time: iso(w.at) as string, message: w.message })),
   };
 }
 
