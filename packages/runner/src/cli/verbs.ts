@@ -97,7 +97,7 @@ export interface Verb {
 
 /** Every verb, in the order `sluice --help` lists them. */
 export const VERBS: readonly Verb[] = [
-  { term: 'run [options] <file>', description: 'run a pipeline on this machine', groups: ['drive'] },
+  { term: 'run [options] <file>', description: 'run a pipeline on this machine', groups: ['drive', 'cluster'] },
   { term: 'resume [options] <run>', description: 'continue a run: only tasks that had not finished run again', groups: ['drive'] },
   { term: 'retry [options] <run>', description: 'run the failed and unfinished tasks of a failed or interrupted run again', groups: ['drive', 'cluster'] },
   { term: 'runs [options]', description: 'list runs, newest first', groups: ['inspect', 'cluster'] },
