@@ -36,7 +36,7 @@ function must(cmd: string, argv: readonly string[], cwd: string): string {
 if (args.includes('--reinstall')) rmSync(work, { recursive: true, force: true });
 const packs = join(work, 'packs');
 rmSync(packs, { recursive: true, force: true });
-for (const p of ['sdk', 'tracking', 'compiler', 'executor', 'bundle', 'cluster', 'runner', 'create-sluice']) must('pnpm', ['pack', '--pack-destination', packs], join(repo, 'packages', p));
+for (const p of ['sdk', 'tracking', 'compiler', 'executor', 'bundle', 'cluster', 'triggers', 'runner', 'create-sluice']) must('pnpm', ['pack', '--pack-destination', packs], join(repo, 'packages', p));
 const deps: Record<string, string> = { zod: '^4.6.0', 'ml-logistic-regression': '^2.0.0', 'ml-matrix': '^6.15.1', 'ml-random-forest': '^2.1.0' };
 for (const f of readdirSync(packs)) deps[f.startsWith('create-sluice') ? 'create-sluice' : `@sluice/${f.replace(/^sluice-/, '').replace(/-\d.*$/, '')}`] = `file:${join(packs, f)}`;
 mkdirSync(app, { recursive: true });

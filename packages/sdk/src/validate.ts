@@ -10,6 +10,7 @@ import {
 } from './ir.ts';
 import { isQuantity, parseDuration } from './options.ts';
 import { taskIdProblem } from './semantics/names.ts';
+import { trackingOptionIssues } from './semantics/tracking.ts';
 
 const ENV = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -116,6 +117,7 @@ function checkPipelineOptions(ir: PipelineIR, options: OptionsChecker, issues: S
   if (o.parallelism !== undefined && !(Number.isInteger(o.parallelism) && o.parallelism > 0)) issues.push({ code: 'option.parallelism', path: `${at}.parallelism`, message: `expected a positive integer, got ${JSON.stringify(o.parallelism)}` });
   if (o.taskDefaults) options.check(`${at}.taskDefaults`, o.taskDefaults);
   if (o.synchronization) checkSynchronization(`${at}.synchronization`, o.synchronization, issues);
+  if (o.tracking) issues.push(...trackingOptionIssues(o.tracking, `${at}.tracking`));
 }
 
 /** The passes over one DAG: index the nodes, check each node and binding, then report cycles. */
@@ -403,6 +405,7 @@ function checkOptions(at: string, o: TaskOptionsIR, issues: SluiceIssue[]): void
       if (q !== undefined && !isQuantity(q)) issues.push({ code: 'option.quantity', path: `${at}.resources.${k}`, message: `"${q}" is not a Kubernetes quantity (for example ${k === 'cpu' ? '"500m" or "2"' : '"512Mi" or "4Gi"'})` });
     }
     if (r.gpu && !(Number.isInteger(r.gpu.count) && r.gpu.count > 0)) issues.push({ code: 'option.gpu', path: `${at}.resources.gpu`, message: `expected a positive whole number of GPUs, got ${JSON.stringify(r.gpu.count)}` });
+    if (r.gpu?.localFallback !== undefined && (r.gpu.localFallback as unknown) !== 'cpu') issues.push({ code: 'option.gpu', path: `${at}.resources.gpu.localFallback`, message: `expected 'cpu' (the only local fallback), got ${JSON.stringify(r.gpu.localFallback)}` });
   }
   if (o.retry) {
     const rt = o.retry;

@@ -17,10 +17,11 @@ export interface LocalSubmitRequest extends SubmitRequest {
   readonly containers?: 'auto' | 'require' | 'host';
   readonly durability?: 'normal' | 'full';
   readonly graceMs?: number;
+  readonly tracking?: NonNullable<RunOptions['tracking']>;
 }
 
 /** Local runs may also take the run options of {@link runPipeline} (mode, concurrency, ...). */
-export type LocalDriveOptions = DriveOptions & Pick<RunOptions, 'mode' | 'freshProcesses' | 'concurrency' | 'containers' | 'durability' | 'graceMs' | 'noCache'> & { readonly entry?: string };
+export type LocalDriveOptions = DriveOptions & Pick<RunOptions, 'mode' | 'freshProcesses' | 'concurrency' | 'containers' | 'durability' | 'graceMs' | 'noCache' | 'tracking'> & { readonly entry?: string };
 
 /**
  * The local backend: runs driven by this process with the engine, state in a store directory
@@ -155,7 +156,7 @@ export class LocalBackend implements RunBackend {
   close(): void {}
 }
 
-function pick(o: Partial<Pick<RunOptions, 'mode' | 'freshProcesses' | 'concurrency' | 'containers' | 'durability' | 'graceMs'>>): Partial<RunOptions> {
+function pick(o: Partial<Pick<RunOptions, 'mode' | 'freshProcesses' | 'concurrency' | 'containers' | 'durability' | 'graceMs' | 'tracking'>>): Partial<RunOptions> {
   const out: { -readonly [K in keyof RunOptions]?: RunOptions[K] } = {};
   if (o.mode !== undefined) out.mode = o.mode;
   if (o.freshProcesses) out.freshProcesses = true;
@@ -163,5 +164,6 @@ function pick(o: Partial<Pick<RunOptions, 'mode' | 'freshProcesses' | 'concurren
   if (o.containers !== undefined) out.containers = o.containers;
   if (o.durability !== undefined) out.durability = o.durability;
   if (o.graceMs !== undefined) out.graceMs = o.graceMs;
+  if (o.tracking !== undefined) out.tracking = o.tracking;
   return out;
 }

@@ -12,7 +12,9 @@ import { formatMs } from '../util/duration.ts';
 import type { RuntimeValue } from '../engine/types.ts';
 import { formatOutputs } from './outputs.ts';
 import { integerFlag } from './flags.ts';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { RunnerError } from '../errors.ts';
 
 type Out = (text: string) => void;
 const stdout: Out = (t) => void process.stdout.write(t);
@@ -73,6 +75,10 @@ export function printRun(run: RunView, o: { json?: boolean | undefined; artifact
     out('\nattempts that did not succeed:\n');
     for (const { key, a } of failed) out(`  ${key} #${a.n}: ${a.outcome}${a.exitCode !== null ? ` (exit ${a.exitCode})` : ''}${a.signal ? ` (${a.signal})` : ''}${a.message ? ` — ${a.message.split('\n')[0]}` : ''}\n`);
   }
+  if (run.warnings?.length) {
+    out('\nwarnings:\n');
+    for (const w of run.warnings) out(`  ${w.task ? `${w.task}: ` : ''}${w.message.split('\n').join('\n    ')}\n`);
+  }
   const errs = run.tasks.filter((t) => t.state === 'failed' && t.error && t.kind === 'task');
   if (errs.length) {
     out('\nfailures:\n');
@@ -93,6 +99,26 @@ export function logPrinter(o: { oneTask: boolean }, out: Out = stdout): (e: LogE
     if (e.kind === 'attempt') out(`${o.oneTask ? '' : `${e.task} | `}── attempt ${e.attempt} · started ${new Date(e.time).toISOString()} ──\n`);
     else out(o.oneTask ? e.text : e.text.replace(/^(?=.)/gm, `${e.task} | `));
   };
+}
+
+/** `sluice logs --timestamps`: each line after the time it was written (from the log's times file), attempt markers as without. */
+async function printTimedLogs(dir: string, task: string | undefined, out: Out = stdout): Promise<void> {
+  const [{ timedLines }, { keyOfLogFile, logFileName, parseLog }] = await Promise.all([import('@sluice/executor/log-times'), import('../query/logs.ts')]);
+  if (!existsSync(dir)) return;
+  const files = task !== undefined ? [logFileName(task)] : readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+  const print = logPrinter({ oneTask: task !== undefined }, out);
+  for (const f of files) {
+    if (!existsSync(join(dir, f))) {
+      if (task !== undefined) throw new RunnerError('logs.none', `task ${task} has no log in this run`);
+      continue;
+    }
+    for (const l of timedLines(join(dir, f))) {
+      for (const e of parseLog(keyOfLogFile(f), l.text)) {
+        if (e.kind === 'attempt') print(e);
+        else print({ ...e, text: `${l.time !== undefined ? new Date(l.time).toISOString() : '-'.padEnd(24)} ${e.text}` });
+      }
+    }
+  }
 }
 
 /** `sluice lineage`: the tree, each producer once. */
@@ -140,9 +166,16 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
       setCode(0);
     });
   program.command('logs <run> [task]').description("a run's step logs, with a marker where each attempt starts").addOption(storeOption()).option('-f, --follow', 'keep printing until the run ends')
-    .action(async (run: string, task: string | undefined, o: { store?: string; follow?: boolean; cluster?: boolean }) => {
+    .option('-t, --timestamps', 'the time each line was written (UTC); - for a line written by a child process of the step')
+    .action(async (run: string, task: string | undefined, o: { store?: string; follow?: boolean; timestamps?: boolean; cluster?: boolean }) => {
       if (o.cluster) return setCode(await (await import('@sluice/cluster/cli')).clusterLogs(run, task, o as never));
       const b = backendFor(o);
+      if (o.timestamps) {
+        if (o.follow) throw new RunnerError('cli.timestamps', '--timestamps does not combine with --follow yet: follow the log, or print it with its times once the run is over');
+        const v = await b.getRun(run);
+        await printTimedLogs(join(b.location, 'runs', v.id, 'logs'), task);
+        return setCode(0);
+      }
       const print = logPrinter({ oneTask: task !== undefined });
       for await (const e of b.logs(run, { ...(task !== undefined ? { task } : {}), ...(o.follow ? { follow: true } : {}) })) print(e);
       if (o.follow) {

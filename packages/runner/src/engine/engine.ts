@@ -5,10 +5,10 @@ import { cachePolicy, effectiveTaskOptions } from '@sluice/sdk';
 import type { ArtifactStore } from '../store/cas.ts';
 import type { AttemptOutcome, Consumption, StateStore, TaskRow, TaskState } from '../store/state.ts';
 import type { Clock } from '../util/clock.ts';
-import { crashPoint } from '@sluice/executor';
+import { crashPoint } from '@sluice/executor/crash';
 import { processStart } from '../store/procs.ts';
 import { cacheKey, type CacheParts, cacheParts, lookupCache } from './cache.ts';
-import { type GpuPool, Semaphore } from './gpu.ts';
+import { type GpuPool, localGpus, Semaphore } from './gpu.ts';
 import type { AttemptRequest, AttemptResult, Launcher } from './launch.ts';
 import { describeLock, notifyReleased, type SemaphoreSizes, unsizedWarning, waitForRelease, wantedLocks } from './locks.ts';
 import { backoffMs, type FailureKind, shouldRetry } from './retry.ts';
@@ -579,8 +579,8 @@ export class Engine {
         }
       }
     }
-    const gpuCount = opts.resources?.gpu?.count ?? 0;
-    o.gpus.check(gpuCount, `task ${key}`, opts.resources?.gpu?.type);
+    const { count: gpuCount, fallback } = localGpus(o.gpus, opts.resources?.gpu, `task ${key}`);
+    if (fallback) o.emit({ type: 'warning', time: o.clock.now(), runId: o.runId, key, message: fallback });
     const priorAttempts = prev ? o.store.attemptsOf(o.runId, key) : [];
     // One retry budget for every kind of failure (SDK semantics), counted over earlier attempts too.
     let spent = 0;

@@ -247,6 +247,7 @@ export function runView(store: StateStore, run: RunRow, storeRoot: string, now =
     holds: store.locksOfRun(run.id).map((l) => ({ kind: l.kind, name: l.name, task: l.task_key || null })),
     tasks: taskViews(store, run, tasks),
     artifacts: artifactViews(store, run),
+    warnings: store.warningsOf(run.id).map((w) => ({ task: w.task_key, time: iso(w.at) as string, message: w.message })),
   };
 }
 
