@@ -127,7 +127,7 @@ function validateDag(input: DagInput, options: OptionsChecker, issues: SluiceIss
   for (const info of all) v.checkNode(info);
   if (input.exitHandler) v.checkTask(input.exitHandler, [], true);
   v.checkOutputs();
-  v.graph.reportCycles(input.name, issues);
+  v.graph.reportCycles(input.name, all, issues);
 }
 
 /** Pass 1: every node by id, with where it sits; invalid and duplicate ids are reported. */
@@ -249,7 +249,7 @@ class DagValidator {
       this.issues.push({ code: 'graph.cycle', path, message: `"${to}" cannot wait for "${from}": one contains the other` });
       return;
     }
-    this.graph.add(this.infos.get(a[i]!)!.index, this.infos.get(b[i]!)!.index, a[i]!, b[i]!);
+    this.graph.add(this.infos.get(a[i]!)!.index, this.infos.get(b[i]!)!.index);
   }
 
   /** The spec of the value `v` stands for, when it can be known statically. */
@@ -434,14 +434,11 @@ function checkOptions(at: string, o: TaskOptionsIR, issues: SluiceIssue[]): void
 class DependencyGraph {
   private readonly from: number[] = [];
   private readonly to: number[] = [];
-  /** Edges by id, in insertion order (for naming cycles). */
-  private readonly ids: [string, string][] = [];
   constructor(private readonly n: number) {}
 
-  add(v: number, w: number, vId: string, wId: string): void {
+  add(v: number, w: number): void {
     this.from.push(v);
     this.to.push(w);
-    this.ids.push([vId, wId]);
   }
 
   acyclic(): boolean {
@@ -463,10 +460,11 @@ class DependencyGraph {
     return tail === n;
   }
 
-  reportCycles(name: string, issues: SluiceIssue[]): void {
+  /** Reports every cycle; `all[v]` is vertex `v`'s node. */
+  reportCycles(name: string, all: readonly NodeInfo[], issues: SluiceIssue[]): void {
     if (this.acyclic()) return;
     const g = new Digraph();
-    for (const [v, w] of this.ids) g.add(v, w);
+    for (let e = 0; e < this.from.length; e++) g.add(all[this.from[e]!]!.node.id, all[this.to[e]!]!.node.id);
     for (const cycle of findCycles(g)) {
       const path = cyclePath(g, cycle);
       issues.push({ code: 'graph.cycle', path: `${name}/${path[0]}`, message: `dependency cycle: ${path.join(' -> ')}` });
