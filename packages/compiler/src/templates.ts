@@ -4,7 +4,7 @@
  * a template; per-task data travels as arguments.
  */
 import {
-  argoDuration, argoMemoKeyPrefix, argoRetryStrategy, cacheIdentity, cachePolicy, canonicalJson, effectiveTaskOptions, EXEC_FLAG, kubeEscape, literalNeedsEncoding, paramText, POD_PATHS, renderArgv,
+  argoDuration, argoMemoKeyPrefix, argoRetryStrategy, cacheIdentity, cachePolicy, canonicalJson, effectiveTaskOptions, EXEC_FLAG, kubeEscape, literalNeedsEncoding, paramText, POD_PATHS, renderArgv, trackingPodEnv,
 } from '@sluice/sdk';
 import type {
   SynchronizationIR, ComponentIR, ContainerComponentIR, FunctionComponentIR, PipelineIR, SluiceIssue, TaskIR, TaskOptionsIR,
@@ -321,7 +321,27 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
     io.outArts.push({ name: CHECKPOINT_ARTIFACT, path: POD_PATHS.checkpoints, optional: true, s3: { key: CHECKPOINT_KEY }, archive: { none: {} } });
   }
   args.push(F.outputs, OUTPUTS_DIR);
-  return assemble(io, o, comp, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
+  const t = assemble(io, o, comp, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
+  addTrackingEnv(t, o, ctx);
+  return t;
+}
+
+/**
+ * The pipeline's tracking option as a function step's environment (SDK `trackingPodEnv`; the
+ * executor reads it with the same precedence as a local run): plain values escaped for
+ * Kubernetes (`$` -> `$$`, never an Argo expression), the token by secret reference only. A
+ * variable the task sets itself (env, secretEnv, configMapEnv) wins, as the environment does locally.
+ */
+function addTrackingEnv(t: ArgoObject, o: TaskOptionsIR, ctx: TemplateContext): void {
+  const { plain, secret } = trackingPodEnv(ctx.ir.options.tracking, ctx.ir.name);
+  if (!plain.length && !secret.length) return;
+  const taken = new Set([...Object.keys(o.env ?? {}), ...Object.keys(o.secretEnv ?? {}), ...Object.keys(o.configMapEnv ?? {})]);
+  const c = t.container as ArgoObject;
+  const env = [...((c.env as ArgoObject[] | undefined) ?? [])];
+  for (const [name, value] of plain) if (!taken.has(name)) env.push({ name, value: kubeEscape(value) });
+  for (const [name, ref] of secret) if (!taken.has(name)) env.push({ name, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } });
+  env.sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0));
+  c.env = env;
 }
 
 function containerTemplate(comp: ContainerComponentIR, _hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan): ArgoObject {

@@ -13,6 +13,7 @@ import type { ArtifactRef, LoadedPipeline, RuntimeValue } from './engine/types.t
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { environmentProblem, loadingUserModule, ParamsError, RunnerError } from './errors.ts';
+import type { TrackingFlags } from '@sluice/tracking';
 import type { TrackingIngest } from './tracking.ts';
 import { parseParamsFromIR } from './params.ts';
 import { ArtifactStore } from './store/cas.ts';
@@ -55,6 +56,8 @@ export interface RunOptions {
   readonly containers?: 'auto' | 'require' | 'host';
   /** Skip cache lookups. @default false */
   readonly noCache?: boolean;
+  /** Tracking settings that override the environment and the pipeline's `tracking` option (`sluice run --tracking-*`). */
+  readonly tracking?: TrackingFlags;
   /**
    * Local sizes of the semaphores tasks and runs take, by `<configMap>/<key>` (Argo reads them from
    * that config map key). @default from `SLUICE_SEMAPHORES` (`limits/trainers=2,limits/loaders=1`),
@@ -240,7 +243,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   const code = codeFile ? import('@sluice/bundle').then((b) => b.pipelineCodeHash(codeFile, opts.exportName, { cacheFile: codeCache })) : undefined;
   // the engine, the step launchers, the executor and tracking load here, not with the module: the
   // CLI's read verbs import this module (through the local backend) and never run anything
-  const [{ Engine }, { ContainerLauncher, InProcessLauncher, ProcessLauncher }, { loadPipelineFile, toLoadedPipeline }, { resolveTracking }, { syncAfterRun, TrackingIngest }] = await Promise.all([
+  const [{ Engine }, { ContainerLauncher, InProcessLauncher, ProcessLauncher }, { loadPipelineFile, toLoadedPipeline }, { targetEnv }, { preflightTracking, runTracking, syncAfterRun, TrackingIngest }] = await Promise.all([
     import('./engine/engine.ts'), import('./engine/launch.ts'), import('@sluice/executor'), import('@sluice/tracking'), import('./tracking.ts'),
   ]);
   // In process mode the steps load the entry file themselves; load it the same way here so that
@@ -252,13 +255,16 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   checkRunnable(ir);
   const clock = opts.clock ?? systemClock;
   const paths = storePaths(opts.storeDir);
-  resolveTracking(); // a bad SLUICE_TRACKING_URI is refused before anything runs
+  // a bad tracking URI is refused before anything runs (flag > environment > pipeline option)
+  const tracking = runTracking(ir, opts.tracking);
   if (opts.runId !== undefined && !opts.resume) checkRunId(opts.runId);
   if (opts.concurrency !== undefined && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) throw new RunnerError('run.concurrency', `concurrency must be a whole number of at least 1, got ${opts.concurrency}`);
   if (opts.graceMs !== undefined && !(Number.isFinite(opts.graceMs) && opts.graceMs >= 0)) throw new RunnerError('run.grace', `graceMs must be 0 or more, got ${opts.graceMs}`);
   // parameters are checked before anything is written: bad input leaves no store behind
   const early = opts.resume ? undefined : await parseParams(loaded, opts.params ?? {}, !!opts.paramsFromCli);
   if (early) checkArtifactParams(ir, early);
+  // required tracking: a server that does not answer refuses the run before the store is touched
+  await preflightTracking(tracking);
   let store: StateStore;
   try {
     store = StateStore.open(paths.db, { durability: opts.durability ?? 'normal' });
@@ -363,7 +369,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
       ...(codeHash && 'hash' in codeHash ? { codeHash: codeHash.hash } : {}),
       stepEnv: {
-        SLUICE_STORE: paths.root, SLUICE_PIPELINE: ir.name,
+        SLUICE_STORE: paths.root, SLUICE_PIPELINE: ir.name, ...targetEnv(tracking),
         ...(row?.git_commit ? { SLUICE_GIT_COMMIT: row.git_commit } : {}), ...(row?.git_dirty !== null && row?.git_dirty !== undefined ? { SLUICE_GIT_DIRTY: String(row.git_dirty) } : {}),
       },
       onAttempt: async (a) => {
@@ -383,7 +389,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     released = true;
     notifyReleased(store.file);
     ingest.close();
-    const trackingWarning = await syncAfterRun(paths.root, store, id);
+    const trackingWarning = await syncAfterRun(paths.root, store, id, tracking, (h) => new ArtifactStore(paths.artifacts).pathOf(h));
     if (trackingWarning) {
       emit({ type: 'warning', time: clock.now(), runId: id, message: trackingWarning });
       try { store.flushNow(); } catch { /* the run is recorded; only its warning is lost */ }

@@ -5,7 +5,7 @@
 import type {
   SynchronizationIR,
   CacheIR, ImagePullPolicy, PipelineOptionsIR, PodGCStrategy, ResourcesIR, RetryIR, RetryOn, TaskOptionsIR, TolerationIR, VolumeIR,
-  JsonObject,
+  JsonObject, TrackingArtifactsIR, TrackingIR,
 } from './ir.ts';
 
 import { durationString, parseDuration, type Duration } from './semantics/duration.ts';
@@ -201,6 +201,42 @@ export interface PipelineOptions {
   synchronization?: SynchronizationOptions;
   /** Options every task starts from. */
   taskDefaults?: TaskOptions;
+  /**
+   * Experiment tracking on an MLflow server, the same for local runs and pods. `sluice run`
+   * flags and the environment override it (see `semantics/tracking.ts` for the order).
+   *
+   * @example
+   * tracking: { uri: 'https://mlflow.example.com', experiment: 'iris', required: true, token: { secret: 'mlflow', key: 'token' }, artifacts: 'models' }
+   */
+  tracking?: PipelineTrackingOptions;
+}
+
+/** A pipeline's tracking settings as users write them. */
+export interface PipelineTrackingOptions {
+  /** `http(s)://host:port` of an MLflow server, or `'embedded'` (the run store only). */
+  uri?: string;
+  /** MLflow experiment. @default the pipeline's name */
+  experiment?: string;
+  /** Refuse to start a run when the server cannot be reached (otherwise: buffer and warn). @default false */
+  required?: boolean;
+  /** Kubernetes secret holding the bearer token, read into `MLFLOW_TRACKING_TOKEN` in pods (locally: your environment's `MLFLOW_TRACKING_TOKEN`). */
+  token?: { secret: string; key: string };
+  /**
+   * Which output artifacts are uploaded to the MLflow run's artifact store (always: their URI and
+   * content hash as tags). `'models'`: artifacts of type `Model`; `'all'`: every output artifact.
+   * @default 'none'
+   */
+  artifacts?: TrackingArtifactsIR;
+}
+
+export function parseTrackingOptions(t: PipelineTrackingOptions): TrackingIR {
+  const out: { -readonly [K in keyof TrackingIR]: TrackingIR[K] } = {};
+  put(out, 'uri', t.uri);
+  put(out, 'experiment', t.experiment);
+  put(out, 'required', t.required);
+  if (t.token !== undefined) out.token = t.token && typeof t.token === 'object' ? { secret: t.token.secret, key: t.token.key } : t.token;
+  put(out, 'artifacts', t.artifacts);
+  return out;
 }
 
 export function parsePipelineOptions(o: PipelineOptions): PipelineOptionsIR {
@@ -216,6 +252,7 @@ export function parsePipelineOptions(o: PipelineOptions): PipelineOptionsIR {
   put(out, 'labels', sorted(o.labels));
   put(out, 'annotations', sorted(o.annotations));
   if (o.synchronization) out.synchronization = parseSynchronization(o.synchronization);
+  if (o.tracking) out.tracking = parseTrackingOptions(o.tracking);
   // The cache default is decided once (semantics/cache.ts) and written into the IR, so the IR says what runs do.
   out.taskDefaults = { cache: CACHE_DEFAULT, ...(o.taskDefaults ? parseTaskOptions(o.taskDefaults) : {}) };
   return out;

@@ -10,6 +10,7 @@ import {
 } from './ir.ts';
 import { isQuantity, parseDuration } from './options.ts';
 import { taskIdProblem } from './semantics/names.ts';
+import { trackingOptionIssues } from './semantics/tracking.ts';
 
 const ENV = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -116,6 +117,7 @@ function checkPipelineOptions(ir: PipelineIR, options: OptionsChecker, issues: S
   if (o.parallelism !== undefined && !(Number.isInteger(o.parallelism) && o.parallelism > 0)) issues.push({ code: 'option.parallelism', path: `${at}.parallelism`, message: `expected a positive integer, got ${JSON.stringify(o.parallelism)}` });
   if (o.taskDefaults) options.check(`${at}.taskDefaults`, o.taskDefaults);
   if (o.synchronization) checkSynchronization(`${at}.synchronization`, o.synchronization, issues);
+  if (o.tracking) issues.push(...trackingOptionIssues(o.tracking, `${at}.tracking`));
 }
 
 /** The passes over one DAG: index the nodes, check each node and binding, then report cycles. */

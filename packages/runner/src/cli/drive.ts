@@ -30,6 +30,16 @@ function parseParamFlags(flags: readonly string[]): Record<string, string> {
 interface RunFlags {
   export?: string; param: string[]; store?: string; inProcess?: boolean; concurrency?: number; containers: 'auto' | 'require' | 'host';
   cache: boolean; freshProcesses?: boolean; dryRun?: boolean; json?: boolean; durability: 'normal' | 'full'; runId?: string; grace: number;
+  trackingUri?: string; trackingExperiment?: string; trackingRequired?: boolean; trackingArtifacts?: 'none' | 'models' | 'all';
+}
+
+/** The `--tracking-*` flags: they override the environment and the pipeline's `tracking` option. */
+function trackingFlags(o: RunFlags) {
+  const t = {
+    ...(o.trackingUri !== undefined ? { uri: o.trackingUri } : {}), ...(o.trackingExperiment !== undefined ? { experiment: o.trackingExperiment } : {}),
+    ...(o.trackingRequired !== undefined ? { required: o.trackingRequired } : {}), ...(o.trackingArtifacts !== undefined ? { artifacts: o.trackingArtifacts } : {}),
+  };
+  return Object.keys(t).length ? { tracking: t } : {};
 }
 
 async function drive(file: string | undefined, o: RunFlags, resume?: string, retry = false): Promise<number> {
@@ -52,7 +62,7 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string, ret
     const backend = new LocalBackend(locateStore({ flag: o.store }).root);
     const how = {
       containers: o.containers, durability: o.durability, ...(o.freshProcesses ? { freshProcesses: true } : {}), graceMs: o.grace,
-      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.inProcess ? { mode: 'inprocess' as const } : {}),
+      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.inProcess ? { mode: 'inprocess' as const } : {}), ...trackingFlags(o),
     };
     const drive = { onEvent: view.event, signal: ac.signal, ...(o.cache ? {} : { noCache: true }) };
     const r = resume
@@ -84,7 +94,12 @@ function runOptions(cmd: Command): Command {
     .option('--no-cache', 'do not reuse cached step results')
     .option('--json', 'one JSON event per line')
     .addOption(new Option('--durability <level>', 'normal: survives a killed process; full: also a power cut').choices(['normal', 'full']).default('normal'))
-    .option('--grace <ms>', 'time a stopped step gets to save a checkpoint', integerFlag(0), 10000);
+    .option('--grace <ms>', 'time a stopped step gets to save a checkpoint', integerFlag(0), 10000)
+    .option('--tracking-uri <uri>', 'MLflow server for this run, or "embedded" (overrides $SLUICE_TRACKING_URI, $MLFLOW_TRACKING_URI and the pipeline\'s tracking.uri)')
+    .option('--tracking-experiment <name>', 'MLflow experiment (default: $SLUICE_TRACKING_EXPERIMENT, the pipeline\'s tracking.experiment, else its name)')
+    .option('--tracking-required', 'refuse to start when the tracking server cannot be reached')
+    .option('--no-tracking-required', 'buffer and warn when the tracking server cannot be reached, whatever the pipeline says')
+    .addOption(new Option('--tracking-artifacts <which>', 'output artifacts uploaded to MLflow').choices(['none', 'models', 'all']));
 }
 
 /** Registers `run`, `resume` and `retry`. */
