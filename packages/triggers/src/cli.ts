@@ -13,7 +13,6 @@ import { validateTriggerSet, durationMs } from './validate.ts';
 import { Daemon, envelopeOf, type RunnerDeps } from './local/daemon.ts';
 import { measureMonitor } from './local/measure.ts';
 import { listPrefix, normaliseEtag, s3Client, type S3Object } from './local/s3.ts';
-import { compileTriggers } from './argo/compile.ts';
 import { measureOnCluster } from './cluster/measure.ts';
 import { TriggerError, TriggerStore } from './local/store.ts';
 
@@ -236,6 +235,7 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
         upstream.push({ pipeline: mod.default, entry: u });
       }
       const s3 = o.s3Endpoint && o.s3Bucket ? { endpoint: o.s3Endpoint, bucket: o.s3Bucket, prefix: o.s3Prefix, secret: o.s3Secret } : undefined;
+      const { compileTriggers } = await import('./argo/compile.ts');
       const r = compileTriggers(ts, { namespace: o.namespace, image: o.image, ...(o.pipelineImage ? { pipelineImage: o.pipelineImage } : {}), upstream, ...(o.prometheus ? { prometheus: o.prometheus } : {}), ...(s3 ? { s3 } : {}) });
       if (r.issues.length) throw new SluiceValidationError([...r.issues], `triggers in ${file}`);
       if (o.output === undefined) process.stdout.write(r.yaml);

@@ -20,7 +20,7 @@ import type { JsonValue } from '@sluice/sdk';
 import type { Trigger } from '../define.ts';
 import { decide, type Decision, type EventFields, type Observation, type TriggerState } from '../engine.ts';
 import type { S3LocationIR, TriggerIR } from '../ir.ts';
-import { crashPoint } from './crash.ts';
+import { crashPoint } from '@sluice/executor/crash';
 import { measureMonitor } from './measure.ts';
 import { diffListing, listPrefix, s3Client, s3ErrorText } from './s3.ts';
 import { TriggerStore, type Attachment, type FireRow } from './store.ts';
@@ -294,7 +294,7 @@ export class Daemon {
     const reserved = this.store.commit(name, irHashOf(t.ir), state, decisions, now, attachment);
     this.states.set(name, state);
     for (const d of decisions) this.log(`${new Date(now).toISOString()} ${name} ${d.kind}: ${d.reason}${d.runId && d.kind === 'fire' ? ` -> ${d.runId}` : ''}`);
-    crashPoint('triggers.reserved', reserved.map((d) => d.runId!));
+    crashPoint('triggers.reserved', reserved.map((d) => d.runId!), { countUnlabelled: false });
     for (const d of reserved) {
       if (report !== undefined) {
         const dir = join(resolve(this.opts.storeDir), 'triggers', 'reports', d.runId!);
@@ -327,7 +327,7 @@ export class Daemon {
       ...(resume ? { resume: f.run_id } : { runId: f.run_id, params: JSON.parse(f.params) as Record<string, unknown> }),
       onEvent: (e) => {
         if (e.type === 'run.started' || e.type === 'run.resumed') {
-          crashPoint('triggers.launched', [f.run_id]);
+          crashPoint('triggers.launched', [f.run_id], { countUnlabelled: false });
           this.store.markLaunched(f.dedupe_key, this.now());
         }
       },
