@@ -39,9 +39,9 @@ pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$out/
 count "$out/main.json"
 
 if command -v go >/dev/null 2>&1 && [ -f tools/setup.sh ]; then
-  echo "== oracles: Argo's validator and a real kube-apiserver"
+  echo "== oracles: Argo's validator, a real kube-apiserver, and the test cluster (Argo's controller + kwok + S3 + host executor)"
   if bash tools/setup.sh; then
-    # In CI a missing Go binary is a failure, not a skip.
+    # In CI a missing Go binary (or the S3 venv) is a failure, not a skip: the cluster suites are required too.
     SLUICE_ORACLES_REQUIRED=${CI:+1} pnpm exec vitest run --config tools/vitest.config.ts --reporter=default --reporter=json --outputFile.json="$out/oracles.json" || status=1
     count "$out/oracles.json"
   else

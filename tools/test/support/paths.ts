@@ -46,7 +46,7 @@ export function missingSharedArgo(): string | undefined {
 }
 
 /** The version tools/setup.sh pinned for a binary family, e.g. 'argo' -> 'v4.0.5'. */
-export function pinnedVersion(family: 'argo' | 'kube' | 'etcd'): string {
+export function pinnedVersion(family: 'argo' | 'kube' | 'etcd' | 'kwok'): string {
   try {
     return readFileSync(path.join(binDir, `${family}-version`), 'utf8').trim();
   } catch {

@@ -146,6 +146,31 @@ export interface RunView extends RunSummaryView {
   readonly warnings?: readonly WarningView[];
 }
 
+/**
+ * One task instance in a few fields: what a list of thousands of tasks shows per row. The rest
+ * (attempts, cache miss reason, inputs, outputs) is one {@link TaskView}, read when asked.
+ */
+export interface TaskBriefView {
+  readonly key: string;
+  readonly kind: 'task' | 'condition' | 'loop';
+  readonly state: TaskStateView;
+  readonly durationMs: number | null;
+  /** How many attempts it made (0: not started). */
+  readonly attempts: number;
+}
+
+/**
+ * A run as a page of it needs it first: {@link RunView} with every task as a {@link TaskBriefView}
+ * (in DAG order) and the first `artifactLimit` artifacts. Cheap for big runs: no attempts, no
+ * cache-miss explanations over earlier runs, no input or output values.
+ */
+export interface RunOverviewView extends Omit<RunView, 'tasks' | 'artifacts'> {
+  readonly tasks: readonly TaskBriefView[];
+  readonly artifacts: readonly ArtifactView[];
+  /** How many artifacts the run has in all (`artifacts` may be the first of them only). */
+  readonly artifactCount: number;
+}
+
 /** A warning a run recorded; `task` null for one about the whole run. */
 export interface WarningView {
   readonly task: string | null;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readManifests } from '../manifests.ts';
-import { KubeClient, type KubeConnection } from './client.ts';
+import { KubeClient, KubeError, type KubeConnection } from './client.ts';
 
 export interface StartOptions {
   /** Folder holding kube-apiserver and etcd (tools/.bin). */
@@ -39,7 +39,7 @@ export interface Cluster {
 
 const LOOPBACK = '127.0.0.1';
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -54,7 +54,7 @@ function freePort(): Promise<number> {
 // Runs "$@" as a child; if the Node process (WATCH_PID, the watchdog's parent) goes away, kills
 // the whole group and removes the scratch directory. On TERM it stops the child and waits.
 // "Gone" is checked by the parent pid in /proc as well, so a reused pid does not fool it.
-const WATCHDOG = `
+export const WATCHDOG = `
 "$@" &
 child=$!
 trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM INT
@@ -73,7 +73,7 @@ done
 wait "$child"
 `;
 
-interface Proc {
+export interface Proc {
   name: string;
   child: ChildProcess;
   logFile: string;
@@ -101,13 +101,13 @@ function installExitHook(): void {
   });
 }
 
-function startProcess(name: string, tmp: string, bin: string, args: string[]): Proc {
+export function startProcess(name: string, tmp: string, bin: string, args: string[], env: Record<string, string> = {}): Proc {
   const logFile = path.join(tmp, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const child = spawn('bash', ['-c', WATCHDOG, 'watchdog', bin, ...args], {
     detached: true, // own process group, killed as one
     stdio: ['ignore', fd, fd],
-    env: { ...process.env, WATCH_PID: String(process.pid), WATCH_TMP: tmp },
+    env: { ...process.env, ...env, WATCH_PID: String(process.pid), WATCH_TMP: tmp },
   });
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -118,7 +118,7 @@ function startProcess(name: string, tmp: string, bin: string, args: string[]): P
   return p;
 }
 
-async function stopProcess(p: Proc): Promise<void> {
+export async function stopProcess(p: Proc): Promise<void> {
   killGroup(p, 'SIGTERM');
   const done = await Promise.race([p.exited.then(() => true), sleep(10_000).then(() => false)]);
   // The group may hold more than the watched child: always finish it off.
@@ -126,7 +126,7 @@ async function stopProcess(p: Proc): Promise<void> {
   if (!done) await Promise.race([p.exited, sleep(5_000)]);
 }
 
-function tail(file: string, lines = 30): string {
+export function tail(file: string, lines = 30): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
@@ -134,7 +134,7 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-async function waitFor(
+export async function waitFor(
   what: string,
   proc: Proc,
   timeoutMs: number,
@@ -300,16 +300,24 @@ export async function installCrds(client: KubeClient, dir: string): Promise<stri
   // All at once: the server digests the large schemas concurrently (several times faster than
   // one by one on two cores). Sent as JSON, which the server parses much faster than YAML.
   // Server-side apply keeps no last-applied annotation, which the largest Argo CRDs would overflow.
-  await Promise.all(
-    crds.map((crd) =>
-      client.ok(
-        'PATCH',
-        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}?fieldManager=sluice-oracles&force=true`,
-        crd,
-        'application/apply-patch+yaml',
-      ),
-    ),
-  );
+  // On a loaded machine the server may time out (504) digesting them: apply is idempotent, so retry.
+  const applyOne = async (crd: Crd): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.ok(
+          'PATCH',
+          `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}?fieldManager=sluice-oracles&force=true`,
+          crd,
+          'application/apply-patch+yaml',
+        );
+        return;
+      } catch (err) {
+        if (attempt >= 4 || !(err instanceof KubeError) || err.status < 500) throw err;
+        await sleep(2_000 * attempt);
+      }
+    }
+  };
+  await Promise.all(crds.map(applyOne));
   // Discovery lists a CRD's resource only once the CRD is Established; polling it is far
   // cheaper than re-reading megabyte-sized CRD objects.
   const want = new Map<string, Set<string>>();
