@@ -39,6 +39,7 @@ export function newToken(): string {
 
 export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatchers; close: () => void } {
   const data = new UiData(opts.storeDir);
+  const startedAt = `${process.pid}-${Date.now()}`;
   const watchers = new RunWatchers(data, opts.pollMs ?? 250);
   const app = new Hono();
 
@@ -70,7 +71,8 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
   const json = (c: Context, v: unknown) => c.json(v as object);
   /** Answers about a finished run carry a validator: a browser that has it gets 304 and keeps its copy. */
   const cached = async (c: Context, id: string, what: string, read: () => Promise<unknown>) => {
-    data.etagSalt ||= (await clientAssets())['app.js']?.hash ?? '-';
+    // this server's answers only: another bundle or another server process (maybe another version) never matches
+    data.etagSalt ||= `${(await clientAssets())['app.js']?.hash ?? '-'} ${startedAt}`;
     const tag = data.etag(id, what);
     if (tag) {
       c.header('ETag', tag);
