@@ -15,12 +15,13 @@
  * Every object is first sent as a server-side dry run with strict field validation; a rejection
  * stops the submission before anything is stored.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bundlePipeline, importBundle, packBundle, pipelineCodeHash, writeBundle, type PipelineBundle } from '@sluice/bundle';
+import { bundlePipeline, importBundle, packBundle, pipelineCodeHash, writeBundle, type BundleModule, type PipelineBundle } from '@sluice/bundle';
 import { compile } from '@sluice/compiler';
 import { canonicalJson, formatIssues, sha256, type JsonValue, type PipelineIR } from '@sluice/sdk';
 import { KubeApiError, type Kube } from './kube.ts';
@@ -28,6 +29,7 @@ import { SOURCE_MAP_ANNOTATION } from './nodes.ts';
 import { OUTPUTS_ANNOTATION, type OutputSpecLike } from './outputs.ts';
 import { findRepository, uploadFiles } from './repository.ts';
 
+const execFileAsync = promisify(execFile);
 type Obj = Record<string, unknown>;
 
 export const LABELS = {
@@ -172,14 +174,23 @@ export async function prepareSubmission(entry: string, o: PrepareOptions): Promi
   const [bundle, moduleHash] = await Promise.all([bundlePipeline(entry, exportOpt), pipelineCodeHash(entry, o.exportName)]);
   const scratch = mkdtempSync(path.join(tmpdir(), 'sluice-submit-'));
   let mod;
+  let ir: PipelineIR;
   try {
-    mod = await importBundle(writeBundle(bundle, scratch));
+    const file = writeBundle(bundle, scratch);
+    // The IR (its component hashes cover each run() source as loaded) comes from the bundle run by
+    // plain node, as the pods run it: a process that transforms what it imports (a test runner,
+    // a loader) would see other source text and compile hashes the pods do not answer to.
+    const [irText] = await Promise.all([
+      execFileAsync(process.execPath, [file, 'ir'], { encoding: 'utf8', maxBuffer: 1 << 30, cwd: scratch, env: { ...process.env, NODE_OPTIONS: '' } }).then((r) => r.stdout),
+      importBundle(file).then((m) => { mod = m; }),
+    ]);
+    ir = JSON.parse(irText) as PipelineIR;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  const loaded = mod.sluicePipeline();
-  const ir = loaded.ir;
-  const parsed = mod.sluiceParseParams({ ...(o.params ?? {}) });
+  if (!mod) throw new Error('the bundle did not load');
+  const loadedMod: BundleModule = mod;
+  const parsed = loadedMod.sluiceParseParams({ ...(o.params ?? {}) });
   if (!parsed.ok) throw new SubmitError(formatIssues(parsed.issues));
   const given: Record<string, JsonValue> = {};
   for (const k of Object.keys(o.params ?? {})) if (k in parsed.values) given[k] = parsed.values[k] as JsonValue;

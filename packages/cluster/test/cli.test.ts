@@ -32,4 +32,12 @@ describe('sluice run --cluster', () => {
     expect(local.code).toBe(2);
     expect(local.stderr).toBe('sluice: --in-process, --concurrency, --no-cache are for local runs only; `sluice run --cluster` is `sluice submit` (see `sluice submit --help`); to run cached steps again on Argo, bump their cache version\n');
   }, 60_000);
+
+  test('runs --cluster without a local store lists no local runs and goes on to the cluster (h5 B2)', async () => {
+    const empty = path.join(repo, 'packages/cluster/test/fixture/no-store-here');
+    const r = await cli(['runs', '--cluster', '--store', empty, '--kubeconfig', path.join(repo, 'no-such-kubeconfig')]);
+    expect(r.stdout).toBe('no local runs here\n');
+    expect(r.stderr).toMatch(/^sluice: .*no-such-kubeconfig/);
+    expect(r.stderr).not.toMatch(/no Sluice state/);
+  }, 60_000);
 });

@@ -153,8 +153,14 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
     .addOption(new Option('--status <status>', 'only runs in this state').choices(STATUSES))
     .option('--pipeline <name>', 'only runs of this pipeline').option('--json', 'JSON output')
     .action(async (o: { store?: string; limit: number; status?: RunStatusView; pipeline?: string; json?: boolean; cluster?: boolean }) => {
-      const b = backendFor(o);
-      printRuns(await b.listRuns({ limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.pipeline ? { pipeline: o.pipeline } : {}) }), o);
+      try {
+        const b = backendFor(o);
+        printRuns(await b.listRuns({ limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.pipeline ? { pipeline: o.pipeline } : {}) }), o);
+      } catch (e) {
+        // with --cluster, no local store means no local runs, not an error: the cluster's are listed next
+        if (!o.cluster || (e as { code?: string }).code !== 'store.missing') throw e;
+        if (!o.json) process.stdout.write('no local runs here\n');
+      }
       setCode(0);
       if (o.cluster) setCode(await (await import('@sluice/cluster/cli')).clusterRuns(o as never));
     });
