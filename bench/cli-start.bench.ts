@@ -36,12 +36,16 @@ function must(cmd: string, argv: readonly string[], cwd: string): string {
 if (args.includes('--reinstall')) rmSync(work, { recursive: true, force: true });
 const packs = join(work, 'packs');
 rmSync(packs, { recursive: true, force: true });
-for (const p of ['sdk', 'tracking', 'compiler', 'executor', 'bundle', 'cluster', 'runner', 'create-sluice']) must('pnpm', ['pack', '--pack-destination', packs], join(repo, 'packages', p));
+for (const p of ['sdk', 'tracking', 'compiler', 'executor', 'bundle', 'cluster', 'triggers', 'runner', 'create-sluice']) must('pnpm', ['pack', '--pack-destination', packs], join(repo, 'packages', p));
 const deps: Record<string, string> = { zod: '^4.6.0', 'ml-logistic-regression': '^2.0.0', 'ml-matrix': '^6.15.1', 'ml-random-forest': '^2.1.0' };
 for (const f of readdirSync(packs)) deps[f.startsWith('create-sluice') ? 'create-sluice' : `@sluice/${f.replace(/^sluice-/, '').replace(/-\d.*$/, '')}`] = `file:${join(packs, f)}`;
 mkdirSync(app, { recursive: true });
 writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'cli-start', private: true, type: 'module', dependencies: deps, allowScripts: { 'better-sqlite3': true, esbuild: true } }, null, 2)}\n`);
+// npm keeps an installed file: dependency whose tarball name did not change: take the Sluice
+// packages out first so that the packs just made are the ones measured
+for (const d of [join(app, 'node_modules', '@sluice'), join(app, 'node_modules', 'create-sluice'), join(app, 'package-lock.json')]) rmSync(d, { recursive: true, force: true });
 must('npm', ['install'], app);
+if (!existsSync(join(app, 'node_modules', '@sluice', 'runner', 'dist', 'index.js'))) throw new Error('the packed runner is not installed');
 const quick = join(app, 'quickstart');
 rmSync(quick, { recursive: true, force: true });
 for (const part of ['pipeline.ts', 'src', 'data']) cpSync(join(repo, 'examples', 'tabular-training', part), join(quick, part), { recursive: true });

@@ -188,6 +188,7 @@ const block = [
   '',
   `Sluice against the best peer (${bestPeer.tool}): ${f(bestPeer.cpu / us('sluice').cpu, 2)}x less CPU time (best runs), ${f(bestPeer.cpuMed / us('sluice').cpuMed, 2)}x (medians); wall time ${f(bestPeer.best / us('sluice').best, 2)}x (best runs), ${f(bestPeer.med / us('sluice').med, 2)}x (medians); peak RSS ${f(us('sluice').rss, 0)} MiB against ${f(bestPeer.rss, 0)} MiB. Sluice's output is split into ${us('sluice').docs - 1} library WorkflowTemplates and the Workflow (each under 768 KiB of JSON); the peers' single Workflow would be refused by an API server above ~1 MiB.`,
   '',
+  '',
 ].join('\n');
 
 const file = path.join(here, 'RESULTS.md');

@@ -13,12 +13,15 @@ if (!existsSync(path.join(store, 'state.db'))) await runPipeline(entry, { storeD
 const b = new LocalBackend(store);
 const id = (await b.listRuns({ limit: 1 }))[0]!.id;
 for (let i = 0; i < 3; i++) {
-  const t0 = performance.now();
+  let t0 = performance.now();
   await b.getRun(id);
   console.log(`getRun ${(performance.now() - t0).toFixed(0)} ms`);
+  t0 = performance.now();
+  await b.getRunOverview(id);
+  console.log(`getRunOverview ${(performance.now() - t0).toFixed(0)} ms`);
 }
 const ui = await startUi({ storeDir: store });
-for (const p of ['', '/graph', '/metrics']) {
+for (const p of ['', '/page', '/graph', '/metrics']) {
   const t0 = performance.now();
   await (await fetch(new URL(`/api/runs/${id}${p}`, ui.url))).text();
   console.log(`GET /api/runs/:id${p} ${(performance.now() - t0).toFixed(0)} ms`);
@@ -27,7 +30,7 @@ const browser = await chromium.launch({ executablePath: chromiumPath() as string
 for (let i = 0; i < 2; i++) {
   const page = await browser.newPage();
   await page.goto(`${ui.url}#/run/${id}`, { waitUntil: 'commit' });
-  await page.waitForSelector('#run[data-ready] #dag g.node', { timeout: 120_000 });
+  await page.waitForSelector(`#run[data-run="${id}"][data-ready] #dag g.node`, { timeout: 120_000 });
   const t = await page.evaluate(() => ({ now: performance.now(), res: performance.getEntriesByType('resource').map((r) => [r.name.replace(/^.*\/\/[^/]+/, ''), Math.round(r.startTime), Math.round((r as unknown as { responseEnd: number }).responseEnd)]) }));
   console.log(JSON.stringify(t));
   await page.close();

@@ -31,6 +31,12 @@ if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ 
   (apt-get install -y -qq tmux >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq tmux >/dev/null 2>&1; }) || echo "sluice: could not install tmux; the live-view test will fail under CI=true" >&2
 fi
 
+# The triggers' metric-monitor tests query a real Prometheus (Debian's, its TSDB built by promtool), when apt can.
+if ! command -v promtool >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "sluice: installing prometheus (the triggers' Prometheus tests)" >&2
+  (apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; }) || echo "sluice: could not install prometheus; the triggers' Prometheus tests will fail under CI=true" >&2
+fi
+
 # The web view's tests drive a real browser: Debian's Chromium (no browser download), when apt can.
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "sluice: installing chromium (the web view's browser tests)" >&2

@@ -7,7 +7,7 @@
  *
  *   pnpm tsx examples/continuous-training/run.ts [workdir]
  */
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runPipeline } from '@sluice/runner';
@@ -23,6 +23,9 @@ export async function main(work = join(here, '.sluice-ct'), o: { steps?: number;
   rmSync(work, { recursive: true, force: true });
   const streamDir = join(work, 'stream');
   mkdirSync(streamDir, { recursive: true });
+  // the reference before the first retrain: the data the example's model was first trained on
+  mkdirSync(join(work, 'reference'), { recursive: true });
+  copyFileSync(join(here, '../tabular-training/data/iris.csv'), join(work, 'reference', 'iris.csv'));
   // retrained models are promoted through the tabular example's gate into this store's registry
   const { irisDrift } = await import('./triggers.ts');
   const iris = irisRows(join(here, '../tabular-training/data/iris.csv'));

@@ -1,7 +1,8 @@
 /**
  * Retrain the iris model when its features drift. The monitor compares the newest 300 rows of the
  * stream with the data the current model was trained on (lineage: the `source` parameter of
- * tabular-training's last successful run; the bundled iris.csv before the first retrain), with PSI
+ * tabular-training's last successful run; a copy of the bundled iris.csv under reference/ before the first
+ * retrain), with PSI
  * per feature, a chi-square test on the same bins and a Bonferroni correction across the four
  * features. It fires after two evaluations in a row at PSI ≥ 0.25 and re-arms when PSI falls below
  * 0.1, which a retrain on the drifted data makes happen: the reference advances.
@@ -19,7 +20,8 @@ export const irisDrift = trigger({
   source: monitor.drift({
     cron: '*/5 * * * *', timezone: 'Etc/UTC', catchUp: '10m',
     features: [...FEATURES], statistic: 'psi', threshold: 0.25,
-    reference: { lineage: 'source', fallback: fileURLToPath(new URL('../tabular-training/data/iris.csv', import.meta.url)) },
+    // relative paths: under the daemon's working directory locally, under the S3 store's data/ on the cluster
+    reference: { lineage: 'source', fallback: 'reference/iris.csv' },
     current: { path: 'stream', window: 300 },
   }),
   target: tabular,

@@ -1,6 +1,5 @@
 /** The example's ML code alone, without the runner. */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SWEEP } from '../pipeline.ts';
 import { formatRowIssues, resolveDataPath, split, validateCsv, type Row } from '../src/data.ts';

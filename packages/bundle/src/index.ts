@@ -163,15 +163,38 @@ export async function loadBundle(file: string): Promise<LoadedPipeline> {
   return (await importBundle(file)).sluicePipeline();
 }
 
+/** What {@link pipelineCodeHash} found. */
+export type CodeHash =
+  | { readonly hash: string; readonly cached: boolean; /** Records the hash in the cache file (call once the store exists). */ readonly save?: () => void }
+  | { readonly error: string };
+
 /**
  * The code part of a local run's cache key: the hash of the pipeline's bundle (its whole module
  * graph), or why it could not be computed (the run then keys on each component's `run` source
- * only, as before).
+ * only, as before). With `cacheFile`, a graph whose files have not changed since a recorded
+ * bundle gives that bundle's hash without running esbuild (see `code-hash.ts` for the rule);
+ * a fresh result comes with `save`, which records it.
+ *
+ * @example
+ * const c = await pipelineCodeHash('pipeline.ts', undefined, { cacheFile: '.sluice/code-hashes.json' });
+ * if ('hash' in c) c.save?.();
  */
-export async function pipelineCodeHash(entry: string, exportName?: string): Promise<{ hash: string } | { error: string }> {
+export async function pipelineCodeHash(entry: string, exportName?: string, o: { readonly cacheFile?: string } = {}): Promise<CodeHash> {
   try {
+    const abs = path.resolve(entry);
+    const root = defaultRoot(abs);
+    const key = `${abs}#${exportName ?? 'default'}@${root}`;
+    const { cachedCodeHash, graphStamps, saveCodeHash } = await import('./code-hash.ts');
+    const hit = o.cacheFile ? cachedCodeHash(o.cacheFile, key) : undefined;
+    if (hit) return { hash: hit, cached: true };
     // the pipeline's module graph without the executor runtime: what the steps' code depends on
-    return { hash: (await bundlePipeline(entry, { runtime: false, ...(exportName === undefined ? {} : { exportName }) })).hash };
+    const started = Date.now();
+    const b = await bundlePipeline(entry, { runtime: false, root, ...(exportName === undefined ? {} : { exportName }) });
+    // stamped after bundling, so a file written in the last second (perhaps while esbuild read
+    // it) makes the entry unsafe to keep: nothing is recorded and the next run bundles again
+    const stamps = o.cacheFile ? graphStamps(b.root, b.inputs, started - 1000) : undefined;
+    const file = o.cacheFile;
+    return { hash: b.hash, cached: false, ...(file && stamps ? { save: () => saveCodeHash(file, key, b.hash, stamps) } : {}) };
   } catch (e) {
     return { error: (e as Error).message };
   }

@@ -4,10 +4,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeApiError, type Kube } from './kube.ts';
-import { clusterTasks, eventsBetween, readSourceMap, runStatus, type ClusterTask, type WorkflowLike } from './nodes.ts';
+import { clusterTasks, eventsBetween, readSourceMap, runStatus, type ClusterTask, type ClusterTaskState, type WorkflowLike } from './nodes.ts';
+import { runOutputs } from './outputs.ts';
 import { formulateResubmit, formulateRetry, RetryError } from './retry.ts';
 import { LABELS } from './submit.ts';
-import type { RunBackendLike, RunDetailView, RunEventLike, RunSummaryView } from './types.ts';
+import type { RunEvent, RunFilter, RunRef, RunStatusView, RunSummaryView, RunView, TaskStateView } from '@sluice/sdk';
 
 type Obj = Record<string, unknown>;
 
@@ -20,7 +21,19 @@ export class RunUsageError extends Error {
   override readonly name = 'RunUsageError';
 }
 
-export class ArgoBackend implements RunBackendLike {
+type Status = RunStatusView;
+
+const TASK_STATE: Record<ClusterTaskState, TaskStateView> = {
+  pending: 'waiting', waiting: 'waiting', running: 'running', retrying: 'retrying', succeeded: 'succeeded', cached: 'cached', failed: 'failed', skipped: 'skipped', omitted: 'omitted',
+};
+
+function iso(t: string | undefined): string | null {
+  return t ? new Date(t).toISOString() : null;
+}
+
+/** Argo operations on the runs of one namespace; their views are the run backend's (`@sluice/sdk` views). */
+export class ArgoBackend {
+  /** `argo:<context>/<namespace>`. */
   readonly name: string;
   constructor(readonly kube: Kube) {
     this.name = `argo:${kube.contextName}/${kube.namespace}`;
@@ -30,22 +43,14 @@ export class ArgoBackend implements RunBackendLike {
     return this.kube.path('argoproj.io/v1alpha1', 'workflows');
   }
 
+  ref(id: string): RunRef {
+    return { backend: 'argo', cluster: this.kube.contextName, namespace: this.kube.namespace, id };
+  }
+
   async workflow(run: string): Promise<Obj> {
     const wf = await this.kube.get(`${this.workflows}/${encodeURIComponent(run)}`);
     if (!wf) throw new RunUsageError(`no run ${run} in ${this.name} (\`sluice runs --cluster\` lists them)`);
     return wf;
-  }
-
-  private summary(wf: Obj): RunSummaryView {
-    const w = wf as unknown as WorkflowLike;
-    return {
-      id: w.metadata.name ?? '',
-      pipeline: w.metadata.labels?.[LABELS.pipeline] ?? '',
-      status: runStatus(w),
-      ...(w.status?.startedAt ? { startedAt: w.status.startedAt } : {}),
-      ...(w.status?.finishedAt ? { finishedAt: w.status.finishedAt } : {}),
-      backend: this.name,
-    };
   }
 
   tasks(wf: Obj): Map<string, ClusterTask> {
@@ -53,43 +58,82 @@ export class ArgoBackend implements RunBackendLike {
     return clusterTasks(w, readSourceMap(w));
   }
 
-  private detail(wf: Obj): RunDetailView {
+  /** One line of `sluice runs` for a Workflow. */
+  summary(wf: Obj, tasks = this.tasks(wf)): RunSummaryView {
     const w = wf as unknown as WorkflowLike;
+    const id = w.metadata.name ?? '';
+    const st = runStatus(w);
+    const status: Status = st === 'pending' ? 'running' : st;
+    const counts = { total: tasks.size, succeeded: 0, cached: 0, failed: 0, skipped: 0, omitted: 0, running: 0, pending: 0 };
+    for (const t of tasks.values()) {
+      if (t.state === 'succeeded') counts.succeeded++;
+      else if (t.state === 'cached') counts.cached++;
+      else if (t.state === 'failed') counts.failed++;
+      else if (t.state === 'skipped') counts.skipped++;
+      else if (t.state === 'omitted') counts.omitted++;
+      else if (t.state === 'running' || t.state === 'retrying' || t.state === 'waiting') counts.running++;
+      else counts.pending++;
+    }
+    const created = iso(w.status?.startedAt ?? w.metadata.creationTimestamp) ?? new Date(0).toISOString();
+    const finishedAt = iso(w.status?.finishedAt);
     return {
-      ...this.summary(wf),
-      ...(w.status?.message ? { message: w.status.message } : {}),
-      ...(w.metadata.labels?.[LABELS.irHash] ? { irHash: w.metadata.labels[LABELS.irHash] } : {}),
-      ...(w.metadata.labels?.[LABELS.gitCommit] ? { gitCommit: w.metadata.labels[LABELS.gitCommit] } : {}),
-      tasks: [...this.tasks(wf).values()].map((t) => ({ key: t.key, state: t.state, attempts: t.attempts, ...(t.message ? { message: t.message } : {}), ...(t.startedAt ? { startedAt: t.startedAt } : {}), ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}) })),
+      ref: this.ref(id), id, pipeline: w.metadata.labels?.[LABELS.pipeline] ?? '', status, orphaned: false,
+      createdAt: created, finishedAt, durationMs: (finishedAt ? Date.parse(finishedAt) : Date.now()) - Date.parse(created),
+      counts, progress: `${counts.succeeded + counts.cached + counts.skipped + counts.omitted + counts.failed}/${counts.total}`,
+      error: status === 'failed' ? (w.status?.message ?? 'failed') : null,
+    };
+  }
+
+  /** Everything `sluice show` prints about a Workflow: tasks by key, parameters, the pipeline's outputs. */
+  view(wf: Obj): RunView {
+    const tasks = this.tasks(wf);
+    const w = wf as unknown as WorkflowLike;
+    const params: Record<string, string> = {};
+    for (const p of ((w.spec?.arguments as { parameters?: { name: string; value?: string }[] } | undefined)?.parameters ?? [])) if (p.value !== undefined) params[p.name] = p.value;
+    const commit = w.metadata.labels?.[LABELS.gitCommit];
+    return {
+      ...this.summary(wf, tasks),
+      irHash: w.metadata.labels?.[LABELS.irHash] ?? '', entry: w.metadata.annotations?.['sluice.dev/entry'] ?? null, exportName: null, mode: 'argo',
+      git: commit ? { commit, dirty: w.metadata.annotations?.['sluice.dev/git-dirty'] === 'true' } : null,
+      params, outputs: runStatus(w) === 'succeeded' ? runOutputs(w) : null, driver: null, holds: [],
+      tasks: [...tasks.values()].map((t) => ({
+        key: t.key, taskId: t.key.split('/').pop()?.replace(/\[\d+\]$/, '') ?? t.key, component: '', kind: 'task' as const, state: TASK_STATE[t.state],
+        startedAt: iso(t.startedAt), finishedAt: iso(t.finishedAt), durationMs: t.startedAt && t.finishedAt ? Date.parse(t.finishedAt) - Date.parse(t.startedAt) : null,
+        attempts: t.podNodes.map((_, i) => ({ n: i + 1, outcome: (i < t.podNodes.length - 1 || t.state === 'failed' ? 'failed' : t.state === 'running' || t.state === 'retrying' ? 'running' : 'succeeded') as 'failed' | 'running' | 'succeeded', startedAt: null, finishedAt: null, exitCode: null, signal: null, message: null, gpus: [] })),
+        cache: t.state === 'cached' ? { status: 'hit' as const, from: t.message ?? 'memoized' } : { status: 'none' as const },
+        inputs: null, outputs: null, error: t.state === 'failed' ? (t.message ?? 'failed') : null,
+      })),
+      artifacts: [],
     };
   }
 
   /** Sluice runs (Workflows with the pipeline label), newest first. */
-  async runs(o: { limit?: number } = {}): Promise<RunSummaryView[]> {
-    const list = await this.kube.ok('GET', `${this.workflows}?labelSelector=${encodeURIComponent(LABELS.pipeline)}`);
+  async runs(filter: RunFilter = {}): Promise<RunSummaryView[]> {
+    const list = await this.kube.ok('GET', `${this.workflows}?labelSelector=${encodeURIComponent(filter.pipeline ? `${LABELS.pipeline}=${filter.pipeline}` : LABELS.pipeline)}`);
     const items = ((list.items as Obj[] | undefined) ?? []).sort((a, b) => String((b.metadata as Obj).creationTimestamp ?? '').localeCompare(String((a.metadata as Obj).creationTimestamp ?? '')));
-    return items.slice(0, o.limit ?? 20).map((w) => this.summary(w));
+    return items.map((w) => this.summary(w)).filter((r) => !filter.status || r.status === filter.status).slice(0, filter.limit ?? 20);
   }
 
-  async show(run: string): Promise<RunDetailView> {
-    return this.detail(await this.workflow(run));
+  async show(run: string): Promise<RunView> {
+    return this.view(await this.workflow(run));
   }
 
   /**
    * Follows a run to its end, handing each change to `onEvent` as the local engine's events;
    * resolves with the final view. Survives watch expiry, throttling and API server restarts.
    */
-  async watch(run: string, onEvent: (e: RunEventLike) => void, signal?: AbortSignal): Promise<RunDetailView> {
+  async watch(run: string, onEvent: (e: RunEvent) => void, signal?: AbortSignal): Promise<RunView> {
     let prev: { tasks: Map<string, ClusterTask>; status: string } | undefined;
     const last = await this.kube.follow(this.workflows, run, (wf) => {
       const tasks = this.tasks(wf);
-      const status = runStatus(wf as unknown as WorkflowLike);
-      for (const e of eventsBetween(prev, wf as unknown as WorkflowLike, tasks, run, Date.now())) onEvent(e);
+      const w = wf as unknown as WorkflowLike;
+      const status = runStatus(w);
+      for (const e of eventsBetween(prev, w, tasks, run, Date.now(), () => runOutputs(w))) onEvent(e);
       prev = { tasks, status };
       return status === 'succeeded' || status === 'failed';
     }, signal ? { signal } : {});
     if (!last.metadata) throw new RunUsageError(`no run ${run} in ${this.name}`);
-    return this.detail(last);
+    return this.view(last);
   }
 
   /** `spec.shutdown: Stop` (running steps finish, exit handlers run) or `Terminate` (everything stops now). */

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { ArgoBackend } from './backend.ts';
 import type { ConnectOptions } from './kube.ts';
 import type { CodeMode } from './submit.ts';
-import type { RunDetailView, RunEventLike } from './types.ts';
+import type { RunEvent, RunOutputValue, RunView } from '@sluice/sdk';
 
 // loaded when a verb runs, so that registering the verbs costs nothing
 const kubeMod = () => import('./kube.ts');
@@ -19,7 +19,7 @@ const USER_ERRORS = new Set(['KubeConfigError', 'SubmitError', 'RunUsageError', 
 /** What the runner's CLI lends the cluster verbs: its live view, and where the exit code goes. */
 export interface ClusterCliDeps {
   /** The local runs' view (RunView), in the mode the flags ask for. */
-  view(json: boolean): { event(e: RunEventLike): void; close(): void };
+  view(json: boolean): { event(e: RunEvent): void; close(): void };
   setCode(code: number): void;
 }
 
@@ -69,7 +69,7 @@ function checkpointStore(url: string, secret: string | undefined): { endpoint: s
 }
 
 /** Exit code of a finished run: 0 succeeded, 1 otherwise. */
-export function exitCodeOf(v: RunDetailView): number {
+export function exitCodeOf(v: Pick<RunView, 'status'>): number {
   return v.status === 'succeeded' ? 0 : 1;
 }
 
@@ -108,7 +108,8 @@ async function watchRun(b: ArgoBackend, run: string, deps: ClusterCliDeps, json:
     }
     view.close();
     if (!json) {
-      process.stdout.write(`run ${run} ${v.status}${v.message ? `: ${v.message}` : ''}\n`);
+      process.stdout.write(`run ${run} ${v.status}${v.error ? `: ${v.error}` : ''}\n`);
+      if (v.outputs) process.stdout.write(formatClusterOutputs(v.outputs));
       if (v.status !== 'succeeded') process.stdout.write(`logs: sluice logs ${run}; retry the failed steps: sluice retry ${run}\n`);
     }
     return exitCodeOf(v);
@@ -121,32 +122,12 @@ async function watchRun(b: ArgoBackend, run: string, deps: ClusterCliDeps, json:
 /** Registers submit, watch, stop, terminate, retry, resubmit and build on the `sluice` program. */
 export function registerCluster(program: Command, deps: ClusterCliDeps): void {
   addClusterFlags(program);
-  withConn(program.command('submit <file>').description('run a pipeline on Kubernetes with Argo Workflows (bundled code on node:20-slim, or --image)'))
+  submitOptions(withConn(program.command('submit <file>').description('run a pipeline on Kubernetes with Argo Workflows (bundled code on node:20-slim, or --image); also `sluice run --cluster`')))
     .option('--export <name>', 'named export holding the pipeline')
     .option('-p, --param <name=value>', 'pipeline parameter (repeatable)', collect, [])
-    .option('--image <image>', 'run function steps in this image (built with `sluice build`) instead of shipping the bundle')
-    .option('--entry-in-image <path>', 'with --image: the pipeline file inside the image (default: the file as given)')
-    .option('--watch', 'follow the run to its end (exit code = the run\'s)')
-    .option('--checkpoint-store <url>', 'keep step checkpoints in S3 so retried and resubmitted pods resume: http(s)://host:port/bucket[/prefix]')
-    .option('--checkpoint-secret <name>', 'Secret with accessKey and secretKey for --checkpoint-store')
     .option('--dry-run', 'only the server-side dry run (strict field validation); nothing is stored')
     .option('--json', 'JSON output')
-    .action((file: string, o: ConnFlags & { export?: string; param: string[]; image?: string; entryInImage?: string; watch?: boolean; dryRun?: boolean; json?: boolean; checkpointStore?: string; checkpointSecret?: string }) => guarded(deps, async () => {
-      const params = paramFlags(o.param);
-      const b = await backend(o);
-      const code: CodeMode = o.image ? { kind: 'image', image: o.image, entry: o.entryInImage ?? file } : { kind: 'bundle' };
-      const { prepareSubmission, submitObjects } = await submitMod();
-      const checkpoints = o.checkpointStore ? checkpointStore(o.checkpointStore, o.checkpointSecret) : undefined;
-      const sub = await prepareSubmission(file, { ...(o.export ? { exportName: o.export } : {}), params, namespace: b.kube.namespace, code, ...(checkpoints ? { checkpoints } : {}) });
-      const r = await submitObjects(b.kube, sub, { dryRun: !!o.dryRun });
-      if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: b.name })}\n`);
-      else if (r.dryRun) process.stdout.write(`dry run: the API server accepts ${sub.configMap ? 'the bundle ConfigMap, ' : ''}${sub.templates.length} WorkflowTemplate(s) and the Workflow; nothing was stored\n`);
-      else {
-        process.stdout.write(`submitted ${r.workflow} to ${b.name} (template ${r.template} ${r.templateAction}${r.configMap ? `, code in ConfigMap ${r.configMap}` : ''})\n`);
-        if (!o.watch) process.stdout.write(`watch: sluice watch ${r.workflow}; logs: sluice logs ${r.workflow}\n`);
-      }
-      return o.watch && !r.dryRun ? watchRun(b, r.workflow, deps, !!o.json) : 0;
-    }));
+    .action((file: string, o: SubmitFlags) => guarded(deps, () => clusterSubmit(file, o, deps)));
   withConn(program.command('watch <run>').description('follow a cluster run live, as local runs are shown; exit code = the run\'s'))
     .option('--json', 'one JSON event per line')
     .action((run: string, o: ConnFlags & { json?: boolean }) => guarded(deps, async () => watchRun(await backend(o), run, deps, !!o.json)));
@@ -175,6 +156,53 @@ export function registerCluster(program: Command, deps: ClusterCliDeps): void {
     }));
 }
 
+/** Flags of `sluice submit` (and of `sluice run --cluster`, which has the rest of them as a local run does). */
+export interface SubmitFlags extends ConnFlags { export?: string; param: string[]; image?: string; entryInImage?: string; watch?: boolean; dryRun?: boolean; json?: boolean; checkpointStore?: string; checkpointSecret?: string }
+
+/** The flags `submit` has and `run` has not. */
+function submitOptions(cmd: Command): Command {
+  return cmd
+    .option('--image <image>', 'run function steps in this image (built with `sluice build`) instead of shipping the bundle')
+    .option('--entry-in-image <path>', 'with --image: the pipeline file inside the image (default: the file as given)')
+    .option('--watch', 'follow the run to its end (exit code = the run\'s)')
+    .option('--checkpoint-store <url>', 'keep step checkpoints in S3 so retried and resubmitted pods resume: http(s)://host:port/bucket[/prefix]')
+    .option('--checkpoint-secret <name>', 'Secret with accessKey and secretKey for --checkpoint-store');
+}
+
+/** `sluice submit <file>` and `sluice run --cluster <file>`: bundle, compile, dry run, create; with `--watch`, follow to the end. */
+export async function clusterSubmit(file: string, o: SubmitFlags, deps: ClusterCliDeps): Promise<number> {
+  const params = paramFlags(o.param);
+  const b = await backend(o);
+  const code: CodeMode = o.image ? { kind: 'image', image: o.image, entry: o.entryInImage ?? file } : { kind: 'bundle' };
+  const { prepareSubmission, submitObjects } = await submitMod();
+  const checkpoints = o.checkpointStore ? checkpointStore(o.checkpointStore, o.checkpointSecret) : undefined;
+  const sub = await prepareSubmission(file, { ...(o.export ? { exportName: o.export } : {}), params, namespace: b.kube.namespace, code, ...(checkpoints ? { checkpoints } : {}) });
+  const r = await submitObjects(b.kube, sub, { dryRun: !!o.dryRun });
+  if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: b.name })}\n`);
+  else if (r.dryRun) process.stdout.write(`dry run: the API server accepts ${sub.configMap ? 'the bundle ConfigMap, ' : ''}${sub.bundleUpload ? '(the bundle would go to the artifact repository) ' : ''}${sub.templates.length} WorkflowTemplate(s) and the Workflow; nothing was stored\n`);
+  else {
+    process.stdout.write(`submitted ${r.workflow} to ${b.name} (template ${r.template} ${r.templateAction}${r.configMap ? `, code in ConfigMap ${r.configMap}` : ''}${r.bundle ? `, code in the artifact repository at ${r.bundle}` : ''})\n`);
+    if (!o.watch) process.stdout.write(`watch: sluice watch ${r.workflow}; logs: sluice logs ${r.workflow}\n`);
+  }
+  return o.watch && !r.dryRun ? watchRun(b, r.workflow, deps, !!o.json) : 0;
+}
+
+/** What `sluice run` has only for local runs: refused with --cluster (exit 2), never silently ignored. */
+const LOCAL_ONLY: readonly [keyof LocalRunFlags, string][] = [
+  ['store', '--store'], ['inProcess', '--in-process'], ['freshProcesses', '--fresh-processes'], ['concurrency', '--concurrency'], ['runId', '--run-id'],
+];
+interface LocalRunFlags { store?: string; inProcess?: boolean; freshProcesses?: boolean; concurrency?: number; runId?: string; cache?: boolean }
+
+/** `sluice run --cluster <file>`: `sluice submit` with `run`'s shared flags; local-only flags are refused. */
+export async function clusterRun(file: string, o: SubmitFlags & LocalRunFlags, deps: ClusterCliDeps): Promise<void> {
+  await guarded(deps, async () => {
+    const bad = LOCAL_ONLY.filter(([k]) => o[k] !== undefined).map(([, f]) => f);
+    if (o.cache === false) bad.push('--no-cache');
+    if (bad.length) throw Object.assign(new Error(`${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} for local runs only; \`sluice run --cluster\` is \`sluice submit\` (see \`sluice submit --help\`)${o.cache === false ? '; to run cached steps again on Argo, bump their cache version' : ''}`), { name: 'ParamError' });
+    return clusterSubmit(file, o, deps);
+  });
+}
+
 /** `sluice stop --cluster` (spec.shutdown: Stop: running steps finish, exit handlers run) and `sluice terminate`. */
 export async function clusterStop(run: string, o: ConnFlags, how: 'stop' | 'terminate' = 'stop'): Promise<number> {
   await (await backend(o)).stop(run, how);
@@ -195,13 +223,15 @@ export async function clusterGuarded(deps: ClusterCliDeps, fn: () => Promise<num
   await guarded(deps, fn);
 }
 
-/** Adds `--cluster` and the connection flags to the local `runs`, `show`, `logs`, `stop` and `retry` verbs. */
+/** Adds `--cluster` and the connection flags to the local `run`, `runs`, `show`, `logs`, `stop` and `retry` verbs (and submit's own flags to `run`). */
 function addClusterFlags(program: Command): void {
-  for (const name of ['runs', 'show', 'logs', 'stop', 'retry']) {
+  for (const name of ['run', 'runs', 'show', 'logs', 'stop', 'retry']) {
     const cmd = program.commands.find((c) => c.name() === name);
     if (!cmd) continue;
-    cmd.option('--cluster', `${name === 'runs' ? 'also list' : 'a run on'} the cluster (Argo Workflows): kubeconfig, --context, --namespace`);
+    const what = name === 'runs' ? 'also list the runs on' : name === 'run' ? 'submit to' : 'a run on';
+    cmd.option('--cluster', `${what} the cluster (Argo Workflows)${name === 'run' ? ': the same as `sluice submit`' : ''}; kubeconfig, --context, --namespace`);
     withConn(cmd);
+    if (name === 'run') submitOptions(cmd);
   }
 }
 
@@ -214,7 +244,7 @@ export async function clusterRuns(o: ConnFlags & { limit?: string; json?: boolea
     if (o.json) process.stdout.write(`${JSON.stringify(runs)}\n`);
     else {
       process.stdout.write(`runs on ${b.name}:\n`);
-      for (const r of runs) process.stdout.write(`${r.id.padEnd(36)} ${r.pipeline.padEnd(24)} ${r.status.padEnd(10)} ${r.startedAt ?? ''}\n`);
+      for (const r of runs) process.stdout.write(`${r.id.padEnd(36)} ${r.pipeline.padEnd(24)} ${r.status.padEnd(10)} ${r.createdAt}\n`);
       if (!runs.length) process.stdout.write('(none)\n');
     }
     return 0;
@@ -226,16 +256,35 @@ export async function clusterRuns(o: ConnFlags & { limit?: string; json?: boolea
 export async function clusterShow(run: string, o: ConnFlags & { json?: boolean }): Promise<number> {
   let code = 0;
   await guarded({ setCode: (c) => { code = c; }, view: () => ({ event: () => {}, close: () => {} }) }, async () => {
-    const v = await (await backend(o)).show(run);
+    const b = await backend(o);
+    const v = await b.show(run);
     if (o.json) process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
     else {
-      process.stdout.write(`run ${v.id} (${v.pipeline}) ${v.status} on ${v.backend}${v.message ? `: ${v.message}` : ''}\n`);
-      if (v.gitCommit || v.irHash) process.stdout.write(`${v.gitCommit ? `git ${v.gitCommit} ` : ''}${v.irHash ? `IR ${v.irHash}` : ''}\n`);
-      for (const t of v.tasks) process.stdout.write(`  ${t.key.padEnd(32)} ${t.state.padEnd(10)} attempts ${t.attempts}${t.message ? `  ${t.message.split('\n')[0]}` : ''}\n`);
+      process.stdout.write(`run ${v.id} (${v.pipeline}) ${v.status} on ${b.name}${v.error ? `: ${v.error}` : ''}\n`);
+      if (v.git || v.irHash) process.stdout.write(`${v.git ? `git ${v.git.commit} ` : ''}${v.irHash ? `IR ${v.irHash}` : ''}\n`);
+      for (const t of v.tasks) process.stdout.write(`  ${t.key.padEnd(32)} ${t.state.padEnd(10)} attempts ${t.attempts.length}${t.error ? `  ${t.error.split('\n')[0]}` : ''}\n`);
+      if (v.outputs) process.stdout.write(formatClusterOutputs(v.outputs));
     }
     return 0;
   });
   return code;
+}
+
+/** A cluster run's outputs as `sluice show` prints a local run's: parameter values, artifacts as type and repository URI. */
+export function formatClusterOutputs(outputs: { readonly [name: string]: RunOutputValue }): string {
+  const names = Object.keys(outputs).sort();
+  if (!names.length) return '';
+  const w = Math.max(...names.map((n) => n.length));
+  const lines = names.map((name) => {
+    const v = outputs[name];
+    if (v && typeof v === 'object' && !Array.isArray(v) && (v as { kind?: unknown }).kind === 'artifact') {
+      const a = v as { type: string; uri: string };
+      return `  ${name.padEnd(w)}  ${a.type}  ${a.uri}`;
+    }
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    return `  ${name.padEnd(w)}  ${text.length > 160 ? `${text.slice(0, 160)}… (${text.length} characters; all of it in --json)` : text}`;
+  });
+  return `outputs\n${lines.join('\n')}\n`;
 }
 
 /** `sluice logs <run> [task] --cluster`. */

@@ -8,11 +8,12 @@ export { prepareSubmission, submitObjects, SubmitError, LABELS, BUNDLE_DIR, CONF
 export type { Submission, SubmitResult, CodeMode, PrepareOptions } from './submit.ts';
 export { ArgoBackend, RunUsageError, POD_NODE_ID } from './backend.ts';
 export { clusterTasks, eventsBetween, readSourceMap, runStatus, argoNodeId, SOURCE_MAP_ANNOTATION } from './nodes.ts';
-export type { ArgoNode, ClusterTask, SourceMapLike, WorkflowLike } from './nodes.ts';
+export type { ArgoNode, ClusterTask, ClusterTaskState, SourceMapLike, WorkflowLike } from './nodes.ts';
 export { formulateRetry, formulateResubmit, RetryError, LABEL_RESUBMITTED_FROM } from './retry.ts';
-export { registerCluster, clusterRuns, clusterShow, clusterLogs, exitCodeOf } from './cli.ts';
+export { registerCluster, clusterRuns, clusterShow, clusterLogs, exitCodeOf, formatClusterOutputs } from './cli.ts';
 export type { ClusterCliDeps } from './cli.ts';
 export { buildContext } from './build.ts';
 export type { BuildOptions, BuildResult } from './build.ts';
-export type * from './types.ts';
-export { ArgoRunBackend, strictEvent } from './seam.ts';
+export { ArgoRunBackend } from './seam.ts';
+export { runOutputs, readOutputSpecs, OUTPUTS_ANNOTATION } from './outputs.ts';
+export type { ClusterOutputArtifact, OutputSpecLike } from './outputs.ts';

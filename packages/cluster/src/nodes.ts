@@ -4,7 +4,10 @@
  * map, and the difference of two snapshots as the same RunEvents the local engine emits, so that
  * `sluice watch` shows a cluster run with the local run's view.
  */
-import type { RunEventLike, TaskStateName } from './types.ts';
+import type { RunEvent, RunOutputValue, TaskStateView } from '@sluice/sdk';
+
+/** A task's state as the views name it, or `pending`: its node exists and nothing has run yet. */
+export type ClusterTaskState = TaskStateView | 'pending';
 
 /** The compile source map (from @sluice/compiler), as far as the watcher needs it. */
 export interface SourceMapLike {
@@ -41,7 +44,7 @@ export interface WorkflowLike {
 /** One task of a cluster run, as a local run's task row shows it. */
 export interface ClusterTask {
   readonly key: string;
-  readonly state: TaskStateName;
+  readonly state: ClusterTaskState;
   readonly attempts: number;
   /** Node ids of the task's pods, attempt by attempt. */
   readonly podNodes: readonly string[];
@@ -68,7 +71,7 @@ function templateOf(n: ArgoNode): string {
   return n.templateRef?.template ?? n.templateName ?? '';
 }
 
-function stateOf(n: ArgoNode): TaskStateName {
+function stateOf(n: ArgoNode): ClusterTaskState {
   switch (n.phase) {
     case 'Succeeded': return n.memoizationStatus?.hit ? 'cached' : 'succeeded';
     case 'Failed': case 'Error': return 'failed';
@@ -170,35 +173,43 @@ export function runStatus(wf: WorkflowLike): 'pending' | 'running' | 'succeeded'
   }
 }
 
-const FINAL = new Set<TaskStateName>(['succeeded', 'cached', 'failed', 'skipped', 'omitted']);
+const FINAL = new Set<ClusterTaskState>(['succeeded', 'cached', 'failed', 'skipped', 'omitted']);
 
 /**
- * The events that lead from one snapshot of a run to the next (the local engine's event
- * vocabulary): the first snapshot starts the run, a final phase finishes it.
+ * The events that lead from one snapshot of a run to the next (the local engine's RunEvents):
+ * the first snapshot starts the run, a final phase finishes it with `outputs` (the pipeline's
+ * outputs, given by the caller: see outputs.ts).
  */
-export function eventsBetween(prev: { tasks: ReadonlyMap<string, ClusterTask>; status: string } | undefined, wf: WorkflowLike, tasks: ReadonlyMap<string, ClusterTask>, runId: string, now: number): RunEventLike[] {
-  const out: RunEventLike[] = [];
-  if (!prev) out.push({ type: 'run.started', time: now, runId });
+export function eventsBetween(prev: { tasks: ReadonlyMap<string, ClusterTask>; status: string } | undefined, wf: WorkflowLike, tasks: ReadonlyMap<string, ClusterTask>, runId: string, now: number, outputs: () => { readonly [name: string]: RunOutputValue } = () => ({})): RunEvent[] {
+  const out: RunEvent[] = [];
+  if (!prev) out.push({ type: 'run.started', time: now, runId, ...(wf.metadata.labels?.['sluice.dev/pipeline'] ? { pipeline: wf.metadata.labels['sluice.dev/pipeline'] } : {}) });
   for (const [key, t] of tasks) {
     const before = prev?.tasks.get(key);
     if (before && before.state === t.state && before.attempts === t.attempts) continue;
     const base = { time: now, runId, key };
     if (t.state === 'pending') continue;
-    if (t.state === 'running' || t.state === 'retrying') {
-      if (before && before.attempts < t.attempts && before.state !== 'pending') out.push({ ...base, type: 'task.retrying', attempt: before.attempts, ...(t.message ? { message: t.message } : {}) });
-      if (t.state === 'running') out.push({ ...base, type: 'task.started', attempt: Math.max(1, t.attempts) });
-      else if (!before || before.state !== 'retrying') out.push({ ...base, type: 'task.retrying', attempt: t.attempts, ...(t.message ? { message: t.message } : {}) });
+    const started = (attempt: number): RunEvent => ({ ...base, type: 'task.started', attempt, gpus: [] });
+    const retrying = (attempt: number): RunEvent => ({ ...base, type: 'task.retrying', attempt, message: t.message ?? 'failed; retrying', delayMs: 0 });
+    if (t.state === 'running' || t.state === 'retrying' || t.state === 'waiting') {
+      if (before && before.attempts < t.attempts && before.state !== 'pending') out.push(retrying(before.attempts));
+      if (t.state === 'running') out.push(started(Math.max(1, t.attempts)));
+      else if (t.state === 'waiting') out.push({ ...base, type: 'task.waiting', message: t.message ?? 'waiting for a lock' });
+      else if (!before || before.state !== 'retrying') out.push(retrying(t.attempts));
       continue;
     }
     if (FINAL.has(t.state) && (!before || !FINAL.has(before.state))) {
-      if (t.state !== 'skipped' && t.state !== 'omitted' && t.state !== 'cached' && (!before || before.state === 'pending')) out.push({ ...base, type: 'task.started', attempt: Math.max(1, t.attempts) });
-      const type = t.state === 'succeeded' ? 'task.succeeded' : t.state === 'cached' ? 'task.cached' : t.state === 'failed' ? 'task.failed' : t.state === 'skipped' ? 'task.skipped' : 'task.omitted';
-      out.push({ ...base, type, ...(t.state === 'failed' && t.message ? { message: t.message } : {}), ...(t.state === 'cached' ? { message: t.message ?? 'memoized' } : {}) });
+      const attempt = Math.max(1, t.attempts);
+      if (t.state !== 'skipped' && t.state !== 'omitted' && t.state !== 'cached' && (!before || before.state === 'pending')) out.push(started(attempt));
+      if (t.state === 'succeeded') out.push({ ...base, type: 'task.succeeded', attempt });
+      else if (t.state === 'cached') out.push({ ...base, type: 'task.cached', message: t.message ?? 'memoized' });
+      else if (t.state === 'failed') out.push({ ...base, type: 'task.failed', attempt, message: t.message ?? 'failed' });
+      else if (t.state === 'skipped') out.push({ ...base, type: 'task.skipped' });
+      else out.push({ ...base, type: 'task.omitted' });
     }
   }
   const status = runStatus(wf);
   if ((status === 'succeeded' || status === 'failed') && prev?.status !== status) {
-    out.push({ type: 'run.finished', time: now, runId, status, ...(wf.status?.message ? { message: wf.status.message } : {}) });
+    out.push({ type: 'run.finished', time: now, runId, status, ...(wf.status?.message ? { message: wf.status.message } : {}), outputs: status === 'succeeded' ? outputs() : {} });
   }
   return out;
 }

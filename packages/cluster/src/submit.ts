@@ -15,17 +15,21 @@
  * Every object is first sent as a server-side dry run with strict field validation; a rejection
  * stops the submission before anything is stored.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bundlePipeline, importBundle, packBundle, pipelineCodeHash, writeBundle, type PipelineBundle } from '@sluice/bundle';
+import { bundlePipeline, importBundle, packBundle, pipelineCodeHash, writeBundle, type BundleModule, type PipelineBundle } from '@sluice/bundle';
 import { compile } from '@sluice/compiler';
 import { canonicalJson, formatIssues, sha256, type JsonValue, type PipelineIR } from '@sluice/sdk';
 import { KubeApiError, type Kube } from './kube.ts';
 import { SOURCE_MAP_ANNOTATION } from './nodes.ts';
+import { OUTPUTS_ANNOTATION, type OutputSpecLike } from './outputs.ts';
+import { findRepository, uploadFiles } from './repository.ts';
 
+const execFileAsync = promisify(execFile);
 type Obj = Record<string, unknown>;
 
 export const LABELS = {
@@ -58,6 +62,8 @@ export interface Submission {
   readonly irHash: string;
   readonly bundle?: PipelineBundle;
   readonly configMap?: Obj;
+  /** A bundle over the ConfigMap limit: files to put under `prefix/` in the artifact repository before anything is created. */
+  readonly bundleUpload?: { readonly prefix: string; readonly files: Readonly<Record<string, Buffer>> };
   readonly templates: readonly Obj[];
   readonly workflow: Obj;
 }
@@ -74,7 +80,18 @@ export interface PrepareOptions {
    * `secret` (`accessKey`, `secretKey`, as Argo's artifact repositories use), never inline.
    */
   readonly checkpoints?: { readonly endpoint: string; readonly bucket: string; readonly prefix?: string; readonly secret?: string };
+  /**
+   * Largest bundle ConfigMap, in bytes of JSON: a larger bundle goes to the namespace's artifact
+   * repository instead (`submitObjects` uploads it under its hash; the steps get it as an input artifact).
+   * @default CONFIGMAP_LIMIT
+   */
+  readonly configMapLimit?: number;
 }
+
+/** Where a bundle too large for a ConfigMap goes in the artifact repository: `sluice/bundles/<bundle hash>/`. */
+export const BUNDLE_PREFIX = 'sluice/bundles';
+/** The input artifact of function steps carrying such a bundle (a key-only S3 artifact: a directory). */
+export const BUNDLE_ARTIFACT = 'sluice-bundle';
 
 /** Label carrying the run's id, the same on a resubmitted Workflow (checkpoints are found by it). */
 export const RUN_ID_LABEL = 'sluice.dev/run-id';
@@ -95,6 +112,19 @@ function addStepEnv(spec: Obj, command: readonly string[], o: PrepareOptions): v
     if (!ct || (ct.command as string[] | undefined)?.join('\0') !== command.join('\0')) continue;
     ct.env = [...((ct.env as Obj[] | undefined) ?? []).filter((e) => !env.some((x) => x.name === e.name)), ...env];
   }
+}
+
+/** What `sluice show` needs of the pipeline's output specs to read its outputs back (outputs.ts). */
+function outputSpecs(ir: PipelineIR): Record<string, OutputSpecLike> {
+  const out: Record<string, OutputSpecLike> = {};
+  for (const [name, spec] of Object.entries(ir.outputs)) {
+    if (spec.kind === 'artifact') out[name] = { kind: 'artifact', artifactType: spec.artifactType, ...(spec.list ? { list: true } : {}) };
+    else {
+      const items = (spec.schema as { items?: { type?: unknown } } | undefined)?.items?.type;
+      out[name] = { kind: 'parameter', type: spec.type, ...(typeof items === 'string' ? { items } : {}) };
+    }
+  }
+  return out;
 }
 
 function git(dir: string): { commit?: string; dirty?: boolean } {
@@ -120,6 +150,17 @@ function mountBundle(spec: Obj, configMap: string, command: readonly string[]): 
   if (used) spec.volumes = [...((spec.volumes as Obj[] | undefined) ?? []), { name: BUNDLE_VOLUME, configMap: { name: configMap } }];
 }
 
+/** Gives every template that runs the executor from the bundle the bundle directory as a key-only input artifact. */
+function bundleArtifact(spec: Obj, prefix: string, command: readonly string[]): void {
+  for (const t of (spec.templates as Obj[] | undefined) ?? []) {
+    const c = t.container as Obj | undefined;
+    const cmd = c?.command as string[] | undefined;
+    if (!c || !cmd || cmd.join('\0') !== command.join('\0')) continue;
+    const inputs = ((t.inputs as Obj | undefined) ?? {}) as Obj;
+    t.inputs = { ...inputs, artifacts: [...((inputs.artifacts as Obj[] | undefined) ?? []), { name: BUNDLE_ARTIFACT, path: BUNDLE_DIR, s3: { key: prefix } }] };
+  }
+}
+
 /**
  * Builds the objects of a submission (nothing is sent): bundles the pipeline, compiles its IR
  * and names the template by its content.
@@ -133,14 +174,23 @@ export async function prepareSubmission(entry: string, o: PrepareOptions): Promi
   const [bundle, moduleHash] = await Promise.all([bundlePipeline(entry, exportOpt), pipelineCodeHash(entry, o.exportName)]);
   const scratch = mkdtempSync(path.join(tmpdir(), 'sluice-submit-'));
   let mod;
+  let ir: PipelineIR;
   try {
-    mod = await importBundle(writeBundle(bundle, scratch));
+    const file = writeBundle(bundle, scratch);
+    // The IR (its component hashes cover each run() source as loaded) comes from the bundle run by
+    // plain node, as the pods run it: a process that transforms what it imports (a test runner,
+    // a loader) would see other source text and compile hashes the pods do not answer to.
+    const [irText] = await Promise.all([
+      execFileAsync(process.execPath, [file, 'ir'], { encoding: 'utf8', maxBuffer: 1 << 30, cwd: scratch, env: { ...process.env, NODE_OPTIONS: '' } }).then((r) => r.stdout),
+      importBundle(file).then((m) => { mod = m; }),
+    ]);
+    ir = JSON.parse(irText) as PipelineIR;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  const loaded = mod.sluicePipeline();
-  const ir = loaded.ir;
-  const parsed = mod.sluiceParseParams({ ...(o.params ?? {}) });
+  if (!mod) throw new Error('the bundle did not load');
+  const loadedMod: BundleModule = mod;
+  const parsed = loadedMod.sluiceParseParams({ ...(o.params ?? {}) });
   if (!parsed.ok) throw new SubmitError(formatIssues(parsed.issues));
   const given: Record<string, JsonValue> = {};
   for (const k of Object.keys(o.params ?? {})) if (k in parsed.values) given[k] = parsed.values[k] as JsonValue;
@@ -170,8 +220,27 @@ export async function prepareSubmission(entry: string, o: PrepareOptions): Promi
   const objects = compiled.objects.map((x) => structuredClone(x) as Obj);
   const entryTemplate = objects[objects.length - 1] as Obj;
   const spec = entryTemplate.spec as Obj;
+  // the bundle ships in an immutable ConfigMap, or (over its limit) in the artifact repository under its hash
+  let configMap: Obj | undefined;
+  let bundleUpload: Submission['bundleUpload'];
+  if (code.kind === 'bundle') {
+    const packed = packBundle(bundle);
+    configMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: configMapName, namespace: o.namespace, labels: { [LABELS.pipeline]: ir.name, [LABELS.bundle]: bundle.hash.slice(0, 16) } },
+      immutable: true,
+      data: { [packed.loaderName]: packed.loader },
+      binaryData: { [packed.gzName]: packed.gz.toString('base64') },
+    };
+    if (Buffer.byteLength(JSON.stringify(configMap)) > (o.configMapLimit ?? CONFIGMAP_LIMIT)) {
+      configMap = undefined;
+      bundleUpload = { prefix: `${BUNDLE_PREFIX}/${bundle.hash}`, files: { [packed.loaderName]: Buffer.from(packed.loader, 'utf8'), [packed.gzName]: packed.gz } };
+    }
+  }
   for (const t of objects) {
-    if (code.kind === 'bundle') mountBundle(t.spec as Obj, configMapName, command);
+    if (configMap) mountBundle(t.spec as Obj, configMapName, command);
+    else if (bundleUpload) bundleArtifact(t.spec as Obj, bundleUpload.prefix, command);
     addStepEnv(t.spec as Obj, command, o);
   }
 
@@ -204,26 +273,13 @@ export async function prepareSubmission(entry: string, o: PrepareOptions): Promi
         'sluice.dev/entry': path.relative(process.cwd(), path.resolve(entry)) || entry,
         ...(g.dirty !== undefined ? { 'sluice.dev/git-dirty': String(g.dirty) } : {}),
         ...(sourceMap ? { [SOURCE_MAP_ANNOTATION]: sourceMap } : {}),
+        ...(Object.keys(ir.outputs).length ? { [OUTPUTS_ANNOTATION]: JSON.stringify(outputSpecs(ir)) } : {}),
       },
     },
     // the run id reaches the pods as a label (SLUICE_RUN_ID), and a resubmission keeps it
     spec: { workflowTemplateRef: { name: templateName }, podMetadata: { labels: { [RUN_ID_LABEL]: runId } }, ...(parameters.length ? { arguments: { parameters } } : {}) },
   };
-  let configMap: Obj | undefined;
-  if (code.kind === 'bundle') {
-    const packed = packBundle(bundle);
-    configMap = {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: configMapName, namespace: o.namespace, labels: { [LABELS.pipeline]: ir.name, [LABELS.bundle]: bundle.hash.slice(0, 16) } },
-      immutable: true,
-      data: { [packed.loaderName]: packed.loader },
-      binaryData: { [packed.gzName]: packed.gz.toString('base64') },
-    };
-    const size = Buffer.byteLength(JSON.stringify(configMap));
-    if (size > CONFIGMAP_LIMIT) throw new SubmitError(`the pipeline's bundle is ${bundle.bytes} bytes (${packed.gz.length} gzipped), more than a ConfigMap holds (1 MiB); build an image for it (\`sluice build\`, then \`sluice submit --image <image>\`)`);
-  }
-  return { ir, irHash, bundle, ...(configMap ? { configMap } : {}), templates: objects, workflow };
+  return { ir, irHash, bundle, ...(configMap ? { configMap } : {}), ...(bundleUpload ? { bundleUpload } : {}), templates: objects, workflow };
 }
 
 /** What `submit` did. */
@@ -233,6 +289,8 @@ export interface SubmitResult {
   /** `created`, or `unchanged` when an identical template was already there. */
   readonly templateAction: 'created' | 'unchanged';
   readonly configMap?: string;
+  /** Where the bundle was put in the artifact repository (a bundle over the ConfigMap limit). */
+  readonly bundle?: string;
   readonly dryRun: boolean;
 }
 
@@ -286,15 +344,22 @@ export async function submitObjects(kube: Kube, s: Submission, o: { dryRun?: boo
     if (res.status === 409) continue; // already there: compared when created below
     if (res.status < 200 || res.status > 299) problems.push(rejection(kube, obj, res as never).message);
   }
+  // a bundle for the artifact repository: the repository (and its Secrets) must be there before anything is created
+  const repo = s.bundleUpload ? await findRepository(kube).catch((e: unknown) => { problems.push((e as Error).message); return undefined; }) : undefined;
   if (problems.length) throw new SubmitError(`${problems.join('\n')}\nnothing was submitted.`);
   const template = String(((s.templates[s.templates.length - 1] as Obj).metadata as Obj).name);
   const configMap = s.configMap ? String((s.configMap.metadata as Obj).name) : undefined;
   if (o.dryRun) return { workflow: '(dry run)', template, templateAction: 'unchanged', ...(configMap ? { configMap } : {}), dryRun: true };
+  let bundleAt: string | undefined;
+  if (s.bundleUpload && repo) {
+    await uploadFiles(kube, repo, s.bundleUpload.prefix, s.bundleUpload.files);
+    bundleAt = `s3://${repo.bucket}/${s.bundleUpload.prefix}/`;
+  }
   if (s.configMap) await ensure(kube, s.configMap);
   let templateAction: 'created' | 'unchanged' = 'unchanged';
   for (const t of s.templates) templateAction = await ensure(kube, t);
   const res = await kube.create(collectionOf(kube, s.workflow), s.workflow);
   if (res.status !== 201 && res.status !== 200) throw rejection(kube, s.workflow, res as never);
   const name = String(((res.body as Obj).metadata as Obj).name);
-  return { workflow: name, template, templateAction, ...(configMap ? { configMap } : {}), dryRun: false };
+  return { workflow: name, template, templateAction, ...(configMap ? { configMap } : {}), ...(bundleAt ? { bundle: bundleAt } : {}), dryRun: false };
 }

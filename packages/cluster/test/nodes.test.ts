@@ -1,3 +1,4 @@
+import { eventFields } from '@sluice/sdk';
 import { describe, expect, test } from 'vitest';
 import { argoNodeId, clusterTasks, eventsBetween, runStatus, type WorkflowLike } from '../src/nodes.ts';
 import { failedWorkflow, node } from './fixtures.ts';
@@ -47,10 +48,13 @@ describe('Argo node status as Sluice tasks', () => {
     const types: string[] = [];
     for (const wf of seq) {
       const tasks = clusterTasks(wf);
-      for (const e of eventsBetween(prev, wf, tasks, W, 0)) types.push(`${e.type}${e.key ? ` ${e.key}` : ''}${e.attempt ? ` #${e.attempt}` : ''}${e.status ? ` ${e.status}` : ''}`);
+      for (const ev of eventsBetween(prev, wf, tasks, W, 0)) {
+        const e = eventFields(ev);
+        types.push(`${e.type}${e.key ? ` ${e.key}` : ''}${e.attempt ? ` #${e.attempt}` : ''}${e.status ? ` ${e.status}` : ''}`);
+      }
       prev = { tasks, status: runStatus(wf) };
     }
-    expect(types).toEqual(['run.started', 'task.started train #1', 'task.retrying train #1', 'task.started train #2', 'task.succeeded train', 'run.finished succeeded']);
+    expect(types).toEqual(['run.started', 'task.started train #1', 'task.retrying train #1', 'task.started train #2', 'task.succeeded train #2', 'run.finished succeeded']);
   });
 
   test("node ids are Argo's: the workflow name, or <workflow>-<fnv-1a 32 of the node name> (values from Go's hash/fnv)", () => {

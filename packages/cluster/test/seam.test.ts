@@ -1,9 +1,9 @@
-// The Argo backend fits the runner's RunBackend seam (a type check: this file does not compile if
-// it does not), and its views come from the Workflow as the local ones come from the store.
+// The Argo backend fits the runner's RunBackend seam (the interface is the runner's, which this
+// package cannot import: this file does not compile if the class is not one), and its views come
+// from the Workflow as the local ones come from the store.
 import { expect, test } from 'vitest';
 import type { RunBackend } from '../../runner/src/backend/backend.ts';
-import type { RunEvent } from '../../runner/src/backend/events.ts';
-import { ArgoRunBackend, strictEvent } from '../src/seam.ts';
+import { ArgoRunBackend } from '../src/seam.ts';
 import type { Kube } from '../src/kube.ts';
 import { failedWorkflow } from './fixtures.ts';
 
@@ -26,11 +26,6 @@ test('ArgoRunBackend is a RunBackend, with views named argo:<context>/<namespace
   const run = await backend.getRun('demo-abcde');
   expect(run.tasks.find((t) => t.key === 'train')).toMatchObject({ state: 'failed', attempts: [{ n: 1, outcome: 'failed' }, { n: 2, outcome: 'failed' }] });
   expect(run.params).toEqual({ x: '1' });
+  expect(run.outputs).toBeNull();
   await expect(backend.resume('demo-abcde')).rejects.toThrow(/sluice retry demo-abcde/);
-});
-
-test('events are the strict RunEvent union', () => {
-  const e: RunEvent = strictEvent({ type: 'task.started', time: 1, runId: 'r', key: 'train' }) as unknown as RunEvent;
-  expect(e).toEqual({ type: 'task.started', time: 1, runId: 'r', key: 'train', attempt: 1, gpus: [] });
-  expect(strictEvent({ type: 'run.finished', time: 2, runId: 'r', status: 'failed', message: 'child failed' })).toEqual({ type: 'run.finished', time: 2, runId: 'r', status: 'failed', message: 'child failed', outputs: {} });
 });

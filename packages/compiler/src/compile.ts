@@ -170,6 +170,7 @@ function lowerContext(ir: PipelineIR, options: CompileOptions, issues: SluiceIss
     issues,
     leaf: new Map(),
     byTaskKey: new Map(),
+    effective: new Map(),
     nested,
     requestNested: (hash, comp, displayName) => {
       // A display name is a template annotation in Argo: one template per distinct name.

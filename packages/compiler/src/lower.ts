@@ -7,10 +7,10 @@ import type {
   ComponentIR, ConditionIR, IOSpec, JsonValue, LoopIR, NodeIR, NodeKind, ParamType, PipelineComponentIR, PredicateIR, PredicateKind,
   TaskIR, ValueIR, ValueKind,
 } from '@sluice/sdk';
-import { compareMode, effectiveTaskOptions, encodeBase64, literalNeedsEncoding } from '@sluice/sdk';
+import { compareMode, encodeBase64, literalNeedsEncoding } from '@sluice/sdk';
 import { argoParamName } from './names.ts';
 import {
-  CACHE_KEY_OUTPUT, cacheKeyInput, cacheMode, collectKeyOutput, collectOrderInput, collectPrefix, leafTemplateFor, oneOfArtifactInput, paramText,
+  CACHE_KEY_OUTPUT, cacheKeyInput, cacheMode, collectKeyOutput, collectOrderInput, collectPrefix, effectiveOptions, leafTemplateFor, oneOfArtifactInput, paramText,
   type TemplateContext,
 } from './templates.ts';
 
@@ -110,7 +110,7 @@ function reportsCacheKey(task: string, scope: Scope, ctx: LowerContext): boolean
   const t = scope.tasks.get(task);
   const comp = scope.taskComp.get(task);
   if (!t || !comp || comp.kind === 'pipeline') return false;
-  return cacheMode(effectiveTaskOptions(ctx.ir.options, comp, t), scope.collected.has(task)) !== 'off';
+  return cacheMode(effectiveOptions(ctx, comp, t), scope.collected.has(task)) !== 'off';
 }
 
 /**
@@ -209,26 +209,29 @@ const PRED: Record<PredicateKind, (p: PredicateIR, scope: Scope, ctx: LowerConte
 
 type NodeLowerer = (node: NodeIR, scope: Scope, ctx: LowerContext) => LTask[];
 
+const NO_ONE_OF: ReadonlyMap<string, number> = new Map();
+const NO_ENCODED: ReadonlySet<string> = new Set();
+
 /** A function task's artifact inputs chosen by a condition: input name -> number of options. */
 function oneOfArtifacts(t: TaskIR, comp: ComponentIR): ReadonlyMap<string, number> {
-  const out = new Map<string, number>();
-  if (comp.kind !== 'function') return out;
+  let out: Map<string, number> | undefined;
+  if (comp.kind !== 'function') return NO_ONE_OF;
   for (const name in t.inputs) {
     const v = t.inputs[name]!;
-    if (v.kind === 'oneOf' && comp.inputs[name]?.kind === 'artifact') out.set(name, v.options.length);
+    if (v.kind === 'oneOf' && comp.inputs[name]?.kind === 'artifact') (out ??= new Map()).set(name, v.options.length);
   }
-  return out;
+  return out ?? NO_ONE_OF;
 }
 
 /** A function task's parameter inputs bound to literals that travel base64-encoded (`--param-b64` of the compiler's text). */
 function encodedInputs(t: TaskIR, comp: ComponentIR): ReadonlySet<string> {
-  const out = new Set<string>();
-  if (comp.kind !== 'function') return out;
+  let out: Set<string> | undefined;
+  if (comp.kind !== 'function') return NO_ENCODED;
   for (const name in t.inputs) {
     const v = t.inputs[name]!;
-    if (v.kind === 'literal' && comp.inputs[name]?.kind === 'parameter' && literalNeedsEncoding(paramText(v.value))) out.add(name);
+    if (v.kind === 'literal' && comp.inputs[name]?.kind === 'parameter' && literalNeedsEncoding(paramText(v.value))) (out ??= new Set()).add(name);
   }
-  return out;
+  return out ?? NO_ENCODED;
 }
 
 function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
@@ -243,9 +246,10 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
     call = ctx.requestNested(t.component, comp, shown);
   } else {
     const collected = new Map<string, string>();
-    for (const o of [...(scope.collected.get(t.id) ?? [])].sort()) collected.set(o, collectPrefix(scope.id, t.id, o));
+    const outs = scope.collected.get(t.id);
+    if (outs) for (const o of [...outs].sort()) collected.set(o, collectPrefix(scope.id, t.id, o));
     call = leafTemplateFor(t, t.component, comp, path, ctx, collected, encodedInputs(t, comp), oneOfArtifacts(t, comp));
-    chained = cacheMode(effectiveTaskOptions(ctx.ir.options, comp, t), collected.size > 0) === 'inputs';
+    chained = cacheMode(effectiveOptions(ctx, comp, t), collected.size > 0) === 'inputs';
   }
   const params: { name: string; val: ArgVal }[] = [];
   const arts: { name: string; ref: Ref; optional?: boolean }[] = [];

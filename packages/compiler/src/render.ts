@@ -123,7 +123,7 @@ interface PendingTask {
 }
 
 /** Argo task names, unique in the DAG; none may start with a digit when `depends` is used. */
-function taskNames(D: LDag, issues: SluiceIssue[]): Map<LTask, string> {
+function taskNames(D: LDag): Map<LTask, string> {
   const taken = new Set<string>();
   const nameOf = new Map<LTask, string>();
   for (const L of D.tasks) {
@@ -141,10 +141,10 @@ function taskNames(D: LDag, issues: SluiceIssue[]): Map<LTask, string> {
   return nameOf;
 }
 
-function dagState(D: LDag, root: boolean, issues: SluiceIssue[]): DagState {
+function dagState(D: LDag, root: boolean): DagState {
   const byId = new Map<string, LTask>();
   for (const L of D.tasks) for (const id of L.contains) byId.set(id, L);
-  return { D, root, nameOf: taskNames(D, issues), byId, requests: new Map(), free: new Map() };
+  return { D, root, nameOf: taskNames(D), byId, requests: new Map(), free: new Map() };
 }
 
 function asFree(s: DagState, r: Ref): Resolved {
@@ -317,7 +317,7 @@ function ioList(l: { parameters: ArgoObject[]; artifacts: ArgoObject[] }): ArgoO
  * source map. Returns the references `D` left free, which its caller passes in.
  */
 export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed: ClosedScope | undefined, rc: RenderContext, origin: TemplateOrigin): Map<string, Ref> {
-  const s = dagState(D, closed?.root ?? false, rc.issues);
+  const s = dagState(D, closed?.root ?? false);
   rc.map.template(D.name, origin);
   const names = rc.map.dag(D.name);
   // Phase 1: everything this DAG itself refers to (so sub-DAGs know what to export).

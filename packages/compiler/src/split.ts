@@ -89,7 +89,7 @@ export function fitLimits(D: LDag, names: NameRegistry, max = MAX_DAG_TASKS, see
       const l = level[i]!;
       while (j < order.length && level[j] === l) j++;
       const size = j - i;
-      if (cur.length + size <= max) { cur.push(...order.slice(i, j)); i = j; continue; }
+      if (cur.length + size <= max) { for (; i < j; i++) cur.push(order[i]!); continue; }
       if (cur.length) { chunks.push(cur); cur = []; continue; }
       chunks.push(order.slice(i, i + max));
       i += max;

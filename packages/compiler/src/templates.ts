@@ -4,7 +4,7 @@
  * a template; per-task data travels as arguments.
  */
 import {
-  argoDuration, argoMemoKeyPrefix, argoRetryStrategy, cacheIdentity, cachePolicy, canonicalJson, effectiveTaskOptions, EXEC_FLAG, kubeEscape, literalNeedsEncoding, paramText, POD_PATHS, renderArgv,
+  argoDuration, argoMemoKeyPrefix, argoRetryStrategy, cacheIdentity, cachePolicy, canonicalJson, effectiveTaskOptions, EXEC_FLAG, kubeEscape, literalNeedsEncoding, paramText, POD_PATHS, renderArgv, trackingPodEnv,
 } from '@sluice/sdk';
 import type {
   SynchronizationIR, ComponentIR, ContainerComponentIR, FunctionComponentIR, PipelineIR, SluiceIssue, TaskIR, TaskOptionsIR,
@@ -85,6 +85,20 @@ export interface TemplateContext {
   readonly leaf: Map<string, { name: string; template: ArgoObject }>;
   /** Memo: raw task key -> template name. */
   readonly byTaskKey: Map<string, string>;
+  /** Memo of {@link effectiveOptions}: component -> the task's own options object -> effective options. */
+  readonly effective: Map<ComponentIR, Map<TaskOptionsIR, TaskOptionsIR>>;
+}
+
+/**
+ * The options a task runs with (the SDK's merge rule), merged once per distinct pair of component
+ * and task options object: most tasks share their component's defaults object. Read-only.
+ */
+export function effectiveOptions(ctx: TemplateContext, comp: ComponentIR, task: TaskIR): TaskOptionsIR {
+  let byOptions = ctx.effective.get(comp);
+  if (!byOptions) ctx.effective.set(comp, (byOptions = new Map()));
+  let o = byOptions.get(task.options);
+  if (!o) byOptions.set(task.options, (o = effectiveTaskOptions(ctx.ir.options, comp, task)));
+  return o;
 }
 
 /**
@@ -307,10 +321,30 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
     io.outArts.push({ name: CHECKPOINT_ARTIFACT, path: POD_PATHS.checkpoints, optional: true, s3: { key: CHECKPOINT_KEY }, archive: { none: {} } });
   }
   args.push(F.outputs, OUTPUTS_DIR);
-  return assemble(io, o, comp, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
+  const t = assemble(io, o, comp, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
+  addTrackingEnv(t, o, ctx);
+  return t;
 }
 
-function containerTemplate(comp: ContainerComponentIR, hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan): ArgoObject {
+/**
+ * The pipeline's tracking option as a function step's environment (SDK `trackingPodEnv`; the
+ * executor reads it with the same precedence as a local run): plain values escaped for
+ * Kubernetes (`$` -> `$$`, never an Argo expression), the token by secret reference only. A
+ * variable the task sets itself (env, secretEnv, configMapEnv) wins, as the environment does locally.
+ */
+function addTrackingEnv(t: ArgoObject, o: TaskOptionsIR, ctx: TemplateContext): void {
+  const { plain, secret } = trackingPodEnv(ctx.ir.options.tracking, ctx.ir.name);
+  if (!plain.length && !secret.length) return;
+  const taken = new Set([...Object.keys(o.env ?? {}), ...Object.keys(o.secretEnv ?? {}), ...Object.keys(o.configMapEnv ?? {})]);
+  const c = t.container as ArgoObject;
+  const env = [...((c.env as ArgoObject[] | undefined) ?? [])];
+  for (const [name, value] of plain) if (!taken.has(name)) env.push({ name, value: kubeEscape(value) });
+  for (const [name, ref] of secret) if (!taken.has(name)) env.push({ name, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } });
+  env.sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0));
+  c.env = env;
+}
+
+function containerTemplate(comp: ContainerComponentIR, _hash: string, o: TaskOptionsIR, given: ReadonlySet<string>, ctx: TemplateContext, path: string, leaf: LeafPlan): ArgoObject {
   const io = ioLists(comp, given, true, leaf);
   const rawArtifacts: ArgoObject[] = [];
   // The SDK's one rendering of a container command, spelled for a pod.
@@ -379,7 +413,7 @@ export function leafTemplateFor(task: TaskIR, hash: string, comp: FunctionCompon
   const quick = `${hash}|${inputNames.join(',')}|${Object.keys(task.options).length ? canonicalJson(task.options) : ''}|${collectedText}`;
   const memo = ctx.byTaskKey.get(quick);
   if (memo !== undefined) return memo;
-  const o = effectiveTaskOptions(ctx.ir.options, comp, task);
+  const o = effectiveOptions(ctx, comp, task);
   checkNoTemplates(o, `${path}/options`, ctx.issues);
   const given = new Set(inputNames);
   const key = `${hash}|${[...given].sort().join(',')}|${canonicalJson(o)}|${collectedText}`;

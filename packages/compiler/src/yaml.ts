@@ -91,18 +91,39 @@ function isScalar(v: YamlValue): v is null | boolean | number | string {
   return v === null || typeof v !== 'object';
 }
 
-/**
- * Serialises `value` as a YAML document (block style; small mappings without sequences in flow style).
- *
- * @example
- * toYaml({ kind: 'Workflow', spec: { entrypoint: 'main' } }) // "kind: Workflow\nspec:\n  entrypoint: main\n"
- */
-export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
-  const width = options.flowWidth ?? 160;
-  const out: string[] = [];
+type YamlMap = { readonly [key: string]: YamlValue };
 
-  // Flow rendering of `v`, or undefined when it would be longer than `budget`.
-  function flow(v: YamlValue, budget: number): string | undefined {
+/**
+ * One document being written. Lines go into one string; indentation and `key:` prefixes are made
+ * once per depth and key, since a large workflow repeats the same few keys at the same depths.
+ */
+class Emitter {
+  out = '';
+  private readonly indents: string[] = [''];
+  private readonly keyLines: Map<string, string>[] = [];
+  constructor(private readonly width: number) {}
+
+  /** Two spaces per level. */
+  indent(depth: number): string {
+    let s = this.indents[depth];
+    if (s === undefined) s = this.indents[depth] = `${this.indent(depth - 1)}  `;
+    return s;
+  }
+
+  /** `<indentation><key>:` at `depth`. */
+  keyLine(depth: number, key: string): string {
+    let m = this.keyLines[depth];
+    if (!m) m = this.keyLines[depth] = new Map();
+    let s = m.get(key);
+    if (s === undefined) {
+      s = `${this.indent(depth)}${keyString(key, false)}:`;
+      if (m.size < 4096) m.set(key, s);
+    }
+    return s;
+  }
+
+  /** Flow rendering of `v`, or undefined when it would be longer than `budget`. */
+  flow(v: YamlValue, budget: number): string | undefined {
     if (isScalar(v)) {
       const s = scalar(v, true);
       return s.length <= budget ? s : undefined;
@@ -111,12 +132,12 @@ export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
     // changed), except an empty one.
     if (Array.isArray(v)) return (v as readonly YamlValue[]).some((x) => x !== undefined) ? undefined : '[]';
     let s = '{';
-    const obj = v as { readonly [key: string]: YamlValue };
+    const obj = v as YamlMap;
     for (const key in obj) {
       const item = obj[key];
       if (item === undefined) continue;
       const k = keyString(key, true);
-      const f = flow(item, budget - s.length - k.length - 4);
+      const f = this.flow(item, budget - s.length - k.length - 4);
       if (f === undefined) return undefined;
       s += s.length === 1 ? `${k}: ${f}` : `, ${k}: ${f}`;
       if (s.length > budget) return undefined;
@@ -125,74 +146,85 @@ export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
     return s.length <= budget ? s : undefined;
   }
 
-  // Writes `v` as the value after `prefix` (which ends with `key:` or `-`), at indentation `ind`.
-  function node(v: YamlValue, ind: string, prefix: string, inSeq: boolean): void {
+  /**
+   * Writes `v` as the value after `prefix` (which ends with `key:` or `-`), whose children sit at
+   * `depth`. `noSeq`: `v` is known to hold no sequence (its parent holds none).
+   */
+  node(v: YamlValue, depth: number, prefix: string, inSeq: boolean, noSeq: boolean): void {
     if (isScalar(v)) {
-      out.push(`${prefix} ${scalar(v, false)}\n`);
+      this.out += `${prefix} ${scalar(v, false)}\n`;
       return;
     }
-    const f = hasSequence(v) ? undefined : flow(v, width - prefix.length - 1);
+    const seq = !noSeq && hasSequence(v);
+    const f = seq ? undefined : this.flow(v, this.width - prefix.length - 1);
     if (f !== undefined) {
-      out.push(`${prefix} ${f}\n`);
+      this.out += `${prefix} ${f}\n`;
       return;
     }
+    this.out += `${prefix}\n`;
     if (Array.isArray(v)) {
-      out.push(`${prefix}\n`);
       // Compact sequences: items at the key's indentation (or one level in for nested sequences).
-      const itemInd = inSeq ? `${ind}  ` : ind;
-      for (const item of v as readonly YamlValue[]) {
-        if (item === undefined) continue;
-        seqItem(item, itemInd);
-      }
+      const itemDepth = inSeq ? depth + 1 : depth;
+      for (const item of v as readonly YamlValue[]) if (item !== undefined) this.seqItem(item, itemDepth);
       return;
     }
-    out.push(`${prefix}\n`);
-    mapping(v as { readonly [key: string]: YamlValue }, `${ind}  `);
+    this.mapping(v as YamlMap, depth + 1, !seq);
   }
 
-  function seqItem(item: YamlValue, ind: string): void {
+  seqItem(item: YamlValue, depth: number): void {
+    const ind = this.indent(depth);
     if (isScalar(item) || Array.isArray(item)) {
-      node(item, ind, `${ind}-`, true);
+      this.node(item, depth, `${ind}-`, true, false);
       return;
     }
-    const f = hasSequence(item) ? undefined : flow(item, width - ind.length - 2);
+    const seq = hasSequence(item);
+    const f = seq ? undefined : this.flow(item, this.width - ind.length - 2);
     if (f !== undefined) {
-      out.push(`${ind}- ${f}\n`);
+      this.out += `${ind}- ${f}\n`;
       return;
     }
     // First key on the dash line, the rest aligned under it.
-    const obj = item as { readonly [key: string]: YamlValue };
+    const obj = item as YamlMap;
     let first = true;
-    const inner = `${ind}  `;
     for (const key in obj) {
       const val = obj[key];
       if (val === undefined) continue;
-      const lead = first ? `${ind}- ` : inner;
+      const prefix = first ? `${ind}- ${keyString(key, false)}:` : this.keyLine(depth + 1, key);
       first = false;
-      node(val, inner, `${lead}${keyString(key, false)}:`, false);
+      this.node(val, depth + 1, prefix, false, !seq);
     }
-    if (first) out.push(`${ind}- {}\n`);
+    if (first) this.out += `${ind}- {}\n`;
   }
 
-  function mapping(obj: { readonly [key: string]: YamlValue }, ind: string): void {
+  mapping(obj: YamlMap, depth: number, noSeq: boolean): void {
     for (const key in obj) {
       const val = obj[key];
       if (val === undefined) continue;
-      node(val, ind, `${ind}${keyString(key, false)}:`, false);
+      this.node(val, depth, this.keyLine(depth, key), false, noSeq);
     }
   }
+}
 
+/**
+ * Serialises `value` as a YAML document (block style; small mappings without sequences in flow style).
+ *
+ * @example
+ * toYaml({ kind: 'Workflow', spec: { entrypoint: 'main' } }) // "kind: Workflow\nspec:\n  entrypoint: main\n"
+ */
+export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
+  const width = options.flowWidth ?? 160;
+  const e = new Emitter(width);
   if (isScalar(value)) return `${scalar(value, false)}\n`;
   if (Array.isArray(value)) {
-    const f = flow(value, width);
+    const f = e.flow(value, width);
     if (f !== undefined) return `${f}\n`;
-    for (const item of value as readonly YamlValue[]) if (item !== undefined) seqItem(item, '');
-    return out.join('');
+    for (const item of value as readonly YamlValue[]) if (item !== undefined) e.seqItem(item, 0);
+    return e.out;
   }
-  const obj = value as { readonly [key: string]: YamlValue };
+  const obj = value as YamlMap;
   let any = false;
   for (const k in obj) if (obj[k] !== undefined) any = true;
   if (!any) return '{}\n';
-  mapping(obj, '');
-  return out.join('');
+  e.mapping(obj, 0, false);
+  return e.out;
 }

@@ -113,6 +113,21 @@ export const fixtures: Record<string, Fixture> = {
     }),
     options: { ...base, exportName: 'pipelineOptions', image: 'ghcr.io/acme/override:2' },
   },
+  // The tracking option in pods: the URI as a plain, escaped value (its `$(HOME)` must stay text),
+  // the token only as a secret reference, a task's own MLFLOW_TRACKING_URI winning over the option.
+  tracking: {
+    ir: pipe('tracking', { h1: prep, h2: train, h4: square }, [
+      task('prep', 'h1', { n: lit(3) }),
+      task('train', 'h2', { data: out('prep', 'data'), config: lit({}) }),
+      task('sq', 'h4', { x: lit(1) }, { options: { env: { MLFLOW_TRACKING_URI: 'http://task-own:5000' } } }),
+    ], {
+      options: {
+        image: 'ghcr.io/acme/pipelines:1.0',
+        tracking: { uri: 'https://mlflow.example.com/$(HOME)/x?a=$b', experiment: 'iris $(USER)', required: true, token: { secret: 'mlflow', key: 'token' }, artifacts: 'models' },
+      },
+    }),
+    options: base,
+  },
   nested: {
     ir: pipe('nested', {
       h4: square,

@@ -9,14 +9,14 @@
  * (SLUICE_FRESH_NATIVE_BUILD=1 builds it from source instead, as a user's install does).
  * SLUICE_SKIP_FRESH=1 skips the test outside CI.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
-const PACKAGES = ['sdk', 'tracking', 'compiler', 'executor', 'bundle', 'cluster', 'triggers', 'runner', 'create-sluice'] as const;
+const PACKAGES = ['sdk', 'tracking', 'compiler', 'executor', 'bundle', 'cluster', 'triggers', 'runner', 'ui', 'create-sluice'] as const;
 const skip = process.env.SLUICE_SKIP_FRESH === '1' && !process.env.CI;
 
 // The environment of a user's shell: none of pnpm's or this workspace's npm settings.
@@ -68,7 +68,7 @@ describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
       const name = f.startsWith('create-sluice') ? 'create-sluice' : `@sluice/${f.replace(/^sluice-/, '').replace(/-\d.*$/, '')}`;
       tarballs[name] = join(packs, f);
     }
-    expect(Object.keys(tarballs).sort()).toEqual(['@sluice/bundle', '@sluice/cluster', '@sluice/compiler', '@sluice/executor', '@sluice/runner', '@sluice/sdk', '@sluice/tracking', '@sluice/triggers', 'create-sluice']);
+    expect(Object.keys(tarballs).sort()).toEqual(['@sluice/bundle', '@sluice/cluster', '@sluice/compiler', '@sluice/executor', '@sluice/runner', '@sluice/sdk', '@sluice/tracking', '@sluice/triggers', '@sluice/ui', 'create-sluice']);
     // npm create sluice app, from the packed create-sluice
     ok(sh('npm', ['exec', '--yes', `--package=${tarballs['create-sluice']}`, '--', 'create-sluice', 'app'], work), 'npm create sluice');
     app = join(work, 'app');
@@ -80,6 +80,7 @@ describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
     }
     // the runner's own, not on the registry either
     for (const name of ['@sluice/compiler', '@sluice/bundle', '@sluice/cluster', '@sluice/triggers', 'create-sluice']) pkg.devDependencies![name] = `file:${tarballs[name]}`;
+    pkg.devDependencies!['@sluice/ui'] = `file:${tarballs['@sluice/ui']}`; // as `npm i -D @sluice/ui` adds it
     pkg.dependencies!['@sluice/tracking'] = `file:${tarballs['@sluice/tracking']}`; // the executor's
     writeFileSync(join(app, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
     // better-sqlite3's native build takes one to fifteen minutes here (one C file, -O3, on a shared
@@ -188,6 +189,31 @@ console.log(JSON.stringify({ status: r.status, count: r.outputs.count, listed: r
     expect(ignore).toMatch(/^node_modules$/m);
     expect(ignore).toMatch(/^\.sluice$/m);
   }, 120_000);
+
+  it('serves the web view from the installed @sluice/ui (its bundle built at pack time)', async () => {
+    const ui = join(app, 'node_modules', '@sluice', 'ui');
+    expect(existsSync(join(ui, 'dist', 'client', 'app.js'))).toBe(true);
+    expect(existsSync(join(ui, 'client'))).toBe(false);
+    ok(sh('npx', ['sluice', 'run', 'pipeline.ts', '--param', 'rows=2'], app), 'sluice run');
+    const child = spawn('npx', ['sluice', 'ui', '--port', '0'], { cwd: app, env: npmEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`sluice ui printed no URL in 60 s: ${out}`)), 60_000);
+        child.stdout.on('data', (b: Buffer) => { out += b; const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out); if (m) { clearTimeout(t); resolve(m[0]); } });
+        child.stderr.on('data', (b: Buffer) => { out += b; });
+        child.on('exit', (c) => reject(new Error(`sluice ui exited ${c}: ${out}`)));
+      });
+      const page = await (await fetch(url)).text();
+      const script = /src="(\/assets\/app\.js\?v=[\w-]+)"/.exec(page)?.[1];
+      expect(script).toBeDefined();
+      expect((await fetch(new URL(script as string, url))).status).toBe(200);
+      const { runs } = (await (await fetch(new URL('/api/runs', url))).json()) as { runs: { pipeline: string }[] };
+      expect(runs.map((r) => r.pipeline)).toContain('first-pipeline');
+    } finally {
+      if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    }
+  }, 180_000);
 
   // @sluice/tracking loads SQLite only for the local store (which the runner, a dev dependency, brings); a pod never does.
   it('keeps better-sqlite3 out of the production dependencies', () => {

@@ -17,6 +17,8 @@ export type { FunctionRuntime, LoadedPipeline, ParseResult } from './types.ts';
 export { checkArtifactName } from './names.ts';
 export { decodeBase64, parseParamText } from './encoding.ts';
 export { crashPoint, crashArmed } from './crash.ts';
+export { LineClock, stampStdio, timedLines, timesFileOf } from './log-times.ts';
+export type { TimedLine } from './log-times.ts';
 export { ExecutorError } from './errors.ts';
 export { StepExit, trapExit } from './exit.ts';
 export { outputNotWritten, OUTPUT_LAYOUT } from './contract.ts';

@@ -1,3 +1,4 @@
+import { stampStdio } from './log-times.ts';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonValue } from '@sluice/sdk';
@@ -6,7 +7,7 @@ import type { FunctionRuntime, LoadedPipeline } from './types.ts';
 import { checkArtifactName } from './names.ts';
 import type { ArtifactInputSpec } from './artifacts.ts';
 import { EXIT, executeStep, type StepResult, type StepSpec } from './step.ts';
-import { sendPodTracking } from './tracking.ts';
+import { podTrackingRefusal, sendPodTracking } from './tracking.ts';
 import { ARTIFACT_ORDER_FLAG, CollectError, resolveCollectedArtifacts } from './collect.ts';
 import { decodeBase64 } from '@sluice/sdk';
 
@@ -203,13 +204,22 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
     outputsDir: args.outputs,
     ...(args.checkpointDir ? { checkpointDir: args.checkpointDir } : {}),
   };
+  if (!fromSpec) {
+    // a pod: required tracking is checked before the step runs, as a local run checks it before any step
+    const refused = await podTrackingRefusal(process.env, { ...(x.loaded.ir.options.tracking ? { option: x.loaded.ir.options.tracking } : {}), pipeline: x.loaded.ir.name });
+    if (refused) {
+      process.stderr.write(`sluice exec: ${refused}\n`);
+      return writeResult(args.outputs, { status: 'invalid', message: refused }, new Set());
+    }
+  }
   const result = await executeStep(runtime, spec, { signal: x.signal, ownProcess: true });
   const strings = new Set(Object.entries(runtime.ir.outputs).filter(([, io]) => io.kind === 'parameter' && io.type === 'string').map(([n]) => n));
   let final: StepResult = x.preempted() && result.status === 'failed' ? { ...result, status: 'preempted' } : result;
   if (!fromSpec) {
     // a pod: no local runner ingests the step's tracking events, so they go to MLflow from here
     try {
-      const warning = await sendPodTracking(args.outputs, spec.runId, args.task);
+      const artifacts = final.status === 'succeeded' ? Object.entries(final.artifacts).map(([output, a]) => ({ output, path: a.path, type: (runtime.ir.outputs[output] as { artifactType?: string } | undefined)?.artifactType ?? 'Artifact' })) : [];
+      const warning = await sendPodTracking(args.outputs, spec.runId, args.task, process.env, { ...(x.loaded.ir.options.tracking ? { option: x.loaded.ir.options.tracking } : {}), pipeline: x.loaded.ir.name, artifacts });
       if (warning) process.stderr.write(`${warning}\n`);
     } catch (e) {
       if (final.status === 'succeeded') final = { status: 'failed', message: (e as Error).message };
@@ -224,6 +234,8 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
  */
 export async function execMain(argv: readonly string[], preloaded?: LoadedPipeline): Promise<number> {
   const args = parseExecArgs(argv);
+  // a step in a process of its own writes its stdout/stderr straight into its log: stamp its lines
+  if (process.env.SLUICE_LOG_TIMES) stampStdio(process.env.SLUICE_LOG_TIMES);
   const fromSpec = args.spec ? (JSON.parse(readFileSync(args.spec, 'utf8')) as StepSpec & { componentName?: string }) : undefined;
   const ac = new AbortController();
   const grace = args.graceMs ?? Number(process.env.SLUICE_GRACE_MS ?? 10_000);

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { JsonValue, SluiceIssue, StepContext, StepLogger } from '@sluice/sdk';
@@ -10,6 +10,7 @@ import { FileCheckpoint } from './checkpoint.ts';
 import { ExecutorError } from './errors.ts';
 import { StepExit, trapExit } from './exit.ts';
 import { outputNotWritten } from './contract.ts';
+import { LineClock } from './log-times.ts';
 import { stepTracking } from './tracking.ts';
 
 export { EXIT, outputNotWritten } from './contract.ts';
@@ -59,10 +60,14 @@ function issuesText(issues: readonly SluiceIssue[]): string {
 function makeLogger(logFile: string | undefined): Pick<StepLogger, 'info' | 'warn' | 'error'> {
   // in-process, nothing else creates the log's directory (a child's log is opened by the runner)
   if (logFile) mkdirSync(dirname(logFile), { recursive: true });
+  const clock = logFile ? new LineClock(logFile) : undefined;
   const write = (level: string, message: string, fields?: { readonly [key: string]: JsonValue }) => {
     const line = `[${level}] ${message}${fields && Object.keys(fields).length ? ' ' + JSON.stringify(fields) : ''}\n`;
-    if (logFile) appendFileSync(logFile, line);
-    else process.stderr.write(line);
+    if (logFile) {
+      const at = existsSync(logFile) ? statSync(logFile).size : 0;
+      appendFileSync(logFile, line);
+      clock?.note(at, line);
+    } else process.stderr.write(line);
   };
   return { info: (m, f) => write('info', m, f), warn: (m, f) => write('warn', m, f), error: (m, f) => write('error', m, f) };
 }

@@ -4,10 +4,9 @@
  * `ctx.models` talks to the registry the environment names (loaded on first use only).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream } from 'node:fs';
 import type { InputArtifact, ModelVersionInfo, OutputArtifact, StepModels } from '@sluice/sdk';
-import { checkGateSpec, ensureMlflowRun, type GateSpec, MlflowClient, openRegistry, parseEvents, redact, resolveTracking, TRACKING_FILE, TrackingWriter, trackingLog, type Registry, type TrackingLog } from '@sluice/tracking';
+import { checkGateSpec, type GateSpec, openRegistry, preflightStep, sendStepTracking, TrackingWriter, trackingLog, type Registry, type StepTrackingSend, type TrackingLog } from '@sluice/tracking';
 
 async function fileHash(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -65,27 +64,15 @@ export function stepTracking(outputsDir: string, runId: string, taskKey: string,
 
 /**
  * In a pod (no local runner to ingest the events): sends the step's tracking events to MLflow as
- * a nested run of the workflow's run. A server that is down is a warning unless
- * `SLUICE_TRACKING_REQUIRED` is set; the events stay in the step's outputs either way.
+ * a nested run of the workflow's run, and copies its output artifacts when the pipeline's
+ * `tracking.artifacts` asks (`@sluice/tracking` sendStepTracking, resolved as locally). A server
+ * that is down is a warning unless tracking is required; the events stay in the step's outputs.
  */
-export async function sendPodTracking(outputsDir: string, runId: string, taskKey: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  const file = join(outputsDir, TRACKING_FILE);
-  if (!existsSync(file)) return undefined;
-  const target = resolveTracking(env);
-  if (target.kind !== 'mlflow') return undefined;
-  const events = parseEvents(readFileSync(file, 'utf8'));
-  const client = new MlflowClient({ uri: target.uri, ...(target.token ? { token: target.token } : {}) });
-  try {
-    const id = await ensureMlflowRun(client, target.experiment ?? env.SLUICE_PIPELINE ?? 'sluice', runId, taskKey);
-    await client.logBatch(id, {
-      metrics: events.flatMap((e) => (e.kind === 'metric' ? [{ key: e.name, value: e.value, timestamp: e.time, step: e.step }] : [])),
-      params: events.flatMap((e) => (e.kind === 'param' ? [{ key: e.name, value: e.value }] : [])),
-      tags: events.flatMap((e) => (e.kind === 'tag' ? [{ key: e.name, value: e.value }] : [])),
-    });
-    return undefined;
-  } catch (e) {
-    const msg = `tracking: could not send the events of ${taskKey} to MLflow at ${redact(target.uri)}: ${(e as Error).message}`;
-    if (target.required) throw new Error(msg);
-    return msg;
-  }
+export async function sendPodTracking(outputsDir: string, runId: string, taskKey: string, env: NodeJS.ProcessEnv = process.env, from: Pick<StepTrackingSend, 'option' | 'pipeline' | 'artifacts'> = {}): Promise<string | undefined> {
+  return sendStepTracking({ outputsDir, runId, taskKey, env, ...from });
+}
+
+/** Before a step runs in a pod: the message refusing it when tracking is required and the server does not answer (`@sluice/tracking` preflightStep). */
+export function podTrackingRefusal(env: NodeJS.ProcessEnv, from: Pick<StepTrackingSend, 'option' | 'pipeline'>): Promise<string | undefined> {
+  return preflightStep({ env, ...from });
 }

@@ -1,3 +1,4 @@
+import type { SluiceIssue } from '@sluice/sdk';
 import { statfsSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,15 @@ export class RunnerError extends Error {
     super(message);
     this.name = 'RunnerError';
     this.code = code;
+  }
+}
+
+/** Thrown when parameters are invalid; nothing has run. */
+export class ParamsError extends RunnerError {
+  readonly issues: readonly SluiceIssue[];
+  constructor(issues: readonly SluiceIssue[]) {
+    super('params.invalid', `invalid parameters:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+    this.issues = issues;
   }
 }
 

@@ -25,10 +25,11 @@ export { formatRunRef, parseRunRef } from './backend/backend.ts';
 export type { RunBackend, SubmitRequest, DriveOptions, RunOutcome, LogOptions, StopResult } from './backend/backend.ts';
 export { locateStore } from './backend/location.ts';
 export type { StoreLocation } from './backend/location.ts';
-export type { RunRef, RunView, RunSummaryView, TaskView, AttemptView, ArtifactView, LineageView, ProducerView, CacheView, TaskCounts, DriverView, HoldView, LogEntry, RunStatusView, TaskStateView, RunFilter as RunViewFilter } from './backend/views.ts';
+export type { RunRef, RunView, RunSummaryView, TaskView, AttemptView, ArtifactView, LineageView, ProducerView, CacheView, TaskCounts, DriverView, HoldView, LogEntry, RunStatusView, TaskStateView, RunFilter as RunViewFilter, TaskBriefView, RunOverviewView } from './backend/views.ts';
 export { RUN_EVENT_TYPES, eventKey, eventFields } from './backend/events.ts';
 export type { EventOf, RunEventType, EventFields, OutputArtifact, OutputValue as EventOutputValue } from './backend/events.ts';
 export type { RunStartedEvent, RunResumedEvent, RunWaitingEvent, RunFinishedEvent, TaskWaitingEvent, TaskStartedEvent, TaskRetryingEvent, TaskSucceededEvent, TaskCachedEvent, TaskFailedEvent, TaskSkippedEvent, TaskOmittedEvent, TaskResumedEvent, ConditionDecidedEvent, WarningEvent } from './backend/events.ts';
 // Read side of the local store for other views of it (the web view, @sluice/ui): the query layer, no SQL of their own.
 export { StateStore } from './store/state.ts';
 export { findRunRow, irOf } from './query/runs.ts';
+export type { TriggerView, TriggerDecisionView, TriggerFireView } from './query/triggers.ts';

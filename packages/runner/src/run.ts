@@ -3,25 +3,23 @@ import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { JsonValue, PipelineIR, SluiceIssue } from '@sluice/sdk';
-import { effectiveTaskOptions } from '@sluice/sdk';
-import { Engine, type RunEvent } from './engine/engine.ts';
+import { canonicalJson, effectiveTaskOptions, sha256 } from '@sluice/sdk/semantics';
+import type { RunEvent } from './engine/engine.ts';
 import { checkRunnable } from './engine/values.ts';
-import { detectGpus, GpuPool } from './engine/gpu.ts';
-import { ContainerLauncher, InProcessLauncher, type Launcher, ProcessLauncher } from './engine/launch.ts';
-import { loadPipelineFile, toLoadedPipeline } from '@sluice/executor';
+import { detectGpus, GpuPool, localGpus } from './engine/gpu.ts';
+import type { Launcher } from './engine/launch.ts';
 import { notifyReleased, semaphoreSizes } from './engine/locks.ts';
 import type { ArtifactRef, LoadedPipeline, RuntimeValue } from './engine/types.ts';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { environmentProblem, loadingUserModule, RunnerError } from './errors.ts';
-import { resolveTracking } from '@sluice/tracking';
-import { syncAfterRun, TrackingIngest } from './tracking.ts';
+import { environmentProblem, loadingUserModule, ParamsError, RunnerError } from './errors.ts';
+import type { TrackingFlags } from '@sluice/tracking';
+import type { TrackingIngest } from './tracking.ts';
 import { parseParamsFromIR } from './params.ts';
 import { ArtifactStore } from './store/cas.ts';
 import { groupAlive, stopGroup } from './store/procs.ts';
 import { type RunStatus, StateStore, type TaskState } from './store/state.ts';
 import { type Clock, systemClock } from './util/clock.ts';
-import { canonicalJson, sha256 } from '@sluice/sdk';
 import type { RunOptionsFor, RunResultFor } from './typed.ts';
 
 export type { RunEvent } from './engine/engine.ts';
@@ -58,6 +56,8 @@ export interface RunOptions {
   readonly containers?: 'auto' | 'require' | 'host';
   /** Skip cache lookups. @default false */
   readonly noCache?: boolean;
+  /** Tracking settings that override the environment and the pipeline's `tracking` option (`sluice run --tracking-*`). */
+  readonly tracking?: TrackingFlags;
   /**
    * Local sizes of the semaphores tasks and runs take, by `<configMap>/<key>` (Argo reads them from
    * that config map key). @default from `SLUICE_SEMAPHORES` (`limits/trainers=2,limits/loaders=1`),
@@ -144,14 +144,7 @@ function checkArtifactParams(ir: PipelineIR, params: Record<string, JsonValue>):
   }
 }
 
-/** Thrown when parameters are invalid; nothing has run. */
-export class ParamsError extends RunnerError {
-  readonly issues: readonly SluiceIssue[];
-  constructor(issues: readonly SluiceIssue[]) {
-    super('params.invalid', `invalid parameters:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
-    this.issues = issues;
-  }
-}
+export { ParamsError } from './errors.ts';
 
 async function parseParams(loaded: LoadedPipeline, raw: Readonly<Record<string, unknown>>, fromCli: boolean): Promise<Record<string, JsonValue>> {
   let sdk: { parsePipelineParams?: (p: unknown, raw: Record<string, unknown>, o: { fromCli?: boolean }) => { ok: true; values: Record<string, JsonValue> } | { ok: false; issues: SluiceIssue[] } } | undefined;
@@ -215,7 +208,7 @@ function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: stri
       if (n.kind === 'task') {
         const c = ir.components[n.component];
         const gpu = effectiveTaskOptions(ir.options, c, n).resources?.gpu;
-        if (gpu) pool.check(gpu.count, `task ${n.id}`, gpu.type);
+        if (gpu) localGpus(pool, gpu, `task ${n.id}`); // throws unless it fits or falls back to CPU
         if (c?.kind === 'pipeline') walk(c.dag, false);
       } else if (n.kind === 'loop') {
         // pipeline parameters are known now; inside a nested pipeline a `param` is one of its inputs
@@ -245,7 +238,14 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   const git = opts.resume ? undefined : gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
   // the code part of the cache key: the hash of the bundled module graph (in parallel with loading)
   const codeFile = typeof pipeline === 'string' ? pipeline : opts.entry;
-  const code = codeFile ? import('@sluice/bundle').then((b) => b.pipelineCodeHash(codeFile, opts.exportName)) : undefined;
+  // (an unchanged module graph is served from the store's code-hash cache without running esbuild)
+  const codeCache = join(storePaths(opts.storeDir).root, 'code-hashes.json');
+  const code = codeFile ? import('@sluice/bundle').then((b) => b.pipelineCodeHash(codeFile, opts.exportName, { cacheFile: codeCache })) : undefined;
+  // the engine, the step launchers, the executor and tracking load here, not with the module: the
+  // CLI's read verbs import this module (through the local backend) and never run anything
+  const [{ Engine }, { ContainerLauncher, InProcessLauncher, ProcessLauncher }, { loadPipelineFile, toLoadedPipeline }, { targetEnv }, { preflightTracking, runTracking, syncAfterRun, TrackingIngest }] = await Promise.all([
+    import('./engine/engine.ts'), import('./engine/launch.ts'), import('@sluice/executor'), import('@sluice/tracking'), import('./tracking.ts'),
+  ]);
   // In process mode the steps load the entry file themselves; load it the same way here so that
   // the IR (and its code hashes) is the one the steps will see.
   const loaded = typeof pipeline === 'string' ? await loadingUserModule(pipeline, () => loadPipelineFile(pipeline, opts.exportName))
@@ -255,13 +255,16 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
   checkRunnable(ir);
   const clock = opts.clock ?? systemClock;
   const paths = storePaths(opts.storeDir);
-  resolveTracking(); // a bad SLUICE_TRACKING_URI is refused before anything runs
+  // a bad tracking URI is refused before anything runs (flag > environment > pipeline option)
+  const tracking = runTracking(ir, opts.tracking);
   if (opts.runId !== undefined && !opts.resume) checkRunId(opts.runId);
   if (opts.concurrency !== undefined && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) throw new RunnerError('run.concurrency', `concurrency must be a whole number of at least 1, got ${opts.concurrency}`);
   if (opts.graceMs !== undefined && !(Number.isFinite(opts.graceMs) && opts.graceMs >= 0)) throw new RunnerError('run.grace', `graceMs must be 0 or more, got ${opts.graceMs}`);
   // parameters are checked before anything is written: bad input leaves no store behind
   const early = opts.resume ? undefined : await parseParams(loaded, opts.params ?? {}, !!opts.paramsFromCli);
   if (early) checkArtifactParams(ir, early);
+  // required tracking: a server that does not answer refuses the run before the store is touched
+  await preflightTracking(tracking);
   let store: StateStore;
   try {
     store = StateStore.open(paths.db, { durability: opts.durability ?? 'normal' });
@@ -342,13 +345,20 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     const mode = opts.mode ?? (entry ? 'process' : 'inprocess');
     if (mode === 'process' && !entry) throw new RunnerError('run.noEntry', 'mode "process" needs the pipeline file (`entry`) so that child processes can load it');
     const graceMs = opts.graceMs ?? 10_000;
-    const emit = opts.onEvent ?? (() => {});
+    // warnings are kept with the run (`sluice show` lists them), in the commit of what comes next
+    const emit = (e: RunEvent) => {
+      if (e.type === 'warning') store.enqueue(() => store.recordWarning(id, { key: e.key, time: e.time, message: e.message }));
+      opts.onEvent?.(e);
+    };
     functions = mode === 'process' ? new ProcessLauncher({ entry: resolve(entry as string), exportName, graceMs, fresh: !!opts.freshProcesses }) : new InProcessLauncher(loaded.runtimes);
     const containers = new ContainerLauncher(opts.containers ?? 'auto', (message) => emit({ type: 'warning', time: clock.now(), runId: id, message }), graceMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
     const planned = plannedTasks(ir, params);
     emit({ type: opts.resume ? 'run.resumed' : 'run.started', time: clock.now(), runId: id, pipeline: ir.name, planned: planned.n, plannedExact: planned.exact });
     const codeHash = await code;
+    if (codeHash && 'save' in codeHash) {
+      try { codeHash.save?.(); } catch { /* not kept: the next run bundles again */ }
+    }
     if (codeHash && 'error' in codeHash) emit({ type: 'warning', time: clock.now(), runId: id, message: `cache keys cover only each step's run() source: ${codeHash.error}` });
     const row = store.getRun(id);
     ingest = new TrackingIngest(paths.root);
@@ -359,7 +369,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
       ...(codeHash && 'hash' in codeHash ? { codeHash: codeHash.hash } : {}),
       stepEnv: {
-        SLUICE_STORE: paths.root, SLUICE_PIPELINE: ir.name,
+        SLUICE_STORE: paths.root, SLUICE_PIPELINE: ir.name, ...targetEnv(tracking),
         ...(row?.git_commit ? { SLUICE_GIT_COMMIT: row.git_commit } : {}), ...(row?.git_dirty !== null && row?.git_dirty !== undefined ? { SLUICE_GIT_DIRTY: String(row.git_dirty) } : {}),
       },
       onAttempt: async (a) => {
@@ -379,8 +389,11 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
     released = true;
     notifyReleased(store.file);
     ingest.close();
-    const trackingWarning = await syncAfterRun(paths.root, store, id);
-    if (trackingWarning) emit({ type: 'warning', time: clock.now(), runId: id, message: trackingWarning });
+    const trackingWarning = await syncAfterRun(paths.root, store, id, tracking, (h) => new ArtifactStore(paths.artifacts).pathOf(h));
+    if (trackingWarning) {
+      emit({ type: 'warning', time: clock.now(), runId: id, message: trackingWarning });
+      try { store.flushNow(); } catch { /* the run is recorded; only its warning is lost */ }
+    }
     emit({ type: 'run.finished', time: clock.now(), runId: id, status: result.status, ...(result.error ? { message: result.error } : {}), outputs: result.outputs });
     const tasks: Record<string, TaskSummary> = {};
     for (const t of store.taskSummaries(id)) {

@@ -5,13 +5,28 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MlflowClient, openTrackingStore, parseEvents, redact, resolveTracking, syncRun, TRACKING_FILE, type RunInfo, type TrackingOptions } from '@sluice/tracking';
+import type { PipelineIR } from '@sluice/sdk';
+import { checkRequiredTracking, MlflowClient, openTrackingStore, parseEvents, redact, resolveTracking, syncRun, TRACKING_FILE, TrackingError, type RunInfo, type TrackingFlags, type TrackingTarget } from '@sluice/tracking';
 import type { StateStore } from './store/state.ts';
+
+/** Where a run's tracking goes: `sluice run` flags > environment > the pipeline's option (one rule, `@sluice/sdk` semantics/tracking). */
+export function runTracking(ir: Pick<PipelineIR, 'name' | 'options'>, flags: TrackingFlags = {}, env: NodeJS.ProcessEnv = process.env): TrackingTarget {
+  return resolveTracking(env, ir.options.tracking, flags, ir.name);
+}
+
+/**
+ * With required tracking, checks before anything runs that the server answers and accepts us.
+ * Throws a `TrackingError` (exit 2: the run is refused as configured, like bad input; nothing was
+ * started, nothing written to the store).
+ */
+export async function preflightTracking(target: TrackingTarget): Promise<void> {
+  await checkRequiredTracking(target);
+}
 
 type TStore = Awaited<ReturnType<typeof openTrackingStore>>;
 
 /** What `runInfo` needs of the runner's store. */
-export function runInfo(state: StateStore, runId: string): RunInfo {
+export function runInfo(state: StateStore, runId: string, artifactPath?: (hash: string) => string): RunInfo {
   const run = state.findRun(runId);
   const artifacts = state.artifactsOfRun(run.id);
   // data the run read: artifact inputs of its tasks (pipeline inputs and consumed outputs)
@@ -34,7 +49,7 @@ export function runInfo(state: StateStore, runId: string): RunInfo {
     irHash: run.ir_hash, dataHashes: [...data].sort(),
     tasks: tasks.map((t) => ({
       key: t.key, state: t.state, startedAt: t.started_at, finishedAt: t.finished_at,
-      artifacts: artifacts.filter((a) => a.task_key === t.key).map((a) => ({ output: a.output, hash: `sha256:${a.hash}`, uri: `sluice:${run.id}/${t.key}/${a.output}` })),
+      artifacts: artifacts.filter((a) => a.task_key === t.key).map((a) => ({ output: a.output, hash: `sha256:${a.hash}`, uri: `sluice:${run.id}/${t.key}/${a.output}`, type: a.type, ...(artifactPath ? { path: artifactPath(a.hash) } : {}) })),
     })),
   };
 }
@@ -62,38 +77,54 @@ export class TrackingIngest {
  * Sends a finished run to MLflow when one is configured. Returns a warning to show (server down,
  * run kept pending) or throws when tracking is required.
  */
-export async function syncAfterRun(storeDir: string, state: StateStore, runId: string, options: TrackingOptions = {}, env = process.env): Promise<string | undefined> {
-  const target = resolveTracking(env, options);
+export async function syncAfterRun(storeDir: string, state: StateStore, runId: string, target: TrackingTarget, artifactPath?: (hash: string) => string): Promise<string | undefined> {
   if (target.kind !== 'mlflow') return undefined;
   const t = await openTrackingStore(storeDir);
   const client = new MlflowClient({ uri: target.uri, ...(target.token ? { token: target.token } : {}) });
-  const opts = target.experiment ? { experiment: target.experiment } : {};
+  const opts = { ...(target.experiment ? { experiment: target.experiment } : {}), artifacts: target.artifacts };
   try {
-    await syncRun(t, client, runInfo(state, runId), opts);
+    await syncRun(t, client, runInfo(state, runId, artifactPath), opts);
     // the server is back: send what earlier runs could not (each run's sync is idempotent)
-    for (const p of t.pending(client.uri)) await syncRun(t, client, runInfo(state, p.runId), opts).catch(() => {});
+    for (const p of t.pending(client.uri)) {
+      const other = pendingTarget(state, p.runId, p.uri);
+      if (other) await syncRun(t, client, runInfo(state, p.runId, artifactPath), syncOptions(other)).catch(() => {});
+    }
     return undefined;
   } catch (e) {
     const msg = `tracking: could not send run ${runId} to MLflow at ${redact(target.uri)} (${(e as Error).message}); it is kept in the store and sent by \`sluice tracking flush\` or the next run`;
-    if (target.required) throw new Error(msg);
+    if (target.required) throw new TrackingError('tracking.required', msg);
     return msg;
   } finally {
     t.close();
   }
 }
 
-/** Sends every run still pending for the configured server; returns what was sent and what is left. */
-export async function flushPending(storeDir: string, state: StateStore, env = process.env): Promise<{ sent: string[]; left: { runId: string; error: string }[] }> {
-  const target = resolveTracking(env);
-  if (target.kind !== 'mlflow') return { sent: [], left: [] };
+const syncOptions = (t: Extract<TrackingTarget, { kind: 'mlflow' }>) => ({ ...(t.experiment ? { experiment: t.experiment } : {}), artifacts: t.artifacts });
+
+/** How a pending run is sent again: to the server it was meant for, with its pipeline's settings and today's environment. */
+function pendingTarget(state: StateStore, runId: string, uri: string): Extract<TrackingTarget, { kind: 'mlflow' }> | undefined {
+  let ir: Pick<PipelineIR, 'name' | 'options'>;
+  try {
+    ir = JSON.parse(state.findRun(runId).ir) as PipelineIR;
+  } catch {
+    return undefined;
+  }
+  const t = runTracking(ir, { uri });
+  return t.kind === 'mlflow' ? t : undefined;
+}
+
+/** Sends every run still pending (to the server each was meant for); returns what was sent and what is left. */
+export async function flushPending(storeDir: string, state: StateStore, artifactPath?: (hash: string) => string): Promise<{ sent: string[]; left: { runId: string; error: string }[] }> {
   const t = await openTrackingStore(storeDir);
-  const client = new MlflowClient({ uri: target.uri, ...(target.token ? { token: target.token } : {}) });
   const sent: string[] = [];
   const left: { runId: string; error: string }[] = [];
   try {
-    for (const p of t.pending(client.uri)) {
+    for (const p of t.pending()) {
       try {
-        await syncRun(t, client, runInfo(state, p.runId), target.experiment ? { experiment: target.experiment } : {});
+        const target = pendingTarget(state, p.runId, p.uri);
+        if (!target) throw new Error(`run ${p.runId} is not in this store any more`);
+        const client = new MlflowClient({ uri: target.uri, ...(target.token ? { token: target.token } : {}) });
+        await syncRun(t, client, runInfo(state, p.runId, artifactPath), syncOptions(target));
         sent.push(p.runId);
       } catch (e) {
         left.push({ runId: p.runId, error: (e as Error).message });

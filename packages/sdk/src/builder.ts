@@ -72,6 +72,8 @@ export class Recorder {
   readonly issues: (() => SluiceIssue)[] = [];
   readonly components = new Map<string, ComponentDef>();
   readonly used = new Map<string, number>();
+  /** DNS-safe form of each base name asked for (components repeat: sanitise each name once). */
+  private readonly safe = new Map<string, string>();
   exitHandler: TaskRec | undefined;
   constructor(readonly pipelineName: string) {}
 
@@ -80,7 +82,8 @@ export class Recorder {
   }
 
   autoId(base: string): string {
-    const b = DNS_SAFE(base);
+    let b = this.safe.get(base);
+    if (b === undefined) this.safe.set(base, (b = DNS_SAFE(base)));
     const n = (this.used.get(b) ?? 0) + 1;
     this.used.set(b, n);
     return n === 1 ? b : `${b}-${n}`;
@@ -199,7 +202,9 @@ class TaskHandle implements Task<Record<string, AnyRef>> {
     this[NODE] = rec;
     this.#recorder = recorder;
     const outputs: Record<string, AnyRef> = {};
-    for (const [name, spec] of Object.entries(rec.def.ir.outputs)) {
+    const specs = rec.def.ir.outputs;
+    for (const name in specs) {
+      const spec = specs[name]!;
       outputs[name] = makeRef({ value: () => ({ kind: 'output', task: rec.id, output: name }), spec, source: { task: rec, output: name, taskId: () => rec.id } });
     }
     this.outputs = Object.freeze(outputs);
@@ -247,7 +252,7 @@ class TaskHandle implements Task<Record<string, AnyRef>> {
 
 /** @internal Records one call of a component in the current pipeline and returns its task handle. */
 export function callComponent(def: ComponentDef, args: unknown): Task<Record<string, AnyRef>> {
-  const r = currentRecorder(`component "${def.ir.name}"`);
+  const r = stack[stack.length - 1] ?? currentRecorder(`component "${def.ir.name}"`);
   r.addComponent(def);
   const rec: TaskRec = {
     kind: 'task',
@@ -259,58 +264,65 @@ export function callComponent(def: ComponentDef, args: unknown): Task<Record<str
     options: def.ir.defaults,
     scope: r.scope,
   };
-  const at = (suffix: string) => `${r.pipelineName}/${rec.id}/${suffix}`;
-  const given = (args ?? {}) as Record<string, unknown>;
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-    r.issue(() => ({ code: 'input.args', path: at('inputs'), message: `expected an object of inputs, got ${describe(args)}` }));
+    r.issue(() => ({ code: 'input.args', path: taskPath(r, rec, 'inputs'), message: `expected an object of inputs, got ${describe(args)}` }));
   } else {
-    const known = Object.keys(def.inputs);
-    for (const [name, value] of Object.entries(given)) {
-      const type = def.inputs[name];
-      const spec = def.ir.inputs[name];
-      if (type === undefined || spec === undefined) {
-        r.issue(() => ({
-          code: 'input.unknown',
-          path: at(`inputs.${name}`),
-          message: `unknown input "${name}"; ${def.ir.name} takes ${known.length ? known.join(', ') : 'no inputs'}`,
-        }));
-        continue;
-      }
-      if (value === undefined) continue;
-      if (isRef(value)) {
-        const internals = value[REF];
-        rec.inputs.set(name, internals.value);
-        if (internals.spec) {
-          const mismatch = specMismatch(internals.spec, spec);
-          if (mismatch) r.issue(() => ({ code: 'input.type', path: at(`inputs.${name}`), message: mismatch }));
-        }
-        continue;
-      }
-      if (isArtifactType(type)) {
-        r.issue(() => ({ code: 'input.type', path: at(`inputs.${name}`), message: `expected a ${type.name} artifact, got the literal ${describe(value)}` }));
-      }
-      const checked = isArtifactType(type) ? { ok: true as const } : checkValue(type as z.ZodType, value, '', 'input.invalid');
-      if (!checked.ok) {
-        for (const i of checked.issues) r.issue(() => ({ ...i, path: at(`inputs.${name}${i.path}`) }));
-      }
-      if (!isJsonValue(value)) {
-        r.issue(() => ({ code: 'input.json', path: at(`inputs.${name}`), message: `expected a JSON value, got ${describe(value)}` }));
-        continue;
-      }
-      rec.inputs.set(name, () => ({ kind: 'literal', value: value as import('./ir.ts').JsonValue }));
-    }
+    const given = args as Record<string, unknown>;
+    for (const name in given) if (Object.hasOwn(given, name)) recordInput(r, rec, name, given[name]);
   }
   r.scope.push(rec);
   return new TaskHandle(rec, r);
 }
 
+/** `<pipeline>/<task>/<suffix>`, read when an issue is reported (the task id is final by then). */
+function taskPath(r: Recorder, rec: TaskRec, suffix: string): string {
+  return `${r.pipelineName}/${rec.id}/${suffix}`;
+}
+
+/** Records one argument of a component call: a reference (type-checked against the input) or a literal (validated). */
+function recordInput(r: Recorder, rec: TaskRec, name: string, value: unknown): void {
+  const def = rec.def;
+  const type = def.inputs[name];
+  const spec = def.ir.inputs[name];
+  if (type === undefined || spec === undefined) {
+    const known = Object.keys(def.inputs);
+    r.issue(() => ({
+      code: 'input.unknown',
+      path: taskPath(r, rec, `inputs.${name}`),
+      message: `unknown input "${name}"; ${def.ir.name} takes ${known.length ? known.join(', ') : 'no inputs'}`,
+    }));
+    return;
+  }
+  if (value === undefined) return;
+  if (isRef(value)) {
+    const internals = value[REF];
+    rec.inputs.set(name, internals.value);
+    if (internals.spec) {
+      const mismatch = specMismatch(internals.spec, spec);
+      if (mismatch) r.issue(() => ({ code: 'input.type', path: taskPath(r, rec, `inputs.${name}`), message: mismatch }));
+    }
+    return;
+  }
+  if (isArtifactType(type)) {
+    r.issue(() => ({ code: 'input.type', path: taskPath(r, rec, `inputs.${name}`), message: `expected a ${type.name} artifact, got the literal ${describe(value)}` }));
+  }
+  const checked = isArtifactType(type) ? { ok: true as const } : checkValue(type as z.ZodType, value, '', 'input.invalid');
+  if (!checked.ok) {
+    for (const i of checked.issues) r.issue(() => ({ ...i, path: taskPath(r, rec, `inputs.${name}${i.path}`) }));
+  }
+  if (!isJsonValue(value)) {
+    r.issue(() => ({ code: 'input.json', path: taskPath(r, rec, `inputs.${name}`), message: `expected a JSON value, got ${describe(value)}` }));
+    return;
+  }
+  rec.inputs.set(name, () => ({ kind: 'literal', value: value as import('./ir.ts').JsonValue }));
+}
+
 /** @internal Converts records into IR nodes (ids are final by now). */
 export function toNodes(recs: readonly NodeRec[]): NodeIR[] {
   return recs.map((n): NodeIR => {
-    const after = [...new Set(n.after.map((a) => a.id))].sort();
+    if (n.kind === 'task') return toTaskIR(n);
+    const after = afterIds(n);
     switch (n.kind) {
-      case 'task':
-        return toTaskIR(n);
       case 'condition':
         return { kind: 'condition', id: n.id, predicate: n.predicate(), then: toNodes(n.then), else: toNodes(n.else), after };
       case 'loop':
@@ -326,15 +338,24 @@ export function toNodes(recs: readonly NodeRec[]): NodeIR[] {
   });
 }
 
+/** The ids a node waits for, distinct and sorted. */
+function afterIds(n: NodeRec): string[] {
+  if (n.after.length === 0) return [];
+  if (n.after.length === 1) return [n.after[0]!.id];
+  return [...new Set(n.after.map((a) => a.id))].sort();
+}
+
 export function toTaskIR(n: TaskRec): TaskIR {
   const inputs: Record<string, ValueIR> = {};
-  for (const k of [...n.inputs.keys()].sort()) inputs[k] = n.inputs.get(k)!();
+  const names = [...n.inputs.keys()];
+  if (names.length > 1) names.sort();
+  for (const k of names) inputs[k] = n.inputs.get(k)!();
   return {
     kind: 'task',
     id: n.id,
     component: n.def.hash,
     inputs,
-    after: [...new Set(n.after.map((a) => a.id))].sort(),
+    after: afterIds(n),
     options: n.options,
   };
 }

@@ -44,6 +44,17 @@ function specs(shape: IOShape, where: string): Record<string, IOSpec> {
   return out;
 }
 
+/** The IR fields function and container components share: name, description, input and output specs, defaults. */
+function leafFields(what: string, config: { name: string; description?: string; defaults?: TaskOptions }, inputs: IOShape, outputs: IOShape) {
+  return {
+    name: config.name,
+    ...(config.description ? { description: config.description } : {}),
+    inputs: specs(inputs, `${what} "${config.name}" inputs`),
+    outputs: specs(outputs, `${what} "${config.name}" outputs`),
+    defaults: parseTaskOptions(config.defaults ?? {}),
+  };
+}
+
 function makeComponent<I extends IOShape, O extends IOShape>(def: ComponentDef): Component<I, O> {
   const fn = ((args: unknown) => callComponent(def, args)) as unknown as Component<I, O>;
   Object.defineProperties(fn, {
@@ -94,11 +105,7 @@ export function component<const I extends IOShape = {}, const O extends IOShape 
   const outputs = (config.outputs ?? {}) as O;
   const ir: FunctionComponentIR = deepFreeze({
     kind: 'function',
-    name: config.name,
-    ...(config.description ? { description: config.description } : {}),
-    inputs: specs(inputs, `component "${config.name}" inputs`),
-    outputs: specs(outputs, `component "${config.name}" outputs`),
-    defaults: parseTaskOptions(config.defaults ?? {}),
+    ...leafFields('component', config, inputs, outputs),
     codeHash: sha256(config.run.toString()),
   });
   return makeComponent<I, O>({ hash: contentHash(ir), ir, inputs, outputs, run: config.run as NonNullable<ComponentDef["run"]> });
@@ -185,11 +192,7 @@ export function containerComponent<const I extends IOShape = {}, const O extends
   });
   const ir: ContainerComponentIR = deepFreeze({
     kind: 'container',
-    name: config.name,
-    ...(config.description ? { description: config.description } : {}),
-    inputs: specs(inputs, `containerComponent "${config.name}" inputs`),
-    outputs: specs(outputs, `containerComponent "${config.name}" outputs`),
-    defaults: parseTaskOptions(config.defaults ?? {}),
+    ...leafFields('containerComponent', config, inputs, outputs),
     image: config.image,
     command,
   });

@@ -17,7 +17,7 @@ export { isValidatedIR, markValidated } from './validated.ts';
 export { SluiceValidationError, NonRetryableError, isNonRetryable, formatIssues } from './errors.ts';
 export type { SluiceIssue } from './errors.ts';
 export { isQuantity } from './options.ts';
-export type { TaskOptions, RetryOptions, CacheOptions, ResourceOptions, PipelineOptions, SynchronizationOptions } from './options.ts';
+export type { TaskOptions, RetryOptions, CacheOptions, ResourceOptions, GpuOptions, PipelineOptions, SynchronizationOptions, PipelineTrackingOptions } from './options.ts';
 export {
   parseDuration, parseDurationMs, durationString, argoDuration,
   canonicalJson, sha256, contentHash,
@@ -29,8 +29,13 @@ export {
   EXIT, EXEC_FLAG, POD_PATHS, OUTPUT_LAYOUT, literalNeedsEncoding, encodeBase64, decodeBase64, paramText, parseParamText, taskIdFromNodeName,
   renderArgv, kubeEscape,
   GPU_PRODUCT_LABEL, gpuProductLabel, gpuTypeProblem,
+  TRACKING_ENV, TRACKING_ARTIFACTS, isEmbeddedUri, trackingUriProblem, redactUri, parseRequiredText, copiesArtifact, trackingOptionIssues, trackingPodEnv,
 } from './semantics/index.ts';
 export type { Duration, FailureKind, RetryTiming, CompareAs, ArgvSpelling, CacheIdentity } from './semantics/index.ts';
 export type * from './ir.ts';
 export { IR_VERSION } from './ir.ts';
 export type * from './runtime.ts';
+// what a run reports and what a run backend returns: one vocabulary for the runner, the cluster backend and their readers
+export { RUN_EVENT_TYPES, eventKey, eventFields } from './run/events.ts';
+export type * from './run/events.ts';
+export type * from './run/views.ts';

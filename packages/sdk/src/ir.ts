@@ -125,7 +125,12 @@ export interface CacheIR {
   readonly maxAge?: string;
 }
 
-export interface GpuIR { readonly count: number; readonly type?: string }
+export interface GpuIR {
+  readonly count: number;
+  readonly type?: string;
+  /** `'cpu'`: a local run on a machine without these GPUs runs the step on CPU (with a warning); Argo ignores it. */
+  readonly localFallback?: 'cpu';
+}
 
 export interface ResourcesIR {
   /** Kubernetes quantities, e.g. `500m`, `2`. */
@@ -214,6 +219,28 @@ export interface PipelineOptionsIR {
   readonly synchronization?: SynchronizationIR;
   /** Defaults applied under every task's own options. */
   readonly taskDefaults?: TaskOptionsIR;
+  /** Experiment tracking (an MLflow server); the token only as a secret reference. */
+  readonly tracking?: TrackingIR;
+}
+
+/** What a run copies to the MLflow run's artifact store: nothing (URIs only), `Model` artifacts, or every output artifact. */
+export type TrackingArtifactsIR = 'none' | 'models' | 'all';
+
+/**
+ * A pipeline's tracking settings, plain data. Environment and `sluice run` flags override them
+ * (`semantics/tracking.ts` holds the precedence and the variable names).
+ */
+export interface TrackingIR {
+  /** `http(s)://host:port` of an MLflow server, or `embedded` (the run store only). */
+  readonly uri?: string;
+  /** MLflow experiment name; absent: the pipeline's name. */
+  readonly experiment?: string;
+  /** A run fails at its start when the server cannot be reached. */
+  readonly required?: boolean;
+  /** The Kubernetes secret holding the bearer token (`MLFLOW_TRACKING_TOKEN` in pods); never the value. */
+  readonly token?: SecretKeyRefIR;
+  /** Which output artifacts are uploaded to MLflow (besides their URIs as tags). */
+  readonly artifacts?: TrackingArtifactsIR;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 import type {
   SynchronizationIR,
   CacheIR, ImagePullPolicy, PipelineOptionsIR, PodGCStrategy, ResourcesIR, RetryIR, RetryOn, TaskOptionsIR, TolerationIR, VolumeIR,
-  JsonObject,
+  JsonObject, TrackingArtifactsIR, TrackingIR,
 } from './ir.ts';
 
 import { durationString, parseDuration, type Duration } from './semantics/duration.ts';
@@ -48,12 +48,28 @@ export interface RetryOptions {
 /** Cache options as users write them; `true`/`false` switch it on/off. */
 export type CacheOptions = boolean | { enabled?: boolean; version?: string; key?: string; maxAge?: Duration };
 
-/** Resource requests as users write them. `gpu: 1` or `gpu: { count: 2, type: 'nvidia-h100-80gb' }`. */
+/**
+ * Resource requests as users write them. `gpu: 1` or `gpu: { count: 2, type: 'nvidia-h100-80gb' }`;
+ * `gpu: { count: 1, localFallback: 'cpu' }` also runs locally on a machine without the GPUs (on
+ * CPU, with a warning recorded in the run); on Argo the pod requests the GPU all the same.
+ */
 export interface ResourceOptions {
   cpu?: string | number;
   memory?: string;
   ephemeralStorage?: string;
-  gpu?: number | { count: number; type?: string };
+  gpu?: number | GpuOptions;
+}
+
+/** A GPU request as users write it. */
+export interface GpuOptions {
+  count: number;
+  type?: string;
+  /**
+   * What a local run does when this machine has fewer GPUs (of `type`) than `count`: `'cpu'` runs
+   * the step without GPUs (`ctx.gpus` empty) and records a warning in the run; without it the run
+   * is refused before anything starts. Local runs only: the compiled pod requests the GPUs.
+   */
+  localFallback?: 'cpu';
 }
 
 /** Every option a task (or a component's defaults, or a pipeline's task defaults) can carry. */
@@ -134,7 +150,7 @@ export function parseResources(r: ResourceOptions): ResourcesIR {
   if (r.cpu !== undefined) out.cpu = String(r.cpu);
   put(out, 'memory', r.memory);
   put(out, 'ephemeralStorage', r.ephemeralStorage);
-  if (r.gpu !== undefined) out.gpu = typeof r.gpu === 'number' ? { count: r.gpu } : { count: r.gpu.count, ...(r.gpu.type ? { type: r.gpu.type } : {}) };
+  if (r.gpu !== undefined) out.gpu = typeof r.gpu === 'number' ? { count: r.gpu } : { count: r.gpu.count, ...(r.gpu.type ? { type: r.gpu.type } : {}), ...(r.gpu.localFallback !== undefined ? { localFallback: r.gpu.localFallback } : {}) };
   return out;
 }
 
@@ -185,6 +201,42 @@ export interface PipelineOptions {
   synchronization?: SynchronizationOptions;
   /** Options every task starts from. */
   taskDefaults?: TaskOptions;
+  /**
+   * Experiment tracking on an MLflow server, the same for local runs and pods. `sluice run`
+   * flags and the environment override it (see `semantics/tracking.ts` for the order).
+   *
+   * @example
+   * tracking: { uri: 'https://mlflow.example.com', experiment: 'iris', required: true, token: { secret: 'mlflow', key: 'token' }, artifacts: 'models' }
+   */
+  tracking?: PipelineTrackingOptions;
+}
+
+/** A pipeline's tracking settings as users write them. */
+export interface PipelineTrackingOptions {
+  /** `http(s)://host:port` of an MLflow server, or `'embedded'` (the run store only). */
+  uri?: string;
+  /** MLflow experiment. @default the pipeline's name */
+  experiment?: string;
+  /** Refuse to start a run when the server cannot be reached (otherwise: buffer and warn). @default false */
+  required?: boolean;
+  /** Kubernetes secret holding the bearer token, read into `MLFLOW_TRACKING_TOKEN` in pods (locally: your environment's `MLFLOW_TRACKING_TOKEN`). */
+  token?: { secret: string; key: string };
+  /**
+   * Which output artifacts are uploaded to the MLflow run's artifact store (always: their URI and
+   * content hash as tags). `'models'`: artifacts of type `Model`; `'all'`: every output artifact.
+   * @default 'none'
+   */
+  artifacts?: TrackingArtifactsIR;
+}
+
+export function parseTrackingOptions(t: PipelineTrackingOptions): TrackingIR {
+  const out: { -readonly [K in keyof TrackingIR]: TrackingIR[K] } = {};
+  put(out, 'uri', t.uri);
+  put(out, 'experiment', t.experiment);
+  put(out, 'required', t.required);
+  if (t.token !== undefined) out.token = t.token && typeof t.token === 'object' ? { secret: t.token.secret, key: t.token.key } : t.token;
+  put(out, 'artifacts', t.artifacts);
+  return out;
 }
 
 export function parsePipelineOptions(o: PipelineOptions): PipelineOptionsIR {
@@ -200,6 +252,7 @@ export function parsePipelineOptions(o: PipelineOptions): PipelineOptionsIR {
   put(out, 'labels', sorted(o.labels));
   put(out, 'annotations', sorted(o.annotations));
   if (o.synchronization) out.synchronization = parseSynchronization(o.synchronization);
+  if (o.tracking) out.tracking = parseTrackingOptions(o.tracking);
   // The cache default is decided once (semantics/cache.ts) and written into the IR, so the IR says what runs do.
   out.taskDefaults = { cache: CACHE_DEFAULT, ...(o.taskDefaults ? parseTaskOptions(o.taskDefaults) : {}) };
   return out;

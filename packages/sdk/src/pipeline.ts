@@ -184,146 +184,9 @@ function buildPipeline(config: PipelineConfig<IOShape>, params: IOShape, fn: (pa
     paramSpecs[k] = spec;
     paramRefs[k] = makeRef({ value: () => ({ kind: 'param', name: k }), spec });
   }
-  const usedIds = (base: string) => rec.autoId(base);
-  const builder: PipelineBuilder = {
-    when(condition, then, options) {
-      const r = currentRecorder('p.when');
-      if (!isCondition(condition)) {
-        r.issue(() => ({ code: 'condition.invalid', path: `${name}/when`, message: `expected a condition such as out.gte(0.9), got ${typeof condition}` }));
-      }
-      const node: CondRec = {
-        kind: 'condition',
-        id: options?.name ?? usedIds('condition'),
-        predicate: isCondition(condition) ? condition[PRED] : () => ({ kind: 'compare', op: '==', left: { kind: 'literal', value: true }, right: { kind: 'literal', value: true } }),
-        then: [],
-        else: [],
-        after: [],
-      };
-      r.scope.push(node);
-      const thenResult = r.inScope(node.then, then);
-      const oneOf = (a: unknown, b: unknown): AnyRef | undefined => {
-        if (!isRef(a) || !isRef(b)) return undefined;
-        const sa = a[REF], sb = b[REF];
-        return makeRef({
-          value: () => {
-            const va = sa.value(), vb = sb.value();
-            if (va.kind !== 'output' || vb.kind !== 'output') throw new Error('unreachable');
-            return { kind: 'oneOf', condition: node.id, options: [va, vb] };
-          },
-          spec: sa.spec,
-        });
-      };
-      const handle: When<unknown> = {
-        [NODE]: node,
-        get id() { return node.id; },
-        otherwise(fn2) {
-          const elseResult = r.inScope(node.else, fn2);
-          return {
-            [NODE]: node,
-            get id() { return node.id; },
-            get value() {
-              const v = oneOf(thenResult, elseResult);
-              if (!v || thenResult === undefined) {
-                throw new TypeError(`${name}/${node.id}: .value needs both branches to return a task output reference`);
-              }
-              const [ta, tb] = [(thenResult as AnyRef)[REF], (elseResult as AnyRef)[REF]];
-              if (!ta.source || !tb.source) throw new TypeError(`${name}/${node.id}: .value needs both branches to return an output of a task inside the branch`);
-              return v;
-            },
-          } as Branches<unknown, never>;
-        },
-      };
-      return handle as When<never>;
-    },
-    forEach(items, body, options) {
-      const r = currentRecorder('p.forEach');
-      const id = options?.name ?? usedIds('for-each');
-      const itemsRef = isRef(items) ? items[REF] : undefined;
-      if (!itemsRef && !Array.isArray(items)) {
-        r.issue(() => ({ code: 'loop.items', path: `${name}/${id}/items`, message: `expected a list or a list reference, got ${typeof items}` }));
-      } else if (!itemsRef && !isJsonValue(items)) {
-        r.issue(() => ({ code: 'loop.items', path: `${name}/${id}/items`, message: 'expected a list of JSON values' }));
-      }
-      const node: LoopRec = {
-        kind: 'loop',
-        id,
-        items: itemsRef ? itemsRef.value : () => ({ kind: 'literal', value: (Array.isArray(items) ? items : []) as JsonValue }),
-        parallelism: options?.parallelism,
-        body: [],
-        after: [],
-      };
-      r.scope.push(node);
-      const item = makeRef({ value: () => ({ kind: 'item', loop: node.id, path: [] }), spec: itemSpecOf(itemsRef ? undefined : items, itemsRef?.spec) });
-      const result = r.inScope(node.body, () => body(item as unknown as ParamRef<never>));
-      const loop: Loop<unknown> = {
-        [NODE]: node,
-        get id() { return node.id; },
-        collect(pick: (iteration: unknown) => unknown) {
-          const picked = pick(result);
-          if (!isRef(picked) || !picked[REF].source) {
-            throw new TypeError(`${name}/${node.id}: collect must pick an output of a task inside the loop`);
-          }
-          const src = picked[REF];
-          const spec: IOSpec | undefined = src.spec?.kind === 'artifact'
-            ? { ...src.spec, list: true }
-            : src.spec?.kind === 'parameter'
-              ? { kind: 'parameter', type: 'array', schema: { type: 'array', items: src.spec.schema }, optional: false }
-              : undefined;
-          return makeRef({
-            value: () => ({ kind: 'collect', loop: node.id, task: src.source!.taskId(), output: src.source!.output }),
-            spec,
-          }) as never;
-        },
-      } as Loop<unknown>;
-      return loop as Loop<never>;
-    },
-    onExit(handler) {
-      const r = currentRecorder('p.onExit');
-      if (typeof handler === 'function') {
-        const scratch: NodeRec[] = [];
-        r.inScope(scratch, handler as () => unknown);
-        if (scratch.length !== 1 || scratch[0]!.kind !== 'task') {
-          r.issue(() => ({ code: 'exit.invalid', path: `${name}/onExit`, message: `the exit handler must add exactly one task, it added ${scratch.length} nodes` }));
-          return;
-        }
-        r.exitHandler = scratch[0] as TaskRec;
-        return;
-      }
-      const node = handler?.[NODE];
-      if (!node || node.kind !== 'task') {
-        r.issue(() => ({ code: 'exit.invalid', path: `${name}/onExit`, message: 'expected a task or a function adding one task' }));
-        return;
-      }
-      const i = node.scope.indexOf(node);
-      if (i >= 0) node.scope.splice(i, 1);
-      if (r.exitHandler) r.issue(() => ({ code: 'exit.duplicate', path: `${name}/onExit`, message: 'a pipeline has at most one exit handler' }));
-      r.exitHandler = node;
-    },
-    status: makeRef({
-      value: () => ({ kind: 'status' }),
-      spec: { kind: 'parameter', type: 'string', schema: { type: 'string', enum: ['Succeeded', 'Failed', 'Error'] }, optional: false },
-    }) as ParamRef<'Succeeded' | 'Failed' | 'Error'>,
-  };
-
-  const returned = withRecorder(rec, () => fn(paramRefs, builder));
-  const outputs: Record<string, IOSpec> = {};
-  const outputValues: Record<string, ValueIR> = {};
+  const returned = withRecorder(rec, () => fn(paramRefs, pipelineBuilder(rec, name)));
   const issues: SluiceIssue[] = rec.issues.map((m) => m());
-  if (returned !== undefined && returned !== null) {
-    if (typeof returned !== 'object') {
-      issues.push({ code: 'output.invalid', path: `${name}/outputs`, message: `a pipeline function returns an object of output references, got ${typeof returned}` });
-    } else {
-      for (const k of Object.keys(returned).sort()) {
-        const v = (returned as Record<string, unknown>)[k];
-        if (!isRef(v)) {
-          issues.push({ code: 'output.invalid', path: `${name}/outputs.${k}`, message: 'expected a task output reference' });
-          continue;
-        }
-        outputValues[k] = v[REF].value();
-        outputs[k] = v[REF].spec ?? { kind: 'parameter', type: 'any', schema: {}, optional: false };
-      }
-    }
-  }
+  const { outputs, outputValues } = pipelineOutputs(returned, name, issues);
   const components: Record<string, import('./ir.ts').ComponentIR> = {};
   for (const h of [...rec.components.keys()].sort()) components[h] = rec.components.get(h)!.ir;
   const ir: PipelineIR = {
@@ -342,6 +205,158 @@ function buildPipeline(config: PipelineConfig<IOShape>, params: IOShape, fn: (pa
   issues.push(...validatePipelineIR(ir));
   if (issues.length > 0) throw new SluiceValidationError(dedupe(issues), `pipeline "${name}"`);
   return { ir: markValidated(deepFreeze(ir)), components: rec.components };
+}
+
+/** The second argument of the pipeline function: control flow recorded into `rec`. */
+function pipelineBuilder(rec: Recorder, name: string): PipelineBuilder {
+  return {
+    when: (condition, then, options) => recordWhen(rec, name, condition, then, options),
+    forEach: (items, body, options) => recordForEach(rec, name, items, body as (item: unknown) => unknown, options),
+    onExit: (handler) => recordOnExit(name, handler),
+    status: makeRef({
+      value: () => ({ kind: 'status' }),
+      spec: { kind: 'parameter', type: 'string', schema: { type: 'string', enum: ['Succeeded', 'Failed', 'Error'] }, optional: false },
+    }) as ParamRef<'Succeeded' | 'Failed' | 'Error'>,
+  };
+}
+
+/** `p.when`: a condition node whose branches record into their own scopes. */
+function recordWhen(rec: Recorder, name: string, condition: Condition, then: () => unknown, options: { name?: string } | undefined): When<never> {
+  const r = currentRecorder('p.when');
+  if (!isCondition(condition)) {
+    r.issue(() => ({ code: 'condition.invalid', path: `${name}/when`, message: `expected a condition such as out.gte(0.9), got ${typeof condition}` }));
+  }
+  const node: CondRec = {
+    kind: 'condition',
+    id: options?.name ?? rec.autoId('condition'),
+    predicate: isCondition(condition) ? condition[PRED] : () => ({ kind: 'compare', op: '==', left: { kind: 'literal', value: true }, right: { kind: 'literal', value: true } }),
+    then: [],
+    else: [],
+    after: [],
+  };
+  r.scope.push(node);
+  const thenResult = r.inScope(node.then, then);
+  const handle: When<unknown> = {
+    [NODE]: node,
+    get id() { return node.id; },
+    otherwise(fn2) {
+      const elseResult = r.inScope(node.else, fn2);
+      return {
+        [NODE]: node,
+        get id() { return node.id; },
+        get value() { return branchValue(name, node, thenResult, elseResult); },
+      } as Branches<unknown, never>;
+    },
+  };
+  return handle as When<never>;
+}
+
+/** `.value` of a condition with both branches: the output of whichever branch ran. */
+function branchValue(name: string, node: CondRec, thenResult: unknown, elseResult: unknown): AnyRef {
+  if (!isRef(thenResult) || !isRef(elseResult)) {
+    throw new TypeError(`${name}/${node.id}: .value needs both branches to return a task output reference`);
+  }
+  const sa = thenResult[REF], sb = elseResult[REF];
+  if (!sa.source || !sb.source) throw new TypeError(`${name}/${node.id}: .value needs both branches to return an output of a task inside the branch`);
+  return makeRef({
+    value: () => {
+      const va = sa.value(), vb = sb.value();
+      if (va.kind !== 'output' || vb.kind !== 'output') throw new Error('unreachable');
+      return { kind: 'oneOf', condition: node.id, options: [va, vb] };
+    },
+    spec: sa.spec,
+  });
+}
+
+/** `p.forEach`: a loop node whose body records once, with the item as a reference. */
+function recordForEach(rec: Recorder, name: string, items: unknown, body: (item: unknown) => unknown, options: ForEachOptions | undefined): Loop<never> {
+  const r = currentRecorder('p.forEach');
+  const id = options?.name ?? rec.autoId('for-each');
+  const itemsRef = isRef(items) ? items[REF] : undefined;
+  if (!itemsRef && !Array.isArray(items)) {
+    r.issue(() => ({ code: 'loop.items', path: `${name}/${id}/items`, message: `expected a list or a list reference, got ${typeof items}` }));
+  } else if (!itemsRef && !isJsonValue(items)) {
+    r.issue(() => ({ code: 'loop.items', path: `${name}/${id}/items`, message: 'expected a list of JSON values' }));
+  }
+  const node: LoopRec = {
+    kind: 'loop',
+    id,
+    items: itemsRef ? itemsRef.value : () => ({ kind: 'literal', value: (Array.isArray(items) ? items : []) as JsonValue }),
+    parallelism: options?.parallelism,
+    body: [],
+    after: [],
+  };
+  r.scope.push(node);
+  const item = makeRef({ value: () => ({ kind: 'item', loop: node.id, path: [] }), spec: itemSpecOf(itemsRef ? undefined : items, itemsRef?.spec) });
+  const result = r.inScope(node.body, () => body(item));
+  const loop: Loop<unknown> = {
+    [NODE]: node,
+    get id() { return node.id; },
+    collect(pick: (iteration: unknown) => unknown) { return collectRef(name, node, pick(result)); },
+  } as Loop<unknown>;
+  return loop as Loop<never>;
+}
+
+/** `loop.collect`: the list of one task output over every iteration. */
+function collectRef(name: string, node: LoopRec, picked: unknown): never {
+  if (!isRef(picked) || !picked[REF].source) {
+    throw new TypeError(`${name}/${node.id}: collect must pick an output of a task inside the loop`);
+  }
+  const src = picked[REF];
+  const spec: IOSpec | undefined = src.spec?.kind === 'artifact'
+    ? { ...src.spec, list: true }
+    : src.spec?.kind === 'parameter'
+      ? { kind: 'parameter', type: 'array', schema: { type: 'array', items: src.spec.schema }, optional: false }
+      : undefined;
+  return makeRef({
+    value: () => ({ kind: 'collect', loop: node.id, task: src.source!.taskId(), output: src.source!.output }),
+    spec,
+  }) as never;
+}
+
+/** `p.onExit`: the task (given, or added by a function) leaves the DAG and runs last. */
+function recordOnExit(name: string, handler: Task<unknown> | (() => Task<unknown>)): void {
+  const r = currentRecorder('p.onExit');
+  if (typeof handler === 'function') {
+    const scratch: NodeRec[] = [];
+    r.inScope(scratch, handler as () => unknown);
+    if (scratch.length !== 1 || scratch[0]!.kind !== 'task') {
+      r.issue(() => ({ code: 'exit.invalid', path: `${name}/onExit`, message: `the exit handler must add exactly one task, it added ${scratch.length} nodes` }));
+      return;
+    }
+    r.exitHandler = scratch[0] as TaskRec;
+    return;
+  }
+  const node = handler?.[NODE];
+  if (!node || node.kind !== 'task') {
+    r.issue(() => ({ code: 'exit.invalid', path: `${name}/onExit`, message: 'expected a task or a function adding one task' }));
+    return;
+  }
+  const i = node.scope.indexOf(node);
+  if (i >= 0) node.scope.splice(i, 1);
+  if (r.exitHandler) r.issue(() => ({ code: 'exit.duplicate', path: `${name}/onExit`, message: 'a pipeline has at most one exit handler' }));
+  r.exitHandler = node;
+}
+
+/** The pipeline function's returned references, as declared outputs and their values. */
+function pipelineOutputs(returned: unknown, name: string, issues: SluiceIssue[]): { outputs: Record<string, IOSpec>; outputValues: Record<string, ValueIR> } {
+  const outputs: Record<string, IOSpec> = {};
+  const outputValues: Record<string, ValueIR> = {};
+  if (returned === undefined || returned === null) return { outputs, outputValues };
+  if (typeof returned !== 'object') {
+    issues.push({ code: 'output.invalid', path: `${name}/outputs`, message: `a pipeline function returns an object of output references, got ${typeof returned}` });
+    return { outputs, outputValues };
+  }
+  for (const k of Object.keys(returned).sort()) {
+    const v = (returned as Record<string, unknown>)[k];
+    if (!isRef(v)) {
+      issues.push({ code: 'output.invalid', path: `${name}/outputs.${k}`, message: 'expected a task output reference' });
+      continue;
+    }
+    outputValues[k] = v[REF].value();
+    outputs[k] = v[REF].spec ?? { kind: 'parameter', type: 'any', schema: {}, optional: false };
+  }
+  return { outputs, outputValues };
 }
 
 function dedupe(issues: SluiceIssue[]): SluiceIssue[] {

@@ -3,6 +3,8 @@
  * `fetch`. Only what Sluice uses: experiments, runs, batched logging, registered models, model
  * versions and aliases (never the deprecated stages).
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { TrackingError } from './events.ts';
 
 export interface MlflowOptions {
@@ -17,7 +19,7 @@ export interface MlflowOptions {
 }
 
 export interface MlflowRun {
-  readonly info: { readonly run_id: string; readonly experiment_id: string; readonly status: string; readonly run_name?: string; readonly start_time?: number; readonly end_time?: number };
+  readonly info: { readonly run_id: string; readonly experiment_id: string; readonly status: string; readonly run_name?: string; readonly start_time?: number; readonly end_time?: number; readonly artifact_uri?: string };
   readonly data: {
     readonly metrics?: readonly { key: string; value: number; timestamp: number; step: number }[];
     readonly params?: readonly { key: string; value: string }[];
@@ -35,6 +37,29 @@ export interface MlflowModelVersion {
   readonly creation_timestamp?: number;
 }
 export interface KeyValue { readonly key: string; readonly value: string }
+/** One entry of an artifact listing (`path` relative to the listed directory's root). */
+export interface MlflowFileInfo { readonly path: string; readonly is_dir?: boolean; readonly file_size?: number }
+
+/** The route of MLflow's artifact proxy (`mlflow server --serve-artifacts`, the default since MLflow 2). */
+const ARTIFACTS_ROUTE = '/api/2.0/mlflow-artifacts/artifacts';
+
+/**
+ * The proxied path (relative to the server's artifact destination) of a run's artifact root, or
+ * undefined when the server hands out a root it does not proxy (`s3://…`, a local path).
+ */
+export function proxiedArtifactRoot(artifactUri: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(artifactUri);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol === 'mlflow-artifacts:') return decodeURIComponent(u.pathname).replace(/^\/+/, '');
+  if ((u.protocol === 'http:' || u.protocol === 'https:') && u.pathname.includes(`${ARTIFACTS_ROUTE}/`)) return decodeURIComponent(u.pathname.split(`${ARTIFACTS_ROUTE}/`)[1] as string).replace(/^\/+/, '');
+  return undefined;
+}
+
+const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/');
 
 /** MLflow's `log-batch` limits (1000 metrics, 100 params, 100 tags, 1000 items in all). */
 export const BATCH = { metrics: 1000, params: 100, tags: 100, total: 1000 } as const;
@@ -80,23 +105,34 @@ export class MlflowClient {
 
   private async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: Record<string, unknown>): Promise<T> {
     let url = `${this.uri}/api/2.0/mlflow/${path}`;
-    const init: RequestInit = { method, headers: { accept: 'application/json' } };
-    const headers = init.headers as Record<string, string>;
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    let payload: string | undefined;
     if (method === 'GET' && body) {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(body)) if (v !== undefined) q.set(k, String(v));
       url += `?${q}`;
     } else if (body) {
       headers['content-type'] = 'application/json';
-      init.body = JSON.stringify(body);
+      payload = JSON.stringify(body);
     }
+    const text = await this.request(method, url, path, () => ({ headers, ...(payload !== undefined ? { body: payload } : {}) }), (res) => res.text());
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  /**
+   * One HTTP exchange with retries on a failed connection, a 5xx or a 429 (`init` is called per
+   * attempt, so a streamed body starts again from its beginning); other answers throw at once.
+   */
+  private async request<R>(method: string, url: string, what: string, init: () => { headers: Record<string, string>; body?: RequestInit['body']; duplex?: 'half' }, read: (res: Response) => Promise<R>, timeoutMs = this.timeoutMs): Promise<R> {
     let last: unknown;
     for (let i = 1; i <= this.attempts; i++) {
       try {
-        const res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+        const x = init();
+        if (this.token) x.headers.authorization = `Bearer ${this.token}`;
+        const res = await fetch(url, { method, ...x, signal: AbortSignal.timeout(timeoutMs) } as RequestInit);
+        if (res.ok) return await read(res);
         const text = await res.text();
-        if (res.ok) return (text ? JSON.parse(text) : {}) as T;
+        const path = what;
         let code = `HTTP_${res.status}`;
         let message = text.slice(0, 300);
         try {
@@ -231,5 +267,35 @@ export class MlflowClient {
   }
   async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
     await this.call('POST', 'model-versions/set-tag', { name, version, key, value });
+  }
+
+  // ---- artifacts, through the server's artifact proxy (`mlflow-artifacts`)
+  /** The proxied path of a run's artifact root; throws when the server does not proxy artifacts for it. */
+  async runArtifactRoot(runId: string): Promise<string> {
+    const run = await this.getRun(runId);
+    const root = run.info.artifact_uri ? proxiedArtifactRoot(run.info.artifact_uri) : undefined;
+    if (root === undefined) throw new MlflowError(0, 'ARTIFACTS_NOT_PROXIED', `MLflow ${this} gives run ${runId} the artifact location ${JSON.stringify(run.info.artifact_uri ?? '')}, which it does not serve: Sluice uploads artifacts through the server's artifact proxy (start it with --serve-artifacts and --artifacts-destination, the default since MLflow 2)`);
+    return root;
+  }
+  /** Uploads one file to `path` (relative to the artifact destination), streamed; the same path again replaces it. */
+  async uploadArtifact(path: string, file: string): Promise<void> {
+    const size = (await stat(file)).size;
+    await this.request('PUT', `${this.uri}${ARTIFACTS_ROUTE}/${encodePath(path)}`, `artifacts/${path}`, () => ({
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      // a Node stream is an async iterable fetch can send as it reads (1 MiB reads)
+      body: createReadStream(file, { highWaterMark: 1 << 20 }) as unknown as RequestInit['body'], duplex: 'half',
+    }), (res) => res.arrayBuffer(), Math.max(this.timeoutMs, 600_000));
+  }
+  /** The entries of a directory of the artifact destination (empty when it does not exist). */
+  async listArtifacts(path: string): Promise<MlflowFileInfo[]> {
+    const r = await this.request('GET', `${this.uri}${ARTIFACTS_ROUTE}?${new URLSearchParams({ path })}`, `artifacts?path=${path}`, () => ({ headers: { accept: 'application/json' } }), (res) => res.json() as Promise<{ files?: MlflowFileInfo[] }>);
+    return r.files ?? [];
+  }
+  /** The bytes of one artifact file (`path` relative to the artifact destination). */
+  async downloadArtifact(path: string): Promise<Buffer> {
+    return this.request('GET', `${this.uri}${ARTIFACTS_ROUTE}/${encodePath(path)}`, `artifacts/${path}`, () => ({ headers: {} }), async (res) => Buffer.from(await res.arrayBuffer()), Math.max(this.timeoutMs, 600_000));
+  }
+  async setTag(runId: string, key: string, value: string): Promise<void> {
+    await this.call('POST', 'runs/set-tag', { run_id: runId, key, value });
   }
 }

@@ -6,6 +6,8 @@
  * sent is remembered per task, and MLflow keeps one copy of an identical metric point, so a sync
  * cut short and repeated logs nothing twice.
  */
+import type { TrackingArtifactsIR } from '@sluice/sdk';
+import { copyArtifacts } from './artifacts.ts';
 import type { TrackingStore } from './embedded.ts';
 import { MlflowClient, MlflowError, type KeyValue } from './mlflow.ts';
 
@@ -22,12 +24,14 @@ export interface RunInfo {
   readonly irHash: string;
   /** Content hashes of the artifacts the run read (pipeline inputs and every consumed artifact). */
   readonly dataHashes?: readonly string[];
-  readonly tasks: readonly { readonly key: string; readonly state: string; readonly startedAt?: number | null; readonly finishedAt?: number | null; readonly artifacts?: readonly { output: string; hash: string; uri: string }[] }[];
+  readonly tasks: readonly { readonly key: string; readonly state: string; readonly startedAt?: number | null; readonly finishedAt?: number | null; readonly artifacts?: readonly { output: string; hash: string; uri: string; type?: string; path?: string }[] }[];
 }
 
 export interface SyncOptions {
   /** Experiment name. @default the pipeline's name */
   readonly experiment?: string;
+  /** Output artifacts of succeeded tasks uploaded to their MLflow run (bytes from `path`). @default 'none' */
+  readonly artifacts?: TrackingArtifactsIR;
 }
 
 const runTag = 'sluice.run_id';
@@ -56,11 +60,13 @@ const paramText = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v)
  * @example
  * await syncRun(store, new MlflowClient({ uri }), info);
  */
-export async function syncRun(store: TrackingStore, client: MlflowClient, info: RunInfo, opts: SyncOptions = {}): Promise<{ metrics: number; runs: number }> {
+export async function syncRun(store: TrackingStore, client: MlflowClient, info: RunInfo, opts: SyncOptions = {}): Promise<{ metrics: number; runs: number; files: number; bytes: number }> {
   const uri = client.uri;
   const experiment = opts.experiment ?? info.pipeline;
   let metrics = 0;
   let runs = 0;
+  let files = 0;
+  let bytes = 0;
   try {
     const runTags: KeyValue[] = [
       { key: 'sluice.pipeline', value: info.pipeline }, { key: 'sluice.ir_hash', value: info.irHash },
@@ -93,6 +99,12 @@ export async function syncRun(store: TrackingStore, client: MlflowClient, info: 
       for (const x of newParams) s.paramsSent.add(x.key);
       if (points.length) s.metricsSent = (points.at(-1) as { rowid: number }).rowid;
       const done = info.status !== 'running' && (key === '' || (task !== undefined && !['running', 'retrying', 'waiting'].includes(task.state)));
+      if (done && (task?.state === 'succeeded' || task?.state === 'cached') && opts.artifacts && opts.artifacts !== 'none') {
+        const local = (task.artifacts ?? []).flatMap((a) => (a.path ? [{ output: a.output, type: a.type ?? 'Artifact', hash: a.hash, path: a.path }] : []));
+        const c = await copyArtifacts(client, s.mlflowRunId, local, opts.artifacts);
+        files += c.files;
+        bytes += c.bytes;
+      }
       if (done) {
         const end = (key === '' ? info.finishedAt : task?.finishedAt) ?? Date.now();
         await client.updateRun(s.mlflowRunId, mlStatus(key === '' ? info.status : task?.state === 'failed' ? 'failed' : 'succeeded'), end);
@@ -101,7 +113,7 @@ export async function syncRun(store: TrackingStore, client: MlflowClient, info: 
       store.saveSync(uri, info.runId, key, s);
     }
     store.clearPending(uri, info.runId);
-    return { metrics, runs };
+    return { metrics, runs, files, bytes };
   } catch (e) {
     store.markPending(uri, info.runId, e instanceof MlflowError ? e.message : String((e as Error)?.message ?? e));
     throw e;

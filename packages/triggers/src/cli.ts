@@ -2,16 +2,18 @@
  * `sluice triggers serve | list | test | explain | replay`. Registered by the runner's CLI, which
  * passes its `runPipeline` and store set-up (so this package does not depend on the runner).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import { formatIssues, SluiceValidationError, type JsonValue } from '@sluice/sdk';
+import { formatIssues, isPipeline, SluiceValidationError, type JsonValue } from '@sluice/sdk';
 import { isTrigger, type Trigger } from './define.ts';
 import { considerEvent, decide, initialState, ticksBetween, type Decision, type EventFields, type Observation, type TriggerState } from './engine.ts';
 import { validateTriggerSet, durationMs } from './validate.ts';
-import { Daemon, type RunnerDeps } from './local/daemon.ts';
+import { Daemon, envelopeOf, type RunnerDeps } from './local/daemon.ts';
 import { measureMonitor } from './local/measure.ts';
+import { listPrefix, normaliseEtag, s3Client, type S3Object } from './local/s3.ts';
+import { measureOnCluster } from './cluster/measure.ts';
 import { TriggerError, TriggerStore } from './local/store.ts';
 
 export interface CliDeps extends RunnerDeps {
@@ -35,6 +37,13 @@ export async function loadTriggers(file: string): Promise<Trigger[]> {
   const issues = validateTriggerSet(out.map((t) => t.ir));
   if (issues.length) throw new SluiceValidationError(issues, `triggers in ${file}`);
   return out;
+}
+
+/** `-o` must name a file in an existing directory. */
+function checkOutput(file: string): void {
+  const dir = dirname(resolve(file));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new TriggerError('cli.output', `-o ${file}: directory ${dir} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new TriggerError('cli.output', `-o ${file}: is a directory; give a file name`);
 }
 
 function pick(ts: readonly Trigger[], name: string): Trigger {
@@ -75,7 +84,7 @@ export function timeline(decisions: readonly Decision[]): string {
  * each tick, with the reference the lineage gave then), the files that landed, the upstream runs
  * that finished. Runs started by a replayed fire are taken to finish before the next observation.
  */
-export function replayTrigger(t: Trigger, store: TriggerStore | undefined, since: number, now: number, baseDir: string): { decisions: Decision[]; note?: string } {
+export function replayTrigger(t: Trigger, store: TriggerStore | undefined, since: number, now: number, baseDir: string, o: { s3Objects?: readonly S3Object[] } = {}): { decisions: Decision[]; note?: string } {
   const ir = t.ir;
   const s = ir.source;
   let st: TriggerState = { ...initialState(), cursor: since };
@@ -105,8 +114,12 @@ export function replayTrigger(t: Trigger, store: TriggerStore | undefined, since
       const f = statSync(join(dir, name));
       if (f.isFile() && f.mtimeMs >= since) events.push({ at: f.mtimeMs, fields: { uri: pathToFileURL(join(dir, name)).href, key: name, size: f.size, etag: `${f.size}-${Math.floor(f.mtimeMs)}`, time: new Date(f.mtimeMs).toISOString() } });
     }
+  } else if (s.kind === 'data' && s.location.kind === 's3' && o.s3Objects) {
+    // the prefix as it is listed now: each object's current version, at its LastModified
+    const l = s.location;
+    for (const x of o.s3Objects) if (Date.parse(x.lastModified) >= since) events.push({ at: Date.parse(x.lastModified), fields: { uri: `s3://${l.bucket}/${x.key}`, key: x.key, size: x.size, etag: x.etag, time: x.lastModified } });
   } else if (s.kind === 'upstream' && store) {
-    for (const r of store.finishedRuns(since)) events.push({ at: r.finished_at!, fields: { pipeline: r.pipeline, runId: r.id, status: r.status, finishedAt: new Date(r.finished_at!).toISOString() } });
+    for (const r of store.finishedRuns(since)) events.push({ at: r.finished_at!, fields: { ...envelopeOf(r) } });
   } else return { decisions, note: s.kind === 'data' ? `${s.location.kind} sources keep no local history to replay` : 'no run store here' };
   events.sort((a, b) => a.at - b.at || String(a.fields.key ?? a.fields.runId).localeCompare(String(b.fields.key ?? b.fields.runId)));
   for (const e of events) apply({ kind: 'event', fields: e.fields }, e.at);
@@ -127,9 +140,15 @@ export function gateEventFields(ir: Trigger['ir'], body: { [k: string]: JsonValu
     return { uri: `file://${body.name}`, key, size: 0, etag: String(body.op ?? '') + ':' + key, time: new Date().toISOString() };
   }
   if (s.kind === 'data' && s.location.kind === 's3') {
-    const rec = ((body.Records ?? (body.notification as JsonValue[] | undefined)) as { s3?: { object?: { key?: string; size?: number; eTag?: string } } }[] | undefined)?.[0];
+    // the minio EventSource's record (notification.0); a whole notification ({Records} or {notification}) too
+    const recs = (body.Records ?? body.notification) as JsonValue[] | undefined;
+    const rec = (Array.isArray(recs) ? recs[0] : body) as { s3?: { object?: { key?: string; size?: number; eTag?: string } }; eventTime?: string } | undefined;
     const obj = rec?.s3?.object;
-    if (obj) return { uri: `s3://${s.location.bucket}/${obj.key}`, key: obj.key ?? '', size: obj.size ?? 0, etag: obj.eTag ?? '', time: new Date().toISOString() };
+    if (obj && typeof obj.key === 'string') {
+      // notification keys are URL-encoded (a space is "+")
+      const key = decodeURIComponent(obj.key.replace(/\+/g, ' '));
+      return { uri: `s3://${s.location.bucket}/${key}`, key, size: obj.size ?? 0, etag: normaliseEtag(obj.eTag ?? ''), time: rec?.eventTime ?? new Date().toISOString() };
+    }
   }
   return body;
 }
@@ -139,20 +158,42 @@ export function gateEventFields(ir: Trigger['ir'], body: { [k: string]: JsonValu
  * `decision`, `run-name`, `state.json-string` (the new state as a JSON string literal, for the
  * compare-and-swap replace) and `params/<name>.json-string` into `out`.
  */
-export function runGate(ir: Trigger['ir'], stateText: string, eventText: string, out: string, now = Date.now()): Decision {
+export async function runGate(ir: Trigger['ir'], stateText: string, eventText: string, out: string, now = Date.now(), o: { env?: NodeJS.ProcessEnv; fetch?: typeof fetch } = {}): Promise<Decision> {
   const state = (stateText ? JSON.parse(stateText) : initialState()) as TriggerState;
   const body = JSON.parse(eventText || '{}') as { [k: string]: JsonValue };
   let r: { state: TriggerState; decisions: readonly Decision[] };
-  if (ir.source.kind === 'schedule') r = decide(ir, { ...state, cursor: Date.parse(String(body.scheduledTime)) - 1 }, { kind: 'tick' }, Date.parse(String(body.scheduledTime)));
-  else if (ir.source.kind === 'monitor') r = { state, decisions: [{ trigger: ir.name, at: now, kind: 'skip', reason: 'monitor measurements run only in the local daemon in this version', evidence: {} }] };
-  else r = decide(ir, state, { kind: 'event', fields: gateEventFields(ir, body) }, now);
+  const s = ir.source;
+  if (s.kind === 'schedule' || s.kind === 'monitor') {
+    // the CronWorkflow's tick: the same engine step the daemon takes at that time
+    const tick = Date.parse(String(body.scheduledTime));
+    const t = decide(ir, { ...state, cursor: tick - 1 }, { kind: 'tick' }, tick);
+    r = t;
+    if (t.measure !== undefined) {
+      const m = await measureOnCluster(ir, t.state, t.measure, o.env ?? process.env, o.fetch ? { fetch: o.fetch } : {});
+      const t2 = decide(ir, t.state, m, now);
+      r = { state: t2.state, decisions: [...t.decisions, ...t2.decisions] };
+      const fired = t2.decisions.find((d) => d.kind === 'fire');
+      if (fired && s.kind === 'monitor' && s.check.kind === 'drift' && s.check.reference.kind === 'lineage') {
+        const v = fired.params?.[s.check.reference.param];
+        if (typeof v === 'string') r = { ...r, state: { ...r.state, lineage: v } };
+      }
+    }
+  } else r = decide(ir, state, { kind: 'event', fields: gateEventFields(ir, body) }, now);
   const d = r.decisions.find((x) => x.kind === 'fire') ?? r.decisions[r.decisions.length - 1] ?? { trigger: ir.name, at: now, kind: 'skip' as const, reason: 'nothing to do', evidence: {} };
   mkdirSync(join(out, 'params'), { recursive: true });
   writeFileSync(join(out, 'decision'), d.kind);
   writeFileSync(join(out, 'reason'), d.reason);
   writeFileSync(join(out, 'run-name'), d.runId ?? 'none');
   writeFileSync(join(out, 'state.json-string'), JSON.stringify(JSON.stringify(r.state)));
-  for (const [k, v] of Object.entries(d.params ?? {})) writeFileSync(join(out, 'params', `${k}.json-string`), JSON.stringify(typeof v === 'string' ? v : JSON.stringify(v)));
+  for (const [k, v] of Object.entries(d.params ?? {})) {
+    writeFileSync(join(out, 'params', `${k}.json-string`), JSON.stringify(typeof v === 'string' ? v : JSON.stringify(v)));
+    // an artifact parameter is given to the Workflow as an S3 artifact: its bucket and key
+    if (ir.target.params[k]?.kind === 'artifact' && typeof v === 'string') {
+      const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(v);
+      writeFileSync(join(out, 'params', `${k}.bucket`), m ? m[1]! : '');
+      writeFileSync(join(out, 'params', `${k}.key`), m ? m[2]! : v);
+    }
+  }
   return d;
 }
 
@@ -170,10 +211,47 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
     }
   };
 
+  cmd.command('compile <file>').description('write the Argo objects of the triggers in <file>: CronWorkflows, EventSources, Sensors, gate WorkflowTemplates, ConfigMaps, EventBus, RBAC')
+    .option('-o, --output <file>', 'write the YAML here (default: stdout); nothing is written when there is a problem')
+    .option('-n, --namespace <ns>', 'namespace of every object', 'default')
+    .requiredOption('--image <image>', 'image with the sluice command, for the gate step')
+    .option('--pipeline-image <image>', "image of the pipelines' function steps (overrides their image option)")
+    .option('--upstream <file>', 'a pipeline file whose runs upstream triggers wait for (repeatable; its default export)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--prometheus <url>', 'Prometheus that metric monitors query (e.g. http://prometheus.monitoring.svc:9090)')
+    .option('--s3-endpoint <url>', 'S3 store of drift monitors and artifact parameters (http://host:port)')
+    .option('--s3-bucket <name>', 'its bucket')
+    .option('--s3-prefix <prefix>', 'key prefix (data under <prefix>data/, reports under <prefix>triggers/)', 'sluice/')
+    .option('--s3-secret <name>', 'Secret with its keys (accesskey, secretkey)', 'sluice-s3')
+    .action(async (file: string, o: { output?: string; namespace: string; image: string; pipelineImage?: string; upstream: string[]; prometheus?: string; s3Endpoint?: string; s3Bucket?: string; s3Prefix: string; s3Secret: string }) => guard(async () => {
+      if ((o.s3Endpoint === undefined) !== (o.s3Bucket === undefined)) throw new TriggerError('cli.s3', '--s3-endpoint and --s3-bucket go together');
+      if (o.output !== undefined) checkOutput(o.output);
+      const ts = await loadTriggers(file);
+      const upstream = [];
+      for (const u of o.upstream) {
+        if (!existsSync(resolve(u))) throw new TriggerError('file.missing', `--upstream ${u}: no such file`);
+        const { tsImport } = await import('tsx/esm/api');
+        const mod = (await tsImport(pathToFileURL(resolve(u)).href, import.meta.url)) as { default?: unknown };
+        if (!isPipeline(mod.default)) throw new TriggerError('upstream.export', `--upstream ${u}: its default export is not a pipeline`);
+        upstream.push({ pipeline: mod.default, entry: u });
+      }
+      const s3 = o.s3Endpoint && o.s3Bucket ? { endpoint: o.s3Endpoint, bucket: o.s3Bucket, prefix: o.s3Prefix, secret: o.s3Secret } : undefined;
+      const { compileTriggers } = await import('./argo/compile.ts');
+      const r = compileTriggers(ts, { namespace: o.namespace, image: o.image, ...(o.pipelineImage ? { pipelineImage: o.pipelineImage } : {}), upstream, ...(o.prometheus ? { prometheus: o.prometheus } : {}), ...(s3 ? { s3 } : {}) });
+      if (r.issues.length) throw new SluiceValidationError([...r.issues], `triggers in ${file}`);
+      if (o.output === undefined) process.stdout.write(r.yaml);
+      else {
+        const tmp = `${o.output}.${process.pid}.tmp`;
+        writeFileSync(tmp, r.yaml);
+        renameSync(tmp, o.output);
+        process.stderr.write(`wrote ${r.objects.length} objects to ${o.output}\n`);
+      }
+      return 0;
+    })());
+
   cmd.command('gate').description('the cluster gate step (inside the gate WorkflowTemplate): state and event from SLUICE_GATE_STATE / SLUICE_GATE_EVENT')
     .requiredOption('--ir <file>', 'the trigger IR (JSON)').requiredOption('--out <dir>', 'where the outputs go')
-    .action(async (o: { ir: string; out: string }) => guard(() => {
-      const d = runGate(JSON.parse(readFileSync(o.ir, 'utf8')) as Trigger['ir'], process.env.SLUICE_GATE_STATE ?? '', process.env.SLUICE_GATE_EVENT ?? '{}', o.out);
+    .action(async (o: { ir: string; out: string }) => guard(async () => {
+      const d = await runGate(JSON.parse(readFileSync(o.ir, 'utf8')) as Trigger['ir'], process.env.SLUICE_GATE_STATE ?? '', process.env.SLUICE_GATE_EVENT ?? '{}', o.out);
       process.stdout.write(`${d.kind}: ${d.reason}${d.runId ? ` -> ${d.runId}` : ''}\n`);
       return 0;
     })());
@@ -243,6 +321,7 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
       if (!d) { process.stdout.write(`${name}: no decisions yet\n`); return 0; }
       process.stdout.write(`${name} at ${iso(d.at)}: ${d.kind}: ${d.reason}\n`);
       if (d.run_id) process.stdout.write(`run: ${d.run_id}${d.dedupe_key ? ` (dedupe key ${d.dedupe_key})` : ''}\n`);
+      for (const a of d.run_id ? store.reports(d.run_id) : []) process.stdout.write(`${a.name}: ${a.path} (${a.media_type}, ${a.bytes} bytes, sha256:${a.sha256.slice(0, 16)})\n`);
       if (d.event) process.stdout.write(`event: ${d.event}\n`);
       process.stdout.write(`evidence:\n${JSON.stringify(JSON.parse(d.evidence), null, 2)}\n`);
       const st = store.loadState(name);
@@ -261,7 +340,10 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
       const now = Date.now();
       const store = openStoreRead(o.store);
       let r;
-      try { r = replayTrigger(t, store, now - back, now, process.cwd()); } finally { store?.close(); }
+      const loc = t.ir.source.kind === 'data' && t.ir.source.location.kind === 's3' ? t.ir.source.location : undefined;
+      const s3Objects = loc ? await listPrefix(await s3Client(loc), loc.bucket, loc.prefix) : undefined;
+      try { r = replayTrigger(t, store, now - back, now, process.cwd(), s3Objects ? { s3Objects } : {}); } finally { store?.close(); }
+      if (s3Objects) process.stdout.write(`replaying the objects now under s3://${loc!.bucket}/${loc!.prefix} (an overwritten object's earlier versions are not listed)\n`);
       if (r.note) process.stdout.write(`${r.note}\n`);
       process.stdout.write(timeline(r.decisions));
       const fires = r.decisions.filter((d) => d.kind === 'fire');

@@ -3,7 +3,7 @@
  * into a number parameter does not compile) and hands out frozen IR, validated with paths.
  */
 import type { z } from 'zod';
-import type { ArtifactListType, ArtifactType, Duration, IOShape, JsonValue, Pipeline } from '@sluice/sdk';
+import type { ArtifactListType, ArtifactType, Duration, IOShape, JsonValue, OutputRefShape, ParamRef, Pipeline } from '@sluice/sdk';
 import { SluiceValidationError, toIR } from '@sluice/sdk';
 import type { DriftStatistic, Correction } from './stats/drift.ts';
 import {
@@ -34,8 +34,12 @@ export interface Source<F extends Record<string, unknown>> {
 type ScheduleFields = { scheduledTime: string; timezone: string };
 type DataFields = { uri: string; key: string; size: number; etag: string; time: string };
 type UpstreamFields = { pipeline: string; runId: string; status: string; finishedAt: string };
-/** `data`: for drift checks, a CSV snapshot of the window that was measured (what a retrain should learn from); '' for metrics. */
-type MonitorFields = { scheduledTime: string; value: number; n: number; threshold: number; reference: string; drifted: string; data: string };
+/**
+ * `data`: for drift checks, a CSV snapshot of the window that was measured (what a retrain should learn from); '' for metrics.
+ * `report`: for drift checks, the drift report (HTML) of that window, a file locally and an S3 URI on the cluster; map it to
+ * an artifact parameter to make it one of the triggered run's inputs; '' for metrics.
+ */
+type MonitorFields = { scheduledTime: string; value: number; n: number; threshold: number; reference: string; drifted: string; data: string; report: string };
 
 /**
  * Fires on a cron schedule in an explicit time zone.
@@ -56,9 +60,24 @@ export const dataArrival = {
   directory(path: string, o: { pattern?: string } = {}): Source<DataFields> {
     return { ir: { kind: 'data', location: { kind: 'directory', path, pattern: o.pattern ?? '*' } } };
   },
-  /** @example dataArrival.s3({ bucket: 'raw', prefix: 'events/' }) */
-  s3(o: { bucket: string; prefix: string; endpoint?: string }): Source<DataFields> {
-    const location: DataLocationIR = { kind: 's3', bucket: o.bucket, prefix: o.prefix, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) };
+  /**
+   * Objects landing under an S3 prefix (a new key, or a key whose ETag changed). Credentials are
+   * read from the environment variables named here (locally) and from a Kubernetes Secret (on the
+   * cluster); their values never enter the IR, the store or a log.
+   *
+   * @example dataArrival.s3({ bucket: 'raw', prefix: 'events/', endpoint: 'http://minio:9000', poll: '30s' })
+   */
+  s3(o: {
+    bucket: string; prefix: string; endpoint?: string; region?: string;
+    credentials?: { accessKeyEnv?: string; secretKeyEnv?: string; secret?: string };
+    /** Local daemon: how often the prefix is listed. @default '30s' */
+    poll?: Duration;
+  }): Source<DataFields> {
+    const location: DataLocationIR = {
+      kind: 's3', bucket: o.bucket, prefix: o.prefix, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}), ...(o.region !== undefined ? { region: o.region } : {}),
+      credentials: { accessKeyEnv: o.credentials?.accessKeyEnv ?? 'AWS_ACCESS_KEY_ID', secretKeyEnv: o.credentials?.secretKeyEnv ?? 'AWS_SECRET_ACCESS_KEY', secret: o.credentials?.secret ?? 'sluice-s3' },
+      pollMs: durationMsOr(o.poll, 30_000),
+    };
     return { ir: { kind: 'data', location } };
   },
   /** A POST of a JSON body with the declared fields. @example dataArrival.webhook({ endpoint: '/new-data', fields: { uri: 'string', rows: 'integer' } }) */
@@ -67,9 +86,26 @@ export const dataArrival = {
   },
 };
 
-/** Fires when a run of another pipeline finishes with one of `statuses`. @default statuses ['succeeded'] */
+/** The upstream pipeline's scalar parameter outputs, as event fields (`e.outputs.accuracy`). */
+type OutputFields<R> = { -readonly [K in keyof R as R[K] extends ParamRef<string | number | boolean> ? K : never]: R[K] extends ParamRef<infer T> ? T : never };
+
+/**
+ * Fires when a run of another pipeline finishes with one of `statuses`. Its events carry the run's
+ * scalar parameter outputs as `outputs.<name>` (typed from the pipeline, for the mapping).
+ *
+ * @default statuses ['succeeded']
+ * @example upstream(evaluate, { statuses: ['succeeded'] }) // params: (e) => ({ threshold: e.outputs.accuracy })
+ */
+export function upstream<R extends OutputRefShape>(p: Pipeline<any, R>, o?: { statuses?: readonly RunStatusName[] }): Source<UpstreamFields & { outputs: OutputFields<R> }>;
+export function upstream(p: string, o?: { statuses?: readonly RunStatusName[] }): Source<UpstreamFields>;
 export function upstream(p: Pipeline<any, any> | string, o: { statuses?: readonly RunStatusName[] } = {}): Source<UpstreamFields> {
-  return { ir: { kind: 'upstream', pipeline: typeof p === 'string' ? p : p.pipelineName, statuses: [...(o.statuses ?? ['succeeded'])] } };
+  const outputs: { [name: string]: FieldType } = {};
+  if (typeof p !== 'string') {
+    for (const [k, spec] of Object.entries(toIR(p).outputs).sort(([a], [b]) => a.localeCompare(b))) {
+      if (spec.kind === 'parameter' && ['string', 'number', 'integer', 'boolean'].includes(spec.type)) outputs[k] = spec.type as FieldType;
+    }
+  }
+  return { ir: { kind: 'upstream', pipeline: typeof p === 'string' ? p : p.pipelineName, statuses: [...(o.statuses ?? ['succeeded'])], outputs } };
 }
 
 interface MonitorTiming { cron: string; timezone: string; catchUp?: Duration }
@@ -117,8 +153,8 @@ export const monitor = {
 type ParamValue<T> = T extends ArtifactType | ArtifactListType ? string : T extends z.ZodType ? z.output<T> : never;
 /** Values for the target's parameters: an event field of the parameter's type, or a constant. */
 export type ParamMapping<P extends IOShape> = { [K in keyof P]?: FieldRef<ParamValue<P[K]>> | ParamValue<P[K]> };
-/** The event's fields as typed references. */
-export type EventRefs<F> = { readonly [K in keyof F]: FieldRef<F[K]> };
+/** The event's fields as typed references (an object field, such as an upstream run's `outputs`, as references to its fields). */
+export type EventRefs<F> = { readonly [K in keyof F]: F[K] extends string | number | boolean ? FieldRef<F[K]> : EventRefs<F[K]> };
 
 /** Comparisons over event fields, for `when`. */
 export const cond = {
@@ -183,8 +219,15 @@ function deepFreeze<T>(x: T): T {
   return x;
 }
 
-function refsFor(fields: readonly string[]): Record<string, { kind: 'field'; field: string }> {
-  return Object.fromEntries(fields.map((f) => [f, Object.freeze({ kind: 'field' as const, field: f })]));
+function refsFor(fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const parts = f.split('.');
+    let at = out;
+    for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+    at[parts[parts.length - 1]!] = Object.freeze({ kind: 'field' as const, field: f });
+  }
+  return out;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import type { JsonValue } from '@sluice/sdk';
-import { fieldsOf, type ConditionIR, type TriggerIR } from './ir.ts';
+import { fieldsOf, type ConditionIR, type FieldType, type TriggerIR } from './ir.ts';
 
 export const STATE_VERSION = 1 as const;
 
@@ -32,6 +32,8 @@ export interface TriggerState {
   readonly streak: number;
   /** Monitors: the reference the last measurement used. */
   readonly reference: string | null;
+  /** Cluster gate, lineage drift checks: the reference parameter of the last fired run (locally the run store says it). */
+  readonly lineage?: string;
 }
 
 export type EventFields = { readonly [field: string]: JsonValue };
@@ -47,6 +49,8 @@ export type Observation =
     readonly kind: 'measurement'; readonly scheduledTime: number; readonly reference: string;
     /** A snapshot of the measured data (drift checks), passed to the run as the `data` field. */
     readonly data?: string;
+    /** The drift report of the measured window (a file or an S3 URI), passed to the run as the `report` field. */
+    readonly report?: string;
     readonly result: { readonly kind: 'insufficient'; readonly n: number; readonly need: number } | { readonly kind: 'value'; readonly value: number; readonly n: number; readonly drifted?: readonly string[] } | { readonly kind: 'unavailable'; readonly reason: string };
     readonly evidence?: { readonly [k: string]: JsonValue };
   }
@@ -89,8 +93,16 @@ export function runIdFor(trigger: string, dedupeKey: string): string {
   return `${trigger}-${createHash('sha256').update(dedupeKey).digest('hex').slice(0, 12)}`;
 }
 
+/** An event field by name; a dotted name (`outputs.accuracy`) walks into an object field. */
+export function fieldValue(fields: EventFields, name: string): JsonValue | undefined {
+  if (name in fields) return fields[name];
+  let v: JsonValue | undefined = fields;
+  for (const part of name.split('.')) v = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as { [k: string]: JsonValue })[part] : undefined;
+  return v;
+}
+
 export function dedupeKeyOf(ir: TriggerIR, fields: EventFields): string {
-  return [ir.name, ...ir.policy.dedupe.map((f) => `${f}=${typeof fields[f] === 'string' ? fields[f] : JSON.stringify(fields[f] ?? null)}`)].join('|');
+  return [ir.name, ...ir.policy.dedupe.map((f) => { const v = fieldValue(fields, f); return `${f}=${typeof v === 'string' ? v : JSON.stringify(v ?? null)}`; })].join('|');
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -139,9 +151,9 @@ export function evaluateCondition(c: ConditionIR, fields: EventFields): boolean 
     case 'and': return c.conditions.every((x) => evaluateCondition(x, fields));
     case 'or': return c.conditions.some((x) => evaluateCondition(x, fields));
     case 'not': return !evaluateCondition(c.condition, fields);
-    case 'matches': { const v = fields[c.field]; return typeof v === 'string' && new RegExp(c.pattern).test(v); }
+    case 'matches': { const v = fieldValue(fields, c.field); return typeof v === 'string' && new RegExp(c.pattern).test(v); }
     case 'compare': {
-      const v = fields[c.field];
+      const v = fieldValue(fields, c.field);
       if (v === undefined || v === null) return false;
       switch (c.op) {
         case '==': return v === c.value;
@@ -155,13 +167,32 @@ export function evaluateCondition(c: ConditionIR, fields: EventFields): boolean 
   }
 }
 
+/**
+ * An upstream run's outputs as the trigger declared them: the local store has typed JSON values,
+ * the cluster's exit hook sends Argo parameter strings ("0.93", "true"); both become the declared
+ * type. Outputs not declared, or not convertible, are left out (a mapping from them then skips).
+ */
+export function typedOutputs(declared: { readonly [name: string]: FieldType }, raw: JsonValue | undefined): { [name: string]: JsonValue } {
+  const out: { [name: string]: JsonValue } = {};
+  const src = (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {}) as { readonly [k: string]: JsonValue };
+  for (const [k, t] of Object.entries(declared)) {
+    const v = src[k];
+    if (v === undefined || v === null) continue;
+    if (t === 'string') { if (typeof v === 'string') out[k] = v; continue; }
+    if (t === 'boolean') { if (typeof v === 'boolean') out[k] = v; else if (v === 'true' || v === 'false') out[k] = v === 'true'; continue; }
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+    if (Number.isFinite(n) && (t === 'number' || Number.isInteger(n))) out[k] = n;
+  }
+  return out;
+}
+
 /** The target's parameters from an event, checked against the parameter types; a list of problems when they do not fit. */
 export function applyMapping(ir: TriggerIR, fields: EventFields): { ok: true; params: { [k: string]: JsonValue } } | { ok: false; problems: string[] } {
   const params: { [k: string]: JsonValue } = {};
   const problems: string[] = [];
   for (const p of Object.keys(ir.mapping).sort()) {
     const m = ir.mapping[p]!;
-    const v = m.kind === 'literal' ? m.value : fields[m.field];
+    const v = m.kind === 'literal' ? m.value : fieldValue(fields, m.field);
     if (v === undefined) { problems.push(`params.${p}: the event has no field "${m.kind === 'field' ? m.field : ''}"`); continue; }
     const spec = ir.target.params[p];
     const want = spec?.kind === 'artifact' ? 'string' : spec?.type ?? 'any';
@@ -260,9 +291,10 @@ export function decide(ir: TriggerIR, state: TriggerState, obs: Observation, now
         if (f.pipeline !== s.pipeline) return { state, decisions: [{ trigger: ir.name, at: now, kind: 'skip', reason: `run of ${String(f.pipeline)}, not ${s.pipeline}`, evidence: {}, event: f }] };
         if (!s.statuses.includes(f.status as never)) return { state, decisions: [{ trigger: ir.name, at: now, kind: 'skip', reason: `upstream ${String(f.runId)} ${String(f.status)}; fires on ${s.statuses.join(', ')}`, evidence: {}, event: f }] };
       }
-      const missing = Object.keys(fieldsOf(s)).filter((k) => !(k in obs.fields) && ir.policy.dedupe.includes(k));
-      if (missing.length) return { state, decisions: [{ trigger: ir.name, at: now, kind: 'skip', reason: `event lacks dedupe field${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, evidence: {}, event: obs.fields }] };
-      const r = consider(ir, state, obs.fields, now, {});
+      const fields = s.kind === 'upstream' ? { ...obs.fields, outputs: typedOutputs(s.outputs ?? {}, obs.fields.outputs) } : obs.fields;
+      const missing = Object.keys(fieldsOf(s)).filter((k) => fieldValue(fields, k) === undefined && ir.policy.dedupe.includes(k));
+      if (missing.length) return { state, decisions: [{ trigger: ir.name, at: now, kind: 'skip', reason: `event lacks dedupe field${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, evidence: {}, event: fields }] };
+      const r = consider(ir, state, fields, now, {});
       return { state: r.state, decisions: [r.decision] };
     }
     case 'measurement': return measure(ir, state, obs, now);
@@ -314,7 +346,7 @@ function measure(ir: TriggerIR, state: TriggerState, obs: Extract<Observation, {
   const streak = st.streak + 1;
   st = { ...st, streak };
   if (streak < h.evaluations) return { state: st, decisions: [{ ...base, kind: 'skip', reason: `${v} ${cmp} ${h.high} for ${streak} of ${h.evaluations} evaluations`, evidence }] };
-  const fields: EventFields = { scheduledTime: iso(obs.scheduledTime), value: v, n: r.n, threshold: h.high, reference: obs.reference, drifted: (r.drifted ?? []).join(','), data: obs.data ?? '' };
+  const fields: EventFields = { scheduledTime: iso(obs.scheduledTime), value: v, n: r.n, threshold: h.high, reference: obs.reference, drifted: (r.drifted ?? []).join(','), data: obs.data ?? '', report: obs.report ?? '' };
   const c = consider(ir, st, fields, now, evidence);
   const fired = c.decision.kind === 'fire';
   return { state: fired ? { ...c.state, armed: false, streak: 0 } : c.state, decisions: [c.decision] };

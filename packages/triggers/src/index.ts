@@ -19,4 +19,8 @@ export type { RunnerDeps, DaemonOptions, RunFinishedEnvelope } from './local/dae
 export { TriggerStore, TRIGGER_SCHEMA_VERSION } from './local/store.ts';
 export { emitTriggers, checkArgoObjects, RUNS_EVENT_SOURCE } from './argo/emit.ts';
 export type { EmitOptions, EmitResult, ArgoObject } from './argo/emit.ts';
+export { compileTriggers } from './argo/compile.ts';
+export type { CompileTriggersOptions } from './argo/compile.ts';
+export { envelopeOf } from './local/daemon.ts';
+export { typedOutputs, fieldValue } from './engine.ts';
 export { timeline, replayTrigger, runGate, loadTriggers } from './cli.ts';

@@ -23,8 +23,32 @@ export interface ScheduleSourceIR {
 
 export type DataLocationIR =
   | { readonly kind: 'directory'; readonly path: string; readonly pattern: string }
-  | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string; readonly endpoint?: string }
+  | S3LocationIR
   | { readonly kind: 'webhook'; readonly endpoint: string; readonly fields: { readonly [name: string]: FieldType } };
+
+/**
+ * Objects under an S3 prefix. Locally the daemon lists the prefix every `pollMs` (new or changed
+ * objects by key and ETag since its cursor); on the cluster a MinIO server's bucket notifications
+ * feed an Argo Events `minio` EventSource. Credentials are referenced, never stored: the names of
+ * the environment variables the daemon reads, and the Kubernetes Secret the EventSource reads.
+ */
+export interface S3LocationIR {
+  readonly kind: 's3';
+  readonly bucket: string;
+  readonly prefix: string;
+  /** `http://host:port` or `https://host:port` of a MinIO (or other S3) server; absent: AWS S3. */
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly credentials: {
+    /** Environment variables the local daemon reads the keys from. @default AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY */
+    readonly accessKeyEnv: string;
+    readonly secretKeyEnv: string;
+    /** Kubernetes Secret (keys `accesskey`, `secretkey`) the compiled EventSource reads. @default 'sluice-s3' */
+    readonly secret: string;
+  };
+  /** Local daemon only: how often the prefix is listed (ms). @default 30000 */
+  readonly pollMs: number;
+}
 
 export interface DataSourceIR {
   readonly kind: 'data';
@@ -38,6 +62,11 @@ export interface UpstreamSourceIR {
   /** Name of the upstream pipeline. */
   readonly pipeline: string;
   readonly statuses: readonly RunStatusName[];
+  /**
+   * The upstream pipeline's parameter outputs (string, number, integer or boolean) and their types:
+   * its events carry them as `outputs.<name>` (absent when the run did not produce them, e.g. failed).
+   */
+  readonly outputs: { readonly [name: string]: FieldType };
 }
 
 export interface DriftCheckIR {
@@ -126,7 +155,7 @@ export const SOURCE_FIELDS = {
   schedule: { scheduledTime: 'string', timezone: 'string' },
   data: { uri: 'string', key: 'string', size: 'integer', etag: 'string', time: 'string' },
   upstream: { pipeline: 'string', runId: 'string', status: 'string', finishedAt: 'string' },
-  monitor: { scheduledTime: 'string', value: 'number', n: 'integer', threshold: 'number', reference: 'string', drifted: 'string', data: 'string' },
+  monitor: { scheduledTime: 'string', value: 'number', n: 'integer', threshold: 'number', reference: 'string', drifted: 'string', data: 'string', report: 'string' },
 } as const satisfies Record<SourceKind, Record<string, FieldType>>;
 
 /** Default dedupe fields per source kind (with the trigger's name): one fire per tick, per object version, per upstream run, per reference and tick. */
@@ -139,5 +168,6 @@ export const DEFAULT_DEDUPE = {
 
 export function fieldsOf(source: SourceIR): { readonly [name: string]: FieldType } {
   if (source.kind === 'data' && source.location.kind === 'webhook') return { time: 'string', ...source.location.fields };
+  if (source.kind === 'upstream') return { ...SOURCE_FIELDS.upstream, ...Object.fromEntries(Object.entries(source.outputs ?? {}).map(([k, t]) => [`outputs.${k}`, t])) };
   return SOURCE_FIELDS[source.kind];
 }

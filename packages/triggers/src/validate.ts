@@ -68,6 +68,13 @@ export function validateTriggerIR(ir: TriggerIR): SluiceIssue[] {
     if (l.kind === 's3') {
       if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(l.bucket)) at(`${sp}.s3.bucket`, 'source.bucket', `"${l.bucket}" is not a valid bucket name`);
       if (l.prefix.startsWith('/')) at(`${sp}.s3.prefix`, 'source.prefix', `prefix "${l.prefix}" must not start with "/"`);
+      if (l.endpoint !== undefined && !/^https?:\/\/[^/\s:]+(:\d{1,5})?\/?$/.test(l.endpoint)) at(`${sp}.s3.endpoint`, 'source.endpoint', `endpoint "${l.endpoint}" must be http://host:port or https://host:port`);
+      if (typeof l.credentials !== 'object' || l.credentials === null) at(`${sp}.s3.credentials`, 'source.credentials', 'credentials are missing (trigger IR written by an older version: define the trigger again)');
+      else {
+        for (const k of ['accessKeyEnv', 'secretKeyEnv'] as const) if (typeof l.credentials[k] !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(l.credentials[k])) at(`${sp}.s3.credentials.${k}`, 'source.credentials', `"${String(l.credentials[k])}" is not an environment variable name`);
+        if (typeof l.credentials.secret !== 'string' || !DNS_LABEL.test(l.credentials.secret)) at(`${sp}.s3.credentials.secret`, 'source.credentials', `"${String(l.credentials.secret)}" is not a Kubernetes Secret name`);
+      }
+      if (!(l.pollMs >= 1000)) at(`${sp}.s3.poll`, 'source.poll', 'poll must be a duration of at least 1s');
     }
     if (l.kind === 'webhook') {
       if (!/^\/[A-Za-z0-9/_-]*$/.test(l.endpoint)) at(`${sp}.webhook.endpoint`, 'source.endpoint', `endpoint "${l.endpoint}" must be a URL path such as "/new-data"`);

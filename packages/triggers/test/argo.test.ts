@@ -7,9 +7,10 @@ import { compile } from '@sluice/compiler';
 import { toIR } from '@sluice/sdk';
 import { haveSchemas, schemaErrors, sharedArgo, skipReason } from '../../compiler/test/helpers/argo.ts';
 import { checkArgoObjects, emitTriggers, type ArgoObject } from '../src/argo/emit.ts';
-import { runGate } from '../src/cli.ts';
+import { gateEventFields, runGate } from '../src/cli.ts';
 import { dataArrival, monitor, schedule, trigger, upstream } from '../src/define.ts';
-import { ingest, train } from './helpers.ts';
+import { ingest, report, train } from './helpers.ts';
+import { envelopeOf } from '../src/local/daemon.ts';
 
 const templates = {
   train: compile(toIR(train), { entry: 'pipelines/train.ts', kind: 'template', image: 'ghcr.io/acme/train:1' }).objects[0] as ArgoObject,
@@ -19,14 +20,14 @@ const triggers = [
   trigger({ name: 'nightly', source: schedule({ cron: '0 3 * * *', timezone: 'Europe/Berlin', catchUp: '1h' }), target: train, params: (e) => ({ source: 's3://raw/iris.csv', runDate: e.scheduledTime }), policy: { concurrency: 'replace' } }),
   trigger({ name: 'hourly-cooldown', source: schedule({ cron: '0 * * * *', timezone: 'America/New_York' }), target: train, params: () => ({ source: 's3://raw/iris.csv' }), policy: { cooldown: '3h' } }),
   trigger({ name: 'new-data', source: dataArrival.webhook({ endpoint: '/new-data', fields: { uri: 'string', rows: 'integer' } }), target: train, params: (e) => ({ source: e.uri, epochs: e.rows }), policy: { dedupe: ['uri'] } }),
-  trigger({ name: 'landed', source: dataArrival.s3({ bucket: 'raw', prefix: 'daily/' }), target: ingest, params: (e) => ({ data: e.uri }) }),
+  trigger({ name: 'landed', source: dataArrival.s3({ bucket: 'raw', prefix: 'daily/', endpoint: 'http://minio.ml.svc:9000' }), target: ingest, params: (e) => ({ data: e.uri }) }),
   trigger({ name: 'after-ingest', source: upstream(ingest, { statuses: ['succeeded', 'failed'] }), target: train, params: (e) => ({ source: e.runId }) }),
   trigger({
     name: 'drift', target: train, params: (e) => ({ source: e.reference }),
     source: monitor.drift({ cron: '*/15 * * * *', timezone: 'Etc/UTC', features: ['x'], threshold: 0.2, reference: { lineage: 'source' }, current: { path: 'c.csv', window: 500 } }),
   }),
 ].map((t) => t.ir);
-const opts = { namespace: 'ml', image: 'ghcr.io/acme/sluice:1', templates };
+const opts = { namespace: 'ml', image: 'ghcr.io/acme/sluice:1', templates, prometheus: 'http://prometheus.monitoring.svc:9090', s3: { endpoint: 'http://minio.ml.svc:9000', bucket: 'ml-artifacts' } };
 const tmp = mkdtempSync(join(tmpdir(), 'sluice-gate-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -74,6 +75,26 @@ describe('compiled Argo objects', () => {
     expect((templates.ingest.spec as { hooks?: unknown }).hooks).toBeUndefined();
   });
 
+  it("the exit hook posts the upstream run's outputs in the envelope the daemon builds, and the gate maps them the same way", async () => {
+    const a = trigger({ name: 'after-train', source: upstream(train), target: report, params: (e) => ({ accuracy: e.outputs.accuracy, run: e.runId }) }).ir;
+    const r = emitTriggers([a], { ...opts, templates: { ...templates, report: compile(toIR(report), { entry: 'pipelines/report.ts', kind: 'template', image: 'ghcr.io/acme/train:1' }).objects[0] as ArgoObject } });
+    expect(r.issues).toEqual([]);
+    const hook = (r.objects.find((o) => o.kind === 'WorkflowTemplate' && (o.metadata as { name: string }).name === 'train') as { spec: { templates: { name: string; http?: { body: string } }[] } }).spec.templates.find((t) => t.name === 'sluice-announce')!.http!.body;
+    expect(hook).toContain(`"outputs":{"accuracy":{{=sprig.toJson(sprig.dig('outputs', 'parameters', 'accuracy', nil, workflow))}}}`);
+    // what Argo makes of it: outputs are parameter strings (sprig.toJson of "0.8" is "\"0.8\"")
+    const posted = JSON.parse(hook.replace('{{workflow.name}}', 'train-x1').replace('{{=sprig.lower(workflow.status)}}', 'succeeded').replace(/\{\{=sprig\.date[^}]*\}\}/, '2026-01-01T00:00:00.000Z').replace(/\{\{=sprig\.toJson\(sprig\.dig\('outputs', 'parameters', 'accuracy', nil, workflow\)\)\}\}/, '"0.8"'));
+    const local = envelopeOf({ id: 'train-x1', pipeline: 'train', status: 'succeeded', finished_at: Date.parse('2026-01-01T00:00:00Z'), outputs: JSON.stringify({ accuracy: 0.8, model: { kind: 'artifact', hash: 'ab' } }) });
+    expect(Object.keys(posted).sort()).toEqual(Object.keys(local).sort());
+    expect(posted).toEqual({ ...local, outputs: { accuracy: '0.8' } });
+    const fromHook = await runGate(a, '', JSON.stringify(posted), join(tmp, 'g-up1'), Date.parse('2026-01-01T00:01:00Z'));
+    const fromStore = await runGate(a, '', JSON.stringify(local), join(tmp, 'g-up2'), Date.parse('2026-01-01T00:01:00Z'));
+    expect([fromHook.kind, fromHook.params]).toEqual(['fire', { accuracy: 0.8, run: 'train-x1' }]);
+    expect(fromStore.params).toEqual(fromHook.params);
+    // a failed run that produced no outputs: the mapping skips with its reason
+    const failed = await runGate(a, '', JSON.stringify({ ...posted, status: 'failed', outputs: { accuracy: null } }), join(tmp, 'g-up3'));
+    expect(failed.kind).toBe('skip');
+  });
+
   it.skipIf(!haveSchemas)(haveSchemas ? 'Workflow kinds validate against the Argo JSON Schema and full CRDs' : skipReason, () => {
     const wf = objects.filter((o) => ['CronWorkflow', 'WorkflowTemplate'].includes(String(o.kind)));
     expect(wf.length).toBeGreaterThan(5);
@@ -103,6 +124,44 @@ describe('compiled Argo objects', () => {
     const v = ajv.getSchema('events#/definitions/io.argoproj.events.v1alpha1.EventSource')!;
     const wh = Object.values(bad.spec.webhook ?? {})[0];
     if (wh) { wh.port = 12000; expect(v(bad)).toBe(false); }
+  });
+
+  it('an S3 prefix compiles to the minio EventSource (MinIO bucket notifications) whose record the gate reads as the daemon does', () => {
+    const es = objects.find((o) => o.kind === 'EventSource' && (o.metadata as { name: string }).name === 'landed-source') as { spec: unknown };
+    expect(es.spec).toEqual({
+      eventBusName: 'default',
+      minio: { arrival: { bucket: { name: 'raw' }, endpoint: 'minio.ml.svc:9000', events: ['s3:ObjectCreated:*'], filter: { prefix: 'daily/', suffix: '' }, insecure: true, accessKey: { name: 'sluice-s3', key: 'accesskey' }, secretKey: { name: 'sluice-s3', key: 'secretkey' } } },
+    });
+    // each Sensor takes what its source puts in the event's data: a webhook's body, the minio source's first record
+    const dataKey = (n: string) => (objects.find((o) => o.kind === 'Sensor' && (o.metadata as { name: string }).name === n) as { spec: { triggers: { template: { argoWorkflow: { parameters: { src: { dataKey: string } }[] } } }[] } }).spec.triggers[0]!.template.argoWorkflow.parameters[0]!.src.dataKey;
+    expect([dataKey('landed'), dataKey('new-data'), dataKey('after-ingest')]).toEqual(['notification.0', 'body', 'body']);
+    // a MinIO notification record: the key URL-encoded, the ETag bare; the same fields as a local listing
+    const landed = triggers.find((t) => t.name === 'landed')!;
+    expect(gateEventFields(landed, { eventName: 's3:ObjectCreated:Put', eventTime: '2026-01-03T00:00:10.000Z', s3: { bucket: { name: 'raw' }, object: { key: 'daily/day+1%2Bx.csv', size: 7, eTag: 'b469fee9c6ba77f9e06e3c7e7d8a8311' } } })).toEqual({
+      uri: 's3://raw/daily/day 1+x.csv', key: 'daily/day 1+x.csv', size: 7, etag: 'b469fee9c6ba77f9e06e3c7e7d8a8311', time: '2026-01-03T00:00:10.000Z',
+    });
+    // AWS S3 has no minio API: its notifications go through SNS/SQS, which is not compiled
+    const aws = trigger({ name: 'aws', source: dataArrival.s3({ bucket: 'raw', prefix: 'daily/' }), target: ingest, params: (e) => ({ data: e.uri }) }).ir;
+    expect(emitTriggers([aws], opts).issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'aws/source.data.s3.endpoint: no endpoint: AWS S3 sends bucket notifications through SNS/SQS, which this version does not compile; give the endpoint of a MinIO server (http://host:port)',
+    ]);
+  });
+
+  it("an artifact parameter reaches the target Workflow as an S3 artifact (bucket and key from the gate), not as a parameter", () => {
+    const gate = objects.find((o) => o.kind === 'WorkflowTemplate' && (o.metadata as { name: string }).name === 'landed-gate') as { spec: { templates: { name: string; resource?: { manifest: string }; inputs?: { parameters: { name: string }[] } }[] } };
+    const launch = gate.spec.templates.find((t) => t.name === 'launch')!;
+    expect(launch.inputs!.parameters.map((p) => p.name)).toEqual(['run-name', 'b-data', 'k-data']);
+    const wf = JSON.parse(launch.resource!.manifest) as { spec: { arguments: { parameters: unknown[]; artifacts: unknown[] } } };
+    expect(wf.spec.arguments).toEqual({
+      parameters: [],
+      artifacts: [{ name: 'data', s3: { endpoint: 'minio.ml.svc:9000', insecure: true, bucket: '{{inputs.parameters.b-data}}', key: '{{inputs.parameters.k-data}}', accessKeySecret: { name: 'sluice-s3', key: 'accesskey' }, secretKeySecret: { name: 'sluice-s3', key: 'secretkey' } } }],
+    });
+    // the compiled ingest template takes data as an input artifact
+    expect((templates.ingest.spec as { arguments: { artifacts: { name: string }[] } }).arguments.artifacts.map((a) => a.name)).toEqual(['data']);
+    // without an S3 store it cannot be passed: an issue
+    expect(emitTriggers(triggers.filter((t) => t.name === 'landed'), { namespace: opts.namespace, image: opts.image, templates }).issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'landed/params.data: "data" is an artifact parameter: on the cluster it is passed as an S3 artifact; give the S3 store (s3 option, --s3-endpoint and --s3-bucket)',
+    ]);
   });
 
   it('cross-object checks the Sensor CRD cannot do: broken fixtures with pinned messages', () => {
@@ -152,15 +211,15 @@ describe('compiled Argo objects', () => {
     expect(emitTriggers([b], { ...opts, templates: { ingest: templates.ingest } }).issues.map((i) => i.message)).toEqual(["no compiled WorkflowTemplate for train; pass the compiler's output in templates"]);
   });
 
-  it('the gate step: same engine, state in and out as JSON strings, run name from the dedupe key', () => {
+  it('the gate step: same engine, state in and out as JSON strings, run name from the dedupe key', async () => {
     const nd = triggers.find((t) => t.name === 'new-data')!;
     const out = join(tmp, 'g1');
-    const d = runGate(nd, '', JSON.stringify({ uri: 's3://raw/a.csv', rows: 5 }), out, Date.parse('2026-01-01T00:00:00Z'));
+    const d = await runGate(nd, '', JSON.stringify({ uri: 's3://raw/a.csv', rows: 5 }), out, Date.parse('2026-01-01T00:00:00Z'));
     expect([d.kind, d.runId]).toEqual(['fire', readFileSync(join(out, 'run-name'), 'utf8')]);
     const state = JSON.parse(JSON.parse(readFileSync(join(out, 'state.json-string'), 'utf8')) as string) as { recentKeys: string[] };
     expect(state.recentKeys).toEqual(['new-data|uri=s3://raw/a.csv']);
     expect(readFileSync(join(out, 'params', 'epochs.json-string'), 'utf8')).toBe('"5"');
-    const again = runGate(nd, JSON.stringify(state), JSON.stringify({ uri: 's3://raw/a.csv', rows: 5 }), join(tmp, 'g2'));
+    const again = await runGate(nd, JSON.stringify(state), JSON.stringify({ uri: 's3://raw/a.csv', rows: 5 }), join(tmp, 'g2'));
     expect([again.kind, again.reason]).toEqual(['suppress', 'duplicate: new-data|uri=s3://raw/a.csv already fired']);
   });
 });

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -60,6 +61,33 @@ describe('sluice triggers', () => {
     expect(ex.code).toBe(0);
     expect(ex.out).toMatch(/^arrivals at \S+: fire: fire\nrun: arrivals-[0-9a-f]{12} \(dedupe key arrivals\|key=a\.csv\|etag=4-\d+\)\nevent: \{"uri":"file:\/\/\S+a\.csv","key":"a\.csv","size":4,/);
     expect(ex.out).toMatch(/\nstate: armed=true streak=0 running=- queued=0 last fire=\S+\n$/);
+  });
+
+  it('compile: the Argo objects of a triggers file as YAML, written to -o; a bad file writes nothing and exits 2', () => {
+    const out = join(tmp, 'triggers.yaml');
+    const r = sluice('compile', 'packages/triggers/test/fixtures/compile-triggers.ts', '-o', out, '-n', 'ml', '--image', 'ghcr.io/acme/sluice:1', '--pipeline-image', 'ghcr.io/acme/train:1');
+    expect([r.code, r.err]).toEqual([0, `wrote 17 objects to ${out}\n`]);
+    const docs = parseAllDocuments(readFileSync(out, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } });
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
+      'WorkflowTemplate/after-train-gate', 'ConfigMap/after-train-trigger', 'ConfigMap/after-train-state', 'Sensor/after-train',
+      'WorkflowTemplate/landed-gate', 'ConfigMap/landed-trigger', 'ConfigMap/landed-state', 'Sensor/landed',
+      // train announces its end (exit hook) for after-train; report is the compiler's template as it is
+      'CronWorkflow/nightly', 'WorkflowTemplate/train', 'EventSource/landed-source', 'EventSource/sluice-runs',
+      'EventBus/default', 'ServiceAccount/sluice-triggers', 'Role/sluice-triggers', 'RoleBinding/sluice-triggers',
+      'WorkflowTemplate/report',
+    ]);
+    expect(docs.every((d) => d.metadata.namespace === 'ml')).toBe(true);
+    // stdout gives the same bytes
+    expect(sluice('compile', 'packages/triggers/test/fixtures/compile-triggers.ts', '-n', 'ml', '--image', 'ghcr.io/acme/sluice:1', '--pipeline-image', 'ghcr.io/acme/train:1').out).toBe(readFileSync(out, 'utf8'));
+    // targets without an entry: located messages, exit 2, no file
+    const bad = join(tmp, 'bad.yaml');
+    const b = sluice('compile', file, '-o', bad, '--image', 'x');
+    expect(b.code).toBe(2);
+    expect(b.err).toContain('hook/target: the target train has no entry');
+    expect(b.err).not.toMatch(/\n\s+at /);
+    expect(existsSync(bad)).toBe(false);
+    const noDir = sluice('compile', 'packages/triggers/test/fixtures/compile-triggers.ts', '-o', join(tmp, 'nope', 'x.yaml'), '--image', 'x', '--pipeline-image', 'y');
+    expect([noDir.code, noDir.err]).toEqual([2, `sluice: -o ${join(tmp, 'nope', 'x.yaml')}: directory ${join(tmp, 'nope')} does not exist\n`]);
   });
 
   it('bad input: one located message and exit 2', () => {

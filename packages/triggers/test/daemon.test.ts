@@ -6,9 +6,9 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '@sluice/runner';
 import { StateStore } from '../../runner/src/store/state.ts';
-import { dataArrival, monitor, schedule, trigger, upstream } from '../src/define.ts';
+import { cond, dataArrival, monitor, schedule, trigger, upstream } from '../src/define.ts';
 import { Daemon } from '../src/local/daemon.ts';
-import { ingest, train } from './helpers.ts';
+import { ingest, report, tracked, train } from './helpers.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 const bin = join(root, 'packages/runner/bin/sluice.mjs');
@@ -62,6 +62,38 @@ describe('local daemon', () => {
     expect(c.fires.map((f) => [f.status, f.run_status])).toEqual([['finished', 'succeeded'], ['finished', 'succeeded']]);
   });
 
+  it("the upstream-finished envelope carries the run's outputs, mapped to the target's typed parameters", async () => {
+    const storeDir = join(tmp, 'outputs', '.sluice');
+    const after = trigger({
+      name: 'after-train', source: upstream(train), target: report, params: (e) => ({ accuracy: e.outputs.accuracy, run: e.runId }),
+      when: (e) => cond.ge(e.outputs.accuracy, 0.6),
+    });
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const d = new Daemon([after], deps, { storeDir, now: () => clock });
+    await d.start();
+    try {
+      clock += 1000;
+      const low = await runPipeline(train, { storeDir, mode: 'inprocess', params: { source: 'a.csv', lr: 0.05 } });
+      const high = await runPipeline(train, { storeDir, mode: 'inprocess', params: { source: 'a.csv', lr: 0.3 } });
+      clock += 1000;
+      await d.tick();
+      await d.drain();
+      const decided = d.store.decisions('after-train');
+      expect(decided.map((x) => [x.kind, x.reason])).toEqual([['skip', 'condition not met: outputs.accuracy >= 0.6'], ['fire', 'fire']]);
+      expect(decided.map((x) => JSON.parse(x.event!).outputs)).toEqual([{ accuracy: 0.55 }, { accuracy: 0.8 }]);
+      expect(JSON.parse(decided[1]!.event!)).toEqual({ pipeline: 'train', runId: high.runId, status: 'succeeded', finishedAt: expect.stringMatching(/Z$/), outputs: { accuracy: 0.8 } });
+      expect(low.runId).not.toBe(high.runId);
+      const fired = counts(storeDir);
+      expect(fired.fires.map((f) => f.run_status)).toEqual(['succeeded']);
+      const db = new Database(join(storeDir, 'state.db'), { readonly: true });
+      try {
+        expect(JSON.parse((db.prepare(`SELECT params FROM runs WHERE pipeline = 'report'`).get() as { params: string }).params)).toEqual({ accuracy: 0.8, run: high.runId });
+      } finally { db.close(); }
+    } finally {
+      await d.close();
+    }
+  });
+
   it('a metric monitor reads the target’s last successful run from the store and fires when it falls', async () => {
     const storeDir = join(tmp, 'metric', '.sluice');
     const first = await runPipeline(train, { storeDir, mode: 'inprocess', params: { source: 'a.csv', lr: 0.2 } });
@@ -89,6 +121,32 @@ describe('local daemon', () => {
     expect(JSON.parse(decided[1]!.evidence)).toMatchObject({ value: 0.9, reference: decided[0]!.run_id, rearmed: `reference advanced from ${first.runId}` });
     const runs = counts(storeDir).runs;
     expect(runs).toHaveLength(2);
+  });
+
+  it('a metric monitor also reads a metric the run logged (its last step) when the pipeline has no such output', async () => {
+    const storeDir = join(tmp, 'logged', '.sluice');
+    const first = await runPipeline(tracked, { storeDir, mode: 'inprocess', params: { lr: 0.1 } });
+    expect(first.status).toBe('succeeded');
+    const t = trigger({
+      name: 'val-acc', target: tracked, params: () => ({ lr: 0.3 }),
+      source: monitor.metric({ cron: '*/10 * * * *', timezone: 'Etc/UTC', pipeline: tracked, output: 'val_accuracy', direction: 'below' }),
+      policy: { hysteresis: { high: 0.8, low: 0.85 } },
+    });
+    let clock = Date.parse('2026-01-01T00:05:00Z');
+    const d = new Daemon([t], deps, { storeDir, now: () => clock });
+    await d.start();
+    try {
+      await d.tick();
+      clock = Date.parse('2026-01-01T00:10:01Z');
+      await d.tick();
+      await d.drain();
+      const [fire] = d.store.decisions('val-acc');
+      expect([fire!.kind, fire!.reason]).toEqual(['fire', 'fire']);
+      // steps 0, 1, 2 logged 0.5, 0.6, 0.7: the last step's value
+      expect(JSON.parse(fire!.evidence)).toMatchObject({ value: 0.7, statistic: 'val_accuracy', run: first.runId, metric: 'fit-logged/val_accuracy', step: 2 });
+    } finally {
+      await d.close();
+    }
   });
 
   it('one daemon per store', async () => {

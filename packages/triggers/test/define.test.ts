@@ -94,6 +94,29 @@ describe('trigger IR', () => {
     ]);
   });
 
+  it('S3 sources: bucket, endpoint, credential variable names and poll checked; credentials are names, never values', () => {
+    expect(problems(() => trigger({
+      name: 's3', target: ingest, params: (e) => ({ data: e.uri }),
+      source: dataArrival.s3({ bucket: 'R', prefix: '/daily', endpoint: 'minio:9000', poll: '100ms', credentials: { accessKeyEnv: 'MY KEY', secret: 'Bad_Secret' } }),
+    }))).toEqual([
+      's3/source.data.s3.bucket: "R" is not a valid bucket name',
+      's3/source.data.s3.prefix: prefix "/daily" must not start with "/"',
+      's3/source.data.s3.endpoint: endpoint "minio:9000" must be http://host:port or https://host:port',
+      's3/source.data.s3.credentials.accessKeyEnv: "MY KEY" is not an environment variable name',
+      's3/source.data.s3.credentials.secret: "Bad_Secret" is not a Kubernetes Secret name',
+      's3/source.data.s3.poll: poll must be a duration of at least 1s',
+    ]);
+    const ok = trigger({ name: 's3', target: ingest, params: (e) => ({ data: e.uri }), source: dataArrival.s3({ bucket: 'raw', prefix: 'daily/', endpoint: 'https://s3.internal:9000' }) });
+    expect((ok.ir.source as { location: unknown }).location).toEqual({
+      kind: 's3', bucket: 'raw', prefix: 'daily/', endpoint: 'https://s3.internal:9000',
+      credentials: { accessKeyEnv: 'AWS_ACCESS_KEY_ID', secretKeyEnv: 'AWS_SECRET_ACCESS_KEY', secret: 'sluice-s3' }, pollMs: 30_000,
+    });
+    // IR from before credentials were written
+    const old = structuredClone(ok.ir) as unknown as { source: { location: Record<string, unknown> } };
+    delete old.source.location.credentials;
+    expect(validateTriggerIR(old as unknown as TriggerIR).map((i) => `${i.path}: ${i.message}`)).toEqual(['s3/source.data.s3.credentials: credentials are missing (trigger IR written by an older version: define the trigger again)']);
+  });
+
   it('hand-written IR is validated the same way (a typo in JSON is caught)', () => {
     const t = trigger({ name: 'up', source: upstream('ingest', { statuses: ['succeeded'] }), target: train, params: (e) => ({ source: e.runId }) });
     const broken = { ...t.ir, source: { ...t.ir.source, statuses: ['succeded'] }, policy: { ...t.ir.policy, concurrency: 'parallel' } } as unknown as TriggerIR;

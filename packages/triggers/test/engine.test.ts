@@ -180,7 +180,7 @@ describe('monitors', () => {
       '09 skip: 0.31 ≥ 0.3 for 1 of 2 evaluations',
       '10 fire: fire (concurrency allow; 1 already running)',
     ]);
-    expect(r.decisions[4]!.event).toEqual({ scheduledTime: '2026-01-01T05:00:00.000Z', value: 0.4, n: 500, threshold: 0.3, reference: 'ref-1', drifted: 'x', data: '' });
+    expect(r.decisions[4]!.event).toEqual({ scheduledTime: '2026-01-01T05:00:00.000Z', value: 0.4, n: 500, threshold: 0.3, reference: 'ref-1', drifted: 'x', data: '', report: '' });
     expect(r.decisions[4]!.evidence).toMatchObject({ value: 0.4, n: 500, threshold: 0.3 });
   });
 

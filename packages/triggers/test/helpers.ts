@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { component, Dataset, pipeline } from '@sluice/sdk';
+import { Artifact, component, Dataset, pipeline } from '@sluice/sdk';
 
 export const fit = component({
   name: 'fit',
@@ -31,4 +31,50 @@ export const load = component({
 export const ingest = pipeline(
   { name: 'ingest', params: { data: Dataset } },
   ({ data }) => ({ rows: load({ data }).outputs.rows }),
+);
+
+export const note = component({
+  name: 'note',
+  inputs: { accuracy: z.number(), run: z.string() },
+  outputs: { ok: z.boolean() },
+  async run({ accuracy }) {
+    return { ok: accuracy > 0.5 };
+  },
+});
+
+/** A target fed by an upstream run's outputs. */
+export const report = pipeline(
+  { name: 'report', params: { accuracy: z.number(), run: z.string() } },
+  ({ accuracy, run }) => ({ ok: note({ accuracy, run }).outputs.ok }),
+);
+
+export const readReport = component({
+  name: 'read-report',
+  inputs: { data: z.string(), report: Artifact },
+  outputs: { bytes: z.number().int() },
+  async run({ report }) {
+    return { bytes: (await report.read()).length };
+  },
+});
+
+/** A retrain that takes the drift report as one of its inputs (an artifact parameter). */
+export const retrain = pipeline(
+  { name: 'retrain', params: { data: z.string(), report: Artifact } },
+  ({ data, report }) => ({ bytes: readReport({ data, report }).outputs.bytes }),
+);
+
+export const fitLogged = component({
+  name: 'fit-logged',
+  inputs: { lr: z.number() },
+  outputs: { done: z.boolean() },
+  async run({ lr }, ctx) {
+    for (let step = 0; step < 3; step++) ctx.log.metric('val_accuracy', 0.5 + lr * step, { step });
+    return { done: true };
+  },
+});
+
+/** A pipeline whose quality is a logged metric, not an output. */
+export const tracked = pipeline(
+  { name: 'tracked', params: { lr: z.number().default(0.1) } },
+  ({ lr }) => ({ done: fitLogged({ lr }).outputs.done }),
 );

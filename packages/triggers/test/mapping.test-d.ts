@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { cond, dataArrival, monitor, schedule, trigger, type FieldRef } from '../src/define.ts';
-import { ingest, train } from './helpers.ts';
+import { cond, dataArrival, monitor, schedule, trigger, upstream, type FieldRef } from '../src/define.ts';
+import { ingest, report, train } from './helpers.ts';
 
 describe('typed mapping from event fields to the target parameters', () => {
   it('accepts fields and constants of the parameter types', () => {
@@ -52,6 +52,35 @@ describe('typed mapping from event fields to the target parameters', () => {
       name: 'bad6', source: dataArrival.directory('in'), target: train, params: () => ({ source: 'x' }),
       // @ts-expect-error gt compares numbers
       when: (e) => cond.gt(e.key, 3),
+    });
+  });
+
+  it("an upstream run's outputs are typed fields: a number output fits a number parameter, not a string one", () => {
+    trigger({
+      name: 'after', source: upstream(train), target: report,
+      params: (e) => {
+        expectTypeOf(e.outputs.accuracy).toEqualTypeOf<FieldRef<number>>();
+        return { accuracy: e.outputs.accuracy, run: e.runId };
+      },
+      when: (e) => cond.ge(e.outputs.accuracy, 0.5),
+    });
+    trigger({
+      name: 'after-bad', source: upstream(train), target: report,
+      // @ts-expect-error accuracy is a number, run a string
+      params: (e) => ({ accuracy: e.outputs.accuracy, run: e.outputs.accuracy }),
+    });
+    trigger({
+      name: 'after-bad2', source: upstream(train), target: report,
+      // @ts-expect-error train has no output "loss"
+      params: (e) => ({ accuracy: e.outputs.loss, run: e.runId }),
+    });
+    // an artifact output is not an event field
+    trigger({
+      name: 'after-ingest', source: upstream(ingest), target: report,
+      params: (e) => {
+        expectTypeOf(e.outputs).toEqualTypeOf<{ readonly rows: FieldRef<number> }>();
+        return { accuracy: e.outputs.rows, run: e.runId };
+      },
     });
   });
 });

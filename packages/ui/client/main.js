@@ -1,4 +1,5 @@
 // The Sluice web view: Preact + htm (no build-time JSX), dagre for the DAG layout, uPlot for charts.
+import { early } from './prefetch.js'; // first: it starts the Run page's request before the rest is evaluated
 import { h, render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
@@ -8,11 +9,18 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
 const html = htm.bind(h);
-const api = async (path) => {
-  const r = await fetch(path, { credentials: 'same-origin' });
+const answer = async (r) => {
   const body = await r.json();
   if (!r.ok) throw new Error(body.error || r.statusText);
   return body;
+};
+const api = async (path) => answer(await fetch(path, { credentials: 'same-origin' }));
+let prefetched = early;
+/** The page answer of a run: the one asked for while the bundle loaded, if it is this run's and not taken yet. */
+const pageOf = (id) => {
+  const p = prefetched;
+  prefetched = null;
+  return p && p.id === id ? p.answer.then(answer) : api(`/api/runs/${enc(id)}/page`);
 };
 const enc = encodeURIComponent;
 const fmtMs = (ms) => (ms == null ? '-' : ms < 1000 ? `${ms} ms` : ms < 60000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60000)} m ${Math.round((ms % 60000) / 1000)} s`);
@@ -57,17 +65,34 @@ function Runs() {
 }
 
 // ---------------------------------------------------------------- Graph
-function layout(graph) {
+const countsText = (counts) => Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ');
+// `open`: the nested pipelines drawn as groups of their tasks; the others are one node each
+function layout(graph, open) {
   const g = new dagre.graphlib.Graph({ compound: true, multigraph: false });
   g.setGraph({ rankdir: 'TB', nodesep: 18, ranksep: 30, marginx: 8, marginy: 8 });
   g.setDefaultEdgeLabel(() => ({}));
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const above = (parent) => (parent ? byId.get(parent.replace(/:(then|else)$/, '')) : null);
+  // the node drawn for n: n itself, or the outermost closed nested pipeline around it
+  const rep = new Map();
+  const repOf = (n) => {
+    if (!rep.has(n.id)) {
+      let r = n.id;
+      for (let p = above(n.parent); p; p = above(p.parent)) if (p.kind === 'pipeline' && !open.has(p.id)) r = p.id;
+      rep.set(n.id, r);
+    }
+    return rep.get(n.id);
+  };
+  const shown = graph.nodes.filter((n) => repOf(n) === n.id);
+  const isGroup = (n) => n.kind === 'loop' || n.kind === 'condition' || (n.kind === 'pipeline' && open.has(n.id));
   const groups = new Set();
-  for (const n of graph.nodes) {
-    if (n.kind === 'task') g.setNode(n.id, { width: Math.max(120, n.label.length * 6.4 + 16, n.instances > 1 ? Object.keys(n.counts).length * 80 : 0), height: 34 });
-    else { g.setNode(n.id, { label: n.id }); groups.add(n.id); }
+  for (const n of shown) {
+    if (!isGroup(n)) {
+      const second = n.kind === 'pipeline' ? countsText(n.inner) : n.instances > 1 ? countsText(n.counts) : n.state;
+      g.setNode(n.id, { width: Math.max(120, n.label.length * 6.4 + 28, second.length * 6.2 + 16), height: 34 });
+    } else { g.setNode(n.id, { label: n.id }); groups.add(n.id); }
   }
-  for (const n of graph.nodes) {
+  for (const n of shown) {
     if (!n.parent) continue;
     const m = /^(.*):(then|else)$/.exec(n.parent);
     if (m) {
@@ -82,17 +107,20 @@ function layout(graph) {
     return leaves(last ? kids[kids.length - 1] : kids[0], last);
   };
   for (const e of graph.edges) {
-    const a = leaves(e.from, true), b = leaves(e.to, false);
+    const f = byId.get(e.from), t = byId.get(e.to);
+    if (!f || !t) continue;
+    const a = leaves(repOf(f), true), b = leaves(repOf(t), false);
     if (a && b && a !== b && !g.hasEdge(a, b)) g.setEdge(a, b);
   }
   for (const id of groups) if (!(g.children(id) || []).length) g.setNode(id, { width: 120, height: 30 });
   dagre.layout(g);
-  return { g, byId, groups };
+  return { g, byId, groups, shown };
 }
 
-function Graph({ graph, selected, onSelect }) {
-  const lay = useMemo(() => layout(graph), [graph]);
-  const { g, byId, groups } = lay;
+function Graph({ graph, selected, onSelect, open, onToggle }) {
+  const lay = useMemo(() => layout(graph, open), [graph, [...open].sort().join(',')]);
+  const { g, byId, groups, shown } = lay;
+  useEffect(() => { performance.mark('sluice:dag-drawn'); }, [lay]);
   const info = g.graph();
   const gs = [...groups].map((id) => ({ id, box: g.node(id) })).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
   return html`<svg id="dag" width=${info.width + 16} height=${info.height + 16} xmlns="http://www.w3.org/2000/svg">
@@ -100,19 +128,22 @@ function Graph({ graph, selected, onSelect }) {
       const m = /^(.*):(then|else)$/.exec(id);
       const n = byId.get(m ? m[1] : id);
       const untaken = m && n && n.branch && n.branch !== m[2];
-      const label = m ? `${m[2]}${n && n.branch === m[2] ? ' (taken)' : untaken ? ' (not taken)' : ''}` : n.kind === 'loop' ? `loop ${id} × ${n.iterations} iterations` : `${n.branch ? `took ${n.branch}` : 'undecided'}: if ${n.predicate}`;
+      const pipe = !m && n.kind === 'pipeline';
+      const label = m ? `${m[2]}${n && n.branch === m[2] ? ' (taken)' : untaken ? ' (not taken)' : ''}` : pipe ? `▾ ${n.label}: ${countsText(n.inner)}` : n.kind === 'loop' ? `loop ${id} × ${n.iterations} iterations` : `${n.branch ? `took ${n.branch}` : 'undecided'}: if ${n.predicate}`;
       const max = Math.max(8, Math.floor(box.width / 6.2));
-      const shown = label.length > max ? `${label.slice(0, max - 1)}…` : label;
-      return html`<g class=${`group ${m ? 'branch' : n.kind === 'condition' ? 'cond' : 'loop'} ${untaken ? 'untaken' : ''}`} data-group=${id} data-branch=${n?.branch ?? ''}><rect x=${box.x - box.width / 2} y=${box.y - box.height / 2 - 14} width=${box.width} height=${box.height + 14} rx="6" /><text x=${box.x - box.width / 2 + 6} y=${box.y - box.height / 2 - 2}><title>${label}</title>${shown}</text></g>`;
+      const shownLabel = label.length > max ? `${label.slice(0, max - 1)}…` : label;
+      return html`<g class=${`group ${m ? 'branch' : pipe ? 'pipe' : n.kind === 'condition' ? 'cond' : 'loop'} ${untaken ? 'untaken' : ''}`} data-group=${id} data-branch=${n?.branch ?? ''} data-state=${pipe ? n.state : null} data-open=${pipe ? '1' : null}><rect x=${box.x - box.width / 2} y=${box.y - box.height / 2 - 14} width=${box.width} height=${box.height + 14} rx="6" />${pipe ? html`<rect class="toggle" data-toggle=${id} x=${box.x - box.width / 2} y=${box.y - box.height / 2 - 14} width=${box.width} height="14" rx="6" onClick=${() => onToggle(id)}><title>collapse ${id}</title></rect>` : null}<text x=${box.x - box.width / 2 + 6} y=${box.y - box.height / 2 - 2}><title>${label}</title>${shownLabel}</text></g>`;
     })}
     ${g.edges().map((e) => {
       const pts = g.edge(e).points;
       return html`<path class="edge" d=${`M${pts.map((p) => `${p.x},${p.y}`).join(' L')}`} />`;
     })}
-    ${graph.nodes.filter((n) => n.kind === 'task').map((n) => {
+    ${shown.filter((n) => !groups.has(n.id)).map((n) => {
       const b = g.node(n.id);
-      const second = n.instances > 1 ? Object.entries(n.counts).map(([k, v]) => `${v} ${k}`).join(', ') : n.state;
-      return html`<g class=${`node ${selected === n.id ? 'sel' : ''}`} data-node=${n.id} data-state=${n.state} onClick=${() => onSelect(n.id)}><rect x=${b.x - b.width / 2} y=${b.y - b.height / 2} width=${b.width} height=${b.height} rx="4" fill=${`var(--${n.state})`} /><text x=${b.x - b.width / 2 + 6} y=${b.y - 3}>${n.label}</text><text x=${b.x - b.width / 2 + 6} y=${b.y + 11}>${second}</text></g>`;
+      const pipe = n.kind === 'pipeline';
+      const second = pipe ? countsText(n.inner) || n.state : n.instances > 1 ? countsText(n.counts) : n.state;
+      const click = () => { if (pipe) onToggle(n.id); onSelect(n.id); };
+      return html`<g class=${`node ${pipe ? 'pipe' : ''} ${selected === n.id ? 'sel' : ''}`} data-node=${n.id} data-kind=${n.kind} data-state=${n.state} data-collapsed=${pipe ? '1' : null} onClick=${click}><rect x=${b.x - b.width / 2} y=${b.y - b.height / 2} width=${b.width} height=${b.height} rx="4" fill=${`var(--${n.state})`} /><text x=${b.x - b.width / 2 + 6} y=${b.y - 3}>${pipe ? `▸ ${n.label}` : n.label}</text><text class="counts" x=${b.x - b.width / 2 + 6} y=${b.y + 11}>${second}</text>${pipe ? html`<title>pipeline ${n.pipeline}: click to expand</title>` : null}</g>`;
     })}
   </svg>`;
 }
@@ -127,21 +158,30 @@ function TaskList({ tasks, selected, onSelect }) {
   const last = Math.min(tasks.length, Math.ceil((top + height) / ROW) + 5);
   return html`<div class="vlist" id="tasks" ref=${ref} onScroll=${(e) => setTop(e.target.scrollTop)} data-total=${tasks.length}>
     <div style=${{ height: `${tasks.length * ROW}px` }}></div>
-    ${tasks.slice(first, last).map((t, i) => html`<div class=${`vrow ${selected === t.key ? 'sel' : ''}`} data-task=${t.key} style=${{ top: `${(first + i) * ROW}px` }} onClick=${() => onSelect(t.key)}><${Badge} s=${t.state} /> ${t.key} <span class="mute">${fmtMs(t.durationMs)} ${t.cache.status === 'hit' ? 'cache hit' : ''}</span></div>`)}
+    ${tasks.slice(first, last).map((t, i) => html`<div class=${`vrow ${selected === t.key ? 'sel' : ''}`} data-task=${t.key} style=${{ top: `${(first + i) * ROW}px` }} onClick=${() => onSelect(t.key)}><${Badge} s=${t.state} /> ${t.key} <span class="mute">${fmtMs(t.durationMs)} ${t.state === 'cached' ? 'cache hit' : ''}</span></div>`)}
   </div>`;
 }
 
-function TaskPanel({ runId, task, version }) {
+// the task's details are read when it is selected (the run page has every task in brief only)
+function TaskPanel({ runId, taskKey, brief, version }) {
   const [logs, setLogs] = useState(null);
+  const [task, setTask] = useState(null);
   useEffect(() => {
-    if (!task || task.kind !== 'task') return;
+    setTask(null); setLogs(null);
+    if (!taskKey) return;
     let live = true;
-    api(`/api/runs/${enc(runId)}/logs/${enc(task.key)}`).then((l) => live && setLogs(l.entries), () => live && setLogs([]));
+    api(`/api/runs/${enc(runId)}/tasks/${enc(taskKey)}`).then((t) => {
+      if (!live) return;
+      setTask(t);
+      if (t.kind === 'task') api(`/api/runs/${enc(runId)}/logs/${enc(t.key)}`).then((l) => live && setLogs(l.entries), () => live && setLogs([]));
+    }, () => live && setTask(null));
     return () => { live = false; };
-  }, [runId, task?.key, version]);
-  if (!task) return html`<p class="mute">select a task in the graph or the list</p>`;
+  }, [runId, taskKey, version]);
+  if (!taskKey) return html`<p class="mute">select a task in the graph or the list</p>`;
+  // never the previous task's details under this one's name: until this one's come, its name and state from the list
+  if (!task || task.key !== taskKey) return html`<div id="task-panel" data-loading="1"><h3>${taskKey} ${brief ? html`<${Badge} s=${brief.state} />` : null}</h3><p class="mute">loading…</p></div>`;
   const cache = task.cache.status === 'hit' ? `hit (from ${task.cache.from})` : task.cache.status === 'miss' ? `miss: ${task.cache.reason}` : task.cache.status;
-  return html`<div id="task-panel"><h3>${task.key} <${Badge} s=${task.state} /></h3>
+  return html`<div id="task-panel" data-task=${task.key}><h3>${task.key} <${Badge} s=${task.state} /></h3>
     <table><tbody><tr><th>started</th><td>${fmtTime(task.startedAt)}</td></tr><tr><th>finished</th><td>${fmtTime(task.finishedAt)}</td></tr><tr><th>duration</th><td>${fmtMs(task.durationMs)}</td></tr><tr><th>cache</th><td id="cache">${cache}</td></tr>${task.error ? html`<tr><th>error</th><td>${task.error}</td></tr>` : null}</tbody></table>
     <h4>attempts</h4><table><thead><tr><th>#</th><th>outcome</th><th>started</th><th>finished</th><th>exit</th><th>message</th></tr></thead><tbody>${task.attempts.map((a) => html`<tr><td>${a.n}</td><td>${a.outcome}</td><td>${fmtTime(a.startedAt)}</td><td>${fmtTime(a.finishedAt)}</td><td>${a.exitCode ?? a.signal ?? '-'}</td><td>${a.message ?? ''}</td></tr>`)}</tbody></table>
     <h4>inputs</h4><table><tbody>${Object.entries(task.inputs ?? {}).map(([k, v]) => html`<tr><th>${k}</th><td>${showVal(v)}</td></tr>`)}</tbody></table>
@@ -178,9 +218,8 @@ function MetricCharts({ points }) {
 }
 
 // ---------------------------------------------------------------- Run
-function Run({ id }) {
-  const [run, setRun] = useState(null);
-  const [graph, setGraph] = useState(null);
+function Run({ id, open, onOpen }) {
+  const [page, setPage] = useState(null);
   const [error, setError] = useState(null);
   const [node, setNode] = useState(null);
   const [key, setKey] = useState(null);
@@ -189,14 +228,19 @@ function Run({ id }) {
   useEffect(() => {
     let live = true;
     // another run: nothing of the one shown before stays on screen while this one loads
-    setRun(null); setGraph(null); setError(null); setNode(null); setKey(null); setPoints([]);
+    setPage(null); setError(null); setNode(null); setKey(null); setPoints([]);
     // the metrics come on their own: the DAG and the task list do not wait for them
     const load = () => {
       api(`/api/runs/${enc(id)}/metrics`).then((m) => live && setPoints(m.points), () => {});
-      return Promise.all([api(`/api/runs/${enc(id)}`), api(`/api/runs/${enc(id)}/graph`)]).then(([r, g]) => {
+      // one answer: the run with its tasks in brief, and its graph
+      return pageOf(id).then((p) => {
         if (!live) return;
-        seen = { status: r.status, progress: r.progress };
-        setRun(r); setGraph(g); setVersion((v) => v + 1);
+        performance.mark('sluice:page-answer');
+        // the tasks come as columns: rows for the list, each naming its graph node
+        const c = p.tasks;
+        p.run.tasks = c.key.map((key, i) => ({ key, state: c.states[c.state[i]], durationMs: c.durationMs[i], attempts: c.attempts[i], node: p.graph.nodes[c.node[i]]?.id ?? null }));
+        seen = { status: p.run.status, progress: p.run.progress };
+        setPage(p); setVersion((v) => v + 1);
       }, (e) => live && setError(e.message));
     };
     let es = null, timer = null, seen = null;
@@ -215,19 +259,22 @@ function Run({ id }) {
     return () => { live = false; es?.close(); if (timer) clearTimeout(timer); };
   }, [id]);
   if (error) return html`<p class="error">${error}</p>`;
-  if (!run || !graph) return html`<p>loading run…</p>`;
+  // the page of this run, not of the one shown before (its answer names it)
+  if (!page || (page.run.id !== id && !page.run.id.startsWith(id) && !/^latest/.test(id))) return html`<p>loading run…</p>`;
+  const { run, graph } = page;
   const n = node && graph.nodes.find((x) => x.id === node);
-  const shown = n ? run.tasks.filter((t) => t.taskId === n.id || t.key === n.id) : run.tasks;
-  const task = key ? run.tasks.find((t) => t.key === key) : n && n.kind === 'task' && n.instances === 1 ? run.tasks.find((t) => t.key === n.keys[0]) : null;
-  return html`<div id="run" data-status=${run.status} data-ready="1">
+  const shown = n ? run.tasks.filter((t) => t.node === n.id) : run.tasks;
+  const taskKey = key ?? (n && (n.kind === 'task' || n.kind === 'pipeline') && n.instances === 1 ? n.keys[0] : null);
+  const toggle = (g) => onOpen(open.has(g) ? [...open].filter((x) => x !== g) : [...open, g]);
+  return html`<div id="run" data-run=${run.id} data-status=${run.status} data-ready="1">
     <h2>${run.id} <${Badge} s=${run.orphaned ? 'interrupted' : run.status} /> <span class="mute" id="progress">${run.progress}</span></h2>
     <p class="mute">pipeline ${run.pipeline} · started ${fmtTime(run.createdAt)} · ${fmtMs(run.durationMs)} · ${run.counts.total} tasks${run.git ? ` · ${run.git.commit.slice(0, 12)}${run.git.dirty ? '+dirty' : ''}` : ''}</p>
-    <div class="row"><div class="grow"><div class="panel graph"><${Graph} graph=${graph} selected=${node} onSelect=${(x) => { setNode(x); setKey(null); }} /></div>
-      <div class="panel"><b>tasks${n ? ` of ${n.id}` : ''}</b> (${shown.length}) ${n ? html`<a href="javascript:void 0" onClick=${() => setNode(null)}>all</a>` : null}<${TaskList} tasks=${shown} selected=${key} onSelect=${setKey} /></div></div>
-      <div class="grow panel"><${TaskPanel} runId=${run.id} task=${task} version=${version} /></div></div>
+    <div class="row"><div class="grow"><div class="panel graph"><${Graph} graph=${graph} selected=${node} open=${open} onToggle=${toggle} onSelect=${(x) => { setNode(x); setKey(null); }} /></div>
+      <div class="panel"><b>tasks${n ? ` of ${n.id}` : ''}</b> (${shown.length}) ${n ? html`<a href="javascript:void 0" onClick=${() => setNode(null)}>all</a>` : null}<${TaskList} tasks=${shown} selected=${taskKey} onSelect=${setKey} /></div></div>
+      <div class="grow panel"><${TaskPanel} runId=${run.id} taskKey=${taskKey} brief=${taskKey ? run.tasks.find((t) => t.key === taskKey) : null} version=${version} /></div></div>
     <div class="panel"><h3>params</h3><table><tbody>${Object.entries(run.params).map(([k, v]) => html`<tr><th>${k}</th><td>${JSON.stringify(v)}</td></tr>`)}</tbody></table></div>
     <div class="panel" id="metrics"><h3>metrics</h3><${MetricCharts} points=${points} /></div>
-    <div class="panel"><h3>artifacts</h3><table><thead><tr><th>name</th><th>type</th><th>size</th><th>hash</th><th>consumers</th></tr></thead><tbody>${run.artifacts.slice(0, 500).map((a) => html`<tr><td>${a.name}</td><td>${a.type}</td><td>${a.size}</td><td><a href=${`#/artifact/${a.hash.replace(/^sha256:/, '')}`}>${a.hash.replace(/^sha256:/, '').slice(0, 12)}</a></td><td>${a.consumers.join(', ')}</td></tr>`)}</tbody></table></div>
+    <div class="panel"><h3>artifacts</h3><table><thead><tr><th>name</th><th>type</th><th>size</th><th>hash</th><th>consumers</th></tr></thead><tbody>${run.artifacts.map((a) => html`<tr><td>${a.name}</td><td>${a.type}</td><td>${a.size}</td><td><a href=${`#/artifact/${a.hash.replace(/^sha256:/, '')}`}>${a.hash.replace(/^sha256:/, '').slice(0, 12)}</a></td><td>${a.consumers.join(', ')}</td></tr>`)}</tbody></table>${run.artifactCount > run.artifacts.length ? html`<p class="mute">the first ${run.artifacts.length} of ${run.artifactCount} artifacts</p>` : null}</div>
   </div>`;
 }
 
@@ -279,11 +326,30 @@ function Models() {
   return html`<div id="models">${data.models.map((m) => html`<div class="panel"><h3>${m.name}</h3><table><thead><tr><th>version</th><th>aliases</th><th>metrics</th><th>source</th><th>artifact</th></tr></thead><tbody>${m.versionList.map((v) => html`<tr><td>${v.version}</td><td>${v.aliases.join(', ') || '-'}</td><td>${Object.entries(v.metrics).map(([k, x]) => `${k}=${x}`).join(' ')}</td><td><a href=${`#/run/${enc(v.runId)}`}>${v.runId}</a>/${v.taskKey}</td><td>${v.artifactHash.replace(/^sha256:/, '').slice(0, 12)}</td></tr>`)}</tbody></table></div>`)}</div>`;
 }
 
+// `#/run/<id>?open=a,b`: the URL keeps which nested pipelines are open
+// ---------------------------------------------------------------- Triggers
+function Triggers() {
+  const { data, error } = useApi('/api/triggers');
+  if (error) return html`<p class="error">${error}</p>`;
+  if (!data) return html`<p>loading…</p>`;
+  if (!data.triggers.length) return html`<p class="mute" id="triggers" data-empty="1">no triggers in this store (sluice triggers serve has not run here)</p>`;
+  const runLink = (id) => html`<a href=${`#/run/${enc(id)}`}>${id}</a>`;
+  return html`<div id="triggers">${data.triggers.map((t) => html`<div class="panel trigger" data-trigger=${t.name}>
+    <h3>${t.name} <span class="mute">${t.counts.fire} fired, ${t.counts.suppress} suppressed, ${t.counts.skip} skipped${t.state.lastFireAt ? ` · last fire ${fmtTime(t.state.lastFireAt)}` : ''}${t.state.running.length ? ` · running ${t.state.running.join(', ')}` : ''}${t.state.queued ? ` · ${t.state.queued} queued` : ''}</span></h3>
+    <h4>runs started</h4>${t.fires.length ? html`<table class="fires"><thead><tr><th>run</th><th>status</th><th>reserved</th><th>dedupe key</th><th>params</th></tr></thead><tbody>${t.fires.map((f) => html`<tr data-run=${f.runId}><td>${f.runStatus ? runLink(f.runId) : f.runId}</td><td><${Badge} s=${f.runStatus ?? f.fire} /></td><td>${fmtTime(f.reservedAt)}</td><td class="mute">${f.dedupeKey}</td><td>${Object.entries(f.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}</td></tr>`)}</tbody></table>` : html`<p class="mute">none</p>`}
+    <h4>last decisions</h4><table class="decisions"><thead><tr><th>at</th><th>decision</th><th>reason</th><th>run</th><th>evidence</th></tr></thead><tbody>${t.decisions.map((d) => html`<tr data-kind=${d.kind}><td>${fmtTime(d.at)}</td><td><span class=${`badge dk-${d.kind}`}>${d.kind}</span></td><td class="reason">${d.reason}</td><td>${d.runId ? runLink(d.runId) : '-'}</td><td><details><summary>${Object.keys(d.evidence).slice(0, 4).join(', ') || 'none'}</summary><pre class="evidence">${JSON.stringify({ evidence: d.evidence, ...(d.event ? { event: d.event } : {}) }, null, 2)}</pre></details></td></tr>`)}</tbody></table>
+  </div>`)}</div>`;
+}
+
 function App() {
   const route = useRoute();
-  const [, page, arg] = /^#\/([^/]*)\/?(.*)$/.exec(route) || [];
-  const body = page === 'run' ? html`<${Run} id=${decodeURIComponent(arg)} />` : page === 'artifact' ? html`<${Artifact} hash=${arg} />` : page === 'compare' ? html`<${Compare} ids=${arg.split(',').map(decodeURIComponent)} />` : page === 'models' ? html`<${Models} />` : html`<${Runs} />`;
-  return html`<header><b>Sluice</b><a href="#/runs">Runs</a><a href="#/models">Models</a></header><main>${body}</main>`;
+  const [, page, rest] = /^#\/([^/]*)\/?(.*)$/.exec(route) || [];
+  const [arg, query] = (rest ?? '').split('?');
+  const params = new URLSearchParams(query ?? '');
+  const open = new Set((params.get('open') ?? '').split(',').filter(Boolean));
+  const setOpen = (list) => { location.hash = `#/run/${arg}${list.length ? `?open=${list.map(enc).join(',')}` : ''}`; };
+  const body = page === 'run' ? html`<${Run} id=${decodeURIComponent(arg)} open=${open} onOpen=${setOpen} />` : page === 'artifact' ? html`<${Artifact} hash=${arg} />` : page === 'compare' ? html`<${Compare} ids=${arg.split(',').map(decodeURIComponent)} />` : page === 'models' ? html`<${Models} />` : page === 'triggers' ? html`<${Triggers} />` : html`<${Runs} />`;
+  return html`<header><b>Sluice</b><a href="#/runs">Runs</a><a href="#/models">Models</a><a href="#/triggers">Triggers</a></header><main>${body}</main>`;
 }
 const root = document.getElementById('app');
 root.textContent = '';

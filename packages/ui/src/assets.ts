@@ -1,18 +1,32 @@
 /**
  * The page's script and style: one esbuild bundle of `client/` (Preact + htm, dagre, uPlot), all
- * local (no CDN). Built once per process from the sources when `dist/` is missing or older than them.
+ * local (no CDN), in `dist/client/`. The package's build makes it (a published package has no
+ * `client/` and no esbuild); in the workspace it is rebuilt once per process when missing or
+ * older than the sources.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export interface Asset { readonly body: string; readonly type: string }
+export interface Asset {
+  readonly body: string;
+  readonly type: string;
+  /** The body gzipped once, for clients that accept it. */
+  readonly gzip: Buffer;
+  /** sha256 of the body (base64url, 16 characters): the asset's version in its URL and its ETag. */
+  readonly hash: string;
+}
+const asset = (body: string, type: string): Asset => ({ body, type, gzip: gzipSync(body, { level: 9 }), hash: createHash('sha256').update(body).digest('base64url').slice(0, 16) });
 let built: Promise<Record<string, Asset>> | undefined;
 
-/** Bundles the client into `dist/` (used by the tests, the bench and `prepack`). */
-export async function buildClient(outdir = join(root, 'dist')): Promise<void> {
-  const esbuild = await import('esbuild');
+/** Bundles the client into `dist/client/` (used by the tests, the bench and the package's build). */
+export async function buildClient(outdir = join(root, 'dist', 'client')): Promise<void> {
+  const esbuild = await import('esbuild').catch(() => {
+    throw new Error(`@sluice/ui: the page's bundle is missing (${join(outdir, 'app.js')}) and esbuild is not installed to build it: reinstall @sluice/ui, or in the workspace run pnpm install`);
+  });
   await esbuild.build({
     entryPoints: { app: join(root, 'client', 'main.js') }, bundle: true, format: 'esm', minify: true, outdir,
     target: 'es2020', logLevel: 'silent', loader: { '.css': 'css' }, legalComments: 'none',
@@ -21,14 +35,14 @@ export async function buildClient(outdir = join(root, 'dist')): Promise<void> {
 
 export function clientAssets(): Promise<Record<string, Asset>> {
   built ??= (async () => {
-    const dist = join(root, 'dist');
+    const dist = join(root, 'dist', 'client');
     const src = join(root, 'client');
     const newest = existsSync(src) ? Math.max(...readdirSync(src).map((f) => statSync(join(src, f)).mtimeMs)) : 0;
     const fresh = existsSync(join(dist, 'app.js')) && statSync(join(dist, 'app.js')).mtimeMs >= newest && !process.env.SLUICE_UI_REBUILD;
     if (!fresh) await buildClient(dist);
     return {
-      'app.js': { body: readFileSync(join(dist, 'app.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },
-      'app.css': { body: existsSync(join(dist, 'app.css')) ? readFileSync(join(dist, 'app.css'), 'utf8') : '', type: 'text/css; charset=utf-8' },
+      'app.js': asset(readFileSync(join(dist, 'app.js'), 'utf8'), 'text/javascript; charset=utf-8'),
+      'app.css': asset(existsSync(join(dist, 'app.css')) ? readFileSync(join(dist, 'app.css'), 'utf8') : '', 'text/css; charset=utf-8'),
     };
   })();
   return built;

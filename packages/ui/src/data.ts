@@ -3,9 +3,10 @@
  * `sluice runs/show/logs --json` print) and @sluice/tracking's store (metrics, registry). No SQL
  * of its own: every function here reshapes those views for a page.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRunRow, irOf, LocalBackend, StateStore, storePaths, type LogEntry, type RunView, type TaskView } from '@sluice/runner';
+import { findRunRow, irOf, LocalBackend, StateStore, storePaths, type LogEntry, type RunOverviewView, type RunView, type TaskBriefView, type TaskView } from '@sluice/runner';
 import type { NodeIR, PipelineIR, PredicateIR, ValueIR } from '@sluice/sdk';
 import { openEmbeddedRegistry, openTrackingStore } from '@sluice/tracking';
 
@@ -17,10 +18,14 @@ export class UiError extends Error {
 }
 
 export interface GraphNode {
-  /** The IR node id (unique within the pipeline). */
+  /**
+   * The node's id in the graph: its IR id, prefixed inside a nested pipeline by the id of the
+   * task that runs it (`train/fit`). Loop iterations share their body's nodes.
+   */
   readonly id: string;
-  readonly kind: 'task' | 'condition' | 'loop';
-  /** Enclosing loop or condition (`<condition>:then` / `<condition>:else` for a branch), null at top level. */
+  /** `pipeline`: a task running a pipeline component (a sub-DAG), a group of its own nodes. */
+  readonly kind: 'task' | 'condition' | 'loop' | 'pipeline';
+  /** Enclosing loop, condition branch (`<condition>:then` / `<condition>:else`) or nested pipeline; null at top level. */
   readonly parent: string | null;
   readonly label: string;
   /** The state of the task (summed over loop iterations: the worst one), or of the group. */
@@ -35,6 +40,9 @@ export interface GraphNode {
   readonly branch?: 'then' | 'else' | null;
   /** Loops: how many iterations ran or are planned. */
   readonly iterations?: number;
+  /** Nested pipelines: the pipeline's name and how many of its tasks (over every instance, nested ones included) are in each state. */
+  readonly pipeline?: string;
+  readonly inner?: { readonly [state: string]: number };
   /** Tasks: environment variables read from secrets, as references (`secret <name>, key <key>`); never a value. */
   readonly secrets?: { readonly [env: string]: string };
 }
@@ -79,21 +87,72 @@ function predSources(p: PredicateIR, out: Set<string>): void {
   else for (const a of p.args) predSources(a, out);
 }
 
-/** The IR id of a task key: `sweep[2]/fit` -> `fit`; `nested/inner` -> `inner` of its top node. */
-const idOfKey = (key: string) => (key.split('/').at(-1) as string).replace(/\[\d+\]$/, '');
+/** Graph ids of the tasks that run a nested pipeline (`train`, `train/inner`), from the IR. */
+function pipelineTaskIds(ir: PipelineIR): Set<string> {
+  const out = new Set<string>();
+  const walk = (dag: readonly NodeIR[], prefix: string, seen: ReadonlySet<string>) => {
+    for (const n of dag) {
+      if (n.kind === 'condition') {
+        walk(n.then, prefix, seen);
+        walk(n.else, prefix, seen);
+      } else if (n.kind === 'loop') walk(n.body, prefix, seen);
+      else {
+        const c = ir.components[n.component];
+        if (c?.kind === 'pipeline' && !seen.has(n.component)) {
+          out.add(prefix + n.id);
+          walk(c.dag, `${prefix}${n.id}/`, new Set([...seen, n.component]));
+        }
+      }
+    }
+  };
+  walk(ir.dag, '', new Set());
+  return out;
+}
+
+/**
+ * The graph id of a task key: loop indices and loop segments go (`sweep[2]/fit` -> `fit`), a
+ * nested pipeline's task keeps the id of the task that runs it (`each[0]/train/fit` -> `train/fit`).
+ */
+export function graphIdOfKey(key: string, pipelineTasks: ReadonlySet<string>): string {
+  const segs = key.split('/');
+  let prefix = '';
+  for (let i = 0; i < segs.length; i++) {
+    const id = (segs[i] as string).replace(/\[\d+\]$/, '');
+    if (i === segs.length - 1) return prefix + id;
+    if (pipelineTasks.has(prefix + id)) prefix = `${prefix}${id}/`;
+  }
+  return prefix;
+}
+
+/** What the graph needs of each task instance. */
+export interface GraphTask { readonly key: string; readonly state: string }
 
 /**
  * The run's DAG from its IR, with each node's state from the run's tasks: loops and conditions
  * are groups (a loop's body once, with per-iteration counts: a 10,000-iteration loop is one group),
- * a condition carries its predicate and the branch taken.
+ * a condition carries its predicate and the branch taken, a nested pipeline is a group of its own
+ * tasks (ids prefixed by its task's) with their states counted.
  */
-export function runGraph(ir: PipelineIR, tasks: readonly TaskView[]): Graph {
-  const byId = new Map<string, TaskView[]>();
-  for (const t of tasks) {
-    const id = t.kind === 'task' ? idOfKey(t.key) : idOfKey(t.key);
+export function runGraph(ir: PipelineIR, tasks: readonly GraphTask[], graphIds?: readonly string[]): Graph {
+  const nestedIds = pipelineTaskIds(ir);
+  const byId = new Map<string, GraphTask[]>();
+  const inner = new Map<string, Record<string, number>>();
+  for (const [i, t] of tasks.entries()) {
+    const id = graphIds?.[i] ?? graphIdOfKey(t.key, nestedIds);
     let l = byId.get(id);
     if (!l) byId.set(id, (l = []));
     l.push(t);
+  }
+  for (const [id, inst] of byId) {
+    if (nestedIds.has(id)) continue;
+    // a leaf task (or group) inside nested pipelines counts for each of them
+    for (let i = id.indexOf('/'); i >= 0; i = id.indexOf('/', i + 1)) {
+      const p = id.slice(0, i);
+      if (!nestedIds.has(p)) continue;
+      const c = inner.get(p) ?? {};
+      inner.set(p, c);
+      for (const t of inst) c[t.state] = (c[t.state] ?? 0) + 1;
+    }
   }
   const nodes: GraphNode[] = [];
   const edges: { from: string; to: string }[] = [];
@@ -105,36 +164,41 @@ export function runGraph(ir: PipelineIR, tasks: readonly TaskView[]): Graph {
     const state = inst.length ? (STATE_RANK.find((s) => counts[s]) ?? 'waiting') : 'pending';
     return { counts, state, keys: inst.slice(0, 50).map((t) => t.key), instances: inst.length };
   };
-  const walk = (dag: readonly NodeIR[], parent: string | null) => {
+  const walk = (dag: readonly NodeIR[], parent: string | null, prefix: string, seen: ReadonlySet<string>) => {
     for (const n of dag) {
-      ids.add(n.id);
+      const id = prefix + n.id;
+      ids.add(id);
       const deps = new Set<string>(n.after);
       if (n.kind === 'task') {
         for (const v of Object.values(n.inputs)) sources(v, deps);
         const c = ir.components[n.component];
         const secretEnv = { ...(c && 'defaults' in c ? (c.defaults as { secretEnv?: Record<string, { secret: string; key: string }> }).secretEnv : undefined), ...n.options.secretEnv };
         const secrets = Object.fromEntries(Object.entries(secretEnv).map(([k, r]) => [k, `secret ${r.secret}, key ${r.key}`]));
-        nodes.push({ id: n.id, kind: 'task', parent, label: c?.name && c.name !== n.id ? `${n.id} (${c.name})` : n.id, ...summary(n.id), ...(Object.keys(secrets).length ? { secrets } : {}) });
+        const label = c?.name && c.name !== n.id ? `${n.id} (${c.name})` : n.id;
+        if (c?.kind === 'pipeline' && nestedIds.has(id) && !seen.has(n.component)) {
+          nodes.push({ id, kind: 'pipeline', parent, label, ...summary(id), pipeline: c.name, inner: inner.get(id) ?? {} });
+          walk(c.dag, id, `${id}/`, new Set([...seen, n.component]));
+        } else nodes.push({ id, kind: 'task', parent, label, ...summary(id), ...(Object.keys(secrets).length ? { secrets } : {}) });
       } else if (n.kind === 'condition') {
         predSources(n.predicate, deps);
-        const s = summary(n.id);
-        const taken = (branch: readonly NodeIR[]) => branch.some((b) => (byId.get(b.id) ?? []).some((t) => t.state !== 'skipped' && t.state !== 'waiting'));
+        const s = summary(id);
+        const taken = (branch: readonly NodeIR[]) => branch.some((b) => (byId.get(prefix + b.id) ?? []).some((t) => t.state !== 'skipped' && t.state !== 'waiting'));
         const branch = taken(n.then) ? 'then' : taken(n.else) ? 'else' : null;
-        nodes.push({ id: n.id, kind: 'condition', parent, label: n.id, ...s, predicate: predicateText(n.predicate), branch });
-        walk(n.then, `${n.id}:then`);
-        walk(n.else, `${n.id}:else`);
+        nodes.push({ id, kind: 'condition', parent, label: n.id, ...s, predicate: predicateText(n.predicate), branch });
+        walk(n.then, `${id}:then`, prefix, seen);
+        walk(n.else, `${id}:else`, prefix, seen);
       } else {
         sources(n.items, deps);
-        const s = summary(n.id);
+        const s = summary(id);
         const body = n.body[0];
-        const iterations = body ? (byId.get(body.id) ?? []).length : 0;
-        nodes.push({ id: n.id, kind: 'loop', parent, label: n.id, ...s, iterations });
-        walk(n.body, n.id);
+        const iterations = body ? (byId.get(prefix + body.id) ?? []).length : 0;
+        nodes.push({ id, kind: 'loop', parent, label: n.id, ...s, iterations });
+        walk(n.body, id, prefix, seen);
       }
-      for (const d of deps) edges.push({ from: d, to: n.id });
+      for (const d of deps) edges.push({ from: prefix + d, to: id });
     }
   };
-  walk(ir.dag, null);
+  walk(ir.dag, null, '', new Set());
   if (ir.exitHandler) {
     nodes.push({ id: ir.exitHandler.id, kind: 'task', parent: null, label: `${ir.exitHandler.id} (exit handler)`, ...summary(ir.exitHandler.id) });
   }
@@ -144,10 +208,55 @@ export function runGraph(ir: PipelineIR, tasks: readonly TaskView[]): Graph {
 
 const HEX = /^[0-9a-f]{64}$/;
 
+/**
+ * A run's tasks in brief, as columns (one array per field, `i`-th entries together): 10,000
+ * tasks are ~0.3 MiB of JSON instead of 1.2 MiB of objects, and parse in a few milliseconds.
+ */
+export interface TaskColumns {
+  readonly key: readonly string[];
+  /** Index into `states`. */
+  readonly state: readonly number[];
+  readonly states: readonly string[];
+  readonly durationMs: readonly (number | null)[];
+  readonly attempts: readonly number[];
+  /** Index into the graph's `nodes` of the node the task is drawn as (-1: none). */
+  readonly node: readonly number[];
+}
+
+export function taskColumns(tasks: readonly TaskBriefView[], graph: Graph, graphIds: readonly string[]): TaskColumns {
+  const states: string[] = [];
+  const stateIx = new Map<string, number>();
+  const nodeIx = new Map(graph.nodes.map((n, i) => [n.id, i]));
+  const cols = { key: [] as string[], state: [] as number[], states, durationMs: [] as (number | null)[], attempts: [] as number[], node: [] as number[] };
+  for (const [i, t] of tasks.entries()) {
+    let s = stateIx.get(t.state);
+    if (s === undefined) {
+      stateIx.set(t.state, (s = states.length));
+      states.push(t.state);
+    }
+    cols.key.push(t.key);
+    cols.state.push(s);
+    cols.durationMs.push(t.durationMs);
+    cols.attempts.push(t.attempts);
+    cols.node.push(nodeIx.get(graphIds[i] as string) ?? -1);
+  }
+  return cols;
+}
+
+/** The Run page's first answer: the run (without its tasks), its graph, and its tasks in brief as columns. */
+export interface RunPage {
+  readonly status: string;
+  readonly run: Omit<RunOverviewView, 'tasks'>;
+  readonly graph: Graph;
+  readonly tasks: TaskColumns;
+}
+
 /** The web view's reads of one store directory. */
 export class UiData {
   readonly backend: LocalBackend;
   readonly paths: ReturnType<typeof storePaths>;
+  /** Part of every validator: answers of another build of the server never match. */
+  etagSalt = '';
   constructor(storeDir: string) {
     this.backend = new LocalBackend(storeDir);
     this.paths = storePaths(storeDir);
@@ -168,38 +277,74 @@ export class UiData {
     return this.backend.listRuns({ limit });
   }
 
-  private readonly recent = new Map<string, { at: number; view: Promise<RunView> }>();
-  private readonly ended = new Map<string, { stamp: string; view: RunView }>();
+  private readonly recent = new Map<string, { at: number; view: Promise<unknown> }>();
+  private readonly ended = new Map<string, { stamp: string; view: unknown }>();
   /**
-   * One run's view (LocalBackend.getRun). A run that is not running is kept until its record
+   * Reads a view of a run through `read`, kept for a run that is not running until its record
    * changes (a resume or retry sets it running again and bumps `updated_at`); reads of a running
    * run within `memoMs` of the end of the last one share it (a page asks for the run and its
    * graph at once; the poller reads it too).
    */
-  async run(id: string, memoMs = 300): Promise<RunView> {
+  private async memo<T extends { readonly status: string }>(what: string, id: string, read: (runId: string) => Promise<T>, memoMs: number): Promise<T> {
     const row = this.state((s) => findRunRow(s, id));
     const stamp = `${row.status} ${row.updated_at}`;
-    const done = this.ended.get(row.id);
-    if (done && done.stamp === stamp) return done.view;
-    const hit = this.recent.get(row.id);
-    if (hit && Date.now() - hit.at < memoMs) return hit.view;
-    const view = this.backend.getRun(row.id);
+    const slot = `${what} ${row.id}`;
+    const done = this.ended.get(slot);
+    if (done && done.stamp === stamp) return done.view as T;
+    const hit = this.recent.get(slot);
+    if (hit && Date.now() - hit.at < memoMs) return hit.view as Promise<T>;
+    const view = read(row.id);
     const entry = { at: Number.POSITIVE_INFINITY, view };
-    this.recent.set(row.id, entry);
+    this.recent.set(slot, entry);
     try {
       const v = await view;
       entry.at = Date.now();
       if (v.status !== 'running') {
-        this.ended.set(row.id, { stamp, view: v });
-        if (this.ended.size > 32) this.ended.delete(this.ended.keys().next().value as string);
+        this.ended.set(slot, { stamp, view: v });
+        if (this.ended.size > 64) this.ended.delete(this.ended.keys().next().value as string);
       }
       return v;
     } catch (e) {
-      this.recent.delete(row.id);
+      this.recent.delete(slot);
       throw e;
     } finally {
       if (this.recent.size > 64) for (const [k, x] of this.recent) if (Date.now() - x.at >= memoMs) this.recent.delete(k);
     }
+  }
+
+  /** One run's full view (LocalBackend.getRun, what `sluice show --json` prints). */
+  run(id: string, memoMs = 300): Promise<RunView> {
+    return this.memo('run', id, (runId) => this.backend.getRun(runId), memoMs);
+  }
+
+  /**
+   * What the Run page shows first, in one answer: the run with every task in brief
+   * (LocalBackend.getRunOverview) and its graph. Cheap for big runs; a task's details come
+   * from {@link task}.
+   */
+  page(id: string, memoMs = 300): Promise<RunPage> {
+    return this.memo('page', id, async (runId) => {
+      const { tasks, ...run } = await this.backend.getRunOverview(runId);
+      const ir = this.ir(runId);
+      const nested = pipelineTaskIds(ir);
+      const ids = tasks.map((t) => graphIdOfKey(t.key, nested));
+      const graph = runGraph(ir, tasks, ids);
+      return { status: run.status, run, graph, tasks: taskColumns(tasks, graph, ids) };
+    }, memoMs);
+  }
+
+  /** One task of a run: attempts, cache hit or miss (and why), inputs, outputs. */
+  task(id: string, key: string): Promise<TaskView> {
+    return this.backend.getTask(id, key);
+  }
+
+  /**
+   * A validator for a run's answers: the same while its record does not change, null while it
+   * runs (then every answer is fresh).
+   */
+  etag(id: string, what: string): string | null {
+    const row = this.state((s) => findRunRow(s, id));
+    return row.status === 'running' ? null : `"${createHash('sha256').update(`${this.etagSalt}\0${what}\0${row.id}\0${row.status}\0${row.updated_at}\0${row.ir_hash}`).digest('base64url').slice(0, 27)}"`;
   }
 
   /** The run id a name (id, prefix, `latest`) stands for. */
@@ -215,8 +360,7 @@ export class UiData {
   }
 
   async graph(id: string): Promise<Graph> {
-    const run = await this.run(id);
-    return runGraph(this.ir(run.id), run.tasks);
+    return (await this.page(id)).graph;
   }
 
   async logs(id: string, task: string): Promise<LogEntry[]> {
@@ -279,6 +423,11 @@ export class UiData {
       params: section('params'), metrics: section('metrics'), data: section('data'),
       series: sides.map((x) => ({ run: x.id, series: x.series })),
     };
+  }
+
+  /** The store's triggers: last decisions (fire, suppress, skip; reason, evidence) and the runs they started. */
+  async triggers() {
+    return this.backend.triggers({ decisions: 50 });
   }
 
   async models() {

@@ -5,9 +5,10 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
+import { compress } from 'hono/compress';
 import { streamSSE } from 'hono/streaming';
 import { RunnerError } from '@sluice/runner';
-import { clientAssets } from './assets.ts';
+import { clientAssets, type Asset } from './assets.ts';
 import { UiData, UiError } from './data.ts';
 import { RunWatchers } from './watch.ts';
 
@@ -17,6 +18,8 @@ export interface UiAppOptions {
   readonly token?: string;
   /** Store poll interval for live runs. @default 250 */
   readonly pollMs?: number;
+  /** Gzip JSON answers. @default true when a token is required (bound beyond loopback) */
+  readonly compress?: boolean;
 }
 
 /** The page may load only its own script and style, talk only to this server, and frame nothing but sandboxed srcdoc reports. */
@@ -36,6 +39,7 @@ export function newToken(): string {
 
 export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatchers; close: () => void } {
   const data = new UiData(opts.storeDir);
+  const startedAt = `${process.pid}-${Date.now()}`;
   const watchers = new RunWatchers(data, opts.pollMs ?? 250);
   const app = new Hono();
 
@@ -53,6 +57,11 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
     await next();
   });
 
+  // Beyond loopback, JSON answers are gzipped (a 10,000-task run's page answer: ~0.3 MiB, ~40 KiB gzipped).
+  // Not on loopback: there gzip costs the server 40-110 ms for that answer (bench/RESULTS.md) and saves nothing.
+  // Server-sent events are never compressed (hono's filter leaves text/event-stream alone).
+  if (opts.compress ?? !!opts.token) app.use('/api/*', compress({ encoding: 'gzip' }));
+
   app.onError((e, c) => {
     if (e instanceof UiError) return c.json({ error: e.message }, e.status);
     if (e instanceof RunnerError) return c.json({ error: e.message }, /unknown|no run|no task|not found|has no/i.test(e.message) || /unknown/.test(e.code) ? 404 : 400);
@@ -60,14 +69,32 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
   });
 
   const json = (c: Context, v: unknown) => c.json(v as object);
+  /** Answers about a finished run carry a validator: a browser that has it gets 304 and keeps its copy. */
+  const cached = async (c: Context, id: string, what: string, read: () => Promise<unknown>) => {
+    // this server's answers only: another bundle or another server process (maybe another version) never matches
+    data.etagSalt ||= `${(await clientAssets())['app.js']?.hash ?? '-'} ${startedAt}`;
+    const tag = data.etag(id, what);
+    if (tag) {
+      c.header('ETag', tag);
+      c.header('Cache-Control', 'no-cache');
+      const given = (c.req.header('if-none-match') ?? '').split(',').map((x) => x.trim().replace(/^W\//, ''));
+      if (given.includes(tag)) return c.body(null, 304);
+    }
+    return json(c, await read());
+  };
   app.get('/api/runs', async (c) => {
     const q = (c.req.query('q') ?? '').toLowerCase();
     const status = c.req.query('status');
     const runs = (await data.runs()).filter((r) => (!status || r.status === status) && (!q || r.id.toLowerCase().includes(q) || r.pipeline.toLowerCase().includes(q)));
     return json(c, { runs });
   });
-  app.get('/api/runs/:id', async (c) => json(c, await data.run(c.req.param('id'))));
-  app.get('/api/runs/:id/graph', async (c) => json(c, await data.graph(c.req.param('id'))));
+  app.get('/api/runs/:id', (c) => cached(c, c.req.param('id'), 'run', () => data.run(c.req.param('id'))));
+  app.get('/api/runs/:id/page', (c) => cached(c, c.req.param('id'), 'page', async () => {
+    const p = await data.page(c.req.param('id'));
+    return { run: p.run, graph: p.graph, tasks: p.tasks };
+  }));
+  app.get('/api/runs/:id/graph', (c) => cached(c, c.req.param('id'), 'graph', () => data.graph(c.req.param('id'))));
+  app.get('/api/runs/:id/tasks/:key{.+}', (c) => cached(c, c.req.param('id'), `task ${c.req.param('key')}`, () => data.task(c.req.param('id'), c.req.param('key'))));
   app.get('/api/runs/:id/metrics', async (c) => {
     const run = data.runId(c.req.param('id'));
     return json(c, { run, points: await data.metrics(run) });
@@ -97,18 +124,25 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
   app.get('/api/artifacts/:hash', async (c) => json(c, await data.artifact(c.req.param('hash'))));
   app.get('/api/compare', async (c) => json(c, await data.compare((c.req.query('runs') ?? '').split(',').filter(Boolean))));
   app.get('/api/models', async (c) => json(c, { models: await data.models() }));
+  app.get('/api/triggers', async (c) => json(c, { triggers: await data.triggers() }));
   app.get('/api/*', (c) => c.json({ error: `no such endpoint ${c.req.path}` }, 404));
 
   app.get('/assets/:name', async (c) => {
     const a = (await clientAssets())[c.req.param('name')];
     if (!a) return c.json({ error: 'no such asset' }, 404);
+    // the page names each asset with its hash (`?v=`): that URL's body never changes
+    c.header('Cache-Control', c.req.query('v') === a.hash ? 'public, max-age=31536000, immutable' : 'no-cache');
+    c.header('ETag', `"${a.hash}"`);
+    c.header('Vary', 'Accept-Encoding');
+    if ((c.req.header('if-none-match') ?? '').includes(`"${a.hash}"`)) return c.body(null, 304);
+    if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) return c.body(new Uint8Array(a.gzip), 200, { 'Content-Type': a.type, 'Content-Encoding': 'gzip' });
     return c.body(a.body, 200, { 'Content-Type': a.type });
   });
   // hash routing: the page lives at / only; any other path is 404 (nothing is read from the file system by URL)
-  app.get('/', (c) => c.html(PAGE));
+  app.get('/', async (c) => c.html(page(await clientAssets())));
   app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('*', (c) => c.json({ error: 'not found' }, 404));
   return { app, watchers, close: () => watchers.close() };
 }
 
-const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><link rel="stylesheet" href="/assets/app.css"></head><body><div id="app">Loading…</div><script type="module" src="/assets/app.js"></script></body></html>`;
+const page = (a: Record<string, Asset>) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><link rel="stylesheet" href="/assets/app.css?v=${a['app.css']?.hash}"></head><body><div id="app">Loading…</div><script type="module" src="/assets/app.js?v=${a['app.js']?.hash}"></script></body></html>`;

@@ -52,18 +52,19 @@ export class RunWatchers {
     w.busy = true;
     try {
       this.reads++;
-      const run = await this.data.run(runId);
+      const { run, tasks } = await this.data.page(runId);
       const emit = (e: WatchEvent) => {
         for (const l of [...w.listeners]) l(e);
       };
       // the first look is the baseline (a client has just read the run): only changes after it are sent
       const first = w.status === null;
-      for (const t of run.tasks) {
-        if (w.states.get(t.key) !== t.state) {
-          w.states.set(t.key, t.state);
-          if (!first) emit({ type: 'task', key: t.key, state: t.state, attempts: t.attempts.length });
+      tasks.key.forEach((key, i) => {
+        const state = tasks.states[tasks.state[i] as number] as string;
+        if (w.states.get(key) !== state) {
+          w.states.set(key, state);
+          if (!first) emit({ type: 'task', key, state, attempts: tasks.attempts[i] as number });
         }
-      }
+      });
       const status = run.orphaned ? 'interrupted' : run.status;
       const sig = `${status} ${run.progress}`;
       if (w.status !== sig) {

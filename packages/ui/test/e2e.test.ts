@@ -7,9 +7,11 @@ import { runPipeline } from '@sluice/runner';
 import { buildClient } from '../src/assets.ts';
 import { startUi, type RunningUi } from '../src/serve.ts';
 import { CHROMIUM_ARGS, chromiumPath, NO_CHROMIUM, requireBrowser } from './browser.ts';
+import { nightly, recordDecisions } from './fixtures/triggers.ts';
 
 const QUICKSTART = resolve(import.meta.dirname, '../../../examples/tabular-training/pipeline.ts');
 const DEMO = resolve(import.meta.dirname, 'fixtures/demo.ts');
+const NESTED = resolve(import.meta.dirname, 'fixtures/nested.ts');
 const exe = chromiumPath();
 if (!exe && requireBrowser()) throw new Error(`CI=true: ${NO_CHROMIUM}`);
 if (!exe) console.warn(NO_CHROMIUM);
@@ -21,7 +23,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
   let ui: RunningUi;
   let browser: Browser;
   let page: Page;
-  const runs: { a: string; b: string; demo: string } = { a: '', b: '', demo: '' };
+  const runs: { a: string; b: string; demo: string; nested: string } = { a: '', b: '', demo: '', nested: '' };
   const errors: string[] = [];
 
   beforeAll(async () => {
@@ -63,14 +65,14 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
   it('draws the quickstart DAG: task count and the loop; a task panel with cache and log', async () => {
     const api = (await (await fetch(new URL(`/api/runs/${runs.a}/graph`, ui.url))).json()) as { nodes: { id: string; kind: string; branch?: string }[] };
     await page.goto(`${ui.url}#/run/${runs.a}`);
-    await page.waitForSelector('#dag g.node');
+    await page.waitForSelector(`#run[data-run="${runs.a}"] #dag g.node`);
     const nodes = await page.locator('#dag g.node').count();
     expect(nodes).toBe(api.nodes.filter((n) => n.kind === 'task').length);
     expect(nodes).toBe(7); // validate, split, train, evaluate (in the sweep), pick-best, promote, model-card (if promoted)
     expect(await page.locator('#dag g.group[data-group="sweep"] text').textContent()).toContain('4 iterations');
     expect(await page.locator('#dag g.node[data-node="evaluate-model"]').getAttribute('data-state')).toBe('succeeded');
     await page.click('#dag g.node[data-node="validate-data"]');
-    await page.waitForSelector('#task-panel #log');
+    await page.waitForSelector('#task-panel[data-task="validate-data"] #log');
     await page.waitForFunction(() => /validated/.test((globalThis as any).document.querySelector('#log')?.textContent ?? ''));
     expect(await page.locator('#cache').textContent()).toMatch(/miss/);
     await page.screenshot({ path: join(shots, 'run.png'), fullPage: true });
@@ -80,10 +82,10 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
   it("going from one run to another never shows the first run's DAG as the second's", async () => {
     await page.goto(`${ui.url}#/run/${runs.a}`);
     await page.waitForSelector('#dag g.node[data-node="train-model"]');
-    // the second run's graph answers late: until then the page says it is loading, not the old DAG
+    // the second run's page answers late: until then the page says it is loading, not the old DAG
     let release = (): void => {};
     const held = new Promise<void>((r) => { release = r; });
-    await page.route(`**/api/runs/${runs.demo}/graph`, async (route) => { await held; await route.continue(); });
+    await page.route(`**/api/runs/${runs.demo}/page`, async (route) => { await held; await route.continue(); });
     try {
       await page.goto(`${ui.url}#/run/${runs.demo}`);
       await page.waitForFunction(() => /loading run/.test((globalThis as any).document.body.textContent ?? ''));
@@ -91,9 +93,29 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     } finally {
       release();
     }
-    await page.waitForSelector('#dag g.node[data-node="announce-2"]');
-    await page.unroute(`**/api/runs/${runs.demo}/graph`);
+    await page.waitForSelector(`#run[data-run="${runs.demo}"] #dag g.node[data-node="announce-2"]`);
+    await page.unroute(`**/api/runs/${runs.demo}/page`);
     expect(await page.locator('#dag g.node[data-node="train-model"]').count()).toBe(0);
+  });
+
+  it("selecting another task never shows the first task's details under the second's name", async () => {
+    await page.goto(`${ui.url}#/run/${runs.demo}`);
+    await page.click(`#run[data-run="${runs.demo}"] #dag g.node[data-node="make-data"]`);
+    await page.waitForSelector('#task-panel[data-task="make-data"] #cache');
+    let release = (): void => {};
+    const held = new Promise<void>((r) => { release = r; });
+    await page.route(`**/api/runs/${runs.demo}/tasks/fit-2`, async (route) => { await held; await route.continue(); });
+    try {
+      await page.click('#dag g.node[data-node="fit-2"]');
+      await page.waitForSelector('#task-panel[data-loading] h3');
+      expect(await page.locator('#task-panel h3').textContent()).toMatch(/^fit-2/);
+      expect(await page.locator('#task-panel #cache').count()).toBe(0);
+    } finally {
+      release();
+    }
+    await page.waitForSelector('#task-panel[data-task="fit-2"] #cache');
+    await page.unroute(`**/api/runs/${runs.demo}/tasks/fit-2`);
+    expect(errors).toEqual([]);
   });
 
   it("draws a condition as a group with its predicate and the branch taken", async () => {
@@ -101,7 +123,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     const cond = api.nodes.find((n) => n.kind === 'condition') as { id: string; branch: string };
     expect(cond.branch).toBe('then');
     await page.goto(`${ui.url}#/run/${runs.demo}`);
-    await page.waitForSelector('#dag g.node');
+    await page.waitForSelector(`#run[data-run="${runs.demo}"] #dag g.node`);
     expect(await page.locator('#dag g.node').count()).toBe(api.nodes.filter((n) => n.kind === 'task').length);
     const label = await page.locator(`#dag g.group[data-group="${cond.id}"] text`).textContent();
     expect(label).toContain('took then: if fit-2.score >= params.threshold');
@@ -148,7 +170,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
 
   it('charts stepped metrics', async () => {
     await page.goto(`${ui.url}#/run/${runs.demo}`);
-    await page.waitForSelector('#metrics .chart canvas');
+    await page.waitForSelector(`#run[data-run="${runs.demo}"] #metrics .chart canvas`);
     expect(await page.locator('#metrics .chart').count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator('#metrics .chart .u-title').first().textContent()).toBe('loss');
     await page.screenshot({ path: join(shots, 'metrics.png'), fullPage: true });
@@ -167,6 +189,62 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     expect(await row('minAccuracy').getAttribute('data-differs')).toBe('0');
     expect(await row('seed').locator('td').allTextContents()).toEqual(['1', '2']);
     await page.screenshot({ path: join(shots, 'compare.png'), fullPage: true });
+  });
+
+  it('draws a nested pipeline as one node that expands on click into its group, the URL keeping it open', async () => {
+    const n = await runPipeline(NESTED, { storeDir: store, entry: NESTED, mode: 'inprocess' });
+    expect(n.status).toBe('succeeded');
+    runs.nested = n.runId;
+    await page.goto(`${ui.url}#/run/${n.runId}`);
+    const prep = `#run[data-run="${n.runId}"] #dag g.node[data-node="prep"]`;
+    await page.waitForSelector(`${prep}[data-collapsed="1"]`);
+    // collapsed: one node with the inner tasks' states counted; none of its tasks drawn
+    expect(await page.locator(`${prep} text.counts`).textContent()).toBe('2 succeeded');
+    expect(await page.locator('#dag g.node[data-node="prep/step"]').count()).toBe(0);
+    expect(await page.locator('#dag g.node').count()).toBe(3); // step, prep, step-2
+    await page.screenshot({ path: join(shots, 'nested-collapsed.png') });
+    await page.click(prep);
+    await page.waitForSelector(`#run[data-run="${n.runId}"] #dag g.group[data-group="prep"][data-open="1"]`);
+    await page.waitForSelector('#dag g.node[data-node="prep/step-2"]');
+    expect(await page.locator('#dag g.node').count()).toBe(4); // step, prep/step, prep/step-2, step-2
+    expect(await page.locator('#dag g.node[data-node="prep"]').count()).toBe(0);
+    expect(page.url()).toMatch(/\?open=prep$/);
+    await page.screenshot({ path: join(shots, 'nested-open.png') });
+    // a new page from the URL: still open
+    const again = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await again.goto(page.url());
+      await again.waitForSelector(`#run[data-run="${n.runId}"] #dag g.group[data-group="prep"][data-open="1"]`);
+      expect(await again.locator('#dag g.node[data-node="prep/step"]').count()).toBe(1);
+    } finally {
+      await again.close();
+    }
+    // its header collapses it again
+    await page.click('#dag rect[data-toggle="prep"]');
+    await page.waitForSelector(`${prep}[data-collapsed="1"]`);
+    expect(page.url()).not.toMatch(/open=/);
+    expect(await page.locator('#dag g.group[data-group="prep"]').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it("lists the triggers' last decisions with reason and evidence, and links the runs they started", async () => {
+    const now = Date.now();
+    const fired = await runPipeline(DEMO, { storeDir: store, entry: DEMO, mode: 'inprocess', runId: 'nightly-0123456789ab' });
+    expect(fired.status).toBe('succeeded');
+    recordDecisions(store, 'nightly', nightly(fired.runId, now), now);
+    await page.goto(`${ui.url}#/triggers`);
+    const t = '#triggers .trigger[data-trigger="nightly"]';
+    await page.waitForSelector(`${t} table.decisions tbody tr`);
+    expect(await page.locator(`${t} table.decisions tbody tr`).evaluateAll((rows) => rows.map((r) => r.getAttribute('data-kind')))).toEqual(['suppress', 'fire', 'skip']);
+    expect(await page.locator(`${t} table.decisions tr[data-kind="skip"] td.reason`).textContent()).toBe('tick 2026-12-02T02:00:00Z is older than catchUp (1h)');
+    await page.click(`${t} table.decisions tr[data-kind="skip"] summary`);
+    expect(await page.locator(`${t} table.decisions tr[data-kind="skip"] pre.evidence`).textContent()).toContain('"catchUp": 3600');
+    const run = page.locator(`${t} table.fires tr[data-run="${fired.runId}"]`);
+    expect(await run.locator('.badge').textContent()).toBe('succeeded');
+    await page.screenshot({ path: join(shots, 'triggers.png'), fullPage: true });
+    await run.locator('a').click();
+    await page.waitForSelector(`#run[data-run="${fired.runId}"] #dag g.node`);
+    expect(errors).toEqual([]);
   });
 
   it('follows a live run: states change as tasks finish, a log line appears', async () => {

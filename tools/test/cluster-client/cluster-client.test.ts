@@ -7,7 +7,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { ArgoBackend, Kube, KubeConfigError, LABELS, RUN_ID_LABEL, prepareSubmission, submitObjects, SubmitError, type RunEventLike } from '../../../packages/cluster/src/index.ts';
+import { ArgoBackend, Kube, KubeConfigError, LABELS, RUN_ID_LABEL, prepareSubmission, submitObjects, SubmitError } from '../../../packages/cluster/src/index.ts';
+import { eventFields, type RunEvent } from '../../../packages/sdk/src/index.ts';
 import { KubeClient } from '../support/kube/client.ts';
 import { repoRoot } from '../support/paths.ts';
 import { failedWorkflow } from '../../../packages/cluster/test/fixtures.ts';
@@ -148,6 +149,10 @@ suite('cluster client (kube-apiserver with Argo CRDs)', () => {
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/dry run: the API server accepts .*nothing was stored/);
+    // sluice run --cluster is sluice submit
+    const viaRun = await cli(['run', '--cluster', fixture, '--kubeconfig', kubeconfig, '--dry-run']);
+    expect(viaRun.code).toBe(0);
+    expect(viaRun.stdout).toMatch(/dry run: the API server accepts .*nothing was stored/);
     expect(((await admin.ok('GET', wfPath)) as Obj).items.length).toBe(before);
   }, 180_000);
 
@@ -220,7 +225,7 @@ suite('cluster client (kube-apiserver with Argo CRDs)', () => {
       proxy.add('drop', isWatch);
       const debug: string[] = [];
       const viaProxy = await Kube.connect({ kubeconfig: writeKubeconfig(conn!, { namespace: ns, server: url, ca: proxy.ca }), debug: (l) => debug.push(l) });
-      const events: RunEventLike[] = [];
+      const events: RunEvent[] = [];
       const watching = new ArgoBackend(viaProxy).watch(W, (e) => events.push(e));
       // the "controller": finish the run once the watcher has been through the faults
       const deadline = Date.now() + 30_000;
@@ -235,7 +240,7 @@ suite('cluster client (kube-apiserver with Argo CRDs)', () => {
       expect(final.status).toBe('succeeded');
       expect(events[0]?.type).toBe('run.started');
       expect(events.at(-1)).toMatchObject({ type: 'run.finished', status: 'succeeded' });
-      expect(events.filter((e) => e.type === 'task.succeeded').map((e) => e.key)).toContain('train');
+      expect(events.filter((e) => e.type === 'task.succeeded').map((e) => eventFields(e).key)).toContain('train');
       // relisted after each expiry: more than one list
       expect(proxy.seen.filter((s) => isList('GET', s.slice(4))).length).toBeGreaterThanOrEqual(3);
       expect(debug.some((l) => /410 Gone/.test(l))).toBe(true);
@@ -276,9 +281,9 @@ suite('cluster client (kube-apiserver with Argo CRDs)', () => {
   test('runs and show --cluster name cluster runs by context and namespace', async () => {
     const runs = await argo.runs({ limit: 100 });
     expect(runs.length).toBeGreaterThan(0);
-    expect(new Set(runs.map((r) => r.backend))).toEqual(new Set([`argo:test/${ns}`]));
+    expect(new Set(runs.map((r) => (r.ref.backend === 'argo' ? `argo:${r.ref.cluster}/${r.ref.namespace}` : r.ref.backend)))).toEqual(new Set([`argo:test/${ns}`]));
     const v = await argo.show('logs-ggggg');
-    expect(v).toMatchObject({ id: 'logs-ggggg', pipeline: 'demo', status: 'failed', backend: `argo:test/${ns}` });
+    expect(v).toMatchObject({ id: 'logs-ggggg', pipeline: 'demo', status: 'failed', ref: { backend: 'argo', cluster: 'test', namespace: ns } });
     expect(v.tasks.map((t) => `${t.key}:${t.state}`)).toContain('train:failed');
   });
 });

@@ -4,10 +4,11 @@ import { runPipeline, storePaths, type RunOptions } from '../run.ts';
 import { StateStore } from '../store/state.ts';
 import { lineageStart, lineageView } from '../query/lineage.ts';
 import { readNewLogs } from '../query/logs.ts';
-import { driverOf, findRunRow, listRunViews, localRef, runView } from '../query/runs.ts';
+import { driverOf, findRunRow, listRunViews, localRef, runOverview, runView, taskViewOf } from '../query/runs.ts';
 import { naturalCompare } from '../query/order.ts';
+import type { TriggerView } from '../query/triggers.ts';
 import type { DriveOptions, LogOptions, RunBackend, RunOutcome, StopResult, SubmitRequest } from './backend.ts';
-import type { LineageView, LogEntry, RunFilter, RunSummaryView, RunView } from './views.ts';
+import type { LineageView, LogEntry, RunFilter, RunOverviewView, RunSummaryView, RunView, TaskView } from './views.ts';
 
 /** What a local run needs besides {@link SubmitRequest}: how steps run on this machine. */
 export interface LocalSubmitRequest extends SubmitRequest {
@@ -17,10 +18,11 @@ export interface LocalSubmitRequest extends SubmitRequest {
   readonly containers?: 'auto' | 'require' | 'host';
   readonly durability?: 'normal' | 'full';
   readonly graceMs?: number;
+  readonly tracking?: NonNullable<RunOptions['tracking']>;
 }
 
 /** Local runs may also take the run options of {@link runPipeline} (mode, concurrency, ...). */
-export type LocalDriveOptions = DriveOptions & Pick<RunOptions, 'mode' | 'freshProcesses' | 'concurrency' | 'containers' | 'durability' | 'graceMs' | 'noCache'> & { readonly entry?: string };
+export type LocalDriveOptions = DriveOptions & Pick<RunOptions, 'mode' | 'freshProcesses' | 'concurrency' | 'containers' | 'durability' | 'graceMs' | 'noCache' | 'tracking'> & { readonly entry?: string };
 
 /**
  * The local backend: runs driven by this process with the engine, state in a store directory
@@ -54,6 +56,27 @@ export class LocalBackend implements RunBackend {
 
   async getRun(run: string): Promise<RunView> {
     return this.read((s) => runView(s, findRunRow(s, run), this.paths.root));
+  }
+
+  /** The run as a page shows it first: every task in brief (see {@link RunOverviewView}); cheap for big runs. */
+  async getRunOverview(run: string, opts: { readonly artifactLimit?: number } = {}): Promise<RunOverviewView> {
+    return this.read((s) => runOverview(s, findRunRow(s, run), this.paths.root, opts));
+  }
+
+  /** One task of a run with its attempts, cache hit or miss (and why), inputs and outputs. */
+  async getTask(run: string, key: string): Promise<TaskView> {
+    return this.read((s) => {
+      const row = findRunRow(s, run);
+      const t = taskViewOf(s, row, key);
+      if (!t) throw new RunnerError('task.unknown', `run ${row.id} has no task "${key}"`);
+      return t;
+    });
+  }
+
+  /** The store's triggers with their last decisions and the runs they started (empty: the trigger daemon never ran here). */
+  async triggers(opts: { readonly decisions?: number; readonly fires?: number } = {}): Promise<readonly TriggerView[]> {
+    // loaded when asked: @sluice/triggers stays off the CLI's start-up path
+    return (await import('../query/triggers.ts')).triggerViews(this.paths.db, opts);
   }
 
   async lineage(artifact: string, opts: { readonly run?: string } = {}): Promise<LineageView> {
@@ -155,7 +178,7 @@ export class LocalBackend implements RunBackend {
   close(): void {}
 }
 
-function pick(o: Partial<Pick<RunOptions, 'mode' | 'freshProcesses' | 'concurrency' | 'containers' | 'durability' | 'graceMs'>>): Partial<RunOptions> {
+function pick(o: Partial<Pick<RunOptions, 'mode' | 'freshProcesses' | 'concurrency' | 'containers' | 'durability' | 'graceMs' | 'tracking'>>): Partial<RunOptions> {
   const out: { -readonly [K in keyof RunOptions]?: RunOptions[K] } = {};
   if (o.mode !== undefined) out.mode = o.mode;
   if (o.freshProcesses) out.freshProcesses = true;
@@ -163,5 +186,6 @@ function pick(o: Partial<Pick<RunOptions, 'mode' | 'freshProcesses' | 'concurren
   if (o.containers !== undefined) out.containers = o.containers;
   if (o.durability !== undefined) out.durability = o.durability;
   if (o.graceMs !== undefined) out.graceMs = o.graceMs;
+  if (o.tracking !== undefined) out.tracking = o.tracking;
   return out;
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { loadPipelineFile } from '@sluice/executor';
 import { loadingUserModule, RunnerError } from '../errors.ts';
 import { planRun } from '../plan.ts';
@@ -12,7 +13,7 @@ export async function dryRunCommand(file: string, o: { export?: string; param: s
     params[f.slice(0, i)] = f.slice(i + 1);
   }
   const loaded = await loadingUserModule(file, () => loadPipelineFile(file, o.export));
-  const code = await (await import('@sluice/bundle')).pipelineCodeHash(file, o.export);
+  const code = await (await import('@sluice/bundle')).pipelineCodeHash(file, o.export, { cacheFile: join(o.store, 'code-hashes.json') }); // read only: a dry run writes nothing
   const plan = await planRun(loaded, { params, paramsFromCli: true, storeDir: o.store, noCache: !o.cache, ...('hash' in code ? { codeHash: code.hash } : {}) });
   if (o.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
   else process.stdout.write(plan.text);

@@ -3,7 +3,7 @@
  * a {@link RunBackend} for plain data (`backend/views.ts`) and prints it; `--json` prints the
  * same data as JSON. Nothing here reads the store itself.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { RunBackend } from '../backend/backend.ts';
 import type { LineageView, LogEntry, RunStatusView, RunSummaryView, RunView, TaskView } from '../backend/views.ts';
 import { LocalBackend } from '../backend/local.ts';
@@ -12,7 +12,9 @@ import { formatMs } from '../util/duration.ts';
 import type { RuntimeValue } from '../engine/types.ts';
 import { formatOutputs } from './outputs.ts';
 import { integerFlag } from './flags.ts';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { RunnerError } from '../errors.ts';
 
 type Out = (text: string) => void;
 const stdout: Out = (t) => void process.stdout.write(t);
@@ -73,6 +75,10 @@ export function printRun(run: RunView, o: { json?: boolean | undefined; artifact
     out('\nattempts that did not succeed:\n');
     for (const { key, a } of failed) out(`  ${key} #${a.n}: ${a.outcome}${a.exitCode !== null ? ` (exit ${a.exitCode})` : ''}${a.signal ? ` (${a.signal})` : ''}${a.message ? ` — ${a.message.split('\n')[0]}` : ''}\n`);
   }
+  if (run.warnings?.length) {
+    out('\nwarnings:\n');
+    for (const w of run.warnings) out(`  ${w.task ? `${w.task}: ` : ''}${w.message.split('\n').join('\n    ')}\n`);
+  }
   const errs = run.tasks.filter((t) => t.state === 'failed' && t.error && t.kind === 'task');
   if (errs.length) {
     out('\nfailures:\n');
@@ -95,6 +101,26 @@ export function logPrinter(o: { oneTask: boolean }, out: Out = stdout): (e: LogE
   };
 }
 
+/** `sluice logs --timestamps`: each line after the time it was written (from the log's times file), attempt markers as without. */
+async function printTimedLogs(dir: string, task: string | undefined, out: Out = stdout): Promise<void> {
+  const [{ timedLines }, { keyOfLogFile, logFileName, parseLog }] = await Promise.all([import('@sluice/executor/log-times'), import('../query/logs.ts')]);
+  if (!existsSync(dir)) return;
+  const files = task !== undefined ? [logFileName(task)] : readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+  const print = logPrinter({ oneTask: task !== undefined }, out);
+  for (const f of files) {
+    if (!existsSync(join(dir, f))) {
+      if (task !== undefined) throw new RunnerError('logs.none', `task ${task} has no log in this run`);
+      continue;
+    }
+    for (const l of timedLines(join(dir, f))) {
+      for (const e of parseLog(keyOfLogFile(f), l.text)) {
+        if (e.kind === 'attempt') print(e);
+        else print({ ...e, text: `${l.time !== undefined ? new Date(l.time).toISOString() : '-'.padEnd(24)} ${e.text}` });
+      }
+    }
+  }
+}
+
 /** `sluice lineage`: the tree, each producer once. */
 export function printLineage(root: LineageView, o: { json?: boolean | undefined }, out: Out = stdout): void {
   if (o.json) return out(json(root));
@@ -106,12 +132,6 @@ export function printLineage(root: LineageView, o: { json?: boolean | undefined 
     for (const i of n.inputs) print(i.lineage, indent + '    ', `${i.name} ← `);
   };
   print(root, '', '');
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number of at least 1, got "${v}"`);
-  return n;
 }
 
 /** The backend a read verb talks to: the local store found from `--store`, `SLUICE_STORE` or an upward search for `.sluice/`. */
@@ -133,8 +153,14 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
     .addOption(new Option('--status <status>', 'only runs in this state').choices(STATUSES))
     .option('--pipeline <name>', 'only runs of this pipeline').option('--json', 'JSON output')
     .action(async (o: { store?: string; limit: number; status?: RunStatusView; pipeline?: string; json?: boolean; cluster?: boolean }) => {
-      const b = backendFor(o);
-      printRuns(await b.listRuns({ limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.pipeline ? { pipeline: o.pipeline } : {}) }), o);
+      try {
+        const b = backendFor(o);
+        printRuns(await b.listRuns({ limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.pipeline ? { pipeline: o.pipeline } : {}) }), o);
+      } catch (e) {
+        // with --cluster, no local store means no local runs, not an error: the cluster's are listed next
+        if (!o.cluster || (e as { code?: string }).code !== 'store.missing') throw e;
+        if (!o.json) process.stdout.write('no local runs here\n');
+      }
       setCode(0);
       if (o.cluster) setCode(await (await import('@sluice/cluster/cli')).clusterRuns(o as never));
     });
@@ -146,9 +172,16 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
       setCode(0);
     });
   program.command('logs <run> [task]').description("a run's step logs, with a marker where each attempt starts").addOption(storeOption()).option('-f, --follow', 'keep printing until the run ends')
-    .action(async (run: string, task: string | undefined, o: { store?: string; follow?: boolean; cluster?: boolean }) => {
+    .option('-t, --timestamps', 'the time each line was written (UTC); - for a line written by a child process of the step')
+    .action(async (run: string, task: string | undefined, o: { store?: string; follow?: boolean; timestamps?: boolean; cluster?: boolean }) => {
       if (o.cluster) return setCode(await (await import('@sluice/cluster/cli')).clusterLogs(run, task, o as never));
       const b = backendFor(o);
+      if (o.timestamps) {
+        if (o.follow) throw new RunnerError('cli.timestamps', '--timestamps does not combine with --follow yet: follow the log, or print it with its times once the run is over');
+        const v = await b.getRun(run);
+        await printTimedLogs(join(b.location, 'runs', v.id, 'logs'), task);
+        return setCode(0);
+      }
       const print = logPrinter({ oneTask: task !== undefined });
       for await (const e of b.logs(run, { ...(task !== undefined ? { task } : {}), ...(o.follow ? { follow: true } : {}) })) print(e);
       if (o.follow) {

@@ -1,5 +1,8 @@
 /** `sluice verify` and `sluice gc`: the artifact store checked in full, and objects no record refers to removed. */
+import type { Command } from 'commander';
+import { locateStore } from '../backend/location.ts';
 import { storePaths } from '../run.ts';
+import { storeFlag } from './flags.ts';
 import { ArtifactStore } from '../store/cas.ts';
 import { StateStore } from '../store/state.ts';
 
@@ -47,4 +50,12 @@ export function gcCommand(o: { store: string; dryRun?: boolean }): number {
   } finally {
     s.close();
   }
+}
+
+/** Registers `verify` and `gc`; `setCode` receives the exit code. */
+export function registerStoreVerbs(program: Command, setCode: (code: number) => void): void {
+  program.command('verify').description('hash every stored artifact again; report (and with --remove, delete) the ones whose content changed').option('--store <dir>', 'state directory (default: $SLUICE_STORE, else the nearest .sluice/)', storeFlag).option('--remove', 'remove corrupt objects (the tasks that made them run again)').option('--json', 'JSON output')
+    .action(async (o: { store?: string; remove?: boolean; json?: boolean }) => setCode(await verifyCommand({ ...o, store: locateStore({ flag: o.store }).root })));
+  program.command('gc').description('remove stored artifacts that no run, task or cache entry refers to').option('--store <dir>', 'state directory (default: $SLUICE_STORE, else the nearest .sluice/)', storeFlag).option('--dry-run', 'list what would be removed')
+    .action((o: { store?: string; dryRun?: boolean }) => setCode(gcCommand({ ...o, store: locateStore({ flag: o.store }).root })));
 }

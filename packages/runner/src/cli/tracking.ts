@@ -9,6 +9,7 @@ import { RunnerError } from '../errors.ts';
 import { storePaths } from '../run.ts';
 import { type RunRow, StateStore } from '../store/state.ts';
 import { flushPending, runInfo } from '../tracking.ts';
+import { ArtifactStore } from '../store/cas.ts';
 
 const BARS = '▁▂▃▄▅▆▇█';
 /** A one-line chart of a series (at most `width` points, resampled by taking the last of each bucket). */
@@ -206,7 +207,7 @@ export async function trackingCommand(action: string, o: { store: string; json?:
   const s = StateStore.open(storePaths(o.store).db, { readonly: true });
   try {
     if (action === 'flush') {
-      const r = await flushPending(storePaths(o.store).root, s);
+      const r = await flushPending(storePaths(o.store).root, s, (h) => new ArtifactStore(storePaths(o.store).artifacts).pathOf(h));
       out(o.json ? JSON.stringify(r) + '\n' : `${r.sent.length} run(s) sent${r.left.length ? `, ${r.left.length} still pending:\n${r.left.map((l) => `  ${l.runId}: ${l.error}`).join('\n')}` : ''}\n`);
       return r.left.length ? 1 : 0;
     }

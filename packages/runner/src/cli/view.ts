@@ -4,6 +4,11 @@ import { formatMs } from '../util/duration.ts';
 
 export type ViewMode = 'tty' | 'lines' | 'json';
 
+/** How a run is shown: JSON events with `--json`, a live frame on a terminal, else one line per event. */
+export function viewMode(o: { json?: boolean }): ViewMode {
+  return o.json ? 'json' : process.stdout.isTTY && !process.env.CI && process.env.TERM !== 'dumb' ? 'tty' : 'lines';
+}
+
 const ICON: Record<string, string> = { running: '▶', retrying: '↻', succeeded: '✓', cached: '◆', failed: '✗', skipped: '–', omitted: '·', waiting: '…', interrupted: '■' };
 const COLOR: Record<string, string> = { running: '36', retrying: '33', succeeded: '32', cached: '34', failed: '31', waiting: '90', interrupted: '33' };
 

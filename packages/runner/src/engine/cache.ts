@@ -1,5 +1,5 @@
 import type { CacheIR, ComponentIR, JsonValue } from '@sluice/sdk';
-import { cacheEntryFresh, canonicalJson, componentIdentity, sha256 } from '@sluice/sdk';
+import { cacheEntryFresh, canonicalJson, componentIdentity, sha256 } from '@sluice/sdk/semantics';
 import { isArtifactRef, type RuntimeValue } from './types.ts';
 
 /** Bump when the key's recipe changes. */

@@ -1,15 +1,14 @@
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, SynchronizationIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
 import { cachePolicy, effectiveTaskOptions } from '@sluice/sdk';
 import type { ArtifactStore } from '../store/cas.ts';
 import type { AttemptOutcome, Consumption, StateStore, TaskRow, TaskState } from '../store/state.ts';
 import type { Clock } from '../util/clock.ts';
-import { crashPoint } from '@sluice/executor';
+import { crashPoint } from '@sluice/executor/crash';
 import { processStart } from '../store/procs.ts';
-import { cacheKey, type CacheParts, cacheParts, explainMiss, lookupCache } from './cache.ts';
-import { type GpuPool, Semaphore } from './gpu.ts';
+import { cacheKey, type CacheParts, cacheParts, lookupCache } from './cache.ts';
+import { type GpuPool, localGpus, Semaphore } from './gpu.ts';
 import type { AttemptRequest, AttemptResult, Launcher } from './launch.ts';
 import { describeLock, notifyReleased, type SemaphoreSizes, unsizedWarning, waitForRelease, wantedLocks } from './locks.ts';
 import { backoffMs, type FailureKind, shouldRetry } from './retry.ts';
@@ -94,7 +93,6 @@ export class Engine {
   private readonly slots: Semaphore;
   private readonly prior: Map<string, TaskRow>;
   private readonly cacheKeys: Set<string>;
-  private readonly pipelineName: string;
   private failFast = false;
   private interrupted = false;
   private readonly unsized = new Set<string>();
@@ -105,7 +103,6 @@ export class Engine {
   constructor(o: EngineOptions) {
     this.o = o;
     this.slots = new Semaphore(o.concurrency);
-    this.pipelineName = o.loaded.ir.name;
     this.prior = new Map(o.store.tasksOfRun(o.runId).map((t) => [t.key, t]));
     // Known cache keys, read once: a miss costs no query. Entries other runs add meanwhile are not seen.
     this.cacheKeys = o.noCache ? new Set() : o.store.cacheKeys();
@@ -362,7 +359,7 @@ export class Engine {
         const lock = await this.takeLocks(key, this.options(t, comp).synchronization);
         if (lock === 'stopped') return this.omit(key);
         try {
-          return await this.nestedNode(t, comp, scope, key, inputs);
+          return await this.nestedNode(t, comp, key, inputs);
         } finally {
           if (lock === 'held') this.unlock(key);
         }
@@ -374,7 +371,7 @@ export class Engine {
     }
   }
 
-  private async nestedNode(t: TaskIR, comp: PipelineComponentIR, scope: Scope, key: string, inputs: Record<string, RuntimeValue>): Promise<Outcome> {
+  private async nestedNode(t: TaskIR, comp: PipelineComponentIR, key: string, inputs: Record<string, RuntimeValue>): Promise<Outcome> {
     const sub: Scope = { base: key + '/', dag: dagInfo(comp.dag), params: inputs, items: new Map() };
     this.states.set(key, 'running');
     const outs = await Promise.all(this.register(comp.dag, sub, undefined));
@@ -582,8 +579,8 @@ export class Engine {
         }
       }
     }
-    const gpuCount = opts.resources?.gpu?.count ?? 0;
-    o.gpus.check(gpuCount, `task ${key}`, opts.resources?.gpu?.type);
+    const { count: gpuCount, fallback } = localGpus(o.gpus, opts.resources?.gpu, `task ${key}`);
+    if (fallback) o.emit({ type: 'warning', time: o.clock.now(), runId: o.runId, key, message: fallback });
     const priorAttempts = prev ? o.store.attemptsOf(o.runId, key) : [];
     // One retry budget for every kind of failure (SDK semantics), counted over earlier attempts too.
     let spent = 0;

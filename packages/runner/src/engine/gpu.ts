@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { gpuTypeProblem } from '@sluice/sdk';
+import type { GpuIR } from '@sluice/sdk';
+import { gpuTypeProblem } from '@sluice/sdk/semantics';
 import { RunnerError } from '../errors.ts';
 
 export interface GpuInfo {
@@ -66,12 +67,18 @@ export class GpuPool {
    * same product label Argo's nodeSelector matches). Models unknown (`SLUICE_GPUS`): not checked.
    */
   check(n: number, what: string, type?: string): void {
+    const p = this.problem(n, what, type);
+    if (p) throw new RunnerError(p.code, p.message);
+  }
+  /** Why this machine can never give `n` GPUs (of `type`) to a step, or undefined when it can. */
+  problem(n: number, what: string, type?: string): { code: 'gpu.tooMany' | 'gpu.type'; message: string } | undefined {
     if (n > this.devices.length)
-      throw new RunnerError('gpu.tooMany', `${what} needs ${n} GPU${n === 1 ? '' : 's'} but this machine has ${this.devices.length}${this.devices.length ? ` (${this.devices.join(',')})` : ''}; set SLUICE_GPUS to override detection${this.devices.length ? '' : '. This machine has no GPU that nvidia-smi reports: run the pipeline on one that has, or run a CPU variant of it locally (for instance a pipeline built with a CPU fallback and exported under its own name, run with `--export <name>`; examples/checkpointed-training exports one as `cpu`)'}`);
+      return { code: 'gpu.tooMany', message: `${what} needs ${n} GPU${n === 1 ? '' : 's'} but this machine has ${this.devices.length}${this.devices.length ? ` (${this.devices.join(',')})` : ''}; set SLUICE_GPUS to override detection${this.devices.length ? '' : `. This machine has no GPU that nvidia-smi reports: run the pipeline on one that has, or let the step run on CPU in local runs with resources({ gpu: { count: ${n}, localFallback: 'cpu' } }) (on Argo its pod still requests the GPU)`}` };
     if (n > 0 && type !== undefined && this.names) {
       const problem = gpuTypeProblem(type, n, this.names, what);
-      if (problem) throw new RunnerError('gpu.type', problem);
+      if (problem) return { code: 'gpu.type', message: problem };
     }
+    return undefined;
   }
   acquire(n: number): Promise<string[]> {
     if (n <= 0) return Promise.resolve([]);
@@ -98,6 +105,21 @@ export class GpuPool {
       w.resolve(this.free.splice(0, w.n));
     }
   }
+}
+
+/**
+ * How many GPUs a task gets on this machine. A request this machine can never serve fails (see
+ * {@link GpuPool.check}) unless the task declares `localFallback: 'cpu'`: then it runs without GPUs
+ * and `fallback` says so, for the run's warnings. Argo ignores the fallback (the pod requests the GPUs).
+ */
+export function localGpus(pool: GpuPool, gpu: GpuIR | undefined, what: string): { count: number; fallback?: string } {
+  if (!gpu || gpu.count <= 0) return { count: 0 };
+  const p = pool.problem(gpu.count, what, gpu.type);
+  if (!p) return { count: gpu.count };
+  if (gpu.localFallback !== 'cpu') throw new RunnerError(p.code, p.message);
+  const asked = `${gpu.count} GPU${gpu.count === 1 ? '' : 's'}${gpu.type ? ` of type ${gpu.type}` : ''}`;
+  const has = p.code === 'gpu.type' ? 'this machine has none of that type' : `this machine has ${pool.devices.length ? `only ${pool.devices.length}` : 'none that nvidia-smi reports'}`;
+  return { count: 0, fallback: `${what} runs on CPU: it asks for ${asked} and ${has}; its declared fallback is localFallback: 'cpu' (on Argo its pod still requests nvidia.com/gpu: ${gpu.count})` };
 }
 
 /** A counting semaphore (the global concurrency limit, a loop's parallelism). */

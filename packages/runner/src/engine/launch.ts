@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComponentIR, ContainerComponentIR, JsonValue } from '@sluice/sdk';
 import { paramText, renderArgv } from '@sluice/sdk';
-import { type ArtifactInputSpec, EXIT, executeStep, readOutputFiles, type StepResult, type StepSpec } from '@sluice/executor';
+import { type ArtifactInputSpec, EXIT, executeStep, readOutputFiles, type StepResult, type StepSpec, timesFileOf } from '@sluice/executor';
 import type { AttemptOutcome } from '../store/state.ts';
 import { environmentProblem } from '../errors.ts';
 import { type ChildOutcome, guarded, killGroup, WarmWorker } from './pool.ts';
@@ -243,6 +243,8 @@ export class ProcessLauncher implements Launcher {
       SLUICE_RUN_ID: req.runId, SLUICE_ATTEMPT: String(req.attempt), SLUICE_PARENT_PID: String(process.pid),
       SLUICE_GRACE_MS: String(this.o.graceMs),
       CUDA_VISIBLE_DEVICES: req.gpus.join(','),
+      // the step stamps the lines it writes into its log (per-line times, `sluice logs --timestamps`)
+      SLUICE_LOG_TIMES: timesFileOf(req.logFile),
     };
     return runGroup(process.execPath, [BIN, 'exec', '--spec', specFile], req, env, this.o.graceMs + 2000);
   }

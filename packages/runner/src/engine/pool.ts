@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EXIT, type ExecArgs, STEP_END, type StepSpec, type WorkerDone, type WorkerRequest } from '@sluice/executor';
+import { EXIT, type ExecArgs, LineClock, STEP_END, type StepSpec, type WorkerDone, type WorkerRequest } from '@sluice/executor';
 
 /** How an attempt in a child process ended, before classification. */
 export interface ChildOutcome {
@@ -66,6 +66,8 @@ function partialEnd(b: Buffer): number {
 
 interface Current {
   readonly fd: number;
+  /** Stamps the lines copied into the log (per-line times). */
+  readonly clock: LineClock;
   readonly resolve: (o: ChildOutcome) => void;
   readonly timers: NodeJS.Timeout[];
   readonly onAbort: () => void;
@@ -158,7 +160,7 @@ export class WarmWorker {
     this.lastLog = a.logFile;
     if (this.pid !== undefined) a.onProcess?.(this.pid);
     return new Promise((resolve) => {
-      const c: Current = { fd, resolve, timers: [], onAbort: () => this.stop('preempted'), signal: a.signal, killedFor: undefined, code: undefined, ends: 0, drained: false, logError, timeoutMs: a.timeoutMs };
+      const c: Current = { fd, clock: new LineClock(a.logFile), resolve, timers: [], onAbort: () => this.stop('preempted'), signal: a.signal, killedFor: undefined, code: undefined, ends: 0, drained: false, logError, timeoutMs: a.timeoutMs };
       this.current = c;
       if (this.exited || this.spawnError) {
         this.drainLater(c);
@@ -240,6 +242,7 @@ export class WarmWorker {
   private write(c: Current, b: Buffer): void {
     if (c.logError) return;
     try {
+      c.clock.note(fstatSync(c.fd).size, b);
       writeSync(c.fd, b);
     } catch (e) {
       c.logError = logWriteError(e);

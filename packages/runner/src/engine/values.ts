@@ -1,5 +1,7 @@
 import type { ComponentIR, JsonValue, NodeIR, PredicateIR, TaskIR, ValueIR } from '@sluice/sdk';
-import { compareMode, compareValues, SluiceValidationError, validatePipelineIR } from '@sluice/sdk';
+import { compareMode, compareValues } from '@sluice/sdk/semantics';
+import { SluiceValidationError } from '@sluice/sdk/errors';
+import { validatePipelineIR } from '@sluice/sdk/validate';
 import type { PipelineIR } from '@sluice/sdk';
 import type { RuntimeValue } from './types.ts';
 

@@ -6,8 +6,9 @@ import { hostname } from 'node:os';
 import type { JsonValue, NodeIR, PipelineIR } from '@sluice/sdk';
 import type { AttemptRow, LeaseRow, RunRow, StateStore, TaskRow } from '../store/state.ts';
 import type { OutputValue } from '../backend/events.ts';
-import type { ArtifactView, AttemptView, CacheView, DriverView, RunFilter, RunRef, RunSummaryView, RunView, TaskCounts, TaskView } from '../backend/views.ts';
-import { dagOrder, naturalCompare } from './order.ts';
+import type { ArtifactView, AttemptView, CacheView, DriverView, RunFilter, RunOverviewView, RunRef, RunSummaryView, RunView, TaskBriefView, TaskCounts, TaskView } from '../backend/views.ts';
+import { explainMisses } from '../engine/cache.ts';
+import { dagOrder, naturalCompare, sortByDagOrder } from './order.ts';
 
 const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
@@ -109,7 +110,7 @@ export function localRef(storeRoot: string, id: string): RunRef {
   return { backend: 'local', store: storeRoot, id };
 }
 
-function summary(store: StateStore, run: RunRow, storeRoot: string, now: number, tasks?: readonly TaskRow[]): RunSummaryView {
+function summary(store: StateStore, run: RunRow, storeRoot: string, now: number, tasks?: readonly Pick<TaskRow, 'key' | 'component' | 'state' | 'outputs'>[]): RunSummaryView {
   const ir = irOf(run);
   const counts = taskCounts(tasks ?? store.tasksOfRun(run.id), ir, run.status === 'succeeded' || run.status === 'failed');
   const driver = run.status === 'running' ? driverOf(store.getLease(run.id), now) : null;
@@ -161,10 +162,29 @@ function cacheView(t: TaskRow, misses: ReadonlyMap<string, string>, isTask: bool
   return { status: 'none' };
 }
 
+function kindOf(t: Pick<TaskRow, 'key' | 'task_id' | 'component' | 'outputs'>, ir: PipelineIR | null): TaskView['kind'] {
+  if (t.component) return 'task';
+  return parse<{ iterations?: number }>(t.outputs)?.iterations !== undefined || /\[\d+\]$/.test(t.key) ? 'loop' : loopIds(ir).has(t.task_id) ? 'loop' : 'condition';
+}
+
+function taskView(t: TaskRow, ir: PipelineIR | null, attempts: readonly AttemptRow[], misses: ReadonlyMap<string, string>): TaskView {
+  const kind = kindOf(t, ir);
+  return {
+    key: t.key, taskId: t.task_id, component: t.component, kind, state: t.state,
+    startedAt: iso(t.started_at), finishedAt: iso(t.finished_at), durationMs: t.started_at && t.finished_at ? t.finished_at - t.started_at : null,
+    attempts: attemptViews(t, attempts), cache: cacheView(t, misses, kind === 'task'),
+    inputs: parse<{ [name: string]: OutputValue }>(t.inputs), outputs: kind === 'task' ? parse<{ [name: string]: OutputValue }>(t.outputs) : null, error: t.error,
+  };
+}
+
+/** Sorts items by their task key in the run's DAG order (computing each key's rank once). */
+function byDagOrder<T>(items: readonly T[], key: (x: T) => string, ir: PipelineIR | null): T[] {
+  return sortByDagOrder(items, key, ir);
+}
+
 /** The tasks of a run in DAG order, each with its attempts and its cache hit or miss (and why). */
 export function taskViews(store: StateStore, run: RunRow, tasks: readonly TaskRow[] = store.tasksOfRun(run.id)): TaskView[] {
   const ir = irOf(run);
-  const order = ir ? dagOrder(ir) : naturalCompare;
   const attempts = new Map<string, AttemptRow[]>();
   for (const a of store.attemptsOfRun(run.id)) {
     let l = attempts.get(a.key);
@@ -172,19 +192,39 @@ export function taskViews(store: StateStore, run: RunRow, tasks: readonly TaskRo
     l.push(a);
   }
   const misses = store.cacheMisses(run);
-  const kindOf = (t: TaskRow): TaskView['kind'] => {
-    if (t.component) return 'task';
-    return parse<{ iterations?: number }>(t.outputs)?.iterations !== undefined || /\[\d+\]$/.test(t.key) ? 'loop' : loopIds(ir).has(t.task_id) ? 'loop' : 'condition';
+  return byDagOrder(tasks, (t) => t.key, ir).map((t) => taskView(t, ir, attempts.get(t.key) ?? [], misses));
+}
+
+/** The columns of a task row a brief needs (a loop's or condition's id and outputs tell which it is; a task's are not read). */
+type BriefRow = Pick<TaskRow, 'key' | 'task_id' | 'component' | 'state' | 'attempts' | 'started_at' | 'finished_at' | 'outputs'>;
+function briefRows(store: StateStore, runId: string): BriefRow[] {
+  return store.db.prepare(`SELECT key, CASE WHEN component = '' THEN task_id END AS task_id, component, state, attempts, started_at, finished_at, CASE WHEN component = '' THEN outputs END AS outputs FROM tasks WHERE run_id = ?`).all(runId) as BriefRow[];
+}
+
+/** Every task of a run in a few fields, in DAG order (see {@link TaskBriefView}). */
+export function taskBriefs(run: RunRow, rows: readonly BriefRow[]): TaskBriefView[] {
+  const ir = irOf(run);
+  return byDagOrder(rows, (t) => t.key, ir).map((t) => ({
+    key: t.key, kind: kindOf(t, ir), state: t.state,
+    durationMs: t.started_at && t.finished_at ? t.finished_at - t.started_at : null, attempts: t.attempts,
+  }));
+}
+
+/**
+ * One task of a run, as in {@link taskViews}, with its cache miss explained against the same task
+ * of earlier runs of the pipeline only (not the whole run's). Null when the run has no such task.
+ */
+export function taskViewOf(store: StateStore, run: RunRow, key: string): TaskView | null {
+  const t = store.getTask(run.id, key);
+  if (!t) return null;
+  const earlier = function* (): Generator<TaskRow[]> {
+    const ids = store.db.prepare(`SELECT id FROM runs WHERE pipeline = ? AND rowid < (SELECT rowid FROM runs WHERE id = ?) ORDER BY rowid DESC`).pluck().all(run.pipeline, run.id) as string[];
+    for (const id of ids) {
+      const prev = store.getTask(id, key);
+      yield prev ? [prev] : [];
+    }
   };
-  return [...tasks].sort((a, b) => order(a.key, b.key)).map((t) => {
-    const kind = kindOf(t);
-    return {
-      key: t.key, taskId: t.task_id, component: t.component, kind, state: t.state,
-      startedAt: iso(t.started_at), finishedAt: iso(t.finished_at), durationMs: t.started_at && t.finished_at ? t.finished_at - t.started_at : null,
-      attempts: attemptViews(t, attempts.get(t.key) ?? []), cache: cacheView(t, misses, kind === 'task'),
-      inputs: parse<{ [name: string]: OutputValue }>(t.inputs), outputs: kind === 'task' ? parse<{ [name: string]: OutputValue }>(t.outputs) : null, error: t.error,
-    };
-  });
+  return taskView(t, irOf(run), store.attemptsOf(run.id, key), explainMisses([t], earlier));
 }
 
 const loopIdCache = new WeakMap<PipelineIR, Set<string>>();
@@ -214,28 +254,37 @@ function loopIds(ir: PipelineIR | null): Set<string> {
 
 /** The artifacts a run's tasks produced, in DAG order of their producers then natural output order, with their consumers in the run. */
 export function artifactViews(store: StateStore, run: RunRow): ArtifactView[] {
+  return artifactPage(store, run, Number.POSITIVE_INFINITY).artifacts;
+}
+
+/**
+ * The first `limit` of {@link artifactViews} and how many there are: only the shown artifacts'
+ * consumers are read (a 10,000-iteration loop's outputs need not be joined for a page of 200).
+ */
+function artifactPage(store: StateStore, run: RunRow, limit: number): { artifacts: ArtifactView[]; total: number } {
   const ir = irOf(run);
   const order = ir ? dagOrder(ir) : naturalCompare;
+  const all = store.artifactsOfRun(run.id).sort((a, b) => order(a.task_key, b.task_key) || naturalCompare(a.output, b.output));
+  const shown = all.length > limit ? all.slice(0, limit) : all;
+  const wanted = all.length > limit ? new Set(shown.map((a) => `${a.task_key}.${a.output}`)) : null;
   const consumers = new Map<string, string[]>();
   for (const c of store.consumptionsOfRun(run.id)) {
     if (c.from_run !== run.id || c.from_task === null) continue;
     const k = `${c.from_task}.${c.from_output}`;
+    if (wanted && !wanted.has(k)) continue;
     let l = consumers.get(k);
     if (!l) consumers.set(k, (l = []));
     const name = `${c.task_key}.${c.input}`;
     if (!l.includes(name)) l.push(name);
   }
-  return store.artifactsOfRun(run.id)
-    .sort((a, b) => order(a.task_key, b.task_key) || naturalCompare(a.output, b.output))
-    .map((a) => ({
-      name: `${a.task_key}.${a.output}`, task: a.task_key, output: a.output, type: a.type, size: a.size, hash: a.hash,
-      metadata: parse<{ [key: string]: JsonValue }>(a.metadata) ?? {}, consumers: (consumers.get(`${a.task_key}.${a.output}`) ?? []).sort((x, y) => order(x.split('.')[0] as string, y.split('.')[0] as string) || naturalCompare(x, y)),
-    }));
+  const artifacts = shown.map((a) => ({
+    name: `${a.task_key}.${a.output}`, task: a.task_key, output: a.output, type: a.type, size: a.size, hash: a.hash,
+    metadata: parse<{ [key: string]: JsonValue }>(a.metadata) ?? {}, consumers: (consumers.get(`${a.task_key}.${a.output}`) ?? []).sort((x, y) => order(x.split('.')[0] as string, y.split('.')[0] as string) || naturalCompare(x, y)),
+  }));
+  return { artifacts, total: all.length };
 }
 
-/** Everything about one run. */
-export function runView(store: StateStore, run: RunRow, storeRoot: string, now = Date.now()): RunView {
-  const tasks = store.tasksOfRun(run.id);
+function header(store: StateStore, run: RunRow, storeRoot: string, now: number, tasks: readonly BriefRow[]): Omit<RunView, 'tasks' | 'artifacts'> {
   const s = summary(store, run, storeRoot, now, tasks);
   return {
     ...s,
@@ -245,9 +294,24 @@ export function runView(store: StateStore, run: RunRow, storeRoot: string, now =
     outputs: parse<{ [name: string]: OutputValue }>(run.outputs),
     driver: driverOf(store.getLease(run.id), now),
     holds: store.locksOfRun(run.id).map((l) => ({ kind: l.kind, name: l.name, task: l.task_key || null })),
-    tasks: taskViews(store, run, tasks),
-    artifacts: artifactViews(store, run),
+    warnings: store.warningsOf(run.id).map((w) => ({ task: w.task_key, time: iso(w.at) as string, message: w.message })),
   };
+}
+
+/** Everything about one run. */
+export function runView(store: StateStore, run: RunRow, storeRoot: string, now = Date.now()): RunView {
+  const tasks = store.tasksOfRun(run.id);
+  return { ...header(store, run, storeRoot, now, tasks), tasks: taskViews(store, run, tasks), artifacts: artifactViews(store, run) };
+}
+
+/**
+ * A run as a page shows it first (see {@link RunOverviewView}): the same header as
+ * {@link runView}, every task in brief, the first `artifactLimit` artifacts.
+ */
+export function runOverview(store: StateStore, run: RunRow, storeRoot: string, opts: { readonly artifactLimit?: number; readonly now?: number } = {}): RunOverviewView {
+  const rows = briefRows(store, run.id);
+  const { artifacts, total } = artifactPage(store, run, opts.artifactLimit ?? 200);
+  return { ...header(store, run, storeRoot, opts.now ?? Date.now(), rows), tasks: taskBriefs(run, rows), artifacts, artifactCount: total };
 }
 
 /**

@@ -4,7 +4,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { RunnerError } from '../errors.ts';
 
-export { checkArtifactName } from '@sluice/executor';
+export { checkArtifactName } from '@sluice/executor/names';
 
 /** Joins `parts` under `root` and throws if the result would lie outside it. */
 export function resolveInside(root: string, ...parts: string[]): string {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { RunnerError } from '../errors.ts';
 import { explainMisses } from '../engine/cache.ts';
-import { crashArmed, crashPoint } from '@sluice/executor';
+import { crashArmed, crashPoint } from '@sluice/executor/crash';
 import { groupAlive, signalGroup } from './procs.ts';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
@@ -32,6 +32,15 @@ CREATE TABLE IF NOT EXISTS consumptions (
   PRIMARY KEY (run_id, task_key, input, idx)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS consumptions_by_producer ON consumptions (from_run, from_task, from_output);
+`;
+
+// Warnings of a run (a GPU step run on CPU by its declared fallback, a container run on the host,
+// a lock taken over, ...), as the run emitted them. Additive, as `consumptions` is.
+const WARNINGS = `
+CREATE TABLE IF NOT EXISTS warnings (
+  run_id TEXT NOT NULL, seq INTEGER NOT NULL, task_key TEXT, at INTEGER NOT NULL, message TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
 `;
 
 const SCHEMA = `
@@ -71,7 +80,7 @@ CREATE TABLE leases (
   run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
   acquired_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL
 );
-${LOCKS}${CONSUMPTIONS}`;
+${LOCKS}${CONSUMPTIONS}${WARNINGS}`;
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 /** `waiting` (for a mutex or semaphore) is only reported live, never stored. */
@@ -97,6 +106,8 @@ export interface ArtifactRow { run_id: string; task_key: string; output: string;
 export interface ConsumptionRow { run_id: string; task_key: string; input: string; idx: number; hash: string; from_run: string | null; from_task: string | null; from_output: string | null }
 /** One consumption edge as the engine records it. */
 export interface Consumption { readonly input: string; readonly idx: number; readonly hash: string; readonly from: { readonly run: string; readonly task: string; readonly output: string } | null }
+/** A warning a run recorded; `task_key` null for one about the run as a whole. */
+export interface WarningRow { task_key: string | null; at: number; message: string }
 export interface LeaseRow { run_id: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
 /** A hold on a mutex or semaphore; `task_key` is empty for a hold by the whole run. */
 export interface LockRow { kind: 'mutex' | 'semaphore' | 'gpu'; name: string; run_id: string; task_key: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
@@ -140,12 +151,15 @@ export class StateStore {
   private readonly hasLocks: boolean;
   /** False for a store last opened for writing by a runner that did not record consumption edges, opened read-only. */
   private readonly hasConsumptions: boolean;
+  /** False for a store last opened for writing by a runner that did not record warnings, opened read-only. */
+  private readonly hasWarnings: boolean;
 
   private constructor(file: string, db: Database.Database) {
     this.file = file;
     this.db = db;
     this.hasLocks = !!db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='locks'`).get();
     this.hasConsumptions = !!db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='consumptions'`).get();
+    this.hasWarnings = !!db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='warnings'`).get();
     this.st = this.prepare();
     this.commitQueue = db.transaction((q: readonly (() => void)[]) => {
       for (const f of q) f();
@@ -246,6 +260,7 @@ export class StateStore {
         }
       }
       if (!opts.readonly && !db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='consumptions'`).get()) db.exec(CONSUMPTIONS);
+      if (!opts.readonly && !db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='warnings'`).get()) db.exec(WARNINGS);
       if (!opts.readonly) {
         // additive: the process group of an attempt (pid and its start time), to stop orphans
         const cols = db.prepare(`SELECT name FROM pragma_table_info('tasks')`).all() as { name: string }[];
@@ -495,6 +510,15 @@ export class StateStore {
   /** The tasks (of any run) that received output `output` of task `task` of run `run`. */
   consumersOf(run: string, task: string, output: string): ConsumptionRow[] {
     return this.hasConsumptions ? (this.db.prepare(`SELECT * FROM consumptions WHERE from_run = ? AND from_task = ? AND from_output = ? ORDER BY run_id, task_key, input, idx`).all(run, task, output) as ConsumptionRow[]) : [];
+  }
+  /** Records a warning of a run (`key`: the task it is about, if any). Use inside a group commit. */
+  recordWarning(runId: string, w: { readonly key?: string | undefined; readonly time: number; readonly message: string }): void {
+    if (!this.hasWarnings) return;
+    this.db.prepare(`INSERT INTO warnings (run_id, seq, task_key, at, message) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ? FROM warnings WHERE run_id = ?`).run(runId, w.key ?? null, w.time, w.message, runId);
+  }
+  /** The warnings of a run, in the order they were recorded. */
+  warningsOf(runId: string): WarningRow[] {
+    return this.hasWarnings ? (this.db.prepare(`SELECT task_key, at, message FROM warnings WHERE run_id = ? ORDER BY seq`).all(runId) as WarningRow[]) : [];
   }
   /** Whether the store records consumption edges (a store written only by an older runner does not). */
   get recordsConsumptions(): boolean {

@@ -79,3 +79,14 @@ const wideLoop: LoopIR = {
   body: [task('a-task-with-a-name-far-too-long-for-a-small-terminal-window', slowly, { i: item('sweep') })],
 };
 export const wide = pipeline('wide', [slowly], [wideLoop]);
+
+/** Two lines on stdout 300 ms apart, then a ctx.log line (per-line log times). */
+const talker = fn('talker', { outputs: { n: 'number' } }, async (_i, ctx) => {
+  process.stdout.write('first line\n');
+  await new Promise((r) => setTimeout(r, 300));
+  process.stdout.write('second line, written ');
+  process.stdout.write('in two writes\n');
+  ctx.log.info('from ctx.log');
+  return { n: 1 };
+});
+export const talk = pipeline('talk', [talker], [task('t', talker, {})]);

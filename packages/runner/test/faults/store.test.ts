@@ -114,16 +114,25 @@ describe('a store that cannot be written', () => {
     for (const m of mounts) spawnSync('umount', ['-l', m]);
   });
 
-  it('disk full (a 2 MiB tmpfs): the run ends with a clear message, no stack, and show/logs -f say what happened', async (ctx) => {
+  /**
+   * A project directory whose `.sluice/` is a tmpfs of `size` (root only): the store of the test
+   * that fills it. Where mounting is not permitted the test is skipped, saying why.
+   */
+  function smallStore(ctx: { skip: () => void }, size: string, what: string): { dir: string; mnt: string } {
     const dir = tmp('sluice-full-');
     const mnt = join(dir, '.sluice');
     mkdirSync(mnt);
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { encoding: 'utf8' });
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { encoding: 'utf8' });
     if (m.status !== 0) {
-      console.warn(`skipping the disk-full test: mount -t tmpfs is not permitted here (${m.stderr.trim()})`);
+      console.warn(`skipping the ${what} test: mount -t tmpfs is not permitted here (${m.stderr.trim()})`);
       ctx.skip();
     }
     mounts.push(mnt);
+    return { dir, mnt };
+  }
+
+  it('disk full (a 2 MiB tmpfs): the run ends with a clear message, no stack, and show/logs -f say what happened', async (ctx) => {
+    const { dir } = smallStore(ctx, '2m', 'disk-full');
     const r = await sluice(dir, ['run', FIXTURES, '--export', 'noisy', '--run-id', 'f1'], { SLUICE_TEST_LOG_MB: '8' });
     expect(r.code).toBe(1);
     expect(r.err + r.out).toMatch(/disk is full/);
@@ -138,15 +147,7 @@ describe('a store that cannot be written', () => {
   }, 180_000);
 
   it('the state database full (`database or disk is full`): a clear end, never a raw SqliteError', async (ctx) => {
-    const dir = tmp('sluice-full-');
-    const mnt = join(dir, '.sluice');
-    mkdirSync(mnt);
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
-    if (m.status !== 0) {
-      console.warn(`skipping the database-full test: mount -t tmpfs is not permitted here (${m.stderr.trim()})`);
-      ctx.skip();
-    }
-    mounts.push(mnt);
+    const { dir, mnt } = smallStore(ctx, '1m', 'database-full');
     // fill the disk to a few KiB so that the database's writes fail part-way
     const first = await sluice(dir, ['run', FIXTURES, '--export', 'naps', '--run-id', 'd0']);
     expect(first.code, first.err).toBe(0);

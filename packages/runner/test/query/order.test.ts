@@ -1,7 +1,7 @@
 /** DAG order of task keys and natural order of names (issue 9 item 17). */
 import { describe, expect, it } from 'vitest';
 import type { PipelineIR } from '@sluice/sdk';
-import { dagOrder, naturalCompare } from '../../src/query/order.ts';
+import { dagOrder, naturalCompare, sortByDagOrder } from '../../src/query/order.ts';
 import { progressText, taskCounts } from '../../src/query/runs.ts';
 
 const task = (id: string, after: string[] = [], component = 'c') => ({ kind: 'task', id, component, inputs: {}, after, options: {} });
@@ -24,6 +24,15 @@ describe('dagOrder', () => {
   it('puts dependencies first, loop iterations by index, branch tasks after their condition, nested tasks after their parent, the exit handler last', () => {
     const keys = ['cleanup', 'no', 'yes', 'gate', 'each[10]/score', 'each[2]/score', 'each', 'each[1]/score', 'late', 'train', 'prep', 'nested/a', 'nested/z', 'nested', 'unknown'];
     expect([...keys].sort(dagOrder(ir))).toEqual(['prep', 'train', 'late', 'each', 'each[1]/score', 'each[2]/score', 'each[10]/score', 'gate', 'yes', 'no', 'nested', 'nested/z', 'nested/a', 'cleanup', 'unknown']);
+  });
+});
+
+describe('sortByDagOrder', () => {
+  it('sorts items by their keys exactly as dagOrder does, without the IR by natural order', () => {
+    const keys = ['cleanup', 'no', 'yes', 'gate', ...Array.from({ length: 300 }, (_, i) => `each[${(i * 7919) % 300}]/score`), 'each', 'late', 'train', 'prep', 'nested/a', 'nested/z', 'nested', 'unknown', 'b[2]', 'b[10]'];
+    const items = keys.map((key, i) => ({ key, i }));
+    expect(sortByDagOrder(items, (x) => x.key, ir).map((x) => x.key)).toEqual([...keys].sort(dagOrder(ir)));
+    expect(sortByDagOrder(items, (x) => x.key, null).map((x) => x.key)).toEqual([...keys].sort(naturalCompare));
   });
 });
 

@@ -20,3 +20,4 @@ export {
 export { renderArgv, kubeEscape } from './argv.ts';
 export type { ArgvSpelling } from './argv.ts';
 export { GPU_PRODUCT_LABEL, gpuProductLabel, gpuTypeProblem } from './gpu.ts';
+export { TRACKING_ENV, TRACKING_ARTIFACTS, isEmbeddedUri, trackingUriProblem, redactUri, parseRequiredText, copiesArtifact, trackingOptionIssues, trackingPodEnv } from './tracking.ts';

@@ -33,6 +33,8 @@ export async function freePort(): Promise<number> {
 export interface MlflowServer {
   readonly uri: string;
   readonly port: number;
+  /** Where the server keeps uploaded artifacts (its `--artifacts-destination`). */
+  readonly artifactsDir: string;
   /** Kills the server's process group (SIGKILL: a crash, not a shutdown). */
   kill(): Promise<void>;
   /** Starts it again on the same port and backend. */
@@ -71,7 +73,7 @@ export async function startMlflow(): Promise<MlflowServer> {
   const uri = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(mlflowBin, ['server', '--host', '127.0.0.1', '--port', String(port), '--workers', '1', '--backend-store-uri', `sqlite:///${join(dir, 'mlflow.db')}`, '--default-artifact-root', join(dir, 'artifacts')], {
+    child = spawn(mlflowBin, ['server', '--host', '127.0.0.1', '--port', String(port), '--workers', '1', '--backend-store-uri', `sqlite:///${join(dir, 'mlflow.db')}`, '--serve-artifacts', '--artifacts-destination', join(dir, 'artifacts')], {
       detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false', PYTHONUNBUFFERED: '1' },
     });
     let err = '';
@@ -85,7 +87,7 @@ export async function startMlflow(): Promise<MlflowServer> {
   };
   await start();
   return {
-    uri, port,
+    uri, port, artifactsDir: join(dir, 'artifacts'),
     kill: () => killGroup(child, 'SIGKILL'),
     restart: start,
     async stop() {

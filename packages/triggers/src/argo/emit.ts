@@ -26,7 +26,18 @@ export interface EmitOptions {
   readonly webhookPort?: number;
   /** @default 'sluice-triggers' */
   readonly serviceAccount?: string;
+  /** Prometheus the monitor gate queries for metric monitors (`http://prometheus.monitoring.svc:9090`). */
+  readonly prometheus?: string;
+  /**
+   * The S3 store of the cluster: drift monitors read their data from it (relative paths under
+   * `<prefix>data/`), write window snapshots and drift reports to it, and artifact parameters of a
+   * target are passed to its Workflow as S3 artifacts there. Keys from the Secret `secret`
+   * (`accesskey`, `secretkey`), referenced, never inlined.
+   */
+  readonly s3?: { readonly endpoint: string; readonly bucket: string; readonly prefix?: string; readonly secret?: string; readonly region?: string };
 }
+
+type Opts = Required<Omit<EmitOptions, 'prometheus' | 's3'>> & Pick<EmitOptions, 'prometheus' | 's3'>;
 
 export interface EmitResult {
   readonly objects: readonly ArgoObject[];
@@ -59,15 +70,52 @@ function needsGate(ir: TriggerIR): boolean {
   return ir.source.kind !== 'schedule' || ir.condition !== null || p.cooldownMs > 0 || p.maxFires !== null || p.concurrency === 'queue';
 }
 
-function gateTemplate(ir: TriggerIR, o: Required<EmitOptions>, target: ArgoObject): ArgoObject {
+function s3Endpoint(endpoint: string): { endpoint: string; insecure: boolean } {
+  const u = new URL(endpoint.includes('://') ? endpoint : `https://${endpoint}`);
+  return { endpoint: `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`, insecure: u.protocol === 'http:' };
+}
+
+/** Environment of the gate's decide step: Prometheus and the S3 store (keys from the Secret). */
+function gateEnv(o: Opts): ArgoObject[] {
+  const env: ArgoObject[] = [];
+  if (o.prometheus) env.push({ name: 'SLUICE_PROMETHEUS_URL', value: o.prometheus });
+  if (o.s3) {
+    const secret = o.s3.secret ?? 'sluice-s3';
+    env.push(
+      { name: 'SLUICE_S3', value: JSON.stringify({ endpoint: o.s3.endpoint, bucket: o.s3.bucket, prefix: o.s3.prefix ?? 'sluice/', ...(o.s3.region ? { region: o.s3.region } : {}) }) },
+      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: secret, key: 'accesskey' } } },
+      { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: secret, key: 'secretkey' } } },
+    );
+  }
+  return env;
+}
+
+function gateTemplate(ir: TriggerIR, o: Opts, target: ArgoObject): ArgoObject {
   const name = `${ir.name}-gate`;
   const targetName = String((target.metadata as { name?: string }).name);
   const params = Object.keys(ir.mapping).sort();
+  const isArt = (p: string) => ir.target.params[p]?.kind === 'artifact';
+  const values = params.filter((p) => !isArt(p));
+  const arts = params.filter(isArt);
+  const secret = o.s3?.secret ?? 'sluice-s3';
   const launchManifest = JSON.stringify({
     apiVersion: API, kind: 'Workflow',
     metadata: { name: '{{inputs.parameters.run-name}}', namespace: o.namespace, labels: { 'sluice.dev/trigger': ir.name } },
-    spec: { workflowTemplateRef: { name: targetName }, arguments: { parameters: params.map((p) => ({ name: argoName(target, p), value: `{{inputs.parameters.p-${p}}}` })) } },
+    spec: {
+      workflowTemplateRef: { name: targetName },
+      arguments: {
+        parameters: values.map((p) => ({ name: argoName(target, p), value: `{{inputs.parameters.p-${p}}}` })),
+        // artifact parameters (a data object, the drift report) are S3 artifacts of the Workflow
+        ...(arts.length && o.s3 ? { artifacts: arts.map((p) => ({ name: argoName(target, p), s3: { ...s3Endpoint(o.s3!.endpoint), bucket: `{{inputs.parameters.b-${p}}}`, key: `{{inputs.parameters.k-${p}}}`, accessKeySecret: { name: secret, key: 'accesskey' }, secretKeySecret: { name: secret, key: 'secretkey' } } })) } : {}),
+      },
+    },
   });
+  const launchInputs = [{ name: 'run-name' }, ...values.map((p) => ({ name: `p-${p}` })), ...arts.flatMap((p) => [{ name: `b-${p}` }, { name: `k-${p}` }])];
+  const launchArgs = [
+    { name: 'run-name', value: '{{steps.decide.outputs.parameters.run-name}}' },
+    ...values.map((p) => ({ name: `p-${p}`, value: `{{steps.decide.outputs.parameters.p-${p}}}` })),
+    ...arts.flatMap((p) => [{ name: `b-${p}`, value: `{{steps.decide.outputs.parameters.b-${p}}}` }, { name: `k-${p}`, value: `{{steps.decide.outputs.parameters.k-${p}}}` }]),
+  ];
   return {
     apiVersion: API, kind: 'WorkflowTemplate', metadata: meta(name, o.namespace, { trigger: ir.name }),
     spec: {
@@ -85,7 +133,7 @@ function gateTemplate(ir: TriggerIR, o: Required<EmitOptions>, target: ArgoObjec
             [{ name: 'save-state', template: 'save-state', arguments: { parameters: [{ name: 'state', value: '{{steps.decide.outputs.parameters.state}}' }, { name: 'resource-version', value: '{{steps.read-state.outputs.parameters.resource-version}}' }] } }],
             [{
               name: 'launch', template: 'launch', when: "'{{steps.decide.outputs.parameters.decision}}' == 'fire'",
-              arguments: { parameters: [{ name: 'run-name', value: '{{steps.decide.outputs.parameters.run-name}}' }, ...params.map((p) => ({ name: `p-${p}`, value: `{{steps.decide.outputs.parameters.p-${p}}}` }))] },
+              arguments: { parameters: launchArgs },
             }],
           ],
         },
@@ -99,14 +147,15 @@ function gateTemplate(ir: TriggerIR, o: Required<EmitOptions>, target: ArgoObjec
           inputs: { parameters: [{ name: 'state' }, { name: 'event' }] },
           container: {
             image: o.image, command: ['sluice', 'triggers', 'gate'], args: ['--ir', '/etc/sluice/trigger.json', '--out', '/tmp/gate'],
-            env: [{ name: 'SLUICE_GATE_STATE', value: '{{inputs.parameters.state}}' }, { name: 'SLUICE_GATE_EVENT', value: '{{inputs.parameters.event}}' }],
+            env: [{ name: 'SLUICE_GATE_STATE', value: '{{inputs.parameters.state}}' }, { name: 'SLUICE_GATE_EVENT', value: '{{inputs.parameters.event}}' }, ...(ir.source.kind === 'monitor' || arts.length ? gateEnv(o) : [])],
             volumeMounts: [{ name: 'trigger', mountPath: '/etc/sluice', readOnly: true }],
           },
           outputs: {
             parameters: [
               { name: 'decision', valueFrom: { path: '/tmp/gate/decision' } }, { name: 'run-name', valueFrom: { path: '/tmp/gate/run-name', default: 'none' } },
               { name: 'state', valueFrom: { path: '/tmp/gate/state.json-string' } },
-              ...params.map((p) => ({ name: `p-${p}`, valueFrom: { path: `/tmp/gate/params/${p}.json-string`, default: '""' } })),
+              ...values.map((p) => ({ name: `p-${p}`, valueFrom: { path: `/tmp/gate/params/${p}.json-string`, default: '""' } })),
+              ...arts.flatMap((p) => [{ name: `b-${p}`, valueFrom: { path: `/tmp/gate/params/${p}.bucket`, default: '' } }, { name: `k-${p}`, valueFrom: { path: `/tmp/gate/params/${p}.key`, default: '' } }]),
             ],
           },
         },
@@ -119,13 +168,13 @@ function gateTemplate(ir: TriggerIR, o: Required<EmitOptions>, target: ArgoObjec
             manifest: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":${JSON.stringify(`${ir.name}-state`)},"namespace":${JSON.stringify(o.namespace)},"resourceVersion":"{{inputs.parameters.resource-version}}"},"data":{"state":{{inputs.parameters.state}}}}`,
           },
         },
-        { name: 'launch', inputs: { parameters: [{ name: 'run-name' }, ...params.map((p) => ({ name: `p-${p}` }))] }, resource: { action: 'create', manifest: launchManifest.replace(/"\{\{inputs\.parameters\.(p-[^}]+)\}\}"/g, '{{inputs.parameters.$1}}') } },
+        { name: 'launch', inputs: { parameters: launchInputs }, resource: { action: 'create', manifest: launchManifest.replace(/"\{\{inputs\.parameters\.(p-[^}]+)\}\}"/g, '{{inputs.parameters.$1}}') } },
       ],
     },
   };
 }
 
-function configMaps(ir: TriggerIR, o: Required<EmitOptions>): ArgoObject[] {
+function configMaps(ir: TriggerIR, o: Opts): ArgoObject[] {
   return [
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${ir.name}-trigger`, o.namespace, { trigger: ir.name }), data: { 'trigger.json': JSON.stringify(ir) } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${ir.name}-state`, o.namespace, { trigger: ir.name }), data: { state: JSON.stringify(initialState()) } },
@@ -148,7 +197,7 @@ function cronArguments(ir: TriggerIR, target: ArgoObject, issues: SluiceIssue[])
   return out;
 }
 
-function sensor(ir: TriggerIR, o: Required<EmitOptions>, dep: { eventSourceName: string; eventName: string; filters?: ArgoObject }): ArgoObject {
+function sensor(ir: TriggerIR, o: Opts, dep: { eventSourceName: string; eventName: string; dataKey: string; filters?: ArgoObject }): ArgoObject {
   return {
     apiVersion: API, kind: 'Sensor', metadata: meta(ir.name, o.namespace),
     spec: {
@@ -161,7 +210,7 @@ function sensor(ir: TriggerIR, o: Required<EmitOptions>, dep: { eventSourceName:
           argoWorkflow: {
             operation: 'submit',
             source: { resource: { apiVersion: API, kind: 'Workflow', metadata: { generateName: `${ir.name}-gate-`, namespace: o.namespace }, spec: { workflowTemplateRef: { name: `${ir.name}-gate` }, arguments: { parameters: [{ name: 'event', value: '{}' }] } } } },
-            parameters: [{ src: { dependencyName: 'event', dataKey: 'body' }, dest: 'spec.arguments.parameters.0.value' }],
+            parameters: [{ src: { dependencyName: 'event', dataKey: dep.dataKey }, dest: 'spec.arguments.parameters.0.value' }],
           },
         },
         retryStrategy: { steps: 3, duration: '2s', factor: 2 },
@@ -175,9 +224,12 @@ function sensor(ir: TriggerIR, o: Required<EmitOptions>, dep: { eventSourceName:
  * RunFinishedEnvelope to the `sluice-runs` event source (apply it in place of the compiler's).
  * Status is Argo's, lower-cased: succeeded, failed or error.
  */
-function announcing(template: ArgoObject, pipeline: string, o: Required<EmitOptions>): ArgoObject {
+function announcing(template: ArgoObject, pipeline: string, o: Opts): ArgoObject {
   const t = structuredClone(template) as O;
-  const body = `{"pipeline":${JSON.stringify(pipeline)},"runId":"{{workflow.name}}","status":"{{=sprig.lower(workflow.status)}}","finishedAt":"{{=sprig.date('2006-01-02T15:04:05Z', sprig.now())}}"}`;
+  // the pipeline's parameter outputs are global outputs (globalName = name); a failed run may lack them
+  const outs = ((t.spec.templates ?? []) as O[]).flatMap((x) => ((x.outputs?.parameters ?? []) as O[]).map((p) => p.globalName as string | undefined)).filter((n): n is string => typeof n === 'string' && /^[A-Za-z0-9_-]+$/.test(n));
+  const outputs = [...new Set(outs)].sort().map((n) => `${JSON.stringify(n)}:{{=sprig.toJson(sprig.dig('outputs', 'parameters', ${JSON.stringify(n).replace(/"/g, "'")}, nil, workflow))}}`).join(',');
+  const body = `{"pipeline":${JSON.stringify(pipeline)},"runId":"{{workflow.name}}","status":"{{=sprig.lower(workflow.status)}}","finishedAt":"{{=sprig.date('2006-01-02T15:04:05Z', sprig.now())}}","outputs":{${outputs}}}`;
   t.spec.hooks = { ...(t.spec.hooks ?? {}), exit: { template: 'sluice-announce' } };
   t.spec.templates = [...t.spec.templates, {
     name: 'sluice-announce',
@@ -192,7 +244,7 @@ function announcing(template: ArgoObject, pipeline: string, o: Required<EmitOpti
  * must not be applied). Cross-object checks run on the result ({@link checkArgoObjects}).
  */
 export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOptions): EmitResult {
-  const o: Required<EmitOptions> = { eventBus: 'default', webhookPort: 12000, serviceAccount: 'sluice-triggers', ...options };
+  const o: Opts = { eventBus: 'default', webhookPort: 12000, serviceAccount: 'sluice-triggers', ...options };
   const issues: SluiceIssue[] = [...validateTriggerSet(triggers)];
   const objects: ArgoObject[] = [];
   const eventSources = new Map<string, ArgoObject>();
@@ -203,6 +255,17 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
     const targetName = String((target.metadata as { name?: string }).name);
     const s = ir.source;
     const gate = needsGate(ir);
+    for (const p of Object.keys(ir.mapping).sort()) {
+      if (ir.target.params[p]?.kind === 'artifact' && !o.s3) issues.push({ code: 'argo.s3', path: `${ir.name}/params.${p}`, message: `"${p}" is an artifact parameter: on the cluster it is passed as an S3 artifact; give the S3 store (s3 option, --s3-endpoint and --s3-bucket)` });
+    }
+    if (s.kind === 'monitor' && s.check.kind === 'metric' && !s.check.query) issues.push({ code: 'argo.metric', path: `${ir.name}/source.monitor.metric.query`, message: `on the cluster a metric monitor reads Prometheus: give query (the local daemon reads ${s.check.pipeline}.${s.check.output} from the run store)` });
+    if (s.kind === 'monitor' && s.check.kind === 'metric' && s.check.query && !o.prometheus) issues.push({ code: 'argo.metric', path: `${ir.name}/source.monitor.metric`, message: 'a metric monitor needs Prometheus on the cluster: give its URL (prometheus option, --prometheus)' });
+    if (s.kind === 'monitor' && s.check.kind === 'drift') {
+      const c = s.check;
+      if (!o.s3) issues.push({ code: 'argo.s3', path: `${ir.name}/source.monitor.drift`, message: 'a drift monitor reads its data from S3 on the cluster: give the S3 store (s3 option, --s3-endpoint and --s3-bucket)' });
+      const paths: [string, string | undefined][] = [['current.path', c.current.path], ['reference', c.reference.kind === 'path' ? c.reference.path : c.reference.fallback]];
+      for (const [k, v] of paths) if (v !== undefined && (v.startsWith('/') || (/^[a-z]+:\/\//.test(v) && !v.startsWith('s3://')))) issues.push({ code: 'argo.path', path: `${ir.name}/source.monitor.drift.${k}`, message: `"${v}" cannot be read on the cluster: give an s3:// URI or a path relative to the data directory (it is read from the S3 store's data/ there)` });
+    }
     if (gate) objects.push(gateTemplate(ir, o, target), ...configMaps(ir, o));
     if (s.kind === 'schedule' || s.kind === 'monitor') {
       const workflowSpec = gate
@@ -224,7 +287,7 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
     if (s.kind === 'upstream') {
       upstreamUsed = true;
       objects.push(sensor(ir, o, {
-        eventSourceName: RUNS_EVENT_SOURCE, eventName: 'finished',
+        eventSourceName: RUNS_EVENT_SOURCE, eventName: 'finished', dataKey: 'body',
         // Argo's Error is a failure too
         filters: { data: [{ path: 'body.pipeline', type: 'string', value: [s.pipeline] }, { path: 'body.status', type: 'string', value: [...s.statuses, ...(s.statuses.includes('failed') ? ['error'] : [])] }] },
       }));
@@ -235,11 +298,16 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
     let spec: ArgoObject;
     if (l.kind === 'webhook') spec = { webhook: { arrival: { port: String(o.webhookPort), endpoint: l.endpoint, method: 'POST', url: '' } }, service: { ports: [{ port: o.webhookPort, targetPort: o.webhookPort }] } };
     else if (l.kind === 's3') {
+      // Argo Events' `minio` source listens to a MinIO server's bucket notifications (a MinIO API);
+      // AWS S3 delivers its notifications through SNS or SQS instead, which this version does not emit.
+      if (l.endpoint === undefined) { issues.push({ code: 'argo.s3', path: `${ir.name}/source.data.s3.endpoint`, message: 'no endpoint: AWS S3 sends bucket notifications through SNS/SQS, which this version does not compile; give the endpoint of a MinIO server (http://host:port)' }); continue; }
+      const url = new URL(l.endpoint);
       spec = {
         minio: {
           arrival: {
-            bucket: { name: l.bucket }, endpoint: l.endpoint ?? 'minio:9000', events: ['s3:ObjectCreated:*'], filter: { prefix: l.prefix, suffix: '' }, insecure: true,
-            accessKey: { name: 'sluice-s3', key: 'accesskey' }, secretKey: { name: 'sluice-s3', key: 'secretkey' },
+            bucket: { name: l.bucket }, endpoint: `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`, events: ['s3:ObjectCreated:*'], filter: { prefix: l.prefix, suffix: '' },
+            insecure: url.protocol === 'http:', ...(l.region ? { region: l.region } : {}),
+            accessKey: { name: l.credentials.secret, key: 'accesskey' }, secretKey: { name: l.credentials.secret, key: 'secretkey' },
           },
         },
       };
@@ -247,7 +315,8 @@ export function emitTriggers(triggers: readonly TriggerIR[], options: EmitOption
       spec = { file: { arrival: { eventType: 'CREATE', watchPathConfig: { directory: l.path.endsWith('/') ? l.path : `${l.path}/`, pathRegexp: `^${l.pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$` }, polling: false } } };
     }
     eventSources.set(esName, { apiVersion: API, kind: 'EventSource', metadata: meta(esName, o.namespace, { trigger: ir.name }), spec: { eventBusName: o.eventBus, ...spec } });
-    objects.push(sensor(ir, o, { eventSourceName: esName, eventName: 'arrival' }));
+    // what each source puts in the event's data: webhook {header, body}; minio {notification: [record]}; file {name, op}
+    objects.push(sensor(ir, o, { eventSourceName: esName, eventName: 'arrival', dataKey: l.kind === 'webhook' ? 'body' : l.kind === 's3' ? 'notification.0' : '@this' }));
   }
   // upstream pipelines announce their end from an exit hook (it runs whatever the outcome)
   const upstreams = [...new Set(triggers.flatMap((t) => (t.source.kind === 'upstream' ? [t.source.pipeline] : [])))].sort();

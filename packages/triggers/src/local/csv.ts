@@ -7,19 +7,24 @@ export interface Table {
   readonly rows: readonly (readonly string[])[];
 }
 
-export function readCsv(path: string): Table {
-  const files = statSync(path).isDirectory() ? readdirSync(path).filter((f) => f.endsWith('.csv')).sort().map((f) => join(path, f)) : [path];
+/** One table from CSV texts with the same header (files of a directory, objects under a prefix), in the order given. */
+export function parseCsv(texts: readonly { readonly name: string; readonly text: string }[]): Table {
   let header: string[] | undefined;
   const rows: string[][] = [];
-  for (const f of files) {
-    const lines = readFileSync(f, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  for (const { name, text } of texts) {
+    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
     if (lines.length === 0) continue;
     const h = lines[0]!.split(',').map((s) => s.trim());
-    if (header && h.join(',') !== header.join(',')) throw new Error(`${f}: header ${h.join(',')} differs from ${header.join(',')}`);
+    if (header && h.join(',') !== header.join(',')) throw new Error(`${name}: header ${h.join(',')} differs from ${header.join(',')}`);
     header = h;
     for (let i = 1; i < lines.length; i++) rows.push(lines[i]!.split(',').map((s) => s.trim()));
   }
   return { header: header ?? [], rows };
+}
+
+export function readCsv(path: string): Table {
+  const files = statSync(path).isDirectory() ? readdirSync(path).filter((f) => f.endsWith('.csv')).sort().map((f) => join(path, f)) : [path];
+  return parseCsv(files.map((f) => ({ name: f, text: readFileSync(f, 'utf8') })));
 }
 
 /** Columns by name: numbers for numeric features (NaN when not a number), strings for categorical ones. */

@@ -12,17 +12,18 @@
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { Cron } from 'croner';
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JsonValue } from '@sluice/sdk';
 import type { Trigger } from '../define.ts';
 import { decide, type Decision, type EventFields, type Observation, type TriggerState } from '../engine.ts';
-import type { TriggerIR } from '../ir.ts';
-import { crashPoint } from './crash.ts';
+import type { S3LocationIR, TriggerIR } from '../ir.ts';
+import { crashPoint } from '@sluice/executor/crash';
 import { measureMonitor } from './measure.ts';
-import { TriggerStore, type FireRow } from './store.ts';
+import { diffListing, listPrefix, s3Client, s3ErrorText } from './s3.ts';
+import { TriggerStore, type Attachment, type FireRow } from './store.ts';
 
 /** The envelope announcing that a run finished, locally and on the cluster (the upstream workflow's exit hook posts it). */
 export interface RunFinishedEnvelope {
@@ -30,6 +31,19 @@ export interface RunFinishedEnvelope {
   readonly runId: string;
   readonly status: 'succeeded' | 'failed' | 'interrupted';
   readonly finishedAt: string;
+  /** The run's scalar parameter outputs (a failed run may have none). Artifacts are not carried. */
+  readonly outputs: { readonly [name: string]: JsonValue };
+}
+
+/** The envelope of a finished run read from the run store. */
+export function envelopeOf(r: { id: string; pipeline: string; status: string; finished_at: number | null; outputs: string | null }): RunFinishedEnvelope {
+  let raw: unknown = {};
+  try { raw = JSON.parse(r.outputs ?? '{}'); } catch { /* no outputs */ }
+  const outputs: { [name: string]: JsonValue } = {};
+  for (const [k, v] of Object.entries(typeof raw === 'object' && raw !== null ? raw : {}).sort(([a], [b]) => a.localeCompare(b))) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') outputs[k] = v;
+  }
+  return { pipeline: r.pipeline, runId: r.id, status: r.status as RunFinishedEnvelope['status'], finishedAt: new Date(r.finished_at!).toISOString(), outputs };
 }
 
 /** What the daemon needs from the runner (the CLI passes `@sluice/runner`'s functions). */
@@ -53,6 +67,8 @@ export interface DaemonOptions {
   readonly baseDir?: string;
   readonly now?: () => number;
   readonly log?: (line: string) => void;
+  /** Keys per ListObjectsV2 request for S3 sources. @default 1000 */
+  readonly s3PageSize?: number;
 }
 
 interface Active { readonly trigger: string; readonly abort: AbortController; readonly done: Promise<void> }
@@ -79,6 +95,9 @@ export class Daemon {
   private pendingEvents: { trigger: string; obs: Observation }[] = [];
   private stopped = false;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** S3 triggers: when each may list its prefix again, and the listing under way. */
+  private readonly s3Due = new Map<string, number>();
+  private readonly s3Polls = new Map<string, Promise<void>>();
   /** Port the webhook server listens on, once started. */
   port: number | undefined;
 
@@ -143,8 +162,11 @@ export class Daemon {
     this.log(`webhooks on http://127.0.0.1:${this.port}`);
   }
 
-  /** One pass over every trigger. */
-  tick(): void {
+  /**
+   * One pass over every trigger. Everything but S3 listings happens before this returns its
+   * promise; the promise resolves when the S3 prefixes due for a listing have been handled.
+   */
+  async tick(): Promise<void> {
     const now = this.now();
     // runs this daemon did not start (resumed elsewhere, or finished while it was down)
     for (const f of this.store.unfinishedFires()) {
@@ -157,7 +179,7 @@ export class Daemon {
       const after = Number(this.store.cursor('upstream') ?? now);
       let last = after;
       for (const r of this.store.finishedRuns(after)) {
-        const env: RunFinishedEnvelope = { pipeline: r.pipeline, runId: r.id, status: r.status as RunFinishedEnvelope['status'], finishedAt: new Date(r.finished_at!).toISOString() };
+        const env = envelopeOf(r);
         for (const t of upstream) this.observe(t, { kind: 'event', fields: { ...env } }, now);
         last = Math.max(last, r.finished_at!);
       }
@@ -176,6 +198,47 @@ export class Daemon {
         const st = this.states.get(t.ir.name)!;
         this.nextDue.set(t.ir.name, nextTick(s.cron, s.timezone, st.cursor ?? now));
       } else if (s.kind === 'data' && s.location.kind === 'directory') this.scanDirectory(t, s.location.path, s.location.pattern, now);
+      else if (s.kind === 'data' && s.location.kind === 's3' && now >= (this.s3Due.get(t.ir.name) ?? 0) && !this.s3Polls.has(t.ir.name)) {
+        this.s3Due.set(t.ir.name, now + s.location.pollMs);
+        const poll = this.pollS3(t, s.location).finally(() => this.s3Polls.delete(t.ir.name));
+        this.s3Polls.set(t.ir.name, poll);
+      }
+    }
+    if (this.s3Polls.size) await Promise.all([...this.s3Polls.values()]);
+  }
+
+  /**
+   * Lists an S3 prefix and observes what arrived since the cursor (key -> ETag in `trigger_seen`).
+   * The first listing of a trigger is its baseline: objects already there do not fire (as on the
+   * cluster, where only notifications after the EventSource starts arrive); later listings fire for
+   * new keys and changed ETags, including objects that landed while the daemon was down.
+   */
+  private async pollS3(t: Trigger, l: S3LocationIR): Promise<void> {
+    const name = t.ir.name;
+    let listing;
+    try {
+      listing = await listPrefix(await s3Client(l), l.bucket, l.prefix, this.opts.s3PageSize ?? 1000);
+    } catch (e) {
+      this.log(`${name}: listing s3://${l.bucket}/${l.prefix} failed: ${s3ErrorText(e)}`);
+      return;
+    }
+    if (this.stopped) return;
+    const now = this.now();
+    const cursorName = `s3:${name}`;
+    const seen = this.store.seen(name);
+    const { arrived, deleted } = diffListing(seen, listing);
+    for (const k of deleted) this.store.forgetSeen(name, k);
+    if (this.store.cursor(cursorName) === undefined) {
+      this.store.baseline(name, cursorName, listing.map((o) => [o.key, o.etag] as const), now, {
+        trigger: name, at: now, kind: 'skip', evidence: { objects: listing.length },
+        reason: `baseline: ${listing.length} object${listing.length === 1 ? '' : 's'} already under s3://${l.bucket}/${l.prefix}; objects created or changed from now on fire`,
+      });
+      this.log(`${new Date(now).toISOString()} ${name} baseline of s3://${l.bucket}/${l.prefix}: ${listing.length} objects`);
+      return;
+    }
+    for (const o of arrived) {
+      this.observe(t, { kind: 'event', fields: { uri: `s3://${l.bucket}/${o.key}`, key: o.key, size: o.size, etag: o.etag, time: o.lastModified } }, now);
+      this.store.markSeen(name, o.key, o.etag);
     }
   }
 
@@ -204,6 +267,7 @@ export class Daemon {
     let state = r.state;
     const decisions = [...r.decisions];
     let report: string | undefined;
+    let attachment: Attachment | undefined;
     if (r.measure !== undefined) {
       let m;
       try {
@@ -215,18 +279,22 @@ export class Daemon {
       state = r2.state;
       decisions.push(...r2.decisions);
       report = 'text' in m ? m.text : undefined;
-      // the window snapshot is kept only for the run it feeds
-      const snap = m.observation.data;
-      if (snap && !r2.decisions.some((d) => d.kind === 'fire')) rmSync(snap, { force: true });
+      // the window snapshot and its drift report are kept only for the run they feed
+      const fired = r2.decisions.some((d) => d.kind === 'fire');
+      for (const f of [m.observation.data, m.observation.report]) if (f && !fired) rmSync(f, { force: true });
+      if (fired && m.observation.report) {
+        const bytes = readFileSync(m.observation.report);
+        attachment = { name: 'drift-report', path: m.observation.report, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, mediaType: 'text/html' };
+      }
     }
     if (decisions.length === 0 && state.cursor !== null && before.cursor !== null) {
       this.states.set(name, state);
       return decisions;
     }
-    const reserved = this.store.commit(name, irHashOf(t.ir), state, decisions, now);
+    const reserved = this.store.commit(name, irHashOf(t.ir), state, decisions, now, attachment);
     this.states.set(name, state);
     for (const d of decisions) this.log(`${new Date(now).toISOString()} ${name} ${d.kind}: ${d.reason}${d.runId && d.kind === 'fire' ? ` -> ${d.runId}` : ''}`);
-    crashPoint('triggers.reserved', reserved.map((d) => d.runId!));
+    crashPoint('triggers.reserved', reserved.map((d) => d.runId!), { countUnlabelled: false });
     for (const d of reserved) {
       if (report !== undefined) {
         const dir = join(resolve(this.opts.storeDir), 'triggers', 'reports', d.runId!);
@@ -259,7 +327,7 @@ export class Daemon {
       ...(resume ? { resume: f.run_id } : { runId: f.run_id, params: JSON.parse(f.params) as Record<string, unknown> }),
       onEvent: (e) => {
         if (e.type === 'run.started' || e.type === 'run.resumed') {
-          crashPoint('triggers.launched', [f.run_id]);
+          crashPoint('triggers.launched', [f.run_id], { countUnlabelled: false });
           this.store.markLaunched(f.dedupe_key, this.now());
         }
       },
@@ -301,7 +369,7 @@ export class Daemon {
   async serve(signal: AbortSignal, opts: { untilIdle?: boolean } = {}): Promise<void> {
     const tickMs = this.opts.tickMs ?? 1000;
     while (!signal.aborted) {
-      this.tick();
+      await this.tick();
       if (opts.untilIdle && this.active.size === 0 && this.pendingEvents.length === 0) break;
       await new Promise<void>((ok) => {
         const onAbort = () => { clearTimeout(h); ok(); };
@@ -313,6 +381,7 @@ export class Daemon {
 
   async close(opts: { abortRuns?: boolean } = {}): Promise<void> {
     if (opts.abortRuns) for (const a of this.active.values()) a.abort.abort('daemon stopping');
+    await Promise.all([...this.s3Polls.values()]);
     await this.drain();
     this.stopped = true;
     if (this.heartbeat) clearInterval(this.heartbeat);

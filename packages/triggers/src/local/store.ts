@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS trigger_decisions (
 CREATE INDEX IF NOT EXISTS trigger_decisions_by_trigger ON trigger_decisions (trigger, id);
 CREATE TABLE IF NOT EXISTS trigger_seen (trigger TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL, PRIMARY KEY (trigger, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS trigger_cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trigger_reports (
+  run_id TEXT NOT NULL, name TEXT NOT NULL, trigger TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL,
+  media_type TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS trigger_daemon (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);
 `;
 
@@ -35,6 +39,9 @@ export interface FireRow {
   dedupe_key: string; trigger: string; run_id: string; params: string; event: string; status: 'reserved' | 'launched' | 'finished';
   reserved_at: number; launched_at: number | null; finished_at: number | null; run_status: string | null;
 }
+/** A file attached to the run a fire starts (the drift report): where it is and what its bytes are. */
+export interface Attachment { readonly name: string; readonly path: string; readonly sha256: string; readonly bytes: number; readonly mediaType: string }
+export interface ReportRow { run_id: string; name: string; trigger: string; path: string; sha256: string; bytes: number; media_type: string; created_at: number }
 export interface DecisionRow { id: number; trigger: string; at: number; kind: string; reason: string; evidence: string; event: string | null; dedupe_key: string | null; run_id: string | null }
 export interface RunRowLite { id: string; pipeline: string; status: string; finished_at: number | null; params: string; outputs: string | null; created_at: number }
 
@@ -115,7 +122,7 @@ export class TriggerStore {
    * dedupe key), in one transaction. A fire whose key is already reserved is recorded as a
    * suppression instead. Returns the fires reserved now.
    */
-  commit(name: string, irHash: string, state: TriggerState, decisions: readonly Decision[], now: number): Decision[] {
+  commit(name: string, irHash: string, state: TriggerState, decisions: readonly Decision[], now: number, attachment?: Attachment): Decision[] {
     const reserved: Decision[] = [];
     this.db.transaction(() => {
       this.db.prepare(`INSERT INTO trigger_state (name, ir_hash, state, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET ir_hash = excluded.ir_hash, state = excluded.state, updated_at = excluded.updated_at`)
@@ -127,7 +134,11 @@ export class TriggerStore {
         if (d.kind === 'fire') {
           const r = reserve.run(d.dedupeKey!, name, d.runId!, JSON.stringify(d.params ?? {}), JSON.stringify(d.event ?? {}), now);
           if (r.changes === 0) d = { ...d, kind: 'suppress', reason: `duplicate: ${d.dedupeKey} is already reserved in the store` };
-          else reserved.push(d);
+          else {
+            reserved.push(d);
+            if (attachment) this.db.prepare(`INSERT OR REPLACE INTO trigger_reports (run_id, name, trigger, path, sha256, bytes, media_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+              .run(d.runId!, attachment.name, name, attachment.path, attachment.sha256, attachment.bytes, attachment.mediaType, now);
+          }
         }
         ins.run(d.trigger, d.at, d.kind, d.reason, JSON.stringify(d.evidence), d.event ? JSON.stringify(d.event) : null, d.dedupeKey ?? null, d.runId ?? null);
       }
@@ -156,6 +167,23 @@ export class TriggerStore {
   markSeen(trigger: string, key: string, etag: string): void {
     this.db.prepare(`INSERT OR REPLACE INTO trigger_seen (trigger, key, etag) VALUES (?, ?, ?)`).run(trigger, key, etag);
   }
+  /** Files attached to a run a trigger started (its drift report). */
+  reports(runId: string): ReportRow[] {
+    if (!this.db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='trigger_reports'`).get()) return [];
+    return this.db.prepare(`SELECT * FROM trigger_reports WHERE run_id = ? ORDER BY name`).all(runId) as ReportRow[];
+  }
+  forgetSeen(trigger: string, key: string): void {
+    this.db.prepare(`DELETE FROM trigger_seen WHERE trigger = ? AND key = ?`).run(trigger, key);
+  }
+  /** A source's first listing: every object seen, the cursor set and the decision recorded, in one transaction. */
+  baseline(trigger: string, cursor: string, objects: readonly (readonly [string, string])[], now: number, d: Decision): void {
+    this.db.transaction(() => {
+      const ins = this.db.prepare(`INSERT OR REPLACE INTO trigger_seen (trigger, key, etag) VALUES (?, ?, ?)`);
+      for (const [k, e] of objects) ins.run(trigger, k, e);
+      this.db.prepare(`INSERT OR REPLACE INTO trigger_cursors (name, value) VALUES (?, ?)`).run(cursor, String(now));
+      this.db.prepare(`INSERT INTO trigger_decisions (trigger, at, kind, reason, evidence, event, dedupe_key, run_id) VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL)`).run(d.trigger, d.at, d.kind, d.reason, JSON.stringify(d.evidence));
+    }).immediate();
+  }
   cursor(name: string): string | undefined {
     return (this.db.prepare(`SELECT value FROM trigger_cursors WHERE name = ?`).get(name) as { value: string } | undefined)?.value;
   }
@@ -180,6 +208,19 @@ export class TriggerStore {
   /** The last successful run of `pipeline` finished at or before `at`. */
   lastSucceeded(pipeline: string, at = Number.MAX_SAFE_INTEGER): RunRowLite | undefined {
     return this.db.prepare(`SELECT id, pipeline, status, finished_at, params, outputs, created_at FROM runs WHERE pipeline = ? AND status = 'succeeded' AND finished_at <= ? ORDER BY finished_at DESC, id DESC LIMIT 1`).get(pipeline, at) as RunRowLite | undefined;
+  }
+  /**
+   * The last value of a metric a run logged (`ctx.log.metric`, the tracking store's `tr_metrics`
+   * in this same file): `name`, or `task/name` for one task; the highest step, then the latest time.
+   */
+  lastMetric(runId: string, metric: string): { value: number; task: string; step: number } | undefined {
+    if (!this.db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='tr_metrics'`).get()) return undefined;
+    const slash = metric.lastIndexOf('/');
+    const [task, name] = slash < 0 ? [undefined, metric] : [metric.slice(0, slash), metric.slice(slash + 1)];
+    const row = (task === undefined
+      ? this.db.prepare(`SELECT value, task_key, step FROM tr_metrics WHERE run_id = ? AND name = ? ORDER BY step DESC, time DESC, attempt DESC LIMIT 1`).get(runId, name)
+      : this.db.prepare(`SELECT value, task_key, step FROM tr_metrics WHERE run_id = ? AND name = ? AND task_key = ? ORDER BY step DESC, time DESC, attempt DESC LIMIT 1`).get(runId, name, task)) as { value: number; task_key: string; step: number } | undefined;
+    return row ? { value: row.value, task: row.task_key, step: row.step } : undefined;
   }
   runsOf(pipeline: string): RunRowLite[] {
     return this.db.prepare(`SELECT id, pipeline, status, finished_at, params, outputs, created_at FROM runs WHERE pipeline = ? ORDER BY created_at`).all(pipeline) as RunRowLite[];

@@ -1,0 +1,91 @@
+/**
+ * The code part of a local run's cache key, cached by the stamps of the module graph's files so
+ * that a run whose code did not change skips esbuild (about a second for the quickstart).
+ *
+ * The rule: an entry serves a run when the tool stamp (esbuild's version and this package's
+ * own module, whose text shapes the bundle) and every file of the recorded module graph (plus
+ * the lockfiles at the root) still has the recorded path, size, mtime and ctime (nanoseconds).
+ * Any difference re-bundles, and the new bundle's content hash is the key. An edit that keeps the
+ * size is caught by the mtime; one whose mtime was put back (`touch -d`, `cp -p`) by the ctime,
+ * which no user call can set back (and by the size where it changed). What is not a file of the
+ * graph is not watched: a new file that would change how an import resolves, without any
+ * bundled file or lockfile changing, is seen on the next change (or with `--no-cache`).
+ */
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** One file's stamp: path (absolute), size, mtime and ctime in nanoseconds (as decimal text). */
+type Stamp = readonly [file: string, size: number, mtimeNs: string, ctimeNs: string];
+
+interface Entry { readonly hash: string; readonly tool: string; readonly files: readonly Stamp[]; readonly usedAt: number }
+interface CacheFile { readonly version: 1; readonly entries: { readonly [key: string]: Entry } }
+
+const MAX_ENTRIES = 64;
+const LOCKFILES = ['pnpm-lock.yaml', 'package-lock.json', 'yarn.lock', 'bun.lock'];
+
+function stamp(file: string): Stamp | undefined {
+  try {
+    const s = statSync(file, { bigint: true });
+    return [file, Number(s.size), String(s.mtimeNs), String(s.ctimeNs)];
+  } catch {
+    return undefined;
+  }
+}
+
+let toolStamp: string | undefined;
+/** esbuild's version and the stamp of this package's code (the bundle recipe). */
+function tool(): string {
+  if (toolStamp) return toolStamp;
+  let esbuild = 'unknown';
+  try {
+    esbuild = (JSON.parse(readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8')) as { version: string }).version;
+  } catch { /* keyed as unknown */ }
+  const self = stamp(fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './index.ts' : './index.js', import.meta.url)));
+  return (toolStamp = `esbuild ${esbuild}; bundle ${self ? self.slice(1).join(':') : 'unknown'}`);
+}
+
+function read(file: string): CacheFile {
+  try {
+    const c = JSON.parse(readFileSync(file, 'utf8')) as CacheFile;
+    if (c.version === 1 && c.entries && typeof c.entries === 'object') return c;
+  } catch { /* none yet, or unreadable: start again */ }
+  return { version: 1, entries: {} };
+}
+
+/** The stamps of `inputs` (relative to `root`) and of the lockfiles at `root`; undefined when one is not a file or was modified after `notAfterMs`. */
+export function graphStamps(root: string, inputs: readonly string[], notAfterMs = Infinity): Stamp[] | undefined {
+  // esbuild names the generated entry `<dir>/<sluice-bundle-entry>` and may prefix a namespace (`file:`)
+  const modules = inputs.filter((i) => !i.includes('<sluice-bundle-entry>')).map((i) => path.resolve(root, i.replace(/^[a-z-]+:/, '')));
+  const files = [...modules, ...LOCKFILES.map((l) => path.join(root, l)).filter((f) => existsSync(f))];
+  const out: Stamp[] = [];
+  for (const f of [...new Set(files)].sort()) {
+    const s = stamp(f);
+    if (!s) return undefined; // a module that is not a file (a virtual one): not cacheable by stamps
+    if (Number(BigInt(s[2]) / 1_000_000n) >= notAfterMs) return undefined;
+    out.push(s);
+  }
+  return out;
+}
+
+/** The cached hash for `key`, when the tool and every file still match their stamps. */
+export function cachedCodeHash(cacheFile: string, key: string): string | undefined {
+  const e = read(cacheFile).entries[key];
+  if (!e || e.tool !== tool()) return undefined;
+  for (const [file, size, mtime, ctime] of e.files) {
+    const now = stamp(file);
+    if (!now || now[1] !== size || now[2] !== mtime || now[3] !== ctime) return undefined;
+  }
+  return e.hash;
+}
+
+/** Records `hash` for `key` with the graph's stamps (atomically; the oldest entries beyond 64 go). */
+export function saveCodeHash(cacheFile: string, key: string, hash: string, files: readonly Stamp[]): void {
+  const c = read(cacheFile);
+  const entries = { ...c.entries, [key]: { hash, tool: tool(), files, usedAt: Date.now() } };
+  const kept = Object.entries(entries).sort((a, b) => b[1].usedAt - a[1].usedAt).slice(0, MAX_ENTRIES);
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ version: 1, entries: Object.fromEntries(kept) }), { mode: 0o600 });
+  renameSync(tmp, cacheFile);
+}

@@ -1,0 +1,25 @@
+// The manifest's component hashes are the ones the pods answer to: the IR comes from the bundle run
+// by plain node (as `node /sluice/bundle/run.mjs` runs it in a pod), not from this process, whose
+// loader (here vitest's, in the CLI tsx) may change the run() source text the hashes cover. The
+// real controller found it: a pod refused the step ("has no function component <hash>").
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { writeBundle } from '@sluice/bundle';
+import type { PipelineIR } from '@sluice/sdk';
+import { expect, test } from 'vitest';
+import { prepareSubmission } from '../src/submit.ts';
+
+test('the compiled component hashes are those of the bundle as plain node loads it', async () => {
+  const sub = await prepareSubmission(path.join(import.meta.dirname, 'fixture/pipeline.ts'), { namespace: 'ns', params: { word: 'x' } });
+  const dir = mkdtempSync(path.join(tmpdir(), 'sluice-submit-test-'));
+  try {
+    const pod = JSON.parse(execFileSync(process.execPath, [writeBundle(sub.bundle!, dir), 'ir'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })) as PipelineIR;
+    expect(Object.keys(sub.ir.components).sort()).toEqual(Object.keys(pod.components).sort());
+    const args = JSON.stringify(sub.templates);
+    for (const hash of Object.keys(pod.components)) expect(args).toContain(hash);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
