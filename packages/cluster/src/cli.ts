@@ -232,6 +232,8 @@ function addClusterFlags(program: Command): void {
     cmd.option('--cluster', `${what} the cluster (Argo Workflows)${name === 'run' ? ': the same as `sluice submit`' : ''}; kubeconfig, --context, --namespace`);
     withConn(cmd);
     if (name === 'run') submitOptions(cmd);
+    // `sluice retry <run> --cluster --watch`: follow the retried run to its end, as submit --watch does
+    if (name === 'retry') cmd.option('--watch', 'with --cluster: follow the retried run until it ends (the exit code is the run\'s)');
   }
 }
 

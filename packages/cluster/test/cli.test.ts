@@ -33,6 +33,12 @@ describe('sluice run --cluster', () => {
     expect(local.stderr).toBe('sluice: --in-process, --concurrency, --no-cache are for local runs only; `sluice run --cluster` is `sluice submit` (see `sluice submit --help`); to run cached steps again on Argo, bump their cache version\n');
   }, 60_000);
 
+  test('retry --cluster --watch is taken (goes to the cluster: a missing kubeconfig is said, exit 2), not refused as an unknown option (h5 B3)', async () => {
+    const r = await cli(['retry', 'some-run', '--cluster', '--watch', '--kubeconfig', path.join(repo, 'no-such-kubeconfig')]);
+    expect(r.stderr).not.toContain('unknown option');
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 2, stderr: expect.stringMatching(/^sluice: .*no-such-kubeconfig/) });
+  }, 60_000);
+
   test('runs --cluster without a local store lists no local runs and goes on to the cluster (h5 B2)', async () => {
     const empty = path.join(repo, 'packages/cluster/test/fixture/no-store-here');
     const r = await cli(['runs', '--cluster', '--store', empty, '--kubeconfig', path.join(repo, 'no-such-kubeconfig')]);
