@@ -17,16 +17,6 @@ const cluster = inject('cluster');
 const skip = 'skip' in cluster ? cluster.skip : undefined;
 if (skip) console.log(`[cluster] skipping the parity suites: ${skip}`);
 const ENTRY = 'tools/test/fixtures/cluster/parity.ts';
-const showDefects = process.env.SLUICE_CLUSTER_SHOW_DEFECTS === '1';
-/**
- * A case that fails on the real controller until a defect is fixed: reported as expected-fail, with
- * the defect in its title. It turns red when the fix lands: then make it a plain `it`.
- */
-const knownDefect =
-  (defect: string) =>
-  (title: string, fn: () => Promise<void>, timeout: number): void =>
-    (showDefects ? it : it.fails)(`${title} [expected to fail until fixed: ${defect}]`, fn, timeout);
-
 const marks = (side: 'local' | 'cluster', scratch: string) => ({ marks: path.join(scratch, 'marks') });
 function countMarks(r: ParityRun, side: 'local' | 'cluster', kind: string): number {
   const dir = path.join(r.scratch, side, 'marks', kind);
@@ -150,7 +140,7 @@ describe.skipIf(skip)('parity on Argo: the same pipeline locally and on the real
     }, 600_000);
   });
 
-  knownDefect('the local run ignores `deadline` and succeeds after 60 s (issue 8 divergence)')(
+  it(
     'a 6 s pipeline deadline stops a 60 s step on both sides',
     async () => {
       const r = await both('deadline');

@@ -367,6 +367,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       store, cas: new ArtifactStore(paths.artifacts), runDir: join(paths.runs, id), runId: id, loaded, params,
       functions, containers, concurrency: opts.concurrency ?? cpus().length, gpus: pool, clock, emit, signal, holder, semaphores,
       ...(opts.random ? { random: opts.random } : {}), ...(opts.noCache ? { noCache: true } : {}),
+      ...(ir.options.deadlineSeconds !== undefined ? { deadlineMs: ir.options.deadlineSeconds * 1000 } : {}),
       ...(codeHash && 'hash' in codeHash ? { codeHash: codeHash.hash } : {}),
       stepEnv: {
         SLUICE_STORE: paths.root, SLUICE_PIPELINE: ir.name, ...targetEnv(tracking),

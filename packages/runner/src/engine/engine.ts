@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { ComponentIR, ConditionIR, JsonValue, LoopIR, NodeIR, PipelineComponentIR, SynchronizationIR, TaskIR, TaskOptionsIR, ValueIR } from '@sluice/sdk';
-import { cachePolicy, effectiveTaskOptions } from '@sluice/sdk';
+import { cachePolicy, durationString, effectiveTaskOptions } from '@sluice/sdk';
 import type { ArtifactStore } from '../store/cas.ts';
 import type { AttemptOutcome, Consumption, StateStore, TaskRow, TaskState } from '../store/state.ts';
 import type { Clock } from '../util/clock.ts';
@@ -40,6 +40,12 @@ export interface EngineOptions {
   readonly noCache?: boolean;
   /** Stops the run: running steps are asked to stop (grace period) and nothing new starts. */
   readonly signal: AbortSignal;
+  /**
+   * The pipeline's `deadline` (Argo's `activeDeadlineSeconds`), counted from the start of this
+   * drive: when it passes, running steps are stopped (grace period), nothing new starts, the exit
+   * handler still runs, and the run fails.
+   */
+  readonly deadlineMs?: number;
   /** Who holds this run's lease; its locks are held under the same name. */
   readonly holder: string;
   /** Semaphore sizes by `<configMap>/<key>`; a semaphore without one has size 1 (with a warning). */
@@ -95,6 +101,12 @@ export class Engine {
   private readonly cacheKeys: Set<string>;
   private failFast = false;
   private interrupted = false;
+  /** The pipeline's deadline passed: steps of the DAG are stopped and fail; the exit handler runs. */
+  private deadlineHit = false;
+  private exitPhase = false;
+  private readonly deadline = new AbortController();
+  /** What stops a step of the DAG: the runner being stopped, or the pipeline's deadline. */
+  private readonly stepSignal: AbortSignal;
   private readonly unsized = new Set<string>();
   /** Lineage: the task output each artifact value came from, by object identity (never by content hash). */
   private readonly producers = new WeakMap<object, { readonly run: string; readonly task: string; readonly output: string }>();
@@ -107,6 +119,12 @@ export class Engine {
     // Known cache keys, read once: a miss costs no query. Entries other runs add meanwhile are not seen.
     this.cacheKeys = o.noCache ? new Set() : o.store.cacheKeys();
     o.signal.addEventListener('abort', () => (this.interrupted = true), { once: true });
+    this.stepSignal = AbortSignal.any([o.signal, this.deadline.signal]);
+  }
+
+  /** The message of a run (and its stopped steps) whose deadline passed. */
+  private deadlineMessage(): string {
+    return `the pipeline's deadline of ${durationString((this.o.deadlineMs ?? 0) / 1000)} passed (deadline, Argo's activeDeadlineSeconds)`;
   }
 
   /** Runs the DAG then the exit handler; returns the run's outcome and resolved outputs. */
@@ -115,8 +133,20 @@ export class Engine {
     const root: Scope = { base: '', dag: dagInfo(ir.dag, ir.exitHandler ? [ir.exitHandler] : []), params: this.o.params, items: new Map() };
     // the run's own mutexes and semaphores, held until its final commit (run.ts releases them)
     if ((await this.takeLocks('', ir.options.synchronization)) === 'stopped') return { status: 'interrupted', outputs: {}, error: 'the runner was stopped while the run waited for its locks' };
-    const outcomes = await Promise.all(this.register(ir.dag, root, undefined));
-    let failed = outcomes.some((x) => x === 'failed' || x === 'omitted');
+    const timer = this.o.deadlineMs !== undefined ? setTimeout(() => {
+      this.deadlineHit = true;
+      this.failFast = true;
+      this.o.emit({ type: 'warning', time: this.o.clock.now(), runId: this.o.runId, message: `${this.deadlineMessage()}: running steps are stopped, nothing new starts` });
+      this.deadline.abort('deadline');
+    }, this.o.deadlineMs) : undefined;
+    let outcomes: Outcome[];
+    try {
+      outcomes = await Promise.all(this.register(ir.dag, root, undefined));
+    } finally {
+      clearTimeout(timer);
+    }
+    let failed = this.deadlineHit || outcomes.some((x) => x === 'failed' || x === 'omitted');
+    this.exitPhase = true;
     if (ir.exitHandler && !this.interrupted) {
       const exitScope: Scope = { ...root, status: failed ? 'Failed' : 'Succeeded' };
       const wasFailFast = this.failFast;
@@ -129,6 +159,7 @@ export class Engine {
     }
     await this.o.store.flush();
     if (this.interrupted) return { status: 'interrupted', outputs: {}, error: 'the runner was stopped' };
+    if (this.deadlineHit) return { status: 'failed', outputs: {}, error: this.deadlineMessage() };
     const outputs: { [name: string]: RuntimeValue } = {};
     for (const [name, v] of Object.entries(ir.outputValues)) {
       try {
@@ -604,7 +635,7 @@ export class Engine {
       await this.slots.acquire();
       let res: AttemptResult;
       try {
-        if (this.interrupted) {
+        if (this.interrupted || (this.deadlineHit && !this.exitPhase)) {
           this.states.set(key, 'omitted');
           return 'omitted';
         }
@@ -632,7 +663,7 @@ export class Engine {
         const req: AttemptRequest = {
           runId: o.runId, key, taskId: t.id, componentHash: t.component, component: comp, inputs, attempt, gpus,
           outputsDir: `${tdir}/attempt-${attempt}/outputs`, checkpointDir: `${tdir}/checkpoints`,
-          logFile: `${o.runDir}/logs/${keyDir(key)}.log`, timeoutMs, env: { ...o.stepEnv, ...opts.env }, signal: o.signal,
+          logFile: `${o.runDir}/logs/${keyDir(key)}.log`, timeoutMs, env: { ...o.stepEnv, ...opts.env }, signal: this.exitPhase ? o.signal : this.stepSignal,
           // the step's process group, so that a later runner can stop it if this one dies
           onProcess: (pid) => {
             const started = processStart(pid);
@@ -641,6 +672,8 @@ export class Engine {
         };
         markAttempt(req.logFile, attempt, o.clock.now()); // `sluice logs` shows where each attempt starts
         res = await (comp.kind === 'function' ? o.functions : o.containers).run(req);
+        // stopped by the pipeline's deadline (not by the runner): a failure, never retried
+        if (!res.ok && this.deadlineHit && !this.interrupted && !this.exitPhase) res = { ...res, kind: 'preempted', outcome: 'timeout', message: `stopped: ${this.deadlineMessage()}` };
         const damaged = await this.damagedInputs(inputs);
         if (damaged.length)
           res = { ok: false, kind: 'nonretryable', outcome: 'nonretryable', message: `the step modified its input artifact${damaged.length > 1 ? 's' : ''} ${damaged.join(', ')} in place; stored artifacts are read-only (write to an output instead). The damaged object was removed: the task that produced it runs again in the next run`, exitCode: res.ok ? 0 : res.exitCode, signal: res.ok ? null : res.signal };
@@ -685,8 +718,8 @@ export class Engine {
         const delayMs = backoffMs(opts.retry, spent, o.random);
         this.states.set(key, 'retrying');
         o.emit({ type: 'task.retrying', time: o.clock.now(), runId: o.runId, key, attempt, message: `${res.outcome}: ${res.message}`, delayMs });
-        await o.clock.sleep(delayMs, o.signal);
-        if (this.interrupted) {
+        await o.clock.sleep(delayMs, this.exitPhase ? o.signal : this.stepSignal);
+        if (this.interrupted || (this.deadlineHit && !this.exitPhase)) {
           this.states.set(key, 'omitted');
           return 'omitted';
         }
