@@ -3,7 +3,6 @@
  * edge with located messages, and one precedence: `sluice run` flag > environment > option > none.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -78,7 +77,7 @@ describe('precedence: flag > environment > option > default', () => {
 describe('sluice run with a bad tracking option', () => {
   it('exits 2 with the located message and writes no store', async () => {
     const { spawnSync } = await import('node:child_process');
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-topt-'));
+    const dir = mkdtempSync(join(import.meta.dirname, '.tmp-topt-')) // inside the package, so that the pipeline file resolves zod and @sluice/sdk as a project's would;
     try {
       const file = join(dir, 'p.ts');
       writeFileSync(file, `import { z } from 'zod';\nimport { component, pipeline } from '@sluice/sdk';\nconst c = component({ name: 'c', inputs: { x: z.number() }, outputs: {}, async run() {} });\nexport default pipeline({ name: 'bad-tracking', tracking: { uri: 'mlflow://x', experiment: '' } }, () => { c({ x: 1 }); });\n`);

@@ -4,10 +4,11 @@
  * nothing new starts, the exit handler still runs and sees `Failed`, and the run fails. Before
  * this, the local engine ignored `deadline` and the run succeeded.
  */
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compile } from '@sluice/compiler';
 import { component, pipeline, toIR } from '@sluice/sdk';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { z } from 'zod';
 import { runPipeline } from '../../src/index.ts';
 import { tmp } from '../helpers.ts';
@@ -41,7 +42,9 @@ describe('pipeline deadline', () => {
   it('stops the running step, starts nothing new, runs the exit handler, fails the run; Argo gets activeDeadlineSeconds', async () => {
     seen.length = 0;
     const started = Date.now();
-    const r = await runPipeline(p, { storeDir: tmp('deadline'), mode: 'inprocess', graceMs: 500 });
+    const dir = tmp('deadline');
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const r = await runPipeline(p, { storeDir: dir, mode: 'inprocess', graceMs: 500 });
     const took = Date.now() - started;
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/deadline of 1s passed/);
@@ -61,7 +64,9 @@ describe('pipeline deadline', () => {
       slow({ seconds: 0 });
       return {};
     });
-    const r = await runPipeline(quick, { storeDir: tmp('deadline-quick'), mode: 'inprocess' });
+    const dir = tmp('deadline-quick');
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const r = await runPipeline(quick, { storeDir: dir, mode: 'inprocess' });
     expect(r.status).toBe('succeeded');
     expect(seen).toEqual(['slow-start', 'slow-end']);
   }, 60_000);
