@@ -122,6 +122,11 @@ export class Engine {
     this.stepSignal = AbortSignal.any([o.signal, this.deadline.signal]);
   }
 
+  /** The deadline passed and the DAG is still running (the exit handler is never cut short by it). */
+  private get pastDeadline(): boolean {
+    return this.deadlineHit && !this.exitPhase;
+  }
+
   /** The message of a run (and its stopped steps) whose deadline passed. */
   private deadlineMessage(): string {
     return `the pipeline's deadline of ${durationString((this.o.deadlineMs ?? 0) / 1000)} passed (deadline, Argo's activeDeadlineSeconds)`;
@@ -635,7 +640,7 @@ export class Engine {
       await this.slots.acquire();
       let res: AttemptResult;
       try {
-        if (this.interrupted || (this.deadlineHit && !this.exitPhase)) {
+        if (this.interrupted || this.pastDeadline) {
           this.states.set(key, 'omitted');
           return 'omitted';
         }
@@ -673,7 +678,7 @@ export class Engine {
         markAttempt(req.logFile, attempt, o.clock.now()); // `sluice logs` shows where each attempt starts
         res = await (comp.kind === 'function' ? o.functions : o.containers).run(req);
         // stopped by the pipeline's deadline (not by the runner): a failure, never retried
-        if (!res.ok && this.deadlineHit && !this.interrupted && !this.exitPhase) res = { ...res, kind: 'preempted', outcome: 'timeout', message: `stopped: ${this.deadlineMessage()}` };
+        if (!res.ok && this.pastDeadline && !this.interrupted) res = { ...res, kind: 'preempted', outcome: 'timeout', message: `stopped: ${this.deadlineMessage()}` };
         const damaged = await this.damagedInputs(inputs);
         if (damaged.length)
           res = { ok: false, kind: 'nonretryable', outcome: 'nonretryable', message: `the step modified its input artifact${damaged.length > 1 ? 's' : ''} ${damaged.join(', ')} in place; stored artifacts are read-only (write to an output instead). The damaged object was removed: the task that produced it runs again in the next run`, exitCode: res.ok ? 0 : res.exitCode, signal: res.ok ? null : res.signal };
@@ -719,7 +724,7 @@ export class Engine {
         this.states.set(key, 'retrying');
         o.emit({ type: 'task.retrying', time: o.clock.now(), runId: o.runId, key, attempt, message: `${res.outcome}: ${res.message}`, delayMs });
         await o.clock.sleep(delayMs, this.exitPhase ? o.signal : this.stepSignal);
-        if (this.interrupted || (this.deadlineHit && !this.exitPhase)) {
+        if (this.interrupted || this.pastDeadline) {
           this.states.set(key, 'omitted');
           return 'omitted';
         }

@@ -10,9 +10,11 @@ import type { ArtifactView, AttemptView, CacheView, DriverView, RunFilter, RunOv
 import { explainMisses } from '../engine/cache.ts';
 import { dagOrder, naturalCompare, sortByDagOrder } from './order.ts';
 
-const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
+/** A stored epoch-ms time as ISO-8601 (null when not recorded). */
+export const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
-function parse<T>(text: string | null): T | null {
+/** A stored JSON column, parsed; null when absent or not JSON. */
+export function parse<T>(text: string | null): T | null {
   if (text === null) return null;
   try {
     return JSON.parse(text) as T;

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { JsonValue } from '@sluice/sdk';
 import { TriggerStore } from '@sluice/triggers';
+import { iso, parse } from './runs.ts';
 
 /** One decision of a trigger. */
 export interface TriggerDecisionView {
@@ -50,15 +51,6 @@ export interface TriggerView {
   readonly fires: readonly TriggerFireView[];
 }
 
-const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
-function parse<T>(text: string | null): T | null {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Every trigger of the store with its last `decisions` decisions and its fires; empty when the
