@@ -4,39 +4,14 @@
  * loses nothing, and a repeated sync logs nothing twice. Checked through MLflow's own REST API.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runPipeline } from '@sluice/runner';
-import { MlflowClient, MlflowRegistry, openTrackingStore, syncRun, type RunInfo } from '../src/index.ts';
-import { mlflowMissing, portFree, startMlflow, type MlflowServer } from './support/mlflow-server.ts';
+import { MlflowRegistry, openTrackingStore, syncRun, type RunInfo } from '../src/index.ts';
+import { useMlflow } from './support/use-mlflow.ts';
 
-const missing = mlflowMissing();
-if (missing && process.env.CI) throw new Error(`[tracking] MLflow is required in CI: ${missing}`);
-const suite = missing ? describe.skip : describe;
-if (missing) console.warn(`[tracking] skipping MLflow suites: ${missing}`);
-
-let server: MlflowServer;
-let client: MlflowClient;
-const dirs: string[] = [];
-beforeAll(async () => {
-  if (missing) return;
-  server = await startMlflow();
-  client = new MlflowClient({ uri: server.uri, attempts: 2, timeoutMs: 5000 });
-}, 180_000);
-afterAll(async () => {
-  if (!missing) {
-    await server.stop();
-    expect(portFree(server.port)).toBe(true);
-  }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'sluice-mlf-'));
-  dirs.push(d);
-  return d;
-};
+const ml = useMlflow('MLflow suites', { prefix: 'sluice-mlf-', timeoutMs: 5000 });
 
 function info(runId: string, status: RunInfo['status'] = 'succeeded'): RunInfo {
   return {
@@ -46,19 +21,19 @@ function info(runId: string, status: RunInfo['status'] = 'succeeded'): RunInfo {
   };
 }
 
-suite('MLflow tracking', () => {
+ml.suite('MLflow tracking', () => {
   it('logs a run as an MLflow run with nested task runs, params, tags and every metric step', async () => {
-    const t = await openTrackingStore(tmp());
+    const t = await openTrackingStore(ml.tmp());
     const runId = `r-${Date.now()}`;
     t.ingest(runId, 'train', 1, [
       ...Array.from({ length: 1500 }, (_, i) => ({ kind: 'metric' as const, name: 'loss', value: 1 / (i + 1), step: i, time: 1_700_000_002_000 + i })),
       { kind: 'param', name: 'epochs', value: '1500' }, { kind: 'tag', name: 'stage', value: 'dev' },
     ]);
-    const sent = await syncRun(t, client, info(runId));
+    const sent = await syncRun(t, ml.client, info(runId));
     expect(sent.metrics).toBe(1500);
 
-    const exp = (await client.getExperimentByName('iris-tracking')) as string;
-    const runs = await client.searchRuns([exp], `tags.\`sluice.run_id\` = '${runId}'`);
+    const exp = (await ml.client.getExperimentByName('iris-tracking')) as string;
+    const runs = await ml.client.searchRuns([exp], `tags.\`sluice.run_id\` = '${runId}'`);
     expect(runs).toHaveLength(3); // parent + train + eval
     const tag = (r: (typeof runs)[number], k: string) => r.data.tags?.find((x) => x.key === k)?.value;
     const parent = runs.find((r) => tag(r, 'sluice.task_key') === '') as (typeof runs)[number];
@@ -73,37 +48,37 @@ suite('MLflow tracking', () => {
     expect(tag(train, 'stage')).toBe('dev');
     expect(tag(train, 'sluice.artifact.model.hash')).toBe('sha256:m');
     expect(parent.info.status).toBe('FINISHED');
-    const history = await client.metricHistory(train.info.run_id, 'loss');
+    const history = await ml.client.metricHistory(train.info.run_id, 'loss');
     expect(history.map((m) => m.step).sort((a, b) => a - b)).toEqual([...Array(1500).keys()]);
 
     // again: nothing new, nothing twice
-    await syncRun(t, client, info(runId));
-    expect(await client.metricHistory(train.info.run_id, 'loss')).toHaveLength(1500);
-    expect(await client.searchRuns([exp], `tags.\`sluice.run_id\` = '${runId}'`)).toHaveLength(3);
+    await syncRun(t, ml.client, info(runId));
+    expect(await ml.client.metricHistory(train.info.run_id, 'loss')).toHaveLength(1500);
+    expect(await ml.client.searchRuns([exp], `tags.\`sluice.run_id\` = '${runId}'`)).toHaveLength(3);
     t.close();
   });
 
   it('a server killed mid-run: the sync fails, the run is pending, and the next flush sends everything once', async () => {
-    const t = await openTrackingStore(tmp());
+    const t = await openTrackingStore(ml.tmp());
     const runId = `k-${Date.now()}`;
     t.ingest(runId, 'train', 1, Array.from({ length: 10 }, (_, i) => ({ kind: 'metric' as const, name: 'acc', value: i / 10, step: i, time: 1_700_000_100_000 + i })));
-    await syncRun(t, client, info(runId, 'running'));
-    await server.kill();
+    await syncRun(t, ml.client, info(runId, 'running'));
+    await ml.server.kill();
     t.ingest(runId, 'train', 1, Array.from({ length: 10 }, (_, i) => ({ kind: 'metric' as const, name: 'acc', value: 1 + i / 10, step: 10 + i, time: 1_700_000_200_000 + i })));
-    await expect(syncRun(t, client, info(runId))).rejects.toThrow(/not reachable/);
-    expect(t.pending(client.uri).map((p) => p.runId)).toEqual([runId]);
-    await server.restart();
-    await syncRun(t, client, info(runId));
-    expect(t.pending(client.uri)).toEqual([]);
-    const exp = (await client.getExperimentByName('iris-tracking')) as string;
-    const train = (await client.searchRuns([exp], `tags.\`sluice.run_id\` = '${runId}' and tags.\`sluice.task_key\` = 'train'`))[0];
-    const h = await client.metricHistory(train?.info.run_id as string, 'acc');
+    await expect(syncRun(t, ml.client, info(runId))).rejects.toThrow(/not reachable/);
+    expect(t.pending(ml.client.uri).map((p) => p.runId)).toEqual([runId]);
+    await ml.server.restart();
+    await syncRun(t, ml.client, info(runId));
+    expect(t.pending(ml.client.uri)).toEqual([]);
+    const exp = (await ml.client.getExperimentByName('iris-tracking')) as string;
+    const train = (await ml.client.searchRuns([exp], `tags.\`sluice.run_id\` = '${runId}' and tags.\`sluice.task_key\` = 'train'`))[0];
+    const h = await ml.client.metricHistory(train?.info.run_id as string, 'acc');
     expect(h.map((m) => m.step).sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
     t.close();
   }, 240_000);
 
   it('registers versions, moves the champion alias only through the gate, and rolls back', async () => {
-    const r = new MlflowRegistry(client, () => 'iris-registry');
+    const r = new MlflowRegistry(ml.client, () => 'iris-registry');
     const name = `iris-${Date.now()}`;
     const ver = (n: number, accuracy: number) => r.register({ name, runId: `reg-${name}`, taskKey: `promote-${n}`, artifactHash: `sha256:h${n}`, artifactUri: `s3://b/m${n}`, gitCommit: 'c0ffee', metrics: { accuracy }, trainData: ['t'], evalData: ['e'] });
     const gate = { metric: 'accuracy', min: 0.9 };
@@ -116,29 +91,29 @@ suite('MLflow tracking', () => {
     expect(p2.decision.reasons).toEqual(['accuracy 0.92 vs 0.93 of version 1: worse by 0.01']);
     const v3 = await ver(3, 0.96);
     expect((await r.promote({ name, alias: 'champion', challenger: v3, gate })).promoted).toBe(true);
-    expect((await client.getByAlias(name, 'champion'))?.version).toBe(String(v3.version));
+    expect((await ml.client.getByAlias(name, 'champion'))?.version).toBe(String(v3.version));
     const got = await r.byAlias(name, 'champion');
     expect(got).toMatchObject({ version: v3.version, artifactHash: 'sha256:h3', gitCommit: 'c0ffee', metrics: { accuracy: 0.96 }, aliases: ['champion'] });
     expect(await r.rollback(name, 'champion')).toEqual({ from: v3.version, to: v1.version });
-    expect((await client.getByAlias(name, 'champion'))?.version).toBe(String(v1.version));
+    expect((await ml.client.getByAlias(name, 'champion'))?.version).toBe(String(v1.version));
   });
 
   it('a local run with SLUICE_TRACKING_URI lands in MLflow; a server that is down warns, keeps the run pending, and the next run sends it once', async () => {
     const entry = join(import.meta.dirname, 'fixtures', 'promote-pipeline.ts');
-    const store = tmp();
-    process.env.SLUICE_TRACKING_URI = server.uri;
+    const store = ml.tmp();
+    process.env.SLUICE_TRACKING_URI = ml.server.uri;
     process.env.SLUICE_TRACKING_EXPERIMENT = `e2e-${Date.now()}`;
     try {
       const r1 = await runPipeline(entry, { storeDir: store, entry, mode: 'process', params: { accuracy: 0.95, epochs: 6 } });
       expect(r1.outputs).toMatchObject({ promoted: true, version: 1 });
-      const exp = (await client.getExperimentByName(process.env.SLUICE_TRACKING_EXPERIMENT)) as string;
-      const runs = await client.searchRuns([exp], `tags.\`sluice.run_id\` = '${r1.runId}'`);
+      const exp = (await ml.client.getExperimentByName(process.env.SLUICE_TRACKING_EXPERIMENT)) as string;
+      const runs = await ml.client.searchRuns([exp], `tags.\`sluice.run_id\` = '${r1.runId}'`);
       expect(runs.map((r) => r.data.tags?.find((t) => t.key === 'sluice.task_key')?.value).sort()).toEqual(['', 'promote', 'split', 'train']);
       const train = runs.find((r) => r.data.tags?.some((t) => t.key === 'sluice.task_key' && t.value === 'train'));
-      expect((await client.metricHistory(train?.info.run_id as string, 'loss')).map((m) => m.step).sort()).toEqual([0, 1, 2, 3, 4, 5]);
-      expect((await client.getByAlias('toy', 'champion'))?.version).toBe('1');
+      expect((await ml.client.metricHistory(train?.info.run_id as string, 'loss')).map((m) => m.step).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      expect((await ml.client.getByAlias('toy', 'champion'))?.version).toBe('1');
 
-      await server.kill();
+      await ml.server.kill();
       const events: string[] = [];
       const r2 = await runPipeline(entry, { storeDir: store, entry, exportName: 'trainOnly', mode: 'process', params: { accuracy: 0.9, epochs: 4 }, onEvent: (e) => { if (e.type === 'warning') events.push(e.message ?? ''); } });
       expect(r2.status).toBe('succeeded');
@@ -147,15 +122,15 @@ suite('MLflow tracking', () => {
       expect(t.pending().map((p) => p.runId)).toEqual([r2.runId]);
       t.close();
 
-      await server.restart();
+      await ml.server.restart();
       const r3 = await runPipeline(entry, { storeDir: store, entry, exportName: 'trainOnly', mode: 'process', params: { accuracy: 0.91, epochs: 3 } });
       expect(r3.status).toBe('succeeded');
       const t2 = await openTrackingStore(store, { readonly: true });
       expect(t2.pending()).toEqual([]);
       t2.close();
-      const e2 = (await client.getExperimentByName(process.env.SLUICE_TRACKING_EXPERIMENT)) as string;
-      const r2train = (await client.searchRuns([e2], `tags.\`sluice.run_id\` = '${r2.runId}' and tags.\`sluice.task_key\` = 'train'`))[0];
-      expect((await client.metricHistory(r2train?.info.run_id as string, 'loss')).length).toBe(4);
+      const e2 = (await ml.client.getExperimentByName(process.env.SLUICE_TRACKING_EXPERIMENT)) as string;
+      const r2train = (await ml.client.searchRuns([e2], `tags.\`sluice.run_id\` = '${r2.runId}' and tags.\`sluice.task_key\` = 'train'`))[0];
+      expect((await ml.client.metricHistory(r2train?.info.run_id as string, 'loss')).length).toBe(4);
     } finally {
       delete process.env.SLUICE_TRACKING_URI;
       delete process.env.SLUICE_TRACKING_EXPERIMENT;
@@ -169,17 +144,17 @@ suite('MLflow tracking', () => {
     const hashes = spawnSync(tsx, ['-e', `import('@sluice/sdk').then(async (s) => { const p = (await import(${JSON.stringify(entry)})).trainOnly; for (const [h, r] of s.functionRuntimes(p)) console.log(r.ir.name + ' ' + h); })`], { encoding: 'utf8', cwd: join(import.meta.dirname, '..') });
     const hash = hashes.stdout.split('\n').find((l) => l.startsWith('train '))?.split(' ')[1];
     expect(hash, hashes.stderr).toMatch(/^[0-9a-f]{16}$/);
-    const dir = tmp();
+    const dir = ml.tmp();
     writeFileSync(join(dir, 'train.csv'), '1,2\n');
     writeFileSync(join(dir, 'test.csv'), '3,4\n');
     const experiment = `pod-${Date.now()}`;
     const r = spawnSync(process.execPath, [join(root, 'packages', 'runner', 'bin', 'sluice.mjs'), 'exec', '--entry', entry, '--export', 'trainOnly', '--component', hash as string, '--task', 'train', '--run-id', 'wf-uid-123',
-      '--param', 'accuracy=0.9', '--param', 'epochs=7', '--artifact', `data=${join(dir, 'train.csv')}`, '--artifact', `evalData=${join(dir, 'test.csv')}`, '--outputs', join(dir, 'out')], { encoding: 'utf8', env: { ...process.env, SLUICE_TRACKING_URI: server.uri, SLUICE_TRACKING_EXPERIMENT: experiment } });
+      '--param', 'accuracy=0.9', '--param', 'epochs=7', '--artifact', `data=${join(dir, 'train.csv')}`, '--artifact', `evalData=${join(dir, 'test.csv')}`, '--outputs', join(dir, 'out')], { encoding: 'utf8', env: { ...process.env, SLUICE_TRACKING_URI: ml.server.uri, SLUICE_TRACKING_EXPERIMENT: experiment } });
     expect(r.status, r.stderr).toBe(0);
-    const exp = (await client.getExperimentByName(experiment)) as string;
-    const runs = await client.searchRuns([exp], "tags.`sluice.run_id` = 'wf-uid-123' and tags.`sluice.task_key` = 'train'");
+    const exp = (await ml.client.getExperimentByName(experiment)) as string;
+    const runs = await ml.client.searchRuns([exp], "tags.`sluice.run_id` = 'wf-uid-123' and tags.`sluice.task_key` = 'train'");
     expect(runs).toHaveLength(1);
-    expect((await client.metricHistory(runs[0]?.info.run_id as string, 'loss')).map((m) => m.step).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect((await ml.client.metricHistory(runs[0]?.info.run_id as string, 'loss')).map((m) => m.step).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(runs[0]?.data.params).toEqual([{ key: 'epochs', value: '7' }]);
   }, 120_000);
 });

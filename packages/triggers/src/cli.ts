@@ -128,8 +128,7 @@ export function replayTrigger(t: Trigger, store: TriggerStore | undefined, since
 
 function openStoreRead(storeDir: string): TriggerStore | undefined {
   const db = join(resolve(storeDir), 'state.db');
-  if (!existsSync(db)) return undefined;
-  try { return TriggerStore.open(db, { readonly: true }); } catch { return undefined; }
+  try { return TriggerStore.read(db); } catch { return undefined; }
 }
 
 /** Event fields from what an Argo Events source delivers as `body` (webhook JSON, a file event, an S3 notification). */

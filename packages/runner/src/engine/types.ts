@@ -1,17 +1,12 @@
-import type { JsonValue } from '@sluice/sdk';
+import type { JsonValue, RunOutputArtifact } from '@sluice/sdk';
 
 export type { FunctionRuntime, LoadedPipeline, ParseResult } from '@sluice/executor';
 
-/** A reference to an artifact in the local content-addressed store. */
-export interface ArtifactRef {
-  readonly kind: 'artifact';
-  readonly type: string;
-  readonly hash: string;
-  /** Absolute local path in the artifact store. */
-  readonly path: string;
-  readonly uri: string;
-  readonly metadata: { readonly [key: string]: JsonValue };
-}
+/**
+ * A reference to an artifact in the local content-addressed store (`path` is absolute, inside the
+ * store): the SDK's run-output artifact, so what a task produced is a run output as it is.
+ */
+export type ArtifactRef = RunOutputArtifact;
 
 /** A resolved value flowing between tasks: a JSON parameter value, an artifact, or a list of artifacts (fan-in). */
 export type RuntimeValue = JsonValue | ArtifactRef | readonly ArtifactRef[];

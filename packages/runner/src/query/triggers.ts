@@ -4,7 +4,6 @@
  * and the runs it started with their status now. Read through the daemon's own `TriggerStore`
  * (the reads `sluice triggers list/explain` make), opened read-only; no trigger code runs.
  */
-import { existsSync } from 'node:fs';
 import type { JsonValue } from '@sluice/sdk';
 import { TriggerStore } from '@sluice/triggers';
 import { iso, parse } from './runs.ts';
@@ -57,14 +56,8 @@ export interface TriggerView {
  * trigger daemon never ran on this store.
  */
 export function triggerViews(dbFile: string, opts: { readonly decisions?: number; readonly fires?: number } = {}): TriggerView[] {
-  if (!existsSync(dbFile)) return [];
-  let store: TriggerStore;
-  try {
-    store = TriggerStore.open(dbFile, { readonly: true });
-  } catch (e) {
-    if ((e as { code?: string }).code === 'store.noTriggers') return [];
-    throw e;
-  }
+  const store = TriggerStore.read(dbFile);
+  if (!store) return [];
   try {
     const names = store.db.prepare(`SELECT name FROM trigger_state UNION SELECT DISTINCT trigger FROM trigger_decisions ORDER BY 1`).pluck().all() as string[];
     const updated = new Map((store.db.prepare(`SELECT name, updated_at FROM trigger_state`).all() as { name: string; updated_at: number }[]).map((r) => [r.name, r.updated_at]));

@@ -5,6 +5,7 @@
  * liveness check); the runner's own tables are only read.
  */
 import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { JsonValue } from '@sluice/sdk';
 import type { Decision, TriggerState } from '../engine.ts';
@@ -88,6 +89,25 @@ export class TriggerStore {
       throw new TriggerError('store.noTriggers', `no trigger state in ${file}: the daemon has not run here yet`);
     }
     return new TriggerStore(db);
+  }
+
+  /**
+   * The trigger tables of the store file `file` opened read-only, or undefined when there are none
+   * to read: no store file, or a store the daemon has never served. Anything else wrong with the
+   * store (damaged, locked, written by a newer Sluice) throws.
+   *
+   * @example
+   * const store = TriggerStore.read('.sluice/state.db');
+   * try { console.log(store?.decisions('nightly', 10)); } finally { store?.close(); }
+   */
+  static read(file: string, opts: { busyTimeoutMs?: number } = {}): TriggerStore | undefined {
+    if (!existsSync(file)) return undefined;
+    try {
+      return TriggerStore.open(file, { ...opts, readonly: true });
+    } catch (e) {
+      if (e instanceof TriggerError && e.code === 'store.noTriggers') return undefined;
+      throw e;
+    }
   }
 
   close(): void {
