@@ -25,6 +25,17 @@ else
   pnpm install --reporter=append-only >&2
 fi
 
+# Node 22 beside this Node: the fresh-project test also installs and runs a project on it. In CI
+# (and with SLUICE_NODE22=1) the pinned Node 22 + npm from the registry into ~/.cache/sluice, and
+# better-sqlite3's binding built for it once per version (minutes cold; both shared by every clone,
+# warm in about a second). Elsewhere that test skips its Node 22 part, saying so.
+if [ -n "${CI:-}" ] || [ "${SLUICE_NODE22:-}" = 1 ]; then
+  if ! { bash scripts/node22.sh >/dev/null && bash scripts/node22.sh binding >/dev/null; }; then
+    echo "sluice: could not set up Node 22 (scripts/node22.sh); the fresh-project test needs it under CI=true" >&2
+    if [ -n "${CI:-}" ]; then exit 1; fi
+  fi
+fi
+
 # The fault suite drives the live view in a real terminal (tmux); install it when apt can (idempotent).
 if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "sluice: installing tmux (the live-view test)" >&2

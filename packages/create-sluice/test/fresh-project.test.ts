@@ -119,6 +119,7 @@ if (typeof node22 === 'string' && !skip) console.warn(`[fresh-project] skipping 
 
 describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
   beforeAll(() => {
+    const t0 = performance.now();
     packs = mkdtempSync(join(tmpdir(), 'sluice-packs-'));
     for (const p of PACKAGES) {
       ok(sh('pnpm', ['pack', '--pack-destination', packs], join(repo, 'packages', p), 300_000), `pnpm pack ${p}`);
@@ -128,6 +129,7 @@ describe.skipIf(skip)('a fresh npm project from the packed tarballs', () => {
       tarballs[name] = join(packs, f);
     }
     expect(Object.keys(tarballs).sort()).toEqual(['@sluice/bundle', '@sluice/cluster', '@sluice/compiler', '@sluice/executor', '@sluice/runner', '@sluice/sdk', '@sluice/tracking', '@sluice/triggers', '@sluice/ui', 'create-sluice']);
+    console.error(`[fresh-project] packed ${PACKAGES.length} packages in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }, 1_200_000);
 
   afterAll(() => {
@@ -146,6 +148,7 @@ function freshProject(rt: Runtime): void {
 
   describe(`on ${rt.name}`, () => {
     beforeAll(() => {
+      const t0 = performance.now();
       work = mkdtempSync(join(tmpdir(), 'sluice-fresh-'));
       // npm create sluice app, from the packed create-sluice
       ok(sh('npm', ['exec', '--yes', `--package=${tarballs['create-sluice']}`, '--', 'create-sluice', 'app'], work, 120_000, rt.env), 'npm create sluice');
@@ -171,6 +174,7 @@ function freshProject(rt: Runtime): void {
       } else {
         ok(sh('npm', ['install'], app, 1_800_000, { ...rt.env, npm_config_build_from_source: 'true' }), 'npm install');
       }
+      console.error(`[fresh-project] ${rt.name}: created and installed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }, 2_400_000);
 
     afterAll(() => {
