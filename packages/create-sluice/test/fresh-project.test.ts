@@ -17,7 +17,7 @@
  * project instead, as a user's install does. SLUICE_SKIP_FRESH=1 skips the test outside CI.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,8 @@ interface Runtime {
   readonly env: NodeJS.ProcessEnv;
   /** Puts a better-sqlite3 binding for this Node into the project installed without install scripts. */
   binding(app: string): void;
+  /** A better-sqlite3 binding built for another Node (a different ABI), when there is one here. */
+  otherBinding(): string | undefined;
   /** Everything (init, the pod's dependencies, the web view), or what depends on the Node version only. */
   readonly full: boolean;
 }
@@ -76,6 +78,7 @@ const node20: Runtime = {
   node: process.execPath,
   env: npmEnv,
   full: true,
+  otherBinding: () => undefined,
   binding(app) {
     // Reuse the binding the workspace's install built for this same Node and better-sqlite3
     // version (the build itself is setup.sh's, tested there); another version is built here.
@@ -105,6 +108,7 @@ function findNode22(): Runtime | string {
     node: join(dir, 'bin', 'node'),
     env,
     full: false,
+    otherBinding: () => workspaceBinding()?.binding, // this machine's Node's
     binding(app) {
       // Built once against Node 22's headers and cached per better-sqlite3 version and ABI.
       ok(sh('bash', [script, 'binding', join(app, 'node_modules', 'better-sqlite3')], repo, 1_800_000, process.env), 'node22.sh binding');
@@ -252,6 +256,30 @@ console.log(JSON.stringify({ status: r.status, count: r.outputs.count, listed: r
       const want = ok(run(rt.node, ['-p', 'process.versions.node']), 'node --version').stdout.trim();
       expect(JSON.parse(api.stdout.trim().split('\n').at(-1)!)).toEqual({ status: 'succeeded', count: 11, listed: expect.arrayContaining(['prepare:succeeded', 'summarize:succeeded']), compile: 'function', node: want });
     }, 180_000);
+
+    it('names the fix when better-sqlite3 has no binding for this Node, or one for another Node', () => {
+      const target = join(app, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+      const kept = `${target}.kept`;
+      renameSync(target, kept);
+      try {
+        const none = run('npx', ['sluice', 'runs']);
+        expect(none.code).toBe(1);
+        expect(none.stderr.trim().split('\n')).toHaveLength(1);
+        expect(none.stderr).toMatch(/better-sqlite3 \(the local store\) has no binding built for Node \S+ \(its install script did not run or failed\): run `npm rebuild better-sqlite3`/);
+        const other = rt.otherBinding();
+        if (other) {
+          copyFileSync(other, target);
+          const wrong = run('npx', ['sluice', 'runs']);
+          expect(wrong.code).toBe(1);
+          expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+          expect(wrong.stderr).toMatch(/better-sqlite3 \(the local store\) was built for another Node\.js \(NODE_MODULE_VERSION \d+; this is Node \S+, NODE_MODULE_VERSION \d+\): run `npm rebuild better-sqlite3` with this Node/);
+        }
+      } finally {
+        rmSync(target, { force: true });
+        renameSync(kept, target);
+      }
+      ok(run('npx', ['sluice', 'runs']), 'sluice runs');
+    }, 120_000);
 
     if (!rt.full) return;
 

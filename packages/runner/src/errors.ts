@@ -80,6 +80,13 @@ export function environmentProblem(e: unknown, dir?: string): string | undefined
   if (code === 'EACCES' || code === 'EPERM') return `permission denied (${msg.split('\n')[0]})`;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return `the state store is locked by another process (${msg.split('\n')[0]}); try again when it is done`;
   if (code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR') || code === 'EIO') return `input/output error on the store (${msg.split('\n')[0]})`;
+  // better-sqlite3's binding is compiled for one Node ABI: it fails to load after a switch of Node
+  // version (20 and 22 differ), or is missing when its install script did not run.
+  const built = code === 'ERR_DLOPEN_FAILED' ? /NODE_MODULE_VERSION (\d+)/.exec(msg) : null;
+  if (built && /better_sqlite3\.node/.test(msg))
+    return `better-sqlite3 (the local store) was built for another Node.js (NODE_MODULE_VERSION ${built[1]}; this is Node ${process.versions.node}, NODE_MODULE_VERSION ${process.versions.modules}): run \`npm rebuild better-sqlite3\` with this Node`;
+  if (/^Could not locate the bindings file/.test(msg) && /better_sqlite3\.node/.test(msg))
+    return `better-sqlite3 (the local store) has no binding built for Node ${process.versions.node} (its install script did not run or failed): run \`npm rebuild better-sqlite3\`; building it needs Python 3, make and a C++ compiler`;
   return undefined;
 }
 
