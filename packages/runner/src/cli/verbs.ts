@@ -5,7 +5,9 @@
  * triggers or the cluster client; `sluice --help` loads no verb module at all (its lines come from
  * this table; a test checks them against what the modules register).
  */
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 
 /** What a verb module gets from the CLI. */
@@ -41,12 +43,26 @@ export const GROUPS = {
       });
   },
   compile: async () => {
-    const [{ registerCompile }, { checkPipelineFile }, { loadingUserModule }] = await Promise.all([import('./compile.ts'), import('./flags.ts'), import('../errors.ts')]);
+    const [{ registerCompile }, { checkPipelineFile }, { loadingUserModule }, { importPipelineForCompile }] = await Promise.all([import('./compile.ts'), import('./flags.ts'), import('../errors.ts'), import('./compile-load.ts')]);
     return (p) => registerCompile(p, {
       loadPipeline: async (file, exportName) => {
         checkPipelineFile(file);
-        const { loadSluicePipeline } = await import('@sluice/executor');
-        return loadingUserModule(file, () => loadSluicePipeline(file, exportName));
+        return loadingUserModule(file, () => importPipelineForCompile(file, exportName));
+      },
+      codeHash: async (file, exportName) => {
+        const [{ pipelineCodeHash }, { locateStore }] = await Promise.all([import('@sluice/bundle'), import('../backend/location.ts')]);
+        const store = locateStore().root;
+        const r = await pipelineCodeHash(file, exportName, { cacheFile: join(store, 'code-hashes.json') });
+        if ('error' in r) return r;
+        return {
+          hash: r.hash,
+          save: () => {
+            if (!r.save) return;
+            // the store's own cache, shared with local runs (created as a run creates it: the owner's only)
+            mkdirSync(store, { recursive: true, mode: 0o700 });
+            r.save();
+          },
+        };
       },
     });
   },
