@@ -6,11 +6,12 @@
  * registered globally they are the modules the CLI already has. tsx transforms each file as the
  * executor's tsx does in a pod, so `run` sources, and the component hashes over them, are the same.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isPipeline } from '@sluice/sdk';
+import { isPipeline, toIR, type Pipeline } from '@sluice/sdk';
 import { RunnerError } from '../errors.ts';
+import { cacheKey, cachedEntry, importCached, learn, recordSources } from './compile-cache.ts';
 
 let registered: Promise<void> | undefined;
 function registerTsx(): Promise<void> {
@@ -49,4 +50,53 @@ export async function importPipelineForCompile(file: string, exportName?: string
   }
   if (!isPipeline(value)) throw new RunnerError('entry.notPipeline', `${exportName ? `export "${exportName}"` : 'the default export'} of ${file} is not a Sluice pipeline (expected the value returned by pipeline(...))`);
   return value;
+}
+
+/** The module-graph hash for memoize keys, or why there is none; `save` records what this compile learned. */
+export type CompileCodeHash = { readonly hash: string; readonly save?: () => Promise<void> } | { readonly error: string };
+
+/**
+ * Loads a pipeline for `sluice compile`: from the compile cache when the code did not change since
+ * a compile that recorded it (`compile-cache.ts`), else through tsx, bundling the module graph
+ * meanwhile for its hash (and for the cache, once the manifest is written: `code.save`).
+ *
+ * @example
+ * const { pipeline, code } = await loadForCompile('pipeline.ts', undefined, { store: '.sluice' });
+ */
+export async function loadForCompile(file: string, exportName: string | undefined, o: { readonly store: string; readonly learn?: boolean }): Promise<{ pipeline: unknown; code: Promise<CompileCodeHash> }> {
+  const abs = resolve(file);
+  if (!existsSync(abs)) throw new RunnerError('entry.missing', `pipeline file ${file} does not exist`);
+  const dir = join(o.store, 'compile-cache');
+  const entry = cachedEntry(dir, cacheKey(abs, exportName));
+  if (entry) {
+    const cached = await importCached(dir, entry);
+    if (cached !== undefined && isPipeline(cached)) return { pipeline: cached, code: Promise.resolve({ hash: entry.codeHash }) };
+  }
+  const started = Date.now();
+  const exportOpt = exportName === undefined ? {} : { exportName };
+  const bundling = import('@sluice/bundle');
+  const hashed = bundling.then((b) => b.pipelineCodeHash(abs, exportName, { cacheFile: join(o.store, 'code-hashes.json') }));
+  const graph = o.learn === false ? undefined : bundling.then((b) => b.bundlePipeline(abs, { runtime: false, ...exportOpt }));
+  hashed.catch(() => {});
+  graph?.catch(() => {});
+  // the pipeline is built while sources are recorded: components defined inside it hash their run() then
+  const { value, sources } = await recordSources(async () => {
+    const v = await importPipelineForCompile(file, exportName);
+    toIR(v as Pipeline);
+    return v;
+  });
+  const code = hashed.then((h): CompileCodeHash => {
+    if ('error' in h) return h;
+    return {
+      hash: h.hash,
+      save: async () => {
+        // the store's own caches, shared with local runs (created as a run creates the store: the owner's only)
+        mkdirSync(o.store, { recursive: true, mode: 0o700 });
+        h.save?.();
+        const b = graph && (await graph.catch(() => undefined));
+        if (b) await learn(dir, { entryAbs: abs, exportName, ir: toIR(value as Pipeline), sources, bundle: b, codeHash: h.hash, startedMs: started }).catch(() => false);
+      },
+    };
+  }, (e: Error) => ({ error: e.message }));
+  return { pipeline: value, code };
 }

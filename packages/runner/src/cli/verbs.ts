@@ -5,10 +5,9 @@
  * triggers or the cluster client; `sluice --help` loads no verb module at all (its lines come from
  * this table; a test checks them against what the modules register).
  */
-import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { CompileCodeHash } from './compile-load.ts';
 
 /** What a verb module gets from the CLI. */
 export interface VerbContext {
@@ -43,27 +42,16 @@ export const GROUPS = {
       });
   },
   compile: async () => {
-    const [{ registerCompile }, { checkPipelineFile }, { loadingUserModule }, { importPipelineForCompile }] = await Promise.all([import('./compile.ts'), import('./flags.ts'), import('../errors.ts'), import('./compile-load.ts')]);
+    const [{ registerCompile }, { checkPipelineFile }, { loadingUserModule }, { loadForCompile }, { locateStore }] = await Promise.all([import('./compile.ts'), import('./flags.ts'), import('../errors.ts'), import('./compile-load.ts'), import('../backend/location.ts')]);
+    let code: Promise<CompileCodeHash> | undefined;
     return (p) => registerCompile(p, {
-      loadPipeline: async (file, exportName) => {
+      loadPipeline: async (file, exportName, o) => {
         checkPipelineFile(file);
-        return loadingUserModule(file, () => importPipelineForCompile(file, exportName));
+        const loaded = await loadingUserModule(file, () => loadForCompile(file, exportName, { store: locateStore().root, ...(o?.learn === false ? { learn: false } : {}) }));
+        code = loaded.code;
+        return loaded.pipeline;
       },
-      codeHash: async (file, exportName) => {
-        const [{ pipelineCodeHash }, { locateStore }] = await Promise.all([import('@sluice/bundle'), import('../backend/location.ts')]);
-        const store = locateStore().root;
-        const r = await pipelineCodeHash(file, exportName, { cacheFile: join(store, 'code-hashes.json') });
-        if ('error' in r) return r;
-        return {
-          hash: r.hash,
-          save: () => {
-            if (!r.save) return;
-            // the store's own cache, shared with local runs (created as a run creates it: the owner's only)
-            mkdirSync(store, { recursive: true, mode: 0o700 });
-            r.save();
-          },
-        };
-      },
+      codeHash: () => code ?? Promise.resolve({ error: 'the pipeline was not loaded' }),
     });
   },
   init: async () => {
