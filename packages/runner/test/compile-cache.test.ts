@@ -73,6 +73,16 @@ describe('the compile cache', () => {
     expect(again.loaders).toEqual(['bundle']);
     expect(again.yaml).toBe(first.yaml);
     reference = first.yaml;
+    // what matters of the bytes: a pod's executor (tsx, as with an image) answers to the hashes the bundle gave
+    const steps = new Map([...again.yaml.matchAll(/- --component\n\s+- '?([0-9a-f]{16})'?\n\s+- --component-name\n\s+- (\S+)\n/g)].map((m) => [m[1]!, m[2]!]));
+    expect([...steps.values()].sort()).toEqual(['double', 'inner']);
+    for (const [hash, name] of steps) {
+      const outputs = join(dir, `exec-${name}`);
+      const param = name === 'double' ? 'n=3' : 'm=6';
+      const r = spawnSync(process.execPath, [BIN, 'exec', '--entry', 'pipeline.ts', '--component', hash, '--task', `wf.${name}`, '--param', param, '--outputs', outputs], { cwd: dir, encoding: 'utf8', env: { ...process.env, PROBE: probe }, timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(join(outputs, 'parameters', name === 'double' ? 'out' : 'o'), 'utf8')).toBe(name === 'double' ? '6' : '7');
+    }
   }, 240_000);
 
   it('an edit to an imported module misses it', () => {
