@@ -28,10 +28,13 @@ function write(name: string, text: string): void {
 }
 write('package.json', JSON.stringify({ name: 'ccache', private: true, type: 'module' }));
 write('helper.ts', 'export const scale = 2;\n');
+// a path computed at load from import.meta.url ends up in the IR: the bundle must give the module its own URL
+write('paths.ts', "import { fileURLToPath } from 'node:url';\nexport const dataDir = fileURLToPath(new URL('./data', import.meta.url));\n");
 write('pipeline.ts', `import { appendFileSync } from 'node:fs';
 import { z } from 'zod';
 import { component, pipeline } from '@sluice/sdk';
 import { scale } from './helper.ts';
+import { dataDir } from './paths.ts';
 
 // which loader ran: the first frame of the stack names the file being evaluated
 appendFileSync(process.env.PROBE!, (new Error().stack ?? '').split('\\n')[1] + '\\n');
@@ -41,7 +44,7 @@ const double = component({
   run: ({ n }) => ({ out: n * scale }),
 });
 
-export default pipeline({ name: 'ccache', params: { n: z.number().default(3) }, image: 'example/pipelines:1' }, ({ n }) => {
+export default pipeline({ name: 'ccache', params: { n: z.number().default(3), data: z.string().default(dataDir) }, image: 'example/pipelines:1' }, ({ n }) => {
   // defined while the pipeline builds: its hash is taken then
   const inner = component({ name: 'inner', inputs: { m: z.number() }, outputs: { o: z.number() }, run: ({ m }) => ({ o: m + 1 }) });
   const out = inner({ m: double({ n }).outputs.out }).outputs.o;
@@ -73,6 +76,7 @@ describe('the compile cache', () => {
     expect(again.loaders).toEqual(['bundle']);
     expect(again.yaml).toBe(first.yaml);
     reference = first.yaml;
+    expect(first.yaml).toContain(join(dir, 'data'));
     // what matters of the bytes: a pod's executor (tsx, as with an image) answers to the hashes the bundle gave
     const steps = new Map([...again.yaml.matchAll(/- --component\n\s+- '?([0-9a-f]{16})'?\n\s+- --component-name\n\s+- (\S+)\n/g)].map((m) => [m[1]!, m[2]!]));
     expect([...steps.values()].sort()).toEqual(['double', 'inner']);

@@ -12,8 +12,9 @@
  * only when the bundle, with its sources mapped, builds exactly the IR tsx built. A later import of
  * the bundle answers `Function.prototype.toString` from those pairs while the pipeline is built; a
  * function source that is not among them (the environment made another component) abandons the
- * bundle for tsx. Code that reads `import.meta`, `__dirname` or `__filename` (which a bundle moves)
- * is never bundled for this.
+ * bundle for tsx. In the bundle each project module's `import.meta.url` (`.dirname`, `.filename`)
+ * is its own file's, as under tsx; code that reads `__dirname`, `__filename` or other parts of
+ * `import.meta` is never bundled for this.
  *
  * An entry serves a compile when every file it recorded still has its stamp (path, size, mtime and
  * ctime in nanoseconds, as `code-hashes.json`): the bundle's module graph, each package.json from a
@@ -25,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** path, size (-1: absent), mtime and ctime in nanoseconds */
@@ -106,15 +107,22 @@ async function withSources<T>(map: ((s: string) => string) | undefined, fn: () =
 }
 
 interface BundleModule {
-  readonly pipeline: unknown;
-  sluicePipeline(): { ir: unknown };
+  readonly user: Record<string, unknown>;
+}
+
+/** The pipeline a bundle module exports (as the tsx loader unwraps it). */
+function exported(mod: BundleModule, exportName: string | undefined): unknown {
+  const name = exportName ?? 'default';
+  let value = mod.user[name];
+  if (value === undefined && mod.user.default && typeof mod.user.default === 'object') value = (mod.user.default as Record<string, unknown>)[name];
+  return value;
 }
 
 /**
  * Imports the entry's bundle with its function sources answered from the recorded pairs and builds
  * the pipeline; undefined when a source is not among them (then load through tsx).
  */
-export async function importCached(dir: string, e: Entry): Promise<unknown> {
+export async function importCached(dir: string, e: Entry, exportName: string | undefined, build: (p: unknown) => unknown): Promise<unknown> {
   const pairs = new Map(e.texts.map(([b, t]) => [b, t]));
   let missed = false;
   try {
@@ -124,8 +132,9 @@ export async function importCached(dir: string, e: Entry): Promise<unknown> {
       return t ?? s;
     }, async () => {
       const mod = (await import(pathToFileURL(join(dir, e.bundle)).href)) as BundleModule;
-      mod.sluicePipeline(); // builds it (component hashes are taken while it builds)
-      return mod.pipeline;
+      const p = exported(mod, exportName);
+      build(p); // component hashes are taken while it builds
+      return p;
     });
     return missed ? undefined : value;
   } catch {
@@ -137,6 +146,67 @@ export async function importCached(dir: string, e: Entry): Promise<unknown> {
 export async function recordSources<T>(fn: () => Promise<T>): Promise<{ value: T; sources: Map<string, string> }> {
   const { value, seen } = await withSources(undefined, fn);
   return { value, sources: new Map(seen.map((s) => [sha256(s), s])) };
+}
+
+/** The loadable bundle of the entry's module graph: one ESM file exporting the user's module as `user`. */
+export interface LoadableBundle {
+  readonly code: string;
+  /** Absolute paths of the modules in it. */
+  readonly files: readonly string[];
+  /** The nearest folder upwards of the entry with `.git` or `pnpm-workspace.yaml` (lockfiles are stamped there). */
+  readonly root: string;
+}
+
+/**
+ * Bundles the entry with esbuild (the one `@sluice/bundle` uses). In each project module
+ * `import.meta.url`, `.dirname` and `.filename` become the module's own (what tsx gives it), so
+ * a path computed from them still points into the project.
+ */
+export async function bundleForCompile(entryAbs: string): Promise<LoadableBundle> {
+  const req = createRequire(createRequire(import.meta.url).resolve('@sluice/bundle'));
+  const { build } = req('esbuild') as { build(o: Record<string, unknown>): Promise<{ outputFiles: { text: string }[]; metafile: { inputs: Record<string, unknown> } }> };
+  let root = dirname(entryAbs);
+  for (let d = root; ; d = dirname(d)) {
+    if (existsSync(join(d, '.git')) || existsSync(join(d, 'pnpm-workspace.yaml'))) { root = d; break; }
+    if (dirname(d) === d) break;
+  }
+  const r = await build({
+    stdin: { contents: `export * as user from ${JSON.stringify(`./${basename(entryAbs)}`)};\n`, resolveDir: dirname(entryAbs), sourcefile: '<sluice-compile-entry>', loader: 'js' },
+    absWorkingDir: root,
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['tsx', 'tsx/*'],
+    banner: { js: "import { createRequire as __sluiceCreateRequire } from 'node:module';\nconst require = __sluiceCreateRequire(import.meta.url);" },
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [{
+      name: 'sluice-import-meta',
+      setup(b: { onLoad(o: { filter: RegExp }, f: (a: { path: string }) => { contents: string; loader: string } | undefined): void }) {
+        b.onLoad({ filter: /\.(c|m)?[jt]sx?$/ }, (a) => {
+          if (a.path.split(/[\\/]/).includes('node_modules')) return undefined;
+          const text = readFileSync(a.path, 'utf8');
+          if (!text.includes('import.meta')) return undefined;
+          const ext = extname(a.path).slice(1);
+          const loader = (ext.endsWith('x') ? ext : ext.replace(/^[cm]/, '')) as 'ts' | 'js' | 'tsx' | 'jsx';
+          return {
+            contents: text.replace(/\bimport\.meta\.(url|dirname|filename)\b/g, (_m, k: string) => JSON.stringify(k === 'url' ? pathToFileURL(a.path).href : k === 'dirname' ? dirname(a.path) : a.path)),
+            loader,
+          };
+        });
+      },
+    }],
+  });
+  const out = r.outputFiles[0];
+  if (!out) throw new Error('esbuild produced no output');
+  const files = Object.keys(r.metafile.inputs).filter((i) => !i.includes('<')).map((i) => resolve(root, i.replace(/^[a-z-]+:/, '')));
+  return { code: out.text, files, root };
 }
 
 /** JSON with sorted keys, for comparing two IRs. */
@@ -172,21 +242,23 @@ export interface Learned {
   readonly ir: unknown;
   /** Function sources seen under tsx, by sha256. */
   readonly sources: ReadonlyMap<string, string>;
-  /** The module graph's bundle (`@sluice/bundle`, runtime: false) and its hash. */
-  readonly bundle: { readonly code: string; readonly hash: string; readonly inputs: readonly string[]; readonly root: string };
-  /** The module-graph hash the compile uses (must be the bundle's). */
+  /** The loadable bundle ({@link bundleForCompile}). */
+  readonly bundle: LoadableBundle;
+  /** The module-graph hash the compile uses (`@sluice/bundle`'s). */
   readonly codeHash: string;
+  /** Builds a pipeline and returns its IR (the CLI's SDK `toIR`). */
+  readonly build: (p: unknown) => unknown;
   /** When bundling started: files modified after (less one second) make the entry unsafe to keep. */
   readonly startedMs: number;
 }
 
 /** Keeps an entry for a later compile when the bundle, with its sources mapped, builds the IR tsx built. Never throws for the compile's sake: a failure only means no entry. */
 export async function learn(dir: string, l: Learned): Promise<boolean> {
-  if (l.bundle.hash !== l.codeHash) return false;
-  const files = l.bundle.inputs.filter((i) => !i.includes('<sluice-bundle-entry>')).map((i) => resolve(l.bundle.root, i.replace(/^[a-z-]+:/, '')));
+  const files = l.bundle.files;
   for (const f of files) {
     if (f.split(/[\\/]/).includes('node_modules')) continue;
-    if (/\bimport\.meta\b|\b__dirname\b|\b__filename\b/.test(readFileSync(f, 'utf8'))) return false;
+    // what the bundle cannot give a module as tsx does: CommonJS's own paths, import.meta beyond url/dirname/filename
+    if (/\b__dirname\b|\b__filename\b|\bimport\.meta\.(?!url\b|dirname\b|filename\b)|\bimport\.meta\b(?!\.)/.test(readFileSync(f, 'utf8'))) return false;
   }
   // package.json from each project file's folder up to the root, present or absent ("type" decides how tsx loads a file)
   const manifests: string[] = [];
@@ -209,7 +281,7 @@ export async function learn(dir: string, l: Learned): Promise<boolean> {
   let kept = false;
   try {
     const url = pathToFileURL(file).href;
-    const first = await withSources(undefined, async () => ((await import(`${url}?learn`)) as BundleModule).sluicePipeline().ir);
+    const first = await withSources(undefined, async () => l.build(exported((await import(`${url}?learn`)) as BundleModule, l.exportName)));
     const bundleSources = new Map(first.seen.map((s) => [sha256(s), s]));
     const underTsx = functionHashes(l.ir);
     const pairs = new Map<string, string>(first.seen.map((s) => [s, s]));
@@ -220,7 +292,7 @@ export async function learn(dir: string, l: Learned): Promise<boolean> {
       if (bs !== undefined && ts !== undefined) pairs.set(bs, ts);
     }
     // the proof: the bundle, answered from the pairs, builds what tsx built
-    const check = await withSources((s) => pairs.get(s) ?? s, async () => ((await import(`${url}?check`)) as BundleModule).sluicePipeline().ir);
+    const check = await withSources((s) => pairs.get(s) ?? s, async () => l.build(exported((await import(`${url}?check`)) as BundleModule, l.exportName)));
     if (canonical(check.value) !== canonical(l.ir)) return false;
     const entry: Entry = { version: 1, codeHash: l.codeHash, bundle, files: stamps, texts: [...pairs] };
     const json = join(dir, `${key}.json`);

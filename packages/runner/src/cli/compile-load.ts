@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isPipeline, toIR, type Pipeline } from '@sluice/sdk';
 import { RunnerError } from '../errors.ts';
-import { cacheKey, cachedEntry, importCached, learn, recordSources } from './compile-cache.ts';
+import { bundleForCompile, cacheKey, cachedEntry, importCached, learn, recordSources } from './compile-cache.ts';
 
 let registered: Promise<void> | undefined;
 function registerTsx(): Promise<void> {
@@ -69,14 +69,13 @@ export async function loadForCompile(file: string, exportName: string | undefine
   const dir = join(o.store, 'compile-cache');
   const entry = cachedEntry(dir, cacheKey(abs, exportName));
   if (entry) {
-    const cached = await importCached(dir, entry);
+    const cached = await importCached(dir, entry, exportName, (p) => (isPipeline(p) ? toIR(p) : undefined));
     if (cached !== undefined && isPipeline(cached)) return { pipeline: cached, code: Promise.resolve({ hash: entry.codeHash }) };
   }
   const started = Date.now();
-  const exportOpt = exportName === undefined ? {} : { exportName };
   const bundling = import('@sluice/bundle');
   const hashed = bundling.then((b) => b.pipelineCodeHash(abs, exportName, { cacheFile: join(o.store, 'code-hashes.json') }));
-  const graph = o.learn === false ? undefined : bundling.then((b) => b.bundlePipeline(abs, { runtime: false, ...exportOpt }));
+  const graph = o.learn === false ? undefined : bundleForCompile(abs);
   hashed.catch(() => {});
   graph?.catch(() => {});
   // the pipeline is built while sources are recorded: components defined inside it hash their run() then
@@ -93,8 +92,14 @@ export async function loadForCompile(file: string, exportName: string | undefine
         // the store's own caches, shared with local runs (created as a run creates the store: the owner's only)
         mkdirSync(o.store, { recursive: true, mode: 0o700 });
         h.save?.();
-        const b = graph && (await graph.catch(() => undefined));
-        if (b) await learn(dir, { entryAbs: abs, exportName, ir: toIR(value as Pipeline), sources, bundle: b, codeHash: h.hash, startedMs: started }).catch(() => false);
+        const b = graph && (await graph.catch((e: Error) => {
+          if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: the compile cache kept nothing: ${e.stack}\n`);
+          return undefined;
+        }));
+        if (b) await learn(dir, { entryAbs: abs, exportName, ir: toIR(value as Pipeline), sources, bundle: b, codeHash: h.hash, startedMs: started, build: (p) => (isPipeline(p) ? toIR(p) : undefined) }).catch((e: Error) => {
+          if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: the compile cache kept nothing: ${e.stack}\n`);
+          return false;
+        });
       },
     };
   }, (e: Error) => ({ error: e.message }));
