@@ -1,6 +1,6 @@
 /**
- * `@sluice/compiler/source`: static analysis of the user's source with ts-morph, what the IR
- * cannot know. Its own entry, so that `compile()` never loads ts-morph (and its TypeScript).
+ * `@sluice/compiler/source`: static analysis of the user's source, what the IR cannot know. Its
+ * own entry, so that `compile()` never loads it.
  *
  * - **Packaging.** A function component runs in the pod by importing the pipeline file
  *   (`sluice exec --entry`), so every file it imports must be inside the project that the image
@@ -9,12 +9,15 @@
  * - **Descriptions.** A doc comment on `export const x = component({...})` (or on the pipeline)
  *   becomes the component's description when its config gives none.
  *
- * Only syntax is read (no type checker, no node_modules), which keeps it to tens of milliseconds.
+ * Only syntax is read (no type checker, no node_modules): a small scanner (`source-scan.ts`) reads
+ * each module's imports and doc comments in about a millisecond; ts-morph, whose TypeScript takes
+ * ~0.35 s to load, reads only JSX files and files the scanner does not follow (`source-tsmorph.ts`).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { Node, Project, SyntaxKind, type SourceFile } from 'ts-morph';
+import { scanModule, ScanError, type ModuleFacts } from './source-scan.ts';
+import { tsMorphFacts } from './source-tsmorph.ts';
 import { isValidatedIR, markValidated } from '@sluice/sdk';
 import type { ComponentIR, PipelineIR, SluiceIssue } from '@sluice/sdk';
 
@@ -32,7 +35,6 @@ export interface SourceReport {
   readonly issues: readonly SluiceIssue[];
 }
 
-const SDK = '@sluice/sdk';
 const DEFINERS = new Set(['component', 'containerComponent', 'pipeline']);
 const BUILTINS = new Set(builtinModules);
 const EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs'];
@@ -84,17 +86,9 @@ function declaredAt(dir: string, root: string, cache: Map<string, ReadonlySet<st
   return names;
 }
 
-/** The text of the `/** ... *\/` comment right before `node`'s statement, without tags. */
-function docComment(node: Node): string | undefined {
-  const stmt = node.getFirstAncestor((a) => Node.isStatement(a));
-  // Only top-level definitions: a comment on an enclosing function describes that function.
-  if (!stmt || !Node.isSourceFile(stmt.getParent())) return undefined;
-  const ranges = stmt.getLeadingCommentRanges();
-  const last = ranges[ranges.length - 1];
-  if (!last) return undefined;
-  const text = last.getText();
-  if (!text.startsWith('/**')) return undefined;
-  const lines = text.replace(/^\/\*\*|\*\/$/g, '').split('\n').map((l) => l.replace(/^\s*\* ?/, '').trimEnd());
+/** The text of a `/** ... *\/` comment without its tags. */
+function docText(comment: string): string | undefined {
+  const lines = comment.replace(/^\/\*\*|\*\/$/g, '').split('\n').map((l) => l.replace(/^\s*\* ?/, '').trimEnd());
   const body: string[] = [];
   for (const l of lines) {
     if (l.trimStart().startsWith('@')) break;
@@ -104,38 +98,18 @@ function docComment(node: Node): string | undefined {
   return out || undefined;
 }
 
-/** Local names under which a file imports the SDK's definers. */
-function definersIn(file: SourceFile): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const imp of file.getImportDeclarations()) {
-    if (imp.getModuleSpecifierValue() !== SDK) continue;
-    for (const n of imp.getNamedImports()) {
-      const original = n.getName();
-      if (DEFINERS.has(original)) names.set(n.getAliasNode()?.getText() ?? original, original);
-    }
+/**
+ * One module's facts: the scanner's, or ts-morph's for JSX and for what the scanner does not
+ * follow (the same facts either way; a test holds them equal over every example).
+ */
+export function moduleFacts(path: string): ModuleFacts {
+  if (/\.[jt]sx$/.test(path)) return tsMorphFacts(path);
+  try {
+    return scanModule(readFileSync(path, 'utf8'));
+  } catch (e) {
+    if (!(e instanceof ScanError)) throw e;
+    return tsMorphFacts(path);
   }
-  return names;
-}
-
-/** Module specifiers a file loads at run time (type-only imports are erased, so they do not count). */
-function runtimeImports(file: SourceFile): { spec: string; node: Node }[] {
-  const out: { spec: string; node: Node }[] = [];
-  for (const imp of file.getImportDeclarations()) {
-    if (imp.isTypeOnly()) continue;
-    const named = imp.getNamedImports();
-    if (!imp.getDefaultImport() && !imp.getNamespaceImport() && named.length > 0 && named.every((n) => n.isTypeOnly())) continue;
-    out.push({ spec: imp.getModuleSpecifierValue(), node: imp });
-  }
-  for (const exp of file.getExportDeclarations()) {
-    const spec = exp.getModuleSpecifierValue();
-    if (spec !== undefined && !exp.isTypeOnly()) out.push({ spec, node: exp });
-  }
-  for (const call of file.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-    if (call.getExpression().getKind() !== SyntaxKind.ImportKeyword) continue;
-    const arg = call.getArguments()[0];
-    if (arg && Node.isStringLiteral(arg)) out.push({ spec: arg.getLiteralValue(), node: call });
-  }
-  return out;
 }
 
 /**
@@ -146,10 +120,10 @@ function runtimeImports(file: SourceFile): { spec: string; node: Node }[] {
  * const report = analyzeSource('pipelines/train.ts');
  * if (report.issues.length) console.error(formatIssues(report.issues));
  */
-export function analyzeSource(entry: string, options: { root?: string } = {}): SourceReport {
+export function analyzeSource(entry: string, options: { root?: string; /** How one module's facts are read. @default {@link moduleFacts} */ read?: (path: string) => ModuleFacts } = {}): SourceReport {
   const entryPath = resolve(entry);
   const root = resolve(options.root ?? projectRoot(dirname(entryPath)));
-  const project = new Project({ useInMemoryFileSystem: false, skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true, compilerOptions: { allowJs: true } });
+  const read = options.read ?? moduleFacts;
   const issues: SluiceIssue[] = [];
   const descriptions: Record<string, string> = {};
   const files = new Set<string>();
@@ -157,24 +131,24 @@ export function analyzeSource(entry: string, options: { root?: string } = {}): S
   const depCache = new Map<string, ReadonlySet<string>>();
   const queue = [entryPath];
   const seen = new Set(queue);
-  const at = (file: string, node: Node) => `${relative(root, file).split(sep).join('/')}:${node.getStartLineNumber()}`;
+  const at = (file: string, line: number) => `${relative(root, file).split(sep).join('/')}:${line}`;
 
   while (queue.length) {
     const path = queue.shift()!;
     files.add(relative(root, path).split(sep).join('/'));
-    const file = project.addSourceFileAtPath(path);
-    for (const { spec, node } of runtimeImports(file)) {
+    const facts = read(path);
+    for (const { spec, line } of facts.imports) {
       if (spec.startsWith('.') || spec.startsWith('/')) {
         const target = resolveRelative(path, spec);
         if (!target) {
-          issues.push({ code: 'source.unresolved', path: at(path, node), message: `imports "${spec}", which does not exist` });
+          issues.push({ code: 'source.unresolved', path: at(path, line), message: `imports "${spec}", which does not exist` });
           continue;
         }
         const rel = relative(root, target);
         if (rel.startsWith('..') || resolve(root, rel) !== target) {
           issues.push({
             code: 'source.outside',
-            path: at(path, node),
+            path: at(path, line),
             message: `imports "${spec}", which is outside the project (${root}) and will not be in the image`,
             hint: 'move it into the project, or publish it as a package and declare it',
           });
@@ -193,25 +167,18 @@ export function analyzeSource(entry: string, options: { root?: string } = {}): S
       if (!declaredAt(dirname(path), root, depCache).has(name)) {
         issues.push({
           code: 'source.undeclared',
-          path: at(path, node),
+          path: at(path, line),
           message: `imports "${name}", which no package.json between this file and the project root declares in dependencies`,
           hint: `add it: pnpm add ${name} (a devDependency is not installed in a production image)`,
         });
       }
     }
-    const definers = definersIn(file);
+    const definers = new Set(Object.entries(facts.sdkImports).filter(([, original]) => DEFINERS.has(original)).map(([local]) => local));
     if (definers.size === 0) continue;
-    for (const call of file.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-      const callee = call.getExpression();
-      if (!Node.isIdentifier(callee) || !definers.has(callee.getText())) continue;
-      const config = call.getArguments()[0];
-      if (!config || !Node.isObjectLiteralExpression(config)) continue;
-      if (config.getProperty('description')) continue;
-      const nameProp = config.getProperty('name');
-      const init = nameProp && Node.isPropertyAssignment(nameProp) ? nameProp.getInitializer() : undefined;
-      if (!init || !Node.isStringLiteral(init)) continue;
-      const doc = docComment(call);
-      if (doc) descriptions[init.getLiteralValue()] = doc;
+    for (const d of facts.definitions) {
+      if (!definers.has(d.callee) || !d.comment) continue;
+      const doc = docText(d.comment);
+      if (doc) descriptions[d.name] = doc;
     }
   }
   return {

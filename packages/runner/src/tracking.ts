@@ -25,6 +25,16 @@ export async function preflightTracking(target: TrackingTarget): Promise<void> {
 
 type TStore = Awaited<ReturnType<typeof openTrackingStore>>;
 
+/**
+ * Exit code of `sluice run`/`resume`/`retry` when the run succeeded and is recorded but the
+ * tracking server it requires was lost before the run could be sent (code `tracking.lost`; the
+ * error carries the exit code: a failed run still exits 1, an interrupted one 130).
+ * Neither 1 (the run did not fail) nor 2 (nothing in the input was wrong; a server that is down
+ * at the start is refused with 2, before anything runs); not one of `sluice exec`'s codes either
+ * (`EXIT` in `@sluice/sdk`'s semantics: 0, 1, 2, 3, 143).
+ */
+export const TRACKING_LOST_EXIT = 4;
+
 /** What `runInfo` needs of the runner's store. */
 export function runInfo(state: StateStore, runId: string, artifactPath?: (hash: string) => string): RunInfo {
   const run = state.findRun(runId);
@@ -75,7 +85,9 @@ export class TrackingIngest {
 
 /**
  * Sends a finished run to MLflow when one is configured. Returns a warning to show (server down,
- * run kept pending) or throws when tracking is required.
+ * run kept pending) or, when tracking is required, throws a `TrackingError` with code
+ * `tracking.lost` (the run is recorded and its tracking pending; the CLI exits
+ * {@link TRACKING_LOST_EXIT}).
  */
 export async function syncAfterRun(storeDir: string, state: StateStore, runId: string, target: TrackingTarget, artifactPath?: (hash: string) => string): Promise<string | undefined> {
   if (target.kind !== 'mlflow') return undefined;
@@ -91,9 +103,15 @@ export async function syncAfterRun(storeDir: string, state: StateStore, runId: s
     }
     return undefined;
   } catch (e) {
-    const msg = `tracking: could not send run ${runId} to MLflow at ${redact(target.uri)} (${(e as Error).message}); it is kept in the store and sent by \`sluice tracking flush\` or the next run`;
-    if (target.required) throw new TrackingError('tracking.required', msg);
-    return msg;
+    if (target.required) {
+      // the run ran and is recorded: not bad input (exit 2), but its tracking, which the run
+      // requires, did not arrive (exit 4, TRACKING_LOST_EXIT)
+      const status = state.findRun(runId).status;
+      // a failed or interrupted run keeps its own exit code (1, 130); the message names both
+      const exitCode = status === 'succeeded' ? TRACKING_LOST_EXIT : status === 'interrupted' ? 130 : 1;
+      throw Object.assign(new TrackingError('tracking.lost', `tracking is required, but MLflow at ${redact(target.uri)} was lost during the run (${(e as Error).message}): run ${runId} ${status} and is recorded in the store, its tracking kept pending; \`sluice tracking flush\` sends it once the server is back`), { exitCode });
+    }
+    return `tracking: could not send run ${runId} to MLflow at ${redact(target.uri)} (${(e as Error).message}); it is kept in the store and sent by \`sluice tracking flush\` or the next run`;
   } finally {
     t.close();
   }

@@ -12,8 +12,15 @@ import { formatIssues, isPipeline, parsePipelineParams, SluiceValidationError, t
 import type { JsonValue, Pipeline, PipelineIR, SluiceIssue } from '@sluice/sdk';
 
 export interface CompileDeps {
-  /** Imports the pipeline file and returns its default export (or `exportName`). */
-  loadPipeline(file: string, exportName?: string): Promise<unknown>;
+  /** Imports the pipeline file and returns its default export (or `exportName`); `learn`: a manifest will be written (the loader may prepare the next compile). */
+  loadPipeline(file: string, exportName?: string, o?: { learn?: boolean }): Promise<unknown>;
+  /**
+   * After `loadPipeline`: the hash of the pipeline's module graph (what `sluice submit` and local
+   * runs key their cache with), for the code part of memoize keys; `save` records what this
+   * compile learned once the manifest is written. Without it (tests of the verb alone) memoize
+   * keys cover each step's `run` source only.
+   */
+  codeHash?(file: string, exportName?: string): Promise<{ readonly hash: string; readonly save?: () => void | Promise<void> } | { readonly error: string }>;
 }
 
 interface CompileFlags {
@@ -154,13 +161,19 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
     .option('--no-source-check', 'skip checking that every file and package the pipeline imports can be in the image')
     .action(async (file: string, flags: CompileFlags) => {
       let text: string;
+      let saveHash: (() => void | Promise<void>) | undefined;
       // Loaded on demand: other verbs never pay for the compiler (or ts-morph, for source analysis).
       const { compile, toGraph } = await import('@sluice/compiler');
       try {
         const cron = await scheduleIssues(flags.schedule, flags.timezone, flags.kind);
         if (cron.length && !flags.graph && flags.format === 'argo') throw new SluiceValidationError(cron);
         if (flags.output) checkOutputFile(flags.output);
-        const loaded = await deps.loadPipeline(file, flags.export);
+        const manifest = !flags.graph && flags.format === 'argo';
+        const loaded = await deps.loadPipeline(file, flags.export, { learn: manifest });
+        // a manifest's memoize keys cover the whole module graph, as `sluice submit`'s do: a
+        // changed helper outside run() misses Argo's cache (bundled while the file loaded)
+        const hashing = manifest && deps.codeHash ? deps.codeHash(file, flags.export) : undefined;
+        hashing?.catch(() => {});
         const built = toPipelineIR(loaded);
         const { pipeline } = built;
         // ts-morph reads the source: doc comments become descriptions; for a manifest, every
@@ -178,7 +191,11 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
           if (issues.length) throw new SluiceValidationError(issues);
           text = flags.graph ? toGraph(ir, flags.graph) : stableJson(ir);
         } else {
+          const code = await hashing;
+          if (code && 'error' in code) process.stderr.write(`sluice: warning: memoize keys cover only each step's run() source: ${code.error}\n`);
+          else saveHash = code?.save;
           text = compile(ir, {
+            ...(code && 'hash' in code ? { codeHash: code.hash } : {}),
             entry: flags.entry ?? file,
             kind: KIND[flags.kind],
             params,
@@ -198,5 +215,6 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
       }
       if (flags.output) writeAtomic(flags.output, text);
       else process.stdout.write(text);
+      try { await saveHash?.(); } catch { /* not kept: the next compile bundles again */ }
     });
 }

@@ -52,6 +52,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`sluice: ${e.message}\n`);
       return 1;
     }
+    // required tracking lost during a run: the run is recorded, so neither bad input (2) nor a failure of its own
+    if ((e as Error).name === 'TrackingError' && (e as { code?: unknown }).code === 'tracking.lost') {
+      process.stderr.write(`sluice: ${(e as Error).message}\n`);
+      return (e as { exitCode?: number }).exitCode ?? 4;
+    }
     if (e instanceof RunnerError || USER_ERRORS.has((e as Error).name)) {
       process.stderr.write(`sluice: ${(e as Error).message}\n`);
       return 2;

@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Command } from 'commander';
+import type { CompileCodeHash } from './compile-load.ts';
 
 /** What a verb module gets from the CLI. */
 export interface VerbContext {
@@ -41,13 +42,16 @@ export const GROUPS = {
       });
   },
   compile: async () => {
-    const [{ registerCompile }, { checkPipelineFile }, { loadingUserModule }] = await Promise.all([import('./compile.ts'), import('./flags.ts'), import('../errors.ts')]);
+    const [{ registerCompile }, { checkPipelineFile }, { loadingUserModule }, { loadForCompile }, { locateStore }] = await Promise.all([import('./compile.ts'), import('./flags.ts'), import('../errors.ts'), import('./compile-load.ts'), import('../backend/location.ts')]);
+    let code: Promise<CompileCodeHash> | undefined;
     return (p) => registerCompile(p, {
-      loadPipeline: async (file, exportName) => {
+      loadPipeline: async (file, exportName, o) => {
         checkPipelineFile(file);
-        const { loadSluicePipeline } = await import('@sluice/executor');
-        return loadingUserModule(file, () => loadSluicePipeline(file, exportName));
+        const loaded = await loadingUserModule(file, () => loadForCompile(file, exportName, { store: locateStore().root, ...(o?.learn === false ? { learn: false } : {}) }));
+        code = loaded.code;
+        return loaded.pipeline;
       },
+      codeHash: () => code ?? Promise.resolve({ error: 'the pipeline was not loaded' }),
     });
   },
   init: async () => {

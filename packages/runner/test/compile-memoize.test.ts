@@ -1,0 +1,60 @@
+/**
+ * `sluice compile` writes memoize keys that cover the pipeline's whole module graph, as `sluice
+ * submit` does: a Workflow compiled here and created with `kubectl create` misses Argo's cache when
+ * an imported helper changes, and keeps its keys when nothing changed. Through the real binary; the
+ * project lives inside the package so that zod and @sluice/sdk resolve as in a user's project.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'sluice.mjs');
+const dir = mkdtempSync(join(import.meta.dirname, '.tmp-memo-'));
+const store = join(dir, '.sluice');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+writeFileSync(join(dir, 'helper.ts'), 'export const scale = 2;\n');
+writeFileSync(join(dir, 'pipeline.ts'), `import { z } from 'zod';
+import { component, pipeline } from '@sluice/sdk';
+import { scale } from './helper.ts';
+
+const double = component({
+  name: 'double', inputs: { n: z.number() }, outputs: { out: z.number() },
+  run: ({ n }) => ({ out: n * scale }),
+});
+
+export default pipeline({ name: 'memo', params: { n: z.number().default(3) }, image: 'example/pipelines:1' }, ({ n }) => ({ out: double({ n }).outputs.out }));
+`);
+
+function compile(out: string): { yaml: string; keys: string[]; components: string[] } {
+  const r = spawnSync(process.execPath, [BIN, 'compile', 'pipeline.ts', '-o', out], { cwd: dir, encoding: 'utf8', env: { ...process.env, SLUICE_STORE: store }, timeout: 120_000 });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stderr).toBe('');
+  const yaml = readFileSync(join(dir, out), 'utf8');
+  return { yaml, keys: [...yaml.matchAll(/^\s+key: '([0-9a-f]{32})-/gm)].map((m) => m[1]!), components: [...yaml.matchAll(/- --component\n\s+- '?([0-9a-f]{16})'?\n/g)].map((m) => m[1]!) };
+}
+
+describe('sluice compile: memoize keys with the module-graph hash', () => {
+  let first: ReturnType<typeof compile>;
+
+  it('a second compile of the same code writes the same keys (served from the store\'s code-hash cache)', () => {
+    first = compile('a.yaml');
+    expect(first.keys).toHaveLength(1);
+    expect(existsSync(join(store, 'code-hashes.json'))).toBe(true);
+    const again = compile('b.yaml');
+    expect(again.yaml).toBe(first.yaml);
+  }, 240_000);
+
+  it('a changed imported helper (run() itself unchanged) changes the memoize keys, not the component', () => {
+    writeFileSync(join(dir, 'helper.ts'), 'export const scale = 3;\n');
+    const changed = compile('c.yaml');
+    expect(first.components).toHaveLength(1);
+    expect(changed.components).toEqual(first.components);
+    expect(changed.keys).toHaveLength(1);
+    expect(changed.keys[0]).not.toBe(first.keys[0]);
+    // and back: the keys follow the code, not the history of the cache
+    writeFileSync(join(dir, 'helper.ts'), 'export const scale = 2;\n');
+    expect(compile('d.yaml').keys).toEqual(first.keys);
+  }, 240_000);
+});
