@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { findRunRow, irOf, LocalBackend, StateStore, storePaths, type LogEntry, type RunOverviewView, type RunView, type TaskBriefView, type TaskView } from '@sluice/runner';
 import type { NodeIR, PipelineIR, PredicateIR, ValueIR } from '@sluice/sdk';
 import { openEmbeddedRegistry, openTrackingStore } from '@sluice/tracking';
+import { PageCache } from './page-cache.ts';
 
 /** A user mistake the API answers with 4xx and a one-line message. */
 export class UiError extends Error {
@@ -123,6 +124,24 @@ export function graphIdOfKey(key: string, pipelineTasks: ReadonlySet<string>): s
   }
   return prefix;
 }
+
+/**
+ * {@link graphIdOfKey} of every key: keys that differ only in loop indices (`many[0]/work`,
+ * `many[1]/work`) share a graph id, which is worked out once per such shape.
+ */
+export function graphIdsOfKeys(tasks: readonly { readonly key: string }[], pipelineTasks: ReadonlySet<string>): string[] {
+  const byShape = new Map<string, string>();
+  const out = new Array<string>(tasks.length);
+  for (let i = 0; i < tasks.length; i++) {
+    const key = (tasks[i] as { key: string }).key;
+    const shape = key.includes('[') ? key.replace(INDEX, '[]') : key;
+    let id = byShape.get(shape);
+    if (id === undefined) byShape.set(shape, (id = graphIdOfKey(key, pipelineTasks)));
+    out[i] = id;
+  }
+  return out;
+}
+const INDEX = /\[\d+\](?=\/|$)/g;
 
 /** What the graph needs of each task instance. */
 export interface GraphTask { readonly key: string; readonly state: string }
@@ -257,9 +276,15 @@ export class UiData {
   readonly paths: ReturnType<typeof storePaths>;
   /** Part of every validator: answers of another build of the server never match. */
   etagSalt = '';
-  constructor(storeDir: string) {
+  /** Finished runs' page answers on disk (null: none kept beyond this process). */
+  readonly pageCache: PageCache | null;
+  /** How many page answers were computed from the store (tests: a kept answer is not). */
+  pageReads = 0;
+  /** @param opts.cacheDir where finished runs' page answers are kept across restarts (false: nowhere) */
+  constructor(storeDir: string, opts: { readonly cacheDir?: string | false } = {}) {
     this.backend = new LocalBackend(storeDir);
     this.paths = storePaths(storeDir);
+    this.pageCache = opts.cacheDir ? new PageCache(opts.cacheDir, this.paths.root) : null;
   }
 
   private state<T>(f: (s: StateStore) => T): T {
@@ -323,14 +348,51 @@ export class UiData {
    * from {@link task}.
    */
   page(id: string, memoMs = 300): Promise<RunPage> {
-    return this.memo('page', id, async (runId) => {
-      const { tasks, ...run } = await this.backend.getRunOverview(runId);
-      const ir = this.ir(runId);
-      const nested = pipelineTaskIds(ir);
-      const ids = tasks.map((t) => graphIdOfKey(t.key, nested));
-      const graph = runGraph(ir, tasks, ids);
-      return { status: run.status, run, graph, tasks: taskColumns(tasks, graph, ids) };
-    }, memoMs);
+    return this.memo('page', id, (runId) => this.readPage(runId), memoMs);
+  }
+
+  private async readPage(runId: string): Promise<RunPage> {
+    this.pageReads++;
+    const { tasks, ...run } = await this.backend.getRunOverview(runId);
+    const ir = this.ir(runId);
+    const nested = pipelineTaskIds(ir);
+    const ids = graphIdsOfKeys(tasks, nested);
+    const graph = runGraph(ir, tasks, ids);
+    return { status: run.status, run, graph, tasks: taskColumns(tasks, graph, ids) };
+  }
+
+  private readonly bodies = new Map<string, { readonly stamp: string; readonly body: string }>();
+  /**
+   * {@link page} as the JSON text the API sends. A finished run's answer is made once per record
+   * stamp: kept in memory, and on disk (see {@link PageCache}) for the next server; a resume, a
+   * retry or a store made again changes the stamp, and the answer is read from the store again.
+   */
+  async pageBody(id: string): Promise<string> {
+    const row = this.state((s) => findRunRow(s, id));
+    const stamp = row.status === 'running' ? null : PageCache.stamp(row);
+    if (stamp !== null) {
+      const kept = this.bodies.get(row.id);
+      if (kept?.stamp === stamp) return kept.body;
+      const disk = this.pageCache?.get(row.id, stamp);
+      if (disk !== undefined) {
+        this.keep(row.id, stamp, disk);
+        return disk;
+      }
+    }
+    const p = await this.page(row.id);
+    const body = JSON.stringify({ run: p.run, graph: p.graph, tasks: p.tasks });
+    // the stamp read before the answer: if the run changed meanwhile, the next read's stamp differs
+    if (stamp !== null && p.status !== 'running') {
+      this.keep(row.id, stamp, body);
+      this.pageCache?.put(row.id, stamp, body);
+    }
+    return body;
+  }
+
+  private keep(runId: string, stamp: string, body: string): void {
+    this.bodies.delete(runId);
+    this.bodies.set(runId, { stamp, body });
+    if (this.bodies.size > 16) this.bodies.delete(this.bodies.keys().next().value as string);
   }
 
   /** One task of a run: attempts, cache hit or miss (and why), inputs, outputs. */

@@ -10,6 +10,7 @@ import { streamSSE } from 'hono/streaming';
 import { RunnerError } from '@sluice/runner';
 import { clientAssets, type Asset } from './assets.ts';
 import { UiData, UiError } from './data.ts';
+import { defaultCacheDir } from './page-cache.ts';
 import { RunWatchers } from './watch.ts';
 
 export interface UiAppOptions {
@@ -20,6 +21,11 @@ export interface UiAppOptions {
   readonly pollMs?: number;
   /** Gzip JSON answers. @default true when a token is required (bound beyond loopback) */
   readonly compress?: boolean;
+  /**
+   * Where finished runs' page answers are kept across restarts (false: nowhere).
+   * @default $SLUICE_UI_CACHE, else $XDG_CACHE_HOME/sluice/ui, else ~/.cache/sluice/ui
+   */
+  readonly cacheDir?: string | false;
 }
 
 /** The page may load only its own script and style, talk only to this server, and frame nothing but sandboxed srcdoc reports. */
@@ -37,8 +43,8 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatchers; close: () => void } {
-  const data = new UiData(opts.storeDir);
+export function createUiApp(opts: UiAppOptions): { app: Hono; data: UiData; watchers: RunWatchers; close: () => void } {
+  const data = new UiData(opts.storeDir, { cacheDir: opts.cacheDir ?? defaultCacheDir() });
   const startedAt = `${process.pid}-${Date.now()}`;
   const watchers = new RunWatchers(data, opts.pollMs ?? 250);
   const app = new Hono();
@@ -70,7 +76,7 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
 
   const json = (c: Context, v: unknown) => c.json(v as object);
   /** Answers about a finished run carry a validator: a browser that has it gets 304 and keeps its copy. */
-  const cached = async (c: Context, id: string, what: string, read: () => Promise<unknown>) => {
+  const cached = async (c: Context, id: string, what: string, read: () => Promise<unknown>): Promise<Response> => {
     // this server's answers only: another bundle or another server process (maybe another version) never matches
     data.etagSalt ||= `${(await clientAssets())['app.js']?.hash ?? '-'} ${startedAt}`;
     const tag = data.etag(id, what);
@@ -80,7 +86,8 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
       const given = (c.req.header('if-none-match') ?? '').split(',').map((x) => x.trim().replace(/^W\//, ''));
       if (given.includes(tag)) return c.body(null, 304);
     }
-    return json(c, await read());
+    const v = await read();
+    return v instanceof Response ? v : json(c, v);
   };
   app.get('/api/runs', async (c) => {
     const q = (c.req.query('q') ?? '').toLowerCase();
@@ -89,10 +96,8 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
     return json(c, { runs });
   });
   app.get('/api/runs/:id', (c) => cached(c, c.req.param('id'), 'run', () => data.run(c.req.param('id'))));
-  app.get('/api/runs/:id/page', (c) => cached(c, c.req.param('id'), 'page', async () => {
-    const p = await data.page(c.req.param('id'));
-    return { run: p.run, graph: p.graph, tasks: p.tasks };
-  }));
+  // the JSON text as made once per record stamp (and kept on disk for finished runs): not serialised again per visit
+  app.get('/api/runs/:id/page', (c) => cached(c, c.req.param('id'), 'page', async () => c.body(await data.pageBody(c.req.param('id')), 200, { 'Content-Type': 'application/json' })));
   app.get('/api/runs/:id/graph', (c) => cached(c, c.req.param('id'), 'graph', () => data.graph(c.req.param('id'))));
   app.get('/api/runs/:id/tasks/:key{.+}', (c) => cached(c, c.req.param('id'), `task ${c.req.param('key')}`, () => data.task(c.req.param('id'), c.req.param('key'))));
   app.get('/api/runs/:id/metrics', async (c) => {
@@ -142,7 +147,7 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
   app.get('/', async (c) => c.html(page(await clientAssets())));
   app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('*', (c) => c.json({ error: 'not found' }, 404));
-  return { app, watchers, close: () => watchers.close() };
+  return { app, data, watchers, close: () => watchers.close() };
 }
 
 const page = (a: Record<string, Asset>) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><link rel="stylesheet" href="/assets/app.css?v=${a['app.css']?.hash}"></head><body><div id="app">Loading…</div><script type="module" src="/assets/app.js?v=${a['app.js']?.hash}"></script></body></html>`;
