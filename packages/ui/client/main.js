@@ -1,10 +1,9 @@
-// The Sluice web view: Preact + htm (no build-time JSX), dagre for the DAG layout, uPlot for charts.
-import { early } from './prefetch.js'; // first: it starts the Run page's request before the rest is evaluated
+// The Sluice web view: Preact + htm (no build-time JSX), dagre for the DAG layout, uPlot for charts
+// (a chunk of its own, loaded when the first chart is drawn: the first paint needs none).
 import { h, render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import dagre from '@dagrejs/dagre';
-import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
@@ -15,7 +14,10 @@ const answer = async (r) => {
   return body;
 };
 const api = async (path) => answer(await fetch(path, { credentials: 'same-origin' }));
-let prefetched = early;
+// asked for by prefetch.js, which the page runs before this bundle
+let prefetched = globalThis.__sluiceEarly ?? null;
+let uplot = null;
+const loadUplot = () => (uplot ??= import('uplot').then((m) => m.default));
 /** The page answer of a run: the one asked for while the bundle loaded, if it is this run's and not taken yet. */
 const pageOf = (id) => {
   const p = prefetched;
@@ -194,11 +196,14 @@ function Chart({ title, series, id }) {
   const ref = useRef(null);
   useEffect(() => {
     if (!ref.current || !series.length) return;
+    let u = null, live = true;
     const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
     const cols = series.map((s) => { const m = new Map(s.points); return xs.map((x) => (m.has(x) ? m.get(x) : null)); });
     const colours = ['#1c7ed6', '#e03131', '#2f9e44', '#f08c00', '#9c36b5', '#0c8599'];
-    const u = new uPlot({ title, width: 460, height: 220, scales: { x: { time: false } }, series: [{ label: 'step' }, ...series.map((s, i) => ({ label: s.label, stroke: colours[i % colours.length], spanGaps: true, points: { show: xs.length < 40 } }))] }, [xs, ...cols], ref.current);
-    return () => u.destroy();
+    loadUplot().then((UPlot) => {
+      if (live && ref.current) u = new UPlot({ title, width: 460, height: 220, scales: { x: { time: false } }, series: [{ label: 'step' }, ...series.map((s, i) => ({ label: s.label, stroke: colours[i % colours.length], spanGaps: true, points: { show: xs.length < 40 } }))] }, [xs, ...cols], ref.current);
+    });
+    return () => { live = false; u?.destroy(); };
   }, [title, JSON.stringify(series)]);
   return html`<div class="chart" data-chart=${id || title} ref=${ref}></div>`;
 }
@@ -229,9 +234,13 @@ function Run({ id, open, onOpen }) {
     let live = true;
     // another run: nothing of the one shown before stays on screen while this one loads
     setPage(null); setError(null); setNode(null); setKey(null); setPoints([]);
-    // the metrics come on their own: the DAG and the task list do not wait for them
+    // the metrics come on their own, once the page is drawn and the browser is idle: the DAG and
+    // the task list do not wait for them, nor does the server's answer to a first click
+    const metrics = () => api(`/api/runs/${enc(id)}/metrics`).then((m) => live && setPoints(m.points), () => {});
+    const later = (f) => (globalThis.requestIdleCallback ? requestIdleCallback(f, { timeout: 1000 }) : setTimeout(f, 200));
+    let first = true;
     const load = () => {
-      api(`/api/runs/${enc(id)}/metrics`).then((m) => live && setPoints(m.points), () => {});
+      if (!first) metrics();
       // one answer: the run with its tasks in brief, and its graph
       return pageOf(id).then((p) => {
         if (!live) return;
@@ -241,6 +250,7 @@ function Run({ id, open, onOpen }) {
         p.run.tasks = c.key.map((key, i) => ({ key, state: c.states[c.state[i]], durationMs: c.durationMs[i], attempts: c.attempts[i], node: p.graph.nodes[c.node[i]]?.id ?? null }));
         seen = { status: p.run.status, progress: p.run.progress };
         setPage(p); setVersion((v) => v + 1);
+        if (first) { first = false; later(() => live && metrics()); }
       }, (e) => live && setError(e.message));
     };
     let es = null, timer = null, seen = null;

@@ -36,7 +36,7 @@ export async function startUi(o: StartOptions): Promise<RunningUi> {
   // one pass over the page's routes before the URL is printed: the first visit does not pay for
   // compiling the server's code paths (routing, headers, the store's first open)
   const auth = token ? { 'x-sluice-token': token } : undefined;
-  for (const path of ['/', '/assets/app.css', '/assets/app.js', '/api/runs']) await Promise.resolve(app.request(path, { headers: { 'accept-encoding': 'gzip', ...auth } })).then((r) => r.arrayBuffer()).catch(() => undefined);
+  for (const path of ['/', '/assets/prefetch.js', '/assets/app.css', '/assets/app.js', '/api/runs']) await Promise.resolve(app.request(path, { headers: { 'accept-encoding': 'gzip', ...auth } })).then((r) => r.arrayBuffer()).catch(() => undefined);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port ?? 0, hostname: host }, () => resolve(s));
     s.once('error', reject);

@@ -136,7 +136,8 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; data: UiData; watc
     const a = (await clientAssets())[c.req.param('name')];
     if (!a) return c.json({ error: 'no such asset' }, 404);
     // the page names each asset with its hash (`?v=`): that URL's body never changes
-    c.header('Cache-Control', c.req.query('v') === a.hash ? 'public, max-age=31536000, immutable' : 'no-cache');
+    // (chunks are named by esbuild after their content)
+    c.header('Cache-Control', c.req.query('v') === a.hash || /^chunk-/.test(c.req.param('name')) ? 'public, max-age=31536000, immutable' : 'no-cache');
     c.header('ETag', `"${a.hash}"`);
     c.header('Vary', 'Accept-Encoding');
     if ((c.req.header('if-none-match') ?? '').includes(`"${a.hash}"`)) return c.body(null, 304);
@@ -150,4 +151,5 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; data: UiData; watc
   return { app, data, watchers, close: () => watchers.close() };
 }
 
-const page = (a: Record<string, Asset>) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><link rel="stylesheet" href="/assets/app.css?v=${a['app.css']?.hash}"></head><body><div id="app">Loading…</div><script type="module" src="/assets/app.js?v=${a['app.js']?.hash}"></script></body></html>`;
+// prefetch.js first (a classic script, a few hundred bytes): a Run page's answer is asked for before the bundle is even evaluated
+const page = (a: Record<string, Asset>) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><script src="/assets/prefetch.js?v=${a['prefetch.js']?.hash}"></script><link rel="stylesheet" href="/assets/app.css?v=${a['app.css']?.hash}"><script type="module" src="/assets/app.js?v=${a['app.js']?.hash}"></script></head><body><div id="app">Loading…</div></body></html>`;

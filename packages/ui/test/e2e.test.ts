@@ -37,7 +37,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     const d = await runPipeline(DEMO, { storeDir: store, entry: DEMO, mode: 'inprocess' });
     expect([a.status, b.status, d.status]).toEqual(['succeeded', 'succeeded', 'succeeded']);
     Object.assign(runs, { a: a.runId, b: b.runId, demo: d.runId });
-    ui = await startUi({ storeDir: store, pollMs: 100 });
+    ui = await startUi({ storeDir: store, pollMs: 100, cacheDir: join(dir, 'cache') });
     browser = await chromium.launch({ executablePath: exe as string, headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (e) => errors.push(e.message));
