@@ -4,8 +4,8 @@
  * of its own: every function here reshapes those views for a page.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { findRunRow, irOf, LocalBackend, StateStore, storePaths, type LogEntry, type RunOverviewView, type RunView, type TaskBriefView, type TaskView } from '@sluice/runner';
 import type { NodeIR, PipelineIR, PredicateIR, ValueIR } from '@sluice/sdk';
 import { openEmbeddedRegistry, openTrackingStore } from '@sluice/tracking';
@@ -270,6 +270,19 @@ export interface RunPage {
   readonly tasks: TaskColumns;
 }
 
+/** A file a trigger attached to a run it started (a drift report). */
+export interface ReportView {
+  readonly run: string;
+  readonly name: string;
+  readonly trigger: string;
+  readonly mediaType: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly createdAt: string;
+  /** Where the daemon wrote it (inside the store); never sent. */
+  readonly path: string;
+}
+
 /** The web view's reads of one store directory. */
 export class UiData {
   readonly backend: LocalBackend;
@@ -487,9 +500,69 @@ export class UiData {
     };
   }
 
-  /** The store's triggers: last decisions (fire, suppress, skip; reason, evidence) and the runs they started. */
+  /** The store's triggers: last decisions (fire, suppress, skip; reason, evidence) and the runs they started, with the reports attached to them. */
   async triggers() {
-    return this.backend.triggers({ decisions: 50 });
+    const triggers = await this.backend.triggers({ decisions: 50 });
+    const reports = await this.reportRows([...new Set(triggers.flatMap((t) => t.fires.map((f) => f.runId)))]);
+    return triggers.map((t) => ({ ...t, fires: t.fires.map((f) => ({ ...f, reports: (reports.get(f.runId) ?? []).map((r) => r.name) })) }));
+  }
+
+  /**
+   * The files a trigger attached to a run it started (its drift report), from the trigger
+   * daemon's records (the read `sluice triggers explain` makes); none when no daemon ran here.
+   */
+  async reports(id: string): Promise<ReportView[]> {
+    const run = this.runId(id);
+    return (await this.reportRows([run])).get(run) ?? [];
+  }
+
+  /** Reports of many runs at once (the triggers page), by run id. */
+  private async reportRows(runs: readonly string[]): Promise<Map<string, ReportView[]>> {
+    const out = new Map<string, ReportView[]>();
+    if (!runs.length) return out;
+    // loaded when asked, as the query layer loads it for the triggers view
+    const { TriggerStore } = await import('@sluice/triggers');
+    let t;
+    try {
+      t = TriggerStore.open(this.paths.db, { readonly: true });
+    } catch {
+      return out; // no trigger tables: the daemon never ran on this store
+    }
+    try {
+      for (const run of runs) {
+        const rows = t.reports(run);
+        if (rows.length) out.set(run, rows.map((r) => ({ run, name: r.name, trigger: r.trigger, mediaType: r.media_type, bytes: r.bytes, sha256: r.sha256, createdAt: new Date(r.created_at).toISOString(), path: r.path })));
+      }
+    } finally {
+      t.close();
+    }
+    return out;
+  }
+
+  /**
+   * One report of a run with its preview (HTML is shown in a sandboxed frame). The file is the one
+   * the daemon recorded, read only inside this store and only while its bytes have the recorded
+   * sha256: nothing is ever read by a path from the caller.
+   */
+  async report(id: string, name: string) {
+    const all = await this.reports(id);
+    const r = all.find((x) => x.name === name);
+    if (!r) throw new UiError(404, `run ${this.runId(id)} has no report "${name}"${all.length ? `; its reports: ${all.map((x) => x.name).join(', ')}` : ''}`);
+    let file: string;
+    let bytes: Buffer;
+    try {
+      file = realpathSync(r.path);
+      const root = realpathSync(this.paths.root);
+      if (!file.startsWith(root + sep)) throw new UiError(404, `report "${name}" of run ${r.run} is not in this store`);
+      bytes = readFileSync(file);
+    } catch (e) {
+      if (e instanceof UiError) throw e;
+      throw new UiError(404, `report "${name}" of run ${r.run} is gone from the store (it was ${r.path})`);
+    }
+    if (createHash('sha256').update(bytes).digest('hex') !== r.sha256) throw new UiError(404, `report "${name}" of run ${r.run} changed since the trigger recorded it (sha256 differs)`);
+    const { path: _path, ...view } = r;
+    // the daemon says what it is: an HTML report is shown as HTML whatever its first lines look like
+    return { ...view, preview: r.mediaType === 'text/html' ? { kind: 'html' as const, size: bytes.length, text: bytes.toString('utf8') } : preview(file, 'Artifact') };
   }
 
   async models() {

@@ -32,6 +32,12 @@ export interface UiAppOptions {
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /** What a sandboxed HTML artifact may do: nothing but show itself (no scripts, no network). */
 export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+/**
+ * The answer that carries an HTML artifact or report into the page's frame: the report's own
+ * policy (a srcdoc frame would inherit the page's, whose `style-src 'self'` drops a report's
+ * inline styles), sandboxed even when opened on its own, framed by this page only.
+ */
+export const FRAME_CSP = `${REPORT_CSP}; sandbox; base-uri 'none'; form-action 'none'; frame-ancestors 'self'`;
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -125,6 +131,23 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; data: UiData; watc
       await done;
       await writes;
     });
+  });
+  app.get('/api/runs/:id/reports', async (c) => json(c, { reports: (await data.reports(c.req.param('id'))).map(({ path: _path, ...r }) => r) }));
+  app.get('/api/runs/:id/reports/:name', async (c) => json(c, await data.report(c.req.param('id'), c.req.param('name'))));
+  const framed = (c: Context, text: string) => {
+    c.header('Content-Security-Policy', FRAME_CSP);
+    c.header('Cache-Control', 'no-store');
+    return c.body(text, 200, { 'Content-Type': 'text/html; charset=utf-8' });
+  };
+  app.get('/api/runs/:id/reports/:name/html', async (c) => {
+    const r = await data.report(c.req.param('id'), c.req.param('name'));
+    if (r.preview.kind !== 'html') throw new UiError(404, `report "${r.name}" of run ${r.run} is not HTML (${r.mediaType})`);
+    return framed(c, r.preview.text);
+  });
+  app.get('/api/artifacts/:hash/html', async (c) => {
+    const a = await data.artifact(c.req.param('hash'));
+    if (a.preview.kind !== 'html') throw new UiError(404, `artifact sha256:${a.hash} is not an HTML report`);
+    return framed(c, a.preview.text);
   });
   app.get('/api/artifacts/:hash', async (c) => json(c, await data.artifact(c.req.param('hash'))));
   app.get('/api/compare', async (c) => json(c, await data.compare((c.req.query('runs') ?? '').split(',').filter(Boolean))));

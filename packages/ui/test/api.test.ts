@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '@sluice/runner';
-import { CSP } from '../src/server.ts';
+import { CSP, FRAME_CSP } from '../src/server.ts';
 import { startUi } from '../src/serve.ts';
 import { preview, runGraph } from '../src/data.ts';
 import { useUiApp } from './fixtures/app.ts';
@@ -100,6 +100,10 @@ describe('JSON API', () => {
     expect(m.lineage.params).toMatchObject({ lr: 0.1 });
     expect(m.lineage.inputs.map((i: any) => [i.name, i.lineage.producedBy.task])).toEqual([['data', 'make-data']]);
     expect((await json(`/api/artifacts/${hashOf('make-data.report')}`)).preview.kind).toBe('html');
+    const framed = await get(`/api/artifacts/${hashOf('make-data.report')}/html`);
+    expect(framed.headers.get('content-security-policy')).toBe(FRAME_CSP);
+    expect(await framed.text()).toMatch(/<h1 id="r">report<\/h1>/);
+    expect((await get(`/api/artifacts/${hashOf('make-data.data')}/html`)).status).toBe(404);
     expect((await get(`/api/artifacts/${'0'.repeat(64)}`)).status).toBe(404);
   });
 

@@ -2,13 +2,16 @@
  * The Run page's own answers (the page answer with tasks as columns, one task's details, caching
  * of finished runs), nested pipelines in the graph, and the triggers view, through the API.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend, runPipeline } from '@sluice/runner';
 import { useUiApp } from './fixtures/app.ts';
-import { nightly, recordDecisions } from './fixtures/triggers.ts';
+import type { Decision } from '@sluice/triggers';
+import { driftReport, nightly, recordDecisions } from './fixtures/triggers.ts';
 import { runGraph, UiData } from '../src/data.ts';
+import { FRAME_CSP } from '../src/server.ts';
 
 const DEMO = resolve(import.meta.dirname, 'fixtures/demo.ts');
 const NESTED = resolve(import.meta.dirname, 'fixtures/nested.ts');
@@ -126,6 +129,61 @@ describe('triggers', () => {
     expect(t.decisions[2].evidence).toEqual({ scheduledTime: '2026-12-02T02:00:00Z', catchUp: 3600 });
     expect(t.fires).toEqual([expect.objectContaining({ runId, fire: 'launched', runStatus: 'succeeded', params: { rows: 8 } })]);
     expect(t.state.lastFireAt).toBe(new Date(now).toISOString());
+  });
+});
+
+describe("a trigger's drift report", () => {
+  const fire = (trigger: string, runId: string, at: number): Decision => ({ kind: 'fire', trigger, at, reason: 'drift in income (ks p=0.0004)', evidence: { drifted: ['income'] }, event: { scheduledTime: new Date(at).toISOString() }, dedupeKey: `${trigger}|${at}`, runId, params: {} });
+  const runId = 'drift-watch-0123456789ab';
+
+  it('is listed with the run it started and shown as HTML, read from the store by the recorded path and hash only', async () => {
+    const r = await runPipeline(DEMO, { storeDir: ui.store, mode: 'inprocess', entry: DEMO, runId });
+    expect(r.status).toBe('succeeded');
+    const now = Date.UTC(2026, 11, 2, 4, 0, 0);
+    const report = driftReport(ui.store);
+    recordDecisions(ui.store, 'drift-watch', [fire('drift-watch', runId, now)], now, report);
+    const { reports } = await json(`/api/runs/${runId}/reports`);
+    expect(reports).toEqual([{ run: runId, name: 'drift-report', trigger: 'drift-watch', mediaType: 'text/html', bytes: report.bytes, sha256: report.sha256, createdAt: new Date(now).toISOString() }]);
+    const one = await json(`/api/runs/${runId}/reports/drift-report`);
+    expect(one.preview.kind).toBe('html');
+    expect(one.preview.text).toContain('drift report: income');
+    expect(JSON.stringify(one)).not.toContain(report.path);
+    // what the page's frame loads: the report under its own policy (sandboxed, no script, framed by the page only)
+    const framed = await get(`/api/runs/${runId}/reports/drift-report/html`);
+    expect(framed.headers.get('content-security-policy')).toBe(FRAME_CSP);
+    expect(FRAME_CSP).toMatch(/default-src 'none'.*; sandbox;.*frame-ancestors 'self'/);
+    expect(framed.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await framed.text()).toBe(readFileSync(report.path, 'utf8'));
+    const { triggers } = await json('/api/triggers');
+    expect(triggers.find((t: any) => t.name === 'drift-watch').fires).toEqual([expect.objectContaining({ runId, reports: ['drift-report'] })]);
+    // a run without reports, a name it has not
+    expect((await json(`/api/runs/${ids.demo}/reports`)).reports).toEqual([]);
+    const missing = await get(`/api/runs/${runId}/reports/other`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: string }).error).toBe(`run ${runId} has no report "other"; its reports: drift-report`);
+  });
+
+  it('is refused when its file changed since it was recorded, or lies outside the store', async () => {
+    const report = driftReport(ui.store, 'drift-changed.html');
+    const now = Date.UTC(2026, 11, 2, 4, 30, 0);
+    const changed = 'drift-changed-0123456789ab';
+    expect((await runPipeline(DEMO, { storeDir: ui.store, mode: 'inprocess', entry: DEMO, runId: changed })).status).toBe('succeeded');
+    recordDecisions(ui.store, 'drift-changed', [fire('drift-changed', changed, now)], now, report);
+    writeFileSync(report.path, '<!doctype html><p>something else</p>');
+    const r1 = await get(`/api/runs/${changed}/reports/drift-report`);
+    expect(r1.status).toBe(404);
+    expect(((await r1.json()) as { error: string }).error).toMatch(/changed since the trigger recorded it/);
+    // a record naming a file elsewhere (its hash right): never read
+    const outside = join(ui.dir, 'outside.html');
+    writeFileSync(outside, '<!doctype html><p id="secret">outside the store</p>');
+    const elsewhere = 'drift-elsewhere-0123456789ab';
+    expect((await runPipeline(DEMO, { storeDir: ui.store, mode: 'inprocess', entry: DEMO, runId: elsewhere })).status).toBe('succeeded');
+    recordDecisions(ui.store, 'drift-elsewhere', [fire('drift-elsewhere', elsewhere, now)], now, { ...report, path: outside, sha256: createHash('sha256').update(readFileSync(outside)).digest('hex') });
+    const r2 = await get(`/api/runs/${elsewhere}/reports/drift-report`);
+    expect(r2.status).toBe(404);
+    const text = await r2.text();
+    expect(text).toMatch(/is not in this store/);
+    expect(text).not.toMatch(/outside the store/);
   });
 });
 
