@@ -39,7 +39,10 @@ for (const n of SIZES) {
   ids[n] = r.runId;
   console.error(`made a ${n}-task run in ${(made[n] / 1000).toFixed(1)} s`);
 }
-type R = { drawn: number[]; answer: number[]; cold: number[]; warm: number[]; api: number[]; bytes: number; page: number[]; pageBytes: number; pageGzip: number };
+type R = { drawn: number[]; answer: number[]; cold: number[]; kept: number[]; warm: number[]; api: number[]; bytes: number; page: number[]; pageKept: number[]; pageBytes: number; pageGzip: number };
+let caches = 0;
+/** An empty page cache directory: a server over it reads the run from the store (a true cold first visit). */
+const emptyCache = () => path.join(dir, `cache-${caches++}`);
 const results: Record<number, R> = {};
 /**
  * Installed before the page's own script (CDP, not subject to the page's CSP): as soon as this
@@ -88,10 +91,10 @@ try {
   for (let rep = 0; rep < REPS; rep++) {
     for (const n of SIZES) {
       const id = ids[n] as string;
-      const r = (results[n] ??= { drawn: [], answer: [], cold: [], warm: [], api: [], bytes: 0, page: [], pageBytes: 0, pageGzip: 0 });
-      // a fresh server per repetition and per answer: the first visit pays for reading the run, the second finds the finished run's answer kept
+      const r = (results[n] ??= { drawn: [], answer: [], cold: [], kept: [], warm: [], api: [], bytes: 0, page: [], pageKept: [], pageBytes: 0, pageGzip: 0 });
+      // a fresh server per repetition and per answer, over an empty page cache: the first visit pays for reading the run
       for (const what of ['full', 'page'] as const) {
-        const ui = await startUi({ storeDir: store });
+        const ui = await startUi({ storeDir: store, cacheDir: emptyCache() });
         try {
           const t0 = performance.now();
           const res = await fetch(new URL(what === 'full' ? `/api/runs/${id}` : `/api/runs/${id}/page`, ui.url), { headers: { 'accept-encoding': 'identity' } });
@@ -107,7 +110,8 @@ try {
           await ui.close();
         }
       }
-      const ui2 = await startUi({ storeDir: store });
+      const cacheDir = emptyCache();
+      const ui2 = await startUi({ storeDir: store, cacheDir });
       try {
         const first = await visit(ui2.url, id);
         r.cold.push(first.tti);
@@ -117,7 +121,22 @@ try {
       } finally {
         await ui2.close();
       }
-      console.error(`${n} tasks: first visit answer ${r.answer.at(-1)?.toFixed(0)} ms, drawn ${r.drawn.at(-1)?.toFixed(0)} ms, TTI ${r.cold.at(-1)?.toFixed(0)} ms, again ${r.warm.at(-1)?.toFixed(0)} ms; page answer ${r.page.at(-1)?.toFixed(0)} ms, full run view ${r.api.at(-1)?.toFixed(0)} ms`);
+      // a restarted server over the cache the first one filled: the answer is read from disk
+      const ui3 = await startUi({ storeDir: store, cacheDir });
+      try {
+        r.kept.push((await visit(ui3.url, id)).tti);
+      } finally {
+        await ui3.close();
+      }
+      const ui4 = await startUi({ storeDir: store, cacheDir });
+      try {
+        const t0 = performance.now();
+        await (await fetch(new URL(`/api/runs/${id}/page`, ui4.url), { headers: { 'accept-encoding': 'identity' } })).text();
+        r.pageKept.push(performance.now() - t0);
+      } finally {
+        await ui4.close();
+      }
+      console.error(`${n} tasks: first visit answer ${r.answer.at(-1)?.toFixed(0)} ms, drawn ${r.drawn.at(-1)?.toFixed(0)} ms, TTI ${r.cold.at(-1)?.toFixed(0)} ms, after a restart (kept) ${r.kept.at(-1)?.toFixed(0)} ms, again ${r.warm.at(-1)?.toFixed(0)} ms; page answer ${r.page.at(-1)?.toFixed(0)} ms (kept ${r.pageKept.at(-1)?.toFixed(0)} ms), full run view ${r.api.at(-1)?.toFixed(0)} ms`);
     }
   }
 } finally {
@@ -130,11 +149,11 @@ const chromiumVersion = /[\d.]+/.exec(spawnSync(exe as string, ['--version'], { 
 const kib = (b: number) => (b < 2 ** 20 ? `${(b / 1024).toFixed(0)} KiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
 const section = `## Web view
 
-\`pnpm tsx bench/ui.bench.ts\` (${new Date().toISOString().slice(0, 16)}Z; ${os.cpus().length} cores ${os.cpus()[0]?.model ?? ''}, load average at the start ${loadStart}, at the end ${load}; Node ${process.version}; headless Chromium ${chromiumVersion} from Debian via playwright-core). Time to interactive of the Run page: from navigation start until this run's DAG is drawn and a click on a task in the virtualised list has opened its panel (whose details are read on that click); a fresh browser process per measurement and a fresh server per repetition (first visit: the server reads the run; again: a finished run's answer is kept until its record changes), the two sizes alternating, ${REPS} repetitions (min / median / max, ms). The 100-task run of the same pipeline is the baseline. "page answer" is \`/api/runs/:id/page\` from a fresh server, what the page reads first (the run with every task in brief, and its graph: \`LocalBackend.getRunOverview\`); "full view" is \`/api/runs/:id\` (\`LocalBackend.getRun\`, what \`sluice show --json\` prints), which the page no longer reads.
+\`pnpm tsx bench/ui.bench.ts\` (${new Date().toISOString().slice(0, 16)}Z; ${os.cpus().length} cores ${os.cpus()[0]?.model ?? ''}, load average at the start ${loadStart}, at the end ${load}; Node ${process.version}; headless Chromium ${chromiumVersion} from Debian via playwright-core). Time to interactive of the Run page: from navigation start until this run's DAG is drawn and a click on a task in the virtualised list has opened its panel (whose details are read on that click); a fresh browser process per measurement, the two sizes alternating, ${REPS} repetitions (min / median / max, ms). "first visit, cold": a fresh server over an empty page cache (it reads the run from the store); "after a restart": a fresh server over the page cache the previous one filled (the finished run's answer read from disk); "again": the same server a second time (the answer in memory). The 100-task run of the same pipeline is the baseline. "page answer" is \`/api/runs/:id/page\` from a fresh server, cold and from the page cache (the run with every task in brief, and its graph: \`LocalBackend.getRunOverview\`); "full view" is \`/api/runs/:id\` (\`LocalBackend.getRun\`, what \`sluice show --json\` prints), which the page does not read. All servers run in the bench's process (the code is compiled after the first repetition).
 
-| run | first visit: page answer parsed (ms) | DAG drawn (ms) | time to interactive (ms) | again, answer kept (ms) | page answer, fresh server (ms) | page answer size (gzipped, as beyond loopback) | full view, fresh server (ms) | full view size | making the run |
-|---|---|---|---|---|---|---|---|---|---|
-${SIZES.map((n) => `| ${n.toLocaleString('en')} tasks (one loop) | ${fmt(results[n]!.answer)} | ${fmt(results[n]!.drawn)} | ${fmt(results[n]!.cold)} | ${fmt(results[n]!.warm)} | ${fmt(results[n]!.page)} | ${kib(results[n]!.pageBytes)} (${kib(results[n]!.pageGzip)}) | ${fmt(results[n]!.api)} | ${kib(results[n]!.bytes)} | ${(made[n]! / 1000).toFixed(1)} s |`).join('\n')}
+| run | first visit, cold: page answer parsed (ms) | DAG drawn (ms) | time to interactive, cold (ms) | after a restart, answer kept on disk (ms) | again, same server (ms) | page answer, fresh server, cold (ms) | page answer, fresh server, kept (ms) | page answer size (gzipped, as beyond loopback) | full view, fresh server (ms) | full view size | making the run |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${SIZES.map((n) => `| ${n.toLocaleString('en')} tasks (one loop) | ${fmt(results[n]!.answer)} | ${fmt(results[n]!.drawn)} | ${fmt(results[n]!.cold)} | ${fmt(results[n]!.kept)} | ${fmt(results[n]!.warm)} | ${fmt(results[n]!.page)} | ${fmt(results[n]!.pageKept)} | ${kib(results[n]!.pageBytes)} (${kib(results[n]!.pageGzip)}) | ${fmt(results[n]!.api)} | ${kib(results[n]!.bytes)} | ${(made[n]! / 1000).toFixed(1)} s |`).join('\n')}
 
 The DAG is drawn from the IR with the loop as one group (per-iteration counts on its body), so its size does not grow with the iterations; the task list renders only the rows in view.
 `;

@@ -1,10 +1,9 @@
-// The Sluice web view: Preact + htm (no build-time JSX), dagre for the DAG layout, uPlot for charts.
-import { early } from './prefetch.js'; // first: it starts the Run page's request before the rest is evaluated
+// The Sluice web view: Preact + htm (no build-time JSX), dagre for the DAG layout, uPlot for charts
+// (a chunk of its own, loaded when the first chart is drawn: the first paint needs none).
 import { h, render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import dagre from '@dagrejs/dagre';
-import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
@@ -15,7 +14,10 @@ const answer = async (r) => {
   return body;
 };
 const api = async (path) => answer(await fetch(path, { credentials: 'same-origin' }));
-let prefetched = early;
+// asked for by prefetch.js, which the page runs before this bundle
+let prefetched = globalThis.__sluiceEarly ?? null;
+let uplot = null;
+const loadUplot = () => (uplot ??= import('uplot').then((m) => m.default));
 /** The page answer of a run: the one asked for while the bundle loaded, if it is this run's and not taken yet. */
 const pageOf = (id) => {
   const p = prefetched;
@@ -194,11 +196,14 @@ function Chart({ title, series, id }) {
   const ref = useRef(null);
   useEffect(() => {
     if (!ref.current || !series.length) return;
+    let u = null, live = true;
     const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
     const cols = series.map((s) => { const m = new Map(s.points); return xs.map((x) => (m.has(x) ? m.get(x) : null)); });
     const colours = ['#1c7ed6', '#e03131', '#2f9e44', '#f08c00', '#9c36b5', '#0c8599'];
-    const u = new uPlot({ title, width: 460, height: 220, scales: { x: { time: false } }, series: [{ label: 'step' }, ...series.map((s, i) => ({ label: s.label, stroke: colours[i % colours.length], spanGaps: true, points: { show: xs.length < 40 } }))] }, [xs, ...cols], ref.current);
-    return () => u.destroy();
+    loadUplot().then((UPlot) => {
+      if (live && ref.current) u = new UPlot({ title, width: 460, height: 220, scales: { x: { time: false } }, series: [{ label: 'step' }, ...series.map((s, i) => ({ label: s.label, stroke: colours[i % colours.length], spanGaps: true, points: { show: xs.length < 40 } }))] }, [xs, ...cols], ref.current);
+    });
+    return () => { live = false; u?.destroy(); };
   }, [title, JSON.stringify(series)]);
   return html`<div class="chart" data-chart=${id || title} ref=${ref}></div>`;
 }
@@ -225,13 +230,18 @@ function Run({ id, open, onOpen }) {
   const [key, setKey] = useState(null);
   const [version, setVersion] = useState(0);
   const [points, setPoints] = useState([]);
+  const [reports, setReports] = useState([]);
   useEffect(() => {
     let live = true;
     // another run: nothing of the one shown before stays on screen while this one loads
-    setPage(null); setError(null); setNode(null); setKey(null); setPoints([]);
-    // the metrics come on their own: the DAG and the task list do not wait for them
+    setPage(null); setError(null); setNode(null); setKey(null); setPoints([]); setReports([]);
+    // the metrics come on their own, once the page is drawn and the browser is idle: the DAG and
+    // the task list do not wait for them, nor does the server's answer to a first click
+    const metrics = () => api(`/api/runs/${enc(id)}/metrics`).then((m) => live && setPoints(m.points), () => {});
+    const later = (f) => (globalThis.requestIdleCallback ? requestIdleCallback(f, { timeout: 1000 }) : setTimeout(f, 200));
+    let first = true;
     const load = () => {
-      api(`/api/runs/${enc(id)}/metrics`).then((m) => live && setPoints(m.points), () => {});
+      if (!first) metrics();
       // one answer: the run with its tasks in brief, and its graph
       return pageOf(id).then((p) => {
         if (!live) return;
@@ -241,6 +251,15 @@ function Run({ id, open, onOpen }) {
         p.run.tasks = c.key.map((key, i) => ({ key, state: c.states[c.state[i]], durationMs: c.durationMs[i], attempts: c.attempts[i], node: p.graph.nodes[c.node[i]]?.id ?? null }));
         seen = { status: p.run.status, progress: p.run.progress };
         setPage(p); setVersion((v) => v + 1);
+        if (first) {
+          first = false;
+          later(() => {
+            if (!live) return;
+            metrics();
+            // what a trigger attached to this run (its drift report)
+            api(`/api/runs/${enc(id)}/reports`).then((r) => live && setReports(r.reports), () => {});
+          });
+        }
       }, (e) => live && setError(e.message));
     };
     let es = null, timer = null, seen = null;
@@ -272,6 +291,7 @@ function Run({ id, open, onOpen }) {
     <div class="row"><div class="grow"><div class="panel graph"><${Graph} graph=${graph} selected=${node} open=${open} onToggle=${toggle} onSelect=${(x) => { setNode(x); setKey(null); }} /></div>
       <div class="panel"><b>tasks${n ? ` of ${n.id}` : ''}</b> (${shown.length}) ${n ? html`<a href="javascript:void 0" onClick=${() => setNode(null)}>all</a>` : null}<${TaskList} tasks=${shown} selected=${taskKey} onSelect=${setKey} /></div></div>
       <div class="grow panel"><${TaskPanel} runId=${run.id} taskKey=${taskKey} brief=${taskKey ? run.tasks.find((t) => t.key === taskKey) : null} version=${version} /></div></div>
+    ${reports.length ? html`<div class="panel" id="reports"><h3>reports</h3><ul>${reports.map((r) => html`<li><a data-report=${r.name} href=${`#/report/${enc(run.id)}/${enc(r.name)}`}>${r.name}</a> <span class="mute">from trigger ${r.trigger} · ${fmtTime(r.createdAt)} · ${r.bytes} bytes</span></li>`)}</ul></div>` : null}
     <div class="panel"><h3>params</h3><table><tbody>${Object.entries(run.params).map(([k, v]) => html`<tr><th>${k}</th><td>${JSON.stringify(v)}</td></tr>`)}</tbody></table></div>
     <div class="panel" id="metrics"><h3>metrics</h3><${MetricCharts} points=${points} /></div>
     <div class="panel"><h3>artifacts</h3><table><thead><tr><th>name</th><th>type</th><th>size</th><th>hash</th><th>consumers</th></tr></thead><tbody>${run.artifacts.map((a) => html`<tr><td>${a.name}</td><td>${a.type}</td><td>${a.size}</td><td><a href=${`#/artifact/${a.hash.replace(/^sha256:/, '')}`}>${a.hash.replace(/^sha256:/, '').slice(0, 12)}</a></td><td>${a.consumers.join(', ')}</td></tr>`)}</tbody></table>${run.artifactCount > run.artifacts.length ? html`<p class="mute">the first ${run.artifacts.length} of ${run.artifactCount} artifacts</p>` : null}</div>
@@ -283,7 +303,9 @@ function Heat({ labels, matrix }) {
   const max = Math.max(1, ...matrix.flat());
   return html`<table class="heat" id="confusion"><thead><tr><th>true \\ predicted</th>${labels.map((l) => html`<th>${l}</th>`)}</tr></thead><tbody>${matrix.map((row, i) => html`<tr><th>${labels[i]}</th>${row.map((v) => html`<td style=${{ background: `rgba(28,126,214,${(v / max).toFixed(3)})` }}>${v}</td>`)}</tr>`)}</tbody></table>`;
 }
-const REPORT_META = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`;
+// an HTML artifact or report: a sandboxed frame (no scripts, no same origin), loaded from the server
+// with its own restrictive CSP (sandbox, no scripts, no network, inline styles only; src/server.ts FRAME_CSP)
+const HtmlFrame = ({ src }) => html`<iframe class="report" sandbox="" referrerpolicy="no-referrer" src=${src}></iframe>`;
 function Artifact({ hash }) {
   const { data, error } = useApi(`/api/artifacts/${enc(hash)}`);
   if (error) return html`<p class="error">${error}</p>`;
@@ -296,13 +318,24 @@ function Artifact({ hash }) {
     const cm = j && j.confusionMatrix && Array.isArray(j.confusionMatrix.matrix) ? j.confusionMatrix : null;
     const scalars = j && typeof j === 'object' ? Object.entries(j).filter(([, v]) => typeof v !== 'object') : [];
     body = html`${scalars.length ? html`<table id="metrics-table"><tbody>${scalars.map(([k, v]) => html`<tr><th>${k}</th><td>${String(v)}</td></tr>`)}</tbody></table>` : null}${cm ? html`<h4>confusion matrix</h4><${Heat} labels=${cm.labels} matrix=${cm.matrix} />` : null}<details><summary>JSON</summary><pre>${JSON.stringify(j, null, 2)}</pre></details>`;
-  } else if (p.kind === 'html') body = html`<iframe class="report" sandbox="" referrerpolicy="no-referrer" srcdoc=${REPORT_META + p.text}></iframe>`;
+  } else if (p.kind === 'html') body = html`<${HtmlFrame} src=${`/api/artifacts/${enc(data.hash)}/html`} />`;
   else if (p.kind === 'text') body = html`<pre>${p.text}</pre>`;
   else if (p.kind === 'image') body = html`<img id="preview-image" alt="artifact image" src=${p.dataUrl} />`;
   else body = html`<p class="mute">${p.kind}${p.size != null ? `, ${p.size} bytes` : ''}: no preview</p>`;
   const Lineage = ({ l }) => !l ? null : html`<li>${l.producedBy ? html`<a href=${`#/run/${enc(l.producedBy.run)}`}>${l.producedBy.run}</a> / ${l.producedBy.task}.${l.producedBy.output}${l.producedBy.cachedFrom ? ` (cached from ${l.producedBy.cachedFrom})` : ''}` : l.origin ?? 'unknown'} <a href=${`#/artifact/${l.hash.replace(/^sha256:/, '')}`} class="mute">${l.hash.replace(/^sha256:/, '').slice(0, 12)}</a>${Object.keys(l.params ?? {}).length ? html` <span class="mute">${Object.entries(l.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}</span>` : null}${l.inputs?.length ? html`<ul>${l.inputs.map((i) => html`<li class="mute">${i.name}</li><${Lineage} l=${i.lineage} />`)}</ul>` : null}</li>`;
   return html`<div id="artifact"><h2>${data.type} <span class="mute">sha256:${data.hash.slice(0, 16)}…</span></h2>
     <div class="panel">${body}</div><div class="panel" id="lineage"><h3>lineage</h3><ul><${Lineage} l=${data.lineage} /></ul><p class="mute">also recorded as ${data.producers.map((x) => `${x.run}/${x.task}.${x.output}`).join(', ')}</p></div></div>`;
+}
+
+// ---------------------------------------------------------------- Report (a file a trigger attached to the run it started)
+function Report({ run, name }) {
+  const { data, error } = useApi(`/api/runs/${enc(run)}/reports/${enc(name)}`);
+  if (error) return html`<p class="error">${error}</p>`;
+  if (!data) return html`<p>loading…</p>`;
+  const p = data.preview;
+  return html`<div id="report" data-report=${data.name}><h2>${data.name} <span class="mute">of run <a href=${`#/run/${enc(data.run)}`}>${data.run}</a>, from trigger <a href="#/triggers">${data.trigger}</a></span></h2>
+    <p class="mute">${fmtTime(data.createdAt)} · ${data.mediaType} · ${data.bytes} bytes · sha256:${data.sha256.slice(0, 16)}…</p>
+    <div class="panel">${p.kind === 'html' ? html`<${HtmlFrame} src=${`/api/runs/${enc(data.run)}/reports/${enc(data.name)}/html`} />` : p.kind === 'text' ? html`<pre>${p.text}</pre>` : html`<p class="mute">${p.kind}: no preview</p>`}</div></div>`;
 }
 
 // ---------------------------------------------------------------- Compare
@@ -336,7 +369,7 @@ function Triggers() {
   const runLink = (id) => html`<a href=${`#/run/${enc(id)}`}>${id}</a>`;
   return html`<div id="triggers">${data.triggers.map((t) => html`<div class="panel trigger" data-trigger=${t.name}>
     <h3>${t.name} <span class="mute">${t.counts.fire} fired, ${t.counts.suppress} suppressed, ${t.counts.skip} skipped${t.state.lastFireAt ? ` · last fire ${fmtTime(t.state.lastFireAt)}` : ''}${t.state.running.length ? ` · running ${t.state.running.join(', ')}` : ''}${t.state.queued ? ` · ${t.state.queued} queued` : ''}</span></h3>
-    <h4>runs started</h4>${t.fires.length ? html`<table class="fires"><thead><tr><th>run</th><th>status</th><th>reserved</th><th>dedupe key</th><th>params</th></tr></thead><tbody>${t.fires.map((f) => html`<tr data-run=${f.runId}><td>${f.runStatus ? runLink(f.runId) : f.runId}</td><td><${Badge} s=${f.runStatus ?? f.fire} /></td><td>${fmtTime(f.reservedAt)}</td><td class="mute">${f.dedupeKey}</td><td>${Object.entries(f.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}</td></tr>`)}</tbody></table>` : html`<p class="mute">none</p>`}
+    <h4>runs started</h4>${t.fires.length ? html`<table class="fires"><thead><tr><th>run</th><th>status</th><th>reserved</th><th>dedupe key</th><th>params</th><th>report</th></tr></thead><tbody>${t.fires.map((f) => html`<tr data-run=${f.runId}><td>${f.runStatus ? runLink(f.runId) : f.runId}</td><td><${Badge} s=${f.runStatus ?? f.fire} /></td><td>${fmtTime(f.reservedAt)}</td><td class="mute">${f.dedupeKey}</td><td>${Object.entries(f.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}</td><td>${(f.reports ?? []).map((r) => html`<a class="report-link" data-report=${r} href=${`#/report/${enc(f.runId)}/${enc(r)}`}>${r}</a> `)}</td></tr>`)}</tbody></table>` : html`<p class="mute">none</p>`}
     <h4>last decisions</h4><table class="decisions"><thead><tr><th>at</th><th>decision</th><th>reason</th><th>run</th><th>evidence</th></tr></thead><tbody>${t.decisions.map((d) => html`<tr data-kind=${d.kind}><td>${fmtTime(d.at)}</td><td><span class=${`badge dk-${d.kind}`}>${d.kind}</span></td><td class="reason">${d.reason}</td><td>${d.runId ? runLink(d.runId) : '-'}</td><td><details><summary>${Object.keys(d.evidence).slice(0, 4).join(', ') || 'none'}</summary><pre class="evidence">${JSON.stringify({ evidence: d.evidence, ...(d.event ? { event: d.event } : {}) }, null, 2)}</pre></details></td></tr>`)}</tbody></table>
   </div>`)}</div>`;
 }
@@ -348,7 +381,7 @@ function App() {
   const params = new URLSearchParams(query ?? '');
   const open = new Set((params.get('open') ?? '').split(',').filter(Boolean));
   const setOpen = (list) => { location.hash = `#/run/${arg}${list.length ? `?open=${list.map(enc).join(',')}` : ''}`; };
-  const body = page === 'run' ? html`<${Run} id=${decodeURIComponent(arg)} open=${open} onOpen=${setOpen} />` : page === 'artifact' ? html`<${Artifact} hash=${arg} />` : page === 'compare' ? html`<${Compare} ids=${arg.split(',').map(decodeURIComponent)} />` : page === 'models' ? html`<${Models} />` : page === 'triggers' ? html`<${Triggers} />` : html`<${Runs} />`;
+  const body = page === 'run' ? html`<${Run} id=${decodeURIComponent(arg)} open=${open} onOpen=${setOpen} />` : page === 'artifact' ? html`<${Artifact} hash=${arg} />` : page === 'compare' ? html`<${Compare} ids=${arg.split(',').map(decodeURIComponent)} />` : page === 'models' ? html`<${Models} />` : page === 'triggers' ? html`<${Triggers} />` : page === 'report' ? html`<${Report} run=${decodeURIComponent(arg.split('/')[0])} name=${decodeURIComponent(arg.split('/').slice(1).join('/'))} />` : html`<${Runs} />`;
   return html`<header><b>Sluice</b><a href="#/runs">Runs</a><a href="#/models">Models</a><a href="#/triggers">Triggers</a></header><main>${body}</main>`;
 }
 const root = document.getElementById('app');

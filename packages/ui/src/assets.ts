@@ -1,12 +1,14 @@
 /**
- * The page's script and style: one esbuild bundle of `client/` (Preact + htm, dagre, uPlot), all
- * local (no CDN), in `dist/client/`. The package's build makes it (a published package has no
+ * The page's script and style: an esbuild bundle of `client/` (Preact + htm, dagre; uPlot in a
+ * chunk of its own, loaded when a chart is drawn) and `prefetch.js`, a classic script the page
+ * runs first (it asks for a Run page's answer while the bundle loads), all local (no CDN), in
+ * `dist/client/`. The package's build makes it (a published package has no
  * `client/` and no esbuild); in the workspace it is rebuilt once per process when missing or
  * older than the sources.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
@@ -27,23 +29,28 @@ export async function buildClient(outdir = join(root, 'dist', 'client')): Promis
   const esbuild = await import('esbuild').catch(() => {
     throw new Error(`@sluice/ui: the page's bundle is missing (${join(outdir, 'app.js')}) and esbuild is not installed to build it: reinstall @sluice/ui, or in the workspace run pnpm install`);
   });
+  const common = { bundle: true, minify: true, outdir, target: 'es2020', logLevel: 'silent', legalComments: 'none' } as const;
   await esbuild.build({
-    entryPoints: { app: join(root, 'client', 'main.js') }, bundle: true, format: 'esm', minify: true, outdir,
-    target: 'es2020', logLevel: 'silent', loader: { '.css': 'css' }, legalComments: 'none',
+    ...common, entryPoints: { app: join(root, 'client', 'main.js') }, format: 'esm', splitting: true, chunkNames: 'chunk-[hash]', loader: { '.css': 'css' },
   });
+  await esbuild.build({ ...common, entryPoints: { prefetch: join(root, 'client', 'prefetch.js') }, format: 'iife' });
 }
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 export function clientAssets(): Promise<Record<string, Asset>> {
   built ??= (async () => {
     const dist = join(root, 'dist', 'client');
     const src = join(root, 'client');
     const newest = existsSync(src) ? Math.max(...readdirSync(src).map((f) => statSync(join(src, f)).mtimeMs)) : 0;
-    const fresh = existsSync(join(dist, 'app.js')) && statSync(join(dist, 'app.js')).mtimeMs >= newest && !process.env.SLUICE_UI_REBUILD;
+    const fresh = existsSync(join(dist, 'app.js')) && existsSync(join(dist, 'prefetch.js')) && statSync(join(dist, 'app.js')).mtimeMs >= newest && !process.env.SLUICE_UI_REBUILD;
     if (!fresh) await buildClient(dist);
-    return {
-      'app.js': asset(readFileSync(join(dist, 'app.js'), 'utf8'), 'text/javascript; charset=utf-8'),
-      'app.css': asset(existsSync(join(dist, 'app.css')) ? readFileSync(join(dist, 'app.css'), 'utf8') : '', 'text/css; charset=utf-8'),
-    };
+    const out: Record<string, Asset> = { 'app.css': asset('', TYPES['.css'] as string) };
+    for (const name of readdirSync(dist)) {
+      const type = TYPES[extname(name)];
+      if (type) out[name] = asset(readFileSync(join(dist, name), 'utf8'), type);
+    }
+    return out;
   })();
   return built;
 }

@@ -4,11 +4,12 @@
  * of its own: every function here reshapes those views for a page.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { findRunRow, irOf, LocalBackend, StateStore, storePaths, type LogEntry, type RunOverviewView, type RunView, type TaskBriefView, type TaskView } from '@sluice/runner';
 import type { NodeIR, PipelineIR, PredicateIR, ValueIR } from '@sluice/sdk';
 import { openEmbeddedRegistry, openTrackingStore } from '@sluice/tracking';
+import { PageCache } from './page-cache.ts';
 
 /** A user mistake the API answers with 4xx and a one-line message. */
 export class UiError extends Error {
@@ -123,6 +124,24 @@ export function graphIdOfKey(key: string, pipelineTasks: ReadonlySet<string>): s
   }
   return prefix;
 }
+
+/**
+ * {@link graphIdOfKey} of every key: keys that differ only in loop indices (`many[0]/work`,
+ * `many[1]/work`) share a graph id, which is worked out once per such shape.
+ */
+export function graphIdsOfKeys(tasks: readonly { readonly key: string }[], pipelineTasks: ReadonlySet<string>): string[] {
+  const byShape = new Map<string, string>();
+  const out = new Array<string>(tasks.length);
+  for (let i = 0; i < tasks.length; i++) {
+    const key = (tasks[i] as { key: string }).key;
+    const shape = key.includes('[') ? key.replace(INDEX, '[]') : key;
+    let id = byShape.get(shape);
+    if (id === undefined) byShape.set(shape, (id = graphIdOfKey(key, pipelineTasks)));
+    out[i] = id;
+  }
+  return out;
+}
+const INDEX = /\[\d+\](?=\/|$)/g;
 
 /** What the graph needs of each task instance. */
 export interface GraphTask { readonly key: string; readonly state: string }
@@ -251,15 +270,34 @@ export interface RunPage {
   readonly tasks: TaskColumns;
 }
 
+/** A file a trigger attached to a run it started (a drift report). */
+export interface ReportView {
+  readonly run: string;
+  readonly name: string;
+  readonly trigger: string;
+  readonly mediaType: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly createdAt: string;
+  /** Where the daemon wrote it (inside the store); never sent. */
+  readonly path: string;
+}
+
 /** The web view's reads of one store directory. */
 export class UiData {
   readonly backend: LocalBackend;
   readonly paths: ReturnType<typeof storePaths>;
   /** Part of every validator: answers of another build of the server never match. */
   etagSalt = '';
-  constructor(storeDir: string) {
+  /** Finished runs' page answers on disk (null: none kept beyond this process). */
+  readonly pageCache: PageCache | null;
+  /** How many page answers were computed from the store (tests: a kept answer is not). */
+  pageReads = 0;
+  /** @param opts.cacheDir where finished runs' page answers are kept across restarts (false: nowhere) */
+  constructor(storeDir: string, opts: { readonly cacheDir?: string | false } = {}) {
     this.backend = new LocalBackend(storeDir);
     this.paths = storePaths(storeDir);
+    this.pageCache = opts.cacheDir ? new PageCache(opts.cacheDir, this.paths.root) : null;
   }
 
   private state<T>(f: (s: StateStore) => T): T {
@@ -323,14 +361,51 @@ export class UiData {
    * from {@link task}.
    */
   page(id: string, memoMs = 300): Promise<RunPage> {
-    return this.memo('page', id, async (runId) => {
-      const { tasks, ...run } = await this.backend.getRunOverview(runId);
-      const ir = this.ir(runId);
-      const nested = pipelineTaskIds(ir);
-      const ids = tasks.map((t) => graphIdOfKey(t.key, nested));
-      const graph = runGraph(ir, tasks, ids);
-      return { status: run.status, run, graph, tasks: taskColumns(tasks, graph, ids) };
-    }, memoMs);
+    return this.memo('page', id, (runId) => this.readPage(runId), memoMs);
+  }
+
+  private async readPage(runId: string): Promise<RunPage> {
+    this.pageReads++;
+    const { tasks, ...run } = await this.backend.getRunOverview(runId);
+    const ir = this.ir(runId);
+    const nested = pipelineTaskIds(ir);
+    const ids = graphIdsOfKeys(tasks, nested);
+    const graph = runGraph(ir, tasks, ids);
+    return { status: run.status, run, graph, tasks: taskColumns(tasks, graph, ids) };
+  }
+
+  private readonly bodies = new Map<string, { readonly stamp: string; readonly body: string }>();
+  /**
+   * {@link page} as the JSON text the API sends. A finished run's answer is made once per record
+   * stamp: kept in memory, and on disk (see {@link PageCache}) for the next server; a resume, a
+   * retry or a store made again changes the stamp, and the answer is read from the store again.
+   */
+  async pageBody(id: string): Promise<string> {
+    const row = this.state((s) => findRunRow(s, id));
+    const stamp = row.status === 'running' ? null : PageCache.stamp(row);
+    if (stamp !== null) {
+      const kept = this.bodies.get(row.id);
+      if (kept?.stamp === stamp) return kept.body;
+      const disk = this.pageCache?.get(row.id, stamp);
+      if (disk !== undefined) {
+        this.keep(row.id, stamp, disk);
+        return disk;
+      }
+    }
+    const p = await this.page(row.id);
+    const body = JSON.stringify({ run: p.run, graph: p.graph, tasks: p.tasks });
+    // the stamp read before the answer: if the run changed meanwhile, the next read's stamp differs
+    if (stamp !== null && p.status !== 'running') {
+      this.keep(row.id, stamp, body);
+      this.pageCache?.put(row.id, stamp, body);
+    }
+    return body;
+  }
+
+  private keep(runId: string, stamp: string, body: string): void {
+    this.bodies.delete(runId);
+    this.bodies.set(runId, { stamp, body });
+    if (this.bodies.size > 16) this.bodies.delete(this.bodies.keys().next().value as string);
   }
 
   /** One task of a run: attempts, cache hit or miss (and why), inputs, outputs. */
@@ -425,9 +500,69 @@ export class UiData {
     };
   }
 
-  /** The store's triggers: last decisions (fire, suppress, skip; reason, evidence) and the runs they started. */
+  /** The store's triggers: last decisions (fire, suppress, skip; reason, evidence) and the runs they started, with the reports attached to them. */
   async triggers() {
-    return this.backend.triggers({ decisions: 50 });
+    const triggers = await this.backend.triggers({ decisions: 50 });
+    const reports = await this.reportRows([...new Set(triggers.flatMap((t) => t.fires.map((f) => f.runId)))]);
+    return triggers.map((t) => ({ ...t, fires: t.fires.map((f) => ({ ...f, reports: (reports.get(f.runId) ?? []).map((r) => r.name) })) }));
+  }
+
+  /**
+   * The files a trigger attached to a run it started (its drift report), from the trigger
+   * daemon's records (the read `sluice triggers explain` makes); none when no daemon ran here.
+   */
+  async reports(id: string): Promise<ReportView[]> {
+    const run = this.runId(id);
+    return (await this.reportRows([run])).get(run) ?? [];
+  }
+
+  /** Reports of many runs at once (the triggers page), by run id. */
+  private async reportRows(runs: readonly string[]): Promise<Map<string, ReportView[]>> {
+    const out = new Map<string, ReportView[]>();
+    if (!runs.length) return out;
+    // loaded when asked, as the query layer loads it for the triggers view
+    const { TriggerStore } = await import('@sluice/triggers');
+    let t;
+    try {
+      t = TriggerStore.open(this.paths.db, { readonly: true });
+    } catch {
+      return out; // no trigger tables: the daemon never ran on this store
+    }
+    try {
+      for (const run of runs) {
+        const rows = t.reports(run);
+        if (rows.length) out.set(run, rows.map((r) => ({ run, name: r.name, trigger: r.trigger, mediaType: r.media_type, bytes: r.bytes, sha256: r.sha256, createdAt: new Date(r.created_at).toISOString(), path: r.path })));
+      }
+    } finally {
+      t.close();
+    }
+    return out;
+  }
+
+  /**
+   * One report of a run with its preview (HTML is shown in a sandboxed frame). The file is the one
+   * the daemon recorded, read only inside this store and only while its bytes have the recorded
+   * sha256: nothing is ever read by a path from the caller.
+   */
+  async report(id: string, name: string) {
+    const all = await this.reports(id);
+    const r = all.find((x) => x.name === name);
+    if (!r) throw new UiError(404, `run ${this.runId(id)} has no report "${name}"${all.length ? `; its reports: ${all.map((x) => x.name).join(', ')}` : ''}`);
+    let file: string;
+    let bytes: Buffer;
+    try {
+      file = realpathSync(r.path);
+      const root = realpathSync(this.paths.root);
+      if (!file.startsWith(root + sep)) throw new UiError(404, `report "${name}" of run ${r.run} is not in this store`);
+      bytes = readFileSync(file);
+    } catch (e) {
+      if (e instanceof UiError) throw e;
+      throw new UiError(404, `report "${name}" of run ${r.run} is gone from the store (it was ${r.path})`);
+    }
+    if (createHash('sha256').update(bytes).digest('hex') !== r.sha256) throw new UiError(404, `report "${name}" of run ${r.run} changed since the trigger recorded it (sha256 differs)`);
+    const { path: _path, ...view } = r;
+    // the daemon says what it is: an HTML report is shown as HTML whatever its first lines look like
+    return { ...view, preview: r.mediaType === 'text/html' ? { kind: 'html' as const, size: bytes.length, text: bytes.toString('utf8') } : preview(file, 'Artifact') };
   }
 
   async models() {

@@ -14,6 +14,8 @@ export interface StartOptions {
   readonly pollMs?: number;
   /** Force a token even on loopback (tests). */
   readonly token?: string;
+  /** Where finished runs' page answers are kept across restarts (false: nowhere). @default $SLUICE_UI_CACHE, else $XDG_CACHE_HOME/sluice/ui, else ~/.cache/sluice/ui */
+  readonly cacheDir?: string | false;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -30,11 +32,11 @@ export async function startUi(o: StartOptions): Promise<RunningUi> {
   const host = o.host ?? '127.0.0.1';
   const token = o.token ?? (isLoopback(host) ? undefined : newToken());
   await clientAssets(); // built (if need be), read and compressed before the first visit, not during it
-  const { app, close } = createUiApp({ storeDir: o.storeDir, ...(token ? { token } : {}), ...(o.pollMs ? { pollMs: o.pollMs } : {}) });
+  const { app, close } = createUiApp({ storeDir: o.storeDir, ...(token ? { token } : {}), ...(o.pollMs ? { pollMs: o.pollMs } : {}), ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) });
   // one pass over the page's routes before the URL is printed: the first visit does not pay for
   // compiling the server's code paths (routing, headers, the store's first open)
   const auth = token ? { 'x-sluice-token': token } : undefined;
-  for (const path of ['/', '/assets/app.css', '/assets/app.js', '/api/runs']) await Promise.resolve(app.request(path, { headers: { 'accept-encoding': 'gzip', ...auth } })).then((r) => r.arrayBuffer()).catch(() => undefined);
+  for (const path of ['/', '/assets/prefetch.js', '/assets/app.css', '/assets/app.js', '/api/runs']) await Promise.resolve(app.request(path, { headers: { 'accept-encoding': 'gzip', ...auth } })).then((r) => r.arrayBuffer()).catch(() => undefined);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port ?? 0, hostname: host }, () => resolve(s));
     s.once('error', reject);

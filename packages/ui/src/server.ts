@@ -10,6 +10,7 @@ import { streamSSE } from 'hono/streaming';
 import { RunnerError } from '@sluice/runner';
 import { clientAssets, type Asset } from './assets.ts';
 import { UiData, UiError } from './data.ts';
+import { defaultCacheDir } from './page-cache.ts';
 import { RunWatchers } from './watch.ts';
 
 export interface UiAppOptions {
@@ -20,12 +21,23 @@ export interface UiAppOptions {
   readonly pollMs?: number;
   /** Gzip JSON answers. @default true when a token is required (bound beyond loopback) */
   readonly compress?: boolean;
+  /**
+   * Where finished runs' page answers are kept across restarts (false: nowhere).
+   * @default $SLUICE_UI_CACHE, else $XDG_CACHE_HOME/sluice/ui, else ~/.cache/sluice/ui
+   */
+  readonly cacheDir?: string | false;
 }
 
 /** The page may load only its own script and style, talk only to this server, and frame nothing but sandboxed srcdoc reports. */
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /** What a sandboxed HTML artifact may do: nothing but show itself (no scripts, no network). */
 export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+/**
+ * The answer that carries an HTML artifact or report into the page's frame: the report's own
+ * policy (a srcdoc frame would inherit the page's, whose `style-src 'self'` drops a report's
+ * inline styles), sandboxed even when opened on its own, framed by this page only.
+ */
+export const FRAME_CSP = `${REPORT_CSP}; sandbox; base-uri 'none'; form-action 'none'; frame-ancestors 'self'`;
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -37,8 +49,8 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatchers; close: () => void } {
-  const data = new UiData(opts.storeDir);
+export function createUiApp(opts: UiAppOptions): { app: Hono; data: UiData; watchers: RunWatchers; close: () => void } {
+  const data = new UiData(opts.storeDir, { cacheDir: opts.cacheDir ?? defaultCacheDir() });
   const startedAt = `${process.pid}-${Date.now()}`;
   const watchers = new RunWatchers(data, opts.pollMs ?? 250);
   const app = new Hono();
@@ -70,7 +82,7 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
 
   const json = (c: Context, v: unknown) => c.json(v as object);
   /** Answers about a finished run carry a validator: a browser that has it gets 304 and keeps its copy. */
-  const cached = async (c: Context, id: string, what: string, read: () => Promise<unknown>) => {
+  const cached = async (c: Context, id: string, what: string, read: () => Promise<unknown>): Promise<Response> => {
     // this server's answers only: another bundle or another server process (maybe another version) never matches
     data.etagSalt ||= `${(await clientAssets())['app.js']?.hash ?? '-'} ${startedAt}`;
     const tag = data.etag(id, what);
@@ -80,7 +92,8 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
       const given = (c.req.header('if-none-match') ?? '').split(',').map((x) => x.trim().replace(/^W\//, ''));
       if (given.includes(tag)) return c.body(null, 304);
     }
-    return json(c, await read());
+    const v = await read();
+    return v instanceof Response ? v : json(c, v);
   };
   app.get('/api/runs', async (c) => {
     const q = (c.req.query('q') ?? '').toLowerCase();
@@ -89,10 +102,8 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
     return json(c, { runs });
   });
   app.get('/api/runs/:id', (c) => cached(c, c.req.param('id'), 'run', () => data.run(c.req.param('id'))));
-  app.get('/api/runs/:id/page', (c) => cached(c, c.req.param('id'), 'page', async () => {
-    const p = await data.page(c.req.param('id'));
-    return { run: p.run, graph: p.graph, tasks: p.tasks };
-  }));
+  // the JSON text as made once per record stamp (and kept on disk for finished runs): not serialised again per visit
+  app.get('/api/runs/:id/page', (c) => cached(c, c.req.param('id'), 'page', async () => c.body(await data.pageBody(c.req.param('id')), 200, { 'Content-Type': 'application/json' })));
   app.get('/api/runs/:id/graph', (c) => cached(c, c.req.param('id'), 'graph', () => data.graph(c.req.param('id'))));
   app.get('/api/runs/:id/tasks/:key{.+}', (c) => cached(c, c.req.param('id'), `task ${c.req.param('key')}`, () => data.task(c.req.param('id'), c.req.param('key'))));
   app.get('/api/runs/:id/metrics', async (c) => {
@@ -121,6 +132,23 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
       await writes;
     });
   });
+  app.get('/api/runs/:id/reports', async (c) => json(c, { reports: (await data.reports(c.req.param('id'))).map(({ path: _path, ...r }) => r) }));
+  app.get('/api/runs/:id/reports/:name', async (c) => json(c, await data.report(c.req.param('id'), c.req.param('name'))));
+  const framed = (c: Context, text: string) => {
+    c.header('Content-Security-Policy', FRAME_CSP);
+    c.header('Cache-Control', 'no-store');
+    return c.body(text, 200, { 'Content-Type': 'text/html; charset=utf-8' });
+  };
+  app.get('/api/runs/:id/reports/:name/html', async (c) => {
+    const r = await data.report(c.req.param('id'), c.req.param('name'));
+    if (r.preview.kind !== 'html') throw new UiError(404, `report "${r.name}" of run ${r.run} is not HTML (${r.mediaType})`);
+    return framed(c, r.preview.text);
+  });
+  app.get('/api/artifacts/:hash/html', async (c) => {
+    const a = await data.artifact(c.req.param('hash'));
+    if (a.preview.kind !== 'html') throw new UiError(404, `artifact sha256:${a.hash} is not an HTML report`);
+    return framed(c, a.preview.text);
+  });
   app.get('/api/artifacts/:hash', async (c) => json(c, await data.artifact(c.req.param('hash'))));
   app.get('/api/compare', async (c) => json(c, await data.compare((c.req.query('runs') ?? '').split(',').filter(Boolean))));
   app.get('/api/models', async (c) => json(c, { models: await data.models() }));
@@ -131,7 +159,8 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
     const a = (await clientAssets())[c.req.param('name')];
     if (!a) return c.json({ error: 'no such asset' }, 404);
     // the page names each asset with its hash (`?v=`): that URL's body never changes
-    c.header('Cache-Control', c.req.query('v') === a.hash ? 'public, max-age=31536000, immutable' : 'no-cache');
+    // (chunks are named by esbuild after their content)
+    c.header('Cache-Control', c.req.query('v') === a.hash || /^chunk-/.test(c.req.param('name')) ? 'public, max-age=31536000, immutable' : 'no-cache');
     c.header('ETag', `"${a.hash}"`);
     c.header('Vary', 'Accept-Encoding');
     if ((c.req.header('if-none-match') ?? '').includes(`"${a.hash}"`)) return c.body(null, 304);
@@ -142,7 +171,8 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; watchers: RunWatch
   app.get('/', async (c) => c.html(page(await clientAssets())));
   app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('*', (c) => c.json({ error: 'not found' }, 404));
-  return { app, watchers, close: () => watchers.close() };
+  return { app, data, watchers, close: () => watchers.close() };
 }
 
-const page = (a: Record<string, Asset>) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><link rel="stylesheet" href="/assets/app.css?v=${a['app.css']?.hash}"></head><body><div id="app">Loading…</div><script type="module" src="/assets/app.js?v=${a['app.js']?.hash}"></script></body></html>`;
+// prefetch.js first (a classic script, a few hundred bytes): a Run page's answer is asked for before the bundle is even evaluated
+const page = (a: Record<string, Asset>) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><script src="/assets/prefetch.js?v=${a['prefetch.js']?.hash}"></script><link rel="stylesheet" href="/assets/app.css?v=${a['app.css']?.hash}"><script type="module" src="/assets/app.js?v=${a['app.js']?.hash}"></script></head><body><div id="app">Loading…</div></body></html>`;

@@ -1,40 +1,27 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '@sluice/runner';
-import { createUiApp, CSP } from '../src/server.ts';
+import { CSP, FRAME_CSP } from '../src/server.ts';
 import { startUi } from '../src/serve.ts';
 import { preview, runGraph } from '../src/data.ts';
+import { useUiApp } from './fixtures/app.ts';
 
 const DEMO = resolve(import.meta.dirname, 'fixtures/demo.ts');
 const SECRET = 'sk-live-DO-NOT-SHOW-4242';
-let dir: string;
-let store: string;
 let ids: string[];
-let app: ReturnType<typeof createUiApp>;
-const get = (path: string, init?: RequestInit) => app.app.request(path, init);
-const json = async (path: string) => {
-  const r = await get(path);
-  expect(r.status, `${path}: ${await r.clone().text()}`).toBe(200);
-  return (await r.json()) as any;
-};
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sluice-ui-api-'));
-  store = join(dir, '.sluice');
+const ui = useUiApp('api', async ({ store }) => {
   process.env.API_TOKEN = SECRET; // what the secret would hold: must never appear
   const a = await runPipeline(DEMO, { storeDir: store, mode: 'inprocess', entry: DEMO, params: { threshold: 0.5 } });
   const b = await runPipeline(DEMO, { storeDir: store, mode: 'inprocess', entry: DEMO, params: { threshold: 0.99, lrs: [0.1, 0.5] } });
   expect([a.status, b.status]).toEqual(['succeeded', 'succeeded']);
   ids = [a.runId, b.runId];
-  app = createUiApp({ storeDir: store, pollMs: 50 });
 });
 afterAll(() => {
-  app?.close();
   delete process.env.API_TOKEN;
-  rmSync(dir, { recursive: true, force: true });
 });
+const { get, json } = ui;
 
 describe('JSON API', () => {
   it('lists runs with status, pipeline, progress; filters and searches', async () => {
@@ -113,6 +100,10 @@ describe('JSON API', () => {
     expect(m.lineage.params).toMatchObject({ lr: 0.1 });
     expect(m.lineage.inputs.map((i: any) => [i.name, i.lineage.producedBy.task])).toEqual([['data', 'make-data']]);
     expect((await json(`/api/artifacts/${hashOf('make-data.report')}`)).preview.kind).toBe('html');
+    const framed = await get(`/api/artifacts/${hashOf('make-data.report')}/html`);
+    expect(framed.headers.get('content-security-policy')).toBe(FRAME_CSP);
+    expect(await framed.text()).toMatch(/<h1 id="r">report<\/h1>/);
+    expect((await get(`/api/artifacts/${hashOf('make-data.data')}/html`)).status).toBe(404);
     expect((await get(`/api/artifacts/${'0'.repeat(64)}`)).status).toBe(404);
   });
 
@@ -120,7 +111,7 @@ describe('JSON API', () => {
     const real = (await json(`/api/runs/${ids[0]}`)).artifacts[0].hash.replace(/^sha256:/, '');
     const attempts = [
       '../../../../etc/passwd', '..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '%2e%2e', '..',
-      encodeURIComponent('/etc/passwd'), encodeURIComponent(store + '/state.db'), `${real}%00`, `${real}%00.txt`, `%00${real}`,
+      encodeURIComponent('/etc/passwd'), encodeURIComponent(ui.store + '/state.db'), `${real}%00`, `${real}%00.txt`, `%00${real}`,
       `${real.slice(0, 62)}..`, real.toUpperCase(), `${real}/..`, encodeURIComponent(`../${real}`), 'sha256%3A..%2F..',
     ];
     for (const a of attempts) {
@@ -164,8 +155,8 @@ describe('JSON API', () => {
   });
 
   it('streams a live run to several clients from one poller', async () => {
-    const gate = join(dir, 'gate');
-    const live = runPipeline(DEMO, { storeDir: store, mode: 'inprocess', entry: DEMO, runId: 'live-api', params: { gate, rows: 3 } });
+    const gate = join(ui.dir, 'gate');
+    const live = runPipeline(DEMO, { storeDir: ui.store, mode: 'inprocess', entry: DEMO, runId: 'live-api', params: { gate, rows: 3 } });
     for (let i = 0; i < 300 && (await get('/api/runs/live-api')).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
     const read = async () => {
       const res = await get('/api/runs/live-api/events');
@@ -173,9 +164,9 @@ describe('JSON API', () => {
     };
     const clients = [read(), read(), read()];
     await new Promise((r) => setTimeout(r, 600));
-    const before = app.watchers.reads;
+    const before = ui.app.watchers.reads;
     await new Promise((r) => setTimeout(r, 500));
-    const perTick = app.watchers.reads - before; // one read per ~50 ms for the run, not one per client
+    const perTick = ui.app.watchers.reads - before; // one read per ~50 ms for the run, not one per client
     writeFileSync(gate, 'go');
     const texts = await Promise.all(clients);
     expect((await live).status).toBe('succeeded');
@@ -209,10 +200,10 @@ describe('JSON API', () => {
 
 describe('beyond loopback', () => {
   it('requires the token on every request', async () => {
-    const ui = await startUi({ storeDir: store, host: '127.0.0.1', token: 'tok-123456' });
+    const server = await startUi({ storeDir: ui.store, cacheDir: ui.cacheDir, host: '127.0.0.1', token: 'tok-123456' });
     try {
-      const base = `http://127.0.0.1:${ui.port}`;
-      expect(ui.url).toContain('?token=tok-123456');
+      const base = `http://127.0.0.1:${server.port}`;
+      expect(server.url).toContain('?token=tok-123456');
       expect((await fetch(`${base}/api/runs`)).status).toBe(401);
       expect((await fetch(`${base}/`)).status).toBe(401);
       expect((await fetch(`${base}/api/runs?token=wrong-token`)).status).toBe(401);
@@ -223,7 +214,7 @@ describe('beyond loopback', () => {
       expect(cookie).toBe('sluice_token=tok-123456');
       expect((await fetch(`${base}/api/runs`, { headers: { cookie } })).status).toBe(200);
     } finally {
-      await ui.close();
+      await server.close();
     }
   });
 

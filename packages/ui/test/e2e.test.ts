@@ -6,8 +6,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { runPipeline } from '@sluice/runner';
 import { buildClient } from '../src/assets.ts';
 import { startUi, type RunningUi } from '../src/serve.ts';
+import { FRAME_CSP } from '../src/server.ts';
 import { CHROMIUM_ARGS, chromiumPath, NO_CHROMIUM, requireBrowser } from './browser.ts';
-import { nightly, recordDecisions } from './fixtures/triggers.ts';
+import { driftReport, nightly, recordDecisions } from './fixtures/triggers.ts';
 
 const QUICKSTART = resolve(import.meta.dirname, '../../../examples/tabular-training/pipeline.ts');
 const DEMO = resolve(import.meta.dirname, 'fixtures/demo.ts');
@@ -37,7 +38,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     const d = await runPipeline(DEMO, { storeDir: store, entry: DEMO, mode: 'inprocess' });
     expect([a.status, b.status, d.status]).toEqual(['succeeded', 'succeeded', 'succeeded']);
     Object.assign(runs, { a: a.runId, b: b.runId, demo: d.runId });
-    ui = await startUi({ storeDir: store, pollMs: 100 });
+    ui = await startUi({ storeDir: store, pollMs: 100, cacheDir: join(dir, 'cache') });
     browser = await chromium.launch({ executablePath: exe as string, headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (e) => errors.push(e.message));
@@ -165,7 +166,7 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     await page.waitForTimeout(300);
     expect(got).toEqual([]);
     // Chromium says why: the sandbox blocked the report's script
-    expect(errors.splice(0).join('\n')).toMatch(/Blocked script execution in 'about:srcdoc'.*sandboxed/);
+    expect(errors.splice(0).join('\n')).toMatch(/Blocked script execution in '[^']*\/api\/artifacts\/[0-9a-f]{64}\/html'.*sandboxed/);
   });
 
   it('charts stepped metrics', async () => {
@@ -245,6 +246,41 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     await run.locator('a').click();
     await page.waitForSelector(`#run[data-run="${fired.runId}"] #dag g.node`);
     expect(errors).toEqual([]);
+  });
+
+  it("opens a trigger's drift report from the triggers page and from the run page, in a sandboxed frame", async () => {
+    const now = Date.now();
+    const runId = 'drift-watch-0123456789ab';
+    expect((await runPipeline(DEMO, { storeDir: store, entry: DEMO, mode: 'inprocess', runId })).status).toBe('succeeded');
+    recordDecisions(store, 'drift-watch', [{ kind: 'fire', trigger: 'drift-watch', at: now, reason: 'drift in income', evidence: { drifted: ['income'] }, event: {}, dedupeKey: `drift-watch|${now}`, runId, params: {} }], now, driftReport(store));
+    const got: string[] = [];
+    await page.exposeFunction('__sawDriftMessage', (m: string) => got.push(m));
+    await page.goto(`${ui.url}#/triggers`);
+    await page.evaluate(() => (globalThis as any).addEventListener('message', (e: { data: unknown }) => (globalThis as unknown as { __sawDriftMessage: (m: string) => void }).__sawDriftMessage(String(e.data))));
+    const link = page.locator(`#triggers .trigger[data-trigger="drift-watch"] table.fires tr[data-run="${runId}"] a.report-link[data-report="drift-report"]`);
+    await link.click();
+    await page.waitForSelector('#report[data-report="drift-report"] iframe.report');
+    expect(await page.locator('#report iframe.report').getAttribute('sandbox')).toBe('');
+    const src = await page.locator('#report iframe.report').getAttribute('src');
+    expect(src).toBe(`/api/runs/${runId}/reports/drift-report/html`);
+    // the frame's document has the report's own policy (sandboxed, no scripts, inline styles only), not the page's
+    expect((await fetch(new URL(src as string, ui.url))).headers.get('content-security-policy')).toBe(FRAME_CSP);
+    expect(await page.frameLocator('#report iframe.report').locator('#drift').textContent()).toBe('drift report: income');
+    // its own styles apply (a srcdoc frame inherited the page's style-src 'self' and lost them)
+    expect(await page.frameLocator('#report iframe.report').locator('td').first().evaluate((td) => (globalThis as any).getComputedStyle(td).color)).toBe('rgb(204, 0, 0)');
+    await page.screenshot({ path: join(shots, 'drift-report.png') });
+    // from the run it started
+    await page.locator('#report h2 a').first().click();
+    await page.waitForSelector(`#run[data-run="${runId}"] #reports a[data-report="drift-report"]`);
+    await page.click(`#run[data-run="${runId}"] #reports a[data-report="drift-report"]`);
+    await page.waitForSelector('#report[data-report="drift-report"] iframe.report');
+    expect(await page.frameLocator('#report iframe.report').locator('#drift').textContent()).toBe('drift report: income');
+    await page.waitForTimeout(300);
+    expect(got).toEqual([]);
+    // the sandbox blocked the report's script (Chromium says so), and nothing else went wrong
+    const seen = errors.splice(0);
+    expect(seen.join('\n')).toMatch(/Blocked script execution in '[^']*\/reports\/drift-report\/html'.*sandboxed/);
+    expect(seen.filter((e) => !/Blocked script execution in '[^']*\/html'/.test(e))).toEqual([]);
   });
 
   it('follows a live run: states change as tasks finish, a log line appears', async () => {

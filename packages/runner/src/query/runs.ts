@@ -8,7 +8,7 @@ import type { AttemptRow, LeaseRow, RunRow, StateStore, TaskRow } from '../store
 import type { OutputValue } from '../backend/events.ts';
 import type { ArtifactView, AttemptView, CacheView, DriverView, RunFilter, RunOverviewView, RunRef, RunSummaryView, RunView, TaskBriefView, TaskCounts, TaskView } from '../backend/views.ts';
 import { explainMisses } from '../engine/cache.ts';
-import { dagOrder, naturalCompare, sortByDagOrder } from './order.ts';
+import { dagOrder, dagSortKey, naturalCompare, sortByDagOrder } from './order.ts';
 
 /** A stored epoch-ms time as ISO-8601 (null when not recorded). */
 export const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
@@ -75,23 +75,36 @@ function plannedTasks(ir: PipelineIR | null, loopSizes: ReadonlyMap<string, numb
  */
 export function taskCounts(tasks: readonly Pick<TaskRow, 'key' | 'component' | 'state' | 'outputs'>[], ir: PipelineIR | null, ended = false): TaskCounts {
   const nested = pipelineComponents(ir);
+  const groups: Pick<TaskRow, 'key' | 'outputs'>[] = [];
+  const states = new Map<string, number>();
+  for (const t of tasks) {
+    if (!t.component) groups.push(t);
+    else if (!nested.has(t.component)) states.set(t.state, (states.get(t.state) ?? 0) + 1);
+  }
+  return countTasks(states, groups, ir, ended);
+}
+
+/**
+ * {@link taskCounts} from how many leaf tasks are in each state (the rows of nested pipelines'
+ * tasks, which summarise their inner tasks, left out) and the loop and condition rows (a loop's
+ * size is in its outputs).
+ */
+function countTasks(states: ReadonlyMap<string, number>, groups: readonly Pick<TaskRow, 'key' | 'outputs'>[], ir: PipelineIR | null, ended: boolean): TaskCounts {
   const c = { total: 0, succeeded: 0, cached: 0, failed: 0, skipped: 0, omitted: 0, running: 0, pending: 0 };
   const loops = new Map<string, number>();
-  for (const t of tasks) {
-    if (!t.component) {
-      const it = parse<{ iterations?: number }>(t.outputs)?.iterations;
-      if (typeof it === 'number') loops.set(t.key, it);
-      continue;
-    }
-    if (nested.has(t.component)) continue;
-    c.total++;
-    switch (t.state) {
-      case 'succeeded': c.succeeded++; break;
-      case 'cached': c.cached++; break;
-      case 'failed': c.failed++; break;
-      case 'skipped': c.skipped++; break;
-      case 'omitted': c.omitted++; break;
-      default: c.running++;
+  for (const t of groups) {
+    const it = parse<{ iterations?: number }>(t.outputs)?.iterations;
+    if (typeof it === 'number') loops.set(t.key, it);
+  }
+  for (const [state, n] of states) {
+    c.total += n;
+    switch (state) {
+      case 'succeeded': c.succeeded += n; break;
+      case 'cached': c.cached += n; break;
+      case 'failed': c.failed += n; break;
+      case 'skipped': c.skipped += n; break;
+      case 'omitted': c.omitted += n; break;
+      default: c.running += n;
     }
   }
   const unreached = Math.max(0, plannedTasks(ir, loops) - c.total);
@@ -112,9 +125,10 @@ export function localRef(storeRoot: string, id: string): RunRef {
   return { backend: 'local', store: storeRoot, id };
 }
 
-function summary(store: StateStore, run: RunRow, storeRoot: string, now: number, tasks?: readonly Pick<TaskRow, 'key' | 'component' | 'state' | 'outputs'>[]): RunSummaryView {
-  const ir = irOf(run);
-  const counts = taskCounts(tasks ?? store.tasksOfRun(run.id), ir, run.status === 'succeeded' || run.status === 'failed');
+const ended = (run: RunRow) => run.status === 'succeeded' || run.status === 'failed';
+
+function summary(store: StateStore, run: RunRow, storeRoot: string, now: number, tasks?: readonly Pick<TaskRow, 'key' | 'component' | 'state' | 'outputs'>[] | TaskCounts): RunSummaryView {
+  const counts = tasks && !Array.isArray(tasks) ? tasks as TaskCounts : taskCounts((tasks as readonly TaskRow[] | undefined) ?? store.tasksOfRun(run.id), irOf(run), ended(run));
   const driver = run.status === 'running' ? driverOf(store.getLease(run.id), now) : null;
   return {
     ref: localRef(storeRoot, run.id), id: run.id, pipeline: run.pipeline, status: run.status,
@@ -197,19 +211,63 @@ export function taskViews(store: StateStore, run: RunRow, tasks: readonly TaskRo
   return byDagOrder(tasks, (t) => t.key, ir).map((t) => taskView(t, ir, attempts.get(t.key) ?? [], misses));
 }
 
-/** The columns of a task row a brief needs (a loop's or condition's id and outputs tell which it is; a task's are not read). */
-type BriefRow = Pick<TaskRow, 'key' | 'task_id' | 'component' | 'state' | 'attempts' | 'started_at' | 'finished_at' | 'outputs'>;
-function briefRows(store: StateStore, runId: string): BriefRow[] {
-  return store.db.prepare(`SELECT key, CASE WHEN component = '' THEN task_id END AS task_id, component, state, attempts, started_at, finished_at, CASE WHEN component = '' THEN outputs END AS outputs FROM tasks WHERE run_id = ?`).all(runId) as BriefRow[];
+/**
+ * A run's tasks in brief (in DAG order) and their counts, read as columns: SQLite builds one JSON
+ * array per column (no row objects; one string each to parse), and the rows that are not leaf
+ * tasks (few) come from a second query.
+ */
+function briefColumns(store: StateStore, run: RunRow): { readonly briefs: TaskBriefView[]; readonly counts: TaskCounts } {
+  const ir = irOf(run);
+  const [keys, states, attempts, durations] = (store.db.prepare(`SELECT json_group_array(key), json_group_array(state), json_group_array(attempts), json_group_array(CASE WHEN started_at AND finished_at THEN finished_at - started_at END) FROM tasks WHERE run_id = ?`).raw().get(run.id) as string[]).map((col) => JSON.parse(col) as unknown[]) as [string[], TaskBriefView['state'][], number[], (number | null)[]];
+  // the rows that are not leaf tasks: loops and conditions, and tasks that run a nested pipeline
+  const others = store.db.prepare(`SELECT key, task_id, component, outputs FROM tasks WHERE run_id = ? AND (component = '' OR component IN (SELECT value FROM json_each(?)))`).all(run.id, JSON.stringify([...pipelineComponents(ir)])) as Pick<TaskRow, 'key' | 'task_id' | 'component' | 'outputs'>[];
+  const groups = others.filter((g) => !g.component);
+  const kinds = new Map(groups.map((g) => [g.key, kindOf(g, ir)]));
+  const notLeaves = new Set(others.map((g) => g.key));
+  const tally = new Map<string, number>();
+  for (let i = 0; i < keys.length; i++) if (!notLeaves.has(keys[i] as string)) tally.set(states[i] as string, (tally.get(states[i] as string) ?? 0) + 1);
+  const briefs = dagOrderOf(keys, ir).map((i): TaskBriefView => {
+    const key = keys[i] as string;
+    return { key, kind: kinds.get(key) ?? 'task', state: states[i] as TaskBriefView['state'], durationMs: durations[i] ?? null, attempts: attempts[i] as number };
+  });
+  return { briefs, counts: countTasks(tally, groups, ir, ended(run)) };
 }
 
-/** Every task of a run in a few fields, in DAG order (see {@link TaskBriefView}). */
-export function taskBriefs(run: RunRow, rows: readonly BriefRow[]): TaskBriefView[] {
-  const ir = irOf(run);
-  return byDagOrder(rows, (t) => t.key, ir).map((t) => ({
-    key: t.key, kind: kindOf(t, ir), state: t.state,
-    durationMs: t.started_at && t.finished_at ? t.finished_at - t.started_at : null, attempts: t.attempts,
-  }));
+/**
+ * The positions of `keys` in {@link sortByDagOrder}'s order. Keys that differ only in loop indices
+ * (`many[0]/work`, `many[1]/work`) share their ranks: those are looked up once per such shape, and
+ * each key contributes its indices (10,000 loop iterations: one lookup, not 10,000).
+ */
+function dagOrderOf(keys: readonly string[], ir: PipelineIR | null): number[] {
+  const ix = keys.map((_, i) => i);
+  if (!ir) return sortByDagOrder(ix, (i) => keys[i] as string, ir);
+  const sortKey = dagSortKey(ir);
+  const shapes = new Map<string, readonly number[]>();
+  const ranks = keys.map((key) => {
+    const shape = key.includes('[') ? key.replace(INDEXED, '[0]') : key;
+    let r = shapes.get(shape);
+    if (!r) shapes.set(shape, (r = sortKey(shape)));
+    if (shape === key) return r;
+    // a segment's loop index sits after its rank (see dagSortKey): [rank, index, rank, index, ...]
+    const own = r.slice();
+    const segs = key.split('/');
+    for (let j = 0; j < segs.length && 2 * j + 1 < own.length; j++) {
+      const seg = segs[j] as string;
+      const open = seg.lastIndexOf('[');
+      if (open >= 0 && seg.endsWith(']') && DIGITS.test(seg.slice(open + 1, -1))) own[2 * j + 1] = Number(seg.slice(open + 1, -1));
+    }
+    return own;
+  });
+  return ix.sort((a, b) => compareRanks(ranks[a] as readonly number[], ranks[b] as readonly number[]) || naturalCompare(keys[a] as string, keys[b] as string));
+}
+/** A loop index at the end of a key's segment (what dagSortKey reads as one). */
+const INDEXED = /\[\d+\](?=\/|$)/g;
+const DIGITS = /^\d+$/;
+
+function compareRanks(x: readonly number[], y: readonly number[]): number {
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+  return x.length - y.length;
 }
 
 /**
@@ -286,7 +344,7 @@ function artifactPage(store: StateStore, run: RunRow, limit: number): { artifact
   return { artifacts, total: all.length };
 }
 
-function header(store: StateStore, run: RunRow, storeRoot: string, now: number, tasks: readonly BriefRow[]): Omit<RunView, 'tasks' | 'artifacts'> {
+function header(store: StateStore, run: RunRow, storeRoot: string, now: number, tasks: readonly TaskRow[] | TaskCounts): Omit<RunView, 'tasks' | 'artifacts'> {
   const s = summary(store, run, storeRoot, now, tasks);
   return {
     ...s,
@@ -311,9 +369,9 @@ export function runView(store: StateStore, run: RunRow, storeRoot: string, now =
  * {@link runView}, every task in brief, the first `artifactLimit` artifacts.
  */
 export function runOverview(store: StateStore, run: RunRow, storeRoot: string, opts: { readonly artifactLimit?: number; readonly now?: number } = {}): RunOverviewView {
-  const rows = briefRows(store, run.id);
+  const { briefs, counts } = briefColumns(store, run);
   const { artifacts, total } = artifactPage(store, run, opts.artifactLimit ?? 200);
-  return { ...header(store, run, storeRoot, opts.now ?? Date.now(), rows), tasks: taskBriefs(run, rows), artifacts, artifactCount: total };
+  return { ...header(store, run, storeRoot, opts.now ?? Date.now(), counts), tasks: briefs, artifacts, artifactCount: total };
 }
 
 /**
