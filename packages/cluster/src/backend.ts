@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeApiError, type Kube } from './kube.ts';
 import { clusterTasks, eventsBetween, readSourceMap, runStatus, type ClusterTask, type ClusterTaskState, type WorkflowLike } from './nodes.ts';
-import { runOutputs } from './outputs.ts';
+import { runArtifacts, runOutputs } from './outputs.ts';
 import { formulateResubmit, formulateRetry, RetryError } from './retry.ts';
 import { LABELS } from './submit.ts';
 import type { RunEvent, RunFilter, RunRef, RunStatusView, RunSummaryView, RunView, TaskStateView } from '@sluice/sdk';
@@ -103,7 +103,7 @@ export class ArgoBackend {
         cache: t.state === 'cached' ? { status: 'hit' as const, from: t.message ?? 'memoized' } : { status: 'none' as const },
         inputs: null, outputs: null, error: t.state === 'failed' ? (t.message ?? 'failed') : null,
       })),
-      artifacts: [],
+      artifacts: runArtifacts(w, tasks),
     };
   }
 

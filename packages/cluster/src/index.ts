@@ -15,5 +15,5 @@ export type { ClusterCliDeps } from './cli.ts';
 export { buildContext } from './build.ts';
 export type { BuildOptions, BuildResult } from './build.ts';
 export { ArgoRunBackend } from './seam.ts';
-export { runOutputs, readOutputSpecs, OUTPUTS_ANNOTATION } from './outputs.ts';
-export type { ClusterOutputArtifact, OutputSpecLike } from './outputs.ts';
+export { runOutputs, runArtifacts, recordedArtifacts, readOutputSpecs, OUTPUTS_ANNOTATION } from './outputs.ts';
+export type { ClusterOutputArtifact, OutputSpecLike, RecordedArtifact } from './outputs.ts';
