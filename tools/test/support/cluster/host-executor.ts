@@ -20,6 +20,9 @@
 //   4. kubelet: pod status: Running, then Succeeded/Failed with the init/main/wait container
 //            states and exit codes; the step deadline (ARGO_DEADLINE) and the pod's
 //            activeDeadlineSeconds are enforced; a deleted pod's process group is killed.
+// An input artifact outside /tmp/<dir>/ (the over-limit bundle at /sluice/bundle) is bind-mounted
+// at its path. The agent pod (http templates) runs the workflow's WorkflowTaskSet tasks instead.
+
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
