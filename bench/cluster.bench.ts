@@ -133,6 +133,9 @@ try {
     const seen = new Set<string>([warmName]);
 
     const one = async (client: 'sluice' | 'kubectl'): Promise<{ client: number; firstPod: number; perTask: number; total: number }> => {
+      // the fan-out's steps are memoized: without its cache every run has pods to create, for both clients
+      const caches = (await kube.ok('GET', `/api/v1/namespaces/${ns}/configmaps`)) as { items: { metadata: { name: string } }[] };
+      for (const cm of caches.items) if (cm.metadata.name.startsWith('sluice-cache-')) await kube.request('DELETE', `/api/v1/namespaces/${ns}/configmaps/${cm.metadata.name}`);
       const rv = String(((await kube.ok('GET', `/api/v1/namespaces/${ns}/pods?limit=1`)) as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
       let firstPodAt = 0;
       let name = '';
