@@ -127,7 +127,9 @@ try {
     realWorkflow = await waitForWorkflow(kube, ns, warmName, 1_200_000);
     if (realWorkflow.status?.phase !== 'Succeeded') throw new Error(`warm-up run ${warmName}: ${realWorkflow.status?.phase}`);
     const created = (await kube.ok('GET', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/workflows/${warmName}`)) as Workflow & { metadata: Record<string, unknown> };
-    const manifest = { apiVersion: created.apiVersion, kind: created.kind, metadata: { generateName: created.metadata.generateName, labels: created.metadata.labels, annotations: created.metadata.annotations }, spec: created.spec };
+    // what submit sent, without what the controller added (its own labels: `completed: "true"` would hide it from the controller)
+    const own = (m: Record<string, string> | undefined): Record<string, string> => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !k.startsWith('workflows.argoproj.io/')));
+    const manifest = { apiVersion: created.apiVersion, kind: created.kind, metadata: { generateName: created.metadata.generateName, labels: own(created.metadata.labels), annotations: own(created.metadata.annotations as Record<string, string>) }, spec: created.spec };
     const manifestFile = path.join(work, 'workflow.json');
     writeFileSync(manifestFile, JSON.stringify(manifest));
     const seen = new Set<string>([warmName]);
@@ -252,7 +254,7 @@ try {
       const name = 'bench-watch-run';
       await kube.request('DELETE', `${base}/${name}`);
       for (let i = 0; i < 100 && (await kube.request('GET', `${base}/${name}`)).status !== 404; i++) await sleep(100);
-      const obj = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata: { name, namespace: wns, labels: modelWf.metadata.labels, annotations: modelWf.metadata.annotations }, spec: modelWf.spec, status: statusAt(0, n, shape === 'compressed') };
+      const obj = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata: { name, namespace: wns, labels: modelWf.metadata.labels as Record<string, string>, annotations: modelWf.metadata.annotations as Record<string, string> }, spec: modelWf.spec, status: statusAt(0, n, shape === 'compressed') };
       objectBytes[shape] = Buffer.byteLength(JSON.stringify(obj));
       await kube.ok('POST', base, obj);
       fromServer = 0;
