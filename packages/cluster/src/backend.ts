@@ -4,8 +4,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeApiError, type Kube } from './kube.ts';
-import { clusterTasks, eventsBetween, readSourceMap, runStatus, type ClusterTask, type ClusterTaskState, type WorkflowLike } from './nodes.ts';
-import { runOutputs } from './outputs.ts';
+import { clusterTasks, eventsBetween, hydrateWorkflow, readSourceMap, runStatus, type ClusterTask, type ClusterTaskState, type WorkflowLike } from './nodes.ts';
+import { runArtifacts, runOutputs } from './outputs.ts';
 import { formulateResubmit, formulateRetry, RetryError } from './retry.ts';
 import { LABELS } from './submit.ts';
 import type { RunEvent, RunFilter, RunRef, RunStatusView, RunSummaryView, RunView, TaskStateView } from '@sluice/sdk';
@@ -50,7 +50,7 @@ export class ArgoBackend {
   async workflow(run: string): Promise<Obj> {
     const wf = await this.kube.get(`${this.workflows}/${encodeURIComponent(run)}`);
     if (!wf) throw new RunUsageError(`no run ${run} in ${this.name} (\`sluice runs --cluster\` lists them)`);
-    return wf;
+    return hydrateWorkflow(wf);
   }
 
   tasks(wf: Obj): Map<string, ClusterTask> {
@@ -103,7 +103,7 @@ export class ArgoBackend {
         cache: t.state === 'cached' ? { status: 'hit' as const, from: t.message ?? 'memoized' } : { status: 'none' as const },
         inputs: null, outputs: null, error: t.state === 'failed' ? (t.message ?? 'failed') : null,
       })),
-      artifacts: [],
+      artifacts: runArtifacts(w, tasks),
     };
   }
 
@@ -111,7 +111,7 @@ export class ArgoBackend {
   async runs(filter: RunFilter = {}): Promise<RunSummaryView[]> {
     const list = await this.kube.ok('GET', `${this.workflows}?labelSelector=${encodeURIComponent(filter.pipeline ? `${LABELS.pipeline}=${filter.pipeline}` : LABELS.pipeline)}`);
     const items = ((list.items as Obj[] | undefined) ?? []).sort((a, b) => String((b.metadata as Obj).creationTimestamp ?? '').localeCompare(String((a.metadata as Obj).creationTimestamp ?? '')));
-    return items.map((w) => this.summary(w)).filter((r) => !filter.status || r.status === filter.status).slice(0, filter.limit ?? 20);
+    return items.map((w) => this.summary(hydrateWorkflow(w))).filter((r) => !filter.status || r.status === filter.status).slice(0, filter.limit ?? 20);
   }
 
   async show(run: string): Promise<RunView> {
@@ -125,6 +125,7 @@ export class ArgoBackend {
   async watch(run: string, onEvent: (e: RunEvent) => void, signal?: AbortSignal): Promise<RunView> {
     let prev: { tasks: Map<string, ClusterTask>; status: string } | undefined;
     const last = await this.kube.follow(this.workflows, run, (wf) => {
+      hydrateWorkflow(wf);
       const tasks = this.tasks(wf);
       const w = wf as unknown as WorkflowLike;
       const status = runStatus(w);
@@ -133,7 +134,7 @@ export class ArgoBackend {
       return status === 'succeeded' || status === 'failed';
     }, signal ? { signal } : {});
     if (!last.metadata) throw new RunUsageError(`no run ${run} in ${this.name}`);
-    return this.view(last);
+    return this.view(hydrateWorkflow(last));
   }
 
   /** `spec.shutdown: Stop` (running steps finish, exit handlers run) or `Terminate` (everything stops now). */

@@ -266,13 +266,17 @@ export async function clusterShow(run: string, o: ConnFlags & { json?: boolean }
       if (v.git || v.irHash) process.stdout.write(`${v.git ? `git ${v.git.commit} ` : ''}${v.irHash ? `IR ${v.irHash}` : ''}\n`);
       for (const t of v.tasks) process.stdout.write(`  ${t.key.padEnd(32)} ${t.state.padEnd(10)} attempts ${t.attempts.length}${t.error ? `  ${t.error.split('\n')[0]}` : ''}\n`);
       if (v.outputs) process.stdout.write(formatClusterOutputs(v.outputs));
+      if (v.artifacts.length) {
+        process.stdout.write('artifacts\n');
+        for (const a of v.artifacts) process.stdout.write(`  ${a.name.padEnd(32)} ${a.type}  sha256:${a.hash.slice(0, 16)}  ${a.size} bytes\n`);
+      }
     }
     return 0;
   });
   return code;
 }
 
-/** A cluster run's outputs as `sluice show` prints a local run's: parameter values, artifacts as type and repository URI. */
+/** A cluster run's outputs as `sluice show` prints a local run's: parameter values, artifacts as type, content hash (when the pod recorded it) and repository URI. */
 export function formatClusterOutputs(outputs: { readonly [name: string]: RunOutputValue }): string {
   const names = Object.keys(outputs).sort();
   if (!names.length) return '';
@@ -280,8 +284,8 @@ export function formatClusterOutputs(outputs: { readonly [name: string]: RunOutp
   const lines = names.map((name) => {
     const v = outputs[name];
     if (v && typeof v === 'object' && !Array.isArray(v) && (v as { kind?: unknown }).kind === 'artifact') {
-      const a = v as { type: string; uri: string };
-      return `  ${name.padEnd(w)}  ${a.type}  ${a.uri}`;
+      const a = v as { type: string; uri: string; hash?: string };
+      return `  ${name.padEnd(w)}  ${a.type}  ${a.hash ? `sha256:${a.hash.slice(0, 16)}  ` : ''}${a.uri}`;
     }
     const text = typeof v === 'string' ? v : JSON.stringify(v);
     return `  ${name.padEnd(w)}  ${text.length > 160 ? `${text.slice(0, 160)}… (${text.length} characters; all of it in --json)` : text}`;

@@ -4,6 +4,7 @@
  * map, and the difference of two snapshots as the same RunEvents the local engine emits, so that
  * `sluice watch` shows a cluster run with the local run's view.
  */
+import { gunzipSync } from 'node:zlib';
 import type { RunEvent, RunOutputValue, TaskStateView } from '@sluice/sdk';
 
 /** A task's state as the views name it, or `pending`: its node exists and nothing has run yet. */
@@ -51,6 +52,26 @@ export interface ClusterTask {
   readonly message?: string;
   readonly startedAt?: string;
   readonly finishedAt?: string;
+}
+
+/**
+ * A Workflow as the API server hands it, with its node status in `status.nodes`. Argo's controller
+ * stores the node status of a Workflow whose JSON passes 1 MiB (its MAX_WORKFLOW_SIZE) gzipped and
+ * base64-encoded in `status.compressedNodes` instead (a 1,000-task run does); only the Argo server
+ * unpacks it for its clients, so a client of the API server must. A node status offloaded to
+ * Argo's database (`status.offloadNodeStatusVersion`, when even the compressed form is too large)
+ * is not in the API server at all: it stays empty here. Returns the same object, unpacked in place.
+ *
+ * @example
+ * const wf = hydrateWorkflow(await kube.get(path)); // wf.status.nodes, whatever the size
+ */
+export function hydrateWorkflow<T extends { readonly status?: unknown }>(wf: T): T {
+  const status = wf.status as { nodes?: unknown; compressedNodes?: string } | undefined;
+  if (!status || typeof status.compressedNodes !== 'string' || status.compressedNodes === '') return wf;
+  if (status.nodes && Object.keys(status.nodes as object).length) return wf;
+  status.nodes = JSON.parse(gunzipSync(Buffer.from(status.compressedNodes, 'base64')).toString('utf8')) as unknown;
+  delete status.compressedNodes;
+  return wf;
 }
 
 /** Reads the source map from a Workflow's (or template's) annotation. */

@@ -14,8 +14,8 @@
  * Parameter text is parsed by the pipeline output's declared type (the `sluice.dev/outputs`
  * annotation `submit` writes), as the executor wrote it: strings raw, everything else JSON.
  */
-import { parseParamText, type JsonValue, type RunOutputArtifact, type RunOutputValue } from '@sluice/sdk';
-import type { ArgoNode, WorkflowLike } from './nodes.ts';
+import { OUTPUT_LAYOUT, parseParamText, type ArtifactView, type JsonValue, type RunOutputArtifact, type RunOutputValue } from '@sluice/sdk';
+import type { ArgoNode, ClusterTask, WorkflowLike } from './nodes.ts';
 
 /** Annotation with the pipeline's output specs (name -> kind and type), for reading the outputs back. */
 export const OUTPUTS_ANNOTATION = 'sluice.dev/outputs';
@@ -28,9 +28,50 @@ export type OutputSpecLike =
 /**
  * An artifact among a cluster run's outputs, as the views carry it: its object key in the artifact
  * repository as `path` and `s3://<bucket>/<key>` as `uri` (bucket from the artifact's own location
- * or the workflow's artifact repository); its content `hash` is not known from the Workflow (empty).
+ * or the workflow's artifact repository); its content `hash` is the sha256 the executor recorded
+ * in the producing pod (the `sluice-artifacts` output parameter), empty for a step that records
+ * none (a container step, or a Workflow not submitted by `sluice submit`).
  */
 export type ClusterOutputArtifact = RunOutputArtifact;
+
+/** What the executor records of one output artifact in a pod. */
+export interface RecordedArtifact {
+  readonly hash: string;
+  readonly size: number;
+  readonly type: string;
+}
+
+/** The output parameter the executor writes its output artifacts' hashes to (OUTPUT_LAYOUT.artifactHashes). */
+const HASHES = OUTPUT_LAYOUT.artifactHashes;
+
+/** A node's recorded artifacts, by output name (empty when it recorded none or the text is unreadable). */
+export function recordedArtifacts(node: { readonly outputs?: ArgoOutputs }): Record<string, RecordedArtifact> {
+  const text = node.outputs?.parameters?.find((p) => p.name === HASHES)?.value;
+  if (!text) return {};
+  try {
+    const v = JSON.parse(text) as Record<string, Partial<RecordedArtifact>>;
+    const out: Record<string, RecordedArtifact> = {};
+    for (const [name, r] of Object.entries(v ?? {})) {
+      if (r && typeof r.hash === 'string') out[name] = { hash: r.hash, size: typeof r.size === 'number' ? r.size : 0, type: typeof r.type === 'string' ? r.type : 'Artifact' };
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+/** Every recorded artifact of a run by its object key: the key names one node's output, wherever it is passed on to. */
+function recordedByKey(nodes: { readonly [id: string]: NodeWithOutputs }): Map<string, RecordedArtifact> {
+  const out = new Map<string, RecordedArtifact>();
+  for (const n of Object.values(nodes)) {
+    const rec = recordedArtifacts(n);
+    for (const a of n.outputs?.artifacts ?? []) {
+      const r = rec[a.name];
+      if (r && a.s3?.key) out.set(a.s3.key, r);
+    }
+  }
+  return out;
+}
 
 interface ArgoParam { readonly name: string; readonly value?: string; readonly valueFrom?: { readonly parameter?: string } }
 interface ArgoArtifact { readonly name: string; readonly from?: string; readonly s3?: { readonly key?: string; readonly bucket?: string }; readonly [k: string]: unknown }
@@ -74,6 +115,7 @@ export function runOutputs(wf: WorkflowLike): Record<string, RunOutputValue> {
     ...(root?.outputs?.parameters ?? []).map((p) => p.name), ...(root?.outputs?.artifacts ?? []).map((a) => a.name),
   ]);
   const bucket = status.artifactRepositoryRef?.artifactRepository?.s3?.bucket;
+  const recorded = recordedByKey(nodes);
 
   // a task of the entry DAG by its DAG task name (retry attempts and loop iterations are not tasks of it)
   const taskNode = (task: string): NodeWithOutputs | undefined =>
@@ -96,7 +138,8 @@ export function runOutputs(wf: WorkflowLike): Record<string, RunOutputValue> {
       const key = art?.s3?.key;
       if (!art || !key) continue;
       const b = art.s3?.bucket ?? bucket;
-      out[n] = { kind: 'artifact', type: s?.kind === 'artifact' ? s.artifactType : 'Artifact', hash: '', path: key, uri: b ? `s3://${b}/${key}` : key, metadata: {} };
+      const r = recorded.get(key);
+      out[n] = { kind: 'artifact', type: s?.kind === 'artifact' ? s.artifactType : (r?.type ?? 'Artifact'), hash: r?.hash ?? '', path: key, uri: b ? `s3://${b}/${key}` : key, metadata: {} };
       continue;
     }
     const p = root?.outputs?.parameters?.find((x) => x.name === n && x.value !== undefined)
@@ -121,4 +164,24 @@ function parseValue(text: string, s: OutputSpecLike | undefined): JsonValue {
   } catch {
     return text;
   }
+}
+
+/**
+ * The artifacts a run's tasks produced, as `sluice show` lists a local run's: for each task its
+ * last attempt's recorded outputs (content hash, size, type), in task order then output name.
+ * Consumers are not known from the node status (empty).
+ */
+export function runArtifacts(wf: WorkflowLike, tasks: ReadonlyMap<string, ClusterTask>): ArtifactView[] {
+  const nodes = (wf.status?.nodes ?? {}) as { readonly [id: string]: NodeWithOutputs };
+  const out: ArtifactView[] = [];
+  for (const t of tasks.values()) {
+    const node = nodes[t.podNodes[t.podNodes.length - 1] ?? ''];
+    if (!node) continue;
+    const rec = recordedArtifacts(node);
+    for (const name of Object.keys(rec).sort()) {
+      const r = rec[name] as RecordedArtifact;
+      out.push({ name: `${t.key}.${name}`, task: t.key, output: name, type: r.type, size: r.size, hash: r.hash, metadata: {}, consumers: [] });
+    }
+  }
+  return out;
 }

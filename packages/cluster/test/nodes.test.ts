@@ -64,3 +64,20 @@ describe('Argo node status as Sluice tasks', () => {
     expect(argoNodeId('wf-x2k9p', 'wf-x2k9p.b')).toBe('wf-x2k9p-2415953951');
   });
 });
+
+describe("a node status the controller compressed (status.compressedNodes: a Workflow's JSON over 1 MiB)", () => {
+  test('the backend reads the same tasks from it as from status.nodes; show and runs see them', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { ArgoBackend } = await import('../src/backend.ts');
+    const plain = failedWorkflow() as WorkflowLike & { status: { nodes: object } };
+    const packed = structuredClone(plain) as unknown as { status: Record<string, unknown> };
+    packed.status.compressedNodes = gzipSync(Buffer.from(JSON.stringify(plain.status.nodes))).toString('base64');
+    delete packed.status.nodes;
+    expect(clusterTasks(packed as unknown as WorkflowLike).size).toBe(0); // what the API server hands a client
+    const kube = { contextName: 'ctx', namespace: 'ns', path: (v: string, p: string, n?: string) => `/apis/${v}/namespaces/ns/${p}${n ? `/${n}` : ''}`, get: async () => structuredClone(packed), ok: async () => ({ items: [structuredClone(packed)] }) };
+    const b = new ArgoBackend(kube as never);
+    const shown = await b.show('demo-abcde');
+    expect(Object.fromEntries(shown.tasks.map((t) => [t.key, t.state]))).toEqual(Object.fromEntries([...clusterTasks(plain)].map(([k, t]) => [k, t.state === 'pending' ? 'waiting' : t.state])));
+    expect((await b.runs())[0]?.counts.total).toBe(clusterTasks(plain).size);
+  });
+});

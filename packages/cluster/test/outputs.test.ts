@@ -82,3 +82,33 @@ describe("a cluster run's outputs (status.outputs is empty on v4.0.5)", () => {
     expect(events.at(-1)).toEqual({ type: 'run.finished', time: 0, runId: W, status: 'succeeded', outputs: expected });
   });
 });
+
+describe('the content hashes a pod recorded (the sluice-artifacts output parameter)', () => {
+  const MODEL_HASH = 'f'.repeat(64);
+  const recorded = (wf: Obj): Obj => {
+    const w = structuredClone(wf);
+    const pick = w.status.nodes[`${W}-pick`];
+    pick.outputs.parameters.push({ name: 'sluice-artifacts', value: JSON.stringify({ model: { hash: MODEL_HASH, size: 1234, type: 'Model' } }) });
+    return w;
+  };
+
+  test('a pipeline output artifact carries the hash of the node that produced it (by its key), however it is reached', () => {
+    for (const rootOutputs of [true, false]) {
+      const out = runOutputs(recorded(workflow({ rootOutputs })) as unknown as WorkflowLike);
+      expect(out.model).toEqual({ ...expected.model, hash: MODEL_HASH });
+    }
+  });
+
+  test('show lists every task artifact with hash, size and type, and prints the short hash', async () => {
+    const v = await new ArgoBackend(fakeKube(recorded(workflow({ rootOutputs: false })))).show(W);
+    expect(v.artifacts).toEqual([{ name: 'pick.model', task: 'pick', output: 'model', type: 'Model', size: 1234, hash: MODEL_HASH, metadata: {}, consumers: [] }]);
+    expect(formatClusterOutputs(v.outputs!)).toContain(`  model     Model  sha256:${MODEL_HASH.slice(0, 16)}  s3://sluice-artifacts/${W}/${W}-pick/model.tgz\n`);
+  });
+
+  test('nothing recorded (a container step, an unreadable value): the hash stays empty and nothing is listed', async () => {
+    const w = recorded(workflow({ rootOutputs: false }));
+    w.status.nodes[`${W}-pick`].outputs.parameters.at(-1).value = 'not json';
+    expect((runOutputs(w as unknown as WorkflowLike).model as { hash: string }).hash).toBe('');
+    expect((await new ArgoBackend(fakeKube(w)).show(W)).artifacts).toEqual([]);
+  });
+});

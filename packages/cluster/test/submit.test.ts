@@ -19,6 +19,9 @@ test('the compiled component hashes are those of the bundle as plain node loads 
     expect(Object.keys(sub.ir.components).sort()).toEqual(Object.keys(pod.components).sort());
     const args = JSON.stringify(sub.templates);
     for (const hash of Object.keys(pod.components)) expect(args).toContain(hash);
+    // the step with an output artifact declares the parameter its pod records the artifacts' hashes in
+    const shout = sub.templates.flatMap((t) => (t.spec as { templates: { name: string; outputs?: { parameters?: unknown[] } }[] }).templates).find((t) => t.name === 'shout');
+    expect(shout?.outputs?.parameters).toContainEqual({ name: 'sluice-artifacts', valueFrom: { path: '/tmp/sluice/outputs/parameters/sluice-artifacts', default: '{}' } });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@ export { resolveCollectedArtifacts, CollectError, ARTIFACT_ORDER_FLAG } from './
 export { importPipelineFile, loadPipelineFile, loadSluicePipeline, toLoadedPipeline } from './load.ts';
 export type { FunctionRuntime, LoadedPipeline, ParseResult } from './types.ts';
 export { checkArtifactName } from './names.ts';
+export { contentHash } from './content-hash.ts';
 export { decodeBase64, parseParamText } from './encoding.ts';
 export { crashPoint, crashArmed } from './crash.ts';
 export { LineClock, stampStdio, timedLines, timesFileOf } from './log-times.ts';

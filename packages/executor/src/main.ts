@@ -9,7 +9,8 @@ import type { ArtifactInputSpec } from './artifacts.ts';
 import { EXIT, executeStep, type StepResult, type StepSpec } from './step.ts';
 import { podTrackingRefusal, sendPodTracking } from './tracking.ts';
 import { ARTIFACT_ORDER_FLAG, CollectError, resolveCollectedArtifacts } from './collect.ts';
-import { decodeBase64 } from '@sluice/sdk';
+import { decodeBase64, OUTPUT_LAYOUT } from '@sluice/sdk';
+import { contentHash } from './content-hash.ts';
 
 /** Arguments of `sluice exec` (see ARCHITECTURE.md, "The executor contract"). */
 export interface ExecArgs {
@@ -225,7 +226,24 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
       if (final.status === 'succeeded') final = { status: 'failed', message: (e as Error).message };
     }
   }
-  return writeResult(args.outputs, final, strings);
+  const code = writeResult(args.outputs, final, strings);
+  if (!fromSpec && final.status === 'succeeded') {
+    // a pod: Argo records no content hash of an artifact, so each output's hash, size and type go
+    // out as one more output parameter (declared by `sluice submit`); the local runner hashes them itself
+    const hashes: Record<string, { hash: string; size: number; type: string }> = {};
+    for (const [name, a] of Object.entries(final.artifacts)) {
+      if (!existsSync(a.path)) continue;
+      try {
+        const { hash, size } = await contentHash(a.path);
+        hashes[name] = { hash, size, type: (runtime.ir.outputs[name] as { artifactType?: string } | undefined)?.artifactType ?? 'Artifact' };
+      } catch (e) {
+        process.stderr.write(`sluice exec: output ${name} has no content hash: ${(e as Error).message}\n`);
+      }
+    }
+    mkdirSync(join(args.outputs, OUTPUT_LAYOUT.parameters), { recursive: true });
+    writeFileSync(join(args.outputs, OUTPUT_LAYOUT.parameters, OUTPUT_LAYOUT.artifactHashes), JSON.stringify(hashes));
+  }
+  return code;
 }
 
 /**

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { contentHash as executorContentHash } from '@sluice/executor/content-hash';
 import { RunnerError } from '../errors.ts';
 
 export { checkArtifactName } from '@sluice/executor/names';
@@ -14,39 +13,18 @@ export function resolveInside(root: string, ...parts: string[]): string {
   return p;
 }
 
-async function hashFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /**
  * Content hash of a file (sha256 of its bytes) or a directory (sha256 of its sorted listing:
- * `d <path>` and `f <path> <sha256>` lines). Symbolic links are refused.
+ * `d <path>` and `f <path> <sha256>` lines). Symbolic links are refused. The executor's function
+ * (what a pod records for its outputs), with the runner's error.
  */
 export async function contentHash(path: string): Promise<{ hash: string; size: number }> {
-  const st = await lstat(path);
-  if (st.isFile()) return { hash: await hashFile(path), size: st.size };
-  if (!st.isDirectory()) throw new RunnerError('artifact.kind', `${path} is neither a file nor a directory`);
-  const lines: string[] = [];
-  let size = 0;
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
-    for (const e of entries) {
-      const full = join(dir, e.name);
-      const rel = relative(path, full).split(sep).join('/');
-      if (e.isDirectory()) {
-        lines.push(`d ${rel}`);
-        await walk(full);
-      } else if (e.isFile()) {
-        lines.push(`f ${rel} ${await hashFile(full)}`);
-        size += statSync(full).size;
-      } else throw new RunnerError('artifact.kind', `${full}: only files and directories can be artifacts`);
-    }
-  };
-  await walk(path);
-  lines.sort();
-  return { hash: createHash('sha256').update(lines.join('\n')).digest('hex'), size };
+  try {
+    return await executorContentHash(path);
+  } catch (e) {
+    if (e instanceof Error && e.name === 'ExecutorError') throw new RunnerError((e as Error & { code: string }).code, e.message);
+    throw e;
+  }
 }
 
 /**

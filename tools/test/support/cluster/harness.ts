@@ -117,6 +117,39 @@ function controllerConfig(s3: S3Connection): Record<string, string> {
   };
 }
 
+/**
+ * Starts one server of the harness from tools/.bin under the watchdog (its log in `tmp`, its
+ * process group stopped by the harness's stop()) and waits until `ready` says it serves; a server
+ * that exits first, or is not ready in time, fails the start with the tail of its log.
+ */
+async function startServer(
+  procs: Proc[],
+  tmp: string,
+  s: { name: string; args: string[]; env?: Record<string, string>; readyWhen: string; timeoutMs: number; ready: () => Promise<boolean> },
+): Promise<Proc> {
+  const proc = startProcess(s.name, tmp, path.join(binDir, s.name), s.args, s.env ?? {});
+  procs.push(proc);
+  await waitFor(s.readyWhen, proc, s.timeoutMs, s.ready);
+  return proc;
+}
+
+/** Submits a one-step workflow and waits for it: true once it succeeded (the controller runs workflows end to end). */
+async function firstWorkflow(client: KubeClient, ns: string): Promise<boolean> {
+  const wf = (await client.ok('POST', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/workflows`, {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: { generateName: 'harness-ready-' },
+    spec: { entrypoint: 'main', templates: [{ name: 'main', container: { image: 'busybox', command: ['true'] } }] },
+  })) as { metadata: { name: string } };
+  for (let i = 0; i < 200; i++) {
+    const got = (await client.ok('GET', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/workflows/${wf.metadata.name}`)) as { status?: { phase?: string; message?: string } };
+    if (got.status?.phase === 'Succeeded') return true;
+    if (got.status?.phase === 'Failed' || got.status?.phase === 'Error') throw new Error(`first workflow ${got.status.phase}: ${got.status.message}`);
+    await sleep(250);
+  }
+  return false;
+}
+
 export async function startHarness(opts: {
   kube: KubeConnection;
   tmpDir: string;
@@ -191,48 +224,29 @@ export async function startHarness(opts: {
 
     const stages = path.join(tmp, 'kwok-stages.yaml');
     writeFileSync(stages, kwokStages(kubeletPort));
-    const kwok = startProcess('kwok', tmp, path.join(binDir, 'kwok'), [
-      `--config=${stages}`,
-      `--kubeconfig=${opts.kube.kubeconfig}`,
-      `--manage-single-node=${NODE_NAME}`,
-      '--node-ip=127.0.0.1',
-      '--cidr=127.200.0.0/16',
-    ]);
-    procs.push(kwok);
-    await waitFor('the kwok node to be Ready', kwok, 60_000, async () => {
-      const node = (await client.ok('GET', `/api/v1/nodes/${NODE_NAME}`)) as { status?: { conditions?: { type: string; status: string }[] } };
-      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    await startServer(procs, tmp, {
+      name: 'kwok',
+      args: [`--config=${stages}`, `--kubeconfig=${opts.kube.kubeconfig}`, `--manage-single-node=${NODE_NAME}`, '--node-ip=127.0.0.1', '--cidr=127.200.0.0/16'],
+      readyWhen: 'the kwok node to be Ready',
+      timeoutMs: 60_000,
+      ready: async () => {
+        const node = (await client.ok('GET', `/api/v1/nodes/${NODE_NAME}`)) as { status?: { conditions?: { type: string; status: string }[] } };
+        return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+      },
     });
     timings.kwok = (Date.now() - t0) / 1000;
     log(`kwok node ${NODE_NAME} Ready in ${timings.kwok}s`);
 
     t0 = Date.now();
-    const ctrl = startProcess(
-      'workflow-controller',
-      tmp,
-      path.join(binDir, 'workflow-controller'),
+    await startServer(procs, tmp, {
+      name: 'workflow-controller',
       // Its own namespace and the only one it watches (other suites share the API server).
-      [`--kubeconfig=${opts.kube.kubeconfig}`, `--namespace=${ns}`, `--managed-namespace=${ns}`, `--configmap=${CONTROLLER_CONFIGMAP}`, '--loglevel=info'],
-      { DEFAULT_REQUEUE_TIME: '1s', LEADER_ELECTION_DISABLE: 'true' },
-    );
-    procs.push(ctrl);
-
-
-    // The controller is ready when it has reconciled a trivial workflow end to end.
-    await waitFor('the workflow controller to run a first workflow', ctrl, 120_000, async () => {
-      const wf = (await client.ok('POST', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/workflows`, {
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'Workflow',
-        metadata: { generateName: 'harness-ready-' },
-        spec: { entrypoint: 'main', templates: [{ name: 'main', container: { image: 'busybox', command: ['true'] } }] },
-      })) as { metadata: { name: string } };
-      for (let i = 0; i < 200; i++) {
-        const got = (await client.ok('GET', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/workflows/${wf.metadata.name}`)) as { status?: { phase?: string; message?: string } };
-        if (got.status?.phase === 'Succeeded') return true;
-        if (got.status?.phase === 'Failed' || got.status?.phase === 'Error') throw new Error(`first workflow ${got.status.phase}: ${got.status.message}`);
-        await sleep(250);
-      }
-      return false;
+      args: [`--kubeconfig=${opts.kube.kubeconfig}`, `--namespace=${ns}`, `--managed-namespace=${ns}`, `--configmap=${CONTROLLER_CONFIGMAP}`, '--loglevel=info'],
+      env: { DEFAULT_REQUEUE_TIME: '1s', LEADER_ELECTION_DISABLE: 'true' },
+      // The controller is ready when it has reconciled a trivial workflow end to end.
+      readyWhen: 'the workflow controller to run a first workflow',
+      timeoutMs: 120_000,
+      ready: () => firstWorkflow(client, ns),
     });
     timings.controller = (Date.now() - t0) / 1000;
     log(`workflow controller ran a first workflow in ${timings.controller}s (host executor: ${executor.mode})`);

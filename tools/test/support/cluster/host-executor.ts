@@ -20,6 +20,9 @@
 //   4. kubelet: pod status: Running, then Succeeded/Failed with the init/main/wait container
 //            states and exit codes; the step deadline (ARGO_DEADLINE) and the pod's
 //            activeDeadlineSeconds are enforced; a deleted pod's process group is killed.
+// An input artifact outside /tmp/<dir>/ (the over-limit bundle at /sluice/bundle) is bind-mounted
+// at its path. The agent pod (http templates) runs the workflow's WorkflowTaskSet tasks instead.
+
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,6 +35,31 @@ import type { KubeClient } from '../kube/client.ts';
 import { getObject, listKeys, s3Client, type S3Connection } from './s3.ts';
 
 const EXECUTOR_PREFIX = '/var/run/argo/argoexec';
+const AGENT_LABEL = 'workflows.argoproj.io/component';
+/**
+ * No cluster DNS or kube-proxy here: an http task's `<service>.<namespace>.svc` URL is sent to the
+ * `host:port` this annotation of the Service names (a test's server on 127.0.0.1).
+ */
+export const SERVICE_ADDRESS_ANNOTATION = 'host-executor.sluice.dev/address';
+
+/** Argo's `http` template, as far as the agent uses it. */
+export interface HttpTemplate {
+  url: string;
+  method?: string;
+  headers?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  body?: string;
+  bodyFrom?: unknown;
+  timeoutSeconds?: number;
+  successCondition?: string;
+}
+
+/** One http task the agent ran: the request as the controller rendered it, and its result. */
+export interface AgentRequest {
+  workflow: string;
+  nodeId: string;
+  http?: HttpTemplate;
+  result: { phase: string; message?: string };
+}
 
 export interface HostExecutorOptions {
   kube: KubeClient;
@@ -206,6 +234,7 @@ function canUnshare(): boolean {
 
 export class HostExecutor {
   readonly records: PodRecord[] = [];
+  readonly agentRequests: AgentRequest[] = [];
   private readonly handled = new Map<string, { kill: (why: string) => void; done: Promise<void> }>();
   private readonly running = new Set<string>();
   private stopped = false;
@@ -395,6 +424,7 @@ export class HostExecutor {
   // ---- one pod ---------------------------------------------------------------------------
 
   private async runPod(pod: Pod, onKill: (k: (why: string) => void) => void): Promise<void> {
+    if (pod.metadata.labels?.[AGENT_LABEL] === 'agent') return this.runAgent(pod, onKill);
     const { namespace: ns, name } = pod.metadata;
     const main = pod.spec.containers.find((c) => c.name === 'main');
     const wait = pod.spec.containers.find((c) => c.name === 'wait');
@@ -422,9 +452,19 @@ export class HostExecutor {
       ...(tmpl.outputs?.parameters ?? []).map((p) => p.valueFrom?.path),
     ].filter((p): p is string => typeof p === 'string' && p !== '');
     const roots = new Map<string, string>(); // pod root -> host dir
+    // An input artifact elsewhere (the bundle `sluice submit` puts in the artifact repository, at
+    // /sluice/bundle): its own per-pod file or directory, bind-mounted at its path, as Argo mounts
+    // the input-artifacts volume there.
+    const inputMounts = new Map<string, string>(); // pod path -> host path
+    const inputPaths = new Set((tmpl.inputs?.artifacts ?? []).map((a) => a.path).filter((p): p is string => !!p).map((p) => path.posix.normalize(p)));
     for (const p of podPaths) {
-      const m = /^\/tmp\/([^/]+)\//.exec(path.posix.normalize(p));
-      if (!m) throw new Error(`pod path ${p} is not under /tmp/<dir>/: the host executor maps only such paths`);
+      const n = path.posix.normalize(p);
+      const m = /^\/tmp\/([^/]+)\//.exec(n);
+      if (!m && inputPaths.has(n) && n.startsWith('/') && n !== '/' && this.isolation === 'mount-namespace') {
+        inputMounts.set(n, path.join(podDir, 'inputs', n.slice(1).replace(/\//g, '_')));
+        continue;
+      }
+      if (!m) throw new Error(`pod path ${p} is not under /tmp/<dir>/: the host executor maps only such paths (and input artifacts elsewhere, in a mount namespace)`);
       const root = `/tmp/${m[1]}`;
       if (!roots.has(root)) roots.set(root, path.join(podDir, 'fs', m[1]!));
     }
@@ -477,6 +517,7 @@ export class HostExecutor {
     const hostPath = (p: string): string => {
       const n = path.posix.normalize(p);
       if (this.isolation === 'shared-host-paths') return n;
+      for (const [at, host] of inputMounts) if (n === at || n.startsWith(`${at}/`)) return path.join(host, n.slice(at.length));
       for (const [root, dir] of roots) if (n === root || n.startsWith(`${root}/`)) return path.join(dir, n.slice(root.length));
       throw new Error(`pod path ${p} has no root`);
     };
@@ -509,6 +550,16 @@ export class HostExecutor {
     // ---- init: input artifacts
     try {
       for (const art of tmpl.inputs?.artifacts ?? []) await this.loadArtifact(ns, tmpl, art, hostPath, podDir);
+      // the mount points on the host: an empty directory or file of the artifact's kind
+      for (const [at, host] of inputMounts) {
+        if (!existsSync(host)) mkdirSync(host, { recursive: true }); // an optional artifact not supplied
+        if (statSync(host).isDirectory()) mkdirSync(at, { recursive: true });
+        else if (!existsSync(at)) {
+          mkdirSync(path.posix.dirname(at), { recursive: true });
+          writeFileSync(at, '');
+        }
+        volumeMounts.unshift([host, at]);
+      }
     } catch (err) {
       record.initError = (err as Error).message;
       record.finishedAt = Date.now();
@@ -714,6 +765,82 @@ export class HostExecutor {
     );
     if (res.status === 404) return; // deleted meanwhile
     if (res.status >= 300) throw new Error(`patch pod status ${pod.metadata.name}: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+
+  // ---- the agent pod (argoexec agent): http templates -------------------------------------
+
+  /**
+   * The workflow's agent pod (`argoexec agent main`): runs the `http` tasks the controller puts in
+   * the WorkflowTaskSet named by the workflow, as the agent does (the request as the controller
+   * rendered it; 2xx is success, the body is `outputs.result`), and writes each result into the
+   * task set's status. Runs until the controller deletes the pod (the workflow ended).
+   */
+  private async runAgent(pod: Pod, onKill: (k: (why: string) => void) => void): Promise<void> {
+    const { namespace: ns, name } = pod.metadata;
+    const main = pod.spec.containers.find((c) => c.name === 'main');
+    const workflow = main?.env?.find((e) => e.name === 'ARGO_WORKFLOW_NAME')?.value ?? pod.metadata.labels?.['workflows.argoproj.io/workflow'] ?? '';
+    let stop = false;
+    const record: PodRecord = { namespace: ns, name, uid: pod.metadata.uid, workflow, nodeId: '', template: 'agent', command: ['argoexec', 'agent', 'main'], startedAt: Date.now(), isolation: this.isolation };
+    this.records.push(record);
+    onKill((why) => {
+      record.killed ??= why;
+      stop = true;
+    });
+    const startedAt = isoNow();
+    await this.patchStatus(pod, {
+      phase: 'Running',
+      startTime: startedAt,
+      hostIP: '127.0.0.1',
+      initContainerStatuses: [this.ctrStatus('init', { terminated: { exitCode: 0, reason: 'Completed', startedAt, finishedAt: startedAt } })],
+      containerStatuses: [this.ctrStatus('main', { running: { startedAt } }, true)],
+    });
+    const taskSet = `/apis/argoproj.io/v1alpha1/namespaces/${ns}/workflowtasksets/${workflow}`;
+    const done = new Set<string>();
+    while (!stop && !this.stopped) {
+      const ts = (await this.getObj(taskSet)) as { spec?: { tasks?: Record<string, Template & { http?: HttpTemplate }> }; status?: { nodes?: Record<string, unknown> } } | undefined;
+      for (const [nodeId, tmpl] of Object.entries(ts?.spec?.tasks ?? {})) {
+        if (done.has(nodeId) || ts?.status?.nodes?.[nodeId]) continue;
+        done.add(nodeId);
+        const result = tmpl.http ? await this.httpTask(ns, tmpl.http) : { phase: 'Failed', message: 'agent cannot execute: only http tasks are emulated' };
+        this.agentRequests.push({ workflow, nodeId, ...(tmpl.http ? { http: tmpl.http } : {}), result });
+        const res = await this.o.kube.request('PATCH', `${taskSet}/status`, { status: { nodes: { [nodeId]: result } } }, 'application/merge-patch+json');
+        if (res.status >= 300) this.log(`host executor: agent ${name}: patch task set status: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
+      }
+      await sleep(300);
+    }
+    record.finishedAt = Date.now();
+  }
+
+  /** One http task, as argoexec's agent sends it; a Service URL goes where the Service says (see tools/README.md). */
+  private async httpTask(ns: string, h: HttpTemplate): Promise<{ phase: string; message?: string; outputs?: { result: string } }> {
+    if (h.successCondition) return { phase: 'Failed', message: 'successCondition is not emulated' };
+    if (h.bodyFrom) return { phase: 'Failed', message: 'bodyFrom is not emulated' };
+    try {
+      const url = new URL(h.url);
+      const svc = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?$/.exec(url.hostname);
+      if (svc) {
+        const service = await this.getObj(`/api/v1/namespaces/${svc[2]}/services/${svc[1]}`);
+        const address = (service?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[SERVICE_ADDRESS_ANNOTATION];
+        if (!address) throw new Error(`dial tcp: lookup ${url.hostname}: no such host (Service ${svc[2]}/${svc[1]} ${service ? `has no ${SERVICE_ADDRESS_ANNOTATION} annotation` : 'does not exist'})`);
+        url.host = address;
+      }
+      const headers: Record<string, string> = {};
+      for (const x of h.headers ?? []) {
+        if (x.valueFrom?.secretKeyRef) headers[x.name] = await this.secretValue(ns, x.valueFrom.secretKeyRef);
+        else headers[x.name] = x.value ?? '';
+      }
+      const res = await fetch(url, {
+        method: h.method ?? 'GET',
+        headers,
+        ...(h.body !== undefined && h.method !== 'GET' && h.method !== 'HEAD' ? { body: h.body } : {}),
+        ...(h.timeoutSeconds ? { signal: AbortSignal.timeout(h.timeoutSeconds * 1000) } : {}),
+      });
+      const body = await res.text();
+      const ok = res.status >= 200 && res.status < 300;
+      return { phase: ok ? 'Succeeded' : 'Failed', ...(ok ? {} : { message: `received non-2xx response code: ${res.status}` }), outputs: { result: body } };
+    } catch (err) {
+      return { phase: 'Failed', message: (err as Error).message };
+    }
   }
 
   // ---- environment (kubelet) -------------------------------------------------------------
