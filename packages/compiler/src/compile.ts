@@ -10,7 +10,7 @@ import { lowerBinding, lowerDag, lowerExitTask, scanScope, type ArgVal, type Low
 import { argoParamName, dnsLabel, NameRegistry } from './names.ts';
 import { renderDag, type RenderContext } from './render.ts';
 import { fitLimits } from './split.ts';
-import { SOURCE_MAP_ANNOTATION, SourceMapBuilder, sourceMapAnnotation, type SourceMap } from './sourcemap.ts';
+import { compactTasks, SOURCE_MAP_ANNOTATION, SourceMapBuilder, sourceMapAnnotation, type SourceMap } from './sourcemap.ts';
 import { paramText, synchronization, type ArgoObject } from './templates.ts';
 import { literalNeedsEncoding } from '@sluice/sdk';
 import { toYaml, type YamlValue } from './yaml.ts';
@@ -171,6 +171,7 @@ function lowerContext(ir: PipelineIR, options: CompileOptions, issues: SluiceIss
     leaf: new Map(),
     byTaskKey: new Map(),
     effective: new Map(),
+    plainLeaf: new Map(),
     nested,
     requestNested: (hash, comp, displayName) => {
       // A display name is a template annotation in Argo: one template per distinct name.
@@ -242,7 +243,8 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
   const entryOf = (templateList: readonly ArgoObject[], annotation: string | undefined) => entryObject(kind, options, m, { ...spec, templates: templateList as YamlValue }, annotation);
 
   // Size: measured on the entry object with a full-size annotation stand-in, then split if needed.
-  const provisional = sourceMapAnnotation(map.build(ir.name));
+  const renamed = compactTasks(map.build(ir.name));
+  const provisional = sourceMapAnnotation(map.build(ir.name), renamed);
   // Room for each template's `"document":"<library>"` in the final annotation.
   const envelope = jsonBytes(entryOf([], `${provisional}${' '.repeat(templates.length * 96)}`));
   const library = (name: string, list: readonly ArgoObject[]) => libraryObject(name, m, args.parameters, list);
@@ -250,7 +252,7 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
   const split = placement.libraries ? placement : undefined;
   const libraries = split ? split.libraries.map((l) => { map.placeIn(l.name, l.templates.filter((t) => t.dag !== undefined).map((t) => t.name as string)); return library(l.name, l.templates); }) : [];
   const sourceMap = map.build(ir.name);
-  const annotation = sourceMapAnnotation(sourceMap);
+  const annotation = sourceMapAnnotation(sourceMap, renamed);
   const entry = entryOf(split ? split.entry : templates, annotation);
   checkDocuments(split, templates, placement.entryBytes, annotation, ir.name, issues);
   return { objects: [...libraries, entry], sourceMap };

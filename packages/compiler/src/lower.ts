@@ -5,7 +5,7 @@
  */
 import type {
   ComponentIR, ConditionIR, IOSpec, JsonValue, LoopIR, NodeIR, NodeKind, ParamType, PipelineComponentIR, PredicateIR, PredicateKind,
-  TaskIR, ValueIR, ValueKind,
+  TaskIR, TaskOptionsIR, ValueIR, ValueKind,
 } from '@sluice/sdk';
 import { compareMode, encodeBase64, literalNeedsEncoding } from '@sluice/sdk';
 import { argoParamName } from './names.ts';
@@ -70,6 +70,12 @@ export interface Scope {
 }
 
 export interface LowerContext extends TemplateContext {
+  /**
+   * Memo of the leaf template of plain tasks (nothing collected, encoded or chosen by a condition):
+   * component hash -> task options object -> input names -> template name and whether its cache
+   * key chains; the same answer as {@link leafTemplateFor}'s own memo, without making its key.
+   */
+  readonly plainLeaf: Map<string, Map<TaskOptionsIR, Map<string, { readonly name: string; readonly chained: boolean }>>>;
   /** Nested pipeline components: hash -> template name (rendered by the caller of `lower`). */
   readonly nested: Map<string, string>;
   readonly requestNested: (hash: string, comp: PipelineComponentIR, displayName: string | undefined) => string;
@@ -207,7 +213,10 @@ const PRED: Record<PredicateKind, (p: PredicateIR, scope: Scope, ctx: LowerConte
   not: (p, scope, ctx, path, uses) => ({ k: 'not', arg: PRED[(p as { arg: PredicateIR }).arg.kind]((p as { arg: PredicateIR }).arg, scope, ctx, path, uses) }),
 };
 
-type NodeLowerer = (node: NodeIR, scope: Scope, ctx: LowerContext) => LTask[];
+type NodeLowerer = (node: NodeIR, scope: Scope, ctx: LowerContext, into: LTask[]) => void;
+
+const NO_COLLECTED: ReadonlyMap<string, string> = new Map();
+const NO_ARTS: LTask['arts'] = Object.freeze([]);
 
 const NO_ONE_OF: ReadonlyMap<string, number> = new Map();
 const NO_ENCODED: ReadonlySet<string> = new Set();
@@ -234,10 +243,10 @@ function encodedInputs(t: TaskIR, comp: ComponentIR): ReadonlySet<string> {
   return out ?? NO_ENCODED;
 }
 
-function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
+function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): void {
   const path = `${scope.path}/${t.id}`;
   const comp = ctx.ir.components[t.component];
-  if (!comp) return []; // reported by validation
+  if (!comp) return; // reported by validation
   let call: string;
   let chained = false;
   if (comp.kind === 'pipeline') {
@@ -245,14 +254,34 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
     const shown = t.options.displayName === undefined ? undefined : argoDisplayName(t.options.displayName, `${path}/options.displayName`, ctx.issues);
     call = ctx.requestNested(t.component, comp, shown);
   } else {
-    const collected = new Map<string, string>();
+    let collected = NO_COLLECTED;
     const outs = scope.collected.get(t.id);
-    if (outs) for (const o of [...outs].sort()) collected.set(o, collectPrefix(scope.id, t.id, o));
-    call = leafTemplateFor(t, t.component, comp, path, ctx, collected, encodedInputs(t, comp), oneOfArtifacts(t, comp));
-    chained = cacheMode(effectiveOptions(ctx, comp, t), collected.size > 0) === 'inputs';
+    if (outs) {
+      const c = new Map<string, string>();
+      for (const o of [...outs].sort()) c.set(o, collectPrefix(scope.id, t.id, o));
+      collected = c;
+    }
+    const encoded = encodedInputs(t, comp);
+    const oneOf = oneOfArtifacts(t, comp);
+    let memo: Map<string, { readonly name: string; readonly chained: boolean }> | undefined;
+    let sig = '';
+    if (collected.size === 0 && encoded.size === 0 && oneOf.size === 0) {
+      for (const k in t.inputs) sig = sig ? `${sig},${k}` : k;
+      let byOptions = ctx.plainLeaf.get(t.component);
+      if (!byOptions) ctx.plainLeaf.set(t.component, (byOptions = new Map()));
+      memo = byOptions.get(t.options);
+      if (!memo) byOptions.set(t.options, (memo = new Map()));
+    }
+    const known = memo?.get(sig);
+    if (known) ({ name: call, chained } = known);
+    else {
+      call = leafTemplateFor(t, t.component, comp, path, ctx, collected, encoded, oneOf);
+      chained = cacheMode(effectiveOptions(ctx, comp, t), collected.size > 0) === 'inputs';
+      memo?.set(sig, { name: call, chained });
+    }
   }
   const params: { name: string; val: ArgVal }[] = [];
-  const arts: { name: string; ref: Ref; optional?: boolean }[] = [];
+  let arts: { name: string; ref: Ref; optional?: boolean }[] | undefined;
   const keyed: { name: string; key: string }[] = [];
   const uses: string[] = [];
   afterIds(t.after, scope, uses);
@@ -280,13 +309,13 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
       if (val.k === 'oneOf' && v.kind === 'oneOf') {
         // Argo's validation refuses `fromExpression` on DAG task arguments: each option is its own
         // optional argument (only the branch that ran resolves) and the executor takes the one given.
-        if (comp.kind === 'function') v.options.forEach((o, i) => arts.push({ name: oneOfArtifactInput(name, i), ref: { k: 'out', task: o.task, output: o.output, art: true }, optional: true }));
+        if (comp.kind === 'function') v.options.forEach((o, i) => (arts ??= []).push({ name: oneOfArtifactInput(name, i), ref: { k: 'out', task: o.task, output: o.output, art: true }, optional: true }));
         else ctx.issues.push({ code: 'argo.oneOf', path: ipath, message: 'takes an artifact chosen by a condition, which on Argo only a function component can receive', hint: 'take it in a function component and hand on what it produces' });
-      } else if (val.k !== 'lit') arts.push({ name: argoParamName(name), ref: val });
+      } else if (val.k !== 'lit') (arts ??= []).push({ name: argoParamName(name), ref: val });
       if (chained) params.push({ name: cacheKeyInput(name), val: artifactCacheKey(v, scope, ctx) });
     } else params.push({ name: argoParamName(name), val });
   }
-  return [{ id: t.id, name: t.id, call, params, arts, ...(keyed.length ? { keyed } : {}), contains: [t.id], uses }];
+  into.push(keyed.length ? { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, keyed, contains: [t.id], uses } : { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, contains: [t.id], uses });
 }
 
 /** What Argo's controller accepts as a node display name (`displayNameRegex` in its operator). */
@@ -311,11 +340,11 @@ function nestedOptions(t: TaskIR, comp: PipelineComponentIR, path: string, ctx: 
   }
 }
 
-function lowerCondition(c: ConditionIR, scope: Scope, ctx: LowerContext): LTask[] {
+function lowerCondition(c: ConditionIR, scope: Scope, ctx: LowerContext, into: LTask[]): void {
   const uses: string[] = [];
   afterIds(c.after, scope, uses);
   const pred = PRED[c.predicate.kind](c.predicate, scope, ctx, `${scope.path}/${c.id}/predicate`, uses);
-  const out: LTask[] = [];
+  const out = into;
   const branch = (nodes: readonly NodeIR[], id: string, name: string, negate: boolean): void => {
     if (!nodes.length) return;
     const dag = lowerDag(nodes, ctx.names.take(name), scope, ctx);
@@ -326,10 +355,9 @@ function lowerCondition(c: ConditionIR, scope: Scope, ctx: LowerContext): LTask[
   };
   branch(c.then, c.id, c.id, false);
   branch(c.else, `${c.id}/else`, `${c.id}-else`, true);
-  return out;
 }
 
-function lowerLoop(l: LoopIR, scope: Scope, ctx: LowerContext): LTask[] {
+function lowerLoop(l: LoopIR, scope: Scope, ctx: LowerContext, into: LTask[]): void {
   const path = `${scope.path}/${l.id}`;
   const uses: string[] = [];
   afterIds(l.after, scope, uses);
@@ -346,21 +374,21 @@ function lowerLoop(l: LoopIR, scope: Scope, ctx: LowerContext): LTask[] {
   const inner = [...uses];
   for (const t of body.tasks) { contains.push(...t.contains); inner.push(...t.uses); }
   const loopTask: LTask = { id: l.id, name: l.id, call: body, params: [], arts: [], items, loop: l.id, contains, uses: inner };
-  if (wrapName === undefined) return [loopTask];
+  if (wrapName === undefined) { into.push(loopTask); return; }
   // Argo limits iterations running at once with `parallelism` on the template that holds the loop task.
   const wrapper: LDag = { name: wrapName, tasks: [loopTask], parallelism: l.parallelism! };
-  return [{ id: `${l.id}/par`, name: l.id, call: wrapper, params: [], arts: [], contains, uses: inner }];
+  into.push({ id: `${l.id}/par`, name: l.id, call: wrapper, params: [], arts: [], contains, uses: inner });
 }
 
 const NODE: Record<NodeKind, NodeLowerer> = {
-  task: (n, s, c) => lowerTask(n as TaskIR, s, c),
-  condition: (n, s, c) => lowerCondition(n as ConditionIR, s, c),
-  loop: (n, s, c) => lowerLoop(n as LoopIR, s, c),
+  task: (n, s, c, into) => lowerTask(n as TaskIR, s, c, into),
+  condition: (n, s, c, into) => lowerCondition(n as ConditionIR, s, c, into),
+  loop: (n, s, c, into) => lowerLoop(n as LoopIR, s, c, into),
 };
 
 export function lowerDag(nodes: readonly NodeIR[], name: string, scope: Scope, ctx: LowerContext, parallelism?: number): LDag {
   const tasks: LTask[] = [];
-  for (const n of nodes) for (const t of NODE[n.kind](n, scope, ctx)) tasks.push(t);
+  for (const n of nodes) NODE[n.kind](n, scope, ctx, tasks);
   return parallelism === undefined ? { name, tasks } : { name, tasks, parallelism };
 }
 
@@ -370,5 +398,7 @@ export function lowerBinding(v: ValueIR, scope: Scope, ctx: LowerContext, path: 
 }
 
 export function lowerExitTask(t: TaskIR, scope: Scope, ctx: LowerContext): LTask[] {
-  return lowerTask(t, scope, ctx);
+  const tasks: LTask[] = [];
+  lowerTask(t, scope, ctx, tasks);
+  return tasks;
 }

@@ -100,12 +100,12 @@ function litText(v: JsonValue): string {
 interface DagState {
   readonly D: LDag;
   readonly root: boolean;
-  /** Argo task name of each task. */
-  readonly nameOf: Map<LTask, string>;
-  /** IR id -> the task of this DAG that holds it. */
-  readonly byId: Map<string, LTask>;
-  /** What each sub-DAG task must export for this DAG (key -> reference inside it). */
-  readonly requests: Map<LTask, Map<string, ArgVal>>;
+  /** Argo task name of each task (by position in `D.tasks`). */
+  readonly names: readonly string[];
+  /** IR id -> the position of the task of this DAG that holds it. */
+  readonly byId: Map<string, number>;
+  /** What each sub-DAG task (by position) must export for this DAG (key -> reference inside it). */
+  readonly requests: (Map<string, ArgVal> | undefined)[];
   /** References this DAG cannot resolve itself: they become its inputs. */
   readonly free: Map<string, Ref>;
 }
@@ -119,16 +119,20 @@ interface PendingTask {
   readonly withItems: YamlValue;
   readonly withParam: string | undefined;
   readonly params: ArgoObject[];
-  readonly arts: ArgoObject[];
+  arts: ArgoObject[];
 }
 
+/** Shared by tasks without artifact arguments; replaced by a real list when one is added. */
+const NO_ARTS: ArgoObject[] = [];
+
 /** Argo task names, unique in the DAG; none may start with a digit when `depends` is used. */
-function taskNames(D: LDag): Map<LTask, string> {
+function taskNames(D: LDag): string[] {
   const taken = new Set<string>();
-  const nameOf = new Map<LTask, string>();
-  for (const L of D.tasks) {
-    let base = dnsLabel(L.name);
-    if (/^[0-9]/.test(base)) {
+  const names: string[] = new Array(D.tasks.length);
+  for (let k = 0; k < D.tasks.length; k++) {
+    let base = dnsLabel(D.tasks[k]!.name);
+    const c = base.charCodeAt(0);
+    if (c >= 48 && c <= 57) {
       // Argo refuses digit-first names in `depends`; task ids never start with a digit (SDK name rule,
       // checked by validation), but derived names (branch and chunk templates) may.
       base = dnsLabel(`t-${base}`);
@@ -136,15 +140,16 @@ function taskNames(D: LDag): Map<LTask, string> {
     let n = base;
     for (let i = 2; taken.has(n); i++) n = `${base}-${i}`;
     taken.add(n);
-    nameOf.set(L, n);
+    names[k] = n;
   }
-  return nameOf;
+  return names;
 }
 
 function dagState(D: LDag, root: boolean): DagState {
-  const byId = new Map<string, LTask>();
-  for (const L of D.tasks) for (const id of L.contains) byId.set(id, L);
-  return { D, root, nameOf: taskNames(D), byId, requests: new Map(), free: new Map() };
+  const byId = new Map<string, number>();
+  const tasks = D.tasks;
+  for (let k = 0; k < tasks.length; k++) for (const id of tasks[k]!.contains) byId.set(id, k);
+  return { D, root, names: taskNames(D), byId, requests: new Array(tasks.length), free: new Map() };
 }
 
 function asFree(s: DagState, r: Ref): Resolved {
@@ -153,13 +158,13 @@ function asFree(s: DagState, r: Ref): Resolved {
   return { t: 'input', field: isArt(r) ? 'artifacts' : 'parameters', name: key };
 }
 
-/** Asks sub-DAG task `L` to export `ref` under `key`; the reference resolves to that export. */
-function viaExport(s: DagState, L: LTask, ref: Ref, field: Field): Resolved {
+/** Asks the sub-DAG task at `k` to export `ref` under `key`; the reference resolves to that export. */
+function viaExport(s: DagState, k: number, ref: Ref, field: Field): Resolved {
   const key = refKey(ref);
-  let m = s.requests.get(L);
-  if (!m) s.requests.set(L, (m = new Map()));
+  let m = s.requests[k];
+  if (!m) s.requests[k] = m = new Map();
   m.set(key, ref);
-  return { t: 'task', task: s.nameOf.get(L)!, field, name: key };
+  return { t: 'task', task: s.names[k]!, field, name: key };
 }
 
 /** Where reference `r` comes from, seen from this DAG. */
@@ -169,16 +174,17 @@ function resolve(s: DagState, r: Ref): Resolved {
     case 'param': return s.root && !r.art ? { t: 'wf', name: r.name } : asFree(s, r);
     case 'item': return asFree(s, r);
     case 'out': {
-      const L = s.byId.get(r.task);
-      if (!L) return asFree(s, r);
+      const k = s.byId.get(r.task);
+      if (k === undefined) return asFree(s, r);
+      const L = s.D.tasks[k]!;
       const field: Field = r.art ? 'artifacts' : 'parameters';
-      if (L.id === r.task && typeof L.call === 'string') return { t: 'task', task: s.nameOf.get(L)!, field, name: argoParamName(r.output) };
-      return viaExport(s, L, r, field);
+      if (L.id === r.task && typeof L.call === 'string') return { t: 'task', task: s.names[k]!, field, name: argoParamName(r.output) };
+      return viaExport(s, k, r, field);
     }
     case 'oneOf': {
-      const L = s.byId.get(r.condition);
-      if (!L) return asFree(s, r);
-      if (L.id !== r.condition) return viaExport(s, L, r, r.art ? 'artifacts' : 'parameters');
+      const k = s.byId.get(r.condition);
+      if (k === undefined) return asFree(s, r);
+      if (s.D.tasks[k]!.id !== r.condition) return viaExport(s, k, r, r.art ? 'artifacts' : 'parameters');
       const branches = r.options.map((o) => {
         const value = resolve(s, { k: 'out', task: o.task, output: o.output, art: r.art });
         return { task: value.t === 'task' ? value.task : '', value };
@@ -231,27 +237,38 @@ function dagOutputs(s: DagState, exports: ReadonlyMap<string, ArgVal>, global: b
 }
 
 /** A task with everything it refers to itself; sub-DAG inputs are added later. */
-function pendingTask(s: DagState, L: LTask): PendingTask {
-  const deps: string[] = [];
+function pendingTask(s: DagState, k: number): PendingTask {
+  const L = s.D.tasks[k]!;
+  let depends: string | undefined;
+  let deps: string[] | undefined;
   for (const id of L.uses) {
-    const M = s.byId.get(id);
-    if (M && M !== L) { const n = s.nameOf.get(M)!; if (!deps.includes(n)) deps.push(n); }
+    const m = s.byId.get(id);
+    if (m === undefined || m === k) continue;
+    const n = s.names[m]!;
+    if (depends === undefined) depends = n;
+    else if (n !== depends && !deps?.includes(n)) (deps ??= [depends]).push(n);
   }
+  if (deps) depends = deps.join(' && ');
   let when: string | undefined;
   if (L.when) {
     const p = predicate(s, L.when.pred);
     when = `{{=${L.when.negate ? `!(${p})` : p}}}`;
   }
-  const params = L.params.map((p) => paramArg(s, p.name, p.val));
+  const params: ArgoObject[] = new Array(L.params.length);
+  for (let i = 0; i < L.params.length; i++) { const p = L.params[i]!; params[i] = paramArg(s, p.name, p.val); }
   // `optional`: one option of an artifact chosen by a condition; Argo drops it when its branch did not run.
-  const arts = L.arts.map((a) => (a.optional ? { ...artArg(s, a.name, a.ref), optional: true } : artArg(s, a.name, a.ref)));
+  let arts = NO_ARTS;
+  if (L.arts.length) arts = L.arts.map((a) => (a.optional ? { ...artArg(s, a.name, a.ref), optional: true } : artArg(s, a.name, a.ref)));
   // Key-only: Argo fills in the bucket and credentials from the workflow's artifact repository.
   // Optional: a loop with no iteration leaves no prefix (the order list is then empty).
-  for (const k of L.keyed ?? []) arts.push({ name: k.name, s3: { key: k.key }, optional: true });
+  if (L.keyed?.length) {
+    if (arts === NO_ARTS) arts = [];
+    for (const x of L.keyed) arts.push({ name: x.name, s3: { key: x.key }, optional: true });
+  }
   return {
-    name: s.nameOf.get(L)!,
+    name: s.names[k]!,
     template: typeof L.call === 'string' ? L.call : L.call.name,
-    depends: deps.length ? deps.join(' && ') : undefined,
+    depends,
     when,
     withItems: L.items?.k === 'items' ? (L.items.value as YamlValue) : undefined,
     withParam: L.items && L.items.k !== 'items' ? tag(resolve(s, L.items)) : undefined,
@@ -264,7 +281,7 @@ function pendingTask(s: DagState, L: LTask): PendingTask {
 function addChildInputs(s: DagState, L: LTask, task: PendingTask, childFree: ReadonlyMap<string, Ref>): void {
   for (const [key, ref] of childFree) {
     if (ref.k === 'item' && ref.loop === L.loop) task.params.push({ name: key, value: ref.path.length ? `{{item.${ref.path[0]}}}` : '{{item}}' });
-    else if (isArt(ref)) task.arts.push(artArg(s, key, ref));
+    else if (isArt(ref)) (task.arts === NO_ARTS ? (task.arts = []) : task.arts).push(artArg(s, key, ref));
     else task.params.push(paramArg(s, key, ref));
   }
 }
@@ -322,7 +339,8 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
   const names = rc.map.dag(D.name);
   // Phase 1: everything this DAG itself refers to (so sub-DAGs know what to export).
   const outputs = dagOutputs(s, exports, closed?.global ?? false);
-  const pending = D.tasks.map((L) => pendingTask(s, L));
+  const pending: PendingTask[] = new Array(D.tasks.length);
+  for (let k = 0; k < D.tasks.length; k++) pending[k] = pendingTask(s, k);
 
   // Phase 2: sub-DAGs, consumers before producers (tasks are in topological order), so every
   // export a later sibling asks of an earlier one is known before that one is rendered.
@@ -333,7 +351,7 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
     const L = D.tasks[i]!;
     if (typeof L.call === 'string') continue;
     const o = (origins[i] = childOrigin(L, L.call, origin.scope));
-    addChildInputs(s, L, pending[i]!, renderDag(L.call, s.requests.get(L) ?? new Map(), undefined, rc, o));
+    addChildInputs(s, L, pending[i]!, renderDag(L.call, s.requests[i] ?? new Map(), undefined, rc, o));
   }
   const tasks: ArgoObject[] = new Array(pending.length);
   for (let i = 0; i < pending.length; i++) {

@@ -99,7 +99,15 @@ export class SourceMapBuilder {
  * The annotation text: deterministic compact JSON of the map, leaving out tasks whose Argo name
  * is their IR id (most of them), so that it stays small at 10,000 tasks.
  */
-export function sourceMapAnnotation(map: SourceMap): string {
+export function sourceMapAnnotation(map: SourceMap, tasks: CompactTasks = compactTasks(map)): string {
+  return JSON.stringify({ version: map.version, pipeline: map.pipeline, templates: map.templates, tasks });
+}
+
+/** The annotation's task part: only renamed tasks. */
+export type CompactTasks = { readonly [template: string]: { readonly [task: string]: string | null } };
+
+/** The renamed tasks of `map` (computed once per compile: placing templates in documents does not change them). */
+export function compactTasks(map: SourceMap): CompactTasks {
   const tasks: { [template: string]: { [task: string]: string | null } } = {};
   for (const dag in map.tasks) {
     const entries = map.tasks[dag]!;
@@ -111,7 +119,7 @@ export function sourceMapAnnotation(map: SourceMap): string {
     }
     if (renamed) tasks[dag] = renamed;
   }
-  return JSON.stringify({ version: map.version, pipeline: map.pipeline, templates: map.templates, tasks });
+  return tasks;
 }
 
 /**

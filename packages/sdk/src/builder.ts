@@ -8,7 +8,8 @@ import type { SluiceIssue } from './errors.ts';
 import type { ComponentIR, IOSpec, NodeIR, TaskIR, TaskOptionsIR, ValueIR } from './ir.ts';
 import { mergeTaskOptions } from './semantics/merge.ts';
 import { parseTaskOptions, type TaskOptions, type RetryOptions, type CacheOptions, type Duration, type ResourceOptions } from './options.ts';
-import { PRED, REF, isRef, makeRef, type AnyRef, type Condition } from './refs.ts';
+import { PRED, REF, isRef, makeRef, type AnyRef, type Condition, type RefInternals } from './refs.ts';
+import { deepFreeze } from './hash.ts';
 import { checkValue, isJsonValue, type IOShape } from './schema.ts';
 import { specMismatch } from './validate.ts';
 import type { VolumeIR, TolerationIR, ImagePullPolicy, JsonObject } from './ir.ts';
@@ -30,7 +31,9 @@ export interface TaskRec {
   id: string;
   explicitId: boolean;
   readonly def: ComponentDef;
-  readonly inputs: Map<string, () => ValueIR>;
+  /** Given inputs in call order: names, and what each is bound to (read once ids are final). */
+  readonly inputNames: string[];
+  readonly inputValues: ValueSource[];
   readonly after: NodeRec[];
   options: TaskOptionsIR;
   scope: NodeRec[];
@@ -55,6 +58,29 @@ export type NodeRec = TaskRec | CondRec | LoopRec;
 
 /** @internal */
 export const NODE = Symbol.for('sluice.node');
+
+/** @internal What an input is bound to: a reference's internals, or a literal. */
+export interface ValueSource {
+  value(): ValueIR;
+}
+
+/** A literal input: its value IR is made once, when recorded (it names no task). */
+class LiteralSource implements ValueSource {
+  readonly #ir: ValueIR;
+  constructor(value: import('./ir.ts').JsonValue) { this.#ir = { kind: 'literal', value }; }
+  value(): ValueIR { return this.#ir; }
+}
+
+/**
+ * A task output's reference internals: one object per output (no closures), which is also its
+ * own `source`. The value names the task by its id when read, since `.named()` may change it.
+ */
+class OutputSource implements RefInternals {
+  constructor(readonly task: TaskRec, readonly output: string, readonly spec: IOSpec) {}
+  value(): ValueIR { return { kind: 'output', task: this.task.id, output: this.output }; }
+  get source(): NonNullable<RefInternals['source']> { return this; }
+  taskId(): string { return this.task.id; }
+}
 
 /** Anything `.after()` accepts: a task, a condition or a loop handle. */
 export interface NodeHandle {
@@ -203,10 +229,7 @@ class TaskHandle implements Task<Record<string, AnyRef>> {
     this.#recorder = recorder;
     const outputs: Record<string, AnyRef> = {};
     const specs = rec.def.ir.outputs;
-    for (const name in specs) {
-      const spec = specs[name]!;
-      outputs[name] = makeRef({ value: () => ({ kind: 'output', task: rec.id, output: name }), spec, source: { task: rec, output: name, taskId: () => rec.id } });
-    }
+    for (const name in specs) outputs[name] = makeRef(new OutputSource(rec, name, specs[name]!));
     this.outputs = Object.freeze(outputs);
   }
   get id(): string { return this[NODE].id; }
@@ -259,7 +282,8 @@ export function callComponent(def: ComponentDef, args: unknown): Task<Record<str
     id: r.autoId(def.ir.name),
     explicitId: false,
     def,
-    inputs: new Map(),
+    inputNames: [],
+    inputValues: [],
     after: [],
     options: def.ir.defaults,
     scope: r.scope,
@@ -296,7 +320,8 @@ function recordInput(r: Recorder, rec: TaskRec, name: string, value: unknown): v
   if (value === undefined) return;
   if (isRef(value)) {
     const internals = value[REF];
-    rec.inputs.set(name, internals.value);
+    rec.inputNames.push(name);
+    rec.inputValues.push(internals);
     if (internals.spec) {
       const mismatch = specMismatch(internals.spec, spec);
       if (mismatch) r.issue(() => ({ code: 'input.type', path: taskPath(r, rec, `inputs.${name}`), message: mismatch }));
@@ -314,7 +339,8 @@ function recordInput(r: Recorder, rec: TaskRec, name: string, value: unknown): v
     r.issue(() => ({ code: 'input.json', path: taskPath(r, rec, `inputs.${name}`), message: `expected a JSON value, got ${describe(value)}` }));
     return;
   }
-  rec.inputs.set(name, () => ({ kind: 'literal', value: value as import('./ir.ts').JsonValue }));
+  rec.inputNames.push(name);
+  rec.inputValues.push(new LiteralSource(value as import('./ir.ts').JsonValue));
 }
 
 /** @internal Converts records into IR nodes (ids are final by now). */
@@ -338,26 +364,33 @@ export function toNodes(recs: readonly NodeRec[]): NodeIR[] {
   });
 }
 
+/** Shared by every node that waits for nothing explicitly (the IR is frozen). */
+const NO_AFTER: string[] = Object.freeze([]) as unknown as string[];
+
 /** The ids a node waits for, distinct and sorted. */
 function afterIds(n: NodeRec): string[] {
-  if (n.after.length === 0) return [];
+  if (n.after.length === 0) return NO_AFTER;
   if (n.after.length === 1) return [n.after[0]!.id];
   return [...new Set(n.after.map((a) => a.id))].sort();
 }
 
 export function toTaskIR(n: TaskRec): TaskIR {
   const inputs: Record<string, ValueIR> = {};
-  const names = [...n.inputs.keys()];
-  if (names.length > 1) names.sort();
-  for (const k of names) inputs[k] = n.inputs.get(k)!();
-  return {
+  const names = n.inputNames, values = n.inputValues;
+  if (names.length === 1) inputs[names[0]!] = deepFreeze(values[0]!.value());
+  else if (names.length > 1) {
+    const order = names.map((_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
+    for (const i of order) inputs[names[i]!] = deepFreeze(values[i]!.value());
+  }
+  // Frozen here (deeply), so that freezing the whole IR does not walk every task again.
+  return Object.freeze({
     kind: 'task',
     id: n.id,
     component: n.def.hash,
-    inputs,
-    after: afterIds(n),
-    options: n.options,
-  };
+    inputs: Object.freeze(inputs),
+    after: deepFreeze(afterIds(n)),
+    options: deepFreeze(n.options),
+  });
 }
 
 /** @internal Spec helpers for loop items and fan-in. */

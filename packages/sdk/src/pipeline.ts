@@ -281,7 +281,7 @@ function recordForEach(rec: Recorder, name: string, items: unknown, body: (item:
   const node: LoopRec = {
     kind: 'loop',
     id,
-    items: itemsRef ? itemsRef.value : () => ({ kind: 'literal', value: (Array.isArray(items) ? items : []) as JsonValue }),
+    items: itemsRef ? () => itemsRef.value() : () => ({ kind: 'literal', value: (Array.isArray(items) ? items : []) as JsonValue }),
     parallelism: options?.parallelism,
     body: [],
     after: [],

@@ -15,7 +15,7 @@ export const PRED = Symbol.for('sluice.predicate');
 
 /** @internal What a reference is underneath. */
 export interface RefInternals {
-  readonly value: () => ValueIR;
+  value(): ValueIR;
   readonly spec: IOSpec | undefined;
   /** The task output it names, when it names one (for `collect` and `oneOf`). */
   readonly source?: { readonly task: object; readonly output: string; readonly taskId: () => string };

@@ -66,8 +66,15 @@ interface NodeInfo {
   readonly index: number;
   /** Enclosing frames: `loop:<id>`, `cond:<id>:then`, `cond:<id>:else`. */
   readonly scope: Scope;
-  /** Enclosing node ids (loops and conditions), outermost first, then the node itself. */
-  readonly chain: readonly string[];
+  /** Enclosing node ids (loops and conditions), outermost first (shared by siblings). */
+  readonly outer: readonly string[];
+}
+
+const TOP: readonly string[] = [];
+
+/** Enclosing node ids, outermost first, then the node itself. */
+function chainOf(info: NodeInfo): readonly string[] {
+  return info.outer.length ? [...info.outer, info.node.id] : [info.node.id];
 }
 
 /** What one DAG (the pipeline's or a nested pipeline component's) is checked against. */
@@ -139,19 +146,20 @@ function indexNodes(input: DagInput, issues: SluiceIssue[]): { infos: Map<string
     for (const n of nodes) {
       const bad = taskIdProblem(n.id);
       if (bad) issues.push({ code: 'id.invalid', path: `${name}/${n.id}`, message: bad, hint: 'name it with .named(...)' });
-      const info: NodeInfo = { node: n, index: all.length, scope, chain: chain.length ? [...chain, n.id] : [n.id] };
+      const info: NodeInfo = { node: n, index: all.length, scope, outer: chain };
       all.push(info);
       if (infos.has(n.id)) issues.push({ code: 'id.duplicate', path: `${name}/${n.id}`, message: `duplicate name "${n.id}": task, condition and loop names are unique in a pipeline`, hint: 'give one of them another name with .named(...)' });
       else infos.set(n.id, info);
       if (n.kind === 'condition') {
-        walk(n.then, [...scope, `cond:${n.id}:then`], info.chain);
-        walk(n.else, [...scope, `cond:${n.id}:else`], info.chain);
+        const inner = chainOf(info);
+        walk(n.then, [...scope, `cond:${n.id}:then`], inner);
+        walk(n.else, [...scope, `cond:${n.id}:else`], inner);
       } else if (n.kind === 'loop') {
-        walk(n.body, [...scope, `loop:${n.id}`], info.chain);
+        walk(n.body, [...scope, `loop:${n.id}`], chainOf(info));
       }
     }
   };
-  walk(input.dag, [], []);
+  walk(input.dag, TOP, TOP);
   if (exitHandler && infos.has(exitHandler.id)) issues.push({ code: 'id.duplicate', path: `${name}/${exitHandler.id}`, message: `duplicate name "${exitHandler.id}": the exit handler's name is taken` });
   return { infos, all };
 }
@@ -173,37 +181,57 @@ class DagValidator {
 
   checkNode(info: NodeInfo): void {
     const n = info.node;
-    const at = `${this.input.name}/${n.id}`;
-    for (const a of n.after) {
-      if (!this.infos.has(a)) this.issues.push({ code: 'after.unknown', path: `${at}/after`, message: `waits for unknown task "${a}"` });
-      else this.edge(a, n.id, `${at}/after`);
+    // Paths are made only where they are used: a valid 10,000-task pipeline reports nothing.
+    if (n.after.length) {
+      const at = `${this.input.name}/${n.id}`;
+      for (const a of n.after) {
+        if (!this.infos.has(a)) this.issues.push({ code: 'after.unknown', path: `${at}/after`, message: `waits for unknown task "${a}"` });
+        else this.edge(a, n.id, `${at}/after`);
+      }
     }
     if (n.kind === 'task') this.checkTask(n, info.scope, false);
-    else if (n.kind === 'condition') this.checkPredicate(n.predicate, `${at}/when`, info.scope, n.id);
-    else this.checkLoop(n, at, info.scope);
+    else if (n.kind === 'condition') this.checkPredicate(n.predicate, `${this.input.name}/${n.id}/when`, info.scope, n.id);
+    else this.checkLoop(n, `${this.input.name}/${n.id}`, info.scope);
   }
 
   checkTask(t: TaskIR, scope: Scope, inExit: boolean): void {
-    const at = `${this.input.name}/${t.id}`;
     const comp: ComponentIR | undefined = this.input.components[t.component];
     if (!comp) {
-      this.issues.push({ code: 'component.unknown', path: `${at}/component`, message: `refers to unknown component "${t.component}"` });
+      this.issues.push({ code: 'component.unknown', path: `${this.input.name}/${t.id}/component`, message: `refers to unknown component "${t.component}"` });
     } else {
-      for (const k in t.inputs) this.checkInput(t, k, comp, at, scope, inExit);
+      for (const k in t.inputs) this.checkInput(t, k, comp, scope, inExit);
       for (const k in comp.inputs) {
         const spec = comp.inputs[k]!;
         if (!spec.optional && !(k in t.inputs)) {
-          this.issues.push({ code: 'input.missing', path: `${at}/inputs.${k}`, message: `required input "${k}" is missing (${spec.kind === 'artifact' ? `${spec.artifactType} artifact` : spec.type})` });
+          this.issues.push({ code: 'input.missing', path: `${this.input.name}/${t.id}/inputs.${k}`, message: `required input "${k}" is missing (${spec.kind === 'artifact' ? `${spec.artifactType} artifact` : spec.type})` });
         }
       }
     }
-    this.options.check(`${at}/options`, t.options);
+    if (!this.options.isClean(t.options)) this.options.check(`${this.input.name}/${t.id}/options`, t.options);
   }
 
-  private checkInput(t: TaskIR, k: string, comp: ComponentIR, at: string, scope: Scope, inExit: boolean): void {
+  /**
+   * The common case, checked without making paths: a top-level task reading a top-level task's
+   * output of a matching type. True when it holds (and its edge is recorded); otherwise the
+   * general checks run and report what is wrong.
+   */
+  private plainOutput(v: Extract<ValueIR, { kind: 'output' }>, spec: IOSpec, consumer: string): boolean {
+    const p = this.infos.get(v.task);
+    if (!p || p.node.kind !== 'task' || p.scope.length !== 0) return false;
+    const out = this.input.components[p.node.component]?.outputs[v.output];
+    if (!out || specMismatch(out, spec) !== undefined) return false;
+    const c = this.infos.get(consumer);
+    if (!c || c === p || c.scope.length !== 0) return false;
+    this.graph.add(p.index, c.index);
+    return true;
+  }
+
+  private checkInput(t: TaskIR, k: string, comp: ComponentIR, scope: Scope, inExit: boolean): void {
     const spec = comp.inputs[k];
     const v = t.inputs[k]!;
-    const path = `${at}/inputs.${k}`;
+    if (spec && v.kind === 'output' && !inExit && scope.length === 0 && this.plainOutput(v, spec, t.id)) return;
+    if (spec && v.kind === 'literal' && literalMismatch(v.value, spec) === undefined) return;
+    const path = `${this.input.name}/${t.id}/inputs.${k}`;
     if (!spec) { this.issues.push({ code: 'input.unknown', path, message: `unknown input "${k}"; ${comp.name} takes ${Object.keys(comp.inputs).join(', ') || 'no inputs'}` }); return; }
     this.checkValueRef(v, path, scope, t.id, inExit);
     let mismatch: string | undefined;
@@ -241,8 +269,9 @@ class DagValidator {
 
   /** `to` waits for `from`: an edge between the two nodes' outermost distinct enclosing nodes. */
   private edge(from: string, to: string, path: string): void {
-    const a = this.infos.get(from)?.chain, b = this.infos.get(to)?.chain;
-    if (!a || !b) return;
+    const fa = this.infos.get(from), fb = this.infos.get(to);
+    if (!fa || !fb) return;
+    const a = chainOf(fa), b = chainOf(fb);
     let i = 0;
     while (i < a.length && i < b.length && a[i] === b[i]) i++;
     if (i === a.length || i === b.length) {
@@ -388,6 +417,9 @@ function checkSynchronization(at: string, s: SynchronizationIR, issues: SluiceIs
 class OptionsChecker {
   private readonly clean = new Set<TaskOptionsIR>();
   constructor(private readonly issues: SluiceIssue[]) {}
+  isClean(o: TaskOptionsIR): boolean {
+    return this.clean.has(o);
+  }
   check(at: string, o: TaskOptionsIR): void {
     if (this.clean.has(o)) return;
     const before = this.issues.length;
