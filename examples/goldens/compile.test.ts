@@ -2,7 +2,9 @@
  * Every example compiles to Argo with `sluice compile` (what a user runs, loading the pipeline the
  * way pods do, so the component hashes are the ones pods look up): output equal to its golden
  * YAML (examples/<name>/golden/), deterministic, references intact, valid against the Argo
- * schemas. One file for all examples so that the schemas are compiled once.
+ * schemas. One file for all examples so that the schemas are compiled once. `--no-code-hash`: the
+ * memoize keys cover each step's run() source only, so a golden does not change with the SDK's own
+ * source (the module-graph part of the keys is pinned by runner/test/compile-memoize.test.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +31,7 @@ const cases: Case[] = [
 
 /** `sluice compile examples/<example>/pipeline.ts ...` from the repository root: the YAML it prints. */
 function sluiceCompile(c: Case): string {
-  const r = spawnSync(process.execPath, [sluice, 'compile', `examples/${c.example}/pipeline.ts`, ...(c.args ?? [])], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [sluice, 'compile', `examples/${c.example}/pipeline.ts`, '--no-code-hash', ...(c.args ?? [])], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`sluice compile ${c.example} exited with ${r.status}:\n${r.stderr}`);
   return r.stdout;
 }

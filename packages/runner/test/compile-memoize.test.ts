@@ -5,7 +5,7 @@
  * project lives inside the package so that zod and @sluice/sdk resolve as in a user's project.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -14,6 +14,9 @@ const dir = mkdtempSync(join(import.meta.dirname, '.tmp-memo-'));
 const store = join(dir, '.sluice');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+// Files written within the last second are not kept in the code-hash cache (they may be mid-write):
+// the project's files are dated back, as a user's are by the time they compile.
+const dateBack = (f: string) => utimesSync(f, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
 writeFileSync(join(dir, 'helper.ts'), 'export const scale = 2;\n');
 writeFileSync(join(dir, 'pipeline.ts'), `import { z } from 'zod';
 import { component, pipeline } from '@sluice/sdk';
@@ -26,9 +29,11 @@ const double = component({
 
 export default pipeline({ name: 'memo', params: { n: z.number().default(3) }, image: 'example/pipelines:1' }, ({ n }) => ({ out: double({ n }).outputs.out }));
 `);
+dateBack(join(dir, 'helper.ts'));
+dateBack(join(dir, 'pipeline.ts'));
 
-function compile(out: string): { yaml: string; keys: string[]; components: string[] } {
-  const r = spawnSync(process.execPath, [BIN, 'compile', 'pipeline.ts', '-o', out], { cwd: dir, encoding: 'utf8', env: { ...process.env, SLUICE_STORE: store }, timeout: 120_000 });
+function compile(out: string, ...flags: string[]): { yaml: string; keys: string[]; components: string[] } {
+  const r = spawnSync(process.execPath, [BIN, 'compile', 'pipeline.ts', '-o', out, ...flags], { cwd: dir, encoding: 'utf8', env: { ...process.env, SLUICE_STORE: store }, timeout: 120_000 });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stderr).toBe('');
   const yaml = readFileSync(join(dir, out), 'utf8');
@@ -56,5 +61,14 @@ describe('sluice compile: memoize keys with the module-graph hash', () => {
     // and back: the keys follow the code, not the history of the cache
     writeFileSync(join(dir, 'helper.ts'), 'export const scale = 2;\n');
     expect(compile('d.yaml').keys).toEqual(first.keys);
+  }, 240_000);
+
+  it('--no-code-hash: the keys cover run() only, so a changed helper leaves them as they were (the goldens compile so)', () => {
+    const before = compile('e.yaml', '--no-code-hash');
+    expect(before.keys).toHaveLength(1);
+    expect(before.keys[0]).not.toBe(first.keys[0]);
+    writeFileSync(join(dir, 'helper.ts'), 'export const scale = 5;\n');
+    expect(compile('f.yaml', '--no-code-hash').keys).toEqual(before.keys);
+    writeFileSync(join(dir, 'helper.ts'), 'export const scale = 2;\n');
   }, 240_000);
 });

@@ -1,55 +1,31 @@
 /**
- * How `sluice compile` imports the user's pipeline file: tsx's hooks registered once for the
- * whole process (ESM and CommonJS), then a plain `import()`. The executor's `tsImport` loads the
- * file under a namespace of its own, so the SDK and zod the pipeline imports load a second time
- * beside the CLI's copies (and every one of their modules goes through tsx's hooks thread);
- * registered globally they are the modules the CLI already has. tsx transforms each file as the
- * executor's tsx does in a pod, so `run` sources, and the component hashes over them, are the same.
+ * How `sluice compile` imports the user's pipeline file: from the compile cache's bundle with plain
+ * node when the code did not change since a compile that recorded it, else through the executor's
+ * loader (tsx), the same one a pod uses, so `run` sources and the component hashes over them are
+ * the ones the pod computes.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { isPipeline, toIR, type Pipeline } from '@sluice/sdk';
 import { RunnerError } from '../errors.ts';
 import { bundleForCompile, cacheKey, cachedEntry, importCached, learn, recordSources } from './compile-cache.ts';
 
-let registered: Promise<void> | undefined;
-function registerTsx(): Promise<void> {
-  registered ??= Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]).then(([esm, cjs]) => {
-    cjs.register();
-    esm.register();
-  });
-  return registered;
-}
-
-function isCommonJsExports(x: unknown): x is { default: unknown } {
-  return typeof x === 'object' && x !== null && (x as { __esModule?: unknown }).__esModule === true && 'default' in x;
-}
-
 /**
- * Imports `file` and returns its Sluice pipeline (the default export, or `exportName`).
+ * Imports `file` and returns its Sluice pipeline (the default export, or `exportName`), through
+ * the executor's own loader: the one a pod's `sluice exec` uses, so every `run` source, and the
+ * component hash over it, is the text the pod will see (a loader of the CLI's own, with tsx
+ * registered globally, gave the workspace's @sluice/tracking components other sources than the
+ * executor's and so other hashes).
  *
- * @throws RunnerError when the file is missing, has no such export, or the export is not a pipeline.
+ * @throws RunnerError when the file is missing; the executor's errors when it has no such export or the export is not a pipeline.
  * @example
  * const p = await importPipelineForCompile('pipelines/train.ts');
  */
 export async function importPipelineForCompile(file: string, exportName?: string): Promise<unknown> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new RunnerError('entry.missing', `pipeline file ${file} does not exist`);
-  await registerTsx();
-  const mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
-  const name = exportName ?? 'default';
-  let value = mod[name];
-  // tsx may wrap a module's exports under `default` when loading it as CommonJS
-  if (value === undefined && mod.default && typeof mod.default === 'object') value = (mod.default as Record<string, unknown>)[name];
-  // A CommonJS module ("type": "commonjs") comes back as { default: module.exports }, and TypeScript's `export default` is module.exports.default.
-  if (name === 'default' && isCommonJsExports(value)) value = value.default;
-  if (value === undefined) {
-    const names = Object.keys(mod).filter((k) => k !== '__esModule');
-    throw new RunnerError('entry.export', `${file} has no ${exportName ? `export "${exportName}"` : 'default export'}${names.length ? ` (it exports: ${names.join(', ')})` : ''}`);
-  }
-  if (!isPipeline(value)) throw new RunnerError('entry.notPipeline', `${exportName ? `export "${exportName}"` : 'the default export'} of ${file} is not a Sluice pipeline (expected the value returned by pipeline(...))`);
-  return value;
+  const { loadSluicePipeline } = await import('@sluice/executor');
+  return loadSluicePipeline(file, exportName);
 }
 
 /** The module-graph hash for memoize keys, or why there is none; `save` records what this compile learned. */

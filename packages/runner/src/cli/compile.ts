@@ -38,6 +38,8 @@ interface CompileFlags {
   timezone?: string;
   /** commander's negation of --no-source-check */
   sourceCheck: boolean;
+  /** commander's negation of --no-code-hash */
+  codeHash: boolean;
 }
 
 const KIND: Record<CompileFlags['kind'], CompileKind> = { workflow: 'workflow', template: 'template', cron: 'cron' };
@@ -159,6 +161,7 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
     .option('--schedule <cron>', 'cron schedule for --kind cron (repeatable)', collect, [])
     .option('--timezone <tz>', 'time zone of the cron schedules, e.g. Europe/Paris')
     .option('--no-source-check', 'skip checking that every file and package the pipeline imports can be in the image')
+    .option('--no-code-hash', "memoize keys cover each step's run() source only, not the module graph around it (the manifest then stays the same when a helper or a dependency changes, and Argo may serve a stale cached step)")
     .action(async (file: string, flags: CompileFlags) => {
       let text: string;
       let saveHash: (() => void | Promise<void>) | undefined;
@@ -172,7 +175,7 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
         const loaded = await deps.loadPipeline(file, flags.export, { learn: manifest });
         // a manifest's memoize keys cover the whole module graph, as `sluice submit`'s do: a
         // changed helper outside run() misses Argo's cache (bundled while the file loaded)
-        const hashing = manifest && deps.codeHash ? deps.codeHash(file, flags.export) : undefined;
+        const hashing = manifest && flags.codeHash && deps.codeHash ? deps.codeHash(file, flags.export) : undefined;
         hashing?.catch(() => {});
         const built = toPipelineIR(loaded);
         const { pipeline } = built;
