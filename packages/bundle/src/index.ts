@@ -60,7 +60,14 @@ export class BundleError extends Error {
 // the runtime module beside this one: runtime.ts in a checkout, runtime.js when published
 const RUNTIME = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './runtime.ts' : './runtime.js', import.meta.url));
 
-function defaultRoot(entry: string): string {
+/**
+ * The folder a pipeline's module graph is resolved from: the nearest one upwards of the entry with
+ * `.git` or `pnpm-workspace.yaml`, else the entry's own folder.
+ *
+ * @example
+ * projectRoot('/work/app/pipelines/train.ts') // '/work/app' when /work/app holds .git
+ */
+export function projectRoot(entry: string): string {
   for (let d = path.dirname(entry); ; d = path.dirname(d)) {
     if (existsSync(path.join(d, '.git')) || existsSync(path.join(d, 'pnpm-workspace.yaml'))) return d;
     if (path.dirname(d) === d) return path.dirname(entry);
@@ -97,31 +104,59 @@ function entrySource(entryBase: string, exportName: string | undefined, runtime 
  * const b = await bundlePipeline('examples/tabular-training/pipeline.ts');
  * writeBundle(b, '/tmp/out'); // /tmp/out/sluice-3f2a….mjs, runnable with `node`
  */
+/** What {@link buildGraph} gets beside the shared options: the entry, where to resolve from, plugins. */
+export interface GraphBuild {
+  readonly stdin: { readonly contents: string; readonly resolveDir: string; readonly sourcefile: string; readonly loader: 'js' };
+  readonly absWorkingDir: string;
+  readonly plugins?: readonly unknown[];
+}
+
+/** One ES module of a module graph, and esbuild's record of the files in it. */
+export interface GraphOutput {
+  readonly outputFiles: readonly { readonly text: string; readonly contents: Uint8Array }[];
+  readonly metafile: { readonly inputs: Record<string, unknown> };
+}
+
+/**
+ * Bundles a module graph into one deterministic ES module for Node, with the options every
+ * Sluice bundle shares (the pipeline bundle here, the compile cache's in the runner).
+ *
+ * @throws esbuild's failure (with `errors`) when a module does not build.
+ * @example
+ * const r = await buildGraph({ stdin: { contents: "export * from './p.ts';", resolveDir: dir, sourcefile: '<entry>', loader: 'js' }, absWorkingDir: dir });
+ */
+export async function buildGraph(o: GraphBuild): Promise<GraphOutput> {
+  const { build } = await import('esbuild');
+  return build({
+    ...o,
+    plugins: o.plugins as never,
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // the executor imports tsx only to load a pipeline file, which a bundle never does
+    external: ['tsx', 'tsx/*'],
+    // CommonJS dependencies may `require` Node's built-ins from inside an ES module
+    banner: { js: "import { createRequire as __sluiceCreateRequire } from 'node:module';\nconst require = __sluiceCreateRequire(import.meta.url);" },
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    metafile: true,
+    logLevel: 'silent',
+  });
+}
+
 export async function bundlePipeline(entry: string, opts: BundleOptions = {}): Promise<PipelineBundle> {
   const abs = path.resolve(entry);
   if (!existsSync(abs)) throw new BundleError([`${entry}: no such file`]);
-  const root = path.resolve(opts.root ?? defaultRoot(abs));
-  const { build } = await import('esbuild');
+  const root = path.resolve(opts.root ?? projectRoot(abs));
   let result;
   try {
-    result = await build({
+    result = await buildGraph({
       stdin: { contents: entrySource(path.basename(abs), opts.exportName, opts.runtime !== false), resolveDir: path.dirname(abs), sourcefile: '<sluice-bundle-entry>', loader: 'js' },
       absWorkingDir: root,
-      bundle: true,
-      write: false,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      // the executor imports tsx only to load a pipeline file, which a bundle never does
-      external: ['tsx', 'tsx/*'],
-      // CommonJS dependencies may `require` Node's built-ins from inside an ES module
-      banner: { js: "import { createRequire as __sluiceCreateRequire } from 'node:module';\nconst require = __sluiceCreateRequire(import.meta.url);" },
-      minifyWhitespace: true,
-      minifySyntax: true,
-      legalComments: 'none',
-      charset: 'utf8',
-      metafile: true,
-      logLevel: 'silent',
     });
   } catch (e) {
     const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
@@ -182,7 +217,7 @@ export type CodeHash =
 export async function pipelineCodeHash(entry: string, exportName?: string, o: { readonly cacheFile?: string } = {}): Promise<CodeHash> {
   try {
     const abs = path.resolve(entry);
-    const root = defaultRoot(abs);
+    const root = projectRoot(abs);
     const key = `${abs}#${exportName ?? 'default'}@${root}`;
     const { cachedCodeHash, graphStamps, saveCodeHash } = await import('./code-hash.ts');
     const hit = o.cacheFile ? cachedCodeHash(o.cacheFile, key) : undefined;

@@ -23,7 +23,7 @@
  * package.json. Not watched, as for `code-hashes.json`: a new file that would change how an import
  * resolves while no recorded file changes. Kept in `<store>/compile-cache/`, the 8 latest entries.
  */
-import { createHash } from 'node:crypto';
+import { canonicalJson, sha256 } from '@sluice/sdk/semantics';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -43,7 +43,6 @@ interface Entry {
 
 const KEEP = 8;
 const LOCKFILES = ['pnpm-lock.yaml', 'package-lock.json', 'yarn.lock', 'bun.lock'];
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function stamp(file: string): Stamp {
   try {
@@ -163,29 +162,11 @@ export interface LoadableBundle {
  * a path computed from them still points into the project.
  */
 export async function bundleForCompile(entryAbs: string): Promise<LoadableBundle> {
-  const req = createRequire(createRequire(import.meta.url).resolve('@sluice/bundle'));
-  const { build } = req('esbuild') as { build(o: Record<string, unknown>): Promise<{ outputFiles: { text: string }[]; metafile: { inputs: Record<string, unknown> } }> };
-  let root = dirname(entryAbs);
-  for (let d = root; ; d = dirname(d)) {
-    if (existsSync(join(d, '.git')) || existsSync(join(d, 'pnpm-workspace.yaml'))) { root = d; break; }
-    if (dirname(d) === d) break;
-  }
-  const r = await build({
+  const { buildGraph, projectRoot } = await import('@sluice/bundle');
+  const root = projectRoot(entryAbs);
+  const r = await buildGraph({
     stdin: { contents: `export * as user from ${JSON.stringify(`./${basename(entryAbs)}`)};\n`, resolveDir: dirname(entryAbs), sourcefile: '<sluice-compile-entry>', loader: 'js' },
     absWorkingDir: root,
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: ['tsx', 'tsx/*'],
-    banner: { js: "import { createRequire as __sluiceCreateRequire } from 'node:module';\nconst require = __sluiceCreateRequire(import.meta.url);" },
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: 'none',
-    charset: 'utf8',
-    metafile: true,
-    logLevel: 'silent',
     plugins: [{
       name: 'sluice-import-meta',
       setup(b: { onLoad(o: { filter: RegExp }, f: (a: { path: string }) => { contents: string; loader: string } | undefined): void }) {
@@ -207,11 +188,6 @@ export async function bundleForCompile(entryAbs: string): Promise<LoadableBundle
   if (!out) throw new Error('esbuild produced no output');
   const files = Object.keys(r.metafile.inputs).filter((i) => !i.includes('<')).map((i) => resolve(root, i.replace(/^[a-z-]+:/, '')));
   return { code: out.text, files, root };
-}
-
-/** JSON with sorted keys, for comparing two IRs. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, (x as Record<string, unknown>)[k]])) : x));
 }
 
 /** name → code hash of every function component (nested pipelines included), names seen twice left out. */
@@ -293,7 +269,7 @@ export async function learn(dir: string, l: Learned): Promise<boolean> {
     }
     // the proof: the bundle, answered from the pairs, builds what tsx built
     const check = await withSources((s) => pairs.get(s) ?? s, async () => l.build(exported((await import(`${url}?check`)) as BundleModule, l.exportName)));
-    if (canonical(check.value) !== canonical(l.ir)) return false;
+    if (canonicalJson(check.value) !== canonicalJson(l.ir)) return false;
     const entry: Entry = { version: 1, codeHash: l.codeHash, bundle, files: stamps, texts: [...pairs] };
     const json = join(dir, `${key}.json`);
     writeFileSync(`${json}.${process.pid}.tmp`, JSON.stringify(entry), { mode: 0o600 });
