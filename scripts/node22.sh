@@ -81,7 +81,9 @@ ensure_binding() {
     (cd "$tmp" && npm pack --silent "better-sqlite3@$version" >/dev/null)
     mkdir "$tmp/src" && tar -xzf "$tmp/better-sqlite3-$version.tgz" -C "$tmp/src" --strip-components=1
     # node-gyp as Node 22's npm carries it, against the Node 22 headers (never downloaded).
-    (cd "$tmp/src" && PATH="$dest/bin:$PATH" nice -n 10 "$dest/bin/node" "$dest/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js" \
+    # node-gyp lets npm_config_* variables override its command line, and setup.sh exports
+    # npm_config_nodedir for the workspace's own Node: point it at Node 22 here too.
+    (cd "$tmp/src" && PATH="$dest/bin:$PATH" npm_config_nodedir="$dest" nice -n 10 "$dest/bin/node" "$dest/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js" \
       rebuild --release --nodedir="$dest" >"$tmp/build.log" 2>&1) || { tail -40 "$tmp/build.log" >&2; say "better-sqlite3 build failed"; rm -rf "$tmp"; exit 1; }
     local built="$tmp/src/build/Release/better_sqlite3.node"
     "$dest/bin/node" -e 'const m = { exports: {} }; process.dlopen(m, process.argv[1]); if (typeof m.exports.Database !== "function") throw new Error("no Database in the binding")' "$built" \
