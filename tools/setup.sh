@@ -88,7 +88,10 @@ fetch() {
 build() {
   local name=$1 dir=$2 pkg=$3 ldflags=${4:-}
   local t0; t0=$(now)
-  (cd "$dir" && go build -buildvcs=false -trimpath -ldflags "-s -w $ldflags" -o "$bin/$name" "$pkg")
+  # Built beside and renamed into place: scripts/test.sh builds while other tests run, and a
+  # test that finds a binary must never run a half-written one.
+  (cd "$dir" && go build -buildvcs=false -trimpath -ldflags "-s -w $ldflags" -o "$bin/.$name.partial" "$pkg")
+  mv -f "$bin/.$name.partial" "$bin/$name"
   echo "tools/setup.sh: $name ready in $(secs "$t0" "$(now)")s ($bin/$name)"
 }
 
