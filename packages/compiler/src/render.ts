@@ -386,6 +386,18 @@ function renderTasks(s: DagState, tasks: ArgoObject[], pending: (PendingTask | u
   }
 }
 
+/** Renders the sub-DAGs of the DAG's tasks, last first, and completes the tasks that call them. */
+function renderChildren(s: DagState, tasks: ArgoObject[], pending: readonly (PendingTask | undefined)[], origins: (TemplateOrigin | undefined)[], rc: RenderContext, scope: string): void {
+  const D = s.D;
+  for (let i = D.tasks.length - 1; i >= 0; i--) {
+    const L = D.tasks[i]!;
+    if (typeof L.call === 'string') continue;
+    const o = (origins[i] = childOrigin(L, L.call, scope));
+    addChildInputs(s, L, pending[i]!, renderDag(L.call, s.requests[i] ?? new Map(), undefined, rc, o, s.index, s.depth + 1));
+    tasks[i] = taskObject(pending[i]!);
+  }
+}
+
 /** The source map's entries for the DAG's tasks. */
 function recordTasks(s: DagState, names: { [task: string]: string | null }, origins: readonly (TemplateOrigin | undefined)[]): void {
   const L = s.D.tasks;
@@ -412,13 +424,7 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
   const slot = rc.templates.length;
   rc.templates.push({});
   const origins: (TemplateOrigin | undefined)[] = new Array(D.tasks.length);
-  for (let i = D.tasks.length - 1; i >= 0; i--) {
-    const L = D.tasks[i]!;
-    if (typeof L.call === 'string') continue;
-    const o = (origins[i] = childOrigin(L, L.call, origin.scope));
-    addChildInputs(s, L, pending[i]!, renderDag(L.call, s.requests[i] ?? new Map(), undefined, rc, o, index, depth + 1));
-    tasks[i] = taskObject(pending[i]!);
-  }
+  renderChildren(s, tasks, pending, origins, rc, origin.scope);
   recordTasks(s, names, origins);
   rc.templates[slot] = {
     name: D.name,

@@ -167,7 +167,14 @@ function fit(D: LDag, names: NameRegistry, max: number, index: IdIndex, seen: Se
     ({ order, level } = levels(preds));
   }
   D.tasks = reorder(tasks, order);
-  for (const L of D.tasks) if (typeof L.call !== 'string') fit(L.call, names, max, index, seen, known);
+  fitChildren(D.tasks, names, max, index, seen, known);
+}
+
+function fitChildren(tasks: readonly LTask[], names: NameRegistry, max: number, index: IdIndex, seen: Set<LDag>, known: Map<LDag, number[][]>): void {
+  for (let i = 0; i < tasks.length; i++) {
+    const call = tasks[i]!.call;
+    if (typeof call !== 'string') fit(call, names, max, index, seen, known);
+  }
 }
 
 /*
