@@ -10,6 +10,7 @@ import { lowerBinding, lowerDag, lowerExitTask, scanScope, type ArgVal, type Low
 import { argoParamName, dnsLabel, NameRegistry } from './names.ts';
 import { renderDag, type RenderContext } from './render.ts';
 import { fitLimits } from './split.ts';
+import { IdIndex } from './ids.ts';
 import { compactTasks, SOURCE_MAP_ANNOTATION, SourceMapBuilder, sourceMapAnnotation, type SourceMap } from './sourcemap.ts';
 import { paramText, synchronization, type ArgoObject } from './templates.ts';
 import { literalNeedsEncoding } from '@sluice/sdk';
@@ -194,14 +195,14 @@ function renderPipeline(ir: PipelineIR, ctx: LowerContext, queue: readonly Neste
   const rootDag = lowerDag(ir.dag, ROOT, rootScope, ctx);
   const rootExports = new Map<string, ArgVal>();
   for (const name of Object.keys(ir.outputValues).sort()) rootExports.set(argoParamName(name), lowerBinding(ir.outputValues[name]!, rootScope, ctx, `${ir.name}/outputs.${name}`));
-  fitLimits(rootDag, ctx.names);
-  renderDag(rootDag, rootExports, { root: true, global: true }, rc, { kind: 'pipeline', scope: '' });
+  fitLimits(rootDag, ctx.names, rootScope.ids.size);
+  renderDag(rootDag, rootExports, { root: true, global: true }, rc, { kind: 'pipeline', scope: '' }, new IdIndex(rootScope.ids.size));
   if (ir.exitHandler) {
     const scan = scanScope([], ir, [ir.exitHandler]);
     const exitScope: Scope = { root: true, id: EXIT, params: ir.params, ...scan, path: ir.name };
     const exitDag = { name: EXIT, tasks: lowerExitTask(ir.exitHandler, exitScope, ctx) };
-    fitLimits(exitDag, ctx.names);
-    renderDag(exitDag, new Map(), { root: true }, rc, { kind: 'exit-handler', scope: '' });
+    fitLimits(exitDag, ctx.names, exitScope.ids.size);
+    renderDag(exitDag, new Map(), { root: true }, rc, { kind: 'exit-handler', scope: '' }, new IdIndex(exitScope.ids.size));
   }
   // Nested pipeline components: one closed DAG template each (the queue grows while lowering).
   for (let i = 0; i < queue.length; i++) renderNested(ir, queue[i]!, ctx, rc);
@@ -214,12 +215,12 @@ function renderNested(ir: PipelineIR, { comp, hash, name, displayName }: Nested,
   const dag = lowerDag(comp.dag, name, scope, ctx);
   const exports = new Map<string, ArgVal>();
   for (const o of Object.keys(comp.outputValues).sort()) exports.set(argoParamName(o), lowerBinding(comp.outputValues[o]!, scope, ctx, `${scope.path}/outputs.${o}`));
-  fitLimits(dag, ctx.names);
+  fitLimits(dag, ctx.names, scope.ids.size);
   const inParams: ArgoObject[] = [];
   const inArts: ArgoObject[] = [];
   for (const k of Object.keys(comp.inputs).sort()) (comp.inputs[k]!.kind === 'artifact' ? inArts : inParams).push({ name: argoParamName(k) });
   const annotations = displayName === undefined ? undefined : { [DISPLAY_NAME]: displayName };
-  renderDag(dag, exports, { root: false, inputs: { parameters: inParams, artifacts: inArts }, ...(annotations ? { annotations } : {}) }, rc, { kind: 'nested', scope: hash, component: hash, name: comp.name });
+  renderDag(dag, exports, { root: false, inputs: { parameters: inParams, artifacts: inArts }, ...(annotations ? { annotations } : {}) }, rc, { kind: 'nested', scope: hash, component: hash, name: comp.name }, new IdIndex(scope.ids.size));
 }
 
 function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIssue[]): { objects: ArgoObject[]; sourceMap: SourceMap } {

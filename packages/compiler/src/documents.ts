@@ -80,9 +80,25 @@ export function placeTemplates(
 
   const byName = new Map(templates.map((t) => [t.name as string, t]));
   const isDag = (name: string): boolean => byName.get(name)?.dag !== undefined;
-  // What a DAG template costs in a document: itself, room for templateRefs, and the pod templates it calls.
-  const calls = (t: ArgoObject): string[] => [...new Set((dagTasks(t) ?? []).map((x) => x.template as string))];
-  const own = (t: ArgoObject): number => size.get(t.name as string)! + (dagTasks(t) ?? []).filter((x) => isDag(x.template as string)).length * TEMPLATE_REF_BYTES;
+  // What a DAG template costs in a document: itself, room for templateRefs, and the pod templates
+  // it calls (worked out once per template: placing asks for them twice).
+  const callsOf = new Map<ArgoObject, { calls: string[]; own: number }>();
+  const called = (t: ArgoObject): { calls: string[]; own: number } => {
+    let c = callsOf.get(t);
+    if (c === undefined) {
+      const names = new Set<string>();
+      let refs = 0;
+      for (const x of dagTasks(t) ?? []) {
+        const name = x.template as string;
+        names.add(name);
+        if (isDag(name)) refs++;
+      }
+      callsOf.set(t, (c = { calls: [...names], own: size.get(t.name as string)! + refs * TEMPLATE_REF_BYTES }));
+    }
+    return c;
+  };
+  const calls = (t: ArgoObject): string[] => called(t).calls;
+  const own = (t: ArgoObject): number => called(t).own;
   const add = (d: Doc, t: ArgoObject): void => {
     d.templates.push(t);
     d.names.add(t.name as string);

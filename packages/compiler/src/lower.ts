@@ -8,6 +8,7 @@ import type {
   TaskIR, TaskOptionsIR, ValueIR, ValueKind,
 } from '@sluice/sdk';
 import { compareMode, encodeBase64, literalNeedsEncoding } from '@sluice/sdk';
+import { IdNumbers } from './ids.ts';
 import { argoParamName } from './names.ts';
 import {
   CACHE_KEY_OUTPUT, cacheKeyInput, cacheMode, collectKeyOutput, collectOrderInput, collectPrefix, effectiveOptions, leafTemplateFor, oneOfArtifactInput, paramText,
@@ -15,10 +16,11 @@ import {
 } from './templates.ts';
 
 export type Ref =
-  | { readonly k: 'out'; readonly task: string; readonly output: string; readonly art: boolean }
+  /** `n`: the task's id number in the scope ({@link Scope.ids}). */
+  | { readonly k: 'out'; readonly task: string; readonly n: number; readonly output: string; readonly art: boolean }
   | { readonly k: 'param'; readonly name: string; readonly art: boolean }
   | { readonly k: 'item'; readonly loop: string; readonly path: readonly string[] }
-  | { readonly k: 'oneOf'; readonly condition: string; readonly options: readonly { readonly task: string; readonly output: string }[]; readonly art: boolean }
+  | { readonly k: 'oneOf'; readonly condition: string; readonly cn: number; readonly options: readonly { readonly task: string; readonly n: number; readonly output: string }[]; readonly art: boolean }
   | { readonly k: 'status' };
 
 export type ArgVal = { readonly k: 'lit'; readonly text: string } | Ref;
@@ -43,10 +45,10 @@ export interface LTask {
   readonly items?: { readonly k: 'items'; readonly value: readonly JsonValue[] } | Ref;
   /** The loop whose `{{item}}` this task expands. */
   readonly loop?: string;
-  /** IR ids inside this task (itself included): references to them resolve through it. */
-  readonly contains: readonly string[];
-  /** IR ids this task (or anything inside it) waits for. */
-  readonly uses: readonly string[];
+  /** IR ids (numbers, {@link Scope.ids}) inside this task, itself included: references to them resolve through it. */
+  readonly contains: readonly number[];
+  /** IR ids (numbers) this task, or anything inside it, waits for. */
+  readonly uses: readonly number[];
 }
 
 export interface LDag {
@@ -67,6 +69,8 @@ export interface Scope {
   readonly collected: ReadonlyMap<string, ReadonlySet<string>>;
   readonly conditions: ReadonlySet<string>;
   readonly path: string;
+  /** The scope's IR ids as numbers, given while lowering. */
+  readonly ids: IdNumbers;
 }
 
 export interface LowerContext extends TemplateContext {
@@ -108,7 +112,7 @@ export function scanScope(dag: readonly NodeIR[], ir: { readonly components: { r
     if (!s) collected.set(c.task, (s = new Set()));
     s.add(c.output);
   }
-  return { taskComp, tasks, conditions, collected };
+  return { taskComp, tasks, conditions, collected, ids: new IdNumbers() };
 }
 
 /** True when the task's template is memoized and so reports its key (`sluice-cache-key`). */
@@ -125,9 +129,9 @@ function reportsCacheKey(task: string, scope: Scope, ctx: LowerContext): boolean
  * any earlier run's: a pipeline input, a nested pipeline's output, a collected list).
  */
 function artifactCacheKey(v: ValueIR, scope: Scope, ctx: LowerContext): ArgVal {
-  if (v.kind === 'output' && reportsCacheKey(v.task, scope, ctx)) return { k: 'out', task: v.task, output: CACHE_KEY_OUTPUT, art: false };
+  if (v.kind === 'output' && reportsCacheKey(v.task, scope, ctx)) return { k: 'out', task: v.task, n: scope.ids.of(v.task), output: CACHE_KEY_OUTPUT, art: false };
   if (v.kind === 'oneOf' && v.options.every((o) => reportsCacheKey(o.task, scope, ctx))) {
-    return { k: 'oneOf', condition: v.condition, options: v.options.map((o) => ({ task: o.task, output: CACHE_KEY_OUTPUT })), art: false };
+    return { k: 'oneOf', condition: v.condition, cn: scope.ids.of(v.condition), options: v.options.map((o) => ({ task: o.task, n: scope.ids.of(o.task), output: CACHE_KEY_OUTPUT })), art: false };
   }
   return { k: 'lit', text: '{{workflow.uid}}' };
 }
@@ -154,7 +158,7 @@ const VALUE: Record<ValueKind, ValueLowerer> = {
   },
   output: (v, scope) => {
     const o = v as { task: string; output: string };
-    return { k: 'out', task: o.task, output: o.output, art: outSpec(scope, o.task, o.output)?.kind === 'artifact' };
+    return { k: 'out', task: o.task, n: scope.ids.of(o.task), output: o.output, art: outSpec(scope, o.task, o.output)?.kind === 'artifact' };
   },
   item: (v, _s, ctx, path) => {
     const i = v as { loop: string; path: readonly string[] };
@@ -166,28 +170,27 @@ const VALUE: Record<ValueKind, ValueLowerer> = {
     const art = outSpec(scope, c.task, c.output)?.kind === 'artifact';
     // Collected artifacts reach list inputs of function components only (see lowerTask).
     if (art) ctx.issues.push({ code: 'argo.collect', path, message: `collects artifact "${c.output}" over a loop here; on Argo only a function component's list input can take collected artifacts`, hint: 'pass the list to a function component (listOf(...) input) and hand on what it produces' });
-    return { k: 'out', task: c.task, output: c.output, art };
+    return { k: 'out', task: c.task, n: scope.ids.of(c.task), output: c.output, art };
   },
   oneOf: (v, scope) => {
     const o = v as { condition: string; options: readonly { task: string; output: string }[] };
     const first = o.options[0];
-    return { k: 'oneOf', condition: o.condition, options: o.options.map((x) => ({ task: x.task, output: x.output })), art: first ? outSpec(scope, first.task, first.output)?.kind === 'artifact' : false };
+    return { k: 'oneOf', condition: o.condition, cn: scope.ids.of(o.condition), options: o.options.map((x) => ({ task: x.task, n: scope.ids.of(x.task), output: x.output })), art: first ? outSpec(scope, first.task, first.output)?.kind === 'artifact' : false };
   },
   status: () => ({ k: 'status' }),
 };
 
-/** IR ids a value waits for. */
-function producers(v: ValueIR, scope: Scope, into: string[]): void {
-  if (v.kind === 'output') into.push(v.task);
-  else if (v.kind === 'collect') into.push(v.loop);
-  else if (v.kind === 'oneOf') { into.push(v.condition, `${v.condition}/else`); }
-  void scope;
+/** IR ids (numbers) a value waits for. */
+function producers(v: ValueIR, scope: Scope, into: number[]): void {
+  if (v.kind === 'output') into.push(scope.ids.of(v.task));
+  else if (v.kind === 'collect') into.push(scope.ids.of(v.loop));
+  else if (v.kind === 'oneOf') { into.push(scope.ids.of(v.condition), scope.ids.of(`${v.condition}/else`)); }
 }
 
-function afterIds(after: readonly string[], scope: Scope, into: string[]): void {
+function afterIds(after: readonly string[], scope: Scope, into: number[]): void {
   for (const a of after) {
-    into.push(a);
-    if (scope.conditions.has(a)) into.push(`${a}/else`);
+    into.push(scope.ids.of(a));
+    if (scope.conditions.has(a)) into.push(scope.ids.of(`${a}/else`));
   }
 }
 
@@ -198,7 +201,7 @@ function operandType(v: ValueIR, scope: Scope): ParamType | 'artifact' {
   return spec.kind === 'artifact' ? 'artifact' : spec.type;
 }
 
-const PRED: Record<PredicateKind, (p: PredicateIR, scope: Scope, ctx: LowerContext, path: string, uses: string[]) => PredL> = {
+const PRED: Record<PredicateKind, (p: PredicateIR, scope: Scope, ctx: LowerContext, path: string, uses: number[]) => PredL> = {
   compare: (p, scope, ctx, path, uses) => {
     const c = p as Extract<PredicateIR, { kind: 'compare' }>;
     const operand = (v: ValueIR): Operand => {
@@ -283,7 +286,7 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): v
   const params: { name: string; val: ArgVal }[] = [];
   let arts: { name: string; ref: Ref; optional?: boolean }[] | undefined;
   const keyed: { name: string; key: string }[] = [];
-  const uses: string[] = [];
+  const uses: number[] = [];
   afterIds(t.after, scope, uses);
   for (const name in t.inputs) {
     const v = t.inputs[name]!;
@@ -294,7 +297,7 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): v
       // Fan-in of artifacts: every iteration stored its artifact under one prefix; this task gets
       // the prefix as one directory, and the iterations' entry names in item order.
       keyed.push({ name: argoParamName(name), key: collectPrefix(scope.id, v.task, v.output) });
-      params.push({ name: collectOrderInput(name), val: { k: 'out', task: v.task, output: collectKeyOutput(v.output), art: false } });
+      params.push({ name: collectOrderInput(name), val: { k: 'out', task: v.task, n: scope.ids.of(v.task), output: collectKeyOutput(v.output), art: false } });
       if (chained) params.push({ name: cacheKeyInput(name), val: artifactCacheKey(v, scope, ctx) });
       continue;
     }
@@ -309,13 +312,14 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): v
       if (val.k === 'oneOf' && v.kind === 'oneOf') {
         // Argo's validation refuses `fromExpression` on DAG task arguments: each option is its own
         // optional argument (only the branch that ran resolves) and the executor takes the one given.
-        if (comp.kind === 'function') v.options.forEach((o, i) => (arts ??= []).push({ name: oneOfArtifactInput(name, i), ref: { k: 'out', task: o.task, output: o.output, art: true }, optional: true }));
+        if (comp.kind === 'function') v.options.forEach((o, i) => (arts ??= []).push({ name: oneOfArtifactInput(name, i), ref: { k: 'out', task: o.task, n: scope.ids.of(o.task), output: o.output, art: true }, optional: true }));
         else ctx.issues.push({ code: 'argo.oneOf', path: ipath, message: 'takes an artifact chosen by a condition, which on Argo only a function component can receive', hint: 'take it in a function component and hand on what it produces' });
       } else if (val.k !== 'lit') (arts ??= []).push({ name: argoParamName(name), ref: val });
       if (chained) params.push({ name: cacheKeyInput(name), val: artifactCacheKey(v, scope, ctx) });
     } else params.push({ name: argoParamName(name), val });
   }
-  into.push(keyed.length ? { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, keyed, contains: [t.id], uses } : { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, contains: [t.id], uses });
+  const contains = [scope.ids.of(t.id)];
+  into.push(keyed.length ? { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, keyed, contains, uses } : { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, contains, uses });
 }
 
 /** What Argo's controller accepts as a node display name (`displayNameRegex` in its operator). */
@@ -341,14 +345,14 @@ function nestedOptions(t: TaskIR, comp: PipelineComponentIR, path: string, ctx: 
 }
 
 function lowerCondition(c: ConditionIR, scope: Scope, ctx: LowerContext, into: LTask[]): void {
-  const uses: string[] = [];
+  const uses: number[] = [];
   afterIds(c.after, scope, uses);
   const pred = PRED[c.predicate.kind](c.predicate, scope, ctx, `${scope.path}/${c.id}/predicate`, uses);
   const out = into;
   const branch = (nodes: readonly NodeIR[], id: string, name: string, negate: boolean): void => {
     if (!nodes.length) return;
     const dag = lowerDag(nodes, ctx.names.take(name), scope, ctx);
-    const contains = [id];
+    const contains = [scope.ids.of(id)];
     const inner = [...uses];
     for (const t of dag.tasks) { contains.push(...t.contains); inner.push(...t.uses); }
     out.push({ id, name, call: dag, params: [], arts: [], when: { pred, negate }, contains, uses: inner });
@@ -359,7 +363,7 @@ function lowerCondition(c: ConditionIR, scope: Scope, ctx: LowerContext, into: L
 
 function lowerLoop(l: LoopIR, scope: Scope, ctx: LowerContext, into: LTask[]): void {
   const path = `${scope.path}/${l.id}`;
-  const uses: string[] = [];
+  const uses: number[] = [];
   afterIds(l.after, scope, uses);
   producers(l.items, scope, uses);
   let items: LTask['items'];
@@ -370,7 +374,7 @@ function lowerLoop(l: LoopIR, scope: Scope, ctx: LowerContext, into: LTask[]): v
   } else items = VALUE[l.items.kind](l.items, scope, ctx, `${path}/items`, false) as Ref;
   const wrapName = l.parallelism !== undefined ? ctx.names.take(`${l.id}-par`) : undefined;
   const body = lowerDag(l.body, ctx.names.take(l.id), scope, ctx);
-  const contains = [l.id];
+  const contains = [scope.ids.of(l.id)];
   const inner = [...uses];
   for (const t of body.tasks) { contains.push(...t.contains); inner.push(...t.uses); }
   const loopTask: LTask = { id: l.id, name: l.id, call: body, params: [], arts: [], items, loop: l.id, contains, uses: inner };

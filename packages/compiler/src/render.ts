@@ -4,6 +4,7 @@
  * workflow parameter, or else an input of the DAG template, which its caller then resolves in turn.
  */
 import type { JsonValue, SluiceIssue } from '@sluice/sdk';
+import type { IdIndex } from './ids.ts';
 import { argoParamName, dnsLabel } from './names.ts';
 import type { ArgVal, LDag, LTask, Operand, PredL, Ref } from './lower.ts';
 import type { ArgoObject } from './templates.ts';
@@ -102,8 +103,10 @@ interface DagState {
   readonly root: boolean;
   /** Argo task name of each task (by position in `D.tasks`). */
   readonly names: readonly string[];
-  /** IR id -> the position of the task of this DAG that holds it. */
-  readonly byId: Map<string, number>;
+  /** Where this DAG's ids are indexed: the position of the task that holds id n is `index.find(depth, stamp, n)`. */
+  readonly index: IdIndex;
+  readonly depth: number;
+  readonly stamp: number;
   /** What each sub-DAG task (by position) must export for this DAG (key -> reference inside it). */
   readonly requests: (Map<string, ArgVal> | undefined)[];
   /** References this DAG cannot resolve itself: they become its inputs. */
@@ -145,11 +148,14 @@ function taskNames(D: LDag): string[] {
   return names;
 }
 
-function dagState(D: LDag, root: boolean): DagState {
-  const byId = new Map<string, number>();
-  const tasks = D.tasks;
-  for (let k = 0; k < tasks.length; k++) for (const id of tasks[k]!.contains) byId.set(id, k);
-  return { D, root, names: taskNames(D), byId, requests: new Array(tasks.length), free: new Map() };
+function dagState(D: LDag, root: boolean, index: IdIndex, depth: number): DagState {
+  const stamp = index.index(D.tasks, depth);
+  return { D, root, names: taskNames(D), index, depth, stamp, requests: new Array(D.tasks.length), free: new Map() };
+}
+
+/** The position of the task of this DAG that holds id number `n`, or -1. */
+function holder(s: DagState, n: number): number {
+  return s.index.find(s.depth, s.stamp, n);
 }
 
 function asFree(s: DagState, r: Ref): Resolved {
@@ -174,19 +180,19 @@ function resolve(s: DagState, r: Ref): Resolved {
     case 'param': return s.root && !r.art ? { t: 'wf', name: r.name } : asFree(s, r);
     case 'item': return asFree(s, r);
     case 'out': {
-      const k = s.byId.get(r.task);
-      if (k === undefined) return asFree(s, r);
+      const k = holder(s, r.n);
+      if (k < 0) return asFree(s, r);
       const L = s.D.tasks[k]!;
       const field: Field = r.art ? 'artifacts' : 'parameters';
       if (L.id === r.task && typeof L.call === 'string') return { t: 'task', task: s.names[k]!, field, name: argoParamName(r.output) };
       return viaExport(s, k, r, field);
     }
     case 'oneOf': {
-      const k = s.byId.get(r.condition);
-      if (k === undefined) return asFree(s, r);
+      const k = holder(s, r.cn);
+      if (k < 0) return asFree(s, r);
       if (s.D.tasks[k]!.id !== r.condition) return viaExport(s, k, r, r.art ? 'artifacts' : 'parameters');
       const branches = r.options.map((o) => {
-        const value = resolve(s, { k: 'out', task: o.task, output: o.output, art: r.art });
+        const value = resolve(s, { k: 'out', task: o.task, n: o.n, output: o.output, art: r.art });
         return { task: value.t === 'task' ? value.task : '', value };
       });
       return { t: 'oneOf', branches };
@@ -236,26 +242,29 @@ function dagOutputs(s: DagState, exports: ReadonlyMap<string, ArgVal>, global: b
   return { parameters, artifacts };
 }
 
-/** A task with everything it refers to itself; sub-DAG inputs are added later. */
-function pendingTask(s: DagState, k: number): PendingTask {
-  const L = s.D.tasks[k]!;
+/** A task's `depends`: the Argo names of the tasks of this DAG it waits for, in first-use order. */
+function dependsOf(s: DagState, L: LTask, k: number): string | undefined {
   let depends: string | undefined;
   let deps: string[] | undefined;
   for (const id of L.uses) {
-    const m = s.byId.get(id);
-    if (m === undefined || m === k) continue;
+    const m = holder(s, id);
+    if (m < 0 || m === k) continue;
     const n = s.names[m]!;
     if (depends === undefined) depends = n;
     else if (n !== depends && !deps?.includes(n)) (deps ??= [depends]).push(n);
   }
-  if (deps) depends = deps.join(' && ');
-  let when: string | undefined;
-  if (L.when) {
-    const p = predicate(s, L.when.pred);
-    when = `{{=${L.when.negate ? `!(${p})` : p}}}`;
-  }
+  return deps ? deps.join(' && ') : depends;
+}
+
+/** The task's parameter arguments (what it refers to itself). */
+function paramArgs(s: DagState, L: LTask): ArgoObject[] {
   const params: ArgoObject[] = new Array(L.params.length);
   for (let i = 0; i < L.params.length; i++) { const p = L.params[i]!; params[i] = paramArg(s, p.name, p.val); }
+  return params;
+}
+
+/** The task's artifact arguments (what it refers to itself); {@link NO_ARTS} when it has none. */
+function artArgs(s: DagState, L: LTask): ArgoObject[] {
   // `optional`: one option of an artifact chosen by a condition; Argo drops it when its branch did not run.
   let arts = NO_ARTS;
   if (L.arts.length) arts = L.arts.map((a) => (a.optional ? { ...artArg(s, a.name, a.ref), optional: true } : artArg(s, a.name, a.ref)));
@@ -265,15 +274,48 @@ function pendingTask(s: DagState, k: number): PendingTask {
     if (arts === NO_ARTS) arts = [];
     for (const x of L.keyed) arts.push({ name: x.name, s3: { key: x.key }, optional: true });
   }
+  return arts;
+}
+
+function argumentsOf(params: readonly ArgoObject[], arts: readonly ArgoObject[]): ArgoObject | undefined {
+  return params.length || arts.length ? { parameters: params.length ? params as YamlValue : undefined, artifacts: arts.length ? arts as YamlValue : undefined } : undefined;
+}
+
+/**
+ * A task that runs a pod template: its Argo object, made once (nothing is added to it later).
+ * The keys are those of {@link taskObject}, in the same order.
+ */
+function leafTaskObject(s: DagState, k: number, template: string): ArgoObject {
+  const L = s.D.tasks[k]!;
   return {
     name: s.names[k]!,
-    template: typeof L.call === 'string' ? L.call : L.call.name,
-    depends,
-    when,
+    template,
+    depends: dependsOf(s, L, k),
+    when: whenOf(s, L),
     withItems: L.items?.k === 'items' ? (L.items.value as YamlValue) : undefined,
     withParam: L.items && L.items.k !== 'items' ? tag(resolve(s, L.items)) : undefined,
-    params,
-    arts,
+    arguments: argumentsOf(paramArgs(s, L), artArgs(s, L)),
+  };
+}
+
+function whenOf(s: DagState, L: LTask): string | undefined {
+  if (!L.when) return undefined;
+  const p = predicate(s, L.when.pred);
+  return `{{=${L.when.negate ? `!(${p})` : p}}}`;
+}
+
+/** A task that calls a sub-DAG, with everything it refers to itself; the sub-DAG's inputs are added later. */
+function pendingTask(s: DagState, k: number, dag: LDag): PendingTask {
+  const L = s.D.tasks[k]!;
+  return {
+    name: s.names[k]!,
+    template: dag.name,
+    depends: dependsOf(s, L, k),
+    when: whenOf(s, L),
+    withItems: L.items?.k === 'items' ? (L.items.value as YamlValue) : undefined,
+    withParam: L.items && L.items.k !== 'items' ? tag(resolve(s, L.items)) : undefined,
+    params: paramArgs(s, L),
+    arts: artArgs(s, L),
   };
 }
 
@@ -287,7 +329,6 @@ function addChildInputs(s: DagState, L: LTask, task: PendingTask, childFree: Rea
 }
 
 function taskObject(t: PendingTask): ArgoObject {
-  const { params, arts } = t;
   return {
     name: t.name,
     template: t.template,
@@ -295,7 +336,7 @@ function taskObject(t: PendingTask): ArgoObject {
     when: t.when,
     withItems: t.withItems,
     withParam: t.withParam,
-    arguments: params.length || arts.length ? { parameters: params.length ? params : undefined, artifacts: arts.length ? arts : undefined } : undefined,
+    arguments: argumentsOf(t.params, t.arts),
   };
 }
 
@@ -329,35 +370,62 @@ function ioList(l: { parameters: ArgoObject[]; artifacts: ArgoObject[] }): ArgoO
   return l.parameters.length || l.artifacts.length ? { parameters: l.parameters.length ? l.parameters : undefined, artifacts: l.artifacts.length ? l.artifacts : undefined } : undefined;
 }
 
+/*
+ * The loops over a DAG's tasks are functions of their own, and renderDag holds none: V8 then
+ * optimizes (and recompiles on loop entry) these small functions, not the whole of renderDag,
+ * which in a fresh process cost more than the loops themselves.
+ */
+
+/** Tasks that run a pod are final now; tasks that call a sub-DAG wait for its free references. */
+function renderTasks(s: DagState, tasks: ArgoObject[], pending: (PendingTask | undefined)[]): void {
+  const L = s.D.tasks;
+  for (let k = 0; k < L.length; k++) {
+    const call = L[k]!.call;
+    if (typeof call === 'string') tasks[k] = leafTaskObject(s, k, call);
+    else pending[k] = pendingTask(s, k, call);
+  }
+}
+
+/** Renders the sub-DAGs of the DAG's tasks, last first, and completes the tasks that call them. */
+function renderChildren(s: DagState, tasks: ArgoObject[], pending: readonly (PendingTask | undefined)[], origins: (TemplateOrigin | undefined)[], rc: RenderContext, scope: string): void {
+  const D = s.D;
+  for (let i = D.tasks.length - 1; i >= 0; i--) {
+    const L = D.tasks[i]!;
+    if (typeof L.call === 'string') continue;
+    const o = (origins[i] = childOrigin(L, L.call, scope));
+    addChildInputs(s, L, pending[i]!, renderDag(L.call, s.requests[i] ?? new Map(), undefined, rc, o, s.index, s.depth + 1));
+    tasks[i] = taskObject(pending[i]!);
+  }
+}
+
+/** The source map's entries for the DAG's tasks. */
+function recordTasks(s: DagState, names: { [task: string]: string | null }, origins: readonly (TemplateOrigin | undefined)[]): void {
+  const L = s.D.tasks;
+  for (let i = 0; i < L.length; i++) names[s.names[i]!] = taskOrigin(L[i]!, origins[i]);
+}
+
 /**
  * Renders DAG `D` (and the DAGs its tasks call) into `rc.templates`, recording names in the
- * source map. Returns the references `D` left free, which its caller passes in.
+ * source map. Returns the references `D` left free, which its caller passes in. `index`: one per
+ * scope (sized by its id numbers), `D` sits at `depth` in the scope's DAG tree.
  */
-export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed: ClosedScope | undefined, rc: RenderContext, origin: TemplateOrigin): Map<string, Ref> {
-  const s = dagState(D, closed?.root ?? false);
+export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed: ClosedScope | undefined, rc: RenderContext, origin: TemplateOrigin, index: IdIndex, depth = 0): Map<string, Ref> {
+  const s = dagState(D, closed?.root ?? false, index, depth);
   rc.map.template(D.name, origin);
   const names = rc.map.dag(D.name);
   // Phase 1: everything this DAG itself refers to (so sub-DAGs know what to export).
   const outputs = dagOutputs(s, exports, closed?.global ?? false);
-  const pending: PendingTask[] = new Array(D.tasks.length);
-  for (let k = 0; k < D.tasks.length; k++) pending[k] = pendingTask(s, k);
+  const tasks: ArgoObject[] = new Array(D.tasks.length);
+  const pending: (PendingTask | undefined)[] = new Array(D.tasks.length);
+  renderTasks(s, tasks, pending);
 
   // Phase 2: sub-DAGs, consumers before producers (tasks are in topological order), so every
   // export a later sibling asks of an earlier one is known before that one is rendered.
   const slot = rc.templates.length;
   rc.templates.push({});
   const origins: (TemplateOrigin | undefined)[] = new Array(D.tasks.length);
-  for (let i = D.tasks.length - 1; i >= 0; i--) {
-    const L = D.tasks[i]!;
-    if (typeof L.call === 'string') continue;
-    const o = (origins[i] = childOrigin(L, L.call, origin.scope));
-    addChildInputs(s, L, pending[i]!, renderDag(L.call, s.requests[i] ?? new Map(), undefined, rc, o));
-  }
-  const tasks: ArgoObject[] = new Array(pending.length);
-  for (let i = 0; i < pending.length; i++) {
-    tasks[i] = taskObject(pending[i]!);
-    names[pending[i]!.name] = taskOrigin(D.tasks[i]!, origins[i]);
-  }
+  renderChildren(s, tasks, pending, origins, rc, origin.scope);
+  recordTasks(s, names, origins);
   rc.templates[slot] = {
     name: D.name,
     annotations: closed?.annotations as YamlValue,

@@ -5,50 +5,69 @@
  * producers' chunk; references across chunks become chunk inputs/outputs in the render pass.
  */
 import * as graphlib from '@dagrejs/graphlib';
+import { IdIndex } from './ids.ts';
 import type { NameRegistry } from './names.ts';
 import type { LDag, LTask } from './lower.ts';
 
 const MAX_DAG_TASKS = 200;
 
 /**
- * Each task's predecessors in `tasks` (positions), from the IR ids it uses; and the position of
- * every IR id the tasks contain. Built once per DAG: chunks derive theirs from these positions.
+ * Each task's predecessors in `tasks` (positions), from the IR ids it uses; `stamp` finds the
+ * position of every IR id the tasks contain in `index` (depth 0). Built once per DAG: chunks
+ * derive theirs from these positions.
  */
-function predecessors(tasks: readonly LTask[]): { preds: number[][]; byId: Map<string, number> } {
+function predecessors(tasks: readonly LTask[], index: IdIndex): { preds: number[][]; stamp: number } {
   const n = tasks.length;
-  const byId = new Map<string, number>();
-  for (let i = 0; i < n; i++) for (const id of tasks[i]!.contains) byId.set(id, i);
+  const stamp = index.index(tasks, 0);
   const preds: number[][] = new Array(n);
   for (let i = 0; i < n; i++) {
     const ps: number[] = [];
-    for (const id of tasks[i]!.uses) {
-      const j = byId.get(id);
-      if (j === undefined || j === i || ps.includes(j)) continue;
+    const uses = tasks[i]!.uses;
+    for (let u = 0; u < uses.length; u++) {
+      const j = index.find(0, stamp, uses[u]!);
+      if (j < 0 || j === i || ps.includes(j)) continue;
       ps.push(j);
     }
     preds[i] = ps;
   }
-  return { preds, byId };
+  return { preds, stamp };
 }
 
 /** Positions in a stable topological order, with each one's dependency level (same index). */
 function levels(preds: readonly (readonly number[])[]): { order: Int32Array; level: Int32Array } {
-  const n = preds.length;
-  let inOrder = true;
-  for (let i = 0; i < n && inOrder; i++) for (const j of preds[i]!) if (j > i) { inOrder = false; break; }
   // Builders emit nodes in dependency order: keep it when it already is a topological order (this
   // also avoids graphlib's recursive topsort on long chains). Cycles were reported by validation.
-  const sorted = inOrder ? undefined : topsort(n, preds);
-  const lv = new Int32Array(n);
+  const sorted = inOrder(preds) ? undefined : topsort(preds.length, preds);
+  const lv = new Int32Array(preds.length);
+  const maxLevel = levelsIn(preds, sorted, lv);
+  return byLevel(lv, maxLevel);
+}
+
+function inOrder(preds: readonly (readonly number[])[]): boolean {
+  for (let i = 0; i < preds.length; i++) {
+    const p = preds[i]!;
+    for (let k = 0; k < p.length; k++) if (p[k]! > i) return false;
+  }
+  return true;
+}
+
+/** Each position's dependency level into `lv`, visiting positions in `sorted` order (or as they are); returns the highest. */
+function levelsIn(preds: readonly (readonly number[])[], sorted: readonly number[] | undefined, lv: Int32Array): number {
   let maxLevel = 0;
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < preds.length; k++) {
     const i = sorted ? sorted[k]! : k;
+    const p = preds[i]!;
     let l = 0;
-    for (const j of preds[i]!) if (lv[j]! + 1 > l) l = lv[j]! + 1;
+    for (let m = 0; m < p.length; m++) { const d = lv[p[m]!]! + 1; if (d > l) l = d; }
     lv[i] = l;
     if (l > maxLevel) maxLevel = l;
   }
-  // Stable counting sort by level.
+  return maxLevel;
+}
+
+/** Stable counting sort of positions by level. */
+function byLevel(lv: Int32Array, maxLevel: number): { order: Int32Array; level: Int32Array } {
+  const n = lv.length;
   const start = new Int32Array(maxLevel + 2);
   for (let i = 0; i < n; i++) start[lv[i]! + 1]!++;
   for (let l = 1; l < start.length; l++) start[l]! += start[l - 1]!;
@@ -69,10 +88,14 @@ function topsort(n: number, preds: readonly (readonly number[])[]): number[] {
   return graphlib.alg.topsort(g).map(Number);
 }
 
-/** Where the IR ids of a DAG's original tasks are now: original position -> current task. */
+/**
+ * Where the IR ids of a DAG's original tasks are now: the original position of an id (`index`
+ * at depth 0 with `stamp`, valid until the DAG is chunked) -> current task (`cur`).
+ */
 interface Placement {
-  readonly byId: ReadonlyMap<string, number>;
-  cur: Int32Array;
+  readonly index: IdIndex;
+  readonly stamp: number;
+  readonly cur: Int32Array;
 }
 
 /**
@@ -80,18 +103,18 @@ interface Placement {
  * Argo task name is `name`. `chunkOf` gives every current position's chunk.
  */
 function chunkTask(tasks: readonly LTask[], members: readonly number[], k: number, chunkOf: Int32Array, at: Placement, template: string, name: string, names: NameRegistry): LTask {
-  const contains: string[] = [];
+  const contains: number[] = [];
   const inner: LTask[] = new Array(members.length);
   for (let m = 0; m < members.length; m++) {
     const t = (inner[m] = tasks[members[m]!]!);
     for (const c of t.contains) contains.push(c);
   }
   // What the chunk waits for: its tasks' dependencies outside it (inside ones order the chunk's own DAG).
-  const uses = new Set<string>();
+  const uses = new Set<number>();
   for (const t of inner) {
     for (const u of t.uses) {
-      const j = at.byId.get(u);
-      if (j !== undefined && chunkOf[at.cur[j]!] === k) continue;
+      const j = at.index.find(0, at.stamp, u);
+      if (j >= 0 && chunkOf[at.cur[j]!] === k) continue;
       uses.add(u);
     }
   }
@@ -99,8 +122,15 @@ function chunkTask(tasks: readonly LTask[], members: readonly number[], k: numbe
   return { id: `${dag.name}/chunk`, name, call: dag, params: [], arts: [], contains, uses: [...uses] };
 }
 
-/** Orders every DAG reachable from `D` and splits the ones over `max` tasks. Mutates the L form. */
-export function fitLimits(D: LDag, names: NameRegistry, max = MAX_DAG_TASKS, seen = new Set<LDag>(), known = new Map<LDag, number[][]>()): void {
+/**
+ * Orders every DAG reachable from `D` and splits the ones over `max` tasks. Mutates the L form.
+ * `ids`: how many IR id numbers the scope of `D` has.
+ */
+export function fitLimits(D: LDag, names: NameRegistry, ids: number, max = MAX_DAG_TASKS): void {
+  fit(D, names, max, new IdIndex(ids), new Set(), new Map());
+}
+
+function fit(D: LDag, names: NameRegistry, max: number, index: IdIndex, seen: Set<LDag>, known: Map<LDag, number[][]>): void {
   if (seen.has(D)) return;
   seen.add(D);
   let tasks = D.tasks;
@@ -109,52 +139,108 @@ export function fitLimits(D: LDag, names: NameRegistry, max = MAX_DAG_TASKS, see
   const given = known.get(D);
   if (given) preds = given;
   else {
-    const p = predecessors(tasks);
+    const p = predecessors(tasks, index);
     preds = p.preds;
-    if (tasks.length > max) at = { byId: p.byId, cur: Int32Array.from({ length: tasks.length }, (_, i) => i) };
+    if (tasks.length > max) at = { index, stamp: p.stamp, cur: identity(tasks.length) };
   }
   let { order, level } = levels(preds);
   let round = 0;
   while (order.length > max) {
     round++;
-    const chunks: number[][] = [];
-    let cur: number[] = [];
-    for (let i = 0; i < order.length;) {
-      // Take the whole level when it fits, else fill up the current chunk and go on.
-      let j = i;
-      const l = level[i]!;
-      while (j < order.length && level[j] === l) j++;
-      const size = j - i;
-      if (cur.length + size <= max) { for (; i < j; i++) cur.push(order[i]!); continue; }
-      if (cur.length) { chunks.push(cur); cur = []; continue; }
-      chunks.push(Array.from(order.subarray(i, i + max)));
-      i += max;
-    }
-    if (cur.length) chunks.push(cur);
-    const chunkOf = new Int32Array(tasks.length);
-    const local = new Int32Array(tasks.length);
-    chunks.forEach((c, k) => c.forEach((pos, m) => { chunkOf[pos] = k; local[pos] = m; }));
+    const chunks = group(order, level, max);
+    const { chunkOf, local } = layout(chunks, tasks.length);
     const prefix = round === 1 ? `${D.name}-c` : `${D.name}-c${round}-`;
     const place = at!;
-    const next = chunks.map((c, k) => chunkTask(tasks, c, k, chunkOf, place, `${prefix}${k}`, `c${k}`, names));
+    const next: LTask[] = new Array(chunks.length);
     // Predecessors of the chunks, and of the tasks inside each chunk, from the tasks' own.
-    const chunkPreds: number[][] = chunks.map((c, k) => {
+    const chunkPreds: number[][] = new Array(chunks.length);
+    for (let k = 0; k < chunks.length; k++) {
+      const c = chunks[k]!;
+      const task = (next[k] = chunkTask(tasks, c, k, chunkOf, place, `${prefix}${k}`, `c${k}`, names));
       const ps: number[] = [];
-      for (const pos of c) for (const j of preds[pos]!) { const q = chunkOf[j]!; if (q !== k && !ps.includes(q)) ps.push(q); }
-      return ps;
-    });
-    chunks.forEach((c, k) => known.set(next[k]!.call as LDag, c.map((pos) => {
-      const ps: number[] = [];
-      for (const j of preds[pos]!) if (chunkOf[j] === k) ps.push(local[j]!);
-      return ps;
-    })));
-    for (let o = 0; o < place.cur.length; o++) place.cur[o] = chunkOf[place.cur[o]!]!;
+      known.set(task.call as LDag, innerPredecessors(c, k, preds, chunkOf, local, ps));
+      chunkPreds[k] = ps;
+    }
+    moveTo(place.cur, chunkOf);
     tasks = D.tasks = next;
     preds = chunkPreds;
     ({ order, level } = levels(preds));
   }
+  D.tasks = reorder(tasks, order);
+  fitChildren(D.tasks, names, max, index, seen, known);
+}
+
+function fitChildren(tasks: readonly LTask[], names: NameRegistry, max: number, index: IdIndex, seen: Set<LDag>, known: Map<LDag, number[][]>): void {
+  for (let i = 0; i < tasks.length; i++) {
+    const call = tasks[i]!.call;
+    if (typeof call !== 'string') fit(call, names, max, index, seen, known);
+  }
+}
+
+/*
+ * Each loop over a DAG's tasks is a small function of its own: V8 optimizes (and recompiles on
+ * loop entry) a function whose loop runs long, and in a fresh process compiling one large
+ * function several times cost more than running its loops.
+ */
+
+function identity(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
+/** Chunks of at most `max` positions, following `order`: a whole level when it fits, else the current chunk is filled up first. */
+function group(order: Int32Array, level: Int32Array, max: number): number[][] {
+  const chunks: number[][] = [];
+  let cur: number[] = [];
+  for (let i = 0; i < order.length;) {
+    let j = i;
+    const l = level[i]!;
+    while (j < order.length && level[j] === l) j++;
+    const size = j - i;
+    if (cur.length + size <= max) { for (; i < j; i++) cur.push(order[i]!); continue; }
+    if (cur.length) { chunks.push(cur); cur = []; continue; }
+    chunks.push(Array.from(order.subarray(i, i + max)));
+    i += max;
+  }
+  if (cur.length) chunks.push(cur);
+  return chunks;
+}
+
+/** Each position's chunk and its place in the chunk. */
+function layout(chunks: readonly (readonly number[])[], n: number): { chunkOf: Int32Array; local: Int32Array } {
+  const chunkOf = new Int32Array(n);
+  const local = new Int32Array(n);
+  for (let k = 0; k < chunks.length; k++) {
+    const c = chunks[k]!;
+    for (let m = 0; m < c.length; m++) { chunkOf[c[m]!] = k; local[c[m]!] = m; }
+  }
+  return { chunkOf, local };
+}
+
+/** The predecessors of chunk `k`'s tasks inside it (local positions); adds the other chunks it waits for to `ps`. */
+function innerPredecessors(c: readonly number[], k: number, preds: readonly (readonly number[])[], chunkOf: Int32Array, local: Int32Array, ps: number[]): number[][] {
+  const inner: number[][] = new Array(c.length);
+  for (let m = 0; m < c.length; m++) {
+    const own: number[] = [];
+    const p = preds[c[m]!]!;
+    for (let i = 0; i < p.length; i++) {
+      const j = p[i]!;
+      const q = chunkOf[j]!;
+      if (q === k) own.push(local[j]!);
+      else if (!ps.includes(q)) ps.push(q);
+    }
+    inner[m] = own;
+  }
+  return inner;
+}
+
+function moveTo(cur: Int32Array, chunkOf: Int32Array): void {
+  for (let o = 0; o < cur.length; o++) cur[o] = chunkOf[cur[o]!]!;
+}
+
+function reorder(tasks: readonly LTask[], order: Int32Array): LTask[] {
   const ordered: LTask[] = new Array(order.length);
   for (let i = 0; i < order.length; i++) ordered[i] = tasks[order[i]!]!;
-  D.tasks = ordered;
-  for (const L of D.tasks) if (typeof L.call !== 'string') fitLimits(L.call, names, max, seen, known);
+  return ordered;
 }

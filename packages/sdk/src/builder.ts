@@ -374,13 +374,19 @@ function afterIds(n: NodeRec): string[] {
   return [...new Set(n.after.map((a) => a.id))].sort();
 }
 
+/** A value's IR, frozen: an output reference is flat (a fresh object of strings), anything else is frozen deeply. */
+function frozenValue(s: ValueSource): ValueIR {
+  const v = s.value();
+  return v.kind === 'output' ? Object.freeze(v) : deepFreeze(v);
+}
+
 export function toTaskIR(n: TaskRec): TaskIR {
   const inputs: Record<string, ValueIR> = {};
   const names = n.inputNames, values = n.inputValues;
-  if (names.length === 1) inputs[names[0]!] = deepFreeze(values[0]!.value());
+  if (names.length === 1) inputs[names[0]!] = frozenValue(values[0]!);
   else if (names.length > 1) {
     const order = names.map((_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
-    for (const i of order) inputs[names[i]!] = deepFreeze(values[i]!.value());
+    for (const i of order) inputs[names[i]!] = frozenValue(values[i]!);
   }
   // Frozen here (deeply), so that freezing the whole IR does not walk every task again.
   return Object.freeze({
@@ -388,7 +394,7 @@ export function toTaskIR(n: TaskRec): TaskIR {
     id: n.id,
     component: n.def.hash,
     inputs: Object.freeze(inputs),
-    after: deepFreeze(afterIds(n)),
+    after: Object.freeze(afterIds(n)),
     options: deepFreeze(n.options),
   });
 }
