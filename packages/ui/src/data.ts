@@ -157,11 +157,20 @@ export function runGraph(ir: PipelineIR, tasks: readonly GraphTask[], graphIds?:
   const nestedIds = pipelineTaskIds(ir);
   const byId = new Map<string, GraphTask[]>();
   const inner = new Map<string, Record<string, number>>();
-  for (const [i, t] of tasks.entries()) {
+  // plain indexed loops over the tasks (10,000 of them, on a fresh server's first read: no iterators)
+  let lastId: string | undefined;
+  let last: GraphTask[] = [];
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i] as GraphTask;
     const id = graphIds?.[i] ?? graphIdOfKey(t.key, nestedIds);
-    let l = byId.get(id);
-    if (!l) byId.set(id, (l = []));
-    l.push(t);
+    // a loop's iterations come one after another: the same list as the task before, mostly
+    if (id !== lastId) {
+      let l = byId.get(id);
+      if (!l) byId.set(id, (l = []));
+      last = l;
+      lastId = id;
+    }
+    last.push(t);
   }
   for (const [id, inst] of byId) {
     if (nestedIds.has(id)) continue;
@@ -180,7 +189,10 @@ export function runGraph(ir: PipelineIR, tasks: readonly GraphTask[], graphIds?:
   const summary = (id: string) => {
     const inst = byId.get(id) ?? [];
     const counts: Record<string, number> = {};
-    for (const t of inst) counts[t.state] = (counts[t.state] ?? 0) + 1;
+    for (let i = 0; i < inst.length; i++) {
+      const s = (inst[i] as GraphTask).state;
+      counts[s] = (counts[s] ?? 0) + 1;
+    }
     const state = inst.length ? (STATE_RANK.find((s) => counts[s]) ?? 'waiting') : 'pending';
     return { counts, state, keys: inst.slice(0, 50).map((t) => t.key), instances: inst.length };
   };
@@ -247,20 +259,33 @@ export function taskColumns(tasks: readonly TaskBriefView[], graph: Graph, graph
   const states: string[] = [];
   const stateIx = new Map<string, number>();
   const nodeIx = new Map(graph.nodes.map((n, i) => [n.id, i]));
-  const cols = { key: [] as string[], state: [] as number[], states, durationMs: [] as (number | null)[], attempts: [] as number[], node: [] as number[] };
-  for (const [i, t] of tasks.entries()) {
+  const n = tasks.length;
+  const key = new Array<string>(n);
+  const state = new Array<number>(n);
+  const durationMs = new Array<number | null>(n);
+  const attempts = new Array<number>(n);
+  const node = new Array<number>(n);
+  let lastId: string | undefined;
+  let lastNode = -1;
+  for (let i = 0; i < n; i++) {
+    const t = tasks[i] as TaskBriefView;
     let s = stateIx.get(t.state);
     if (s === undefined) {
       stateIx.set(t.state, (s = states.length));
       states.push(t.state);
     }
-    cols.key.push(t.key);
-    cols.state.push(s);
-    cols.durationMs.push(t.durationMs);
-    cols.attempts.push(t.attempts);
-    cols.node.push(nodeIx.get(graphIds[i] as string) ?? -1);
+    key[i] = t.key;
+    state[i] = s;
+    durationMs[i] = t.durationMs;
+    attempts[i] = t.attempts;
+    const id = graphIds[i] as string;
+    if (id !== lastId) {
+      lastNode = nodeIx.get(id) ?? -1;
+      lastId = id;
+    }
+    node[i] = lastNode;
   }
-  return cols;
+  return { key, state, states, durationMs, attempts, node };
 }
 
 /** The Run page's first answer: the run (without its tasks), its graph, and its tasks in brief as columns. */
