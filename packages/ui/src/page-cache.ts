@@ -67,6 +67,7 @@ export class PageCache {
   hits = 0;
   constructor(cacheDir: string, storeRoot: string) {
     this.dir = join(cacheDir, 'pages', createHash('sha256').update(resolve(storeRoot)).digest('hex').slice(0, 16));
+    codeStamp(); // the code's files are read and hashed when the server starts, not on a first visit
   }
 
   /** The stamp of a run's record: an answer is used only under the stamp it was computed for. */

@@ -186,5 +186,6 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; data: UiData; watc
 
 // The bundle's request first, then the inline script that asks for a Run page's answer (before the
 // stylesheet, which would hold a classic script back until it is loaded): the server has answered the
-// bundle before it reads a 10,000-task run for the answer, and the browser loads it meanwhile.
-const page = (a: Record<string, Asset>) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><script type="module" src="/assets/app.js?v=${a['app.js']?.hash}"></script><script>${PREFETCH}</script><link rel="stylesheet" href="/assets/app.css?v=${a['app.css']?.hash}"></head><body><div id="app">Loading…</div></body></html>`;
+// bundle before it reads a 10,000-task run for the answer, and the browser loads it meanwhile. No
+// icon: the browser does not ask for /favicon.ico (which came while the server read the run).
+const page = (a: Record<string, Asset>) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><link rel="icon" href="data:,"><script type="module" src="/assets/app.js?v=${a['app.js']?.hash}"></script><script>${PREFETCH}</script><link rel="stylesheet" href="/assets/app.css?v=${a['app.css']?.hash}"></head><body><div id="app">Loading…</div></body></html>`;
