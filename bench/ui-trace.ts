@@ -1,21 +1,25 @@
 /**
  * A Chromium performance trace of the biggest run's page in a store (a look, not the benchmark):
- * `pnpm tsx bench/ui-trace.ts <storeDir>` (make one with bench/ui-profile.ts). Prints the
- * resource timings, the page's marks, a click's round trip, and the main-thread events over 8 ms.
+ * `pnpm tsx bench/ui-trace.ts <storeDir> [tree]` (make one with bench/ui-profile.ts), through a
+ * fresh `sluice ui` process of the tree (default: this one) over an empty page cache, as the
+ * bench's cold first visit. Prints the resource timings, the page's marks, a click's round trip,
+ * and the main-thread events over 8 ms.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-const { startUi } = await import('../packages/ui/src/serve.ts');
+import { repo, startServer } from './ui-common.ts';
 const { CHROMIUM_ARGS, chromium, chromiumPath } = await import('../packages/ui/test/browser.ts');
 const { StateStore, storePaths } = await import('../packages/runner/src/index.ts');
-const storeDir = process.argv[2] as string;
+const storeDir = path.resolve(process.argv[2] as string);
+const tree = path.resolve(process.argv[3] ?? repo);
 const p = storePaths(storeDir);
 const traceFile = path.join(os.tmpdir(), `sluice-ui-trace-${process.pid}.json`);
 const s = StateStore.open(p.db, { readonly: true });
 const id = (s.db.prepare("select run_id from tasks group by run_id order by count(*) desc limit 1").pluck().get()) as string;
 s.close();
-const ui = await startUi({ storeDir });
+const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'sluice-ui-trace-cache-'));
+const ui = await startServer(tree, storeDir, cacheDir);
 const browser = await chromium.launch({ executablePath: chromiumPath()!, headless: true, args: CHROMIUM_ARGS });
 const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 await browser.startTracing(page, { path: traceFile, categories: ['devtools.timeline', 'v8.execute', 'blink.user_timing'] });
@@ -30,6 +34,7 @@ const res = await page.evaluate(() => performance.getEntriesByType('resource').m
 console.log(JSON.stringify(res));
 console.log(JSON.stringify(await page.evaluate(() => performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)]))));
 await browser.close(); await ui.close();
+rmSync(cacheDir, { recursive: true, force: true });
 const tr = JSON.parse(readFileSync(traceFile, 'utf8'));
 const ev = (tr.traceEvents ?? tr).filter((e: any) => e.ph === 'X' && e.dur > 8000);
 const agg = new Map<string, number>();

@@ -1,9 +1,9 @@
-// The Sluice web view: Preact + htm (no build-time JSX), dagre for the DAG layout, uPlot for charts
-// (a chunk of its own, loaded when the first chart is drawn: the first paint needs none).
+// The Sluice web view: Preact + htm (no build-time JSX); the DAG's layout (dagre) and uPlot for charts
+// are chunks of their own, loaded when a nested pipeline is opened or the first chart is drawn: the
+// first paint needs neither (the server sends the layout of the graph as first drawn).
 import { h, render } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
-import dagre from '@dagrejs/dagre';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
@@ -14,10 +14,13 @@ const answer = async (r) => {
   return body;
 };
 const api = async (path) => answer(await fetch(path, { credentials: 'same-origin' }));
-// asked for by prefetch.js, which the page runs before this bundle
+// asked for by the page's inline script (src/server.ts PREFETCH), which runs before this bundle
 let prefetched = globalThis.__sluiceEarly ?? null;
 let uplot = null;
 const loadUplot = () => (uplot ??= import('uplot').then((m) => m.default));
+let layoutModule = null;
+let layoutLoaded = null;
+const loadLayout = () => (layoutModule ??= import('../src/layout.ts').then((m) => (layoutLoaded = m)));
 /** The page answer of a run: the one asked for while the bundle loaded, if it is this run's and not taken yet. */
 const pageOf = (id) => {
   const p = prefetched;
@@ -67,66 +70,28 @@ function Runs() {
 }
 
 // ---------------------------------------------------------------- Graph
+// as src/layout.ts says it (not imported from there: that would put a chunk shared with the layout's on the first paint's path)
 const countsText = (counts) => Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ');
-// `open`: the nested pipelines drawn as groups of their tasks; the others are one node each
-function layout(graph, open) {
-  const g = new dagre.graphlib.Graph({ compound: true, multigraph: false });
-  g.setGraph({ rankdir: 'TB', nodesep: 18, ranksep: 30, marginx: 8, marginy: 8 });
-  g.setDefaultEdgeLabel(() => ({}));
+// `open`: the nested pipelines drawn as groups of their tasks; the others are one node each.
+// `given`: the server's layout of the graph with none open (the page answer's); with some open,
+// the layout is made here (src/layout.ts with dagre, a chunk loaded on first need).
+function Graph({ graph, given, selected, onSelect, open, onToggle }) {
+  const key = [...open].sort().join(',');
+  const mine = !!key || !given;
+  const [, loaded] = useState(0);
+  useEffect(() => {
+    if (!mine || layoutLoaded) return;
+    let live = true;
+    loadLayout().then(() => live && loaded((x) => x + 1));
+    return () => { live = false; };
+  }, [mine]);
+  const lay = useMemo(() => (!mine ? given : layoutLoaded ? layoutLoaded.layoutGraph(graph, open) : null), [graph, key, given, mine, layoutLoaded]);
+  useEffect(() => { if (lay) performance.mark('sluice:dag-drawn'); }, [lay]);
+  if (!lay) return html`<p class="mute" id="dag-wait">laying out the graph…</p>`;
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const above = (parent) => (parent ? byId.get(parent.replace(/:(then|else)$/, '')) : null);
-  // the node drawn for n: n itself, or the outermost closed nested pipeline around it
-  const rep = new Map();
-  const repOf = (n) => {
-    if (!rep.has(n.id)) {
-      let r = n.id;
-      for (let p = above(n.parent); p; p = above(p.parent)) if (p.kind === 'pipeline' && !open.has(p.id)) r = p.id;
-      rep.set(n.id, r);
-    }
-    return rep.get(n.id);
-  };
-  const shown = graph.nodes.filter((n) => repOf(n) === n.id);
-  const isGroup = (n) => n.kind === 'loop' || n.kind === 'condition' || (n.kind === 'pipeline' && open.has(n.id));
-  const groups = new Set();
-  for (const n of shown) {
-    if (!isGroup(n)) {
-      const second = n.kind === 'pipeline' ? countsText(n.inner) : n.instances > 1 ? countsText(n.counts) : n.state;
-      g.setNode(n.id, { width: Math.max(120, n.label.length * 6.4 + 28, second.length * 6.2 + 16), height: 34 });
-    } else { g.setNode(n.id, { label: n.id }); groups.add(n.id); }
-  }
-  for (const n of shown) {
-    if (!n.parent) continue;
-    const m = /^(.*):(then|else)$/.exec(n.parent);
-    if (m) {
-      if (!g.hasNode(n.parent)) { g.setNode(n.parent, {}); g.setParent(n.parent, m[1]); groups.add(n.parent); }
-      g.setParent(n.id, n.parent);
-    } else g.setParent(n.id, n.parent);
-  }
-  const leaves = (id, last) => {
-    if (!groups.has(id)) return id;
-    const kids = g.children(id) || [];
-    if (!kids.length) return null;
-    return leaves(last ? kids[kids.length - 1] : kids[0], last);
-  };
-  for (const e of graph.edges) {
-    const f = byId.get(e.from), t = byId.get(e.to);
-    if (!f || !t) continue;
-    const a = leaves(repOf(f), true), b = leaves(repOf(t), false);
-    if (a && b && a !== b && !g.hasEdge(a, b)) g.setEdge(a, b);
-  }
-  for (const id of groups) if (!(g.children(id) || []).length) g.setNode(id, { width: 120, height: 30 });
-  dagre.layout(g);
-  return { g, byId, groups, shown };
-}
-
-function Graph({ graph, selected, onSelect, open, onToggle }) {
-  const lay = useMemo(() => layout(graph, open), [graph, [...open].sort().join(',')]);
-  const { g, byId, groups, shown } = lay;
-  useEffect(() => { performance.mark('sluice:dag-drawn'); }, [lay]);
-  const info = g.graph();
-  const gs = [...groups].map((id) => ({ id, box: g.node(id) })).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
-  return html`<svg id="dag" width=${info.width + 16} height=${info.height + 16} xmlns="http://www.w3.org/2000/svg">
-    ${gs.map(({ id, box }) => {
+  return html`<svg id="dag" width=${lay.width + 16} height=${lay.height + 16} xmlns="http://www.w3.org/2000/svg">
+    ${lay.groups.map((box) => {
+      const id = box.id;
       const m = /^(.*):(then|else)$/.exec(id);
       const n = byId.get(m ? m[1] : id);
       const untaken = m && n && n.branch && n.branch !== m[2];
@@ -136,12 +101,13 @@ function Graph({ graph, selected, onSelect, open, onToggle }) {
       const shownLabel = label.length > max ? `${label.slice(0, max - 1)}…` : label;
       return html`<g class=${`group ${m ? 'branch' : pipe ? 'pipe' : n.kind === 'condition' ? 'cond' : 'loop'} ${untaken ? 'untaken' : ''}`} data-group=${id} data-branch=${n?.branch ?? ''} data-state=${pipe ? n.state : null} data-open=${pipe ? '1' : null}><rect x=${box.x - box.width / 2} y=${box.y - box.height / 2 - 14} width=${box.width} height=${box.height + 14} rx="6" />${pipe ? html`<rect class="toggle" data-toggle=${id} x=${box.x - box.width / 2} y=${box.y - box.height / 2 - 14} width=${box.width} height="14" rx="6" onClick=${() => onToggle(id)}><title>collapse ${id}</title></rect>` : null}<text x=${box.x - box.width / 2 + 6} y=${box.y - box.height / 2 - 2}><title>${label}</title>${shownLabel}</text></g>`;
     })}
-    ${g.edges().map((e) => {
-      const pts = g.edge(e).points;
-      return html`<path class="edge" d=${`M${pts.map((p) => `${p.x},${p.y}`).join(' L')}`} />`;
+    ${lay.edges.map((pts) => {
+      let d = '';
+      for (let i = 0; i < pts.length; i += 2) d += `${i ? ' L' : 'M'}${pts[i]},${pts[i + 1]}`;
+      return html`<path class="edge" d=${d} />`;
     })}
-    ${shown.filter((n) => !groups.has(n.id)).map((n) => {
-      const b = g.node(n.id);
+    ${lay.nodes.map((b) => {
+      const n = byId.get(b.id);
       const pipe = n.kind === 'pipeline';
       const second = pipe ? countsText(n.inner) || n.state : n.instances > 1 ? countsText(n.counts) : n.state;
       const click = () => { if (pipe) onToggle(n.id); onSelect(n.id); };
@@ -168,7 +134,9 @@ function TaskList({ tasks, selected, onSelect }) {
 function TaskPanel({ runId, taskKey, brief, version }) {
   const [logs, setLogs] = useState(null);
   const [task, setTask] = useState(null);
-  useEffect(() => {
+  // asked for as soon as the panel is rendered for a task, not after the next frame is painted (a
+  // first frame of a big run's page is long): the server reads it while the browser paints
+  useLayoutEffect(() => {
     setTask(null); setLogs(null);
     if (!taskKey) return;
     let live = true;
@@ -223,6 +191,14 @@ function MetricCharts({ points }) {
 }
 
 // ---------------------------------------------------------------- Run
+// a parameter's value; a long one (a loop's 10,000 items) as its beginning, all of it on demand
+const LONG = 200;
+function Param({ v }) {
+  const text = JSON.stringify(v);
+  const [all, setAll] = useState(false);
+  if (text.length <= LONG || all) return text;
+  return html`<span class="long">${text.slice(0, LONG)}… <button type="button" class="more" onClick=${() => setAll(true)}>all ${Array.isArray(v) ? `${v.length} items` : `${text.length} characters`}</button></span>`;
+}
 function Run({ id, open, onOpen }) {
   const [page, setPage] = useState(null);
   const [error, setError] = useState(null);
@@ -288,11 +264,11 @@ function Run({ id, open, onOpen }) {
   return html`<div id="run" data-run=${run.id} data-status=${run.status} data-ready="1">
     <h2>${run.id} <${Badge} s=${run.orphaned ? 'interrupted' : run.status} /> <span class="mute" id="progress">${run.progress}</span></h2>
     <p class="mute">pipeline ${run.pipeline} · started ${fmtTime(run.createdAt)} · ${fmtMs(run.durationMs)} · ${run.counts.total} tasks${run.git ? ` · ${run.git.commit.slice(0, 12)}${run.git.dirty ? '+dirty' : ''}` : ''}</p>
-    <div class="row"><div class="grow"><div class="panel graph"><${Graph} graph=${graph} selected=${node} open=${open} onToggle=${toggle} onSelect=${(x) => { setNode(x); setKey(null); }} /></div>
+    <div class="row"><div class="grow"><div class="panel graph"><${Graph} graph=${graph} given=${page.layout} selected=${node} open=${open} onToggle=${toggle} onSelect=${(x) => { setNode(x); setKey(null); }} /></div>
       <div class="panel"><b>tasks${n ? ` of ${n.id}` : ''}</b> (${shown.length}) ${n ? html`<a href="javascript:void 0" onClick=${() => setNode(null)}>all</a>` : null}<${TaskList} tasks=${shown} selected=${taskKey} onSelect=${setKey} /></div></div>
       <div class="grow panel"><${TaskPanel} runId=${run.id} taskKey=${taskKey} brief=${taskKey ? run.tasks.find((t) => t.key === taskKey) : null} version=${version} /></div></div>
     ${reports.length ? html`<div class="panel" id="reports"><h3>reports</h3><ul>${reports.map((r) => html`<li><a data-report=${r.name} href=${`#/report/${enc(run.id)}/${enc(r.name)}`}>${r.name}</a> <span class="mute">from trigger ${r.trigger} · ${fmtTime(r.createdAt)} · ${r.bytes} bytes</span></li>`)}</ul></div>` : null}
-    <div class="panel"><h3>params</h3><table><tbody>${Object.entries(run.params).map(([k, v]) => html`<tr><th>${k}</th><td>${JSON.stringify(v)}</td></tr>`)}</tbody></table></div>
+    <div class="panel"><h3>params</h3><table id="params"><tbody>${Object.entries(run.params).map(([k, v]) => html`<tr data-param=${k}><th>${k}</th><td><${Param} v=${v} /></td></tr>`)}</tbody></table></div>
     <div class="panel" id="metrics"><h3>metrics</h3><${MetricCharts} points=${points} /></div>
     <div class="panel"><h3>artifacts</h3><table><thead><tr><th>name</th><th>type</th><th>size</th><th>hash</th><th>consumers</th></tr></thead><tbody>${run.artifacts.map((a) => html`<tr><td>${a.name}</td><td>${a.type}</td><td>${a.size}</td><td><a href=${`#/artifact/${a.hash.replace(/^sha256:/, '')}`}>${a.hash.replace(/^sha256:/, '').slice(0, 12)}</a></td><td>${a.consumers.join(', ')}</td></tr>`)}</tbody></table>${run.artifactCount > run.artifacts.length ? html`<p class="mute">the first ${run.artifacts.length} of ${run.artifactCount} artifacts</p>` : null}</div>
   </div>`;

@@ -1,8 +1,8 @@
 /**
- * The page's script and style: an esbuild bundle of `client/` (Preact + htm, dagre; uPlot in a
- * chunk of its own, loaded when a chart is drawn) and `prefetch.js`, a classic script the page
- * runs first (it asks for a Run page's answer while the bundle loads), all local (no CDN), in
- * `dist/client/`. The package's build makes it (a published package has no
+ * The page's script and style: an esbuild bundle of `client/` (Preact + htm; uPlot and the DAG's
+ * layout with dagre in chunks of their own, loaded when a chart is drawn or a nested pipeline
+ * opened: the server sends the first layout), all local (no CDN), in `dist/client/`. The script
+ * that asks for a Run page's answer while the bundle loads is inline in the page (src/server.ts). The package's build makes it (a published package has no
  * `client/` and no esbuild); in the workspace it is rebuilt once per process when missing or
  * older than the sources.
  */
@@ -33,17 +33,20 @@ export async function buildClient(outdir = join(root, 'dist', 'client')): Promis
   await esbuild.build({
     ...common, entryPoints: { app: join(root, 'client', 'main.js') }, format: 'esm', splitting: true, chunkNames: 'chunk-[hash]', loader: { '.css': 'css' },
   });
-  await esbuild.build({ ...common, entryPoints: { prefetch: join(root, 'client', 'prefetch.js') }, format: 'iife' });
 }
 
+/** The modules of src/ that the page's bundle imports too. */
+const BUNDLED = ['layout.ts'];
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 export function clientAssets(): Promise<Record<string, Asset>> {
   built ??= (async () => {
     const dist = join(root, 'dist', 'client');
     const src = join(root, 'client');
-    const newest = existsSync(src) ? Math.max(...readdirSync(src).map((f) => statSync(join(src, f)).mtimeMs)) : 0;
-    const fresh = existsSync(join(dist, 'app.js')) && existsSync(join(dist, 'prefetch.js')) && statSync(join(dist, 'app.js')).mtimeMs >= newest && !process.env.SLUICE_UI_REBUILD;
+    // the bundle's sources: client/, and the modules of src/ it shares with the server
+    const sources = existsSync(src) ? [...readdirSync(src).map((f) => join(src, f)), ...BUNDLED.map((f) => join(root, 'src', f))] : [];
+    const newest = Math.max(0, ...sources.map((f) => statSync(f).mtimeMs));
+    const fresh = existsSync(join(dist, 'app.js')) && statSync(join(dist, 'app.js')).mtimeMs >= newest && !process.env.SLUICE_UI_REBUILD;
     if (!fresh) await buildClient(dist);
     const out: Record<string, Asset> = { 'app.css': asset('', TYPES['.css'] as string) };
     for (const name of readdirSync(dist)) {

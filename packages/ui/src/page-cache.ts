@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Bumped when the page answer's shape changes (another shape never matches a stamp). */
-const FORMAT = 1;
+const FORMAT = 2;
 /** How many runs' answers a store keeps (the least recently written go first). */
 const KEEP = 200;
 const MAGIC = 'sluice-ui-page';
@@ -40,11 +40,11 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
 }
 
 let code: string | undefined;
-/** What computed the answers: this package's data module and the runner's run views (a changed one never matches). */
+/** What computed the answers: this package's data and layout modules and the runner's run views (a changed one never matches). */
 function codeStamp(): string {
   if (code !== undefined) return code;
   const h = createHash('sha256').update(String(FORMAT));
-  const files = [new URL(import.meta.url.replace(/page-cache\.(ts|js)$/, 'data.$1'))];
+  const files = ['data', 'layout'].map((m) => new URL(import.meta.url.replace(/page-cache\.(ts|js)$/, `${m}.$1`)));
   try {
     const runner = import.meta.resolve('@sluice/runner');
     files.push(new URL(runner.endsWith('.ts') ? './query/runs.ts' : './query/runs.js', runner));
@@ -67,6 +67,7 @@ export class PageCache {
   hits = 0;
   constructor(cacheDir: string, storeRoot: string) {
     this.dir = join(cacheDir, 'pages', createHash('sha256').update(resolve(storeRoot)).digest('hex').slice(0, 16));
+    codeStamp(); // the code's files are read and hashed when the server starts, not on a first visit
   }
 
   /** The stamp of a run's record: an answer is used only under the stamp it was computed for. */

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { clientAssets } from './assets.ts';
+import { warmLayout } from './layout.ts';
 import { createUiApp, newToken } from './server.ts';
 
 export interface StartOptions {
@@ -34,9 +35,10 @@ export async function startUi(o: StartOptions): Promise<RunningUi> {
   await clientAssets(); // built (if need be), read and compressed before the first visit, not during it
   const { app, close } = createUiApp({ storeDir: o.storeDir, ...(token ? { token } : {}), ...(o.pollMs ? { pollMs: o.pollMs } : {}), ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) });
   // one pass over the page's routes before the URL is printed: the first visit does not pay for
-  // compiling the server's code paths (routing, headers, the store's first open)
+  // compiling the server's code paths (routing, headers, the store's first open, the DAG's layout)
+  warmLayout();
   const auth = token ? { 'x-sluice-token': token } : undefined;
-  for (const path of ['/', '/assets/prefetch.js', '/assets/app.css', '/assets/app.js', '/api/runs']) await Promise.resolve(app.request(path, { headers: { 'accept-encoding': 'gzip', ...auth } })).then((r) => r.arrayBuffer()).catch(() => undefined);
+  for (const path of ['/', '/assets/app.css', '/assets/app.js', '/api/runs']) await Promise.resolve(app.request(path, { headers: { 'accept-encoding': 'gzip', ...auth } })).then((r) => r.arrayBuffer()).catch(() => undefined);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port ?? 0, hostname: host }, () => resolve(s));
     s.once('error', reject);

@@ -3,7 +3,7 @@
  * (small, typed routing and streaming; runs on Node 20 through @hono/node-server). Bound to
  * 127.0.0.1 unless told otherwise; beyond loopback every request needs the printed token.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { compress } from 'hono/compress';
 import { streamSSE } from 'hono/streaming';
@@ -28,8 +28,18 @@ export interface UiAppOptions {
   readonly cacheDir?: string | false;
 }
 
-/** The page may load only its own script and style, talk only to this server, and frame nothing but sandboxed srcdoc reports. */
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/**
+ * Run in the page's head before its bundle: on a Run page, the page answer is asked for at once,
+ * while the browser still loads and evaluates the bundle and renders the first frame (the Run
+ * page takes it, once, if it is for its run). Inline, allowed by its hash alone: a script file of
+ * its own cost the first visit a round trip before the answer was asked for.
+ */
+export const PREFETCH = "(()=>{const m=/^#\\/run\\/([^/?]+)/.exec(location.hash);if(m)globalThis.__sluiceEarly={id:decodeURIComponent(m[1]),answer:fetch('/api/runs/'+m[1]+'/page',{credentials:'same-origin'})}})()";
+/**
+ * The page may run only its own script files and the one inline script above (by its sha256),
+ * load only its own style, talk only to this server, and frame nothing but sandboxed reports.
+ */
+export const CSP = `default-src 'none'; script-src 'self' 'sha256-${createHash('sha256').update(PREFETCH).digest('base64')}'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 /** What a sandboxed HTML artifact may do: nothing but show itself (no scripts, no network). */
 export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 /**
@@ -174,5 +184,8 @@ export function createUiApp(opts: UiAppOptions): { app: Hono; data: UiData; watc
   return { app, data, watchers, close: () => watchers.close() };
 }
 
-// prefetch.js first (a classic script, a few hundred bytes): a Run page's answer is asked for before the bundle is even evaluated
-const page = (a: Record<string, Asset>) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><script src="/assets/prefetch.js?v=${a['prefetch.js']?.hash}"></script><link rel="stylesheet" href="/assets/app.css?v=${a['app.css']?.hash}"><script type="module" src="/assets/app.js?v=${a['app.js']?.hash}"></script></head><body><div id="app">Loading…</div></body></html>`;
+// The bundle's request first, then the inline script that asks for a Run page's answer (before the
+// stylesheet, which would hold a classic script back until it is loaded): the server has answered the
+// bundle before it reads a 10,000-task run for the answer, and the browser loads it meanwhile. No
+// icon: the browser does not ask for /favicon.ico (which came while the server read the run).
+const page = (a: Record<string, Asset>) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sluice</title><link rel="icon" href="data:,"><script type="module" src="/assets/app.js?v=${a['app.js']?.hash}"></script><script>${PREFETCH}</script><link rel="stylesheet" href="/assets/app.css?v=${a['app.css']?.hash}"></head><body><div id="app">Loading…</div></body></html>`;

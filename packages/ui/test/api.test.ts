@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '@sluice/runner';
-import { CSP, FRAME_CSP } from '../src/server.ts';
+import { CSP, FRAME_CSP, PREFETCH } from '../src/server.ts';
 import { startUi } from '../src/serve.ts';
 import { preview, runGraph } from '../src/data.ts';
 import { useUiApp } from './fixtures/app.ts';
@@ -191,6 +192,11 @@ describe('JSON API', () => {
     expect(CSP).toMatch(/script-src 'self'/);
     const html = await page.text();
     expect(html).not.toMatch(/https?:\/\//);
+    // one inline script, the one the policy allows by its hash; every other script is a file of this server
+    const inline = [...html.matchAll(/<script>([^<]*)<\/script>/g)].map((m) => m[1] as string);
+    expect(inline).toEqual([PREFETCH]);
+    expect(CSP).toContain(`'sha256-${createHash('sha256').update(inline[0] as string).digest('base64')}'`);
+    expect(CSP).not.toMatch(/unsafe-inline|unsafe-eval/);
     const js = await get('/assets/app.js');
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toMatch(/javascript/);

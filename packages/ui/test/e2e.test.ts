@@ -228,6 +228,35 @@ describe.skipIf(!exe)('the web view in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it("draws the DAG from the server's layout, with no layout code until a nested pipeline is opened", async () => {
+    const answer = (await (await fetch(new URL(`/api/runs/${runs.nested}/page`, ui.url))).json()) as { layout: { nodes: { id: string; x: number; y: number; width: number; height: number }[] } };
+    // a browser of its own: nothing of the other tests' pages in its module map
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    try {
+      const fresh = await context.newPage();
+      fresh.on('pageerror', (e) => errors.push(e.message));
+      const scripts = () => fresh.evaluate(() => performance.getEntriesByType('resource').map((r) => r.name).filter((u) => /\/assets\/.*\.js/.test(u)).map((u) => new URL(u).pathname));
+      await fresh.goto(`${ui.url}#/run/${runs.nested}`);
+      await fresh.waitForSelector(`#run[data-run="${runs.nested}"] #dag g.node[data-node="prep"]`);
+      // each node where the server put it
+      for (const b of answer.layout.nodes) {
+        const rect = fresh.locator(`#dag g.node[data-node="${b.id}"] rect`);
+        expect(Number(await rect.getAttribute('x'))).toBeCloseTo(b.x - b.width / 2, 5);
+        expect(Number(await rect.getAttribute('y'))).toBeCloseTo(b.y - b.height / 2, 5);
+      }
+      expect(await scripts()).toEqual(['/assets/app.js']);
+      // opened: the page lays the group out itself, with the layout's chunk (dagre) loaded then
+      await fresh.click('#dag g.node[data-node="prep"]');
+      await fresh.waitForSelector('#dag g.node[data-node="prep/step"]');
+      const after = await scripts();
+      expect(after).toHaveLength(2);
+      expect(after[1]).toMatch(/^\/assets\/chunk-[\w-]+\.js$/);
+    } finally {
+      await context.close();
+    }
+    expect(errors).toEqual([]);
+  });
+
   it("lists the triggers' last decisions with reason and evidence, and links the runs they started", async () => {
     const now = Date.now();
     const fired = await runPipeline(DEMO, { storeDir: store, entry: DEMO, mode: 'inprocess', runId: 'nightly-0123456789ab' });

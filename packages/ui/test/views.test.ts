@@ -11,6 +11,7 @@ import { useUiApp } from './fixtures/app.ts';
 import type { Decision } from '@sluice/triggers';
 import { driftReport, nightly, recordDecisions } from './fixtures/triggers.ts';
 import { runGraph, UiData } from '../src/data.ts';
+import { layoutGraph } from '../src/layout.ts';
 import { FRAME_CSP } from '../src/server.ts';
 
 const DEMO = resolve(import.meta.dirname, 'fixtures/demo.ts');
@@ -95,6 +96,24 @@ describe('nested pipelines in the graph', () => {
     expect(byId.get('prep/step')).toMatchObject({ kind: 'task', parent: 'prep', keys: ['prep/step'] });
     expect(byId.get('step')).toMatchObject({ parent: null, keys: ['step'] });
     expect(g.edges).toEqual(expect.arrayContaining([{ from: 'step', to: 'prep' }, { from: 'prep/step', to: 'prep/step-2' }, { from: 'prep', to: 'step-2' }]));
+  });
+
+  it('sends the layout of the graph as the page first draws it (every nested pipeline closed): the page draws the DAG without dagre', async () => {
+    const p = await json(`/api/runs/${ids.nested}/page`);
+    expect(p.layout).toEqual(layoutGraph(p.graph, new Set()));
+    // the closed pipeline is one node; its tasks are not drawn; nothing is a group
+    expect(p.layout.nodes.map((b: any) => b.id)).toEqual(['step', 'prep', 'step-2']);
+    expect(p.layout.groups).toEqual([]);
+    expect(p.layout.edges).toHaveLength(2);
+    for (const b of p.layout.nodes) expect(b).toMatchObject({ x: expect.any(Number), y: expect.any(Number), width: expect.any(Number), height: 34 });
+    // opened (as the page lays it out itself, dagre loaded then), the pipeline is a group of its own tasks
+    const open = layoutGraph(p.graph, new Set(['prep']));
+    expect(open.groups.map((b) => b.id)).toEqual(['prep']);
+    expect(open.nodes.map((b) => b.id)).toEqual(['step', 'prep/step', 'prep/step-2', 'step-2']);
+    // and a loop is one group around its body, whatever its iterations
+    const demo = await json(`/api/runs/${ids.demo}/page`);
+    expect(demo.layout.groups.map((b: any) => b.id)).toContain('sweep');
+    expect(demo.layout.nodes.map((b: any) => b.id)).toEqual(demo.graph.nodes.filter((n: any) => n.kind === 'task').map((n: any) => n.id));
   });
 
   it("counts the inner tasks' states (failed, running) on the pipeline node", async () => {
