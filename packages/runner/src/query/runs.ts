@@ -61,12 +61,24 @@ function plannedTasks(ir: PipelineIR | null, loopSizes: ReadonlyMap<string, numb
       } else if (node.kind === 'condition') n += Math.max(count(node.then, prefix, seen), count(node.else, prefix, seen));
       else {
         const size = loopSizes.get(prefix + node.id) ?? 0;
-        for (let i = 0; i < size; i++) n += count(node.body, `${prefix}${node.id}[${i}]/`, seen);
+        // a body without loops counts the same in every iteration: counted once (10,000 iterations, one walk)
+        if (size > 0 && !hasLoop(node.body, ir, seen)) n += size * count(node.body, `${prefix}${node.id}[0]/`, seen);
+        else for (let i = 0; i < size; i++) n += count(node.body, `${prefix}${node.id}[${i}]/`, seen);
       }
     }
     return n;
   };
   return count(ir.dag, '', new Set()) + (ir.exitHandler ? 1 : 0);
+}
+
+/** Whether `nodes` hold a loop, in a condition's branches or a nested pipeline's DAG too (the nodes {@link plannedTasks} sizes by key). */
+function hasLoop(nodes: readonly NodeIR[], ir: PipelineIR, seen: ReadonlySet<string>): boolean {
+  return nodes.some((node) => {
+    if (node.kind === 'loop') return true;
+    if (node.kind === 'condition') return hasLoop(node.then, ir, seen) || hasLoop(node.else, ir, seen);
+    const c = ir.components[node.component];
+    return c?.kind === 'pipeline' && !seen.has(node.component) && hasLoop(c.dag, ir, new Set([...seen, node.component]));
+  });
 }
 
 /**
@@ -222,13 +234,16 @@ function briefColumns(store: StateStore, run: RunRow): { readonly briefs: TaskBr
   // the rows that are not leaf tasks: loops and conditions, and tasks that run a nested pipeline
   const others = store.db.prepare(`SELECT key, task_id, component, outputs FROM tasks WHERE run_id = ? AND (component = '' OR component IN (SELECT value FROM json_each(?)))`).all(run.id, JSON.stringify([...pipelineComponents(ir)])) as Pick<TaskRow, 'key' | 'task_id' | 'component' | 'outputs'>[];
   const groups = others.filter((g) => !g.component);
-  const kinds = new Map(groups.map((g) => [g.key, kindOf(g, ir)]));
-  const notLeaves = new Set(others.map((g) => g.key));
+  // the kind of each row that is not a leaf task (a nested pipeline's task: a 'task', not counted)
+  const special = new Map<string, TaskBriefView['kind']>(others.map((g) => [g.key, g.component ? 'task' : kindOf(g, ir)]));
+  // one pass: each task's brief, in DAG order, and the tally of leaf tasks by state
   const tally = new Map<string, number>();
-  for (let i = 0; i < keys.length; i++) if (!notLeaves.has(keys[i] as string)) tally.set(states[i] as string, (tally.get(states[i] as string) ?? 0) + 1);
   const briefs = dagOrderOf(keys, ir).map((i): TaskBriefView => {
     const key = keys[i] as string;
-    return { key, kind: kinds.get(key) ?? 'task', state: states[i] as TaskBriefView['state'], durationMs: durations[i] ?? null, attempts: attempts[i] as number };
+    const state = states[i] as TaskBriefView['state'];
+    const kind = special.get(key);
+    if (kind === undefined) tally.set(state, (tally.get(state) ?? 0) + 1);
+    return { key, kind: kind ?? 'task', state, durationMs: durations[i] ?? null, attempts: attempts[i] as number };
   });
   return { briefs, counts: countTasks(tally, groups, ir, ended(run)) };
 }

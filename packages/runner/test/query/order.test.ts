@@ -53,4 +53,18 @@ describe('task counts', () => {
     const ended = taskCounts(rows, ir, true);
     expect(progressText(ended)).toBe('4 done (1 cached), 1 failed, 1 skipped, 3 omitted');
   });
+
+  it('plans a loop body once per recorded iteration where it holds loops, and multiplies it where it does not', () => {
+    const loops = {
+      ...ir, exitHandler: undefined,
+      dag: [
+        { kind: 'loop', id: 'outer', items: { kind: 'literal', value: [] }, after: [], body: [{ kind: 'loop', id: 'inner', items: { kind: 'literal', value: [] }, body: [task('x')], after: [] }, task('y')] },
+        { kind: 'loop', id: 'many', items: { kind: 'literal', value: [] }, after: [], body: [{ kind: 'condition', id: 'g', predicate: { kind: 'literal', value: true }, then: [task('a')], else: [task('b'), task('c')], after: [] }, task('sub', [], 'n')] },
+      ],
+    } as unknown as PipelineIR;
+    const group = (key: string, iterations: number) => ({ key, state: 'succeeded', component: '', outputs: JSON.stringify({ iterations }) }) as never;
+    // outer: (2 + 1) + (3 + 1) + (0 + 1) = 8 (not 3 x the first iteration's 3); many: 4 x (max(1, 2) + nested's 2) = 16
+    const rows = [group('outer', 3), group('outer[0]/inner', 2), group('outer[1]/inner', 3), group('outer[2]/inner', 0), group('many', 4)];
+    expect(taskCounts(rows, loops).pending).toBe(24);
+  });
 });
