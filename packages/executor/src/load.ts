@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PipelineIR } from '@sluice/sdk';
 import { ExecutorError } from './errors.ts';
+import { importThroughBundle } from './graph-load.ts';
 import type { FunctionRuntime, LoadedPipeline } from './types.ts';
 
 interface SdkApi {
@@ -19,16 +20,17 @@ function loadSdk(): Promise<SdkApi> {
 }
 
 /**
- * Imports a pipeline file (TypeScript through tsx) and returns its default export, or the named one.
+ * Imports a pipeline file (its own modules bundled with esbuild, `graph-load.ts`; through tsx when
+ * they cannot be bundled faithfully) and returns its default export, or the named one.
  *
  * @example
  * const p = await importPipelineFile('examples/iris/pipeline.ts');
  */
-export async function importPipelineFile(file: string, exportName?: string): Promise<unknown> {
+export async function importPipelineFile(file: string, exportName?: string, o: { readonly sourceMaps?: boolean } = {}): Promise<unknown> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new ExecutorError('entry.missing', `pipeline file ${file} does not exist`);
-  const { tsImport } = await import('tsx/esm/api');
-  const mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
+  // one loader for compile and every step (see graph-load.ts); tsx for what a bundle cannot load faithfully
+  const mod = (await importThroughBundle(abs, o)) ?? (await tsImportFile(abs));
   const name = exportName ?? 'default';
   let value = mod[name];
   // tsx may wrap a module's exports under `default` when loading it as CommonJS
@@ -41,6 +43,11 @@ export async function importPipelineFile(file: string, exportName?: string): Pro
     throw new ExecutorError('entry.export', `${file} has no ${exportName ? `export "${exportName}"` : 'default export'}${names.length ? ` (it exports: ${names.join(', ')})` : ''}`);
   }
   return value;
+}
+
+async function tsImportFile(abs: string): Promise<Record<string, unknown>> {
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
 }
 
 function isCommonJsExports(x: unknown): x is { default: unknown } {
@@ -68,7 +75,8 @@ export async function toLoadedPipeline(x: unknown, what = 'value'): Promise<Load
 
 /** Loads a pipeline file: import, then {@link toLoadedPipeline}. */
 export async function loadPipelineFile(file: string, exportName?: string): Promise<LoadedPipeline> {
-  const x = await importPipelineFile(file, exportName);
+  // steps run from it: their stack traces name the user's lines
+  const x = await importPipelineFile(file, exportName, { sourceMaps: true });
   return toLoadedPipeline(x, exportName ? `export "${exportName}" of ${file}` : `the default export of ${file}`);
 }
 
