@@ -1,35 +1,40 @@
 /**
  * How a pipeline file is imported, by `sluice compile` and by `sluice exec` (a pod, a local step)
- * alike: the pipeline's own modules (every file that is not a JavaScript file inside
- * `node_modules`: the project, TypeScript workspace packages) are bundled into one ES module with
- * esbuild, with fixed options (target node20, names kept), and that module is imported with plain
- * `node`; packages in `node_modules` stay outside it and load as Node loads them (each import
- * resolved from its importer as Node does, written as a file URL). Component hashes cover each
- * `run` function's source as loaded, so one loader on both sides makes them equal by construction,
- * whatever loader the calling process has; tsx (a hooks thread every import goes through) stays
- * off the hot path.
+ * alike: each of the pipeline's own modules (every file of its module graph that is not a
+ * JavaScript file inside `node_modules`: the project, TypeScript workspace packages) is built by
+ * esbuild into an ES module of its own, with fixed options (target node20, names kept), and the
+ * entry's is imported with plain `node`; packages in `node_modules` load as Node loads them (an
+ * import of a package stays as written; each built module sits at its source's absolute path under
+ * the build folder, beside links to the `node_modules` folders its source would resolve from, so
+ * Node finds the same files). Component hashes cover
+ * each `run` function's source as loaded, so one loader on both sides makes them equal by
+ * construction, whatever loader the calling process has; and since each module is built alone, a
+ * function's source depends on its own file only (not on which entry reached it). tsx (a hooks
+ * thread every import goes through) stays off the hot path.
  *
- * What a bundle cannot give a module as Node or tsx would (`__dirname`, `__filename`, `require`,
- * `import.meta` beyond `url`/`dirname`/`filename`, an `import()` of a package or of a computed
- * specifier) makes the file load through tsx instead: the decision depends on the sources only, so
- * both sides take the same one. In the bundle, each module's `import.meta.url` (`.dirname`,
- * `.filename`) is its own file's.
+ * What cannot be loaded so as Node or tsx would load it (free `__dirname`, `__filename` or
+ * `require`, `import.meta` beyond `url`/`dirname`/`filename`, a project file that is not a module,
+ * such as JSON) makes the pipeline load through
+ * tsx instead: the decision depends on the sources only, so both sides take the same one. Each
+ * built module's `import.meta.url` (`.dirname`, `.filename`) is its own source file's. Not
+ * carried: an `import()` of a computed relative specifier resolves from the built module, where no
+ * sources are (a literal one is built; a package, computed or not, resolves as from the source).
  *
- * The built module is kept in the user's cache directory (`$SLUICE_CACHE`, else
+ * The built modules are kept in the user's cache directory (`$SLUICE_CACHE`, else
  * `$XDG_CACHE_HOME/sluice`, else `~/.cache/sluice`; the system's temporary directory when that
- * cannot be written), named by its content, with an index entry per entry file recording the
- * stamps (path, size, mtime and ctime in nanoseconds; absent files too) of what it was built from:
- * the bundled files, each package.json and tsconfig.json from their folders up to the root, the
- * nearest package.json of every package it imports, the lockfiles at the project root, esbuild's
- * package.json and this module. While every stamp holds, a load imports the kept module without
- * esbuild. Not watched: a new file that would change how an import resolves while no recorded
- * file changes (as for the code-hash cache).
+ * cannot be written), in a folder named by their content, with an index entry per entry file
+ * recording the stamps (path, size, mtime and ctime in nanoseconds; absent files too) of what they
+ * were built from: the project files, each package.json and tsconfig.json from their folders up to
+ * the root, the nearest package.json of every package they import, the lockfiles at the project
+ * root, esbuild's package.json and this module. While every stamp holds, a load imports the kept
+ * modules without esbuild. Not watched: a new file that would change how an import resolves while
+ * no recorded file changes (as for the code-hash cache).
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin, SourceMap } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
-import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** path, size (-1: absent), mtime and ctime in nanoseconds */
@@ -50,8 +55,14 @@ export class NotBundleable extends Error {
 const LOCKFILES = ['pnpm-lock.yaml', 'package-lock.json', 'yarn.lock', 'bun.lock'];
 const SOURCE = /\.(c|m)?[jt]sx?$/;
 const TYPESCRIPT = /\.(c|m)?tsx?$/;
-// what the bundle cannot give a module as Node does
-const UNBUNDLEABLE = /\b__dirname\b|\b__filename\b|\brequire\s*\(|\bimport\.meta\b(?!\.(?:url|dirname|filename)\b)|\bimport\s*\(\s*(?!['"]\.{1,2}\/)/;
+// What a built module cannot give its code as Node or tsx would, looked for in the built code (what
+// runs): free references to CommonJS's own names and import.meta beyond url/dirname/filename
+// (esbuild's define turns them into these names, so comments and strings do not count).
+// (the names are put together, so that this module, built in a checkout, does not carry them)
+const MARK = ['SLUICE', 'UNBUNDLEABLE', ''].join('_');
+const META = ['__sluice', 'Meta'].join('');
+const FREE = { __dirname: `${MARK}dirname`, __filename: `${MARK}filename`, require: `${MARK}require` };
+const UNBUNDLEABLE = new RegExp(`\\b${MARK}(\\w+)|(?<!var )\\b${META}\\d*\\b(?!\\.(?:url|dirname|filename)\\b)`);
 
 function stamp(file: string): Stamp {
   try {
@@ -139,9 +150,36 @@ interface Built {
   readonly entry: string;
   readonly stamps: readonly Stamp[];
   readonly startedMs: number;
+  /** `node_modules` links beside the outputs: path relative to the build folder → the folder it links to. */
+  readonly links: ReadonlyMap<string, string>;
 }
 
-/** Bundles the entry's own modules (see the module comment); throws {@link NotBundleable} when a file cannot be. */
+/** esbuild's failure with a plugin's NotBundleable inside it, as that NotBundleable. */
+function unwrap(e: unknown): never {
+  const errs = (e as { errors?: { detail?: unknown }[] }).errors;
+  throw errs?.map((x) => x.detail).find((d) => d instanceof NotBundleable) ?? e;
+}
+
+/** A project file's text for esbuild, with its own import.meta. */
+function loadSource(path: string): { contents: string; loader: 'ts' | 'js' | 'tsx' | 'jsx' } {
+  const text = readFileSync(path, 'utf8');
+  const ext = extname(path).slice(1);
+  const loader = (ext.endsWith('x') ? ext : ext.replace(/^[cm]/, '')) as 'ts' | 'js' | 'tsx' | 'jsx';
+  if (!text.includes('import.meta')) return { contents: text, loader };
+  // the module's own import.meta (the built file's would be its own); declared on the first line, so lines keep their numbers
+  const meta = `var ${META} = ${JSON.stringify({ url: pathToFileURL(path).href, dirname: dirname(path), filename: path })};`;
+  // (esbuild's define points each import.meta expression at it; comments and strings keep theirs)
+  const shebang = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
+  return { contents: `${text.slice(0, shebang)}${meta}${text.slice(shebang)}`, loader };
+}
+
+/**
+ * Builds the entry's own modules (see the module comment), one output module per file: a first
+ * pass finds them (esbuild's resolution, packages left outside), a second builds each with every
+ * import left outside it (another project file: its output, by a relative path; a package: its
+ * file URL). So a function's source depends on its own file only, whatever entry the file is
+ * reached from. Throws {@link NotBundleable} when a file cannot be loaded so.
+ */
 async function build(entryAbs: string, outdir: string): Promise<Built> {
   // `outdir` is a sibling of the folder the outputs end up in: the source maps' relative paths hold
   const startedMs = Date.now();
@@ -152,16 +190,9 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
     throw new Error(`sluice: esbuild (a dependency of @sluice/executor) cannot be loaded: ${(e as Error).message}`);
   }
   const externals = new Set<string>();
-  const r = await esbuild.build({
-    entryPoints: [entryAbs],
-    outdir,
+  const own = new Set<string>();
+  const shared: import('esbuild').BuildOptions & { write: false } = {
     bundle: true,
-    // a module imported with import() stays a module of its own, loaded when imported (with what it imports)
-    splitting: true,
-    entryNames: '[name]',
-    chunkNames: 'chunk-[hash]',
-    // no package.json beside the outputs says they are ES modules
-    outExtension: { '.js': '.mjs' },
     write: false,
     format: 'esm',
     platform: 'node',
@@ -170,54 +201,85 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
     // Node's own resolution: `exports` with node/import/default, then `main` (not esbuild's `module`)
     conditions: [],
     mainFields: ['main'],
+    logLevel: 'silent',
+    charset: 'utf8',
+    define: { ...FREE, 'import.meta': META },
+  };
+  type Resolve = (path: string, o: { kind: import('esbuild').ImportKind; importer: string; resolveDir: string; pluginData: unknown }) => Promise<import('esbuild').ResolveResult>;
+  /** Where an import goes: a built-in or a package (outside), or a file of the project (undefined: resolved). */
+  const place = async (res: Resolve, a: import('esbuild').OnResolveArgs): Promise<{ outside: string } | { own: string } | { errors: import('esbuild').PartialMessage[] }> => {
+    if (isBuiltin(a.path)) return { outside: a.path };
+    const got = await res(a.path, { kind: a.kind, importer: a.importer, resolveDir: a.resolveDir, pluginData: 'sluice' });
+    if (got.errors.length) return { errors: got.errors };
+    if (got.external || got.namespace !== 'file') throw new NotBundleable(`${a.importer}: ${a.path} is not a file`);
+    if (inNodeModules(got.path) && !TYPESCRIPT.test(got.path)) {
+      // the specifier as written: Node resolves it from the built module as from the source (see linkPackages)
+      if (!/^[^./]/.test(a.path)) throw new NotBundleable(`${a.importer}: ${a.path} is a path into node_modules`);
+      const m = nearestManifest(got.path);
+      if (m) externals.add(m);
+      return { outside: a.path };
+    }
+    if (!SOURCE.test(got.path)) throw new NotBundleable(`${a.importer}: ${a.path} is not a module esbuild builds as a file of its own`);
+    return { own: got.path };
+  };
+  // 1. the project's files
+  await esbuild.build({
+    ...shared,
+    entryPoints: [entryAbs],
+    outdir,
+    plugins: [{
+      name: 'sluice-find',
+      setup(b) {
+        b.onResolve({ filter: /.*/ }, async (a) => {
+          if (a.pluginData === 'sluice' || a.kind === 'entry-point') return undefined;
+          const p = await place(b.resolve.bind(b), a);
+          if ('errors' in p) return { errors: p.errors };
+          if ('outside' in p) return { path: p.outside, external: true };
+          own.add(p.own);
+          return { path: p.own };
+        });
+        b.onLoad({ filter: SOURCE }, (a) => loadSource(a.path));
+      },
+    }],
+  }).catch(unwrap);
+  own.add(entryAbs);
+  // 2. one module per file, every import outside it
+  const r = await esbuild.build({
+    ...shared,
+    entryPoints: [...own].sort(),
+    outdir,
+    // each built module at its source's absolute path under the folder (see linkPackages)
+    outbase: '/',
+    entryNames: '[dir]/[name]',
+    // no package.json beside the outputs says they are ES modules
+    outExtension: { '.js': '.mjs' },
     // beside each output (read by Node only with source maps enabled, and by mapStack on a load error)
     sourcemap: 'linked',
     sourcesContent: false,
-    metafile: true,
-    logLevel: 'silent',
-    charset: 'utf8',
     plugins: [{
-      name: 'sluice-load',
+      name: 'sluice-split',
       setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, async (a) => {
-          if (a.pluginData === 'sluice') return undefined;
-          if (isBuiltin(a.path)) return { path: a.path, external: true };
-          if (a.kind === 'dynamic-import') throw new NotBundleable(`${a.importer}: import() of a package`);
-          const got = await b.resolve(a.path, { kind: a.kind, importer: a.importer, resolveDir: a.resolveDir, pluginData: 'sluice' });
-          if (got.errors.length || got.external || got.namespace !== 'file') return got.errors.length ? { errors: got.errors } : { path: got.path, external: got.external, namespace: got.namespace };
-          if (inNodeModules(got.path) && !TYPESCRIPT.test(got.path)) {
-            const m = nearestManifest(got.path);
-            if (m) externals.add(m);
-            return { path: pathToFileURL(got.path).href, external: true };
-          }
-          return { path: got.path };
+        b.onResolve({ filter: /.*/ }, async (a) => {
+          if (a.pluginData === 'sluice' || a.kind === 'entry-point') return undefined;
+          const p = await place(b.resolve.bind(b), a);
+          if ('errors' in p) return { errors: p.errors };
+          if ('outside' in p) return { path: p.outside, external: true };
+          const rel = relative(dirname(a.importer), p.own).split(sep).join('/').replace(SOURCE, '.mjs');
+          return { path: rel.startsWith('.') ? rel : `./${rel}`, external: true };
         });
-        b.onLoad({ filter: SOURCE }, (a) => {
-          const text = readFileSync(a.path, 'utf8');
-          const bad = UNBUNDLEABLE.exec(text);
-          if (bad) throw new NotBundleable(`${a.path}: ${bad[0]}`);
-          const ext = extname(a.path).slice(1);
-          const loader = (ext.endsWith('x') ? ext : ext.replace(/^[cm]/, '')) as 'ts' | 'js' | 'tsx' | 'jsx';
-          if (!text.includes('import.meta')) return { contents: text, loader };
-          // the module's own import.meta (the bundle's would be the built file's); declared on the first line, so lines keep their numbers
-          const meta = `var __sluiceMeta = ${JSON.stringify({ url: pathToFileURL(a.path).href, dirname: dirname(a.path), filename: a.path })};`;
-          const body = text.replace(/\bimport\.meta\b/g, '__sluiceMeta');
-          const shebang = body.startsWith('#!') ? body.indexOf('\n') + 1 : 0;
-          return { contents: `${body.slice(0, shebang)}${meta}${body.slice(shebang)}`, loader };
-        });
+        b.onLoad({ filter: SOURCE }, (a) => loadSource(a.path));
       },
     }],
-  }).catch((e: unknown) => {
-    // a plugin's NotBundleable comes back inside esbuild's failure
-    const errs = (e as { errors?: { detail?: unknown; text?: string }[] }).errors;
-    const nb = errs?.map((x) => x.detail).find((d) => d instanceof NotBundleable);
-    throw nb ?? e;
-  });
-  const outputs = new Map(r.outputFiles.map((o) => [relative(outdir, o.path), o.text]));
-  const entry = `${basename(entryAbs, extname(entryAbs))}.mjs`;
-  if (!outputs.has(entry)) throw new Error('esbuild produced no entry module');
-  const files = Object.keys(r.metafile.inputs).map((i) => resolve(process.cwd(), i));
-  // package.json and tsconfig.json from each bundled file's folder up to the root, present or absent
+  }).catch(unwrap);
+  const outputs = new Map((r.outputFiles ?? []).map((o) => [relative(outdir, o.path), o.text]));
+  for (const [name, text] of outputs) {
+    const bad = name.endsWith('.mjs') ? UNBUNDLEABLE.exec(text) : null;
+    if (bad) throw new NotBundleable(`${name} uses ${bad[1] ? (bad[1] === 'require' ? 'require()' : `__${bad[1]}`) : 'import.meta beyond url, dirname and filename'}`);
+  }
+  const files = [...own].sort();
+  const entry = relative('/', entryAbs).replace(SOURCE, '.mjs');
+  if (!outputs.has(entry)) throw new Error(`esbuild produced no module for ${entryAbs}`);
+  // package.json and tsconfig.json from each file's folder up to the root, present or absent
   const around: string[] = [];
   for (const dir of new Set(files.map((f) => dirname(f)))) {
     for (let d = dir; ; d = dirname(d)) {
@@ -227,7 +289,44 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
   }
   const root = projectRoot(entryAbs);
   const stamps = [...new Set([...files, ...around, ...externals, ...LOCKFILES.map((l) => join(root, l)), ...toolFiles()])].sort().map(stamp);
-  return { outputs, entry, stamps, startedMs };
+  return { outputs, entry, stamps, startedMs, links: linkPackages(files) };
+}
+
+/**
+ * Links `rel` (under `tmp`) to `to`; where built modules are under `rel` (the sources of a
+ * TypeScript package inside node_modules), a folder of links to each of `to`'s entries instead.
+ */
+function link(tmp: string, rel: string, to: string, outDirs: ReadonlySet<string>): void {
+  const at = join(tmp, rel);
+  if (!outDirs.has(rel)) {
+    if (existsSync(at)) return; // a built module of the same name
+    mkdirSync(dirname(at), { recursive: true, mode: 0o700 });
+    symlinkSync(to, at);
+    return;
+  }
+  mkdirSync(at, { recursive: true, mode: 0o700 });
+  for (const e of readdirSync(to)) link(tmp, join(rel, e), join(to, e), outDirs);
+}
+
+/**
+ * The `node_modules` folders a package import of one of `files` may be resolved from: every one
+ * in their folders and those folders' ancestors, by the path (relative to `/`) its link takes
+ * beside the built modules. Each built module sits at its source's absolute path under the build
+ * folder, so with these links Node resolves a package from it through the same `node_modules`
+ * folders, in the same order, as from the source file.
+ */
+function linkPackages(files: readonly string[]): Map<string, string> {
+  const links = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const f of files) {
+    for (let d = dirname(f); !seen.has(d); d = dirname(d)) {
+      seen.add(d);
+      const nm = join(d, 'node_modules');
+      if (existsSync(nm)) links.set(relative('/', nm), nm);
+      if (dirname(d) === d) break;
+    }
+  }
+  return links;
 }
 
 /**
@@ -256,7 +355,8 @@ export async function importThroughBundle(file: string, o: { readonly sourceMaps
       }
       throw e;
     }
-    const hash = sha256(JSON.stringify([...b.outputs].sort())).slice(0, 32);
+    const hash = sha256(JSON.stringify([[...b.outputs].sort(), [...b.links].sort()])).slice(0, 32);
+    for (const name of b.outputs.keys()) if (name.startsWith('..')) throw new Error(`esbuild wrote ${name} outside its folder`);
     const rel = join(hash, b.entry);
     module = join(dir, rel);
     if (!existsSync(module)) {
@@ -264,7 +364,13 @@ export async function importThroughBundle(file: string, o: { readonly sourceMaps
       const tmp = join(dir, `${hash}.${process.pid}.tmp`);
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { mode: 0o700 });
-      for (const [name, text] of b.outputs) writeFileSync(join(tmp, name), text, { mode: 0o600 });
+      for (const [name, text] of b.outputs) {
+        mkdirSync(dirname(join(tmp, name)), { recursive: true, mode: 0o700 });
+        writeFileSync(join(tmp, name), text, { mode: 0o600 });
+      }
+      const outDirs = new Set<string>();
+      for (const name of b.outputs.keys()) for (let d = dirname(name); d !== '.' && !outDirs.has(d); d = dirname(d)) outDirs.add(d);
+      for (const [name, to] of b.links) link(tmp, name, to, outDirs);
       try {
         renameSync(tmp, join(dir, hash));
       } catch {

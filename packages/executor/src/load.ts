@@ -14,8 +14,7 @@ interface SdkApi {
 
 let sdk: Promise<SdkApi> | undefined;
 function loadSdk(): Promise<SdkApi> {
-  const name = '@sluice/sdk';
-  sdk ??= import(name) as Promise<SdkApi>;
+  sdk ??= import('@sluice/sdk') as unknown as Promise<SdkApi>;
   return sdk;
 }
 
@@ -29,8 +28,7 @@ function loadSdk(): Promise<SdkApi> {
 export async function importPipelineFile(file: string, exportName?: string, o: { readonly sourceMaps?: boolean } = {}): Promise<unknown> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new ExecutorError('entry.missing', `pipeline file ${file} does not exist`);
-  // one loader for compile and every step (see graph-load.ts); tsx for what a bundle cannot load faithfully
-  const mod = (await importThroughBundle(abs, o)) ?? (await tsImportFile(abs));
+  const mod = await importModuleFile(abs, o);
   const name = exportName ?? 'default';
   let value = mod[name];
   // tsx may wrap a module's exports under `default` when loading it as CommonJS
@@ -43,6 +41,20 @@ export async function importPipelineFile(file: string, exportName?: string, o: {
     throw new ExecutorError('entry.export', `${file} has no ${exportName ? `export "${exportName}"` : 'default export'}${names.length ? ` (it exports: ${names.join(', ')})` : ''}`);
   }
   return value;
+}
+
+/**
+ * Imports a module file with the loader of compile and every step (`graph-load.ts`: its own modules
+ * bundled with esbuild; tsx for what a bundle cannot load faithfully) and returns its namespace.
+ * Whatever compiles a pipeline it imports (triggers' templates too) must load it so, or its
+ * component hashes are not the ones a pod computes.
+ *
+ * @example
+ * const mod = await importModuleFile('triggers.ts');
+ */
+export async function importModuleFile(file: string, o: { readonly sourceMaps?: boolean } = {}): Promise<Record<string, unknown>> {
+  const abs = resolve(file);
+  return (await importThroughBundle(abs, o)) ?? (await tsImportFile(abs));
 }
 
 async function tsImportFile(abs: string): Promise<Record<string, unknown>> {

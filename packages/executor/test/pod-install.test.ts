@@ -70,7 +70,7 @@ describe('a pod-like install of @sluice/executor', () => {
     expect(loaded.some((u) => u.includes('/@sluice/executor/src/step.ts'))).toBe(true);
     expect(loaded.some((u) => u.includes('/@sluice/sdk/src/index.ts'))).toBe(true);
     // the user's pipeline, built from app/pipeline.ts by the executor's loader
-    expect(loaded.some((u) => /\/cache\/load\/[0-9a-f]{32}\/pipeline\.mjs$/.test(u))).toBe(true);
+    expect(loaded.some((u) => /\/cache\/load\/[0-9a-f]{32}\/(.+\/)?pipeline\.mjs$/.test(u))).toBe(true);
     const forbidden = loaded.filter((u) => /better-sqlite3|ts-morph|commander|@sluice\/(runner|compiler)|\/packages\/(runner|compiler)\/|node:sqlite/.test(u));
     expect(forbidden).toEqual([]);
     // nothing outside the install (and Node) was resolved

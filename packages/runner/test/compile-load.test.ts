@@ -6,7 +6,8 @@
  * on it). What is pinned: a step in a pod (an empty cache of its own) answers to the component
  * hashes the compile wrote; a repeated compile imports the kept module (no esbuild) and writes the
  * same bytes; an edit to an imported module, a package.json change and a new tsconfig.json (recorded
- * as absent) each build again; what a bundle cannot load faithfully goes through tsx on both sides;
+ * as absent) each build again; `sluice triggers compile` (the pipeline reached from the triggers
+ * file) writes the same hashes; what a bundle cannot load faithfully goes through tsx on both sides;
  * a compile creates no store (`.sluice/`). Which loader evaluated the pipeline module is read from a
  * probe the module writes at load: the file its stack names.
  */
@@ -128,15 +129,37 @@ describe('sluice compile and sluice exec: one loader', () => {
     expect(compile().built).toBe(false);
   }, 240_000);
 
-  it('a module a bundle cannot load faithfully (require) loads through tsx, in the compile and in the pod alike', () => {
-    write('helper.ts', "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nexport const scale: number = require('./scale.json').scale;\n");
+  it('sluice triggers compile, which reaches the pipeline from another entry, writes the component hashes sluice compile wrote', () => {
+    // a top-level name of the triggers module that the pipeline's run() also uses: one bundle of
+    // both modules would rename one of them, and the function source with it
+    write('triggers.ts', `import { schedule, trigger } from '@sluice/triggers';
+import target from './pipeline.ts';
+const scale = 'not the helper';
+export const nightly = trigger({ name: 'nightly', description: scale, source: schedule({ cron: '0 3 * * *', timezone: 'Etc/UTC' }), target, entry: 'pipeline.ts', params: () => ({}) });
+`);
+    const out = join(dir, 'triggers.yaml');
+    sluice(['triggers', 'compile', 'triggers.ts', '-o', out, '--image', 'example/sluice:1', '--pipeline-image', 'example/pipelines:1']);
+    const hashes = (yaml: string) => [...yaml.matchAll(/- --component\n\s+- '?([0-9a-f]{16})'?\n\s+- --component-name\n\s+- (\S+)\n/g)].map((m) => `${m[2]}=${m[1]}`).sort();
+    expect(hashes(readFileSync(out, 'utf8'))).toEqual(hashes(reference));
+    expect(hashes(reference)).toHaveLength(2);
+  }, 120_000);
+
+  it('createRequire from import.meta.url resolves from the source file; a free __dirname loads through tsx, in the compile and in the pod alike', () => {
+    const execDouble = (loader: Loader) => {
+      const c = compile();
+      expect(c.loaders).toEqual([loader]);
+      const hash = /- --component\n\s+- '?([0-9a-f]{16})'?\n\s+- --component-name\n\s+- double\n/.exec(c.yaml)?.[1];
+      expect(hash).toBeDefined();
+      const out = join(dir, `exec-${loader}`);
+      const r = sluice(['exec', '--entry', 'pipeline.ts', '--component', hash!, '--task', 'wf.double', '--param', 'n=4', '--outputs', out], { SLUICE_CACHE: mkdtempSync(join(tmpdir(), 'sluice-cload-pod-')) });
+      expect(r.loaders).toEqual([loader]);
+      expect(readFileSync(join(out, 'parameters', 'out'), 'utf8')).toBe('8');
+    };
     write('scale.json', JSON.stringify({ scale: 2 }));
-    const c = compile();
-    expect(c.loaders).toEqual(['tsx']);
-    const hash = /- --component\n\s+- '?([0-9a-f]{16})'?\n\s+- --component-name\n\s+- double\n/.exec(c.yaml)?.[1];
-    expect(hash).toBeDefined();
-    const r = sluice(['exec', '--entry', 'pipeline.ts', '--component', hash!, '--task', 'wf.double', '--param', 'n=4', '--outputs', join(dir, 'exec-tsx')]);
-    expect(r.loaders).toEqual(['tsx']);
-    expect(readFileSync(join(dir, 'exec-tsx', 'parameters', 'out'), 'utf8')).toBe('8');
+    write('helper.ts', "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nexport const scale: number = require('./scale.json').scale;\n");
+    execDouble('bundle');
+    // CommonJS's own name, which an ES module built elsewhere cannot have as its source's
+    write('helper.ts', "export const here = typeof __dirname;\nexport const scale = 2;\n");
+    execDouble('tsx');
   }, 240_000);
 });
