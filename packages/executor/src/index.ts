@@ -1,6 +1,6 @@
 /**
  * `@sluice/executor`: the pod side of Sluice. Runs one function step of a pipeline (`sluice exec`),
- * in an Argo pod and in the local runner's step processes alike. It depends on the SDK, zod and tsx
+ * in an Argo pod and in the local runner's step processes alike. It depends on the SDK, zod, esbuild and tsx
  * (to load the user's pipeline file) and on nothing of the local runner: a pod image needs no SQLite,
  * no compiler, no CLI.
  */
