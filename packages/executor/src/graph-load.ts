@@ -329,6 +329,14 @@ function linkPackages(files: readonly string[]): Map<string, string> {
   return links;
 }
 
+/** How a pipeline module is imported. */
+export interface LoadOptions {
+  /** Turn on Node's source maps for what runs later (a step: its stack traces name the user's lines). */
+  readonly sourceMaps?: boolean;
+  /** Called once the modules are built (or found kept), before they are imported: other esbuild work may start then. */
+  readonly onBuilt?: () => void;
+}
+
 /**
  * Imports the pipeline module `file` through its bundle (see the module comment) and returns its
  * namespace, or undefined when a file of its graph cannot be bundled faithfully (load it with tsx).
@@ -338,7 +346,7 @@ function linkPackages(files: readonly string[]): Map<string, string> {
  * @example
  * const mod = await importThroughBundle('pipelines/train.ts'); // { default: Pipeline } or undefined
  */
-export async function importThroughBundle(file: string, o: { readonly sourceMaps?: boolean } = {}): Promise<Record<string, unknown> | undefined> {
+export async function importThroughBundle(file: string, o: LoadOptions = {}): Promise<Record<string, unknown> | undefined> {
   const abs = resolve(file);
   const dir = loadDir();
   if (!dir) return undefined;
@@ -387,6 +395,7 @@ export async function importThroughBundle(file: string, o: { readonly sourceMaps
       } catch { /* not kept: the next load builds again */ }
     }
   }
+  o.onBuilt?.();
   // a step's stack traces name the user's files and lines (Node reads the map beside the module)
   if (o.sourceMaps) process.setSourceMapsEnabled(true);
   try {

@@ -14,6 +14,7 @@ export type { WorkerDone, WorkerRequest } from './worker.ts';
 export { resolveCollectedArtifacts, CollectError, ARTIFACT_ORDER_FLAG } from './collect.ts';
 export { importModuleFile, importPipelineFile, loadPipelineFile, loadSluicePipeline, toLoadedPipeline } from './load.ts';
 export { importThroughBundle, sluiceCacheDir } from './graph-load.ts';
+export type { LoadOptions } from './graph-load.ts';
 export type { FunctionRuntime, LoadedPipeline, ParseResult } from './types.ts';
 export { checkArtifactName } from './names.ts';
 export { contentHash } from './content-hash.ts';

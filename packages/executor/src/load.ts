@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PipelineIR } from '@sluice/sdk';
 import { ExecutorError } from './errors.ts';
-import { importThroughBundle } from './graph-load.ts';
+import { importThroughBundle, type LoadOptions } from './graph-load.ts';
 import type { FunctionRuntime, LoadedPipeline } from './types.ts';
 
 interface SdkApi {
@@ -25,7 +25,7 @@ function loadSdk(): Promise<SdkApi> {
  * @example
  * const p = await importPipelineFile('examples/iris/pipeline.ts');
  */
-export async function importPipelineFile(file: string, exportName?: string, o: { readonly sourceMaps?: boolean } = {}): Promise<unknown> {
+export async function importPipelineFile(file: string, exportName?: string, o: LoadOptions = {}): Promise<unknown> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new ExecutorError('entry.missing', `pipeline file ${file} does not exist`);
   const mod = await importModuleFile(abs, o);
@@ -52,7 +52,7 @@ export async function importPipelineFile(file: string, exportName?: string, o: {
  * @example
  * const mod = await importModuleFile('triggers.ts');
  */
-export async function importModuleFile(file: string, o: { readonly sourceMaps?: boolean } = {}): Promise<Record<string, unknown>> {
+export async function importModuleFile(file: string, o: LoadOptions = {}): Promise<Record<string, unknown>> {
   const abs = resolve(file);
   return (await importThroughBundle(abs, o)) ?? (await tsImportFile(abs));
 }
@@ -96,8 +96,8 @@ export async function loadPipelineFile(file: string, exportName?: string): Promi
  * Imports a pipeline file and returns its Sluice pipeline (default export, or `exportName`),
  * throwing a clear error when that export is not one. Used by `sluice compile`.
  */
-export async function loadSluicePipeline(file: string, exportName?: string): Promise<unknown> {
-  const x = await importPipelineFile(file, exportName);
+export async function loadSluicePipeline(file: string, exportName?: string, o: LoadOptions = {}): Promise<unknown> {
+  const x = await importPipelineFile(file, exportName, o);
   const api = await loadSdk();
   if (!api.isPipeline(x)) throw new ExecutorError('entry.notPipeline', `${exportName ? `export "${exportName}"` : 'the default export'} of ${file} is not a Sluice pipeline (expected the value returned by pipeline(...))`);
   return x;

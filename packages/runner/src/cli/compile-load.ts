@@ -20,11 +20,11 @@ import { RunnerError } from '../errors.ts';
  * @example
  * const p = await importPipelineForCompile('pipelines/train.ts');
  */
-export async function importPipelineForCompile(file: string, exportName?: string): Promise<unknown> {
+export async function importPipelineForCompile(file: string, exportName?: string, o: { readonly onBuilt?: () => void } = {}): Promise<unknown> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new RunnerError('entry.missing', `pipeline file ${file} does not exist`);
   const { loadSluicePipeline } = await import('@sluice/executor');
-  return loadSluicePipeline(file, exportName);
+  return loadSluicePipeline(file, exportName, o);
 }
 
 /** The module-graph hash for memoize keys, or why there is none; `save` records it once the manifest is written. */
@@ -38,8 +38,9 @@ export async function codeHashCacheFile(store: string): Promise<string> {
 }
 
 /**
- * Loads a pipeline for `sluice compile`; with `codeHash`, also the module-graph hash, started
- * first so that its esbuild build runs while the pipeline loads.
+ * Loads a pipeline for `sluice compile`; with `codeHash`, also the module-graph hash, started once
+ * the pipeline's modules are built, so that its esbuild build (of the whole graph, packages
+ * included: the larger one) runs while the pipeline is imported and compiled rather than before.
  *
  * @example
  * const { pipeline, code } = await loadForCompile('pipeline.ts', undefined, { store: '.sluice', codeHash: true });
@@ -47,7 +48,10 @@ export async function codeHashCacheFile(store: string): Promise<string> {
 export async function loadForCompile(file: string, exportName: string | undefined, o: { readonly store: string; readonly codeHash?: boolean }): Promise<{ pipeline: unknown; code: Promise<CompileCodeHash> }> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new RunnerError('entry.missing', `pipeline file ${file} does not exist`);
+  let built!: () => void;
+  const ready = new Promise<void>((r) => { built = r; });
   const code: Promise<CompileCodeHash> = o.codeHash === false ? Promise.resolve({ error: 'not asked for' }) : (async () => {
+    await ready;
     const cacheFile = await codeHashCacheFile(o.store);
     const h = await (await import('@sluice/bundle')).pipelineCodeHash(abs, exportName, { cacheFile });
     if ('error' in h) return h;
@@ -62,6 +66,7 @@ export async function loadForCompile(file: string, exportName: string | undefine
       } : {}),
     };
   })().catch((e: Error) => ({ error: e.message }));
-  const pipeline = await importPipelineForCompile(file, exportName);
+  const pipeline = await importPipelineForCompile(file, exportName, { onBuilt: built });
+  built(); // loaded through tsx: nothing was built (a failed load starts nothing)
   return { pipeline, code };
 }
