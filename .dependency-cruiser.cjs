@@ -1,7 +1,7 @@
 /**
  * The dependency directions Sluice keeps (checked by packages/executor/test/dependencies.test.ts,
  * which runs in `bash scripts/test.sh`):
- * - the executor is the pod side: it imports the SDK, zod, tsx and Node, never the local runner, the
+ * - the executor is the pod side: it imports the SDK, zod, tsx, esbuild (its pipeline loader) and Node, never the local runner, the
  *   compiler, SQLite, ts-morph or the CLI library;
  * - the SDK imports only zod, graphlib and Node: it is what every other package builds on.
  * @type {import('dependency-cruiser').IConfiguration}
@@ -18,9 +18,9 @@ module.exports = {
     {
       name: 'executor-only-sdk-zod-tsx',
       severity: 'error',
-      comment: 'packages/executor depends on the SDK, zod, tsx and Node built-ins only',
+      comment: 'packages/executor depends on the SDK, zod, tsx, esbuild (the pipeline loader) and Node built-ins only',
       from: { path: '^packages/executor/src/' },
-      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: ['node_modules/(\\.pnpm/)?(zod|tsx)[@/]', 'node_modules/@sluice/sdk/'] },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: ['node_modules/(\\.pnpm/)?(zod|tsx|esbuild)[@/]', 'node_modules/@sluice/sdk/'] },
     },
     {
       name: 'sdk-is-the-base',

@@ -119,7 +119,7 @@ export interface GraphOutput {
 
 /**
  * Bundles a module graph into one deterministic ES module for Node, with the options every
- * Sluice bundle shares (the pipeline bundle here, the compile cache's in the runner).
+ * Sluice bundle shares (the shipped pipeline bundle and the module-graph hash).
  *
  * @throws esbuild's failure (with `errors`) when a module does not build.
  * @example

@@ -1,6 +1,6 @@
 /**
  * `@sluice/executor`: the pod side of Sluice. Runs one function step of a pipeline (`sluice exec`),
- * in an Argo pod and in the local runner's step processes alike. It depends on the SDK, zod and tsx
+ * in an Argo pod and in the local runner's step processes alike. It depends on the SDK, zod, esbuild and tsx
  * (to load the user's pipeline file) and on nothing of the local runner: a pod image needs no SQLite,
  * no compiler, no CLI.
  */
@@ -12,7 +12,9 @@ export type { ExecArgs } from './main.ts';
 export { workerMain, STEP_END } from './worker.ts';
 export type { WorkerDone, WorkerRequest } from './worker.ts';
 export { resolveCollectedArtifacts, CollectError, ARTIFACT_ORDER_FLAG } from './collect.ts';
-export { importPipelineFile, loadPipelineFile, loadSluicePipeline, toLoadedPipeline } from './load.ts';
+export { importModuleFile, importPipelineFile, loadPipelineFile, loadSluicePipeline, toLoadedPipeline } from './load.ts';
+export { importThroughBundle, sluiceCacheDir } from './graph-load.ts';
+export type { LoadOptions } from './graph-load.ts';
 export type { FunctionRuntime, LoadedPipeline, ParseResult } from './types.ts';
 export { checkArtifactName } from './names.ts';
 export { contentHash } from './content-hash.ts';

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PipelineIR } from '@sluice/sdk';
 import { ExecutorError } from './errors.ts';
+import { importThroughBundle, type LoadOptions } from './graph-load.ts';
 import type { FunctionRuntime, LoadedPipeline } from './types.ts';
 
 interface SdkApi {
@@ -13,22 +14,21 @@ interface SdkApi {
 
 let sdk: Promise<SdkApi> | undefined;
 function loadSdk(): Promise<SdkApi> {
-  const name = '@sluice/sdk';
-  sdk ??= import(name) as Promise<SdkApi>;
+  sdk ??= import('@sluice/sdk') as unknown as Promise<SdkApi>;
   return sdk;
 }
 
 /**
- * Imports a pipeline file (TypeScript through tsx) and returns its default export, or the named one.
+ * Imports a pipeline file (its own modules bundled with esbuild, `graph-load.ts`; through tsx when
+ * they cannot be bundled faithfully) and returns its default export, or the named one.
  *
  * @example
  * const p = await importPipelineFile('examples/iris/pipeline.ts');
  */
-export async function importPipelineFile(file: string, exportName?: string): Promise<unknown> {
+export async function importPipelineFile(file: string, exportName?: string, o: LoadOptions = {}): Promise<unknown> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new ExecutorError('entry.missing', `pipeline file ${file} does not exist`);
-  const { tsImport } = await import('tsx/esm/api');
-  const mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
+  const mod = await importModuleFile(abs, o);
   const name = exportName ?? 'default';
   let value = mod[name];
   // tsx may wrap a module's exports under `default` when loading it as CommonJS
@@ -41,6 +41,25 @@ export async function importPipelineFile(file: string, exportName?: string): Pro
     throw new ExecutorError('entry.export', `${file} has no ${exportName ? `export "${exportName}"` : 'default export'}${names.length ? ` (it exports: ${names.join(', ')})` : ''}`);
   }
   return value;
+}
+
+/**
+ * Imports a module file with the loader of compile and every step (`graph-load.ts`: its own modules
+ * bundled with esbuild; tsx for what a bundle cannot load faithfully) and returns its namespace.
+ * Whatever compiles a pipeline it imports (triggers' templates too) must load it so, or its
+ * component hashes are not the ones a pod computes.
+ *
+ * @example
+ * const mod = await importModuleFile('triggers.ts');
+ */
+export async function importModuleFile(file: string, o: LoadOptions = {}): Promise<Record<string, unknown>> {
+  const abs = resolve(file);
+  return (await importThroughBundle(abs, o)) ?? (await tsImportFile(abs));
+}
+
+async function tsImportFile(abs: string): Promise<Record<string, unknown>> {
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
 }
 
 function isCommonJsExports(x: unknown): x is { default: unknown } {
@@ -68,7 +87,8 @@ export async function toLoadedPipeline(x: unknown, what = 'value'): Promise<Load
 
 /** Loads a pipeline file: import, then {@link toLoadedPipeline}. */
 export async function loadPipelineFile(file: string, exportName?: string): Promise<LoadedPipeline> {
-  const x = await importPipelineFile(file, exportName);
+  // steps run from it: their stack traces name the user's lines
+  const x = await importPipelineFile(file, exportName, { sourceMaps: true });
   return toLoadedPipeline(x, exportName ? `export "${exportName}" of ${file}` : `the default export of ${file}`);
 }
 
@@ -76,8 +96,8 @@ export async function loadPipelineFile(file: string, exportName?: string): Promi
  * Imports a pipeline file and returns its Sluice pipeline (default export, or `exportName`),
  * throwing a clear error when that export is not one. Used by `sluice compile`.
  */
-export async function loadSluicePipeline(file: string, exportName?: string): Promise<unknown> {
-  const x = await importPipelineFile(file, exportName);
+export async function loadSluicePipeline(file: string, exportName?: string, o: LoadOptions = {}): Promise<unknown> {
+  const x = await importPipelineFile(file, exportName, o);
   const api = await loadSdk();
   if (!api.isPipeline(x)) throw new ExecutorError('entry.notPipeline', `${exportName ? `export "${exportName}"` : 'the default export'} of ${file} is not a Sluice pipeline (expected the value returned by pipeline(...))`);
   return x;

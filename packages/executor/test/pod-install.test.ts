@@ -1,6 +1,6 @@
 /**
  * A pod image holds the executor, the SDK, tracking (metrics to MLflow) and their dependencies, nothing else. Build that install
- * in a scratch directory (copies of the two packages; zod, tsx and graphlib linked from the store),
+ * in a scratch directory (copies of the two packages; zod, tsx, esbuild and graphlib linked from the store),
  * run a step with the flags a compiled manifest passes, and record every module Node resolves with
  * a loader hook: nothing of the local runner, the compiler, SQLite, ts-morph or commander loads.
  */
@@ -28,7 +28,7 @@ function podInstall(): string {
       try { cpSync(join(src, part), join(to, part), { recursive: true }); } catch { /* sdk has no bin */ }
     }
   }
-  const deps: [string, string][] = [['zod', depDir(PKG('sdk'), 'zod')], ['@dagrejs/graphlib', depDir(PKG('sdk'), '@dagrejs/graphlib')], ['tsx', depDir(PKG('executor'), 'tsx')]];
+  const deps: [string, string][] = [['zod', depDir(PKG('sdk'), 'zod')], ['@dagrejs/graphlib', depDir(PKG('sdk'), '@dagrejs/graphlib')], ['tsx', depDir(PKG('executor'), 'tsx')], ['esbuild', depDir(PKG('executor'), 'esbuild')]];
   for (const [name, real] of deps) {
     mkdirSync(join(nm, name, '..'), { recursive: true });
     symlinkSync(real, join(nm, name));
@@ -47,7 +47,8 @@ describe('a pod-like install of @sluice/executor', () => {
     const dir = podInstall();
     const record = join(dir, 'loaded.txt');
     writeFileSync(record, '');
-    const env = { ...process.env, RECORD_FILE: record, NODE_OPTIONS: '' };
+    // the pod's own cache of built pipeline modules (graph-load.ts), inside the install
+    const env = { ...process.env, RECORD_FILE: record, NODE_OPTIONS: '', SLUICE_CACHE: join(dir, 'cache') };
     const bin = join(dir, 'node_modules', '@sluice', 'executor', 'bin', 'sluice-exec.mjs');
     // the component hash as the pod computes it (the same loader as the step)
     const hashScript = join(dir, 'app', 'hash.mjs');
@@ -68,7 +69,8 @@ describe('a pod-like install of @sluice/executor', () => {
     // the hook saw the executor, the SDK and the user's file: it is recording
     expect(loaded.some((u) => u.includes('/@sluice/executor/src/step.ts'))).toBe(true);
     expect(loaded.some((u) => u.includes('/@sluice/sdk/src/index.ts'))).toBe(true);
-    expect(loaded.some((u) => u.endsWith('/app/pipeline.ts'))).toBe(true);
+    // the user's pipeline, built from app/pipeline.ts by the executor's loader
+    expect(loaded.some((u) => /\/cache\/load\/[0-9a-f]{32}\/(.+\/)?pipeline\.mjs$/.test(u))).toBe(true);
     const forbidden = loaded.filter((u) => /better-sqlite3|ts-morph|commander|@sluice\/(runner|compiler)|\/packages\/(runner|compiler)\/|node:sqlite/.test(u));
     expect(forbidden).toEqual([]);
     // nothing outside the install (and Node) was resolved

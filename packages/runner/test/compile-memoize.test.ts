@@ -5,13 +5,14 @@
  * project lives inside the package so that zod and @sluice/sdk resolve as in a user's project.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'sluice.mjs');
 const dir = mkdtempSync(join(import.meta.dirname, '.tmp-memo-'));
 const store = join(dir, '.sluice');
+const cache = join(dir, 'user-cache');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Files written within the last second are not kept in the code-hash cache (they may be mid-write):
@@ -33,7 +34,7 @@ dateBack(join(dir, 'helper.ts'));
 dateBack(join(dir, 'pipeline.ts'));
 
 function compile(out: string, ...flags: string[]): { yaml: string; keys: string[]; components: string[] } {
-  const r = spawnSync(process.execPath, [BIN, 'compile', 'pipeline.ts', '-o', out, ...flags], { cwd: dir, encoding: 'utf8', env: { ...process.env, SLUICE_STORE: store }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [BIN, 'compile', 'pipeline.ts', '-o', out, ...flags], { cwd: dir, encoding: 'utf8', env: { ...process.env, SLUICE_STORE: store, SLUICE_CACHE: cache }, timeout: 120_000 });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stderr).toBe('');
   const yaml = readFileSync(join(dir, out), 'utf8');
@@ -43,10 +44,12 @@ function compile(out: string, ...flags: string[]): { yaml: string; keys: string[
 describe('sluice compile: memoize keys with the module-graph hash', () => {
   let first: ReturnType<typeof compile>;
 
-  it('a second compile of the same code writes the same keys (served from the store\'s code-hash cache)', () => {
+  it('a second compile of the same code writes the same keys (served from the code-hash cache); a compile creates no store', () => {
     first = compile('a.yaml');
     expect(first.keys).toHaveLength(1);
-    expect(existsSync(join(store, 'code-hashes.json'))).toBe(true);
+    // no store: the hash is kept in the user's cache directory
+    expect(existsSync(store)).toBe(false);
+    expect(existsSync(join(cache, 'code-hashes.json'))).toBe(true);
     const again = compile('b.yaml');
     expect(again.yaml).toBe(first.yaml);
   }, 240_000);
@@ -70,5 +73,11 @@ describe('sluice compile: memoize keys with the module-graph hash', () => {
     writeFileSync(join(dir, 'helper.ts'), 'export const scale = 5;\n');
     expect(compile('f.yaml', '--no-code-hash').keys).toEqual(before.keys);
     writeFileSync(join(dir, 'helper.ts'), 'export const scale = 2;\n');
+  }, 240_000);
+
+  it('with a store, a compile shares its code-hash cache (a run of the same code needs no esbuild for the hash)', () => {
+    mkdirSync(store, { mode: 0o700 });
+    expect(compile('g.yaml').keys).toEqual(first.keys);
+    expect(existsSync(join(store, 'code-hashes.json'))).toBe(true);
   }, 240_000);
 });

@@ -24,8 +24,9 @@ export interface CliDeps extends RunnerDeps {
 export async function loadTriggers(file: string): Promise<Trigger[]> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new TriggerError('file.missing', `triggers file ${file} does not exist`);
-  const { tsImport } = await import('tsx/esm/api');
-  const mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
+  // the loader of sluice compile and of every step: the templates' component hashes are the ones pods compute
+  const { importModuleFile } = await import('@sluice/executor');
+  const mod = await importModuleFile(abs);
   const out: Trigger[] = [];
   const visit = (v: unknown) => {
     if (isTrigger(v)) { if (!out.includes(v)) out.push(v); }
@@ -228,8 +229,8 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
       const upstream = [];
       for (const u of o.upstream) {
         if (!existsSync(resolve(u))) throw new TriggerError('file.missing', `--upstream ${u}: no such file`);
-        const { tsImport } = await import('tsx/esm/api');
-        const mod = (await tsImport(pathToFileURL(resolve(u)).href, import.meta.url)) as { default?: unknown };
+        const { importModuleFile } = await import('@sluice/executor');
+        const mod = (await importModuleFile(resolve(u))) as { default?: unknown };
         if (!isPipeline(mod.default)) throw new TriggerError('upstream.export', `--upstream ${u}: its default export is not a pipeline`);
         upstream.push({ pipeline: mod.default, entry: u });
       }

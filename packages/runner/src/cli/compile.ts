@@ -12,12 +12,12 @@ import { formatIssues, isPipeline, parsePipelineParams, SluiceValidationError, t
 import type { JsonValue, Pipeline, PipelineIR, SluiceIssue } from '@sluice/sdk';
 
 export interface CompileDeps {
-  /** Imports the pipeline file and returns its default export (or `exportName`); `learn`: a manifest will be written (the loader may prepare the next compile). */
-  loadPipeline(file: string, exportName?: string, o?: { learn?: boolean }): Promise<unknown>;
+  /** Imports the pipeline file and returns its default export (or `exportName`); `codeHash`: a manifest with module-graph memoize keys will be written (the loader may start hashing meanwhile). */
+  loadPipeline(file: string, exportName?: string, o?: { codeHash?: boolean }): Promise<unknown>;
   /**
    * After `loadPipeline`: the hash of the pipeline's module graph (what `sluice submit` and local
-   * runs key their cache with), for the code part of memoize keys; `save` records what this
-   * compile learned once the manifest is written. Without it (tests of the verb alone) memoize
+   * runs key their cache with), for the code part of memoize keys; `save` records it once the
+   * manifest is written. Without it (tests of the verb alone) memoize
    * keys cover each step's `run` source only.
    */
   codeHash?(file: string, exportName?: string): Promise<{ readonly hash: string; readonly save?: () => void | Promise<void> } | { readonly error: string }>;
@@ -165,24 +165,27 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
     .action(async (file: string, flags: CompileFlags) => {
       let text: string;
       let saveHash: (() => void | Promise<void>) | undefined;
-      // Loaded on demand: other verbs never pay for the compiler (or ts-morph, for source analysis).
-      const { compile, toGraph } = await import('@sluice/compiler');
+      // Loaded on demand (other verbs never pay for the compiler), while the pipeline loads
+      const compiler = import('@sluice/compiler');
+      const sourcing = import('@sluice/compiler/source');
+      compiler.catch(() => {});
+      sourcing.catch(() => {});
       try {
         const cron = await scheduleIssues(flags.schedule, flags.timezone, flags.kind);
         if (cron.length && !flags.graph && flags.format === 'argo') throw new SluiceValidationError(cron);
         if (flags.output) checkOutputFile(flags.output);
         const manifest = !flags.graph && flags.format === 'argo';
-        const loaded = await deps.loadPipeline(file, flags.export, { learn: manifest });
+        const loaded = await deps.loadPipeline(file, flags.export, { codeHash: manifest && flags.codeHash });
         // a manifest's memoize keys cover the whole module graph, as `sluice submit`'s do: a
         // changed helper outside run() misses Argo's cache (bundled while the file loaded)
         const hashing = manifest && flags.codeHash && deps.codeHash ? deps.codeHash(file, flags.export) : undefined;
         hashing?.catch(() => {});
+        const { compile, toGraph } = await compiler;
         const built = toPipelineIR(loaded);
         const { pipeline } = built;
-        // ts-morph reads the source: doc comments become descriptions; for a manifest, every
-        // import must be satisfiable inside the image.
-        // Loaded on demand: ts-morph is heavy and only this step needs it.
-        const { analyzeSource, withDescriptions } = await import('@sluice/compiler/source');
+        // the source analysis: doc comments become descriptions; for a manifest, every import
+        // must be satisfiable inside the image
+        const { analyzeSource, withDescriptions } = await sourcing;
         const source = /\.(c|m)?[jt]sx?$/.test(file) && existsSync(file) ? analyzeSource(file) : undefined;
         const ir = source ? withDescriptions(built.ir, source.descriptions) : built.ir;
         if (source && flags.sourceCheck && flags.format === 'argo' && !flags.graph && source.issues.length) {

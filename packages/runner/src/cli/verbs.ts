@@ -47,7 +47,7 @@ export const GROUPS = {
     return (p) => registerCompile(p, {
       loadPipeline: async (file, exportName, o) => {
         checkPipelineFile(file);
-        const loaded = await loadingUserModule(file, () => loadForCompile(file, exportName, { store: locateStore().root, ...(o?.learn === false ? { learn: false } : {}) }));
+        const loaded = await loadingUserModule(file, () => loadForCompile(file, exportName, { store: locateStore().root, codeHash: o?.codeHash !== false }));
         code = loaded.code;
         return loaded.pipeline;
       },

@@ -1,0 +1,426 @@
+/**
+ * How a pipeline file is imported, by `sluice compile` and by `sluice exec` (a pod, a local step)
+ * alike: each of the pipeline's own modules (every file of its module graph that is not a
+ * JavaScript file inside `node_modules`: the project, TypeScript workspace packages) is built by
+ * esbuild into an ES module of its own, with fixed options (target node20, names kept), and the
+ * entry's is imported with plain `node`; packages in `node_modules` load as Node loads them (an
+ * import of a package stays as written; each built module sits at its source's absolute path under
+ * the build folder, beside links to the `node_modules` folders its source would resolve from, so
+ * Node finds the same files). Component hashes cover
+ * each `run` function's source as loaded, so one loader on both sides makes them equal by
+ * construction, whatever loader the calling process has; and since each module is built alone, a
+ * function's source depends on its own file only (not on which entry reached it). tsx (a hooks
+ * thread every import goes through) stays off the hot path.
+ *
+ * What cannot be loaded so as Node or tsx would load it (free `__dirname`, `__filename` or
+ * `require`, `import.meta` beyond `url`/`dirname`/`filename`, a project file that is not a module,
+ * such as JSON) makes the pipeline load through
+ * tsx instead: the decision depends on the sources only, so both sides take the same one. Each
+ * built module's `import.meta.url` (`.dirname`, `.filename`) is its own source file's. Not
+ * carried: an `import()` of a computed relative specifier resolves from the built module, where no
+ * sources are (a literal one is built; a package, computed or not, resolves as from the source).
+ *
+ * The built modules are kept in the user's cache directory (`$SLUICE_CACHE`, else
+ * `$XDG_CACHE_HOME/sluice`, else `~/.cache/sluice`; the system's temporary directory when that
+ * cannot be written), in a folder named by their content, with an index entry per entry file
+ * recording the stamps (path, size, mtime and ctime in nanoseconds; absent files too) of what they
+ * were built from: the project files, each package.json and tsconfig.json from their folders up to
+ * the root, the nearest package.json of every package they import, the lockfiles at the project
+ * root, esbuild's package.json and this module. While every stamp holds, a load imports the kept
+ * modules without esbuild. Not watched: a new file that would change how an import resolves while
+ * no recorded file changes (as for the code-hash cache).
+ */
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire, isBuiltin, SourceMap } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** path, size (-1: absent), mtime and ctime in nanoseconds */
+type Stamp = readonly [file: string, size: number, mtimeNs: string, ctimeNs: string];
+
+interface IndexEntry {
+  readonly version: 1;
+  /** The built entry module, relative to the cache directory (`<content hash>/<entry>.js`, its chunks beside it). */
+  readonly module: string;
+  readonly files: readonly Stamp[];
+}
+
+/** Why a file cannot be bundled faithfully (then tsx loads the pipeline). */
+export class NotBundleable extends Error {
+  override readonly name = 'NotBundleable';
+}
+
+const LOCKFILES = ['pnpm-lock.yaml', 'package-lock.json', 'yarn.lock', 'bun.lock'];
+const SOURCE = /\.(c|m)?[jt]sx?$/;
+const TYPESCRIPT = /\.(c|m)?tsx?$/;
+// What a built module cannot give its code as Node or tsx would, looked for in the built code (what
+// runs): free references to CommonJS's own names and import.meta beyond url/dirname/filename
+// (esbuild's define turns them into these names, so comments and strings do not count).
+// (the names are put together, so that this module, built in a checkout, does not carry them)
+const MARK = ['SLUICE', 'UNBUNDLEABLE', ''].join('_');
+const META = ['__sluice', 'Meta'].join('');
+const FREE = { __dirname: `${MARK}dirname`, __filename: `${MARK}filename`, require: `${MARK}require` };
+const UNBUNDLEABLE = new RegExp(`\\b${MARK}(\\w+)|(?<!var )\\b${META}\\d*\\b(?!\\.(?:url|dirname|filename)\\b)`);
+
+function stamp(file: string): Stamp {
+  try {
+    const s = statSync(file, { bigint: true });
+    return [file, Number(s.size), String(s.mtimeNs), String(s.ctimeNs)];
+  } catch {
+    return [file, -1, '', ''];
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The user cache directory for Sluice's own caches: `$SLUICE_CACHE`, else `$XDG_CACHE_HOME/sluice`, else `~/.cache/sluice`. */
+export function sluiceCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SLUICE_CACHE) return resolve(env.SLUICE_CACHE);
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sluice');
+}
+
+/** A writable directory for built modules: the cache directory's `load/`, else one in the temporary directory. */
+function loadDir(): string | undefined {
+  for (const d of [join(sluiceCacheDir(), 'load'), join(tmpdir(), `sluice-load-${process.getuid?.() ?? 'user'}`)]) {
+    try {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+      accessSync(d, constants.W_OK);
+      return d;
+    } catch { /* not writable: next */ }
+  }
+  return undefined;
+}
+
+function inNodeModules(file: string): boolean {
+  return file.split(/[\\/]/).includes('node_modules');
+}
+
+/** The nearest package.json upwards of `file`. */
+function nearestManifest(file: string): string | undefined {
+  for (let d = dirname(file); ; d = dirname(d)) {
+    const m = join(d, 'package.json');
+    if (existsSync(m)) return m;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/** The folder lockfiles are looked for in: the nearest one upwards of the entry with `.git` or `pnpm-workspace.yaml`, else the entry's own. */
+function projectRoot(entry: string): string {
+  for (let d = dirname(entry); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git')) || existsSync(join(d, 'pnpm-workspace.yaml'))) return d;
+    if (dirname(d) === d) return dirname(entry);
+  }
+}
+
+function toolFiles(): string[] {
+  const out = [fileURLToPath(import.meta.url)];
+  try { out.push(createRequire(import.meta.url).resolve('esbuild/package.json')); } catch { /* not installed: the build says so */ }
+  return out;
+}
+
+function indexFile(dir: string, entryAbs: string): string {
+  return join(dir, `${sha256(`${entryAbs}\n${process.cwd()}`).slice(0, 32)}.json`);
+}
+
+/** The kept module for `entryAbs` when every recorded stamp holds. */
+function cached(dir: string, entryAbs: string): string | undefined {
+  let e: IndexEntry;
+  try {
+    e = JSON.parse(readFileSync(indexFile(dir, entryAbs), 'utf8')) as IndexEntry;
+  } catch {
+    return undefined;
+  }
+  if (e.version !== 1) return undefined;
+  const file = join(dir, e.module);
+  if (!existsSync(file)) return undefined;
+  for (const s of e.files) {
+    const now = stamp(s[0]);
+    if (now[1] !== s[1] || now[2] !== s[2] || now[3] !== s[3]) return undefined;
+  }
+  return file;
+}
+
+interface Built {
+  /** The entry module and its chunks, by path relative to the build directory. */
+  readonly outputs: ReadonlyMap<string, string>;
+  readonly entry: string;
+  readonly stamps: readonly Stamp[];
+  readonly startedMs: number;
+  /** `node_modules` links beside the outputs: path relative to the build folder → the folder it links to. */
+  readonly links: ReadonlyMap<string, string>;
+}
+
+/** esbuild's failure with a plugin's NotBundleable inside it, as that NotBundleable. */
+function unwrap(e: unknown): never {
+  const errs = (e as { errors?: { detail?: unknown }[] }).errors;
+  throw errs?.map((x) => x.detail).find((d) => d instanceof NotBundleable) ?? e;
+}
+
+/** A project file's text for esbuild, with its own import.meta. */
+function loadSource(path: string): { contents: string; loader: 'ts' | 'js' | 'tsx' | 'jsx' } {
+  const text = readFileSync(path, 'utf8');
+  const ext = extname(path).slice(1);
+  const loader = (ext.endsWith('x') ? ext : ext.replace(/^[cm]/, '')) as 'ts' | 'js' | 'tsx' | 'jsx';
+  if (!text.includes('import.meta')) return { contents: text, loader };
+  // the module's own import.meta (the built file's would be its own); declared on the first line, so lines keep their numbers
+  const meta = `var ${META} = ${JSON.stringify({ url: pathToFileURL(path).href, dirname: dirname(path), filename: path })};`;
+  // (esbuild's define points each import.meta expression at it; comments and strings keep theirs)
+  const shebang = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
+  return { contents: `${text.slice(0, shebang)}${meta}${text.slice(shebang)}`, loader };
+}
+
+/**
+ * Builds the entry's own modules (see the module comment), one output module per file: a first
+ * pass finds them (esbuild's resolution, packages left outside), a second builds each with every
+ * import left outside it (another project file: its output, by a relative path; a package: its
+ * file URL). So a function's source depends on its own file only, whatever entry the file is
+ * reached from. Throws {@link NotBundleable} when a file cannot be loaded so.
+ */
+async function build(entryAbs: string, outdir: string): Promise<Built> {
+  // `outdir` is a sibling of the folder the outputs end up in: the source maps' relative paths hold
+  const startedMs = Date.now();
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+  } catch (e) {
+    throw new Error(`sluice: esbuild (a dependency of @sluice/executor) cannot be loaded: ${(e as Error).message}`);
+  }
+  const externals = new Set<string>();
+  const own = new Set<string>();
+  const shared: import('esbuild').BuildOptions & { write: false } = {
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    keepNames: true,
+    // Node's own resolution: `exports` with node/import/default, then `main` (not esbuild's `module`)
+    conditions: [],
+    mainFields: ['main'],
+    logLevel: 'silent',
+    charset: 'utf8',
+    define: { ...FREE, 'import.meta': META },
+  };
+  type Resolve = (path: string, o: { kind: import('esbuild').ImportKind; importer: string; resolveDir: string; pluginData: unknown }) => Promise<import('esbuild').ResolveResult>;
+  /** Where an import goes: a built-in or a package (outside), or a file of the project (undefined: resolved). */
+  const place = async (res: Resolve, a: import('esbuild').OnResolveArgs): Promise<{ outside: string } | { own: string } | { errors: import('esbuild').PartialMessage[] }> => {
+    if (isBuiltin(a.path)) return { outside: a.path };
+    const got = await res(a.path, { kind: a.kind, importer: a.importer, resolveDir: a.resolveDir, pluginData: 'sluice' });
+    if (got.errors.length) return { errors: got.errors };
+    if (got.external || got.namespace !== 'file') throw new NotBundleable(`${a.importer}: ${a.path} is not a file`);
+    if (inNodeModules(got.path) && !TYPESCRIPT.test(got.path)) {
+      // the specifier as written: Node resolves it from the built module as from the source (see linkPackages)
+      if (!/^[^./]/.test(a.path)) throw new NotBundleable(`${a.importer}: ${a.path} is a path into node_modules`);
+      const m = nearestManifest(got.path);
+      if (m) externals.add(m);
+      return { outside: a.path };
+    }
+    if (!SOURCE.test(got.path)) throw new NotBundleable(`${a.importer}: ${a.path} is not a module esbuild builds as a file of its own`);
+    return { own: got.path };
+  };
+  // 1. the project's files
+  await esbuild.build({
+    ...shared,
+    entryPoints: [entryAbs],
+    outdir,
+    plugins: [{
+      name: 'sluice-find',
+      setup(b) {
+        b.onResolve({ filter: /.*/ }, async (a) => {
+          if (a.pluginData === 'sluice' || a.kind === 'entry-point') return undefined;
+          const p = await place(b.resolve.bind(b), a);
+          if ('errors' in p) return { errors: p.errors };
+          if ('outside' in p) return { path: p.outside, external: true };
+          own.add(p.own);
+          return { path: p.own };
+        });
+        b.onLoad({ filter: SOURCE }, (a) => loadSource(a.path));
+      },
+    }],
+  }).catch(unwrap);
+  own.add(entryAbs);
+  // 2. one module per file, every import outside it
+  const r = await esbuild.build({
+    ...shared,
+    entryPoints: [...own].sort(),
+    outdir,
+    // each built module at its source's absolute path under the folder (see linkPackages)
+    outbase: '/',
+    entryNames: '[dir]/[name]',
+    // no package.json beside the outputs says they are ES modules
+    outExtension: { '.js': '.mjs' },
+    // beside each output (read by Node only with source maps enabled, and by mapStack on a load error)
+    sourcemap: 'linked',
+    sourcesContent: false,
+    plugins: [{
+      name: 'sluice-split',
+      setup(b) {
+        b.onResolve({ filter: /.*/ }, async (a) => {
+          if (a.pluginData === 'sluice' || a.kind === 'entry-point') return undefined;
+          const p = await place(b.resolve.bind(b), a);
+          if ('errors' in p) return { errors: p.errors };
+          if ('outside' in p) return { path: p.outside, external: true };
+          const rel = relative(dirname(a.importer), p.own).split(sep).join('/').replace(SOURCE, '.mjs');
+          return { path: rel.startsWith('.') ? rel : `./${rel}`, external: true };
+        });
+        b.onLoad({ filter: SOURCE }, (a) => loadSource(a.path));
+      },
+    }],
+  }).catch(unwrap);
+  const outputs = new Map((r.outputFiles ?? []).map((o) => [relative(outdir, o.path), o.text]));
+  for (const [name, text] of outputs) {
+    const bad = name.endsWith('.mjs') ? UNBUNDLEABLE.exec(text) : null;
+    if (bad) throw new NotBundleable(`${name} uses ${bad[1] ? (bad[1] === 'require' ? 'require()' : `__${bad[1]}`) : 'import.meta beyond url, dirname and filename'}`);
+  }
+  const files = [...own].sort();
+  const entry = relative('/', entryAbs).replace(SOURCE, '.mjs');
+  if (!outputs.has(entry)) throw new Error(`esbuild produced no module for ${entryAbs}`);
+  // package.json and tsconfig.json from each file's folder up to the root, present or absent
+  const around: string[] = [];
+  for (const dir of new Set(files.map((f) => dirname(f)))) {
+    for (let d = dir; ; d = dirname(d)) {
+      around.push(join(d, 'package.json'), join(d, 'tsconfig.json'));
+      if (dirname(d) === d) break;
+    }
+  }
+  const root = projectRoot(entryAbs);
+  const stamps = [...new Set([...files, ...around, ...externals, ...LOCKFILES.map((l) => join(root, l)), ...toolFiles()])].sort().map(stamp);
+  return { outputs, entry, stamps, startedMs, links: linkPackages(files) };
+}
+
+/**
+ * Links `rel` (under `tmp`) to `to`; where built modules are under `rel` (the sources of a
+ * TypeScript package inside node_modules), a folder of links to each of `to`'s entries instead.
+ */
+function link(tmp: string, rel: string, to: string, outDirs: ReadonlySet<string>): void {
+  const at = join(tmp, rel);
+  if (!outDirs.has(rel)) {
+    if (existsSync(at)) return; // a built module of the same name
+    mkdirSync(dirname(at), { recursive: true, mode: 0o700 });
+    symlinkSync(to, at);
+    return;
+  }
+  mkdirSync(at, { recursive: true, mode: 0o700 });
+  for (const e of readdirSync(to)) link(tmp, join(rel, e), join(to, e), outDirs);
+}
+
+/**
+ * The `node_modules` folders a package import of one of `files` may be resolved from: every one
+ * in their folders and those folders' ancestors, by the path (relative to `/`) its link takes
+ * beside the built modules. Each built module sits at its source's absolute path under the build
+ * folder, so with these links Node resolves a package from it through the same `node_modules`
+ * folders, in the same order, as from the source file.
+ */
+function linkPackages(files: readonly string[]): Map<string, string> {
+  const links = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const f of files) {
+    for (let d = dirname(f); !seen.has(d); d = dirname(d)) {
+      seen.add(d);
+      const nm = join(d, 'node_modules');
+      if (existsSync(nm)) links.set(relative('/', nm), nm);
+      if (dirname(d) === d) break;
+    }
+  }
+  return links;
+}
+
+/** How a pipeline module is imported. */
+export interface LoadOptions {
+  /** Turn on Node's source maps for what runs later (a step: its stack traces name the user's lines). */
+  readonly sourceMaps?: boolean;
+  /** Called once the modules are built (or found kept), before they are imported: other esbuild work may start then. */
+  readonly onBuilt?: () => void;
+}
+
+/**
+ * Imports the pipeline module `file` through its bundle (see the module comment) and returns its
+ * namespace, or undefined when a file of its graph cannot be bundled faithfully (load it with tsx).
+ * An error thrown while it loads names the user's files and lines; `sourceMaps` (a step) also
+ * turns on Node's source maps for what runs later.
+ *
+ * @example
+ * const mod = await importThroughBundle('pipelines/train.ts'); // { default: Pipeline } or undefined
+ */
+export async function importThroughBundle(file: string, o: LoadOptions = {}): Promise<Record<string, unknown> | undefined> {
+  const abs = resolve(file);
+  const dir = loadDir();
+  if (!dir) return undefined;
+  let module = cached(dir, abs);
+  if (!module) {
+    let b: Built;
+    try {
+      b = await build(abs, join(dir, 'build'));
+      if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file}: built with esbuild\n`);
+    } catch (e) {
+      if (e instanceof NotBundleable) {
+        if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file} loads through tsx: ${e.message}\n`);
+        return undefined;
+      }
+      throw e;
+    }
+    const hash = sha256(JSON.stringify([[...b.outputs].sort(), [...b.links].sort()])).slice(0, 32);
+    for (const name of b.outputs.keys()) if (name.startsWith('..')) throw new Error(`esbuild wrote ${name} outside its folder`);
+    const rel = join(hash, b.entry);
+    module = join(dir, rel);
+    if (!existsSync(module)) {
+      // written whole under another name, then renamed: a reader sees all of it or none
+      const tmp = join(dir, `${hash}.${process.pid}.tmp`);
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { mode: 0o700 });
+      for (const [name, text] of b.outputs) {
+        mkdirSync(dirname(join(tmp, name)), { recursive: true, mode: 0o700 });
+        writeFileSync(join(tmp, name), text, { mode: 0o600 });
+      }
+      const outDirs = new Set<string>();
+      for (const name of b.outputs.keys()) for (let d = dirname(name); d !== '.' && !outDirs.has(d); d = dirname(d)) outDirs.add(d);
+      for (const [name, to] of b.links) link(tmp, name, to, outDirs);
+      try {
+        renameSync(tmp, join(dir, hash));
+      } catch {
+        rmSync(tmp, { recursive: true, force: true }); // another process wrote the same outputs first
+      }
+    }
+    // a file written in the last second may have changed while esbuild read it: not recorded
+    if (!b.stamps.some((s) => s[1] >= 0 && Number(BigInt(s[2]) / 1_000_000n) >= b.startedMs - 1000)) {
+      const idx = indexFile(dir, abs);
+      const entry: IndexEntry = { version: 1, module: rel, files: b.stamps };
+      try {
+        writeFileSync(`${idx}.${process.pid}.tmp`, JSON.stringify(entry), { mode: 0o600 });
+        renameSync(`${idx}.${process.pid}.tmp`, idx);
+      } catch { /* not kept: the next load builds again */ }
+    }
+  }
+  o.onBuilt?.();
+  // a step's stack traces name the user's files and lines (Node reads the map beside the module)
+  if (o.sourceMaps) process.setSourceMapsEnabled(true);
+  try {
+    return (await import(pathToFileURL(module).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw mapStack(e, dir);
+  }
+}
+
+/** An error thrown while a built module loaded, its frames in built files mapped to the user's files and lines. */
+function mapStack(e: unknown, dir: string): unknown {
+  if (!(e instanceof Error) || typeof e.stack !== 'string') return e;
+  const maps = new Map<string, SourceMap | undefined>();
+  const mapped = e.stack.replace(/(file:\/\/[^\s()]+?\.mjs):(\d+):(\d+)/g, (all, url: string, line: string, col: string) => {
+    let file: string;
+    try { file = fileURLToPath(url); } catch { return all; }
+    if (!file.startsWith(dir + sep)) return all;
+    if (!maps.has(file)) {
+      try { maps.set(file, new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as never)); } catch { maps.set(file, undefined); }
+    }
+    const hit = maps.get(file)?.findEntry(Number(line) - 1, Number(col) - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+    if (!hit?.originalSource || hit.originalLine === undefined || hit.originalColumn === undefined) return all;
+    const src = hit.originalSource.startsWith('file:') ? fileURLToPath(hit.originalSource) : resolve(dirname(file), hit.originalSource);
+    return `${pathToFileURL(src).href}:${hit.originalLine + 1}:${hit.originalColumn + 1}`;
+  });
+  try { e.stack = mapped; } catch { /* a frozen error keeps its stack */ }
+  return e;
+}
