@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, onTestFinished, test } from 'vitest';
 import type { Pipeline } from '@sluice/sdk';
+import { STOCK_IMAGE } from '../../packages/cluster/src/index.ts';
 import { emitTriggers, RUNS_EVENT_SOURCE, trigger, upstream, type ArgoObject } from '../../packages/triggers/src/index.ts';
 import { KubeClient } from './support/kube/client.ts';
 import { repoRoot } from './support/paths.ts';
@@ -62,9 +63,9 @@ describe.skipIf(skip)("data on Argo's controller: a bundle over the ConfigMap li
         "import { z } from 'zod';",
         "import { component, Dataset, pipeline } from '@sluice/sdk';",
         "import { BLOB } from './blob.ts';",
-        "const digest = component({ name: 'digest', inputs: { salt: z.string() }, outputs: { sha: z.string(), length: z.number().int(), note: Dataset }, defaults: { cache: false },",
-        '  async run({ salt }, ctx) { await ctx.outputs.note.write(`${salt}:${BLOB.length}`); return { sha: createHash(\'sha256\').update(BLOB).digest(\'hex\'), length: BLOB.length }; } });',
-        "export const big = pipeline({ name: 'c1-big-bundle', params: { salt: z.string() } }, ({ salt }) => { const d = digest({ salt }); return { sha: d.outputs.sha, length: d.outputs.length, note: d.outputs.note }; });",
+        "const digest = component({ name: 'digest', inputs: { salt: z.string() }, outputs: { sha: z.string(), length: z.number().int(), note: Dataset, node: z.string() }, defaults: { cache: false },",
+        '  async run({ salt }, ctx) { await ctx.outputs.note.write(`${salt}:${BLOB.length}`); return { sha: createHash(\'sha256\').update(BLOB).digest(\'hex\'), length: BLOB.length, node: process.versions.node }; } });',
+        "export const big = pipeline({ name: 'c1-big-bundle', params: { salt: z.string() } }, ({ salt }) => { const d = digest({ salt }); return { sha: d.outputs.sha, length: d.outputs.length, note: d.outputs.note, node: d.outputs.node }; });",
         '',
       ].join('\n'),
     );
@@ -89,6 +90,11 @@ describe.skipIf(skip)("data on Argo's controller: a bundle over the ConfigMap li
     const view = JSON.parse(show.stdout) as ShownRun;
     expect(view.outputs).toMatchObject({ sha: sha256(data), length: data.length });
     expect((view.outputs?.note as ArtifactOut).hash).toBe(sha256(`pepper:${data.length}`));
+    // the step ran on the stock image's Node (the host executor runs node:<major> on that major), with plain node and no node_modules
+    const stored = (wf.status as { storedWorkflowTemplateSpec?: { templates?: { name: string; container?: { image?: string } }[] } } | undefined)?.storedWorkflowTemplateSpec;
+    const step = stored?.templates?.find((t) => t.name === 'digest');
+    expect(step?.container?.image).toBe(STOCK_IMAGE);
+    expect(String(view.outputs?.node).split('.')[0]).toBe(/^node:(\d+)/.exec(STOCK_IMAGE)![1]);
   }, 900_000);
 
   test("output artifacts carry their sha256 on the cluster: show --cluster gives the local run's hashes (a file, one passed on, a directory)", async () => {
