@@ -5,7 +5,7 @@
  *
  * - a ConfigMap `sluice-bundle-<hash>` holding the bundle, gzipped, and its loader (immutable;
  *   no-build mode), mounted at /sluice/bundle in every function step, which runs
- *   `node /sluice/bundle/run.mjs exec …` on a stock `node:20-slim` image; or nothing, when the
+ *   `node /sluice/bundle/run.mjs exec …` on a stock `node:22-slim` image; or nothing, when the
  *   steps run in an image you built;
  * - a WorkflowTemplate named by the hash of its content (created, or left alone when the same
  *   content is already there);
@@ -49,7 +49,12 @@ export const CONTENT_HASH = 'sluice.dev/content-hash';
 export const BUNDLE_VOLUME = 'sluice-bundle';
 /** A ConfigMap holds at most 1 MiB (name, labels and all). */
 export const CONFIGMAP_LIMIT = 1_000_000;
-export const STOCK_IMAGE = 'node:20-slim';
+/**
+ * The image bundled steps run on. Node 22 (Node 20 is past its end of life); the bundle keeps
+ * esbuild's `node20` target because the client loads the same bundle on its own Node (for the IR),
+ * which may still be 20, and Node 22 runs that output unchanged.
+ */
+export const STOCK_IMAGE = 'node:22-slim';
 
 /** A submission that cannot go ahead, with every reason (exit 2). */
 export class SubmitError extends Error {
