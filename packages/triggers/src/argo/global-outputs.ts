@@ -58,15 +58,15 @@ export function exportPipelineOutputs(spec: O, meta: O | undefined): Map<string,
   const out = new Map<string, string>();
   const tasks = (entry?.dag?.tasks ?? []) as O[];
   const uses = new Map<string, number>();
-  const count = (t: O, by: number): void => {
+  const count = (t: O): void => {
     const refs = [...((t.dag?.tasks ?? []) as O[]), ...((t.steps ?? []) as O[][]).flat()];
     for (const r of refs) {
       for (const name of [r.template, r.onExit, ...Object.values((r.hooks ?? {}) as O).map((h) => (h as O).template)]) {
-        if (typeof name === 'string') uses.set(name, (uses.get(name) ?? 0) + by);
+        if (typeof name === 'string') uses.set(name, (uses.get(name) ?? 0) + 1);
       }
     }
   };
-  for (const t of templates) count(t, 1);
+  for (const t of templates) count(t);
   for (const name of [spec.entrypoint, spec.onExit, ...Object.values((spec.hooks ?? {}) as O).map((h) => (h as O).template)]) {
     if (typeof name === 'string') uses.set(name, (uses.get(name) ?? 0) + 1);
   }
@@ -91,7 +91,7 @@ export function exportPipelineOutputs(spec: O, meta: O | undefined): Map<string,
       byName.set(name, clone);
       uses.set(tmpl.name, uses.get(tmpl.name)! - 1);
       uses.set(name, 1);
-      count(clone, 1);
+      count(clone);
       clones.push([tmpl.name, name]);
       t.template = name;
       tmpl = clone;
