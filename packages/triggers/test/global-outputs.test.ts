@@ -45,6 +45,10 @@ describe("the upstream exit hook reads outputs Argo exports (globalName on the p
     expect(emitted.issues).toEqual([]);
     expect(JSON.stringify(compiled)).toBe(JSON.stringify(compile(toIR(up), { entry: 'pipelines/up.ts', kind: 'template', image: 'ghcr.io/acme/up:1' }).objects[0]));
     expect((compiled.spec.templates as O[]).filter((x) => x.name !== 'main').flatMap((x) => Object.keys(globalsOf(x)))).toEqual([]);
+    // a parameter passed through is read from the entry template's input (Argo binds the workflow's arguments to it)
+    const main = (compiled.spec.templates as O[]).find((x) => x.name === 'main')!;
+    expect(main.inputs).toEqual({ parameters: [{ name: 'word' }] });
+    expect((main.outputs.parameters as O[]).find((p) => p.name === 'echo')).toEqual({ name: 'echo', globalName: 'echo', valueFrom: { expression: "inputs.parameters['word']" } });
   });
 
   it('a task whose template no other task runs exports from it in place (a pod, a nested pipeline, a branch)', () => {

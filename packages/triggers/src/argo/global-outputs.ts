@@ -16,7 +16,8 @@
  *   added to the source map as the template it copies.
  * - a `oneOf` expression (`tasks['a'].status == 'Succeeded' ? tasks['a'].outputs... : ...`): every
  *   option exports; only the branch that ran has outputs, and the hook takes the first present.
- * - `{{workflow.parameters.X}}`: read from `workflow.parameters` directly.
+ * - a pipeline parameter passed through (`inputs.parameters['X']` of the entry template, or
+ *   `{{workflow.parameters.X}}` as older compilers wrote it): read from `workflow.parameters`.
  * - a literal (`valueFrom.expression` with string literals only): the same expression in the hook.
  * - anything else (an output aggregated over a loop, a task from a `templateRef` library template):
  *   nothing is exported, and the hook reads the entry's own global name (null on v4.0.5).
@@ -33,6 +34,8 @@ const SOURCE_MAP_ANNOTATION = 'sluice.dev/source-map';
 const NAME = /^[A-Za-z0-9_-]+$/;
 const TASK_PARAM = /^\{\{tasks\.([A-Za-z0-9-]+)\.outputs\.parameters\.([A-Za-z0-9_-]+)\}\}$/;
 const WF_PARAM = /^\{\{workflow\.parameters\.([A-Za-z0-9_-]+)\}\}$/;
+/** A parameter passed through: the entry template's input, which Argo binds from the workflow's arguments. */
+const INPUT_PARAM = /^inputs\.parameters\['([A-Za-z0-9_-]+)'\]$/;
 const EXPR_TASK_PARAM = /tasks\['([A-Za-z0-9-]+)'\]\.outputs\.parameters\['([A-Za-z0-9_-]+)'\]/g;
 /** An expression of JSON string literals only, as the compiler writes a literal output (`"a"`, `("a{" + "{b")`). */
 const STRING_LITERALS = /^\(?"(?:[^"\\]|\\.)*"(?: \+ "(?:[^"\\]|\\.)*")*\)?$/;
@@ -113,6 +116,8 @@ export function exportPipelineOutputs(spec: O, meta: O | undefined): Map<string,
       const via = m ? exportFrom(m[1]!, m[2]!, g) : undefined;
       if (via) value = digOutput(via);
       else if (w) value = `sprig.dig('parameters', ${single(w[1]!)}, nil, workflow)`;
+    } else if (typeof vf.expression === 'string' && INPUT_PARAM.test(vf.expression)) {
+      value = `sprig.dig('parameters', ${single(INPUT_PARAM.exec(vf.expression)![1]!)}, nil, workflow)`;
     } else if (typeof vf.expression === 'string') {
       const refs = [...vf.expression.matchAll(EXPR_TASK_PARAM)];
       if (refs.length) {
