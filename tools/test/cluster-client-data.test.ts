@@ -4,13 +4,16 @@
 // hash of every output artifact (recorded by the executor in the pod, read back by `sluice show
 // --cluster`, equal to the local run's), and the upstream trigger's exit hook, whose body the
 // controller renders with `sprig.dig` over the workflow's outputs (run by the host executor's
-// emulated agent pod, posted to a server of this test).
+// emulated agent pod, posted to a server of this test), with the values of the pipeline's outputs
+// wherever they come from.
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, onTestFinished, test } from 'vitest';
+import type { Pipeline } from '@sluice/sdk';
+import { STOCK_IMAGE } from '../../packages/cluster/src/index.ts';
 import { emitTriggers, RUNS_EVENT_SOURCE, trigger, upstream, type ArgoObject } from '../../packages/triggers/src/index.ts';
 import { KubeClient } from './support/kube/client.ts';
 import { repoRoot } from './support/paths.ts';
@@ -60,9 +63,9 @@ describe.skipIf(skip)("data on Argo's controller: a bundle over the ConfigMap li
         "import { z } from 'zod';",
         "import { component, Dataset, pipeline } from '@sluice/sdk';",
         "import { BLOB } from './blob.ts';",
-        "const digest = component({ name: 'digest', inputs: { salt: z.string() }, outputs: { sha: z.string(), length: z.number().int(), note: Dataset }, defaults: { cache: false },",
-        '  async run({ salt }, ctx) { await ctx.outputs.note.write(`${salt}:${BLOB.length}`); return { sha: createHash(\'sha256\').update(BLOB).digest(\'hex\'), length: BLOB.length }; } });',
-        "export const big = pipeline({ name: 'c1-big-bundle', params: { salt: z.string() } }, ({ salt }) => { const d = digest({ salt }); return { sha: d.outputs.sha, length: d.outputs.length, note: d.outputs.note }; });",
+        "const digest = component({ name: 'digest', inputs: { salt: z.string() }, outputs: { sha: z.string(), length: z.number().int(), note: Dataset, node: z.string() }, defaults: { cache: false },",
+        '  async run({ salt }, ctx) { await ctx.outputs.note.write(`${salt}:${BLOB.length}`); return { sha: createHash(\'sha256\').update(BLOB).digest(\'hex\'), length: BLOB.length, node: process.versions.node }; } });',
+        "export const big = pipeline({ name: 'c1-big-bundle', params: { salt: z.string() } }, ({ salt }) => { const d = digest({ salt }); return { sha: d.outputs.sha, length: d.outputs.length, note: d.outputs.note, node: d.outputs.node }; });",
         '',
       ].join('\n'),
     );
@@ -87,6 +90,11 @@ describe.skipIf(skip)("data on Argo's controller: a bundle over the ConfigMap li
     const view = JSON.parse(show.stdout) as ShownRun;
     expect(view.outputs).toMatchObject({ sha: sha256(data), length: data.length });
     expect((view.outputs?.note as ArtifactOut).hash).toBe(sha256(`pepper:${data.length}`));
+    // the step ran on the stock image's Node (the host executor runs node:<major> on that major), with plain node and no node_modules
+    const stored = (wf.status as { storedWorkflowTemplateSpec?: { templates?: { name: string; container?: { image?: string } }[] } } | undefined)?.storedWorkflowTemplateSpec;
+    const step = stored?.templates?.find((t) => t.name === 'digest');
+    expect(step?.container?.image).toBe(STOCK_IMAGE);
+    expect(String(view.outputs?.node).split('.')[0]).toBe(/^node:(\d+)/.exec(STOCK_IMAGE)![1]);
   }, 900_000);
 
   test("output artifacts carry their sha256 on the cluster: show --cluster gives the local run's hashes (a file, one passed on, a directory)", async () => {
@@ -122,13 +130,16 @@ describe.skipIf(skip)("data on Argo's controller: a bundle over the ConfigMap li
   }, 900_000);
 
   // One run of the upstream pipeline's announcing template, shared by the two tests below.
-  let announced: Promise<{ done: Workflow; bodies: { url: string; body: string }[]; when: string }> | undefined;
-  const announce = (): Promise<{ done: Workflow; bodies: { url: string; body: string }[]; when: string }> => (announced ??= runAnnouncing());
+  type Announced = { done: Workflow; bodies: { url: string; body: string }[]; when: string };
+  let announced: Promise<Announced> | undefined;
+  const announce = (): Promise<Announced> => (announced ??= runAnnouncing('tools/test/fixtures/cluster/cron.ts', 'ticker', 'h5-ticker', (dir) => [{ name: 'marks', value: path.join(dir, 'ticks') }, { name: 'when', value: WHEN }]));
+  const WHEN = '2026-12-02T05:00:00Z';
   afterAll(async () => {
     for (const f of cleanups.reverse()) await f();
   });
   const cleanups: (() => Promise<void> | void)[] = [];
-  async function runAnnouncing(): Promise<{ done: Workflow; bodies: { url: string; body: string }[]; when: string }> {
+  /** Applies `file`'s pipeline `exportName` (named `pipeline`) as an upstream trigger's announcing template, runs it once, and collects what its exit hook posts. */
+  async function runAnnouncing(file: string, exportName: string, pipelineName: string, args: (scratch: string) => { name: string; value: string }[]): Promise<Announced> {
     const bodies: { url: string; body: string }[] = [];
     const server: Server = createServer((req, res) => {
       let body = '';
@@ -157,12 +168,12 @@ describe.skipIf(skip)("data on Argo's controller: a bundle over the ConfigMap li
       await kube.request('DELETE', `/api/v1/namespaces/${c.namespace}/services/${svc}`);
     });
 
-    const upstreamTemplate = parseManifests(sluiceCompile('tools/test/fixtures/cluster/cron.ts', ['--export', 'ticker', '--kind', 'template']))[0] as unknown as ArgoObject & Workflow;
+    const upstreamTemplate = parseManifests(sluiceCompile(file, ['--export', exportName, '--kind', 'template']))[0] as unknown as ArgoObject & Workflow;
     const targetTemplate = parseManifests(sluiceCompile('tools/test/fixtures/cluster/client.ts', ['--export', 'gated', '--kind', 'template', '--image', 'sluice-examples:0.1.0']))[0] as unknown as ArgoObject & Workflow;
-    const { ticker } = (await import(path.join(repoRoot, 'tools/test/fixtures/cluster/cron.ts'))) as typeof import('./fixtures/cluster/cron.ts');
+    const mod = (await import(path.join(repoRoot, file))) as Record<string, Pipeline<any, any>>;
     const { gated } = (await import(path.join(repoRoot, 'tools/test/fixtures/cluster/client.ts'))) as typeof import('./fixtures/cluster/client.ts');
-    const t = trigger({ name: 'c1-after-ticker', source: upstream(ticker), target: gated, params: (e) => ({ marks: scratch, word: e.outputs.seen }) });
-    const { objects, issues } = emitTriggers([t.ir], { namespace: c.namespace, image: 'sluice-examples:0.1.0', templates: { 'h5-ticker': upstreamTemplate, 'h5-client-gated': targetTemplate } });
+    const t = trigger({ name: 'c1-after-upstream', source: upstream(mod[exportName]!), target: gated, params: (e) => ({ marks: scratch, word: e.runId }) });
+    const { objects, issues } = emitTriggers([t.ir], { namespace: c.namespace, image: 'sluice-examples:0.1.0', templates: { [pipelineName]: upstreamTemplate, 'h5-client-gated': targetTemplate } });
     expect(issues).toEqual([]);
     const announcing = structuredClone(objects.find((o) => o.kind === 'WorkflowTemplate' && (o.metadata as { name: string }).name === upstreamTemplate.metadata.name)) as unknown as Workflow;
     expect(announcing, objects.map((o) => `${o.kind}/${(o.metadata as { name: string }).name}`).join(', ')).toBeDefined();
@@ -172,15 +183,14 @@ describe.skipIf(skip)("data on Argo's controller: a bundle over the ConfigMap li
     cleanups.push(async () => {
       await kube.request('DELETE', `${API}/${c.namespace}/workflowtemplates/${announcing.metadata.name}`);
     });
-    const when = '2026-12-02T05:00:00Z';
     const wf = (await kube.ok('POST', `${API}/${c.namespace}/workflows`, {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Workflow',
       metadata: { generateName: 'c1-announce-' },
-      spec: { workflowTemplateRef: { name: announcing.metadata.name }, arguments: { parameters: [{ name: 'marks', value: path.join(scratch, 'ticks') }, { name: 'when', value: when }] } },
+      spec: { workflowTemplateRef: { name: announcing.metadata.name }, arguments: { parameters: args(scratch) } },
     })) as Workflow;
     const done = await waitForWorkflow(kube, c.namespace, wf.metadata.name, 600_000);
-    return { done, bodies, when };
+    return { done, bodies, when: WHEN };
   }
 
   test("the upstream trigger's exit hook runs on the controller: its sprig.dig body is rendered (no evaluation error) and the agent posts the envelope", async () => {
@@ -197,13 +207,26 @@ describe.skipIf(skip)("data on Argo's controller: a bundle over the ConfigMap li
   }, 900_000);
 
   // Argo v4.0.5 exports no output of the entry DAG to workflow.outputs (dag.go: a DAG's outputs stay
-  // on its node; see packages/cluster/src/outputs.ts), so the dig over `workflow` finds nil and the
-  // envelope says `"seen": null` where the local daemon's says the value.
-  const defect = "the envelope's outputs are null on Argo (the entry DAG's globalName outputs never reach workflow.outputs; packages/triggers emit)";
-  const known = process.env.SLUICE_CLUSTER_SHOW_DEFECTS === '1' ? test : test.fails;
-  known(`the exit hook's envelope carries the pipeline output's value [expected to fail until fixed: ${defect}]`, async () => {
-    const { bodies, when } = await announce();
+  // on its node), so the producing task's template carries the globalName (packages/triggers
+  // src/argo/global-outputs.ts). Before that, the envelope said `"seen": null`.
+  test("the exit hook's envelope carries the pipeline output's value (exported by the producing task's template)", async () => {
+    const { done, bodies, when } = await announce();
     const envelope = JSON.parse(bodies[0]!.body) as { outputs: Record<string, unknown> };
     expect(envelope.outputs).toEqual({ seen: when });
+    expect(done.status?.outputs?.parameters?.map((p) => [p.name, p.value])).toEqual([['seen', when]]);
+  }, 900_000);
+
+  test("every kind of output reaches the exit hook: tasks sharing a template (cloned), a nested pipeline, a condition's chosen branch, a parameter passed through", async () => {
+    const word = 'lantern';
+    const { done, bodies } = await runAnnouncing('tools/test/fixtures/cluster/data.ts', 'shapes', 'c3-announce-shapes', () => [{ name: 'word', value: word }]);
+    expect(done.status?.phase, describeWorkflow(done, c)).toBe('Succeeded');
+    expect(bodies.map((b) => b.url)).toEqual(['/runs']);
+    const envelope = JSON.parse(bodies[0]!.body) as { pipeline: string; status: string; outputs: Record<string, unknown> };
+    expect(envelope).toMatchObject({ pipeline: 'c3-announce-shapes', status: 'succeeded' });
+    // Argo parameter strings, as from any exit hook (the gate parses them by the declared types)
+    expect(envelope.outputs).toEqual({ again: word, chosen: 'long', echo: word, first: word, n: String(word.length), nested: 'deep', second: 'bee' });
+    // the same values as the run's own outputs: those the controller evaluated on the entry DAG's node
+    const entry = Object.values(done.status?.nodes ?? {}).find((n) => n.name === done.metadata.name);
+    expect(Object.fromEntries((entry?.outputs?.parameters ?? []).map((p) => [p.name, p.value]))).toEqual(envelope.outputs);
   }, 900_000);
 });

@@ -1,6 +1,6 @@
 // The cluster client end to end: the real `sluice` binary (packages/runner/bin/sluice.mjs, the
 // cluster verbs of @sluice/cluster) against Argo's real workflow controller on the test cluster
-// (tools/test/support/cluster/): `submit --watch` (bundled code on node:20-slim, run by the host
+// (tools/test/support/cluster/): `submit --watch` (bundled code on node:22-slim, run by the host
 // executor with the bundle ConfigMap mounted), `logs` (through the API server's pods/log, served
 // by the host executor's kubelet endpoint), `runs`/`show --cluster`, `retry`, `resubmit
 // --memoized` and `stop`. Steps leave marks on the host, so the tests count what really ran.

@@ -122,7 +122,7 @@ async function watchRun(b: ArgoBackend, run: string, deps: ClusterCliDeps, json:
 /** Registers submit, watch, stop, terminate, retry, resubmit and build on the `sluice` program. */
 export function registerCluster(program: Command, deps: ClusterCliDeps): void {
   addClusterFlags(program);
-  submitOptions(withConn(program.command('submit <file>').description('run a pipeline on Kubernetes with Argo Workflows (bundled code on node:20-slim, or --image); also `sluice run --cluster`')))
+  submitOptions(withConn(program.command('submit <file>').description('run a pipeline on Kubernetes with Argo Workflows (bundled code on node:22-slim, or --image); also `sluice run --cluster`')))
     .option('--export <name>', 'named export holding the pipeline')
     .option('-p, --param <name=value>', 'pipeline parameter (repeatable)', collect, [])
     .option('--dry-run', 'only the server-side dry run (strict field validation); nothing is stored')

@@ -30,7 +30,7 @@ export type OutputSpecLike =
  * repository as `path` and `s3://<bucket>/<key>` as `uri` (bucket from the artifact's own location
  * or the workflow's artifact repository); its content `hash` is the sha256 the executor recorded
  * in the producing pod (the `sluice-artifacts` output parameter), empty for a step that records
- * none (a container step, or a Workflow not submitted by `sluice submit`).
+ * none (a container step, or a Workflow compiled before the compiler declared the parameter).
  */
 export type ClusterOutputArtifact = RunOutputArtifact;
 

@@ -5,7 +5,7 @@
  *
  * - a ConfigMap `sluice-bundle-<hash>` holding the bundle, gzipped, and its loader (immutable;
  *   no-build mode), mounted at /sluice/bundle in every function step, which runs
- *   `node /sluice/bundle/run.mjs exec …` on a stock `node:20-slim` image; or nothing, when the
+ *   `node /sluice/bundle/run.mjs exec …` on a stock `node:22-slim` image; or nothing, when the
  *   steps run in an image you built;
  * - a WorkflowTemplate named by the hash of its content (created, or left alone when the same
  *   content is already there);
@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundlePipeline, importBundle, packBundle, pipelineCodeHash, writeBundle, type BundleModule, type PipelineBundle } from '@sluice/bundle';
 import { compile } from '@sluice/compiler';
-import { canonicalJson, formatIssues, OUTPUT_LAYOUT, POD_PATHS, sha256, type JsonValue, type PipelineIR } from '@sluice/sdk';
+import { canonicalJson, formatIssues, sha256, type JsonValue, type PipelineIR } from '@sluice/sdk';
 import { KubeApiError, type Kube } from './kube.ts';
 import { SOURCE_MAP_ANNOTATION } from './nodes.ts';
 import { OUTPUTS_ANNOTATION, type OutputSpecLike } from './outputs.ts';
@@ -49,7 +49,12 @@ export const CONTENT_HASH = 'sluice.dev/content-hash';
 export const BUNDLE_VOLUME = 'sluice-bundle';
 /** A ConfigMap holds at most 1 MiB (name, labels and all). */
 export const CONFIGMAP_LIMIT = 1_000_000;
-export const STOCK_IMAGE = 'node:20-slim';
+/**
+ * The image bundled steps run on. Node 22 (Node 20 is past its end of life); the bundle keeps
+ * esbuild's `node20` target because the client loads the same bundle on its own Node (for the IR),
+ * which may still be 20, and Node 22 runs that output unchanged.
+ */
+export const STOCK_IMAGE = 'node:22-slim';
 
 /** A submission that cannot go ahead, with every reason (exit 2). */
 export class SubmitError extends Error {
@@ -150,28 +155,6 @@ function mountBundle(spec: Obj, configMap: string, command: readonly string[]): 
   if (used) spec.volumes = [...((spec.volumes as Obj[] | undefined) ?? []), { name: BUNDLE_VOLUME, configMap: { name: configMap } }];
 }
 
-/** The output parameter carrying a function step's output artifact hashes (written by the executor in the pod). */
-export const ARTIFACT_HASHES_PARAMETER = OUTPUT_LAYOUT.artifactHashes;
-
-/**
- * Declares, on every template that runs the executor and has output artifacts, the output
- * parameter the executor writes their content hashes to (Argo records none), so a run's node
- * status carries them (outputs.ts reads them back). `{}` when the step wrote none.
- */
-function declareArtifactHashes(spec: Obj, command: readonly string[]): void {
-  for (const t of (spec.templates as Obj[] | undefined) ?? []) {
-    const c = t.container as Obj | undefined;
-    const cmd = c?.command as string[] | undefined;
-    if (!c || !cmd || cmd.join('\0') !== command.join('\0')) continue;
-    const outputs = ((t.outputs as Obj | undefined) ?? {}) as Obj;
-    if (!((outputs.artifacts as Obj[] | undefined) ?? []).length) continue;
-    const params = (outputs.parameters as Obj[] | undefined) ?? [];
-    if (params.some((p) => p.name === ARTIFACT_HASHES_PARAMETER)) continue;
-    const file = `${POD_PATHS.outputs}/${OUTPUT_LAYOUT.parameters}/${OUTPUT_LAYOUT.artifactHashes}`;
-    t.outputs = { ...outputs, parameters: [...params, { name: ARTIFACT_HASHES_PARAMETER, valueFrom: { path: file, default: '{}' } }] };
-  }
-}
-
 /** Gives every template that runs the executor from the bundle the bundle directory as a key-only input artifact. */
 function bundleArtifact(spec: Obj, prefix: string, command: readonly string[]): void {
   for (const t of (spec.templates as Obj[] | undefined) ?? []) {
@@ -264,7 +247,6 @@ export async function prepareSubmission(entry: string, o: PrepareOptions): Promi
     if (configMap) mountBundle(t.spec as Obj, configMapName, command);
     else if (bundleUpload) bundleArtifact(t.spec as Obj, bundleUpload.prefix, command);
     addStepEnv(t.spec as Obj, command, o);
-    declareArtifactHashes(t.spec as Obj, command);
   }
 
   // content-named: the same pipeline, code and options give the same template, left alone on resubmission

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { writeBundle } from '@sluice/bundle';
 import type { PipelineIR } from '@sluice/sdk';
 import { expect, test } from 'vitest';
+import { compile } from '@sluice/compiler';
 import { prepareSubmission } from '../src/submit.ts';
 
 test('the compiled component hashes are those of the bundle as plain node loads it', async () => {
@@ -25,4 +26,16 @@ test('the compiled component hashes are those of the bundle as plain node loads 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}, 120_000);
+
+test('`sluice compile` and `sluice submit` declare the same outputs on every template: the artifact hashes parameter included', async () => {
+  const sub = await prepareSubmission(path.join(import.meta.dirname, 'fixture/pipeline.ts'), { namespace: 'ns', params: { word: 'x' } });
+  const compiled = compile(sub.ir, { entry: 'pipeline.ts', kind: 'template', image: 'img:1' });
+  // the memoize keys differ by the code hash submit folds in (compile() is given none here)
+  const outputsOf = (objects: readonly { spec?: unknown }[]) => JSON.parse(JSON.stringify(Object.fromEntries(objects.flatMap((o) => (o.spec as { templates: { name: string; outputs?: unknown }[] }).templates).map((t) => [t.name, t.outputs ?? null]))).replace(/"[0-9a-f]{32}-\{\{/g, '"<key>-{{')) as Record<string, unknown>;
+  const submitted = outputsOf(sub.templates);
+  expect(Object.keys(submitted).length).toBeGreaterThan(1);
+  expect(outputsOf(compiled.objects)).toEqual(submitted);
+  const declares = Object.entries(submitted).filter(([, o]) => JSON.stringify(o).includes('"sluice-artifacts"')).map(([n]) => n);
+  expect(declares).toEqual(['shout']);
 }, 120_000);

@@ -228,18 +228,29 @@ function artArg(s: DagState, name: string, r: Ref): ArgoObject {
   return res.t === 'oneOf' ? { name, fromExpression: expr(res) } : { name, from: tag(res) };
 }
 
-/** The DAG template's outputs: what its caller asked of it (or the pipeline's outputs). */
-function dagOutputs(s: DagState, exports: ReadonlyMap<string, ArgVal>, global: boolean): { parameters: ArgoObject[]; artifacts: ArgoObject[] } {
+/**
+ * The DAG template's outputs: what its caller asked of it (or the pipeline's outputs), and the
+ * workflow parameters the root DAG passes through as outputs (it declares them as inputs).
+ */
+function dagOutputs(s: DagState, exports: ReadonlyMap<string, ArgVal>, global: boolean): { parameters: ArgoObject[]; artifacts: ArgoObject[]; passed: string[] } {
   const parameters: ArgoObject[] = [];
   const artifacts: ArgoObject[] = [];
+  const passed: string[] = [];
   for (const [name, v] of exports) {
     const globalName = global ? name : undefined;
     if (v.k === 'lit') { parameters.push({ name, globalName, valueFrom: { expression: exprString(v.text) } }); continue; }
     const res = resolve(s, v);
     if (isArt(v)) artifacts.push(res.t === 'oneOf' ? { name, globalName, fromExpression: expr(res) } : { name, globalName, from: tag(res) });
-    else parameters.push(res.t === 'oneOf' ? { name, globalName, valueFrom: { expression: expr(res) } } : { name, globalName, valueFrom: { parameter: tag(res) } });
+    else if (res.t === 'wf') {
+      // Argo substitutes {{workflow.parameters.x}} in the template before it resolves an output's
+      // valueFrom.parameter in the DAG's scope, which then looks the value up as a name and fails
+      // ("Unable to resolve"). The entry template gets the workflow's arguments as its inputs,
+      // which the scope holds, and an expression is not substituted.
+      if (!passed.includes(res.name)) passed.push(res.name);
+      parameters.push({ name, globalName, valueFrom: { expression: `inputs.parameters['${res.name}']` } });
+    } else parameters.push(res.t === 'oneOf' ? { name, globalName, valueFrom: { expression: expr(res) } } : { name, globalName, valueFrom: { parameter: tag(res) } });
   }
-  return { parameters, artifacts };
+  return { parameters, artifacts, passed };
 }
 
 /** A task's `depends`: the Argo names of the tasks of this DAG it waits for, in first-use order. */
@@ -341,7 +352,7 @@ function taskObject(t: PendingTask): ArgoObject {
 }
 
 /** The DAG template's inputs: declared (nested pipelines), none (root), or what it left free. */
-function dagInputs(s: DagState, closed: ClosedScope | undefined, issues: SluiceIssue[]): { parameters: ArgoObject[]; artifacts: ArgoObject[] } {
+function dagInputs(s: DagState, closed: ClosedScope | undefined, issues: SluiceIssue[], passed: readonly string[]): { parameters: ArgoObject[]; artifacts: ArgoObject[] } {
   if (closed?.inputs) return { parameters: [...closed.inputs.parameters], artifacts: [...closed.inputs.artifacts] };
   const parameters: ArgoObject[] = [];
   const artifacts: ArgoObject[] = [];
@@ -349,7 +360,7 @@ function dagInputs(s: DagState, closed: ClosedScope | undefined, issues: SluiceI
   if (!closed) return { parameters, artifacts };
   // Root: only artifact parameters arrive as inputs (spec.arguments.artifacts); nothing else may be free.
   for (const [key, ref] of s.free) if (!(ref.k === 'param' && ref.art)) issues.push({ code: 'argo.internal', path: s.D.name, message: `unresolved reference ${key}` });
-  return { parameters: [], artifacts };
+  return { parameters: passed.map((name) => ({ name })), artifacts };
 }
 
 /** What the DAG template that task `L` calls stands for (a chunk, a branch, a loop body or its wrapper). */
@@ -429,7 +440,7 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
   rc.templates[slot] = {
     name: D.name,
     annotations: closed?.annotations as YamlValue,
-    inputs: ioList(dagInputs(s, closed, rc.issues)),
+    inputs: ioList(dagInputs(s, closed, rc.issues, outputs.passed)),
     outputs: ioList(outputs),
     parallelism: D.parallelism,
     dag: { tasks },

@@ -4,7 +4,7 @@
  * a template; per-task data travels as arguments.
  */
 import {
-  argoDuration, argoMemoKeyPrefix, argoRetryStrategy, cacheIdentity, cachePolicy, canonicalJson, effectiveTaskOptions, EXEC_FLAG, kubeEscape, literalNeedsEncoding, paramText, POD_PATHS, renderArgv, trackingPodEnv,
+  argoDuration, argoMemoKeyPrefix, argoRetryStrategy, cacheIdentity, cachePolicy, canonicalJson, effectiveTaskOptions, EXEC_FLAG, kubeEscape, literalNeedsEncoding, OUTPUT_LAYOUT, paramText, POD_PATHS, renderArgv, trackingPodEnv,
 } from '@sluice/sdk';
 import type {
   SynchronizationIR, ComponentIR, ContainerComponentIR, FunctionComponentIR, PipelineIR, SluiceIssue, TaskIR, TaskOptionsIR,
@@ -323,7 +323,22 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
   args.push(F.outputs, OUTPUTS_DIR);
   const t = assemble(io, o, comp, ctx, io.params, image ?? '', [...ctx.executorCommand], args, leaf);
   addTrackingEnv(t, o, ctx);
+  if (Object.values(comp.outputs).some((x) => x.kind === 'artifact')) declareArtifactHashes(t);
   return t;
+}
+
+/** The output parameter a function step's executor writes its output artifacts' content hashes to (SDK OUTPUT_LAYOUT). */
+const ARTIFACT_HASHES_OUTPUT = OUTPUT_LAYOUT.artifactHashes;
+
+/**
+ * Declares the output parameter the executor writes its output artifacts' sha256, size and type
+ * to (Argo records no content hash), so that a run's node status carries them (`@sluice/cluster`
+ * reads them back); `{}` when the step wrote none. Compiled and submitted workflows alike.
+ */
+function declareArtifactHashes(t: ArgoObject): void {
+  const outputs = t.outputs as { parameters?: ArgoObject[]; artifacts?: ArgoObject[] };
+  const hashes = { name: ARTIFACT_HASHES_OUTPUT, valueFrom: { path: `${OUTPUTS_DIR}/${OUTPUT_LAYOUT.parameters}/${OUTPUT_LAYOUT.artifactHashes}`, default: '{}' } };
+  t.outputs = { ...outputs, parameters: [...(outputs.parameters ?? []), hashes] };
 }
 
 /**

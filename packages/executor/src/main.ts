@@ -229,7 +229,7 @@ export async function runExec(args: ExecArgs, fromSpec: (StepSpec & { componentN
   const code = writeResult(args.outputs, final, strings);
   if (!fromSpec && final.status === 'succeeded') {
     // a pod: Argo records no content hash of an artifact, so each output's hash, size and type go
-    // out as one more output parameter (declared by `sluice submit`); the local runner hashes them itself
+    // out as one more output parameter (declared by the compiler); the local runner hashes them itself
     const hashes: Record<string, { hash: string; size: number; type: string }> = {};
     for (const [name, a] of Object.entries(final.artifacts)) {
       if (!existsSync(a.path)) continue;

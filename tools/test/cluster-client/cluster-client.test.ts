@@ -93,7 +93,7 @@ suite('cluster client (kube-apiserver with Argo CRDs)', () => {
     // the template runs the bundle from its ConfigMap on the stock image
     const tpl = (await admin.ok('GET', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/workflowtemplates/${first.template}`)) as Obj;
     const step = tpl.spec.templates.find((t: Obj) => t.container);
-    expect(step.container.image).toBe('node:20-slim');
+    expect(step.container.image).toBe('node:22-slim');
     expect(step.container.command).toEqual(['node', '/sluice/bundle/run.mjs', 'exec']);
     expect(step.container.volumeMounts).toEqual([{ name: 'sluice-bundle', mountPath: '/sluice/bundle', readOnly: true }]);
     const cm = (await admin.ok('GET', `/api/v1/namespaces/${ns}/configmaps/${first.configMap}`)) as Obj;

@@ -121,7 +121,7 @@ export const VERBS: readonly Verb[] = [
   { term: 'cat [options] <artifact>', description: 'print a text artifact: <run>/<task>/<output> or a content-hash prefix', groups: ['tracking'] },
   { term: 'tracking [options] <action>', description: 'tracking to MLflow: flush (send runs still pending) | status', groups: ['tracking'] },
   { term: 'ui [options]', description: 'a read-only web view of runs, DAGs, logs, artifacts, metrics and models (http://127.0.0.1)', groups: ['ui'] },
-  { term: 'submit [options] <file>', description: 'run a pipeline on Kubernetes with Argo Workflows (bundled code on node:20-slim, or --image); also `sluice run --cluster`', groups: ['cluster'] },
+  { term: 'submit [options] <file>', description: 'run a pipeline on Kubernetes with Argo Workflows (bundled code on node:22-slim, or --image); also `sluice run --cluster`', groups: ['cluster'] },
   { term: 'watch [options] <run>', description: "follow a cluster run live, as local runs are shown; exit code = the run's", groups: ['cluster'] },
   { term: 'terminate [options] <run>', description: 'terminate a cluster run now: running steps are killed, no exit handler (spec.shutdown: Terminate)', groups: ['cluster'] },
   { term: 'resubmit [options] <run>', description: 'run a cluster run again as a new run; --memoized reuses its succeeded steps (argo resubmit)', groups: ['cluster'] },

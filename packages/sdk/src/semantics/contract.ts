@@ -44,7 +44,7 @@ export const POD_PATHS = {
  * The layout of an outputs directory: `<outputs>/parameters/<name>`, `<outputs>/artifacts/<name>` (+ `.meta.json`), `error.json`.
  * In a pod the executor also writes `<outputs>/parameters/sluice-artifacts`: every output artifact's
  * content hash, size and type as JSON (`{ "model": { "hash": "<sha256 hex>", "size": 123, "type": "Model" } }`),
- * which `sluice submit` declares as an output parameter so that it reaches the Workflow's node status.
+ * which the compiler declares as an output parameter of the step so that it reaches the Workflow's node status.
  */
 export const OUTPUT_LAYOUT = { parameters: 'parameters', artifacts: 'artifacts', metaSuffix: '.meta.json', error: 'error.json', artifactHashes: 'sluice-artifacts' } as const;
 

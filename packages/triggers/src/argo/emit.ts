@@ -11,6 +11,7 @@ import type { SluiceIssue } from '@sluice/sdk';
 import { initialState } from '../engine.ts';
 import type { TriggerIR } from '../ir.ts';
 import { validateTriggerSet } from '../validate.ts';
+import { exportPipelineOutputs } from './global-outputs.ts';
 
 export type ArgoObject = { [k: string]: unknown };
 
@@ -226,9 +227,9 @@ function sensor(ir: TriggerIR, o: Opts, dep: { eventSourceName: string; eventNam
  */
 function announcing(template: ArgoObject, pipeline: string, o: Opts): ArgoObject {
   const t = structuredClone(template) as O;
-  // the pipeline's parameter outputs are global outputs (globalName = name); a failed run may lack them
-  const outs = ((t.spec.templates ?? []) as O[]).flatMap((x) => ((x.outputs?.parameters ?? []) as O[]).map((p) => p.globalName as string | undefined)).filter((n): n is string => typeof n === 'string' && /^[A-Za-z0-9_-]+$/.test(n));
-  const outputs = [...new Set(outs)].sort().map((n) => `${JSON.stringify(n)}:{{=sprig.toJson(sprig.dig('outputs', 'parameters', ${JSON.stringify(n).replace(/"/g, "'")}, nil, workflow))}}`).join(',');
+  // the pipeline's parameter outputs, exported to workflow.outputs by their producing tasks; a failed run may lack them
+  const values = exportPipelineOutputs(t.spec, t.metadata);
+  const outputs = [...values].map(([n, v]) => `${JSON.stringify(n)}:{{=sprig.toJson(${v})}}`).join(',');
   const body = `{"pipeline":${JSON.stringify(pipeline)},"runId":"{{workflow.name}}","status":"{{=sprig.lower(workflow.status)}}","finishedAt":"{{=sprig.date('2006-01-02T15:04:05Z', sprig.now())}}","outputs":{${outputs}}}`;
   t.spec.hooks = { ...(t.spec.hooks ?? {}), exit: { template: 'sluice-announce' } };
   t.spec.templates = [...t.spec.templates, {

@@ -3,6 +3,7 @@
 // moto's S3 server as Argo's artifact repository, and the host executor that runs the pods bound
 // to the kwok node. Everything on 127.0.0.1, every process under the watchdog, one scratch
 // directory removed by stop().
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +14,16 @@ import { HostExecutor } from './host-executor.ts';
 import { missingMoto, startS3, type S3Connection } from './s3.ts';
 
 export const NODE_NAME = 'sluice-kwok-0';
+
+/** The Node installations `node:<major>` images run on besides the host's: Node 22 when scripts/node22.sh has installed it (asked with `where`, which installs nothing). */
+function nodeInstalls(): Record<string, string> {
+  try {
+    const dir = execFileSync('bash', [path.join(repoRoot, 'scripts/node22.sh'), 'where'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dir ? { '22': dir } : {};
+  } catch {
+    return {};
+  }
+}
 export const CONTROLLER_CONFIGMAP = 'workflow-controller-configmap';
 export const S3_SECRET = 'sluice-artifact-repository';
 
@@ -216,6 +227,7 @@ export async function startHarness(opts: {
       cwd: repoRoot,
       binDir: shim,
       maxParallel: Number(process.env.SLUICE_CLUSTER_PODS ?? 4),
+      nodeInstalls: nodeInstalls(),
       log,
     });
     // The node's kubelet endpoint serves the pods' logs (the API server proxies pods/log to it).

@@ -73,6 +73,13 @@ export interface HostExecutorOptions {
   binDir: string;
   /** Pods run at once; more wait in Pending, as on a full node. @default 4 */
   maxParallel?: number;
+  /**
+   * Node.js installations by major version (`'22'` -> its directory, with `bin/node`), for main
+   * containers of a stock `node:<major>…` image: that `bin` comes first on PATH, so the step runs
+   * on the image's Node. The host's own Node serves its own major; another major without an
+   * installation fails the pod (its `init`), rather than running the step on the wrong Node.
+   */
+  nodeInstalls?: { readonly [major: string]: string };
   log?: (line: string) => void;
 }
 
@@ -548,7 +555,9 @@ export class HostExecutor {
     const startedAt = isoNow();
 
     // ---- init: input artifacts
+    let nodeBin: string | undefined;
     try {
+      nodeBin = this.nodeBinFor(main.image);
       for (const art of tmpl.inputs?.artifacts ?? []) await this.loadArtifact(ns, tmpl, art, hostPath, podDir);
       // the mount points on the host: an empty directory or file of the artifact's kind
       for (const [at, host] of inputMounts) {
@@ -600,7 +609,7 @@ export class HostExecutor {
     await this.upsertTaskResult(ns, nodeId, workflow, wfUid, {});
 
     const procEnv: Record<string, string> = {
-      PATH: `${this.o.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      PATH: `${nodeBin ? `${nodeBin}:` : ''}${this.o.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       HOME: process.env.HOME ?? '/root',
       HOSTNAME: name,
       ...(process.env.PYENV_ROOT ? { PYENV_ROOT: process.env.PYENV_ROOT } : {}),
@@ -765,6 +774,15 @@ export class HostExecutor {
     );
     if (res.status === 404) return; // deleted meanwhile
     if (res.status >= 300) throw new Error(`patch pod status ${pod.metadata.name}: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+
+  /** The `bin` directory of the Node a stock `node:<major>` image would run, or undefined for other images and the host's own major. */
+  private nodeBinFor(image: string | undefined): string | undefined {
+    const major = /^(?:(?:docker\.io\/)?library\/)?node:(\d+)(?:[.-]|$)/.exec(image ?? '')?.[1];
+    if (!major || major === process.versions.node.split('.')[0]) return undefined;
+    const dir = this.o.nodeInstalls?.[major];
+    if (!dir || !existsSync(path.join(dir, 'bin', 'node'))) throw new Error(`image ${image}: no Node ${major} on this host (the host's is ${process.version}; bash scripts/node22.sh installs Node 22)`);
+    return path.join(dir, 'bin');
   }
 
   // ---- the agent pod (argoexec agent): http templates -------------------------------------
