@@ -137,7 +137,7 @@ export function findRuntime(loaded: LoadedPipeline, entry: string, hash: string,
   const known = all.map((r) => `  ${r.ir.name} ${r.hash}`).join('\n') || '  (none)';
   const lines = [`sluice exec: ${entry} has no function component ${hash}${componentName ? ` (${componentName})` : ''}; its function components are:\n${known}`];
   if (byName.length)
-    lines.push(`component ${name} is here as ${byName.map((r) => r.hash).join(', ')}: the code in this image or working tree differs from the code that was compiled (the hash covers the source of run() as loaded). Rebuild the image from the compiled tree, or recompile with the sluice CLI (\`sluice compile\`, which loads the pipeline with tsx like the executor).`);
+    lines.push(`component ${name} is here as ${byName.map((r) => r.hash).join(', ')}: the code in this image or working tree differs from the code that was compiled (the hash covers the source of run() as loaded). Rebuild the image from the compiled tree, or recompile with the sluice CLI (\`sluice compile\`, which loads the pipeline with the executor's own loader).`);
   else lines.push('was the workflow compiled from a different version of the pipeline? Recompile it with `sluice compile` and rebuild the image.');
   return { error: lines.join('\n') };
 }

@@ -52,7 +52,7 @@ describe('sluice exec (the executor contract)', () => {
     expect(other.status).toBe(2);
     expect(other.stderr).toBe(`sluice exec: ${ENTRY} has no function component ffff; ${known}was the workflow compiled from a different version of the pipeline? Recompile it with \`sluice compile\` and rebuild the image.\n`);
     expect(JSON.parse(readFileSync(join(out, 'error.json'), 'utf8'))).toMatchObject({ status: 'invalid' });
-    const differs = `component add is here as ${add.hash}: the code in this image or working tree differs from the code that was compiled (the hash covers the source of run() as loaded). Rebuild the image from the compiled tree, or recompile with the sluice CLI (\`sluice compile\`, which loads the pipeline with tsx like the executor).\n`;
+    const differs = `component add is here as ${add.hash}: the code in this image or working tree differs from the code that was compiled (the hash covers the source of run() as loaded). Rebuild the image from the compiled tree, or recompile with the sluice CLI (\`sluice compile\`, which loads the pipeline with the executor's own loader).\n`;
     // the name from the Argo node name (`<workflow>.<task>(<retry>)`) ...
     const fromTask = exec('--entry', ENTRY, '--component', 'ffff', '--task', 'wf-x.add(1)', '--outputs', out);
     expect(fromTask.stderr).toBe(`sluice exec: ${ENTRY} has no function component ffff; ${known}${differs}`);

@@ -140,10 +140,12 @@ ml.suite('MLflow tracking', () => {
   it('in a pod (sluice exec with flags, no local runner) a step sends its metrics to MLflow itself', async () => {
     const root = join(import.meta.dirname, '..', '..', '..');
     const entry = join(import.meta.dirname, 'fixtures', 'promote-pipeline.ts');
-    const tsx = join(root, 'node_modules', '.bin', 'tsx');
-    const hashes = spawnSync(tsx, ['-e', `import('@sluice/sdk').then(async (s) => { const p = (await import(${JSON.stringify(entry)})).trainOnly; for (const [h, r] of s.functionRuntimes(p)) console.log(r.ir.name + ' ' + h); })`], { encoding: 'utf8', cwd: join(import.meta.dirname, '..') });
-    const hash = hashes.stdout.split('\n').find((l) => l.startsWith('train '))?.split(' ')[1];
-    expect(hash, hashes.stderr).toMatch(/^[0-9a-f]{16}$/);
+    // the component hash a pod is given is the one `sluice compile` writes (the loader both share)
+    const compiled = spawnSync(process.execPath, [join(root, 'packages', 'runner', 'bin', 'sluice.mjs'), 'compile', entry, '--export', 'trainOnly', '--format', 'ir'], { encoding: 'utf8', cwd: join(import.meta.dirname, '..') });
+    expect(compiled.status, compiled.stderr).toBe(0);
+    const components = (JSON.parse(compiled.stdout) as { components: Record<string, { name: string }> }).components;
+    const hash = Object.entries(components).find(([, c]) => c.name === 'train')?.[0];
+    expect(hash, compiled.stderr).toMatch(/^[0-9a-f]{16}$/);
     const dir = ml.tmp();
     writeFileSync(join(dir, 'train.csv'), '1,2\n');
     writeFileSync(join(dir, 'test.csv'), '3,4\n');
