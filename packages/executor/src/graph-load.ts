@@ -222,25 +222,26 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
     if (!SOURCE.test(got.path)) throw new NotBundleable(`${a.importer}: ${a.path} is not a module esbuild builds as a file of its own`);
     return { own: got.path };
   };
+  // both builds place every import the same way; they differ in what a project file becomes
+  const placing = (name: string, ownFile: (file: string, importer: string) => import('esbuild').OnResolveResult): import('esbuild').Plugin => ({
+    name,
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, async (a) => {
+        if (a.pluginData === 'sluice' || a.kind === 'entry-point') return undefined;
+        const p = await place(b.resolve.bind(b), a);
+        if ('errors' in p) return { errors: p.errors };
+        if ('outside' in p) return { path: p.outside, external: true };
+        return ownFile(p.own, a.importer);
+      });
+      b.onLoad({ filter: SOURCE }, (a) => loadSource(a.path));
+    },
+  });
   // 1. the project's files
   await esbuild.build({
     ...shared,
     entryPoints: [entryAbs],
     outdir,
-    plugins: [{
-      name: 'sluice-find',
-      setup(b) {
-        b.onResolve({ filter: /.*/ }, async (a) => {
-          if (a.pluginData === 'sluice' || a.kind === 'entry-point') return undefined;
-          const p = await place(b.resolve.bind(b), a);
-          if ('errors' in p) return { errors: p.errors };
-          if ('outside' in p) return { path: p.outside, external: true };
-          own.add(p.own);
-          return { path: p.own };
-        });
-        b.onLoad({ filter: SOURCE }, (a) => loadSource(a.path));
-      },
-    }],
+    plugins: [placing('sluice-find', (file) => { own.add(file); return { path: file }; })],
   }).catch(unwrap);
   own.add(entryAbs);
   // 2. one module per file, every import outside it
@@ -256,20 +257,10 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
     // beside each output (read by Node only with source maps enabled, and by mapStack on a load error)
     sourcemap: 'linked',
     sourcesContent: false,
-    plugins: [{
-      name: 'sluice-split',
-      setup(b) {
-        b.onResolve({ filter: /.*/ }, async (a) => {
-          if (a.pluginData === 'sluice' || a.kind === 'entry-point') return undefined;
-          const p = await place(b.resolve.bind(b), a);
-          if ('errors' in p) return { errors: p.errors };
-          if ('outside' in p) return { path: p.outside, external: true };
-          const rel = relative(dirname(a.importer), p.own).split(sep).join('/').replace(SOURCE, '.mjs');
-          return { path: rel.startsWith('.') ? rel : `./${rel}`, external: true };
-        });
-        b.onLoad({ filter: SOURCE }, (a) => loadSource(a.path));
-      },
-    }],
+    plugins: [placing('sluice-split', (file, importer) => {
+      const rel = relative(dirname(importer), file).split(sep).join('/').replace(SOURCE, '.mjs');
+      return { path: rel.startsWith('.') ? rel : `./${rel}`, external: true };
+    })],
   }).catch(unwrap);
   const outputs = new Map((r.outputFiles ?? []).map((o) => [relative(outdir, o.path), o.text]));
   for (const [name, text] of outputs) {
