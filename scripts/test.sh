@@ -8,6 +8,10 @@ bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0; failed=0; status=0
 out=$(mktemp -d)
+# Sluice's own user caches (the loader's built modules, module-graph hashes, the web view's page
+# answers) go under the run's temporary directory, not the user's ~/.cache/sluice: the suite neither
+# reads what an earlier run left there nor leaves anything behind (removed with $out at the end).
+export SLUICE_CACHE="$out/sluice-cache" SLUICE_UI_CACHE="$out/sluice-ui-cache"
 
 # The oracles' Go builds (Argo's validator and controller, kube-apiserver, etcd, kwok: ~35 min of
 # CPU cold, seconds warm) start now, at the lowest priority, so they use the cores the type check
