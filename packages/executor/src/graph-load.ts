@@ -26,24 +26,27 @@
  * recording the stamps (path, size, mtime and ctime in nanoseconds; absent files too) of what they
  * were built from: the project files, each package.json and tsconfig.json from their folders up to
  * the root, the nearest package.json of every package they import, the lockfiles at the project
- * root, esbuild's package.json and this module. While every stamp holds, a load imports the kept
- * modules without esbuild. Not watched: a new file that would change how an import resolves while
+ * root, the lockfiles nearest the entry, esbuild's package.json and this module, and the module-graph
+ * code hash of what was built ({@link moduleGraphHash}). While every stamp holds, a load imports the
+ * kept modules, and the code hash is answered, without esbuild. Not watched: a new file that would change how an import resolves while
  * no recorded file changes (as for the code-hash cache).
  */
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin, SourceMap } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** path, size (-1: absent), mtime and ctime in nanoseconds */
 type Stamp = readonly [file: string, size: number, mtimeNs: string, ctimeNs: string];
 
 interface IndexEntry {
-  readonly version: 1;
+  readonly version: 2;
   /** The built entry module, relative to the cache directory (`<content hash>/<entry>.js`, its chunks beside it). */
   readonly module: string;
+  /** The module-graph code hash of what was built (see {@link moduleGraphHash}). */
+  readonly codeHash: string;
   readonly files: readonly Stamp[];
 }
 
@@ -126,28 +129,34 @@ function indexFile(dir: string, entryAbs: string): string {
   return join(dir, `${sha256(`${entryAbs}\n${process.cwd()}`).slice(0, 32)}.json`);
 }
 
-/** The kept module for `entryAbs` when every recorded stamp holds. */
-function cached(dir: string, entryAbs: string): string | undefined {
+function holds(stamps: readonly Stamp[]): boolean {
+  for (const s of stamps) {
+    const now = stamp(s[0]);
+    if (now[1] !== s[1] || now[2] !== s[2] || now[3] !== s[3]) return false;
+  }
+  return true;
+}
+
+/** The kept module for `entryAbs` and its code hash, when every recorded stamp holds. */
+function cached(dir: string, entryAbs: string): Prepared | undefined {
   let e: IndexEntry;
   try {
     e = JSON.parse(readFileSync(indexFile(dir, entryAbs), 'utf8')) as IndexEntry;
   } catch {
     return undefined;
   }
-  if (e.version !== 1) return undefined;
+  if (e.version !== 2 || typeof e.codeHash !== 'string') return undefined;
   const file = join(dir, e.module);
-  if (!existsSync(file)) return undefined;
-  for (const s of e.files) {
-    const now = stamp(s[0]);
-    if (now[1] !== s[1] || now[2] !== s[2] || now[3] !== s[3]) return undefined;
-  }
-  return file;
+  if (!existsSync(file) || !holds(e.files)) return undefined;
+  return { module: { file, dir }, codeHash: e.codeHash, stamps: e.files, kept: true };
 }
 
 interface Built {
   /** The entry module and its chunks, by path relative to the build directory. */
   readonly outputs: ReadonlyMap<string, string>;
   readonly entry: string;
+  /** See {@link moduleGraphHash}. */
+  readonly codeHash: string;
   readonly stamps: readonly Stamp[];
   readonly startedMs: number;
   /** `node_modules` links beside the outputs: path relative to the build folder → the folder it links to. */
@@ -191,7 +200,10 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
   }
   const externals = new Set<string>();
   const own = new Set<string>();
+  const root = projectRoot(entryAbs);
   const shared: import('esbuild').BuildOptions & { write: false } = {
+    // the paths esbuild writes in comments are relative to it: the same wherever the command runs
+    absWorkingDir: root,
     bundle: true,
     write: false,
     format: 'esm',
@@ -278,9 +290,64 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
       if (dirname(d) === d) break;
     }
   }
-  const root = projectRoot(entryAbs);
-  const stamps = [...new Set([...files, ...around, ...externals, ...LOCKFILES.map((l) => join(root, l)), ...toolFiles()])].sort().map(stamp);
-  return { outputs, entry, stamps, startedMs, links: linkPackages(files) };
+  const packages = [...externals].map(packageIdentity);
+  const locks = lockfiles(entryAbs);
+  const codeHash = graphHash(root, relative(root, entryAbs), outputs, packages.map((p) => p.id), locks.present);
+  const stamps = [...new Set([...files, ...around, ...externals, ...packages.map((p) => p.manifest), ...locks.looked, ...LOCKFILES.map((l) => join(root, l)), ...toolFiles()])].sort().map(stamp);
+  return { outputs, entry, codeHash, stamps, startedMs, links: linkPackages(files) };
+}
+
+/**
+ * A package's identity for the code hash: `name@version` from its package.json (the nearest one
+ * upwards of `manifest` with a name; a package may carry nameless ones, such as `esm/package.json`),
+ * else the manifest's path and content.
+ */
+function packageIdentity(manifest: string): { id: string; manifest: string } {
+  for (let m: string | undefined = manifest; m; ) {
+    try {
+      const j = JSON.parse(readFileSync(m, 'utf8')) as { name?: unknown; version?: unknown };
+      if (typeof j.name === 'string' && j.name) return { id: `${j.name}@${typeof j.version === 'string' ? j.version : ''}`, manifest: m };
+    } catch { /* unreadable: the next one up */ }
+    const dir = dirname(m);
+    const up = basename(dirname(dir));
+    // the package's own folder (node_modules/<name>, node_modules/@scope/<name>) is as far as it goes
+    if (up === 'node_modules' || (up.startsWith('@') && basename(dirname(dirname(dir))) === 'node_modules') || !inNodeModules(dir)) break;
+    m = nearestManifest(dir);
+  }
+  let text = '';
+  try { text = readFileSync(manifest, 'utf8'); } catch { /* absent */ }
+  return { id: `(unnamed)#${sha256(text)}`, manifest };
+}
+
+/**
+ * The lockfiles that pin the graph's packages: those in the nearest folder upwards of the entry
+ * that has one (a workspace's root, a project's own folder). `looked`: every place looked in,
+ * present or not (stamped, so a new lockfile nearer the entry is seen).
+ */
+function lockfiles(entryAbs: string): { present: [name: string, sha: string][]; looked: string[] } {
+  const looked: string[] = [];
+  for (let d = dirname(entryAbs); ; d = dirname(d)) {
+    const here = LOCKFILES.map((l) => join(d, l));
+    looked.push(...here);
+    const present = here.filter((f) => existsSync(f)).map((f): [string, string] => [basename(f), sha256(readFileSync(f, 'utf8'))]);
+    if (present.length || dirname(d) === d) return { present, looked };
+  }
+}
+
+/**
+ * The module-graph code hash: sha256 over the built modules (each by its path relative to the
+ * project root, with that root's absolute path, which `import.meta` carries, written as `<root>`),
+ * the identity of every package they import ({@link packageIdentity}) and the lockfiles' content
+ * ({@link lockfiles}). So it is the same wherever the checkout is, from whichever folder the
+ * command runs, and whatever the cache directory.
+ */
+function graphHash(root: string, entry: string, outputs: ReadonlyMap<string, string>, packages: readonly string[], locks: readonly (readonly [string, string])[]): string {
+  const rootUrl = pathToFileURL(root).href;
+  const modules = [...outputs]
+    .filter(([name]) => name.endsWith('.mjs'))
+    .map(([name, text]) => [relative(root, join('/', name)).split(sep).join('/'), sha256(text.replaceAll(rootUrl, 'file://<root>').replaceAll(root, '<root>'))])
+    .sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+  return sha256(JSON.stringify({ graph: 1, entry: entry.split(sep).join('/'), modules, packages: [...new Set(packages)].sort(), lockfiles: locks }));
 }
 
 /**
@@ -328,6 +395,104 @@ export interface LoadOptions {
   readonly onBuilt?: () => void;
 }
 
+/** What a load needs: the built (or kept) entry module, absent when none could be written; the code hash; the stamps it holds under. */
+interface Prepared {
+  /** The built entry module and the cache directory it is in. */
+  readonly module?: { readonly file: string; readonly dir: string };
+  readonly codeHash: string;
+  readonly stamps: readonly Stamp[];
+  /** Found without esbuild: kept in the cache directory, or built earlier in this process. */
+  readonly kept: boolean;
+}
+
+// one build per entry and process: a compile imports the pipeline and takes its code hash, a run
+// loads it while hashing it; a build that could not be recorded (a file written in the last
+// second) serves this process again while its stamps hold
+const prepared = new Map<string, Promise<Prepared | undefined>>();
+
+/** The entry's built modules and code hash, built at most once per process while their stamps hold; undefined: {@link NotBundleable}. */
+async function prepare(abs: string, file: string): Promise<Prepared | undefined> {
+  const before = prepared.get(abs);
+  if (before) {
+    const p = await before.catch(() => undefined);
+    if (p && holds(p.stamps)) return { ...p, kept: true };
+  }
+  const now = prepareNow(abs, file);
+  prepared.set(abs, now);
+  return now;
+}
+
+async function prepareNow(abs: string, file: string): Promise<Prepared | undefined> {
+  const dir = loadDir();
+  const kept = dir ? cached(dir, abs) : undefined;
+  if (kept) return kept;
+  let b: Built;
+  try {
+    // (without a writable cache directory: built for the code hash only, nothing written)
+    b = await build(abs, join(dir ?? join(tmpdir(), 'sluice-load-unwritable'), 'build'));
+    if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file}: built with esbuild\n`);
+  } catch (e) {
+    if (e instanceof NotBundleable) {
+      if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file} loads through tsx: ${e.message}\n`);
+      return undefined;
+    }
+    throw e;
+  }
+  if (!dir) return { codeHash: b.codeHash, stamps: b.stamps, kept: false };
+  const hash = sha256(JSON.stringify([[...b.outputs].sort(), [...b.links].sort()])).slice(0, 32);
+  for (const name of b.outputs.keys()) if (name.startsWith('..')) throw new Error(`esbuild wrote ${name} outside its folder`);
+  const rel = join(hash, b.entry);
+  const module = join(dir, rel);
+  if (!existsSync(module)) {
+    // written whole under another name, then renamed: a reader sees all of it or none
+    const tmp = join(dir, `${hash}.${process.pid}.tmp`);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { mode: 0o700 });
+    for (const [name, text] of b.outputs) {
+      mkdirSync(dirname(join(tmp, name)), { recursive: true, mode: 0o700 });
+      writeFileSync(join(tmp, name), text, { mode: 0o600 });
+    }
+    const outDirs = new Set<string>();
+    for (const name of b.outputs.keys()) for (let d = dirname(name); d !== '.' && !outDirs.has(d); d = dirname(d)) outDirs.add(d);
+    for (const [name, to] of b.links) link(tmp, name, to, outDirs);
+    try {
+      renameSync(tmp, join(dir, hash));
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another process wrote the same outputs first
+    }
+  }
+  // a file written in the last second may have changed while esbuild read it: not recorded
+  if (!b.stamps.some((s) => s[1] >= 0 && Number(BigInt(s[2]) / 1_000_000n) >= b.startedMs - 1000)) {
+    const idx = indexFile(dir, abs);
+    const entry: IndexEntry = { version: 2, module: rel, codeHash: b.codeHash, files: b.stamps };
+    try {
+      writeFileSync(`${idx}.${process.pid}.tmp`, JSON.stringify(entry), { mode: 0o600 });
+      renameSync(`${idx}.${process.pid}.tmp`, idx);
+    } catch { /* not kept: the next load builds again */ }
+  }
+  return { module: { file: module, dir }, codeHash: b.codeHash, stamps: b.stamps, kept: false };
+}
+
+/**
+ * The module-graph code hash of the pipeline file `file`: the code part of local cache keys
+ * (`sluice run`) and of Argo memoize keys (`sluice compile`, `sluice submit`), through
+ * `@sluice/bundle`'s `pipelineCodeHash`. It is taken from what this loader builds: sha256 over
+ * the built project modules (every file of the graph that is not a JavaScript file inside
+ * `node_modules`: the project, TypeScript and workspace packages, so their content is covered),
+ * `name@version` of each package in `node_modules` they import, the content of the lockfiles
+ * nearest the entry (which pin the packages' own dependencies) and `exportName`. A change inside an
+ * installed package shows only through its version or the lockfile. Kept with the built modules
+ * (a kept load answers it without esbuild), shared with a load in the same process. Undefined
+ * when the graph cannot be loaded so ({@link NotBundleable}: the caller hashes a full bundle).
+ *
+ * @example
+ * const h = await moduleGraphHash('pipelines/train.ts'); // { hash: '3f2a…', kept: true } or undefined
+ */
+export async function moduleGraphHash(file: string, exportName?: string): Promise<{ readonly hash: string; readonly kept: boolean } | undefined> {
+  const p = await prepare(resolve(file), file);
+  return p && { hash: sha256(JSON.stringify([p.codeHash, exportName ?? 'default'])), kept: p.kept };
+}
+
 /**
  * Imports the pipeline module `file` through its bundle (see the module comment) and returns its
  * namespace, or undefined when a file of its graph cannot be bundled faithfully (load it with tsx).
@@ -338,61 +503,15 @@ export interface LoadOptions {
  * const mod = await importThroughBundle('pipelines/train.ts'); // { default: Pipeline } or undefined
  */
 export async function importThroughBundle(file: string, o: LoadOptions = {}): Promise<Record<string, unknown> | undefined> {
-  const abs = resolve(file);
-  const dir = loadDir();
-  if (!dir) return undefined;
-  let module = cached(dir, abs);
-  if (!module) {
-    let b: Built;
-    try {
-      b = await build(abs, join(dir, 'build'));
-      if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file}: built with esbuild\n`);
-    } catch (e) {
-      if (e instanceof NotBundleable) {
-        if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file} loads through tsx: ${e.message}\n`);
-        return undefined;
-      }
-      throw e;
-    }
-    const hash = sha256(JSON.stringify([[...b.outputs].sort(), [...b.links].sort()])).slice(0, 32);
-    for (const name of b.outputs.keys()) if (name.startsWith('..')) throw new Error(`esbuild wrote ${name} outside its folder`);
-    const rel = join(hash, b.entry);
-    module = join(dir, rel);
-    if (!existsSync(module)) {
-      // written whole under another name, then renamed: a reader sees all of it or none
-      const tmp = join(dir, `${hash}.${process.pid}.tmp`);
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { mode: 0o700 });
-      for (const [name, text] of b.outputs) {
-        mkdirSync(dirname(join(tmp, name)), { recursive: true, mode: 0o700 });
-        writeFileSync(join(tmp, name), text, { mode: 0o600 });
-      }
-      const outDirs = new Set<string>();
-      for (const name of b.outputs.keys()) for (let d = dirname(name); d !== '.' && !outDirs.has(d); d = dirname(d)) outDirs.add(d);
-      for (const [name, to] of b.links) link(tmp, name, to, outDirs);
-      try {
-        renameSync(tmp, join(dir, hash));
-      } catch {
-        rmSync(tmp, { recursive: true, force: true }); // another process wrote the same outputs first
-      }
-    }
-    // a file written in the last second may have changed while esbuild read it: not recorded
-    if (!b.stamps.some((s) => s[1] >= 0 && Number(BigInt(s[2]) / 1_000_000n) >= b.startedMs - 1000)) {
-      const idx = indexFile(dir, abs);
-      const entry: IndexEntry = { version: 1, module: rel, files: b.stamps };
-      try {
-        writeFileSync(`${idx}.${process.pid}.tmp`, JSON.stringify(entry), { mode: 0o600 });
-        renameSync(`${idx}.${process.pid}.tmp`, idx);
-      } catch { /* not kept: the next load builds again */ }
-    }
-  }
+  const p = await prepare(resolve(file), file);
+  if (!p?.module) return undefined;
   o.onBuilt?.();
   // a step's stack traces name the user's files and lines (Node reads the map beside the module)
   if (o.sourceMaps) process.setSourceMapsEnabled(true);
   try {
-    return (await import(pathToFileURL(module).href)) as Record<string, unknown>;
+    return (await import(pathToFileURL(p.module.file).href)) as Record<string, unknown>;
   } catch (e) {
-    throw mapStack(e, dir);
+    throw mapStack(e, p.module.dir);
   }
 }
 

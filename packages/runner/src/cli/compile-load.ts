@@ -3,9 +3,11 @@
  * `sluice exec` uses in a pod and in local steps (`@sluice/executor` `graph-load.ts`: the
  * pipeline's own modules bundled with esbuild and imported with plain node, its built module kept
  * in the user's cache directory), so every `run` source, and the component hash over it, is the
- * one a step computes. A compile needs no store: the module-graph hash for memoize keys is
- * recorded in the store's code-hash cache when a store exists (shared with local runs), else in
- * the user's cache directory.
+ * one a step computes. A compile needs no store: the module-graph hash for memoize keys is the
+ * loader's (`@sluice/bundle` `pipelineCodeHash`, as `sluice run` and `sluice submit` take it), kept
+ * with the built modules in the user's cache directory; only a graph the loader cannot load (tsx
+ * loads it) is hashed from a full bundle, recorded in the store's code-hash cache when a store
+ * exists, else in the user's cache directory.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -38,9 +40,10 @@ export async function codeHashCacheFile(store: string): Promise<string> {
 }
 
 /**
- * Loads a pipeline for `sluice compile`; with `codeHash`, also the module-graph hash, started once
- * the pipeline's modules are built, so that its esbuild build (of the whole graph, packages
- * included: the larger one) runs while the pipeline is imported and compiled rather than before.
+ * Loads a pipeline for `sluice compile`; with `codeHash`, also the module-graph hash, asked once
+ * the pipeline's modules are built: it is the build's own (no second esbuild run), and where the
+ * loader cannot load the graph, a full bundle's, whose build then runs while the pipeline is
+ * imported through tsx and compiled rather than before.
  *
  * @example
  * const { pipeline, code } = await loadForCompile('pipeline.ts', undefined, { store: '.sluice', codeHash: true });
