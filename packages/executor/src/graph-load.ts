@@ -53,6 +53,8 @@ interface IndexEntry {
 /** Why a file cannot be bundled faithfully (then tsx loads the pipeline). */
 export class NotBundleable extends Error {
   override readonly name = 'NotBundleable';
+  /** The stamps of the files the decision was made from (set by the build): it holds while they do. */
+  stamps: readonly Stamp[] = [];
 }
 
 const LOCKFILES = ['pnpm-lock.yaml', 'package-lock.json', 'yarn.lock', 'bun.lock'];
@@ -235,7 +237,7 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
     return { own: got.path };
   };
   // both builds place every import the same way; they differ in what a project file becomes
-  const placing = (name: string, ownFile: (file: string, importer: string) => import('esbuild').OnResolveResult): import('esbuild').Plugin => ({
+  const placing: Placing = (name, ownFile) => ({
     name,
     setup(b) {
       b.onResolve({ filter: /.*/ }, async (a) => {
@@ -248,6 +250,32 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
       b.onLoad({ filter: SOURCE }, (a) => loadSource(a.path));
     },
   });
+  own.add(entryAbs);
+  try {
+    return await buildOwn(esbuild, entryAbs, outdir, shared, placing, own, externals, root, startedMs);
+  } catch (e) {
+    // what the decision was made from: the files found so far (the one that decided among them)
+    if (e instanceof NotBundleable) e.stamps = stampsOf(entryAbs, root, [...own], [...externals], []);
+    throw e;
+  }
+}
+
+/** The stamps a build holds under: its files, the package.json and tsconfig.json around them, the packages' manifests, the lockfiles, the tools. */
+function stampsOf(entryAbs: string, root: string, files: readonly string[], manifests: readonly string[], lockfilesLooked: readonly string[]): Stamp[] {
+  // package.json and tsconfig.json from each file's folder up to the root, present or absent
+  const around: string[] = [];
+  for (const dir of new Set(files.map((f) => dirname(f)))) {
+    for (let d = dir; ; d = dirname(d)) {
+      around.push(join(d, 'package.json'), join(d, 'tsconfig.json'));
+      if (dirname(d) === d) break;
+    }
+  }
+  return [...new Set([entryAbs, ...files, ...around, ...manifests, ...lockfilesLooked, ...LOCKFILES.map((l) => join(root, l)), ...toolFiles()])].sort().map(stamp);
+}
+
+type Placing = (name: string, ownFile: (file: string, importer: string) => import('esbuild').OnResolveResult) => import('esbuild').Plugin;
+
+async function buildOwn(esbuild: typeof import('esbuild'), entryAbs: string, outdir: string, shared: import('esbuild').BuildOptions & { write: false }, placing: Placing, own: Set<string>, externals: Set<string>, root: string, startedMs: number): Promise<Built> {
   // 1. the project's files
   await esbuild.build({
     ...shared,
@@ -255,7 +283,6 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
     outdir,
     plugins: [placing('sluice-find', (file) => { own.add(file); return { path: file }; })],
   }).catch(unwrap);
-  own.add(entryAbs);
   // 2. one module per file, every import outside it
   const r = await esbuild.build({
     ...shared,
@@ -282,18 +309,10 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
   const files = [...own].sort();
   const entry = relative('/', entryAbs).replace(SOURCE, '.mjs');
   if (!outputs.has(entry)) throw new Error(`esbuild produced no module for ${entryAbs}`);
-  // package.json and tsconfig.json from each file's folder up to the root, present or absent
-  const around: string[] = [];
-  for (const dir of new Set(files.map((f) => dirname(f)))) {
-    for (let d = dir; ; d = dirname(d)) {
-      around.push(join(d, 'package.json'), join(d, 'tsconfig.json'));
-      if (dirname(d) === d) break;
-    }
-  }
   const packages = [...externals].map(packageIdentity);
   const locks = lockfiles(entryAbs);
   const codeHash = graphHash(root, relative(root, entryAbs), outputs, packages.map((p) => p.id), locks.present);
-  const stamps = [...new Set([...files, ...around, ...externals, ...packages.map((p) => p.manifest), ...locks.looked, ...LOCKFILES.map((l) => join(root, l)), ...toolFiles()])].sort().map(stamp);
+  const stamps = stampsOf(entryAbs, root, files, [...externals, ...packages.map((p) => p.manifest)], locks.looked);
   return { outputs, entry, codeHash, stamps, startedMs, links: linkPackages(files) };
 }
 
@@ -395,34 +414,51 @@ export interface LoadOptions {
   readonly onBuilt?: () => void;
 }
 
-/** What a load needs: the built (or kept) entry module, absent when none could be written; the code hash; the stamps it holds under. */
-interface Prepared {
+/**
+ * What a load needs: the built (or kept) entry module, absent when none could be written; the code
+ * hash; the stamps it holds under. Or, for what the loader cannot load ({@link NotBundleable}),
+ * only those stamps.
+ */
+type Prepared = {
   /** The built entry module and the cache directory it is in. */
   readonly module?: { readonly file: string; readonly dir: string };
   readonly codeHash: string;
   readonly stamps: readonly Stamp[];
   /** Found without esbuild: kept in the cache directory, or built earlier in this process. */
   readonly kept: boolean;
-}
+} | { readonly tsx: NotBundleable; readonly stamps: readonly Stamp[] };
 
-// one build per entry and process: a compile imports the pipeline and takes its code hash, a run
-// loads it while hashing it; a build that could not be recorded (a file written in the last
-// second) serves this process again while its stamps hold
-const prepared = new Map<string, Promise<Prepared | undefined>>();
+// one build per entry and process: a compile starts it early and imports the pipeline and takes its
+// code hash from it, a run loads it while hashing it; a build that could not be recorded (a file
+// written in the last second) serves this process again while its stamps hold
+const prepared = new Map<string, Promise<Prepared>>();
 
-/** The entry's built modules and code hash, built at most once per process while their stamps hold; undefined: {@link NotBundleable}. */
-async function prepare(abs: string, file: string): Promise<Prepared | undefined> {
+/** The entry's built modules and code hash (or that it goes through tsx), found at most once per process while their stamps hold. */
+async function prepare(abs: string, file: string): Promise<Prepared> {
   const before = prepared.get(abs);
   if (before) {
     const p = await before.catch(() => undefined);
-    if (p && holds(p.stamps)) return { ...p, kept: true };
+    if (p && holds(p.stamps)) return 'tsx' in p ? p : { ...p, kept: true };
   }
   const now = prepareNow(abs, file);
   prepared.set(abs, now);
   return now;
 }
 
-async function prepareNow(abs: string, file: string): Promise<Prepared | undefined> {
+/**
+ * Starts finding the pipeline's built modules (kept, or built by esbuild, which runs in a process
+ * of its own) without importing them, so that the caller loads other modules meanwhile; the next
+ * {@link importThroughBundle} or {@link moduleGraphHash} of `file` in this process takes that
+ * result. Errors are left to that call.
+ *
+ * @example
+ * prefetchBuild('pipelines/train.ts'); // then import the compiler, the SDK…
+ */
+export function prefetchBuild(file: string): void {
+  prepare(resolve(file), file).catch(() => { /* the load that uses it reports it */ });
+}
+
+async function prepareNow(abs: string, file: string): Promise<Prepared> {
   const dir = loadDir();
   const kept = dir ? cached(dir, abs) : undefined;
   if (kept) return kept;
@@ -434,7 +470,7 @@ async function prepareNow(abs: string, file: string): Promise<Prepared | undefin
   } catch (e) {
     if (e instanceof NotBundleable) {
       if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file} loads through tsx: ${e.message}\n`);
-      return undefined;
+      return { tsx: e, stamps: e.stamps };
     }
     throw e;
   }
@@ -490,7 +526,7 @@ async function prepareNow(abs: string, file: string): Promise<Prepared | undefin
  */
 export async function moduleGraphHash(file: string, exportName?: string): Promise<{ readonly hash: string; readonly kept: boolean } | undefined> {
   const p = await prepare(resolve(file), file);
-  return p && { hash: sha256(JSON.stringify([p.codeHash, exportName ?? 'default'])), kept: p.kept };
+  return 'tsx' in p ? undefined : { hash: sha256(JSON.stringify([p.codeHash, exportName ?? 'default'])), kept: p.kept };
 }
 
 /**
@@ -504,7 +540,7 @@ export async function moduleGraphHash(file: string, exportName?: string): Promis
  */
 export async function importThroughBundle(file: string, o: LoadOptions = {}): Promise<Record<string, unknown> | undefined> {
   const p = await prepare(resolve(file), file);
-  if (!p?.module) return undefined;
+  if ('tsx' in p || !p.module) return undefined;
   o.onBuilt?.();
   // a step's stack traces name the user's files and lines (Node reads the map beside the module)
   if (o.sourceMaps) process.setSourceMapsEnabled(true);

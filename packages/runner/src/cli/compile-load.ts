@@ -25,7 +25,8 @@ import { RunnerError } from '../errors.ts';
 export async function importPipelineForCompile(file: string, exportName?: string, o: { readonly onBuilt?: () => void } = {}): Promise<unknown> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new RunnerError('entry.missing', `pipeline file ${file} does not exist`);
-  const { loadSluicePipeline } = await import('@sluice/executor');
+  // the loader alone, not the executor's step machinery
+  const { loadSluicePipeline } = await import('@sluice/executor/load');
   return loadSluicePipeline(file, exportName, o);
 }
 
@@ -35,8 +36,20 @@ export type CompileCodeHash = { readonly hash: string; readonly save?: () => Pro
 /** The code-hash cache a compile reads and records: the store's when the store exists, else the user cache directory's. */
 export async function codeHashCacheFile(store: string): Promise<string> {
   if (existsSync(store)) return join(store, 'code-hashes.json');
-  const { sluiceCacheDir } = await import('@sluice/executor');
+  const { sluiceCacheDir } = await import('@sluice/executor/graph-load');
   return join(sluiceCacheDir(), 'code-hashes.json');
+}
+
+/**
+ * Starts building the pipeline's own modules (esbuild runs in a process of its own) before the
+ * compiler and the SDK load, so that the build of a first compile overlaps them; the load and the
+ * code hash then take its result.
+ *
+ * @example
+ * prepareForCompile('pipeline.ts'); // then import the compiler…
+ */
+export function prepareForCompile(file: string): void {
+  import('@sluice/executor/graph-load').then((g) => g.prefetchBuild(file), () => { /* the load reports it */ });
 }
 
 /**
@@ -56,7 +69,7 @@ export async function loadForCompile(file: string, exportName: string | undefine
   const code: Promise<CompileCodeHash> = o.codeHash === false ? Promise.resolve({ error: 'not asked for' }) : (async () => {
     await ready;
     const cacheFile = await codeHashCacheFile(o.store);
-    const h = await (await import('@sluice/bundle')).pipelineCodeHash(abs, exportName, { cacheFile });
+    const h = await (await import('@sluice/bundle/code-hash')).pipelineCodeHash(abs, exportName, { cacheFile });
     if ('error' in h) return h;
     const { save } = h;
     return {
