@@ -11,6 +11,7 @@
  * constant changes the hash.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -126,7 +127,8 @@ export interface GraphOutput {
  * const r = await buildGraph({ stdin: { contents: "export * from './p.ts';", resolveDir: dir, sourcefile: '<entry>', loader: 'js' }, absWorkingDir: dir });
  */
 export async function buildGraph(o: GraphBuild): Promise<GraphOutput> {
-  const { build } = await import('esbuild');
+  // required, not imported: an import of its CommonJS entry runs Node's export lexer over it first
+  const { build } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   return build({
     ...o,
     plugins: o.plugins as never,
