@@ -6,7 +6,8 @@
  * entry's is imported with plain `node`; packages in `node_modules` load as Node loads them (an
  * import of a package stays as written; each built module sits at its source's absolute path under
  * the build folder, beside links to the `node_modules` folders its source would resolve from, so
- * Node finds the same files). Component hashes cover
+ * Node finds the same files; a static import of a CommonJS package goes through a shim that requires
+ * it, see {@link cjsShim}). Component hashes cover
  * each `run` function's source as loaded, so one loader on both sides makes them equal by
  * construction, whatever loader the calling process has; and since each module is built alone, a
  * function's source depends on its own file only (not on which entry reached it). tsx (a hooks
