@@ -18,9 +18,9 @@ module.exports = {
     {
       name: 'executor-only-sdk-zod-tsx',
       severity: 'error',
-      comment: 'packages/executor depends on the SDK, zod, tsx, esbuild (the pipeline loader) and Node built-ins only',
+      comment: 'packages/executor depends on the SDK, zod, tsx, esbuild and cjs-module-lexer (the pipeline loader) and Node built-ins only',
       from: { path: '^packages/executor/src/' },
-      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: ['node_modules/(\\.pnpm/)?(zod|tsx|esbuild)[@/]', 'node_modules/@sluice/sdk/'] },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: ['node_modules/(\\.pnpm/)?(zod|tsx|esbuild|cjs-module-lexer)[@/]', 'node_modules/@sluice/sdk/'] },
     },
     {
       name: 'sdk-is-the-base',

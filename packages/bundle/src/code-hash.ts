@@ -1,8 +1,10 @@
 /**
- * The code part of a local run's cache key, cached by the stamps of the module graph's files so
- * that a run whose code did not change skips esbuild (about a second for the quickstart).
+ * The code part of cache keys ({@link pipelineCodeHash}: the loader's module-graph hash), and for a
+ * graph the loader cannot load, the full bundle's hash cached by the stamps of the module graph's
+ * files so that a run whose code did not change skips esbuild. Light to import (the CLI's
+ * compile path does): the bundler loads only for that fallback.
  *
- * The rule: an entry serves a run when the tool stamp (esbuild's version and this package's
+ * The cache's rule: an entry serves a run when the tool stamp (esbuild's version and this package's
  * own module, whose text shapes the bundle) and every file of the recorded module graph (plus
  * the lockfiles at the root) still has the recorded path, size, mtime and ctime (nanoseconds).
  * Any difference re-bundles, and the new bundle's content hash is the key. An edit that keeps the
@@ -15,6 +17,7 @@ import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'n
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { moduleGraphHash } from '@sluice/executor/graph-load';
 
 /** One file's stamp: path (absolute), size, mtime and ctime in nanoseconds (as decimal text). */
 type Stamp = readonly [file: string, size: number, mtimeNs: string, ctimeNs: string];
@@ -88,4 +91,54 @@ export function saveCodeHash(cacheFile: string, key: string, hash: string, files
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ version: 1, entries: Object.fromEntries(kept) }), { mode: 0o600 });
   renameSync(tmp, cacheFile);
+}
+
+/** What {@link pipelineCodeHash} found. */
+export type CodeHash =
+  | { readonly hash: string; readonly cached: boolean; /** Records the hash in the cache file (call once the store exists). */ readonly save?: () => void }
+  | { readonly error: string };
+
+/**
+ * The code part of cache keys: of a local run's (`sluice run`, `--dry-run`) and of Argo's memoize
+ * keys (`sluice compile`, `sluice submit`), one function so the same code gives the same hash
+ * everywhere. It is the module-graph hash of the loader `sluice compile` and every step use
+ * (`@sluice/executor` `moduleGraphHash`: the built project modules, each imported package's
+ * name and version, the lockfile), kept with the built modules, so an unchanged graph answers
+ * without esbuild. When that loader cannot load the graph (it then goes through tsx; decided from
+ * the sources alone, so every side agrees) it is the hash of the pipeline's full bundle (packages
+ * included), and with `cacheFile` a graph whose files have not changed since a recorded bundle
+ * gives that bundle's hash without running esbuild (see `code-hash.ts` for the rule); a fresh
+ * result then comes with `save`, which records it. On failure: why (the keys then cover each
+ * component's `run` source only).
+ *
+ * @example
+ * const c = await pipelineCodeHash('pipeline.ts', undefined, { cacheFile: '.sluice/code-hashes.json' });
+ * if ('hash' in c) c.save?.();
+ */
+export async function pipelineCodeHash(entry: string, exportName?: string, o: { readonly cacheFile?: string } = {}): Promise<CodeHash> {
+  try {
+    const abs = path.resolve(entry);
+    if (!existsSync(abs)) throw new Error(`cannot bundle the pipeline:\n  ${entry}: no such file`);
+    const graph = await moduleGraphHash(abs, exportName);
+    if (graph) return { hash: graph.hash, cached: graph.kept };
+    return await fullBundleHash(abs, exportName, o.cacheFile);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** The hash of the pipeline's full bundle (what the loader cannot load), cached in `cacheFile` by the stamps of its files. */
+async function fullBundleHash(abs: string, exportName: string | undefined, cacheFile: string | undefined): Promise<CodeHash> {
+  const { bundlePipeline, projectRoot } = await import('./index.ts');
+  const root = projectRoot(abs);
+  const key = `${abs}#${exportName ?? 'default'}@${root}`;
+  const hit = cacheFile ? cachedCodeHash(cacheFile, key) : undefined;
+  if (hit) return { hash: hit, cached: true };
+  // the pipeline's module graph without the executor runtime: what the steps' code depends on
+  const started = Date.now();
+  const b = await bundlePipeline(abs, { runtime: false, root, ...(exportName === undefined ? {} : { exportName }) });
+  // stamped after bundling, so a file written in the last second (perhaps while esbuild read
+  // it) makes the entry unsafe to keep: nothing is recorded and the next run bundles again
+  const stamps = cacheFile ? graphStamps(b.root, b.inputs, started - 1000) : undefined;
+  return { hash: b.hash, cached: false, ...(cacheFile && stamps ? { save: () => saveCodeHash(cacheFile, key, b.hash, stamps) } : {}) };
 }

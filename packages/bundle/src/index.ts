@@ -11,6 +11,7 @@
  * constant changes the hash.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -126,7 +127,8 @@ export interface GraphOutput {
  * const r = await buildGraph({ stdin: { contents: "export * from './p.ts';", resolveDir: dir, sourcefile: '<entry>', loader: 'js' }, absWorkingDir: dir });
  */
 export async function buildGraph(o: GraphBuild): Promise<GraphOutput> {
-  const { build } = await import('esbuild');
+  // required, not imported: an import of its CommonJS entry runs Node's export lexer over it first
+  const { build } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   return build({
     ...o,
     plugins: o.plugins as never,
@@ -198,42 +200,8 @@ export async function loadBundle(file: string): Promise<LoadedPipeline> {
   return (await importBundle(file)).sluicePipeline();
 }
 
-/** What {@link pipelineCodeHash} found. */
-export type CodeHash =
-  | { readonly hash: string; readonly cached: boolean; /** Records the hash in the cache file (call once the store exists). */ readonly save?: () => void }
-  | { readonly error: string };
-
-/**
- * The code part of a local run's cache key: the hash of the pipeline's bundle (its whole module
- * graph), or why it could not be computed (the run then keys on each component's `run` source
- * only, as before). With `cacheFile`, a graph whose files have not changed since a recorded
- * bundle gives that bundle's hash without running esbuild (see `code-hash.ts` for the rule);
- * a fresh result comes with `save`, which records it.
- *
- * @example
- * const c = await pipelineCodeHash('pipeline.ts', undefined, { cacheFile: '.sluice/code-hashes.json' });
- * if ('hash' in c) c.save?.();
- */
-export async function pipelineCodeHash(entry: string, exportName?: string, o: { readonly cacheFile?: string } = {}): Promise<CodeHash> {
-  try {
-    const abs = path.resolve(entry);
-    const root = projectRoot(abs);
-    const key = `${abs}#${exportName ?? 'default'}@${root}`;
-    const { cachedCodeHash, graphStamps, saveCodeHash } = await import('./code-hash.ts');
-    const hit = o.cacheFile ? cachedCodeHash(o.cacheFile, key) : undefined;
-    if (hit) return { hash: hit, cached: true };
-    // the pipeline's module graph without the executor runtime: what the steps' code depends on
-    const started = Date.now();
-    const b = await bundlePipeline(entry, { runtime: false, root, ...(exportName === undefined ? {} : { exportName }) });
-    // stamped after bundling, so a file written in the last second (perhaps while esbuild read
-    // it) makes the entry unsafe to keep: nothing is recorded and the next run bundles again
-    const stamps = o.cacheFile ? graphStamps(b.root, b.inputs, started - 1000) : undefined;
-    const file = o.cacheFile;
-    return { hash: b.hash, cached: false, ...(file && stamps ? { save: () => saveCodeHash(file, key, b.hash, stamps) } : {}) };
-  } catch (e) {
-    return { error: (e as Error).message };
-  }
-}
+export { pipelineCodeHash } from './code-hash.ts';
+export type { CodeHash } from './code-hash.ts';
 
 /** The files a mounted ConfigMap holds for a bundle: a small loader and the gzipped bundle. */
 export interface PackedBundle {

@@ -6,7 +6,8 @@
  * entry's is imported with plain `node`; packages in `node_modules` load as Node loads them (an
  * import of a package stays as written; each built module sits at its source's absolute path under
  * the build folder, beside links to the `node_modules` folders its source would resolve from, so
- * Node finds the same files). Component hashes cover
+ * Node finds the same files; a static import of a CommonJS package goes through a shim that requires
+ * it, see {@link cjsShim}). Component hashes cover
  * each `run` function's source as loaded, so one loader on both sides makes them equal by
  * construction, whatever loader the calling process has; and since each module is built alone, a
  * function's source depends on its own file only (not on which entry reached it). tsx (a hooks
@@ -26,33 +27,40 @@
  * recording the stamps (path, size, mtime and ctime in nanoseconds; absent files too) of what they
  * were built from: the project files, each package.json and tsconfig.json from their folders up to
  * the root, the nearest package.json of every package they import, the lockfiles at the project
- * root, esbuild's package.json and this module. While every stamp holds, a load imports the kept
- * modules without esbuild. Not watched: a new file that would change how an import resolves while
+ * root, the lockfiles nearest the entry, esbuild's package.json and this module, and the module-graph
+ * code hash of what was built ({@link moduleGraphHash}). While every stamp holds, a load imports the
+ * kept modules, and the code hash is answered, without esbuild. Not watched: a new file that would change how an import resolves while
  * no recorded file changes (as for the code-hash cache).
  */
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin, SourceMap } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** path, size (-1: absent), mtime and ctime in nanoseconds */
 type Stamp = readonly [file: string, size: number, mtimeNs: string, ctimeNs: string];
 
 interface IndexEntry {
-  readonly version: 1;
+  readonly version: 2;
   /** The built entry module, relative to the cache directory (`<content hash>/<entry>.js`, its chunks beside it). */
   readonly module: string;
+  /** The module-graph code hash of what was built (see {@link moduleGraphHash}). */
+  readonly codeHash: string;
   readonly files: readonly Stamp[];
 }
 
 /** Why a file cannot be bundled faithfully (then tsx loads the pipeline). */
 export class NotBundleable extends Error {
   override readonly name = 'NotBundleable';
+  /** The stamps of the files the decision was made from (set by the build): it holds while they do. */
+  stamps: readonly Stamp[] = [];
 }
 
 const LOCKFILES = ['pnpm-lock.yaml', 'package-lock.json', 'yarn.lock', 'bun.lock'];
+/** The name prefix of the modules through which built modules import CommonJS packages (see {@link cjsShim}). */
+const CJS_SHIM = '.sluice-cjs-';
 const SOURCE = /\.(c|m)?[jt]sx?$/;
 const TYPESCRIPT = /\.(c|m)?tsx?$/;
 // What a built module cannot give its code as Node or tsx would, looked for in the built code (what
@@ -126,28 +134,34 @@ function indexFile(dir: string, entryAbs: string): string {
   return join(dir, `${sha256(`${entryAbs}\n${process.cwd()}`).slice(0, 32)}.json`);
 }
 
-/** The kept module for `entryAbs` when every recorded stamp holds. */
-function cached(dir: string, entryAbs: string): string | undefined {
+function holds(stamps: readonly Stamp[]): boolean {
+  for (const s of stamps) {
+    const now = stamp(s[0]);
+    if (now[1] !== s[1] || now[2] !== s[2] || now[3] !== s[3]) return false;
+  }
+  return true;
+}
+
+/** The kept module for `entryAbs` and its code hash, when every recorded stamp holds. */
+function cached(dir: string, entryAbs: string): Prepared | undefined {
   let e: IndexEntry;
   try {
     e = JSON.parse(readFileSync(indexFile(dir, entryAbs), 'utf8')) as IndexEntry;
   } catch {
     return undefined;
   }
-  if (e.version !== 1) return undefined;
+  if (e.version !== 2 || typeof e.codeHash !== 'string') return undefined;
   const file = join(dir, e.module);
-  if (!existsSync(file)) return undefined;
-  for (const s of e.files) {
-    const now = stamp(s[0]);
-    if (now[1] !== s[1] || now[2] !== s[2] || now[3] !== s[3]) return undefined;
-  }
-  return file;
+  if (!existsSync(file) || !holds(e.files)) return undefined;
+  return { module: { file, dir }, codeHash: e.codeHash, stamps: e.files, kept: true };
 }
 
 interface Built {
   /** The entry module and its chunks, by path relative to the build directory. */
   readonly outputs: ReadonlyMap<string, string>;
   readonly entry: string;
+  /** See {@link moduleGraphHash}. */
+  readonly codeHash: string;
   readonly stamps: readonly Stamp[];
   readonly startedMs: number;
   /** `node_modules` links beside the outputs: path relative to the build folder → the folder it links to. */
@@ -185,13 +199,18 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
   const startedMs = Date.now();
   let esbuild: typeof import('esbuild');
   try {
-    esbuild = await import('esbuild');
+    // required, not imported: an import of its CommonJS entry runs Node's export lexer over it
+    // first (about 250M instructions here, against 50M for the require)
+    esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   } catch (e) {
     throw new Error(`sluice: esbuild (a dependency of @sluice/executor) cannot be loaded: ${(e as Error).message}`);
   }
   const externals = new Set<string>();
   const own = new Set<string>();
+  const root = projectRoot(entryAbs);
   const shared: import('esbuild').BuildOptions & { write: false } = {
+    // the paths esbuild writes in comments are relative to it: the same wherever the command runs
+    absWorkingDir: root,
     bundle: true,
     write: false,
     format: 'esm',
@@ -207,7 +226,7 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
   };
   type Resolve = (path: string, o: { kind: import('esbuild').ImportKind; importer: string; resolveDir: string; pluginData: unknown }) => Promise<import('esbuild').ResolveResult>;
   /** Where an import goes: a built-in or a package (outside), or a file of the project (undefined: resolved). */
-  const place = async (res: Resolve, a: import('esbuild').OnResolveArgs): Promise<{ outside: string } | { own: string } | { errors: import('esbuild').PartialMessage[] }> => {
+  const place = async (res: Resolve, a: import('esbuild').OnResolveArgs): Promise<{ outside: string; cjs?: string } | { own: string } | { errors: import('esbuild').PartialMessage[] }> => {
     if (isBuiltin(a.path)) return { outside: a.path };
     const got = await res(a.path, { kind: a.kind, importer: a.importer, resolveDir: a.resolveDir, pluginData: 'sluice' });
     if (got.errors.length) return { errors: got.errors };
@@ -217,25 +236,53 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
       if (!/^[^./]/.test(a.path)) throw new NotBundleable(`${a.importer}: ${a.path} is a path into node_modules`);
       const m = nearestManifest(got.path);
       if (m) externals.add(m);
-      return { outside: a.path };
+      return { outside: a.path, ...(a.kind === 'import-statement' && isCommonJs(got.path) ? { cjs: got.path } : {}) };
     }
     if (!SOURCE.test(got.path)) throw new NotBundleable(`${a.importer}: ${a.path} is not a module esbuild builds as a file of its own`);
     return { own: got.path };
   };
   // both builds place every import the same way; they differ in what a project file becomes
-  const placing = (name: string, ownFile: (file: string, importer: string) => import('esbuild').OnResolveResult): import('esbuild').Plugin => ({
+  const placing: Placing = (name, ownFile, cjsFile) => ({
     name,
     setup(b) {
       b.onResolve({ filter: /.*/ }, async (a) => {
         if (a.pluginData === 'sluice' || a.kind === 'entry-point') return undefined;
         const p = await place(b.resolve.bind(b), a);
         if ('errors' in p) return { errors: p.errors };
-        if ('outside' in p) return { path: p.outside, external: true };
+        if ('outside' in p) return (p.cjs !== undefined && cjsFile ? cjsFile(p.cjs, a.importer) : undefined) ?? { path: p.outside, external: true };
         return ownFile(p.own, a.importer);
       });
       b.onLoad({ filter: SOURCE }, (a) => loadSource(a.path));
     },
   });
+  own.add(entryAbs);
+  try {
+    return await buildOwn(esbuild, entryAbs, outdir, shared, placing, own, externals, root, startedMs);
+  } catch (e) {
+    // what the decision was made from: the files found so far (the one that decided among them)
+    if (e instanceof NotBundleable) e.stamps = stampsOf(entryAbs, root, [...own], [...externals], []);
+    throw e;
+  }
+}
+
+/** The stamps a build holds under: its files, the package.json and tsconfig.json around them, the packages' manifests, the lockfiles, the tools. */
+function stampsOf(entryAbs: string, root: string, files: readonly string[], manifests: readonly string[], lockfilesLooked: readonly string[]): Stamp[] {
+  // package.json and tsconfig.json from each file's folder up to the root, present or absent
+  const around: string[] = [];
+  for (const dir of new Set(files.map((f) => dirname(f)))) {
+    for (let d = dir; ; d = dirname(d)) {
+      around.push(join(d, 'package.json'), join(d, 'tsconfig.json'));
+      if (dirname(d) === d) break;
+    }
+  }
+  return [...new Set([entryAbs, ...files, ...around, ...manifests, ...lockfilesLooked, ...LOCKFILES.map((l) => join(root, l)), ...toolFiles()])].sort().map(stamp);
+}
+
+type Placing = (name: string, ownFile: (file: string, importer: string) => import('esbuild').OnResolveResult, cjsFile?: (file: string, importer: string) => import('esbuild').OnResolveResult) => import('esbuild').Plugin;
+
+async function buildOwn(esbuild: typeof import('esbuild'), entryAbs: string, outdir: string, shared: import('esbuild').BuildOptions & { write: false }, placing: Placing, own: Set<string>, externals: Set<string>, root: string, startedMs: number): Promise<Built> {
+  /** CommonJS shims, by output path (relative to the build folder) → the package file they require. */
+  const shims = new Map<string, string>();
   // 1. the project's files
   await esbuild.build({
     ...shared,
@@ -243,7 +290,6 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
     outdir,
     plugins: [placing('sluice-find', (file) => { own.add(file); return { path: file }; })],
   }).catch(unwrap);
-  own.add(entryAbs);
   // 2. one module per file, every import outside it
   const r = await esbuild.build({
     ...shared,
@@ -260,6 +306,11 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
     plugins: [placing('sluice-split', (file, importer) => {
       const rel = relative(dirname(importer), file).split(sep).join('/').replace(SOURCE, '.mjs');
       return { path: rel.startsWith('.') ? rel : `./${rel}`, external: true };
+    }, (file, importer) => {
+      // a CommonJS package: through a small module beside the importer that requires it (see cjsShim)
+      const shim = `${CJS_SHIM}${sha256(relative(root, file).split(sep).join('/')).slice(0, 16)}.mjs`;
+      shims.set(relative('/', join(dirname(importer), shim)), file);
+      return { path: `./${shim}`, external: true };
     })],
   }).catch(unwrap);
   const outputs = new Map((r.outputFiles ?? []).map((o) => [relative(outdir, o.path), o.text]));
@@ -267,20 +318,137 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
     const bad = name.endsWith('.mjs') ? UNBUNDLEABLE.exec(text) : null;
     if (bad) throw new NotBundleable(`${name} uses ${bad[1] ? (bad[1] === 'require' ? 'require()' : `__${bad[1]}`) : 'import.meta beyond url, dirname and filename'}`);
   }
+  const lexed = new Set<string>();
+  for (const [name, file] of shims) outputs.set(name, cjsShim(file, lexed));
   const files = [...own].sort();
   const entry = relative('/', entryAbs).replace(SOURCE, '.mjs');
   if (!outputs.has(entry)) throw new Error(`esbuild produced no module for ${entryAbs}`);
-  // package.json and tsconfig.json from each file's folder up to the root, present or absent
-  const around: string[] = [];
-  for (const dir of new Set(files.map((f) => dirname(f)))) {
-    for (let d = dir; ; d = dirname(d)) {
-      around.push(join(d, 'package.json'), join(d, 'tsconfig.json'));
-      if (dirname(d) === d) break;
-    }
+  const packages = [...externals].map(packageIdentity);
+  const locks = lockfiles(entryAbs);
+  const codeHash = graphHash(root, relative(root, entryAbs), outputs, packages.map((p) => p.id), locks.present);
+  const stamps = stampsOf(entryAbs, root, files, [...externals, ...packages.map((p) => p.manifest), ...lexed], locks.looked);
+  return { outputs, entry, codeHash, stamps, startedMs, links: linkPackages(files) };
+}
+
+/**
+ * Whether Node loads `file` (a package's file, as an `import` resolves it) as CommonJS: `.cjs`, or
+ * `.js` under a package.json without `"type": "module"` and with no ES module syntax at the start
+ * of a line (Node 20.19+ detects such a file as an ES module; left to Node then).
+ */
+function isCommonJs(file: string): boolean {
+  if (file.endsWith('.cjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  const m = nearestManifest(file);
+  try {
+    if (m && (JSON.parse(readFileSync(m, 'utf8')) as { type?: unknown }).type === 'module') return false;
+    return !/^[ \t]*(?:import(?=[ \t]*["'{*]|[ \t]+[\w$])|export(?=[ \t]*[{*]|[ \t]+[\w$]))/m.test(readFileSync(file, 'utf8'));
+  } catch {
+    return false;
   }
-  const root = projectRoot(entryAbs);
-  const stamps = [...new Set([...files, ...around, ...externals, ...LOCKFILES.map((l) => join(root, l)), ...toolFiles()])].sort().map(stamp);
-  return { outputs, entry, stamps, startedMs, links: linkPackages(files) };
+}
+
+/**
+ * The names Node gives an ES module's import of the CommonJS module `file`: what its lexer
+ * (cjs-module-lexer, the one Node carries) finds exported, with those of every module it
+ * re-exports, as Node's own translator collects them. `lexed` gathers the files read.
+ */
+function cjsExportNames(file: string, lexed: Set<string>, names = new Set<string>()): Set<string> {
+  if (lexed.has(file)) return names;
+  lexed.add(file);
+  const { parse } = createRequire(import.meta.url)('cjs-module-lexer') as typeof import('cjs-module-lexer');
+  let found: { exports: readonly string[]; reexports: readonly string[] };
+  try {
+    found = parse(readFileSync(file, 'utf8'), file);
+  } catch {
+    return names;
+  }
+  for (const n of found.exports) names.add(n);
+  const req = createRequire(file);
+  for (const r of found.reexports) {
+    let to: string;
+    try { to = req.resolve(r); } catch { continue; }
+    const ext = extname(to);
+    if ((ext === '.js' || ext === '.cjs' || !['.json', '.node', '.mjs'].includes(ext)) && to.startsWith('/')) cjsExportNames(to, lexed, names);
+  }
+  return names;
+}
+
+/**
+ * The module through which a built module imports the CommonJS package file `file`: it requires
+ * it (Node's CommonJS loader, the same module instance an import gets) and exports what Node's
+ * import would: `module.exports` as the default, and each name Node's lexer finds, read once the
+ * module has run. An import of a CommonJS file otherwise runs Node's export lexer over it (and
+ * over what it re-exports) in every process that imports it, which costs more than loading it:
+ * the quickstart's three ML packages take 921M instructions imported, 590M required (node -e 0:
+ * ~506M). The lexer runs here once per build.
+ */
+function cjsShim(file: string, lexed: Set<string>): string {
+  const names = [...cjsExportNames(file, lexed)].filter((n) => n !== 'default').sort();
+  return [
+    `// ${basename(file)} (CommonJS), as an ES module's import of it gets it`,
+    "import { createRequire } from 'node:module';",
+    `const m = createRequire(import.meta.url)(${JSON.stringify(file)});`,
+    'export default m;',
+    ...(names.length ? [
+      `const ${names.map((n, i) => `e${i} = m?.[${JSON.stringify(n)}]`).join(', ')};`,
+      `export { ${names.map((n, i) => `e${i} as ${JSON.stringify(n)}`).join(', ')} };`,
+    ] : []),
+    '',
+  ].join('\n');
+}
+
+/**
+ * A package's identity for the code hash: `name@version` from its package.json (the nearest one
+ * upwards of `manifest` with a name; a package may carry nameless ones, such as `esm/package.json`),
+ * else the manifest's path and content.
+ */
+function packageIdentity(manifest: string): { id: string; manifest: string } {
+  for (let m: string | undefined = manifest; m; ) {
+    try {
+      const j = JSON.parse(readFileSync(m, 'utf8')) as { name?: unknown; version?: unknown };
+      if (typeof j.name === 'string' && j.name) return { id: `${j.name}@${typeof j.version === 'string' ? j.version : ''}`, manifest: m };
+    } catch { /* unreadable: the next one up */ }
+    const dir = dirname(m);
+    const up = basename(dirname(dir));
+    // the package's own folder (node_modules/<name>, node_modules/@scope/<name>) is as far as it goes
+    if (up === 'node_modules' || (up.startsWith('@') && basename(dirname(dirname(dir))) === 'node_modules') || !inNodeModules(dir)) break;
+    m = nearestManifest(dir);
+  }
+  let text = '';
+  try { text = readFileSync(manifest, 'utf8'); } catch { /* absent */ }
+  return { id: `(unnamed)#${sha256(text)}`, manifest };
+}
+
+/**
+ * The lockfiles that pin the graph's packages: those in the nearest folder upwards of the entry
+ * that has one (a workspace's root, a project's own folder). `looked`: every place looked in,
+ * present or not (stamped, so a new lockfile nearer the entry is seen).
+ */
+function lockfiles(entryAbs: string): { present: [name: string, sha: string][]; looked: string[] } {
+  const looked: string[] = [];
+  for (let d = dirname(entryAbs); ; d = dirname(d)) {
+    const here = LOCKFILES.map((l) => join(d, l));
+    looked.push(...here);
+    const present = here.filter((f) => existsSync(f)).map((f): [string, string] => [basename(f), sha256(readFileSync(f, 'utf8'))]);
+    if (present.length || dirname(d) === d) return { present, looked };
+  }
+}
+
+/**
+ * The module-graph code hash: sha256 over the built modules (each by its path relative to the
+ * project root, with that root's absolute path, which `import.meta` carries, written as `<root>`),
+ * the identity of every package they import ({@link packageIdentity}) and the lockfiles' content
+ * ({@link lockfiles}). So it is the same wherever the checkout is, from whichever folder the
+ * command runs, and whatever the cache directory.
+ */
+function graphHash(root: string, entry: string, outputs: ReadonlyMap<string, string>, packages: readonly string[], locks: readonly (readonly [string, string])[]): string {
+  const rootUrl = pathToFileURL(root).href;
+  const modules = [...outputs]
+    // (a CommonJS shim stands for its package, whose identity is hashed)
+    .filter(([name]) => name.endsWith('.mjs') && !basename(name).startsWith(CJS_SHIM))
+    .map(([name, text]) => [relative(root, join('/', name)).split(sep).join('/'), sha256(text.replaceAll(rootUrl, 'file://<root>').replaceAll(root, '<root>'))])
+    .sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+  return sha256(JSON.stringify({ graph: 1, entry: entry.split(sep).join('/'), modules, packages: [...new Set(packages)].sort(), lockfiles: locks }));
 }
 
 /**
@@ -329,6 +497,121 @@ export interface LoadOptions {
 }
 
 /**
+ * What a load needs: the built (or kept) entry module, absent when none could be written; the code
+ * hash; the stamps it holds under. Or, for what the loader cannot load ({@link NotBundleable}),
+ * only those stamps.
+ */
+type Prepared = {
+  /** The built entry module and the cache directory it is in. */
+  readonly module?: { readonly file: string; readonly dir: string };
+  readonly codeHash: string;
+  readonly stamps: readonly Stamp[];
+  /** Found without esbuild: kept in the cache directory, or built earlier in this process. */
+  readonly kept: boolean;
+} | { readonly tsx: NotBundleable; readonly stamps: readonly Stamp[] };
+
+// one build per entry and process: a compile starts it early and imports the pipeline and takes its
+// code hash from it, a run loads it while hashing it; a build that could not be recorded (a file
+// written in the last second) serves this process again while its stamps hold
+const prepared = new Map<string, Promise<Prepared>>();
+
+/** The entry's built modules and code hash (or that it goes through tsx), found at most once per process while their stamps hold. */
+async function prepare(abs: string, file: string): Promise<Prepared> {
+  const before = prepared.get(abs);
+  if (before) {
+    const p = await before.catch(() => undefined);
+    if (p && holds(p.stamps)) return 'tsx' in p ? p : { ...p, kept: true };
+  }
+  const now = prepareNow(abs, file);
+  prepared.set(abs, now);
+  return now;
+}
+
+/**
+ * Starts finding the pipeline's built modules (kept, or built by esbuild, which runs in a process
+ * of its own) without importing them, so that the caller loads other modules meanwhile; the next
+ * {@link importThroughBundle} or {@link moduleGraphHash} of `file` in this process takes that
+ * result. Errors are left to that call.
+ *
+ * @example
+ * prefetchBuild('pipelines/train.ts'); // then import the compiler, the SDK…
+ */
+export function prefetchBuild(file: string): void {
+  prepare(resolve(file), file).catch(() => { /* the load that uses it reports it */ });
+}
+
+async function prepareNow(abs: string, file: string): Promise<Prepared> {
+  const dir = loadDir();
+  const kept = dir ? cached(dir, abs) : undefined;
+  if (kept) return kept;
+  let b: Built;
+  try {
+    // (without a writable cache directory: built for the code hash only, nothing written)
+    b = await build(abs, join(dir ?? join(tmpdir(), 'sluice-load-unwritable'), 'build'));
+    if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file}: built with esbuild\n`);
+  } catch (e) {
+    if (e instanceof NotBundleable) {
+      if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file} loads through tsx: ${e.message}\n`);
+      return { tsx: e, stamps: e.stamps };
+    }
+    throw e;
+  }
+  if (!dir) return { codeHash: b.codeHash, stamps: b.stamps, kept: false };
+  const hash = sha256(JSON.stringify([[...b.outputs].sort(), [...b.links].sort()])).slice(0, 32);
+  for (const name of b.outputs.keys()) if (name.startsWith('..')) throw new Error(`esbuild wrote ${name} outside its folder`);
+  const rel = join(hash, b.entry);
+  const module = join(dir, rel);
+  if (!existsSync(module)) {
+    // written whole under another name, then renamed: a reader sees all of it or none
+    const tmp = join(dir, `${hash}.${process.pid}.tmp`);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { mode: 0o700 });
+    for (const [name, text] of b.outputs) {
+      mkdirSync(dirname(join(tmp, name)), { recursive: true, mode: 0o700 });
+      writeFileSync(join(tmp, name), text, { mode: 0o600 });
+    }
+    const outDirs = new Set<string>();
+    for (const name of b.outputs.keys()) for (let d = dirname(name); d !== '.' && !outDirs.has(d); d = dirname(d)) outDirs.add(d);
+    for (const [name, to] of b.links) link(tmp, name, to, outDirs);
+    try {
+      renameSync(tmp, join(dir, hash));
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another process wrote the same outputs first
+    }
+  }
+  // a file written in the last second may have changed while esbuild read it: not recorded
+  if (!b.stamps.some((s) => s[1] >= 0 && Number(BigInt(s[2]) / 1_000_000n) >= b.startedMs - 1000)) {
+    const idx = indexFile(dir, abs);
+    const entry: IndexEntry = { version: 2, module: rel, codeHash: b.codeHash, files: b.stamps };
+    try {
+      writeFileSync(`${idx}.${process.pid}.tmp`, JSON.stringify(entry), { mode: 0o600 });
+      renameSync(`${idx}.${process.pid}.tmp`, idx);
+    } catch { /* not kept: the next load builds again */ }
+  }
+  return { module: { file: module, dir }, codeHash: b.codeHash, stamps: b.stamps, kept: false };
+}
+
+/**
+ * The module-graph code hash of the pipeline file `file`: the code part of local cache keys
+ * (`sluice run`) and of Argo memoize keys (`sluice compile`, `sluice submit`), through
+ * `@sluice/bundle`'s `pipelineCodeHash`. It is taken from what this loader builds: sha256 over
+ * the built project modules (every file of the graph that is not a JavaScript file inside
+ * `node_modules`: the project, TypeScript and workspace packages, so their content is covered),
+ * `name@version` of each package in `node_modules` they import, the content of the lockfiles
+ * nearest the entry (which pin the packages' own dependencies) and `exportName`. A change inside an
+ * installed package shows only through its version or the lockfile. Kept with the built modules
+ * (a kept load answers it without esbuild), shared with a load in the same process. Undefined
+ * when the graph cannot be loaded so ({@link NotBundleable}: the caller hashes a full bundle).
+ *
+ * @example
+ * const h = await moduleGraphHash('pipelines/train.ts'); // { hash: '3f2a…', kept: true } or undefined
+ */
+export async function moduleGraphHash(file: string, exportName?: string): Promise<{ readonly hash: string; readonly kept: boolean } | undefined> {
+  const p = await prepare(resolve(file), file);
+  return 'tsx' in p ? undefined : { hash: sha256(JSON.stringify([p.codeHash, exportName ?? 'default'])), kept: p.kept };
+}
+
+/**
  * Imports the pipeline module `file` through its bundle (see the module comment) and returns its
  * namespace, or undefined when a file of its graph cannot be bundled faithfully (load it with tsx).
  * An error thrown while it loads names the user's files and lines; `sourceMaps` (a step) also
@@ -338,61 +621,15 @@ export interface LoadOptions {
  * const mod = await importThroughBundle('pipelines/train.ts'); // { default: Pipeline } or undefined
  */
 export async function importThroughBundle(file: string, o: LoadOptions = {}): Promise<Record<string, unknown> | undefined> {
-  const abs = resolve(file);
-  const dir = loadDir();
-  if (!dir) return undefined;
-  let module = cached(dir, abs);
-  if (!module) {
-    let b: Built;
-    try {
-      b = await build(abs, join(dir, 'build'));
-      if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file}: built with esbuild\n`);
-    } catch (e) {
-      if (e instanceof NotBundleable) {
-        if (process.env.SLUICE_DEBUG === '1') process.stderr.write(`sluice: ${file} loads through tsx: ${e.message}\n`);
-        return undefined;
-      }
-      throw e;
-    }
-    const hash = sha256(JSON.stringify([[...b.outputs].sort(), [...b.links].sort()])).slice(0, 32);
-    for (const name of b.outputs.keys()) if (name.startsWith('..')) throw new Error(`esbuild wrote ${name} outside its folder`);
-    const rel = join(hash, b.entry);
-    module = join(dir, rel);
-    if (!existsSync(module)) {
-      // written whole under another name, then renamed: a reader sees all of it or none
-      const tmp = join(dir, `${hash}.${process.pid}.tmp`);
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { mode: 0o700 });
-      for (const [name, text] of b.outputs) {
-        mkdirSync(dirname(join(tmp, name)), { recursive: true, mode: 0o700 });
-        writeFileSync(join(tmp, name), text, { mode: 0o600 });
-      }
-      const outDirs = new Set<string>();
-      for (const name of b.outputs.keys()) for (let d = dirname(name); d !== '.' && !outDirs.has(d); d = dirname(d)) outDirs.add(d);
-      for (const [name, to] of b.links) link(tmp, name, to, outDirs);
-      try {
-        renameSync(tmp, join(dir, hash));
-      } catch {
-        rmSync(tmp, { recursive: true, force: true }); // another process wrote the same outputs first
-      }
-    }
-    // a file written in the last second may have changed while esbuild read it: not recorded
-    if (!b.stamps.some((s) => s[1] >= 0 && Number(BigInt(s[2]) / 1_000_000n) >= b.startedMs - 1000)) {
-      const idx = indexFile(dir, abs);
-      const entry: IndexEntry = { version: 1, module: rel, files: b.stamps };
-      try {
-        writeFileSync(`${idx}.${process.pid}.tmp`, JSON.stringify(entry), { mode: 0o600 });
-        renameSync(`${idx}.${process.pid}.tmp`, idx);
-      } catch { /* not kept: the next load builds again */ }
-    }
-  }
+  const p = await prepare(resolve(file), file);
+  if ('tsx' in p || !p.module) return undefined;
   o.onBuilt?.();
   // a step's stack traces name the user's files and lines (Node reads the map beside the module)
   if (o.sourceMaps) process.setSourceMapsEnabled(true);
   try {
-    return (await import(pathToFileURL(module).href)) as Record<string, unknown>;
+    return (await import(pathToFileURL(p.module.file).href)) as Record<string, unknown>;
   } catch (e) {
-    throw mapStack(e, dir);
+    throw mapStack(e, p.module.dir);
   }
 }
 

@@ -13,7 +13,7 @@ export { workerMain, STEP_END } from './worker.ts';
 export type { WorkerDone, WorkerRequest } from './worker.ts';
 export { resolveCollectedArtifacts, CollectError, ARTIFACT_ORDER_FLAG } from './collect.ts';
 export { importModuleFile, importPipelineFile, loadPipelineFile, loadSluicePipeline, toLoadedPipeline } from './load.ts';
-export { importThroughBundle, sluiceCacheDir } from './graph-load.ts';
+export { importThroughBundle, moduleGraphHash, sluiceCacheDir } from './graph-load.ts';
 export type { LoadOptions } from './graph-load.ts';
 export type { FunctionRuntime, LoadedPipeline, ParseResult } from './types.ts';
 export { checkArtifactName } from './names.ts';

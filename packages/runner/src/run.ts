@@ -236,9 +236,10 @@ function checkGpus(ir: PipelineIR, pool: GpuPool, params: { readonly [name: stri
 export function runPipeline<T>(pipeline: T, opts?: RunOptionsFor<T>): Promise<RunResultFor<T>>;
 export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Promise<RunResult> {
   const git = opts.resume ? undefined : gitInfo(opts.gitDir ?? (opts.entry ? dirname(resolve(opts.entry)) : process.cwd()));
-  // the code part of the cache key: the hash of the bundled module graph (in parallel with loading)
+  // the code part of the cache key: the module-graph hash, the one compile and submit put in memoize
+  // keys (in parallel with loading, whose build it shares; kept with the loader's built modules, and
+  // for a graph loaded through tsx, a full bundle's, in the store's code-hash cache)
   const codeFile = typeof pipeline === 'string' ? pipeline : opts.entry;
-  // (an unchanged module graph is served from the store's code-hash cache without running esbuild)
   const codeCache = join(storePaths(opts.storeDir).root, 'code-hashes.json');
   const code = codeFile ? import('@sluice/bundle').then((b) => b.pipelineCodeHash(codeFile, opts.exportName, { cacheFile: codeCache })) : undefined;
   // the engine, the step launchers, the executor and tracking load here, not with the module: the

@@ -1,12 +1,17 @@
 /**
  * `sluice compile` writes memoize keys that cover the pipeline's whole module graph, as `sluice
  * submit` does: a Workflow compiled here and created with `kubectl create` misses Argo's cache when
- * an imported helper changes, and keeps its keys when nothing changed. Through the real binary; the
+ * an imported helper changes, and keeps its keys when nothing changed; `sluice run` keys its local
+ * cache, and `sluice submit` its memoize keys, with the same code hash. Through the real binary; the
  * project lives inside the package so that zod and @sluice/sdk resolve as in a user's project.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { prepareSubmission } from '@sluice/cluster';
+import { compile as compileIR } from '@sluice/compiler';
+import type { PipelineIR } from '@sluice/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'sluice.mjs');
@@ -33,25 +38,26 @@ export default pipeline({ name: 'memo', params: { n: z.number().default(3) }, im
 dateBack(join(dir, 'helper.ts'));
 dateBack(join(dir, 'pipeline.ts'));
 
-function compile(out: string, ...flags: string[]): { yaml: string; keys: string[]; components: string[] } {
-  const r = spawnSync(process.execPath, [BIN, 'compile', 'pipeline.ts', '-o', out, ...flags], { cwd: dir, encoding: 'utf8', env: { ...process.env, SLUICE_STORE: store, SLUICE_CACHE: cache }, timeout: 120_000 });
+function compile(out: string, ...flags: string[]): { yaml: string; built: boolean; keys: string[]; components: string[] } {
+  const r = spawnSync(process.execPath, [BIN, 'compile', 'pipeline.ts', '-o', out, ...flags], { cwd: dir, encoding: 'utf8', env: { ...process.env, SLUICE_STORE: store, SLUICE_CACHE: cache, SLUICE_DEBUG: '1' }, timeout: 120_000 });
   expect(r.status, r.stderr).toBe(0);
-  expect(r.stderr).toBe('');
+  expect(r.stderr.replace(/^sluice: \S+: built with esbuild\n/m, '')).toBe('');
   const yaml = readFileSync(join(dir, out), 'utf8');
-  return { yaml, keys: [...yaml.matchAll(/^\s+key: '([0-9a-f]{32})-/gm)].map((m) => m[1]!), components: [...yaml.matchAll(/- --component\n\s+- '?([0-9a-f]{16})'?\n/g)].map((m) => m[1]!) };
+  return { yaml, built: /built with esbuild/.test(r.stderr), keys: [...yaml.matchAll(/^\s+key: '([0-9a-f]{32})-/gm)].map((m) => m[1]!), components: [...yaml.matchAll(/- --component\n\s+- '?([0-9a-f]{16})'?\n/g)].map((m) => m[1]!) };
 }
 
 describe('sluice compile: memoize keys with the module-graph hash', () => {
   let first: ReturnType<typeof compile>;
 
-  it('a second compile of the same code writes the same keys (served from the code-hash cache); a compile creates no store', () => {
+  it('a second compile of the same code writes the same keys (the hash kept with the built modules: no esbuild); a compile creates no store', () => {
     first = compile('a.yaml');
     expect(first.keys).toHaveLength(1);
-    // no store: the hash is kept in the user's cache directory
+    expect(first.built).toBe(true);
+    // no store: the hash is kept with the built modules in the user's cache directory
     expect(existsSync(store)).toBe(false);
-    expect(existsSync(join(cache, 'code-hashes.json'))).toBe(true);
     const again = compile('b.yaml');
     expect(again.yaml).toBe(first.yaml);
+    expect(again.built).toBe(false);
   }, 240_000);
 
   it('a changed imported helper (run() itself unchanged) changes the memoize keys, not the component', () => {
@@ -76,9 +82,25 @@ describe('sluice compile: memoize keys with the module-graph hash', () => {
     dateBack(join(dir, 'helper.ts')); // the next case expects the hash to be kept
   }, 240_000);
 
-  it('with a store, a compile shares its code-hash cache (a run of the same code needs no esbuild for the hash)', () => {
-    mkdirSync(store, { mode: 0o700 });
-    expect(compile('g.yaml').keys).toEqual(first.keys);
-    expect(existsSync(join(store, 'code-hashes.json'))).toBe(true);
+  it('sluice run keys its local cache with the code hash in the compile\'s memoize keys, and sluice submit its memoize keys', async () => {
+    const r = spawnSync(process.execPath, [BIN, 'run', 'pipeline.ts'], { cwd: dir, encoding: 'utf8', env: { ...process.env, SLUICE_STORE: store, SLUICE_CACHE: cache }, timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const db = new Database(join(store, 'state.db'), { readonly: true });
+    const parts = db.prepare('SELECT cache_parts FROM tasks').all() as { cache_parts: string }[];
+    db.close();
+    const codes = parts.map((p) => (JSON.parse(p.cache_parts) as { code?: string }).code);
+    expect(codes).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    const code = codes[0]!;
+    // the compile's keys are the ones its IR compiles to with the run's code hash (and no other)
+    const ir = JSON.parse(spawnSync(process.execPath, [BIN, 'compile', 'pipeline.ts', '--format', 'ir'], { cwd: dir, encoding: 'utf8', env: { ...process.env, SLUICE_CACHE: cache }, timeout: 120_000 }).stdout) as PipelineIR;
+    const keysOf = (yaml: string) => [...yaml.matchAll(/^\s+key: '([0-9a-f]{32})-/gm)].map((m) => m[1]!);
+    expect(keysOf(compileIR(ir, { entry: 'pipeline.ts', codeHash: code }).yaml)).toEqual(first.keys);
+    expect(keysOf(compileIR(ir, { entry: 'pipeline.ts', codeHash: 'f'.repeat(64) }).yaml)).not.toEqual(first.keys);
+    // submit (its IR from the full bundle it ships) compiles with the same code hash
+    process.env.SLUICE_CACHE = cache;
+    const sub = await prepareSubmission(join(dir, 'pipeline.ts'), { namespace: 'ns' });
+    const submitted = keysOf(JSON.stringify(sub.templates).replace(/"key":"/g, '\n  key: \''));
+    expect(submitted).toHaveLength(1);
+    expect(submitted).toEqual(keysOf(compileIR(sub.ir, { entry: 'pipeline.ts', codeHash: code }).yaml));
   }, 240_000);
 });

@@ -8,10 +8,15 @@ import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { checkOutputFile } from './flags.ts';
 import type { CompileKind, GraphFormat } from '@sluice/compiler';
-import { formatIssues, isPipeline, parsePipelineParams, SluiceValidationError, toIR, validatePipelineIR } from '@sluice/sdk';
+// the SDK itself (with zod) is imported by the action, once the pipeline's build has started
+import { formatIssues, SluiceValidationError } from '@sluice/sdk/errors';
 import type { JsonValue, Pipeline, PipelineIR, SluiceIssue } from '@sluice/sdk';
 
+type Sdk = typeof import('@sluice/sdk');
+
 export interface CompileDeps {
+  /** Called first: the loader may start building the pipeline's modules while the compiler and the SDK load. */
+  prepare?(file: string): void;
   /** Imports the pipeline file and returns its default export (or `exportName`); `codeHash`: a manifest with module-graph memoize keys will be written (the loader may start hashing meanwhile). */
   loadPipeline(file: string, exportName?: string, o?: { codeHash?: boolean }): Promise<unknown>;
   /**
@@ -100,7 +105,7 @@ function writeAtomic(file: string, text: string): void {
   }
 }
 
-function toPipelineIR(loaded: unknown): { ir: PipelineIR; pipeline: Pipeline | undefined } {
+function toPipelineIR(loaded: unknown, { isPipeline, toIR }: Sdk): { ir: PipelineIR; pipeline: Pipeline | undefined } {
   const candidates = [loaded, (loaded as { pipeline?: unknown } | null)?.pipeline];
   for (const c of candidates) if (isPipeline(c)) return { ir: toIR(c), pipeline: c };
   const ir = (loaded as { ir?: unknown } | null)?.ir ?? loaded;
@@ -108,7 +113,7 @@ function toPipelineIR(loaded: unknown): { ir: PipelineIR; pipeline: Pipeline | u
   throw new SluiceValidationError([{ code: 'cli.pipeline', path: '<file>', message: 'the module does not export a pipeline', hint: 'export default pipeline(...), or name the export with --export' }]);
 }
 
-function parseParams(flags: readonly string[], ir: PipelineIR, pipeline: Pipeline | undefined): { [k: string]: JsonValue } {
+function parseParams(flags: readonly string[], ir: PipelineIR, pipeline: Pipeline | undefined, { parsePipelineParams }: Sdk): { [k: string]: JsonValue } {
   const raw: Record<string, string> = {};
   const issues: SluiceIssue[] = [];
   for (const f of flags) {
@@ -165,11 +170,13 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
     .action(async (file: string, flags: CompileFlags) => {
       let text: string;
       let saveHash: (() => void | Promise<void>) | undefined;
-      // Loaded on demand (other verbs never pay for the compiler), while the pipeline loads
+      // the pipeline's build first (esbuild works in a process of its own), then, on demand (other
+      // verbs never pay for them), the compiler and the SDK, loaded meanwhile
+      if (/\.(c|m)?[jt]sx?$/.test(file) && existsSync(file)) deps.prepare?.(file);
       const compiler = import('@sluice/compiler');
       const sourcing = import('@sluice/compiler/source');
-      compiler.catch(() => {});
-      sourcing.catch(() => {});
+      const sdkLoad = import('@sluice/sdk');
+      for (const p of [compiler, sourcing, sdkLoad]) p.catch(() => {});
       try {
         const cron = await scheduleIssues(flags.schedule, flags.timezone, flags.kind);
         if (cron.length && !flags.graph && flags.format === 'argo') throw new SluiceValidationError(cron);
@@ -181,7 +188,8 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
         const hashing = manifest && flags.codeHash && deps.codeHash ? deps.codeHash(file, flags.export) : undefined;
         hashing?.catch(() => {});
         const { compile, toGraph } = await compiler;
-        const built = toPipelineIR(loaded);
+        const sdk = await sdkLoad;
+        const built = toPipelineIR(loaded, sdk);
         const { pipeline } = built;
         // the source analysis: doc comments become descriptions; for a manifest, every import
         // must be satisfiable inside the image
@@ -191,9 +199,9 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
         if (source && flags.sourceCheck && flags.format === 'argo' && !flags.graph && source.issues.length) {
           throw new SluiceValidationError(source.issues);
         }
-        const params = parseParams(flags.param, ir, pipeline);
+        const params = parseParams(flags.param, ir, pipeline, sdk);
         if (flags.graph || flags.format === 'ir') {
-          const issues = validatePipelineIR(ir);
+          const issues = sdk.validatePipelineIR(ir);
           if (issues.length) throw new SluiceValidationError(issues);
           text = flags.graph ? toGraph(ir, flags.graph) : stableJson(ir);
         } else {

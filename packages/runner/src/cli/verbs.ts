@@ -42,9 +42,10 @@ export const GROUPS = {
       });
   },
   compile: async () => {
-    const [{ registerCompile }, { checkPipelineFile }, { loadingUserModule }, { loadForCompile }, { locateStore }] = await Promise.all([import('./compile.ts'), import('./flags.ts'), import('../errors.ts'), import('./compile-load.ts'), import('../backend/location.ts')]);
+    const [{ registerCompile }, { checkPipelineFile }, { loadingUserModule }, { loadForCompile, prepareForCompile }, { locateStore }] = await Promise.all([import('./compile.ts'), import('./flags.ts'), import('../errors.ts'), import('./compile-load.ts'), import('../backend/location.ts')]);
     let code: Promise<CompileCodeHash> | undefined;
     return (p) => registerCompile(p, {
+      prepare: prepareForCompile,
       loadPipeline: async (file, exportName, o) => {
         checkPipelineFile(file);
         const loaded = await loadingUserModule(file, () => loadForCompile(file, exportName, { store: locateStore().root, codeHash: o?.codeHash !== false }));
