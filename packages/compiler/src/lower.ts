@@ -4,7 +4,7 @@
  * references into `{{...}}` tags according to where each one ends up.
  */
 import type {
-  ComponentIR, ConditionIR, IOSpec, JsonValue, LoopIR, NodeIR, NodeKind, ParamType, PipelineComponentIR, PredicateIR, PredicateKind,
+  ComponentIR, ConditionIR, ContainerComponentIR, FunctionComponentIR, IOSpec, JsonValue, LoopIR, NodeIR, NodeKind, ParamType, PipelineComponentIR, PredicateIR, PredicateKind,
   TaskIR, TaskOptionsIR, ValueIR, ValueKind,
 } from '@sluice/sdk';
 import { compareMode, encodeBase64, literalNeedsEncoding } from '@sluice/sdk';
@@ -246,10 +246,61 @@ function encodedInputs(t: TaskIR, comp: ComponentIR): ReadonlySet<string> {
   return out ?? NO_ENCODED;
 }
 
+/**
+ * A function task whose inputs are all parameters bound to outputs, pipeline parameters or
+ * literals that travel as they are (most tasks): lowered without the general case's per-input
+ * branches. Returns false, having changed nothing, for any other task.
+ */
+function lowerPlainTask(t: TaskIR, comp: FunctionComponentIR, scope: Scope, ctx: LowerContext, into: LTask[]): boolean {
+  if (scope.collected.size && scope.collected.has(t.id)) return false;
+  let sig = '';
+  for (const name in t.inputs) {
+    const v = t.inputs[name]!;
+    if (comp.inputs[name]?.kind !== 'parameter') return false;
+    if (v.kind === 'output') { if (outSpec(scope, v.task, v.output)?.kind === 'artifact') return false; }
+    else if (v.kind === 'literal') { if (literalNeedsEncoding(paramText(v.value))) return false; }
+    else if (v.kind !== 'param' || scope.params[v.name]?.kind === 'artifact') return false;
+    sig = sig ? `${sig},${name}` : name;
+  }
+  const call = plainLeafTemplate(t, comp, sig, scope, ctx).name;
+  const params: { name: string; val: ArgVal }[] = [];
+  const uses: number[] = [];
+  if (t.after.length) afterIds(t.after, scope, uses);
+  for (const name in t.inputs) {
+    const v = t.inputs[name]!;
+    let val: ArgVal;
+    if (v.kind === 'output') {
+      const n = scope.ids.of(v.task);
+      uses.push(n);
+      val = { k: 'out', task: v.task, n, output: v.output, art: false };
+    } else if (v.kind === 'literal') val = { k: 'lit', text: paramText(v.value) };
+    else val = { k: 'param', name: (v as { name: string }).name, art: false };
+    params.push({ name: argoParamName(name), val });
+  }
+  into.push({ id: t.id, name: t.id, call, params, arts: NO_ARTS, contains: [scope.ids.of(t.id)], uses });
+  return true;
+}
+
+/** The leaf template of a task with nothing collected, encoded or chosen by a condition, memoized by component, options object and input names (`sig`). */
+function plainLeafTemplate(t: TaskIR, comp: FunctionComponentIR | ContainerComponentIR, sig: string, scope: Scope, ctx: LowerContext): { readonly name: string; readonly chained: boolean } {
+  let byOptions = ctx.plainLeaf.get(t.component);
+  if (!byOptions) ctx.plainLeaf.set(t.component, (byOptions = new Map()));
+  let memo = byOptions.get(t.options);
+  if (!memo) byOptions.set(t.options, (memo = new Map()));
+  let known = memo.get(sig);
+  if (!known) {
+    const name = leafTemplateFor(t, t.component, comp, `${scope.path}/${t.id}`, ctx, NO_COLLECTED, NO_ENCODED, NO_ONE_OF);
+    known = { name, chained: cacheMode(effectiveOptions(ctx, comp, t), false) === 'inputs' };
+    memo.set(sig, known);
+  }
+  return known;
+}
+
 function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): void {
-  const path = `${scope.path}/${t.id}`;
   const comp = ctx.ir.components[t.component];
   if (!comp) return; // reported by validation
+  if (comp.kind === 'function' && lowerPlainTask(t, comp, scope, ctx, into)) return;
+  const path = `${scope.path}/${t.id}`;
   let call: string;
   let chained = false;
   if (comp.kind === 'pipeline') {
@@ -266,26 +317,18 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): v
     }
     const encoded = encodedInputs(t, comp);
     const oneOf = oneOfArtifacts(t, comp);
-    let memo: Map<string, { readonly name: string; readonly chained: boolean }> | undefined;
-    let sig = '';
     if (collected.size === 0 && encoded.size === 0 && oneOf.size === 0) {
+      let sig = '';
       for (const k in t.inputs) sig = sig ? `${sig},${k}` : k;
-      let byOptions = ctx.plainLeaf.get(t.component);
-      if (!byOptions) ctx.plainLeaf.set(t.component, (byOptions = new Map()));
-      memo = byOptions.get(t.options);
-      if (!memo) byOptions.set(t.options, (memo = new Map()));
-    }
-    const known = memo?.get(sig);
-    if (known) ({ name: call, chained } = known);
-    else {
+      ({ name: call, chained } = plainLeafTemplate(t, comp, sig, scope, ctx));
+    } else {
       call = leafTemplateFor(t, t.component, comp, path, ctx, collected, encoded, oneOf);
       chained = cacheMode(effectiveOptions(ctx, comp, t), collected.size > 0) === 'inputs';
-      memo?.set(sig, { name: call, chained });
     }
   }
   const params: { name: string; val: ArgVal }[] = [];
   let arts: { name: string; ref: Ref; optional?: boolean }[] | undefined;
-  const keyed: { name: string; key: string }[] = [];
+  let keyed: { name: string; key: string }[] | undefined;
   const uses: number[] = [];
   afterIds(t.after, scope, uses);
   for (const name in t.inputs) {
@@ -296,7 +339,7 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): v
     if (spec?.kind === 'artifact' && spec.list && v.kind === 'collect' && comp.kind === 'function' && outSpec(scope, v.task, v.output)?.kind === 'artifact') {
       // Fan-in of artifacts: every iteration stored its artifact under one prefix; this task gets
       // the prefix as one directory, and the iterations' entry names in item order.
-      keyed.push({ name: argoParamName(name), key: collectPrefix(scope.id, v.task, v.output) });
+      (keyed ??= []).push({ name: argoParamName(name), key: collectPrefix(scope.id, v.task, v.output) });
       params.push({ name: collectOrderInput(name), val: { k: 'out', task: v.task, n: scope.ids.of(v.task), output: collectKeyOutput(v.output), art: false } });
       if (chained) params.push({ name: cacheKeyInput(name), val: artifactCacheKey(v, scope, ctx) });
       continue;
@@ -319,7 +362,7 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): v
     } else params.push({ name: argoParamName(name), val });
   }
   const contains = [scope.ids.of(t.id)];
-  into.push(keyed.length ? { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, keyed, contains, uses } : { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, contains, uses });
+  into.push(keyed ? { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, keyed, contains, uses } : { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, contains, uses });
 }
 
 /** What Argo's controller accepts as a node display name (`displayNameRegex` in its operator). */

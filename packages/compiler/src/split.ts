@@ -68,17 +68,24 @@ function levelsIn(preds: readonly (readonly number[])[], sorted: readonly number
 /** Stable counting sort of positions by level. */
 function byLevel(lv: Int32Array, maxLevel: number): { order: Int32Array; level: Int32Array } {
   const n = lv.length;
+  // Every array is made before the loops: code optimized inside a loop (on-stack replacement) has
+  // no feedback for what follows it, and a fresh process would leave it there on every call.
   const start = new Int32Array(maxLevel + 2);
-  for (let i = 0; i < n; i++) start[lv[i]! + 1]!++;
-  for (let l = 1; l < start.length; l++) start[l]! += start[l - 1]!;
   const order = new Int32Array(n);
   const level = new Int32Array(n);
+  countLevels(lv, start);
   for (let i = 0; i < n; i++) {
     const at = start[lv[i]!]!++;
     order[at] = i;
     level[at] = lv[i]!;
   }
   return { order, level };
+}
+
+/** `start[l]`: where level `l` begins in the order (a prefix sum of the counts per level). */
+function countLevels(lv: Int32Array, start: Int32Array): void {
+  for (let i = 0; i < lv.length; i++) start[lv[i]! + 1]!++;
+  for (let l = 1; l < start.length; l++) start[l]! += start[l - 1]!;
 }
 
 function topsort(n: number, preds: readonly (readonly number[])[]): number[] {
