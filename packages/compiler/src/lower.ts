@@ -97,7 +97,8 @@ export function scanScope(dag: readonly NodeIR[], ir: { readonly components: { r
     for (const name in t.inputs) { const v = t.inputs[name]!; if (v.kind === 'collect') collects.push(v); }
   };
   const walk = (nodes: readonly NodeIR[]): void => {
-    for (const n of nodes) {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
       if (n.kind === 'task') add(n);
       else if (n.kind === 'condition') { conditions.add(n.id); walk(n.then); walk(n.else); }
       else walk(n.body);
@@ -220,6 +221,8 @@ type NodeLowerer = (node: NodeIR, scope: Scope, ctx: LowerContext, into: LTask[]
 
 const NO_COLLECTED: ReadonlyMap<string, string> = new Map();
 const NO_ARTS: LTask['arts'] = Object.freeze([]);
+const NO_PARAMS: LTask['params'] = Object.freeze([]);
+const NO_USES: LTask['uses'] = Object.freeze([]);
 
 const NO_ONE_OF: ReadonlyMap<string, number> = new Map();
 const NO_ENCODED: ReadonlySet<string> = new Set();
@@ -263,21 +266,25 @@ function lowerPlainTask(t: TaskIR, comp: FunctionComponentIR, scope: Scope, ctx:
     sig = sig ? `${sig},${name}` : name;
   }
   const call = plainLeafTemplate(t, comp, sig, scope, ctx).name;
-  const params: { name: string; val: ArgVal }[] = [];
-  const uses: number[] = [];
-  if (t.after.length) afterIds(t.after, scope, uses);
+  // Arrays made by a literal have room for what they hold; `[]` and a push would reserve 16 slots.
+  let params: { name: string; val: ArgVal }[] | undefined;
+  let uses: number[] | undefined;
+  if (t.after.length) afterIds(t.after, scope, (uses = []));
   for (const name in t.inputs) {
     const v = t.inputs[name]!;
     let val: ArgVal;
     if (v.kind === 'output') {
       const n = scope.ids.of(v.task);
-      uses.push(n);
+      if (uses) uses.push(n);
+      else uses = [n];
       val = { k: 'out', task: v.task, n, output: v.output, art: false };
     } else if (v.kind === 'literal') val = { k: 'lit', text: paramText(v.value) };
     else val = { k: 'param', name: (v as { name: string }).name, art: false };
-    params.push({ name: argoParamName(name), val });
+    const p = { name: argoParamName(name), val };
+    if (params) params.push(p);
+    else params = [p];
   }
-  into.push({ id: t.id, name: t.id, call, params, arts: NO_ARTS, contains: [scope.ids.of(t.id)], uses });
+  into.push({ id: t.id, name: t.id, call, params: params ?? NO_PARAMS, arts: NO_ARTS, contains: [scope.ids.of(t.id)], uses: uses ?? NO_USES });
   return true;
 }
 
@@ -435,7 +442,7 @@ const NODE: Record<NodeKind, NodeLowerer> = {
 
 export function lowerDag(nodes: readonly NodeIR[], name: string, scope: Scope, ctx: LowerContext, parallelism?: number): LDag {
   const tasks: LTask[] = [];
-  for (const n of nodes) NODE[n.kind](n, scope, ctx, tasks);
+  for (let i = 0; i < nodes.length; i++) { const n = nodes[i]!; NODE[n.kind](n, scope, ctx, tasks); }
   return parallelism === undefined ? { name, tasks } : { name, tasks, parallelism };
 }
 

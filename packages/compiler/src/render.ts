@@ -267,8 +267,9 @@ function dagOutputs(s: DagState, exports: ReadonlyMap<string, ArgVal>, global: b
 function dependsOf(s: DagState, L: LTask, k: number): string | undefined {
   let depends: string | undefined;
   let deps: string[] | undefined;
-  for (const id of L.uses) {
-    const m = holder(s, id);
+  const uses = L.uses;
+  for (let u = 0; u < uses.length; u++) {
+    const m = holder(s, uses[u]!);
     if (m < 0 || m === k) continue;
     const n = s.names[m]!;
     if (depends === undefined) depends = n;
@@ -426,9 +427,13 @@ function renderChildren(s: DagState, subs: readonly number[], tasks: ArgoObject[
 }
 
 /** The source map's entries for the DAG's tasks. */
-function recordTasks(s: DagState, names: { [task: string]: string | null }, origins: readonly (TemplateOrigin | undefined)[]): void {
+function recordTasks(s: DagState, names: { [task: string]: string | null }, origins: readonly (TemplateOrigin | undefined)[], map: SourceMapBuilder): void {
   const L = s.D.tasks;
-  for (let i = 0; i < L.length; i++) names[s.names[i]!] = taskOrigin(L[i]!, origins[i]);
+  for (let i = 0; i < L.length; i++) {
+    const n = s.names[i]!;
+    const o = (names[n] = taskOrigin(L[i]!, origins[i]));
+    if (o !== n) map.renamed(s.D.name, n, o);
+  }
 }
 
 /**
@@ -452,7 +457,7 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
   rc.templates.push({});
   const origins: (TemplateOrigin | undefined)[] = new Array(D.tasks.length);
   renderChildren(s, subs, tasks, pending, origins, rc, origin.scope);
-  recordTasks(s, names, origins);
+  recordTasks(s, names, origins, rc.map);
   rc.templates[slot] = {
     name: D.name,
     annotations: closed?.annotations as YamlValue,

@@ -21,14 +21,16 @@ function predecessors(tasks: readonly LTask[], index: IdIndex): { preds: number[
   const stamp = index.index(tasks, 0);
   const preds: number[][] = new Array(n);
   for (let i = 0; i < n; i++) {
-    const ps: number[] = [];
+    // A literal array has room for what it holds (most tasks have one predecessor or none).
+    let ps: number[] | undefined;
     const uses = tasks[i]!.uses;
     for (let u = 0; u < uses.length; u++) {
       const j = index.find(0, stamp, uses[u]!);
-      if (j < 0 || j === i || ps.includes(j)) continue;
-      ps.push(j);
+      if (j < 0 || j === i) continue;
+      if (!ps) ps = [j];
+      else if (!ps.includes(j)) ps.push(j);
     }
-    preds[i] = ps;
+    preds[i] = ps ?? [];
   }
   return { preds, stamp };
 }
@@ -114,12 +116,15 @@ function chunkTask(tasks: readonly LTask[], members: readonly number[], k: numbe
   const inner: LTask[] = new Array(members.length);
   for (let m = 0; m < members.length; m++) {
     const t = (inner[m] = tasks[members[m]!]!);
-    for (const c of t.contains) contains.push(c);
+    const tc = t.contains;
+    for (let i = 0; i < tc.length; i++) contains.push(tc[i]!);
   }
   // What the chunk waits for: its tasks' dependencies outside it (inside ones order the chunk's own DAG).
   const uses = new Set<number>();
-  for (const t of inner) {
-    for (const u of t.uses) {
+  for (let m = 0; m < inner.length; m++) {
+    const tu = inner[m]!.uses;
+    for (let i = 0; i < tu.length; i++) {
+      const u = tu[i]!;
       const j = at.index.find(0, at.stamp, u);
       if (j >= 0 && chunkOf[at.cur[j]!] === k) continue;
       uses.add(u);
@@ -229,15 +234,15 @@ function layout(chunks: readonly (readonly number[])[], n: number): { chunkOf: I
 function innerPredecessors(c: readonly number[], k: number, preds: readonly (readonly number[])[], chunkOf: Int32Array, local: Int32Array, ps: number[]): number[][] {
   const inner: number[][] = new Array(c.length);
   for (let m = 0; m < c.length; m++) {
-    const own: number[] = [];
+    let own: number[] | undefined;
     const p = preds[c[m]!]!;
     for (let i = 0; i < p.length; i++) {
       const j = p[i]!;
       const q = chunkOf[j]!;
-      if (q === k) own.push(local[j]!);
+      if (q === k) { if (own) own.push(local[j]!); else own = [local[j]!]; }
       else if (!ps.includes(q)) ps.push(q);
     }
-    inner[m] = own;
+    inner[m] = own ?? [];
   }
   return inner;
 }
