@@ -72,7 +72,7 @@ export function placeTemplates(
   for (let i = 0; i < templates.length; i++) {
     const t = templates[i]!;
     const text = (json[i] = JSON.stringify(t));
-    const n = Buffer.byteLength(text) + 1;
+    const n = utf8Bytes(text) + 1;
     size.set(t.name as string, n);
     total += n;
   }
@@ -161,6 +161,14 @@ export function placeTemplates(
     entryBytes: entry.size,
     libraries: libraries.map((l) => ({ ...l, templates: rewrite(l.templates, l.name) })),
   };
+}
+
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+/** Bytes of `text` in UTF-8: its length when it is ASCII, as compiled manifests mostly are. */
+function utf8Bytes(text: string): number {
+  return NON_ASCII.test(text) ? Buffer.byteLength(text) : text.length;
 }
 
 /** JSON size of an object as the API server stores it (without what the server adds). */

@@ -63,7 +63,8 @@ export interface Scope {
   /** The DAG template of this scope (`main`, or the nested pipeline's): names collect prefixes. */
   readonly id: string;
   readonly params: { readonly [name: string]: IOSpec };
-  readonly taskComp: ReadonlyMap<string, ComponentIR>;
+  /** The pipeline's components by hash (a task's is `components[task.component]`). */
+  readonly components: { readonly [hash: string]: ComponentIR };
   readonly tasks: ReadonlyMap<string, TaskIR>;
   /** Task id -> its artifact outputs that a `collect` in this scope gathers over a loop. */
   readonly collected: ReadonlyMap<string, ReadonlySet<string>>;
@@ -86,13 +87,10 @@ export interface LowerContext extends TemplateContext {
 }
 
 export function scanScope(dag: readonly NodeIR[], ir: { readonly components: { readonly [h: string]: ComponentIR } }, extra: readonly TaskIR[] = []) {
-  const taskComp = new Map<string, ComponentIR>();
   const tasks = new Map<string, TaskIR>();
   const conditions = new Set<string>();
   const collects: { task: string; output: string }[] = [];
   const add = (t: TaskIR): void => {
-    const c = ir.components[t.component];
-    if (c) taskComp.set(t.id, c);
     tasks.set(t.id, t);
     for (const name in t.inputs) { const v = t.inputs[name]!; if (v.kind === 'collect') collects.push(v); }
   };
@@ -108,18 +106,19 @@ export function scanScope(dag: readonly NodeIR[], ir: { readonly components: { r
   for (const t of extra) add(t);
   const collected = new Map<string, Set<string>>();
   for (const c of collects) {
-    if (taskComp.get(c.task)?.outputs[c.output]?.kind !== 'artifact') continue;
+    const t = tasks.get(c.task);
+    if ((t && ir.components[t.component])?.outputs[c.output]?.kind !== 'artifact') continue;
     let s = collected.get(c.task);
     if (!s) collected.set(c.task, (s = new Set()));
     s.add(c.output);
   }
-  return { taskComp, tasks, conditions, collected, ids: new IdNumbers() };
+  return { components: ir.components, tasks, conditions, collected, ids: new IdNumbers() };
 }
 
 /** True when the task's template is memoized and so reports its key (`sluice-cache-key`). */
 function reportsCacheKey(task: string, scope: Scope, ctx: LowerContext): boolean {
   const t = scope.tasks.get(task);
-  const comp = scope.taskComp.get(task);
+  const comp = t && scope.components[t.component];
   if (!t || !comp || comp.kind === 'pipeline') return false;
   return cacheMode(effectiveOptions(ctx, comp, t), scope.collected.has(task)) !== 'off';
 }
@@ -138,7 +137,8 @@ function artifactCacheKey(v: ValueIR, scope: Scope, ctx: LowerContext): ArgVal {
 }
 
 function outSpec(scope: Scope, task: string, output: string): IOSpec | undefined {
-  return scope.taskComp.get(task)?.outputs[output];
+  const t = scope.tasks.get(task);
+  return t && scope.components[t.component]?.outputs[output];
 }
 
 type ValueLowerer = (v: ValueIR, scope: Scope, ctx: LowerContext, path: string, toContainer: boolean) => ArgVal;

@@ -228,7 +228,7 @@ function outTag(s: DagState, r: Extract<Ref, { k: 'out' }>): string {
   const k = holder(s, r.n);
   if (k >= 0) {
     const L = s.D.tasks[k]!;
-    if (L.id === r.task && typeof L.call === 'string') return `{{tasks.${s.names[k]!}.outputs.${r.art ? 'artifacts' : 'parameters'}.${argoParamName(r.output)}}}`;
+    if (L.id === r.task && typeof L.call === 'string') return '{{tasks.' + s.names[k]! + (r.art ? '.outputs.artifacts.' : '.outputs.parameters.') + argoParamName(r.output) + '}}';
   }
   return tag(resolve(s, r));
 }

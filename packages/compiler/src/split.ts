@@ -69,25 +69,34 @@ function levelsIn(preds: readonly (readonly number[])[], sorted: readonly number
 
 /** Stable counting sort of positions by level. */
 function byLevel(lv: Int32Array, maxLevel: number): { order: Int32Array; level: Int32Array } {
-  const n = lv.length;
-  // Every array is made before the loops: code optimized inside a loop (on-stack replacement) has
-  // no feedback for what follows it, and a fresh process would leave it there on every call.
+  // Each loop is a function with nothing after the loop: V8 optimizes a hot loop on the stack
+  // (OSR) and reuses that code on every later call; code after the loop would run without type
+  // feedback there and leave the optimized code (deoptimize) on each call, once per DAG.
   const start = new Int32Array(maxLevel + 2);
-  const order = new Int32Array(n);
-  const level = new Int32Array(n);
+  const order = new Int32Array(lv.length);
+  const level = new Int32Array(lv.length);
   countLevels(lv, start);
-  for (let i = 0; i < n; i++) {
+  prefixSums(start);
+  placeByLevel(lv, start, order, level);
+  return { order, level };
+}
+
+/** `start[l + 1]`: how many positions have level `l`. */
+function countLevels(lv: Int32Array, start: Int32Array): void {
+  for (let i = 0, n = lv.length; i < n; i++) start[lv[i]! + 1]!++;
+}
+
+/** Counts to start offsets: `start[l]` is where level `l` begins in the order. */
+function prefixSums(start: Int32Array): void {
+  for (let l = 1, n = start.length; l < n; l++) start[l]! += start[l - 1]!;
+}
+
+function placeByLevel(lv: Int32Array, start: Int32Array, order: Int32Array, level: Int32Array): void {
+  for (let i = 0, n = lv.length; i < n; i++) {
     const at = start[lv[i]!]!++;
     order[at] = i;
     level[at] = lv[i]!;
   }
-  return { order, level };
-}
-
-/** `start[l]`: where level `l` begins in the order (a prefix sum of the counts per level). */
-function countLevels(lv: Int32Array, start: Int32Array): void {
-  for (let i = 0; i < lv.length; i++) start[lv[i]! + 1]!++;
-  for (let l = 1; l < start.length; l++) start[l]! += start[l - 1]!;
 }
 
 function topsort(n: number, preds: readonly (readonly number[])[]): number[] {

@@ -70,6 +70,22 @@ function keyString(key: string, flow: boolean): string {
   return k;
 }
 
+/** A key in flow style with what precedes its value: `k: ` for the first member, `, k: ` for the others (quoted once per key). */
+interface FlowKey {
+  readonly first: string;
+  readonly next: string;
+}
+const flowMembers = new Map<string, FlowKey>();
+function flowKey(key: string): FlowKey {
+  let k = flowMembers.get(key);
+  if (k === undefined) {
+    const q = yamlString(key, true);
+    k = { first: `${q}: `, next: `, ${q}: ` };
+    if (flowMembers.size < 4096) flowMembers.set(key, k);
+  }
+  return k;
+}
+
 /** True when `v` holds a non-empty sequence at any depth (then it is never written in flow style). */
 function hasSequence(v: YamlValue): boolean {
   if (v === null || typeof v !== 'object') return false;
@@ -188,8 +204,9 @@ class Emitter {
     for (const key in obj) {
       const item = obj[key];
       if (item === undefined) continue;
-      const k = keyString(key, true);
-      const room = budget - s.length - k.length - 4;
+      const fk = flowKey(key);
+      // Room for the value: what is left after `k: `, and 2 for what may follow (`, ` or `}`).
+      const room = budget - s.length - fk.first.length - 2;
       let f: string | undefined;
       if (item === null || typeof item !== 'object') {
         f = scalar(item as null | boolean | number | string, true);
@@ -198,7 +215,7 @@ class Emitter {
         f = this.flow(item, room);
         if (f === undefined) return undefined;
       }
-      s += s.length === 1 ? `${k}: ${f}` : `, ${k}: ${f}`;
+      s += (s.length === 1 ? fk.first : fk.next) + f;
       if (s.length > budget) return undefined;
     }
     s += '}';
