@@ -11,7 +11,7 @@ import { argoParamName, dnsLabel, NameRegistry } from './names.ts';
 import { renderDag, type RenderContext } from './render.ts';
 import { fitLimits } from './split.ts';
 import { IdIndex } from './ids.ts';
-import { compactTasks, SOURCE_MAP_ANNOTATION, SourceMapBuilder, sourceMapAnnotation, type SourceMap } from './sourcemap.ts';
+import { SOURCE_MAP_ANNOTATION, SourceMapBuilder, sourceMapAnnotation, type SourceMap } from './sourcemap.ts';
 import { paramText, synchronization, type ArgoObject } from './templates.ts';
 import { literalNeedsEncoding } from '@sluice/sdk';
 import { toYaml, type YamlValue } from './yaml.ts';
@@ -244,7 +244,7 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
   const entryOf = (templateList: readonly ArgoObject[], annotation: string | undefined) => entryObject(kind, options, m, { ...spec, templates: templateList as YamlValue }, annotation);
 
   // Size: measured on the entry object with a full-size annotation stand-in, then split if needed.
-  const renamed = compactTasks(map.build(ir.name));
+  const renamed = map.compact();
   const provisional = sourceMapAnnotation(map.build(ir.name), renamed);
   // Room for each template's `"document":"<library>"` in the final annotation.
   const envelope = jsonBytes(entryOf([], `${provisional}${' '.repeat(templates.length * 96)}`));

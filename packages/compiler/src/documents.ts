@@ -72,7 +72,7 @@ export function placeTemplates(
   for (let i = 0; i < templates.length; i++) {
     const t = templates[i]!;
     const text = (json[i] = JSON.stringify(t));
-    const n = Buffer.byteLength(text) + 1;
+    const n = utf8Bytes(text) + 1;
     size.set(t.name as string, n);
     total += n;
   }
@@ -88,8 +88,9 @@ export function placeTemplates(
     if (c === undefined) {
       const names = new Set<string>();
       let refs = 0;
-      for (const x of dagTasks(t) ?? []) {
-        const name = x.template as string;
+      const tasks = dagTasks(t) ?? [];
+      for (let i = 0; i < tasks.length; i++) {
+        const name = tasks[i]!.template as string;
         names.add(name);
         if (isDag(name)) refs++;
       }
@@ -140,7 +141,8 @@ export function placeTemplates(
   for (const l of libraries) for (const t of l.templates) if (t.dag !== undefined) home.set(t.name as string, l.name);
   const rewrite = (doc: readonly ArgoObject[], self: string | undefined): ArgoObject[] => doc.map((t) => {
     const tasks = dagTasks(t);
-    if (!tasks || !tasks.some((x) => home.has(x.template as string) && home.get(x.template as string) !== self)) return t;
+    // Whether any task calls a template of another document, from the template's distinct callees.
+    if (!tasks || !calls(t).some((c) => home.has(c) && home.get(c) !== self)) return t;
     return {
       ...t,
       dag: {
@@ -159,6 +161,14 @@ export function placeTemplates(
     entryBytes: entry.size,
     libraries: libraries.map((l) => ({ ...l, templates: rewrite(l.templates, l.name) })),
   };
+}
+
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+/** Bytes of `text` in UTF-8: its length when it is ASCII, as compiled manifests mostly are. */
+function utf8Bytes(text: string): number {
+  return NON_ASCII.test(text) ? Buffer.byteLength(text) : text.length;
 }
 
 /** JSON size of an object as the API server stores it (without what the server adds). */

@@ -4,7 +4,7 @@
  * references into `{{...}}` tags according to where each one ends up.
  */
 import type {
-  ComponentIR, ConditionIR, IOSpec, JsonValue, LoopIR, NodeIR, NodeKind, ParamType, PipelineComponentIR, PredicateIR, PredicateKind,
+  ComponentIR, ConditionIR, ContainerComponentIR, FunctionComponentIR, IOSpec, JsonValue, LoopIR, NodeIR, NodeKind, ParamType, PipelineComponentIR, PredicateIR, PredicateKind,
   TaskIR, TaskOptionsIR, ValueIR, ValueKind,
 } from '@sluice/sdk';
 import { compareMode, encodeBase64, literalNeedsEncoding } from '@sluice/sdk';
@@ -63,7 +63,8 @@ export interface Scope {
   /** The DAG template of this scope (`main`, or the nested pipeline's): names collect prefixes. */
   readonly id: string;
   readonly params: { readonly [name: string]: IOSpec };
-  readonly taskComp: ReadonlyMap<string, ComponentIR>;
+  /** The pipeline's components by hash (a task's is `components[task.component]`). */
+  readonly components: { readonly [hash: string]: ComponentIR };
   readonly tasks: ReadonlyMap<string, TaskIR>;
   /** Task id -> its artifact outputs that a `collect` in this scope gathers over a loop. */
   readonly collected: ReadonlyMap<string, ReadonlySet<string>>;
@@ -86,18 +87,16 @@ export interface LowerContext extends TemplateContext {
 }
 
 export function scanScope(dag: readonly NodeIR[], ir: { readonly components: { readonly [h: string]: ComponentIR } }, extra: readonly TaskIR[] = []) {
-  const taskComp = new Map<string, ComponentIR>();
   const tasks = new Map<string, TaskIR>();
   const conditions = new Set<string>();
   const collects: { task: string; output: string }[] = [];
   const add = (t: TaskIR): void => {
-    const c = ir.components[t.component];
-    if (c) taskComp.set(t.id, c);
     tasks.set(t.id, t);
     for (const name in t.inputs) { const v = t.inputs[name]!; if (v.kind === 'collect') collects.push(v); }
   };
   const walk = (nodes: readonly NodeIR[]): void => {
-    for (const n of nodes) {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
       if (n.kind === 'task') add(n);
       else if (n.kind === 'condition') { conditions.add(n.id); walk(n.then); walk(n.else); }
       else walk(n.body);
@@ -107,18 +106,19 @@ export function scanScope(dag: readonly NodeIR[], ir: { readonly components: { r
   for (const t of extra) add(t);
   const collected = new Map<string, Set<string>>();
   for (const c of collects) {
-    if (taskComp.get(c.task)?.outputs[c.output]?.kind !== 'artifact') continue;
+    const t = tasks.get(c.task);
+    if ((t && ir.components[t.component])?.outputs[c.output]?.kind !== 'artifact') continue;
     let s = collected.get(c.task);
     if (!s) collected.set(c.task, (s = new Set()));
     s.add(c.output);
   }
-  return { taskComp, tasks, conditions, collected, ids: new IdNumbers() };
+  return { components: ir.components, tasks, conditions, collected, ids: new IdNumbers() };
 }
 
 /** True when the task's template is memoized and so reports its key (`sluice-cache-key`). */
 function reportsCacheKey(task: string, scope: Scope, ctx: LowerContext): boolean {
   const t = scope.tasks.get(task);
-  const comp = scope.taskComp.get(task);
+  const comp = t && scope.components[t.component];
   if (!t || !comp || comp.kind === 'pipeline') return false;
   return cacheMode(effectiveOptions(ctx, comp, t), scope.collected.has(task)) !== 'off';
 }
@@ -137,7 +137,8 @@ function artifactCacheKey(v: ValueIR, scope: Scope, ctx: LowerContext): ArgVal {
 }
 
 function outSpec(scope: Scope, task: string, output: string): IOSpec | undefined {
-  return scope.taskComp.get(task)?.outputs[output];
+  const t = scope.tasks.get(task);
+  return t && scope.components[t.component]?.outputs[output];
 }
 
 type ValueLowerer = (v: ValueIR, scope: Scope, ctx: LowerContext, path: string, toContainer: boolean) => ArgVal;
@@ -220,6 +221,8 @@ type NodeLowerer = (node: NodeIR, scope: Scope, ctx: LowerContext, into: LTask[]
 
 const NO_COLLECTED: ReadonlyMap<string, string> = new Map();
 const NO_ARTS: LTask['arts'] = Object.freeze([]);
+const NO_PARAMS: LTask['params'] = Object.freeze([]);
+const NO_USES: LTask['uses'] = Object.freeze([]);
 
 const NO_ONE_OF: ReadonlyMap<string, number> = new Map();
 const NO_ENCODED: ReadonlySet<string> = new Set();
@@ -246,10 +249,65 @@ function encodedInputs(t: TaskIR, comp: ComponentIR): ReadonlySet<string> {
   return out ?? NO_ENCODED;
 }
 
+/**
+ * A function task whose inputs are all parameters bound to outputs, pipeline parameters or
+ * literals that travel as they are (most tasks): lowered without the general case's per-input
+ * branches. Returns false, having changed nothing, for any other task.
+ */
+function lowerPlainTask(t: TaskIR, comp: FunctionComponentIR, scope: Scope, ctx: LowerContext, into: LTask[]): boolean {
+  if (scope.collected.size && scope.collected.has(t.id)) return false;
+  let sig = '';
+  for (const name in t.inputs) {
+    const v = t.inputs[name]!;
+    if (comp.inputs[name]?.kind !== 'parameter') return false;
+    if (v.kind === 'output') { if (outSpec(scope, v.task, v.output)?.kind === 'artifact') return false; }
+    else if (v.kind === 'literal') { if (literalNeedsEncoding(paramText(v.value))) return false; }
+    else if (v.kind !== 'param' || scope.params[v.name]?.kind === 'artifact') return false;
+    sig = sig ? `${sig},${name}` : name;
+  }
+  const call = plainLeafTemplate(t, comp, sig, scope, ctx).name;
+  // Arrays made by a literal have room for what they hold; `[]` and a push would reserve 16 slots.
+  let params: { name: string; val: ArgVal }[] | undefined;
+  let uses: number[] | undefined;
+  if (t.after.length) afterIds(t.after, scope, (uses = []));
+  for (const name in t.inputs) {
+    const v = t.inputs[name]!;
+    let val: ArgVal;
+    if (v.kind === 'output') {
+      const n = scope.ids.of(v.task);
+      if (uses) uses.push(n);
+      else uses = [n];
+      val = { k: 'out', task: v.task, n, output: v.output, art: false };
+    } else if (v.kind === 'literal') val = { k: 'lit', text: paramText(v.value) };
+    else val = { k: 'param', name: (v as { name: string }).name, art: false };
+    const p = { name: argoParamName(name), val };
+    if (params) params.push(p);
+    else params = [p];
+  }
+  into.push({ id: t.id, name: t.id, call, params: params ?? NO_PARAMS, arts: NO_ARTS, contains: [scope.ids.of(t.id)], uses: uses ?? NO_USES });
+  return true;
+}
+
+/** The leaf template of a task with nothing collected, encoded or chosen by a condition, memoized by component, options object and input names (`sig`). */
+function plainLeafTemplate(t: TaskIR, comp: FunctionComponentIR | ContainerComponentIR, sig: string, scope: Scope, ctx: LowerContext): { readonly name: string; readonly chained: boolean } {
+  let byOptions = ctx.plainLeaf.get(t.component);
+  if (!byOptions) ctx.plainLeaf.set(t.component, (byOptions = new Map()));
+  let memo = byOptions.get(t.options);
+  if (!memo) byOptions.set(t.options, (memo = new Map()));
+  let known = memo.get(sig);
+  if (!known) {
+    const name = leafTemplateFor(t, t.component, comp, `${scope.path}/${t.id}`, ctx, NO_COLLECTED, NO_ENCODED, NO_ONE_OF);
+    known = { name, chained: cacheMode(effectiveOptions(ctx, comp, t), false) === 'inputs' };
+    memo.set(sig, known);
+  }
+  return known;
+}
+
 function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): void {
-  const path = `${scope.path}/${t.id}`;
   const comp = ctx.ir.components[t.component];
   if (!comp) return; // reported by validation
+  if (comp.kind === 'function' && lowerPlainTask(t, comp, scope, ctx, into)) return;
+  const path = `${scope.path}/${t.id}`;
   let call: string;
   let chained = false;
   if (comp.kind === 'pipeline') {
@@ -266,26 +324,18 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): v
     }
     const encoded = encodedInputs(t, comp);
     const oneOf = oneOfArtifacts(t, comp);
-    let memo: Map<string, { readonly name: string; readonly chained: boolean }> | undefined;
-    let sig = '';
     if (collected.size === 0 && encoded.size === 0 && oneOf.size === 0) {
+      let sig = '';
       for (const k in t.inputs) sig = sig ? `${sig},${k}` : k;
-      let byOptions = ctx.plainLeaf.get(t.component);
-      if (!byOptions) ctx.plainLeaf.set(t.component, (byOptions = new Map()));
-      memo = byOptions.get(t.options);
-      if (!memo) byOptions.set(t.options, (memo = new Map()));
-    }
-    const known = memo?.get(sig);
-    if (known) ({ name: call, chained } = known);
-    else {
+      ({ name: call, chained } = plainLeafTemplate(t, comp, sig, scope, ctx));
+    } else {
       call = leafTemplateFor(t, t.component, comp, path, ctx, collected, encoded, oneOf);
       chained = cacheMode(effectiveOptions(ctx, comp, t), collected.size > 0) === 'inputs';
-      memo?.set(sig, { name: call, chained });
     }
   }
   const params: { name: string; val: ArgVal }[] = [];
   let arts: { name: string; ref: Ref; optional?: boolean }[] | undefined;
-  const keyed: { name: string; key: string }[] = [];
+  let keyed: { name: string; key: string }[] | undefined;
   const uses: number[] = [];
   afterIds(t.after, scope, uses);
   for (const name in t.inputs) {
@@ -296,7 +346,7 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): v
     if (spec?.kind === 'artifact' && spec.list && v.kind === 'collect' && comp.kind === 'function' && outSpec(scope, v.task, v.output)?.kind === 'artifact') {
       // Fan-in of artifacts: every iteration stored its artifact under one prefix; this task gets
       // the prefix as one directory, and the iterations' entry names in item order.
-      keyed.push({ name: argoParamName(name), key: collectPrefix(scope.id, v.task, v.output) });
+      (keyed ??= []).push({ name: argoParamName(name), key: collectPrefix(scope.id, v.task, v.output) });
       params.push({ name: collectOrderInput(name), val: { k: 'out', task: v.task, n: scope.ids.of(v.task), output: collectKeyOutput(v.output), art: false } });
       if (chained) params.push({ name: cacheKeyInput(name), val: artifactCacheKey(v, scope, ctx) });
       continue;
@@ -319,7 +369,7 @@ function lowerTask(t: TaskIR, scope: Scope, ctx: LowerContext, into: LTask[]): v
     } else params.push({ name: argoParamName(name), val });
   }
   const contains = [scope.ids.of(t.id)];
-  into.push(keyed.length ? { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, keyed, contains, uses } : { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, contains, uses });
+  into.push(keyed ? { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, keyed, contains, uses } : { id: t.id, name: t.id, call, params, arts: arts ?? NO_ARTS, contains, uses });
 }
 
 /** What Argo's controller accepts as a node display name (`displayNameRegex` in its operator). */
@@ -392,7 +442,7 @@ const NODE: Record<NodeKind, NodeLowerer> = {
 
 export function lowerDag(nodes: readonly NodeIR[], name: string, scope: Scope, ctx: LowerContext, parallelism?: number): LDag {
   const tasks: LTask[] = [];
-  for (const n of nodes) NODE[n.kind](n, scope, ctx, tasks);
+  for (let i = 0; i < nodes.length; i++) { const n = nodes[i]!; NODE[n.kind](n, scope, ctx, tasks); }
   return parallelism === undefined ? { name, tasks } : { name, tasks, parallelism };
 }
 

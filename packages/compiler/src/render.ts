@@ -220,7 +220,17 @@ function predicate(s: DagState, p: PredL): string {
 }
 
 function paramArg(s: DagState, name: string, v: ArgVal): ArgoObject {
-  return v.k === 'lit' ? { name, value: v.text } : { name, value: tag(resolve(s, v)) };
+  return { name, value: v.k === 'lit' ? v.text : v.k === 'out' ? outTag(s, v) : tag(resolve(s, v)) };
+}
+
+/** The tag of an output reference ({@link resolve} and {@link tag} in one step when a pod task of this DAG produces it, as most do). */
+function outTag(s: DagState, r: Extract<Ref, { k: 'out' }>): string {
+  const k = holder(s, r.n);
+  if (k >= 0) {
+    const L = s.D.tasks[k]!;
+    if (L.id === r.task && typeof L.call === 'string') return '{{tasks.' + s.names[k]! + (r.art ? '.outputs.artifacts.' : '.outputs.parameters.') + argoParamName(r.output) + '}}';
+  }
+  return tag(resolve(s, r));
 }
 
 function artArg(s: DagState, name: string, r: Ref): ArgoObject {
@@ -257,8 +267,9 @@ function dagOutputs(s: DagState, exports: ReadonlyMap<string, ArgVal>, global: b
 function dependsOf(s: DagState, L: LTask, k: number): string | undefined {
   let depends: string | undefined;
   let deps: string[] | undefined;
-  for (const id of L.uses) {
-    const m = holder(s, id);
+  const uses = L.uses;
+  for (let u = 0; u < uses.length; u++) {
+    const m = holder(s, uses[u]!);
     if (m < 0 || m === k) continue;
     const n = s.names[m]!;
     if (depends === undefined) depends = n;
@@ -387,32 +398,42 @@ function ioList(l: { parameters: ArgoObject[]; artifacts: ArgoObject[] }): ArgoO
  * which in a fresh process cost more than the loops themselves.
  */
 
-/** Tasks that run a pod are final now; tasks that call a sub-DAG wait for its free references. */
-function renderTasks(s: DagState, tasks: ArgoObject[], pending: (PendingTask | undefined)[]): void {
+/**
+ * Tasks that run a pod are final now; tasks that call a sub-DAG wait for its free references.
+ * Returns the positions of the latter (a chunk of plain tasks has none).
+ */
+function renderTasks(s: DagState, tasks: ArgoObject[], pending: (PendingTask | undefined)[]): number[] {
   const L = s.D.tasks;
+  const subs: number[] = [];
   for (let k = 0; k < L.length; k++) {
     const call = L[k]!.call;
     if (typeof call === 'string') tasks[k] = leafTaskObject(s, k, call);
-    else pending[k] = pendingTask(s, k, call);
+    else { pending[k] = pendingTask(s, k, call); subs.push(k); }
   }
+  return subs;
 }
 
-/** Renders the sub-DAGs of the DAG's tasks, last first, and completes the tasks that call them. */
-function renderChildren(s: DagState, tasks: ArgoObject[], pending: readonly (PendingTask | undefined)[], origins: (TemplateOrigin | undefined)[], rc: RenderContext, scope: string): void {
+/** Renders the sub-DAGs of the tasks at `subs` (positions, ascending), last first, and completes the tasks that call them. */
+function renderChildren(s: DagState, subs: readonly number[], tasks: ArgoObject[], pending: readonly (PendingTask | undefined)[], origins: (TemplateOrigin | undefined)[], rc: RenderContext, scope: string): void {
   const D = s.D;
-  for (let i = D.tasks.length - 1; i >= 0; i--) {
+  for (let m = subs.length - 1; m >= 0; m--) {
+    const i = subs[m]!;
     const L = D.tasks[i]!;
-    if (typeof L.call === 'string') continue;
-    const o = (origins[i] = childOrigin(L, L.call, scope));
-    addChildInputs(s, L, pending[i]!, renderDag(L.call, s.requests[i] ?? new Map(), undefined, rc, o, s.index, s.depth + 1));
+    const call = L.call as LDag;
+    const o = (origins[i] = childOrigin(L, call, scope));
+    addChildInputs(s, L, pending[i]!, renderDag(call, s.requests[i] ?? new Map(), undefined, rc, o, s.index, s.depth + 1));
     tasks[i] = taskObject(pending[i]!);
   }
 }
 
 /** The source map's entries for the DAG's tasks. */
-function recordTasks(s: DagState, names: { [task: string]: string | null }, origins: readonly (TemplateOrigin | undefined)[]): void {
+function recordTasks(s: DagState, names: { [task: string]: string | null }, origins: readonly (TemplateOrigin | undefined)[], map: SourceMapBuilder): void {
   const L = s.D.tasks;
-  for (let i = 0; i < L.length; i++) names[s.names[i]!] = taskOrigin(L[i]!, origins[i]);
+  for (let i = 0; i < L.length; i++) {
+    const n = s.names[i]!;
+    const o = (names[n] = taskOrigin(L[i]!, origins[i]));
+    if (o !== n) map.renamed(s.D.name, n, o);
+  }
 }
 
 /**
@@ -428,15 +449,15 @@ export function renderDag(D: LDag, exports: ReadonlyMap<string, ArgVal>, closed:
   const outputs = dagOutputs(s, exports, closed?.global ?? false);
   const tasks: ArgoObject[] = new Array(D.tasks.length);
   const pending: (PendingTask | undefined)[] = new Array(D.tasks.length);
-  renderTasks(s, tasks, pending);
+  const subs = renderTasks(s, tasks, pending);
 
   // Phase 2: sub-DAGs, consumers before producers (tasks are in topological order), so every
   // export a later sibling asks of an earlier one is known before that one is rendered.
   const slot = rc.templates.length;
   rc.templates.push({});
   const origins: (TemplateOrigin | undefined)[] = new Array(D.tasks.length);
-  renderChildren(s, tasks, pending, origins, rc, origin.scope);
-  recordTasks(s, names, origins);
+  renderChildren(s, subs, tasks, pending, origins, rc, origin.scope);
+  recordTasks(s, names, origins, rc.map);
   rc.templates[slot] = {
     name: D.name,
     annotations: closed?.annotations as YamlValue,

@@ -78,8 +78,33 @@ export class SourceMapBuilder {
     this.templates[name] = origin;
   }
 
+  /** Tasks named otherwise than their IR id, by DAG (the annotation's part, see {@link compactTasks}). */
+  private readonly renamedIn = new Map<string, { [task: string]: string | null }>();
+
   dag(name: string): { [task: string]: string | null } {
-    return (this.tasks[name] = {});
+    // Made a hash table from the start (V8 turns an object into one when a property is deleted):
+    // a DAG has up to 200 tasks, and adding them one by one to a literal would first make a
+    // hidden class per added name. Key order stays insertion order.
+    const tasks: { [task: string]: string | null } = { '': null };
+    delete tasks[''];
+    return (this.tasks[name] = tasks);
+  }
+
+  /** Records that task `task` of DAG `dag` (already in {@link dag}'s object) stands for `id`, which is not its name. */
+  renamed(dag: string, task: string, id: string | null): void {
+    let r = this.renamedIn.get(dag);
+    if (!r) this.renamedIn.set(dag, (r = {}));
+    r[task] = id;
+  }
+
+  /** {@link compactTasks} of the map, from what {@link renamed} recorded (without visiting every task). */
+  compact(): CompactTasks {
+    const tasks: { [template: string]: { [task: string]: string | null } } = {};
+    for (const dag in this.tasks) {
+      const r = this.renamedIn.get(dag);
+      if (r) tasks[dag] = r;
+    }
+    return tasks;
   }
 
   /** Records which library document each template landed in. */

@@ -21,14 +21,16 @@ function predecessors(tasks: readonly LTask[], index: IdIndex): { preds: number[
   const stamp = index.index(tasks, 0);
   const preds: number[][] = new Array(n);
   for (let i = 0; i < n; i++) {
-    const ps: number[] = [];
+    // A literal array has room for what it holds (most tasks have one predecessor or none).
+    let ps: number[] | undefined;
     const uses = tasks[i]!.uses;
     for (let u = 0; u < uses.length; u++) {
       const j = index.find(0, stamp, uses[u]!);
-      if (j < 0 || j === i || ps.includes(j)) continue;
-      ps.push(j);
+      if (j < 0 || j === i) continue;
+      if (!ps) ps = [j];
+      else if (!ps.includes(j)) ps.push(j);
     }
-    preds[i] = ps;
+    preds[i] = ps ?? [];
   }
   return { preds, stamp };
 }
@@ -67,18 +69,34 @@ function levelsIn(preds: readonly (readonly number[])[], sorted: readonly number
 
 /** Stable counting sort of positions by level. */
 function byLevel(lv: Int32Array, maxLevel: number): { order: Int32Array; level: Int32Array } {
-  const n = lv.length;
+  // Each loop is a function with nothing after the loop: V8 optimizes a hot loop on the stack
+  // (OSR) and reuses that code on every later call; code after the loop would run without type
+  // feedback there and leave the optimized code (deoptimize) on each call, once per DAG.
   const start = new Int32Array(maxLevel + 2);
-  for (let i = 0; i < n; i++) start[lv[i]! + 1]!++;
-  for (let l = 1; l < start.length; l++) start[l]! += start[l - 1]!;
-  const order = new Int32Array(n);
-  const level = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
+  const order = new Int32Array(lv.length);
+  const level = new Int32Array(lv.length);
+  countLevels(lv, start);
+  prefixSums(start);
+  placeByLevel(lv, start, order, level);
+  return { order, level };
+}
+
+/** `start[l + 1]`: how many positions have level `l`. */
+function countLevels(lv: Int32Array, start: Int32Array): void {
+  for (let i = 0, n = lv.length; i < n; i++) start[lv[i]! + 1]!++;
+}
+
+/** Counts to start offsets: `start[l]` is where level `l` begins in the order. */
+function prefixSums(start: Int32Array): void {
+  for (let l = 1, n = start.length; l < n; l++) start[l]! += start[l - 1]!;
+}
+
+function placeByLevel(lv: Int32Array, start: Int32Array, order: Int32Array, level: Int32Array): void {
+  for (let i = 0, n = lv.length; i < n; i++) {
     const at = start[lv[i]!]!++;
     order[at] = i;
     level[at] = lv[i]!;
   }
-  return { order, level };
 }
 
 function topsort(n: number, preds: readonly (readonly number[])[]): number[] {
@@ -107,12 +125,15 @@ function chunkTask(tasks: readonly LTask[], members: readonly number[], k: numbe
   const inner: LTask[] = new Array(members.length);
   for (let m = 0; m < members.length; m++) {
     const t = (inner[m] = tasks[members[m]!]!);
-    for (const c of t.contains) contains.push(c);
+    const tc = t.contains;
+    for (let i = 0; i < tc.length; i++) contains.push(tc[i]!);
   }
   // What the chunk waits for: its tasks' dependencies outside it (inside ones order the chunk's own DAG).
   const uses = new Set<number>();
-  for (const t of inner) {
-    for (const u of t.uses) {
+  for (let m = 0; m < inner.length; m++) {
+    const tu = inner[m]!.uses;
+    for (let i = 0; i < tu.length; i++) {
+      const u = tu[i]!;
       const j = at.index.find(0, at.stamp, u);
       if (j >= 0 && chunkOf[at.cur[j]!] === k) continue;
       uses.add(u);
@@ -222,15 +243,15 @@ function layout(chunks: readonly (readonly number[])[], n: number): { chunkOf: I
 function innerPredecessors(c: readonly number[], k: number, preds: readonly (readonly number[])[], chunkOf: Int32Array, local: Int32Array, ps: number[]): number[][] {
   const inner: number[][] = new Array(c.length);
   for (let m = 0; m < c.length; m++) {
-    const own: number[] = [];
+    let own: number[] | undefined;
     const p = preds[c[m]!]!;
     for (let i = 0; i < p.length; i++) {
       const j = p[i]!;
       const q = chunkOf[j]!;
-      if (q === k) own.push(local[j]!);
+      if (q === k) { if (own) own.push(local[j]!); else own = [local[j]!]; }
       else if (!ps.includes(q)) ps.push(q);
     }
-    inner[m] = own;
+    inner[m] = own ?? [];
   }
   return inner;
 }

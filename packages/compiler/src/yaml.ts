@@ -37,18 +37,22 @@ const RESERVED = new Set(['y', 'yes', 'n', 'no', 'true', 'false', 'on', 'off', '
 // Printable text that can sit in a single-quoted scalar: no C0/C1 controls, DEL, line/paragraph separators, BOM, lone surrogates.
 // eslint-disable-next-line no-control-regex
 const NOT_SINGLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const PLAIN_IN_FLOW_BAD = /[,[\]{}]/;
 
 function isPlain(s: string, flow: boolean): boolean {
-  if (!PLAIN.test(s) || (s.length <= 5 && RESERVED.has(s.toLowerCase()))) return false;
-  if (s.includes(':') && (flow || BAD_COLON.test(s))) return false;
-  return !(flow && PLAIN_IN_FLOW_BAD.test(s));
+  // PLAIN's first character (a letter, `_`, `/` or `-`), checked before the expression runs:
+  // most strings that are not plain (`{{...}}` tags, numbers) fail here.
+  const c = s.charCodeAt(0) | 32;
+  if (!((c >= 97 && c <= 122) || c === 127 || c === 47 || c === 45) || !PLAIN.test(s)) return false;
+  // Only the reserved words' first letters (y, n, t, f, o) need the look-up.
+  if (s.length <= 5 && (c === 121 || c === 110 || c === 116 || c === 102 || c === 111) && RESERVED.has(s.toLowerCase())) return false;
+  // (PLAIN's characters hold none of flow style's indicators `,[]{}`: only `:` needs a look in flow.)
+  return !(s.includes(':') && (flow || BAD_COLON.test(s)));
 }
 
 /** Quotes a string as a YAML scalar (plain when safe). */
 export function yamlString(s: string, flow = false): string {
   if (isPlain(s, flow)) return s;
-  if (!NOT_SINGLE.test(s)) return `'${s.replaceAll("'", "''")}'`;
+  if (!NOT_SINGLE.test(s)) return s.includes("'") ? `'${s.replaceAll("'", "''")}'` : `'${s}'`;
   // JSON escapes are valid YAML double-quoted escapes; add the ones JSON leaves raw.
   return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
@@ -66,15 +70,37 @@ function keyString(key: string, flow: boolean): string {
   return k;
 }
 
+/** A key in flow style with what precedes its value: `k: ` for the first member, `, k: ` for the others (quoted once per key). */
+interface FlowKey {
+  readonly first: string;
+  readonly next: string;
+}
+const flowMembers = new Map<string, FlowKey>();
+function flowKey(key: string): FlowKey {
+  let k = flowMembers.get(key);
+  if (k === undefined) {
+    const q = yamlString(key, true);
+    k = { first: `${q}: `, next: `, ${q}: ` };
+    if (flowMembers.size < 4096) flowMembers.set(key, k);
+  }
+  return k;
+}
+
 /** True when `v` holds a non-empty sequence at any depth (then it is never written in flow style). */
 function hasSequence(v: YamlValue): boolean {
   if (v === null || typeof v !== 'object') return false;
-  if (Array.isArray(v)) return (v as readonly YamlValue[]).some((x) => x !== undefined);
+  if (Array.isArray(v)) return hasItems(v as readonly YamlValue[]);
   const obj = v as { readonly [key: string]: YamlValue };
   for (const key in obj) {
     const item = obj[key];
     if (item !== null && typeof item === 'object' && hasSequence(item)) return true;
   }
+  return false;
+}
+
+/** True when the sequence has an item that is written (not `undefined`). */
+function hasItems(a: readonly YamlValue[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== undefined) return true;
   return false;
 }
 
@@ -94,13 +120,26 @@ function isScalar(v: YamlValue): v is null | boolean | number | string {
 type YamlMap = { readonly [key: string]: YamlValue };
 
 /**
+ * What comes before a value on its line: `<newline><indentation><key>:` (or `-`), and the same with
+ * the space before a value on the same line. Lines are written newline first, so that writing a
+ * scalar's line is two concatenations (`sp` and the value).
+ */
+interface Prefix {
+  readonly bare: string;
+  readonly sp: string;
+}
+
+/**
  * One document being written. Lines go into one string; indentation and `key:` prefixes are made
  * once per depth and key, since a large workflow repeats the same few keys at the same depths.
  */
 class Emitter {
+  /** The text, each line starting with its newline ({@link text} moves the first to the end). */
   out = '';
   private readonly indents: string[] = [''];
-  private readonly keyLines: Map<string, string>[] = [];
+  private readonly keyLines: Map<string, Prefix>[] = [];
+  private readonly dashKeys: Map<string, Prefix>[] = [];
+  private readonly dashes: Prefix[] = [];
   constructor(private readonly width: number) {}
 
   /** Two spaces per level. */
@@ -111,15 +150,44 @@ class Emitter {
   }
 
   /** `<indentation><key>:` at `depth`. */
-  keyLine(depth: number, key: string): string {
+  keyLine(depth: number, key: string): Prefix {
     let m = this.keyLines[depth];
     if (!m) m = this.keyLines[depth] = new Map();
-    let s = m.get(key);
-    if (s === undefined) {
-      s = `${this.indent(depth)}${keyString(key, false)}:`;
-      if (m.size < 4096) m.set(key, s);
+    let p = m.get(key);
+    if (p === undefined) {
+      const bare = `\n${this.indent(depth)}${keyString(key, false)}:`;
+      p = { bare, sp: `${bare} ` };
+      if (m.size < 4096) m.set(key, p);
     }
-    return s;
+    return p;
+  }
+
+  /** `<indentation>- <key>:` at `depth`: the first key of a block mapping in a sequence. */
+  dashKeyLine(depth: number, key: string): Prefix {
+    let m = this.dashKeys[depth];
+    if (!m) m = this.dashKeys[depth] = new Map();
+    let p = m.get(key);
+    if (p === undefined) {
+      const bare = `\n${this.indent(depth)}- ${keyString(key, false)}:`;
+      p = { bare, sp: `${bare} ` };
+      if (m.size < 4096) m.set(key, p);
+    }
+    return p;
+  }
+
+  /** `<indentation>-` at `depth`. */
+  dash(depth: number): Prefix {
+    let p = this.dashes[depth];
+    if (p === undefined) {
+      const bare = `\n${this.indent(depth)}-`;
+      p = this.dashes[depth] = { bare, sp: `${bare} ` };
+    }
+    return p;
+  }
+
+  /** The document: the lines written, each ending with its newline. */
+  text(): string {
+    return `${this.out.slice(1)}\n`;
   }
 
   /** Flow rendering of `v`, or undefined when it would be longer than `budget`. */
@@ -130,16 +198,24 @@ class Emitter {
     }
     // Sequences are never written in flow style (one item per line keeps diffs to the item that
     // changed), except an empty one.
-    if (Array.isArray(v)) return (v as readonly YamlValue[]).some((x) => x !== undefined) ? undefined : '[]';
+    if (Array.isArray(v)) return hasItems(v as readonly YamlValue[]) ? undefined : '[]';
     let s = '{';
     const obj = v as YamlMap;
     for (const key in obj) {
       const item = obj[key];
       if (item === undefined) continue;
-      const k = keyString(key, true);
-      const f = this.flow(item, budget - s.length - k.length - 4);
-      if (f === undefined) return undefined;
-      s += s.length === 1 ? `${k}: ${f}` : `, ${k}: ${f}`;
+      const fk = flowKey(key);
+      // Room for the value: what is left after `k: `, and 2 for what may follow (`, ` or `}`).
+      const room = budget - s.length - fk.first.length - 2;
+      let f: string | undefined;
+      if (item === null || typeof item !== 'object') {
+        f = scalar(item as null | boolean | number | string, true);
+        if (f.length > room) return undefined;
+      } else {
+        f = this.flow(item, room);
+        if (f === undefined) return undefined;
+      }
+      s += (s.length === 1 ? fk.first : fk.next) + f;
       if (s.length > budget) return undefined;
     }
     s += '}';
@@ -150,37 +226,38 @@ class Emitter {
    * Writes `v` as the value after `prefix` (which ends with `key:` or `-`), whose children sit at
    * `depth`. `noSeq`: `v` is known to hold no sequence (its parent holds none).
    */
-  node(v: YamlValue, depth: number, prefix: string, inSeq: boolean, noSeq: boolean): void {
-    if (isScalar(v)) {
-      this.out += `${prefix} ${scalar(v, false)}\n`;
+  node(v: YamlValue, depth: number, prefix: Prefix, inSeq: boolean, noSeq: boolean): void {
+    if (v === null || typeof v !== 'object') {
+      this.out += prefix.sp + scalar(v as null | boolean | number | string, false);
       return;
     }
     const seq = !noSeq && hasSequence(v);
-    const f = seq ? undefined : this.flow(v, this.width - prefix.length - 1);
+    // The line's width without its leading newline, less the space before the value.
+    const f = seq ? undefined : this.flow(v, this.width - prefix.bare.length);
     if (f !== undefined) {
-      this.out += `${prefix} ${f}\n`;
+      this.out += prefix.sp + f;
       return;
     }
-    this.out += `${prefix}\n`;
+    this.out += prefix.bare;
     if (Array.isArray(v)) {
       // Compact sequences: items at the key's indentation (or one level in for nested sequences).
       const itemDepth = inSeq ? depth + 1 : depth;
-      for (const item of v as readonly YamlValue[]) if (item !== undefined) this.seqItem(item, itemDepth);
+      const a = v as readonly YamlValue[];
+      for (let i = 0; i < a.length; i++) if (a[i] !== undefined) this.seqItem(a[i], itemDepth);
       return;
     }
     this.mapping(v as YamlMap, depth + 1, !seq);
   }
 
   seqItem(item: YamlValue, depth: number): void {
-    const ind = this.indent(depth);
-    if (isScalar(item) || Array.isArray(item)) {
-      this.node(item, depth, `${ind}-`, true, false);
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      this.node(item, depth, this.dash(depth), true, false);
       return;
     }
     const seq = hasSequence(item);
-    const f = seq ? undefined : this.flow(item, this.width - ind.length - 2);
+    const f = seq ? undefined : this.flow(item, this.width - 2 * depth - 2);
     if (f !== undefined) {
-      this.out += `${ind}- ${f}\n`;
+      this.out += this.dash(depth).sp + f;
       return;
     }
     // First key on the dash line, the rest aligned under it.
@@ -189,11 +266,11 @@ class Emitter {
     for (const key in obj) {
       const val = obj[key];
       if (val === undefined) continue;
-      const prefix = first ? `${ind}- ${keyString(key, false)}:` : this.keyLine(depth + 1, key);
+      const prefix = first ? this.dashKeyLine(depth, key) : this.keyLine(depth + 1, key);
       first = false;
       this.node(val, depth + 1, prefix, false, !seq);
     }
-    if (first) this.out += `${ind}- {}\n`;
+    if (first) this.out += `${this.dash(depth).sp}{}`;
   }
 
   mapping(obj: YamlMap, depth: number, noSeq: boolean): void {
@@ -219,12 +296,12 @@ export function toYaml(value: YamlValue, options: EmitOptions = {}): string {
     const f = e.flow(value, width);
     if (f !== undefined) return `${f}\n`;
     for (const item of value as readonly YamlValue[]) if (item !== undefined) e.seqItem(item, 0);
-    return e.out;
+    return e.text();
   }
   const obj = value as YamlMap;
   let any = false;
   for (const k in obj) if (obj[k] !== undefined) any = true;
   if (!any) return '{}\n';
   e.mapping(obj, 0, false);
-  return e.out;
+  return e.text();
 }

@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { toYaml, yamlString } from '../src/yaml.ts';
+import { toYaml, yamlString, type YamlValue } from '../src/yaml.ts';
 
 const nasty = [
   '', ' ', 'a', 'yes', 'No', 'ON', 'off', 'y', 'N', 'null', 'Null', '~', 'true', 'False', '1', '-1', '1e3', '0x1', '0o7', '1_000', '.5', '-.inf', '.NaN', '12:30', '1:20:30',
@@ -55,4 +55,34 @@ describe('YAML emitter', () => {
   it('rejects non-finite numbers', () => {
     expect(() => toYaml({ x: Number.NaN })).toThrow('cannot emit non-finite number NaN');
   });
+  it('decides flow or block style by the width the same way at every depth', () => {
+    // The longest value that stays in flow style: `key: {v: x…}` and `- {v: x…, w: y}` at depth d
+    // (each member's room leaves 4 characters for the separators).
+    for (const depth of [0, 1, 3]) {
+      for (const width of [20, 40]) {
+        const wrap = (v: YamlValue): YamlValue => { let o = v; for (let i = 0; i < depth; i++) o = { d: [o] }; return o; };
+        const flows = (v: YamlValue, mark: string) => toYaml(wrap(v), { flowWidth: width }).includes(mark);
+        const key = width - 2 * depth - 11;
+        expect(flows({ key: { v: 'x'.repeat(key) } }, 'key: {'), `${depth}/${width}`).toBe(true);
+        expect(flows({ key: { v: 'x'.repeat(key + 1) } }, 'key: {'), `${depth}/${width}`).toBe(false);
+        const item = width - 2 * depth - 15;
+        if (item >= 0) expect(flows([{ v: 'x'.repeat(item), w: 'y' }], '- {'), `${depth}/${width}`).toBe(true);
+        expect(flows([{ v: 'x'.repeat(item + 1), w: 'y' }], '- {'), `${depth}/${width}`).toBe(false);
+      }
+    }
+    expect(toYaml([{}], { flowWidth: 1 })).toBe('- {}\n');
+    expect(toYaml({ a: [[1, [2]], {}], b: [] }, { flowWidth: 3 })).toBe('a:\n-\n  - 1\n  -\n    - 2\n- {}\nb: []\n');
+  });
+  it('decides plain or quoted by the whole string, whatever its first character', () => {
+    const cases: [string, string][] = [
+      ['_a', '_a'], ['/tmp/x', '/tmp/x'], ['--entry', '--entry'], ['-x', '-x'], ['Main', 'Main'], ['Zz', 'Zz'],
+      ['Yes', "'Yes'"], ['ON', "'ON'"], ['Off', "'Off'"], ['N', "'N'"], ['True', "'True'"], ['nULL', "'nULL'"], ['yess', 'yess'], ['onto', 'onto'],
+      ['{{tasks.a.outputs.parameters.y}}', "'{{tasks.a.outputs.parameters.y}}'"], ["{{x}}'s", "'{{x}}''s'"], ['1abc', "'1abc'"], ['.x', "'.x'"], ['~', "'~'"], ['', "''"],
+      ['\u007fdel', '"\\u007fdel"'], ['a:b', 'a:b'],
+    ];
+    for (const [s, want] of cases) expect(yamlString(s), s).toBe(want);
+    expect(yamlString('a:b', true)).toBe("'a:b'");
+    expect(yamlString('a b', true)).toBe('a b');
+  });
 });
+
