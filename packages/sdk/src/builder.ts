@@ -12,6 +12,7 @@ import { OutputRef, PRED, REF, isRef, type AnyRef, type Condition } from './refs
 import { deepFreeze } from './hash.ts';
 import { checkValue, isJsonValue, type IOShape } from './schema.ts';
 import { specMismatch } from './validate.ts';
+import { TASK_ID } from './semantics/names.ts';
 import type { VolumeIR, TolerationIR, ImagePullPolicy, JsonObject } from './ir.ts';
 
 /** @internal A component as the builder and the runtime know it. */
@@ -37,6 +38,10 @@ interface ComponentUse {
   readonly base: string;
   readonly counter: { n: number };
   readonly outputNames: readonly string[];
+  /** Inputs a call must give (not optional). */
+  readonly required: readonly string[];
+  /** Whether `base` is a valid task id: then `<base>-<n>` is one when at most 63 characters. */
+  readonly baseIsId: boolean;
 }
 
 export interface TaskRec {
@@ -51,6 +56,8 @@ export interface TaskRec {
   options: TaskOptionsIR;
   scope: NodeRec[];
   readonly recorder: Recorder;
+  /** Its position in the top-level DAG while `toIR` checks it (`recorded.ts`); -1 before. */
+  vertex: number;
 }
 export interface CondRec {
   readonly kind: 'condition';
@@ -78,8 +85,8 @@ export interface ValueSource {
   value(): ValueIR;
 }
 
-/** A literal input: its value IR is made once, when recorded (it names no task). */
-class LiteralSource implements ValueSource {
+/** @internal A literal input: its value IR is made once, when recorded (it names no task). */
+export class LiteralSource implements ValueSource {
   readonly #ir: ValueIR;
   constructor(value: import('./ir.ts').JsonValue) { this.#ir = { kind: 'literal', value }; }
   value(): ValueIR { return this.#ir; }
@@ -145,7 +152,8 @@ export class Recorder {
     this.components.set(def.hash, def);
     if (def.nested) for (const [h, d] of def.nested) this.components.set(h, d);
     const base = DNS_SAFE(def.ir.name);
-    return (def.use = { recorder: this, base, counter: this.counter(base), outputNames: Object.keys(def.ir.outputs) });
+    const required = Object.keys(def.ir.inputs).filter((k) => !def.ir.inputs[k]!.optional);
+    return (def.use = { recorder: this, base, counter: this.counter(base), outputNames: Object.keys(def.ir.outputs), required, baseIsId: TASK_ID.test(base) });
   }
 }
 
@@ -311,6 +319,7 @@ export function callComponent(def: ComponentDef, args: unknown): Task<Record<str
     options: def.ir.defaults,
     scope,
     recorder: r,
+    vertex: -1,
   };
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     r.issue(() => ({ code: 'input.args', path: taskPath(r, rec, 'inputs'), message: `expected an object of inputs, got ${describe(args)}` }));
@@ -376,23 +385,26 @@ function recordInput(r: Recorder, rec: TaskRec, name: string, value: unknown): V
 
 /** @internal Converts records into IR nodes (ids are final by now). */
 export function toNodes(recs: readonly NodeRec[]): NodeIR[] {
-  return recs.map((n): NodeIR => {
-    if (n.kind === 'task') return toTaskIR(n);
-    const after = afterIds(n);
-    switch (n.kind) {
-      case 'condition':
-        return { kind: 'condition', id: n.id, predicate: n.predicate(), then: toNodes(n.then), else: toNodes(n.else), after };
-      case 'loop':
-        return {
-          kind: 'loop',
-          id: n.id,
-          items: n.items(),
-          ...(n.parallelism !== undefined ? { parallelism: n.parallelism } : {}),
-          body: toNodes(n.body),
-          after,
-        };
-    }
-  });
+  return recs.map(toNode);
+}
+
+/** @internal One record as an IR node (a task's comes frozen). */
+export function toNode(n: NodeRec): NodeIR {
+  if (n.kind === 'task') return toTaskIR(n);
+  const after = afterIds(n);
+  switch (n.kind) {
+    case 'condition':
+      return { kind: 'condition', id: n.id, predicate: n.predicate(), then: toNodes(n.then), else: toNodes(n.else), after };
+    case 'loop':
+      return {
+        kind: 'loop',
+        id: n.id,
+        items: n.items(),
+        ...(n.parallelism !== undefined ? { parallelism: n.parallelism } : {}),
+        body: toNodes(n.body),
+        after,
+      };
+  }
 }
 
 /** Shared by every node that waits for nothing explicitly (the IR is frozen). */
@@ -421,14 +433,16 @@ export function toTaskIR(n: TaskRec): TaskIR {
     order.sort((a, b) => (given[a]! < given[b]! ? -1 : given[a]! > given[b]! ? 1 : 0));
     for (const i of order) inputs[given[i] as string] = frozenValue(given[i + 1] as ValueSource);
   }
-  // Frozen here (deeply), so that freezing the whole IR does not walk every task again.
+  // Frozen here (deeply), so that freezing the whole IR does not walk every task again. The
+  // shared empty list and a component's defaults (frozen with its IR) need no freezing.
+  const after = afterIds(n);
   return Object.freeze({
     kind: 'task',
     id: n.id,
     component: n.def.hash,
     inputs: Object.freeze(inputs),
-    after: Object.freeze(afterIds(n)),
-    options: deepFreeze(n.options),
+    after: after === NO_AFTER ? after : Object.freeze(after),
+    options: n.options === n.def.ir.defaults ? n.options : deepFreeze(n.options),
   });
 }
 
