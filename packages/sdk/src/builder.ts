@@ -414,7 +414,11 @@ const NO_AFTER: string[] = Object.freeze([]) as unknown as string[];
 function afterIds(n: NodeRec): string[] {
   if (n.after.length === 0) return NO_AFTER;
   if (n.after.length === 1) return [n.after[0]!.id];
-  return [...new Set(n.after.map((a) => a.id))].sort();
+  return sortedIds(n.after);
+}
+
+function sortedIds(nodes: readonly NodeRec[]): string[] {
+  return [...new Set(nodes.map((a) => a.id))].sort();
 }
 
 /** A value's IR, frozen: an output reference is flat (a fresh object of strings), anything else is frozen deeply. */
@@ -423,16 +427,26 @@ function frozenValue(s: ValueSource): ValueIR {
   return v.kind === 'output' ? Object.freeze(v) : deepFreeze(v);
 }
 
-export function toTaskIR(n: TaskRec): TaskIR {
+// The rare cases of a task's IR (several inputs to sort, several waits) are functions of their
+// own: the per-task function stays small for V8 to optimise.
+
+/** Inputs by name, sorted, each value frozen. */
+function sortedInputs(given: readonly (string | ValueSource)[]): Record<string, ValueIR> {
   const inputs: Record<string, ValueIR> = {};
+  const order: number[] = [];
+  for (let i = 0; i < given.length; i += 2) order.push(i);
+  order.sort((a, b) => (given[a]! < given[b]! ? -1 : given[a]! > given[b]! ? 1 : 0));
+  for (const i of order) inputs[given[i] as string] = frozenValue(given[i + 1] as ValueSource);
+  return inputs;
+}
+
+export function toTaskIR(n: TaskRec): TaskIR {
   const given = n.inputs;
-  if (given.length === 2) inputs[given[0] as string] = frozenValue(given[1] as ValueSource);
-  else if (given.length > 2) {
-    const order: number[] = [];
-    for (let i = 0; i < given.length; i += 2) order.push(i);
-    order.sort((a, b) => (given[a]! < given[b]! ? -1 : given[a]! > given[b]! ? 1 : 0));
-    for (const i of order) inputs[given[i] as string] = frozenValue(given[i + 1] as ValueSource);
-  }
+  let inputs: Record<string, ValueIR>;
+  if (given.length === 2) {
+    inputs = {};
+    inputs[given[0] as string] = frozenValue(given[1] as ValueSource);
+  } else inputs = sortedInputs(given);
   // Frozen here (deeply), so that freezing the whole IR does not walk every task again. The
   // shared empty list and a component's defaults (frozen with its IR) need no freezing.
   const after = afterIds(n);

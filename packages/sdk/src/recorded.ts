@@ -65,7 +65,9 @@ export class RecordedDag {
     if (!(n.explicitId ? TASK_ID.test(t.id) : use.baseIsId && t.id.length <= 63)) return false;
     const size = ids.size;
     if (ids.set(t.id, i).size === size) return false;
-    for (const w of n.after) {
+    const after = n.after;
+    for (let j = 0; j < after.length; j++) {
+      const w = after[j]!;
       if (w.kind !== 'task' || w.vertex < 0 || w.vertex >= i || root[w.vertex] !== w) return false;
     }
     const given = n.inputs;
@@ -104,7 +106,8 @@ export class RecordedDag {
   }
 
   #requiredAndOptions(n: TaskRec, t: TaskIR): boolean {
-    for (const k of n.def.use!.required) if (!(k in t.inputs)) return false;
+    const required = n.def.use!.required;
+    for (let j = 0; j < required.length; j++) if (!(required[j]! in t.inputs)) return false;
     const options = this.#options;
     if (!options.isClean(t.options)) options.check('', t.options);
     return this.#problems.length === 0;
