@@ -4,9 +4,10 @@
  * `toIR` (records to IR, the validator, freezing), with CPU and wall time per phase. Run:
  * `nice -n 10 pnpm tsx bench/sdk-toir.bench.ts [tasks] [runs]` (runs > 1 repeat the work in the
  * same process). For load-independent figures count instructions of a fresh process and subtract
- * one that stops after the imports:
- * `valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null node --import tsx bench/sdk-toir.bench.ts 10000`
- * less the same with `0` tasks. Prints figures (bench/RESULTS.md, Compile, "SDK side"); never assertions.
+ * one that stops after the imports (0 tasks); bundle it first (esbuild `--bundle --platform=node
+ * --format=esm --keep-names`, as tsx compiles, without tsx's loader noise) and make V8 deterministic:
+ * `valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null node --single-threaded --hash-seed=1 --random-seed=1 sdk-toir.mjs 10000`
+ * less the same with `0`. Prints figures (bench/RESULTS.md, Compile, "SDK side"); never assertions.
  */
 import { component, pipeline, toIR } from '@sluice/sdk';
 import { z } from 'zod';
