@@ -8,10 +8,11 @@ import type { SluiceIssue } from './errors.ts';
 import type { ComponentIR, IOSpec, NodeIR, TaskIR, TaskOptionsIR, ValueIR } from './ir.ts';
 import { mergeTaskOptions } from './semantics/merge.ts';
 import { parseTaskOptions, type TaskOptions, type RetryOptions, type CacheOptions, type Duration, type ResourceOptions } from './options.ts';
-import { PRED, REF, isRef, makeRef, type AnyRef, type Condition, type RefInternals } from './refs.ts';
+import { OutputRef, PRED, REF, isRef, type AnyRef, type Condition } from './refs.ts';
 import { deepFreeze } from './hash.ts';
 import { checkValue, isJsonValue, type IOShape } from './schema.ts';
 import { specMismatch } from './validate.ts';
+import { TASK_ID } from './semantics/names.ts';
 import type { VolumeIR, TolerationIR, ImagePullPolicy, JsonObject } from './ir.ts';
 
 /** @internal A component as the builder and the runtime know it. */
@@ -24,6 +25,23 @@ export interface ComponentDef {
   readonly run?: (inputs: Record<string, unknown>, ctx: unknown) => unknown;
   /** Components of a nested pipeline component (and their own nested ones). */
   readonly nested?: ReadonlyMap<string, ComponentDef>;
+  /** What the last recorder to call it keeps between its calls (set by the builder). */
+  use?: ComponentUse | undefined;
+}
+
+/**
+ * Per component, for the recorder that called it last: its id counter and output names, so that
+ * a call does no map look-up (a 10,000-task pipeline calls a few components many times).
+ */
+interface ComponentUse {
+  readonly recorder: Recorder;
+  readonly base: string;
+  readonly counter: { n: number };
+  readonly outputNames: readonly string[];
+  /** Inputs a call must give (not optional). */
+  readonly required: readonly string[];
+  /** Whether `base` is a valid task id: then `<base>-<n>` is one when at most 63 characters. */
+  readonly baseIsId: boolean;
 }
 
 export interface TaskRec {
@@ -31,12 +49,15 @@ export interface TaskRec {
   id: string;
   explicitId: boolean;
   readonly def: ComponentDef;
-  /** Given inputs in call order: names, and what each is bound to (read once ids are final). */
-  readonly inputNames: string[];
-  readonly inputValues: ValueSource[];
-  readonly after: NodeRec[];
+  /** Given inputs in call order, as pairs: a name, then what it is bound to (`[name, source, ...]`). */
+  inputs: readonly (string | ValueSource)[];
+  /** What `.after()` named (`NO_WAITS` until it is called). */
+  after: NodeRec[];
   options: TaskOptionsIR;
   scope: NodeRec[];
+  readonly recorder: Recorder;
+  /** Its position in the top-level DAG while `toIR` checks it (`recorded.ts`); -1 before. */
+  vertex: number;
 }
 export interface CondRec {
   readonly kind: 'condition';
@@ -64,23 +85,17 @@ export interface ValueSource {
   value(): ValueIR;
 }
 
-/** A literal input: its value IR is made once, when recorded (it names no task). */
-class LiteralSource implements ValueSource {
+/** @internal A literal input: its value IR is made once, when recorded (it names no task). */
+export class LiteralSource implements ValueSource {
   readonly #ir: ValueIR;
   constructor(value: import('./ir.ts').JsonValue) { this.#ir = { kind: 'literal', value }; }
   value(): ValueIR { return this.#ir; }
 }
 
-/**
- * A task output's reference internals: one object per output (no closures), which is also its
- * own `source`. The value names the task by its id when read, since `.named()` may change it.
- */
-class OutputSource implements RefInternals {
-  constructor(readonly task: TaskRec, readonly output: string, readonly spec: IOSpec) {}
-  value(): ValueIR { return { kind: 'output', task: this.task.id, output: this.output }; }
-  get source(): NonNullable<RefInternals['source']> { return this; }
-  taskId(): string { return this.task.id; }
-}
+/** Shared by every task until `.after()` gives it its own list. */
+const NO_WAITS: NodeRec[] = Object.freeze([]) as unknown as NodeRec[];
+/** Shared by every task given no inputs. */
+const NO_INPUTS: readonly (string | ValueSource)[] = Object.freeze([]);
 
 /** Anything `.after()` accepts: a task, a condition or a loop handle. */
 export interface NodeHandle {
@@ -97,30 +112,34 @@ export class Recorder {
   readonly scopes: NodeRec[][] = [this.root];
   readonly issues: (() => SluiceIssue)[] = [];
   readonly components = new Map<string, ComponentDef>();
-  readonly used = new Map<string, number>();
-  /** DNS-safe form of each base name asked for (components repeat: sanitise each name once). */
-  private readonly safe = new Map<string, string>();
+  /** How many ids were made from each DNS-safe base name. */
+  private readonly used = new Map<string, { n: number }>();
+  /** The innermost scope (the last of `scopes`). */
+  scope: NodeRec[] = this.root;
+  /** Given inputs of the call being recorded, as name/source pairs (a task keeps a copy of its exact length). */
+  readonly given: (string | ValueSource)[] = [];
   exitHandler: TaskRec | undefined;
   constructor(readonly pipelineName: string) {}
 
-  get scope(): NodeRec[] {
-    return this.scopes[this.scopes.length - 1]!;
+  /** The id counter of a DNS-safe base name. */
+  counter(base: string): { n: number } {
+    let c = this.used.get(base);
+    if (c === undefined) this.used.set(base, (c = { n: 0 }));
+    return c;
   }
 
   autoId(base: string): string {
-    let b = this.safe.get(base);
-    if (b === undefined) this.safe.set(base, (b = DNS_SAFE(base)));
-    const n = (this.used.get(b) ?? 0) + 1;
-    this.used.set(b, n);
-    return n === 1 ? b : `${b}-${n}`;
+    return numbered(base, this.counter(DNS_SAFE(base)));
   }
 
   inScope<R>(scope: NodeRec[], fn: () => R): R {
     this.scopes.push(scope);
+    this.scope = scope;
     try {
       return fn();
     } finally {
       this.scopes.pop();
+      this.scope = this.scopes[this.scopes.length - 1]!;
     }
   }
 
@@ -128,10 +147,20 @@ export class Recorder {
     this.issues.push(make);
   }
 
-  addComponent(def: ComponentDef): void {
+  /** Records `def` as used (the first call of it) and returns what its later calls reuse. */
+  use(def: ComponentDef): ComponentUse {
     this.components.set(def.hash, def);
     if (def.nested) for (const [h, d] of def.nested) this.components.set(h, d);
+    const base = DNS_SAFE(def.ir.name);
+    const required = Object.keys(def.ir.inputs).filter((k) => !def.ir.inputs[k]!.optional);
+    return (def.use = { recorder: this, base, counter: this.counter(base), outputNames: Object.keys(def.ir.outputs), required, baseIsId: TASK_ID.test(base) });
   }
+}
+
+/** The next id of a base name: the name itself first, then `<name>-2`, `<name>-3`, ... */
+function numbered(base: string, c: { n: number }): string {
+  const n = ++c.n;
+  return n === 1 ? base : `${base}-${n}`;
 }
 
 let stack: Recorder[] = [];
@@ -223,13 +252,14 @@ export interface Task<O = Record<string, never>> extends NodeHandle {
 class TaskHandle implements Task<Record<string, AnyRef>> {
   readonly [NODE]: TaskRec;
   readonly outputs: Record<string, AnyRef>;
-  readonly #recorder: Recorder;
-  constructor(rec: TaskRec, recorder: Recorder) {
+  constructor(rec: TaskRec, outputNames: readonly string[]) {
     this[NODE] = rec;
-    this.#recorder = recorder;
     const outputs: Record<string, AnyRef> = {};
     const specs = rec.def.ir.outputs;
-    for (const name in specs) outputs[name] = makeRef(new OutputSource(rec, name, specs[name]!));
+    for (let i = 0; i < outputNames.length; i++) {
+      const name = outputNames[i]!;
+      outputs[name] = new OutputRef(rec, name, specs[name]!) as unknown as AnyRef;
+    }
     this.outputs = Object.freeze(outputs);
   }
   get id(): string { return this[NODE].id; }
@@ -244,10 +274,10 @@ class TaskHandle implements Task<Record<string, AnyRef>> {
     return this;
   }
   after(...nodes: NodeHandle[]): this {
-    const rec = this[NODE], r = this.#recorder;
+    const rec = this[NODE], r = rec.recorder;
     for (const n of nodes) {
       if (!n || !(NODE in n)) r.issue(() => ({ code: 'after.invalid', path: `${r.pipelineName}/${rec.id}/after`, message: `expected a task, condition or loop, got ${describe(n)}` }));
-      else rec.after.push(n[NODE]);
+      else (rec.after === NO_WAITS ? (rec.after = []) : rec.after).push(n[NODE]);
     }
     return this;
   }
@@ -276,26 +306,36 @@ class TaskHandle implements Task<Record<string, AnyRef>> {
 /** @internal Records one call of a component in the current pipeline and returns its task handle. */
 export function callComponent(def: ComponentDef, args: unknown): Task<Record<string, AnyRef>> {
   const r = stack[stack.length - 1] ?? currentRecorder(`component "${def.ir.name}"`);
-  r.addComponent(def);
+  let use = def.use;
+  if (use === undefined || use.recorder !== r) use = r.use(def);
+  const scope = r.scope;
   const rec: TaskRec = {
     kind: 'task',
-    id: r.autoId(def.ir.name),
+    id: numbered(use.base, use.counter),
     explicitId: false,
     def,
-    inputNames: [],
-    inputValues: [],
-    after: [],
+    inputs: NO_INPUTS,
+    after: NO_WAITS,
     options: def.ir.defaults,
-    scope: r.scope,
+    scope,
+    recorder: r,
+    vertex: -1,
   };
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     r.issue(() => ({ code: 'input.args', path: taskPath(r, rec, 'inputs'), message: `expected an object of inputs, got ${describe(args)}` }));
   } else {
-    const given = args as Record<string, unknown>;
-    for (const name in given) if (Object.hasOwn(given, name)) recordInput(r, rec, name, given[name]);
+    const given = args as Record<string, unknown>, pairs = r.given;
+    let k = 0;
+    for (const name in given) {
+      if (!Object.hasOwn(given, name)) continue;
+      const source = recordInput(r, rec, name, given[name]);
+      if (source !== undefined) { pairs[k++] = name; pairs[k++] = source; }
+    }
+    // The recorder's list is written over by the next call (no length reset, no growth per task).
+    if (k > 0) rec.inputs = pairs.slice(0, k);
   }
-  r.scope.push(rec);
-  return new TaskHandle(rec, r);
+  scope.push(rec);
+  return new TaskHandle(rec, use.outputNames);
 }
 
 /** `<pipeline>/<task>/<suffix>`, read when an issue is reported (the task id is final by then). */
@@ -303,8 +343,11 @@ function taskPath(r: Recorder, rec: TaskRec, suffix: string): string {
   return `${r.pipelineName}/${rec.id}/${suffix}`;
 }
 
-/** Records one argument of a component call: a reference (type-checked against the input) or a literal (validated). */
-function recordInput(r: Recorder, rec: TaskRec, name: string, value: unknown): void {
+/**
+ * Checks one argument of a component call: a reference (type-checked against the input) or a
+ * literal (validated). Returns what the input is bound to, or undefined when it is not recorded.
+ */
+function recordInput(r: Recorder, rec: TaskRec, name: string, value: unknown): ValueSource | undefined {
   const def = rec.def;
   const type = def.inputs[name];
   const spec = def.ir.inputs[name];
@@ -315,18 +358,16 @@ function recordInput(r: Recorder, rec: TaskRec, name: string, value: unknown): v
       path: taskPath(r, rec, `inputs.${name}`),
       message: `unknown input "${name}"; ${def.ir.name} takes ${known.length ? known.join(', ') : 'no inputs'}`,
     }));
-    return;
+    return undefined;
   }
-  if (value === undefined) return;
+  if (value === undefined) return undefined;
   if (isRef(value)) {
     const internals = value[REF];
-    rec.inputNames.push(name);
-    rec.inputValues.push(internals);
     if (internals.spec) {
       const mismatch = specMismatch(internals.spec, spec);
       if (mismatch) r.issue(() => ({ code: 'input.type', path: taskPath(r, rec, `inputs.${name}`), message: mismatch }));
     }
-    return;
+    return internals;
   }
   if (isArtifactType(type)) {
     r.issue(() => ({ code: 'input.type', path: taskPath(r, rec, `inputs.${name}`), message: `expected a ${type.name} artifact, got the literal ${describe(value)}` }));
@@ -337,31 +378,33 @@ function recordInput(r: Recorder, rec: TaskRec, name: string, value: unknown): v
   }
   if (!isJsonValue(value)) {
     r.issue(() => ({ code: 'input.json', path: taskPath(r, rec, `inputs.${name}`), message: `expected a JSON value, got ${describe(value)}` }));
-    return;
+    return undefined;
   }
-  rec.inputNames.push(name);
-  rec.inputValues.push(new LiteralSource(value as import('./ir.ts').JsonValue));
+  return new LiteralSource(value as import('./ir.ts').JsonValue);
 }
 
 /** @internal Converts records into IR nodes (ids are final by now). */
 export function toNodes(recs: readonly NodeRec[]): NodeIR[] {
-  return recs.map((n): NodeIR => {
-    if (n.kind === 'task') return toTaskIR(n);
-    const after = afterIds(n);
-    switch (n.kind) {
-      case 'condition':
-        return { kind: 'condition', id: n.id, predicate: n.predicate(), then: toNodes(n.then), else: toNodes(n.else), after };
-      case 'loop':
-        return {
-          kind: 'loop',
-          id: n.id,
-          items: n.items(),
-          ...(n.parallelism !== undefined ? { parallelism: n.parallelism } : {}),
-          body: toNodes(n.body),
-          after,
-        };
-    }
-  });
+  return recs.map(toNode);
+}
+
+/** @internal One record as an IR node (a task's comes frozen). */
+export function toNode(n: NodeRec): NodeIR {
+  if (n.kind === 'task') return toTaskIR(n);
+  const after = afterIds(n);
+  switch (n.kind) {
+    case 'condition':
+      return { kind: 'condition', id: n.id, predicate: n.predicate(), then: toNodes(n.then), else: toNodes(n.else), after };
+    case 'loop':
+      return {
+        kind: 'loop',
+        id: n.id,
+        items: n.items(),
+        ...(n.parallelism !== undefined ? { parallelism: n.parallelism } : {}),
+        body: toNodes(n.body),
+        after,
+      };
+  }
 }
 
 /** Shared by every node that waits for nothing explicitly (the IR is frozen). */
@@ -371,7 +414,11 @@ const NO_AFTER: string[] = Object.freeze([]) as unknown as string[];
 function afterIds(n: NodeRec): string[] {
   if (n.after.length === 0) return NO_AFTER;
   if (n.after.length === 1) return [n.after[0]!.id];
-  return [...new Set(n.after.map((a) => a.id))].sort();
+  return sortedIds(n.after);
+}
+
+function sortedIds(nodes: readonly NodeRec[]): string[] {
+  return [...new Set(nodes.map((a) => a.id))].sort();
 }
 
 /** A value's IR, frozen: an output reference is flat (a fresh object of strings), anything else is frozen deeply. */
@@ -380,22 +427,36 @@ function frozenValue(s: ValueSource): ValueIR {
   return v.kind === 'output' ? Object.freeze(v) : deepFreeze(v);
 }
 
-export function toTaskIR(n: TaskRec): TaskIR {
+// The rare cases of a task's IR (several inputs to sort, several waits) are functions of their
+// own: the per-task function stays small for V8 to optimise.
+
+/** Inputs by name, sorted, each value frozen. */
+function sortedInputs(given: readonly (string | ValueSource)[]): Record<string, ValueIR> {
   const inputs: Record<string, ValueIR> = {};
-  const names = n.inputNames, values = n.inputValues;
-  if (names.length === 1) inputs[names[0]!] = frozenValue(values[0]!);
-  else if (names.length > 1) {
-    const order = names.map((_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
-    for (const i of order) inputs[names[i]!] = frozenValue(values[i]!);
-  }
-  // Frozen here (deeply), so that freezing the whole IR does not walk every task again.
+  const order: number[] = [];
+  for (let i = 0; i < given.length; i += 2) order.push(i);
+  order.sort((a, b) => (given[a]! < given[b]! ? -1 : given[a]! > given[b]! ? 1 : 0));
+  for (const i of order) inputs[given[i] as string] = frozenValue(given[i + 1] as ValueSource);
+  return inputs;
+}
+
+export function toTaskIR(n: TaskRec): TaskIR {
+  const given = n.inputs;
+  let inputs: Record<string, ValueIR>;
+  if (given.length === 2) {
+    inputs = {};
+    inputs[given[0] as string] = frozenValue(given[1] as ValueSource);
+  } else inputs = sortedInputs(given);
+  // Frozen here (deeply), so that freezing the whole IR does not walk every task again. The
+  // shared empty list and a component's defaults (frozen with its IR) need no freezing.
+  const after = afterIds(n);
   return Object.freeze({
     kind: 'task',
     id: n.id,
     component: n.def.hash,
     inputs: Object.freeze(inputs),
-    after: Object.freeze(afterIds(n)),
-    options: deepFreeze(n.options),
+    after: after === NO_AFTER ? after : Object.freeze(after),
+    options: n.options === n.def.ir.defaults ? n.options : deepFreeze(n.options),
   });
 }
 

@@ -1,7 +1,7 @@
 /** Defining pipelines: the builder API, conversion to IR, and what the executor needs at run time. */
 import type { z } from 'zod';
 import {
-  NODE, Recorder, callComponent, currentRecorder, itemSpecOf, toNodes, toTaskIR, withRecorder,
+  NODE, Recorder, callComponent, currentRecorder, itemSpecOf, withRecorder,
   type ComponentDef, type CondRec, type LoopRec, type NodeHandle, type NodeRec, type Task, type TaskRec,
 } from './builder.ts';
 import { SluiceValidationError, type SluiceIssue } from './errors.ts';
@@ -12,6 +12,7 @@ import { PRED, REF, isCondition, isRef, makeRef, type AnyRef, type ArtifactListR
 import { checkValue, ioSpecOf, isJsonValue, type IOShape } from './schema.ts';
 import type { TaskArgs, TaskOutputs, OutputRefShape } from './types.ts';
 import { validatePipelineIR } from './validate.ts';
+import { RecordedDag } from './recorded.ts';
 import { markValidated } from './validated.ts';
 import type { StepContext } from './runtime.ts';
 
@@ -189,6 +190,7 @@ function buildPipeline(config: PipelineConfig<IOShape>, params: IOShape, fn: (pa
   const { outputs, outputValues } = pipelineOutputs(returned, name, issues);
   const components: Record<string, import('./ir.ts').ComponentIR> = {};
   for (const h of [...rec.components.keys()].sort()) components[h] = rec.components.get(h)!.ir;
+  const recorded = new RecordedDag(rec, paramSpecs, issues.length === 0);
   const ir: PipelineIR = {
     kind: 'pipeline',
     irVersion: IR_VERSION,
@@ -198,11 +200,12 @@ function buildPipeline(config: PipelineConfig<IOShape>, params: IOShape, fn: (pa
     outputs,
     outputValues,
     components,
-    dag: toNodes(rec.root),
-    exitHandler: rec.exitHandler ? toTaskIR(rec.exitHandler) : null,
+    dag: recorded.dag,
+    exitHandler: recorded.exitHandler,
     options: parsePipelineOptions(config),
   };
-  issues.push(...validatePipelineIR(ir));
+  // Each fact once: when the records prove the DAG valid, the validator checks only the rest.
+  issues.push(...((issues.length === 0 ? recorded.issuesOf(ir) : undefined) ?? validatePipelineIR(ir)));
   if (issues.length > 0) throw new SluiceValidationError(dedupe(issues), `pipeline "${name}"`);
   return { ir: markValidated(deepFreeze(ir)), components: rec.components };
 }

@@ -115,13 +115,9 @@ function compare(self: RefInternals, op: CompareOp, v: unknown): Condition {
 
 const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'array', 'object'];
 
-/** One class for every reference: methods live on the prototype (a 10,000-task pipeline makes many). */
-class Ref {
-  readonly [REF]: RefInternals;
-  constructor(internals: RefInternals) {
-    this[REF] = internals;
-    Object.freeze(this);
-  }
+/** The methods of every reference: on the prototype (a 10,000-task pipeline makes many). */
+abstract class Ref {
+  abstract get [REF](): RefInternals;
   eq(v: unknown): Condition { return compare(this[REF], '==', v); }
   ne(v: unknown): Condition { return compare(this[REF], '!=', v); }
   gt(v: unknown): Condition { return compare(this[REF], '>', v); }
@@ -154,9 +150,45 @@ class Ref {
   }
 }
 
+/** A reference over internals given as an object (parameters, loop items, fan-in, ...). */
+class InternalsRef extends Ref {
+  readonly #internals: RefInternals;
+  constructor(internals: RefInternals) {
+    super();
+    this.#internals = internals;
+    Object.freeze(this);
+  }
+  get [REF](): RefInternals { return this.#internals; }
+}
+
+/**
+ * @internal A task output's reference: one object that is also its own internals and `source`
+ * (no second object per output). The value names the task by its id when read, since `.named()`
+ * may change it. Its state is private: a reference shows nothing but its methods.
+ */
+export class OutputRef extends Ref implements RefInternals {
+  readonly #task: { readonly id: string };
+  readonly #output: string;
+  readonly #spec: IOSpec;
+  constructor(task: { readonly id: string }, output: string, spec: IOSpec) {
+    super();
+    this.#task = task;
+    this.#output = output;
+    this.#spec = spec;
+    Object.freeze(this);
+  }
+  get [REF](): RefInternals { return this; }
+  get spec(): IOSpec { return this.#spec; }
+  get source(): NonNullable<RefInternals['source']> { return this; }
+  get task(): object { return this.#task; }
+  get output(): string { return this.#output; }
+  value(): ValueIR { return { kind: 'output', task: this.#task.id, output: this.#output }; }
+  taskId(): string { return this.#task.id; }
+}
+
 /** Makes a reference object. `spec` describes its value (for type checks between tasks). */
 export function makeRef(internals: RefInternals): AnyRef {
-  return new Ref(internals) as unknown as AnyRef;
+  return new InternalsRef(internals) as unknown as AnyRef;
 }
 
 /**

@@ -52,7 +52,8 @@ const LITERAL_OK: Record<string, (x: JsonValue) => boolean> = {
   any: () => true,
 };
 
-function literalMismatch(v: JsonValue, into: IOSpec): string | undefined {
+/** @internal Why a literal cannot feed an input described by `into`, or undefined when it can. */
+export function literalMismatch(v: JsonValue, into: IOSpec): string | undefined {
   if (into.kind === 'artifact') return `expected a ${into.artifactType} artifact, got the literal ${JSON.stringify(v)}`;
   return LITERAL_OK[into.type]!(v) ? undefined : `expected ${into.type}, got ${JSON.stringify(v)}`;
 }
@@ -107,13 +108,22 @@ export function validatePipelineIR(ir: PipelineIR): SluiceIssue[] {
   if (!ir.dag.length) issues.push({ code: 'pipeline.empty', path: ir.name, message: 'the pipeline has no tasks (Argo refuses an empty DAG, and a run of it would do nothing)', hint: 'call at least one component in the pipeline function' });
   const options = new OptionsChecker(issues);
   validateDag({ name: ir.name, params: ir.params, dag: ir.dag, outputValues: ir.outputValues, outputs: ir.outputs, components: ir.components, exitHandler: ir.exitHandler }, options, issues);
+  validateBesidesDag(ir, options, issues);
+  return issues;
+}
+
+/**
+ * @internal What `validatePipelineIR` checks besides the pipeline's own DAG (its nodes, exit
+ * handler and outputs), in the same order: nested pipeline components, component defaults, the
+ * pipeline's options. The builder calls it when its records prove the DAG valid (`recorded.ts`).
+ */
+export function validateBesidesDag(ir: PipelineIR, options: OptionsChecker, issues: SluiceIssue[]): void {
   for (const hash in ir.components) {
     const c = ir.components[hash]!;
     if (c.kind === 'pipeline') validateDag({ name: `${ir.name}/${c.name}`, params: c.inputs, dag: c.dag, outputValues: c.outputValues, outputs: c.outputs, components: ir.components, exitHandler: null }, options, issues);
     options.check(`${ir.name}/components.${c.name}/defaults`, c.defaults);
   }
   checkPipelineOptions(ir, options, issues);
-  return issues;
 }
 
 function checkPipelineOptions(ir: PipelineIR, options: OptionsChecker, issues: SluiceIssue[]): void {
@@ -411,10 +421,10 @@ function checkSynchronization(at: string, s: SynchronizationIR, issues: SluiceIs
 }
 
 /**
- * Task option checks. Tasks mostly share their options object (a component's defaults): one that
+ * @internal Task option checks. Tasks mostly share their options object (a component's defaults): one that
  * was found clean is not checked again in the same validation.
  */
-class OptionsChecker {
+export class OptionsChecker {
   private readonly clean = new Set<TaskOptionsIR>();
   constructor(private readonly issues: SluiceIssue[]) {}
   isClean(o: TaskOptionsIR): boolean {
