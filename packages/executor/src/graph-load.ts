@@ -192,7 +192,7 @@ function loadSource(path: string): { contents: string; loader: 'ts' | 'js' | 'ts
  * pass finds them (esbuild's resolution, packages left outside), a second builds each with every
  * import left outside it (another project file: its output, by a relative path; a package: its
  * file URL). So a function's source depends on its own file only, whatever entry the file is
- * reached from. Throws {@link NotBundleable} when a file cannot be loaded so.
+ * reached from. Throws `NotBundleable` when a file cannot be loaded so.
  */
 async function build(entryAbs: string, outdir: string): Promise<Built> {
   // `outdir` is a sibling of the folder the outputs end up in: the source maps' relative paths hold
@@ -498,7 +498,7 @@ export interface LoadOptions {
 
 /**
  * What a load needs: the built (or kept) entry module, absent when none could be written; the code
- * hash; the stamps it holds under. Or, for what the loader cannot load ({@link NotBundleable}),
+ * hash; the stamps it holds under. Or, for what the loader cannot load (`NotBundleable`),
  * only those stamps.
  */
 type Prepared = {
@@ -601,7 +601,7 @@ async function prepareNow(abs: string, file: string): Promise<Prepared> {
  * nearest the entry (which pin the packages' own dependencies) and `exportName`. A change inside an
  * installed package shows only through its version or the lockfile. Kept with the built modules
  * (a kept load answers it without esbuild), shared with a load in the same process. Undefined
- * when the graph cannot be loaded so ({@link NotBundleable}: the caller hashes a full bundle).
+ * when the graph cannot be loaded so (`NotBundleable`: the caller hashes a full bundle).
  *
  * @example
  * const h = await moduleGraphHash('pipelines/train.ts'); // { hash: '3f2a…', kept: true } or undefined
