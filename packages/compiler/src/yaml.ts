@@ -151,24 +151,21 @@ class Emitter {
 
   /** `<indentation><key>:` at `depth`. */
   keyLine(depth: number, key: string): Prefix {
-    let m = this.keyLines[depth];
-    if (!m) m = this.keyLines[depth] = new Map();
-    let p = m.get(key);
-    if (p === undefined) {
-      const bare = `\n${this.indent(depth)}${keyString(key, false)}:`;
-      p = { bare, sp: `${bare} ` };
-      if (m.size < 4096) m.set(key, p);
-    }
-    return p;
+    return this.prefix(this.keyLines, depth, key, '');
   }
 
   /** `<indentation>- <key>:` at `depth`: the first key of a block mapping in a sequence. */
   dashKeyLine(depth: number, key: string): Prefix {
-    let m = this.dashKeys[depth];
-    if (!m) m = this.dashKeys[depth] = new Map();
+    return this.prefix(this.dashKeys, depth, key, '- ');
+  }
+
+  /** `<indentation><lead><key>:` at `depth`, kept per depth in `maps` (at most 4,096 keys each). */
+  private prefix(maps: Map<string, Prefix>[], depth: number, key: string, lead: '' | '- '): Prefix {
+    let m = maps[depth];
+    if (!m) m = maps[depth] = new Map();
     let p = m.get(key);
     if (p === undefined) {
-      const bare = `\n${this.indent(depth)}- ${keyString(key, false)}:`;
+      const bare = `\n${this.indent(depth)}${lead}${keyString(key, false)}:`;
       p = { bare, sp: `${bare} ` };
       if (m.size < 4096) m.set(key, p);
     }
