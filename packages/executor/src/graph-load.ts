@@ -29,11 +29,13 @@
  * the root, the nearest package.json of every package they import, the lockfiles at the project
  * root, the lockfiles nearest the entry, esbuild's package.json and this module, and the module-graph
  * code hash of what was built ({@link moduleGraphHash}). While every stamp holds, a load imports the
- * kept modules, and the code hash is answered, without esbuild. Not watched: a new file that would change how an import resolves while
+ * kept modules, and the code hash is answered, without esbuild. A build prunes the directory at most
+ * once a day: index entries whose stamps no longer hold, built folders no live entry names and no
+ * load used for a week, temporary folders of builds that died (see `prune`). Not watched: a new file that would change how an import resolves while
  * no recorded file changes (as for the code-hash cache).
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin, SourceMap } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
@@ -142,6 +144,48 @@ function holds(stamps: readonly Stamp[]): boolean {
   return true;
 }
 
+/** How long a built folder no live index entry names is kept since its last use (a process that loaded it may still import from it). */
+const UNUSED_KEPT_MS = 7 * 24 * 3600_000;
+/** How long a dead index entry or a build's temporary folder is kept (another process may be writing it). */
+const IN_FLIGHT_MS = 3600_000;
+/** How often the cache directory is pruned (on a build, never on a kept load). */
+const PRUNE_EVERY_MS = 24 * 3600_000;
+
+/**
+ * Removes from the cache directory what no load can use again: index entries whose stamps no
+ * longer hold (their entry changed: the next load builds anew), built folders that no live entry
+ * names and no process used for {@link UNUSED_KEPT_MS}, and temporary folders of builds that died.
+ * At most once per {@link PRUNE_EVERY_MS} (a `.pruned` marker's mtime), after a build; errors
+ * leave things as they are (another process may prune at the same time).
+ */
+function prune(dir: string, nowMs = Date.now()): void {
+  const marker = join(dir, '.pruned');
+  try {
+    if (nowMs - statSync(marker).mtimeMs < PRUNE_EVERY_MS) return;
+  } catch { /* never pruned */ }
+  try { writeFileSync(marker, '', { mode: 0o600 }); } catch { return; }
+  const age = (p: string): number => { try { return nowMs - statSync(p).mtimeMs; } catch { return -1; } };
+  const live = new Set<string>();
+  const names = readdirSync(dir);
+  for (const name of names) {
+    if (!name.endsWith('.json')) continue;
+    const p = join(dir, name);
+    let e: IndexEntry | undefined;
+    try { e = JSON.parse(readFileSync(p, 'utf8')) as IndexEntry; } catch { /* unreadable: dead */ }
+    const folder = e?.version === 2 && typeof e.module === 'string' ? e.module.split(/[\\/]/)[0]! : undefined;
+    if (folder && existsSync(join(dir, e!.module)) && holds(e!.files)) live.add(folder);
+    else if (age(p) > IN_FLIGHT_MS) rmSync(p, { force: true });
+  }
+  for (const name of names) {
+    const p = join(dir, name);
+    if (name.endsWith('.tmp')) {
+      if (age(p) > IN_FLIGHT_MS) rmSync(p, { recursive: true, force: true });
+    } else if (/^[0-9a-f]{32}$/.test(name) && !live.has(name) && age(p) > UNUSED_KEPT_MS) {
+      rmSync(p, { recursive: true, force: true });
+    }
+  }
+}
+
 /** The kept module for `entryAbs` and its code hash, when every recorded stamp holds. */
 function cached(dir: string, entryAbs: string): Prepared | undefined {
   let e: IndexEntry;
@@ -153,6 +197,8 @@ function cached(dir: string, entryAbs: string): Prepared | undefined {
   if (e.version !== 2 || typeof e.codeHash !== 'string') return undefined;
   const file = join(dir, e.module);
   if (!existsSync(file) || !holds(e.files)) return undefined;
+  // the folder's mtime is its last use: pruning keeps what a process may still import from
+  try { const now = new Date(); utimesSync(join(dir, e.module.split(/[\\/]/)[0]!), now, now); } catch { /* read-only: kept as built */ }
   return { module: { file, dir }, codeHash: e.codeHash, stamps: e.files, kept: true };
 }
 
@@ -579,6 +625,7 @@ async function prepareNow(abs: string, file: string): Promise<Prepared> {
       rmSync(tmp, { recursive: true, force: true }); // another process wrote the same outputs first
     }
   }
+  try { prune(dir); } catch { /* kept as it is: another process may be pruning */ }
   // a file written in the last second may have changed while esbuild read it: not recorded
   if (!b.stamps.some((s) => s[1] >= 0 && Number(BigInt(s[2]) / 1_000_000n) >= b.startedMs - 1000)) {
     const idx = indexFile(dir, abs);
