@@ -215,9 +215,20 @@ interface Built {
 }
 
 /** esbuild's failure with a plugin's NotBundleable inside it, as that NotBundleable. */
-function unwrap(e: unknown): never {
-  const errs = (e as { errors?: { detail?: unknown }[] }).errors;
-  throw errs?.map((x) => x.detail).find((d) => d instanceof NotBundleable) ?? e;
+function unwrap(this: { root: string }, e: unknown): never {
+  const errs = (e as { errors?: import('esbuild').Message[] }).errors;
+  const inner = errs?.map((x) => x.detail as unknown).find((d) => d instanceof NotBundleable);
+  if (inner) throw inner;
+  // a syntax error, an import that resolves to nothing: at its place in the user's file (a stack
+  // frame, as a thrown error's is), not at esbuild's
+  const at = errs?.find((x) => x.location);
+  if (e instanceof Error && at?.location) {
+    const more = errs!.length > 1 ? ` (and ${errs!.length - 1} more)` : '';
+    const located = new Error(`${at.text}${more}`, { cause: e });
+    located.stack = `Error: ${located.message}\n    at ${resolve(this.root, at.location.file)}:${at.location.line}:${at.location.column + 1}\n${e.stack ?? ''}`;
+    throw located;
+  }
+  throw e;
 }
 
 /** A project file's text for esbuild, with its own import.meta. */
@@ -335,7 +346,7 @@ async function buildOwn(esbuild: typeof import('esbuild'), entryAbs: string, out
     entryPoints: [entryAbs],
     outdir,
     plugins: [placing('sluice-find', (file) => { own.add(file); return { path: file }; })],
-  }).catch(unwrap);
+  }).catch(unwrap.bind({ root }));
   // 2. one module per file, every import outside it
   const r = await esbuild.build({
     ...shared,
@@ -358,7 +369,7 @@ async function buildOwn(esbuild: typeof import('esbuild'), entryAbs: string, out
       shims.set(relative('/', join(dirname(importer), shim)), file);
       return { path: `./${shim}`, external: true };
     })],
-  }).catch(unwrap);
+  }).catch(unwrap.bind({ root }));
   const outputs = new Map((r.outputFiles ?? []).map((o) => [relative(outdir, o.path), o.text]));
   for (const [name, text] of outputs) {
     const bad = name.endsWith('.mjs') ? UNBUNDLEABLE.exec(text) : null;

@@ -28,7 +28,7 @@ const OURS = resolve(import.meta.dirname, '..', '..');
 /** The first frame of `stack` in the user's code (not Node's, not a dependency's, not Sluice's), as `file:line:col`. */
 export function userFrame(stack: string | undefined): string | undefined {
   for (const line of (stack ?? '').split('\n').slice(1)) {
-    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line.trim());
+    const m = /(?:^|[\s(])((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line.trim());
     if (!m) continue;
     let file = m[1] as string;
     if (file.startsWith('file://')) {

@@ -1,6 +1,6 @@
 // Every bad flag and bad input through the real binary: exit code 2, one located line, never our
 // stack, and nothing written (no .sluice/ appears).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tmp } from '../helpers.ts';
@@ -10,6 +10,12 @@ const BASIC = join(import.meta.dirname, '..', 'fixtures', 'basic.ts');
 const THROWS = join(import.meta.dirname, 'throws.ts');
 const BADNAME = join(import.meta.dirname, 'badname.ts');
 const EXAMPLE = join(import.meta.dirname, '..', '..', '..', '..', 'examples', 'tabular-training', 'pipeline.ts');
+// files the loader cannot build (written here: the repository's type check would refuse them)
+const broken = tmp('sluice-broken-');
+const SYNTAX = join(broken, 'syntax.ts');
+writeFileSync(SYNTAX, "import { pipeline } from '@sluice/sdk';\n\nexport default pipeline({ name: 'x' }, () => { const a = ; });\n");
+const UNRESOLVED = join(broken, 'unresolved.ts');
+writeFileSync(UNRESOLVED, "export { helper } from './src/missing.ts';\n");
 
 /** [argv, first line of stderr (a regex)]: each must exit 2 and write nothing. */
 const BAD: [string[], RegExp][] = [
@@ -41,6 +47,10 @@ const BAD: [string[], RegExp][] = [
   [['run', THROWS], /^sluice: .*throws\.ts:2:\d+: SyntaxError: .*JSON/],
   [['run', THROWS, '--in-process'], /^sluice: .*throws\.ts:2:\d+: SyntaxError: .*JSON/],
   [['compile', THROWS], /^sluice: .*throws\.ts:2:\d+: SyntaxError: .*JSON/],
+  // at the place in the user's file (not at a frame of Node's streams, as before)
+  [['run', SYNTAX], /^sluice: .*syntax\.ts:3:58: Error: Unexpected ";"$/],
+  [['compile', SYNTAX], /^sluice: .*syntax\.ts:3:58: Error: Unexpected ";"$/],
+  [['compile', UNRESOLVED], /^sluice: .*unresolved\.ts:1:24: Error: Could not resolve "\.\/src\/missing\.ts"$/],
   [['run', BADNAME], /^sluice: .*badname\.ts:6:\d+: TypeError: pipeline: name "Bad Name!" must be lowercase letters/],
   [['compile', BADNAME], /^sluice: .*badname\.ts:6:\d+: TypeError: pipeline: name "Bad Name!" must be lowercase letters/],
   [['compile', BASIC, '--kind', 'cron', '--schedule', 'every tuesday', '--timezone', 'Mars/Olympus'], /^.*basic\.ts: 2 problems, nothing written:$/],
