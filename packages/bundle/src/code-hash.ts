@@ -13,29 +13,16 @@
  * graph is not watched: a new file that would change how an import resolves, without any
  * bundled file or lockfile changing, is seen on the next change (or with `--no-cache`).
  */
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { moduleGraphHash } from '@sluice/executor/graph-load';
-
-/** One file's stamp: path (absolute), size, mtime and ctime in nanoseconds (as decimal text). */
-type Stamp = readonly [file: string, size: number, mtimeNs: string, ctimeNs: string];
+import { LOCKFILES, moduleGraphHash, stamp, type Stamp } from '@sluice/executor/graph-load';
 
 interface Entry { readonly hash: string; readonly tool: string; readonly files: readonly Stamp[]; readonly usedAt: number }
 interface CacheFile { readonly version: 1; readonly entries: { readonly [key: string]: Entry } }
 
 const MAX_ENTRIES = 64;
-const LOCKFILES = ['pnpm-lock.yaml', 'package-lock.json', 'yarn.lock', 'bun.lock'];
-
-function stamp(file: string): Stamp | undefined {
-  try {
-    const s = statSync(file, { bigint: true });
-    return [file, Number(s.size), String(s.mtimeNs), String(s.ctimeNs)];
-  } catch {
-    return undefined;
-  }
-}
 
 let toolStamp: string | undefined;
 /** esbuild's version and the stamp of this package's code (the bundle recipe). */
@@ -46,7 +33,7 @@ function tool(): string {
     esbuild = (JSON.parse(readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8')) as { version: string }).version;
   } catch { /* keyed as unknown */ }
   const self = stamp(fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './index.ts' : './index.js', import.meta.url)));
-  return (toolStamp = `esbuild ${esbuild}; bundle ${self ? self.slice(1).join(':') : 'unknown'}`);
+  return (toolStamp = `esbuild ${esbuild}; bundle ${self[1] >= 0 ? self.slice(1).join(':') : 'unknown'}`);
 }
 
 function read(file: string): CacheFile {
@@ -65,7 +52,7 @@ export function graphStamps(root: string, inputs: readonly string[], notAfterMs 
   const out: Stamp[] = [];
   for (const f of [...new Set(files)].sort()) {
     const s = stamp(f);
-    if (!s) return undefined; // a module that is not a file (a virtual one): not cacheable by stamps
+    if (s[1] < 0) return undefined; // a module that is not a file (a virtual one): not cacheable by stamps
     if (Number(BigInt(s[2]) / 1_000_000n) >= notAfterMs) return undefined;
     out.push(s);
   }
@@ -78,7 +65,7 @@ export function cachedCodeHash(cacheFile: string, key: string): string | undefin
   if (!e || e.tool !== tool()) return undefined;
   for (const [file, size, mtime, ctime] of e.files) {
     const now = stamp(file);
-    if (!now || now[1] !== size || now[2] !== mtime || now[3] !== ctime) return undefined;
+    if (now[1] !== size || now[2] !== mtime || now[3] !== ctime) return undefined;
   }
   return e.hash;
 }

@@ -41,8 +41,8 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** path, size (-1: absent), mtime and ctime in nanoseconds */
-type Stamp = readonly [file: string, size: number, mtimeNs: string, ctimeNs: string];
+/** One file's stamp: path (absolute), size (-1: absent), mtime and ctime in nanoseconds (as decimal text). */
+export type Stamp = readonly [file: string, size: number, mtimeNs: string, ctimeNs: string];
 
 interface IndexEntry {
   readonly version: 2;
@@ -60,7 +60,8 @@ export class NotBundleable extends Error {
   stamps: readonly Stamp[] = [];
 }
 
-const LOCKFILES = ['pnpm-lock.yaml', 'package-lock.json', 'yarn.lock', 'bun.lock'];
+/** The lockfiles that pin a project's packages, by name, as looked for in a folder. */
+export const LOCKFILES: readonly string[] = ['pnpm-lock.yaml', 'package-lock.json', 'yarn.lock', 'bun.lock'];
 /** The name prefix of the modules through which built modules import CommonJS packages (see {@link cjsShim}). */
 const CJS_SHIM = '.sluice-cjs-';
 const SOURCE = /\.(c|m)?[jt]sx?$/;
@@ -74,7 +75,8 @@ const META = ['__sluice', 'Meta'].join('');
 const FREE = { __dirname: `${MARK}dirname`, __filename: `${MARK}filename`, require: `${MARK}require` };
 const UNBUNDLEABLE = new RegExp(`\\b${MARK}(\\w+)|(?<!var )\\b${META}\\d*\\b(?!\\.(?:url|dirname|filename)\\b)`);
 
-function stamp(file: string): Stamp {
+/** The stamp of `file` now (size -1 and empty times when it is absent or unreadable). */
+export function stamp(file: string): Stamp {
   try {
     const s = statSync(file, { bigint: true });
     return [file, Number(s.size), String(s.mtimeNs), String(s.ctimeNs)];
