@@ -68,11 +68,12 @@ const kfpVersion = must(join(venv, 'bin', 'python'), ['-c', 'import kfp; print(k
 // 3. Cases, alternating.
 const out = join(work, 'out');
 mkdirSync(out, { recursive: true });
-// the first compile of a code version: no built pipeline modules and no module-graph hash recorded
-// (in the store, which the quickstart's run made, nor in the user cache directory)
+// the first compile of a code version: no built pipeline modules, no module-graph hash and no source
+// facts recorded (in the store, which the quickstart's run made, nor in the user cache directory)
 const forget = () => {
   rmSync(join(cache, 'load'), { recursive: true, force: true });
   rmSync(join(cache, 'code-hashes.json'), { force: true });
+  rmSync(join(cache, 'source-facts.json'), { force: true });
   rmSync(join(app, '.sluice', 'code-hashes.json'), { force: true });
 };
 const cases: { name: string; cmd: string; argv: string[]; cwd: string; prep?: () => void }[] = [

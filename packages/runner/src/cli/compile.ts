@@ -7,6 +7,7 @@ import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { checkOutputFile } from './flags.ts';
+import { cachedFacts } from './source-facts.ts';
 import type { CompileKind, GraphFormat } from '@sluice/compiler';
 // the SDK itself (with zod) is imported by the action, once the pipeline's build has started
 import { formatIssues, SluiceValidationError } from '@sluice/sdk/errors';
@@ -170,6 +171,7 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
     .action(async (file: string, flags: CompileFlags) => {
       let text: string;
       let saveHash: (() => void | Promise<void>) | undefined;
+      let saveFacts: (() => void) | undefined;
       // the pipeline's build first (esbuild works in a process of its own), then, on demand (other
       // verbs never pay for them), the compiler and the SDK, loaded meanwhile
       if (/\.(c|m)?[jt]sx?$/.test(file) && existsSync(file)) deps.prepare?.(file);
@@ -193,8 +195,11 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
         const { pipeline } = built;
         // the source analysis: doc comments become descriptions; for a manifest, every import
         // must be satisfiable inside the image
-        const { analyzeSource, withDescriptions } = await sourcing;
-        const source = /\.(c|m)?[jt]sx?$/.test(file) && existsSync(file) ? analyzeSource(file) : undefined;
+        // (each file's facts kept under its stamp: a repeated compile reads none of them again)
+        const { analyzeSource, moduleFacts, withDescriptions } = await sourcing;
+        const facts = cachedFacts(moduleFacts);
+        saveFacts = facts.save;
+        const source = /\.(c|m)?[jt]sx?$/.test(file) && existsSync(file) ? analyzeSource(file, { read: facts.read }) : undefined;
         const ir = source ? withDescriptions(built.ir, source.descriptions) : built.ir;
         if (source && flags.sourceCheck && flags.format === 'argo' && !flags.graph && source.issues.length) {
           throw new SluiceValidationError(source.issues);
@@ -229,6 +234,7 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
       }
       if (flags.output) writeAtomic(flags.output, text);
       else process.stdout.write(text);
+      saveFacts?.();
       try { await saveHash?.(); } catch { /* not kept: the next compile bundles again */ }
     });
 }
