@@ -216,8 +216,11 @@ interface Built {
   readonly links: ReadonlyMap<string, string>;
 }
 
-/** esbuild's failure with a plugin's NotBundleable inside it, as that NotBundleable. */
-function unwrap(this: { root: string }, e: unknown): never {
+/**
+ * How a failed esbuild build (with `absWorkingDir` `root`) is thrown: a plugin's NotBundleable
+ * inside it as that NotBundleable, else the first located message at its place in the file.
+ */
+const unwrap = (root: string) => (e: unknown): never => {
   const errs = (e as { errors?: import('esbuild').Message[] }).errors;
   const inner = errs?.map((x) => x.detail as unknown).find((d) => d instanceof NotBundleable);
   if (inner) throw inner;
@@ -227,11 +230,11 @@ function unwrap(this: { root: string }, e: unknown): never {
   if (e instanceof Error && at?.location) {
     const more = errs!.length > 1 ? ` (and ${errs!.length - 1} more)` : '';
     const located = new Error(`${at.text}${more}`, { cause: e });
-    located.stack = `Error: ${located.message}\n    at ${resolve(this.root, at.location.file)}:${at.location.line}:${at.location.column + 1}\n${e.stack ?? ''}`;
+    located.stack = `Error: ${located.message}\n    at ${resolve(root, at.location.file)}:${at.location.line}:${at.location.column + 1}\n${e.stack ?? ''}`;
     throw located;
   }
   throw e;
-}
+};
 
 /** A project file's text for esbuild, with its own import.meta. */
 function loadSource(path: string): { contents: string; loader: 'ts' | 'js' | 'tsx' | 'jsx' } {
@@ -348,7 +351,7 @@ async function buildOwn(esbuild: typeof import('esbuild'), entryAbs: string, out
     entryPoints: [entryAbs],
     outdir,
     plugins: [placing('sluice-find', (file) => { own.add(file); return { path: file }; })],
-  }).catch(unwrap.bind({ root }));
+  }).catch(unwrap(root));
   // 2. one module per file, every import outside it
   const r = await esbuild.build({
     ...shared,
@@ -371,7 +374,7 @@ async function buildOwn(esbuild: typeof import('esbuild'), entryAbs: string, out
       shims.set(relative('/', join(dirname(importer), shim)), file);
       return { path: `./${shim}`, external: true };
     })],
-  }).catch(unwrap.bind({ root }));
+  }).catch(unwrap(root));
   const outputs = new Map((r.outputFiles ?? []).map((o) => [relative(outdir, o.path), o.text]));
   for (const [name, text] of outputs) {
     const bad = name.endsWith('.mjs') ? UNBUNDLEABLE.exec(text) : null;
