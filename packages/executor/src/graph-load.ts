@@ -303,13 +303,21 @@ async function build(entryAbs: string, outdir: string): Promise<Built> {
     if (!SOURCE.test(got.path)) throw new NotBundleable(`${a.importer}: ${a.path} is not a module esbuild builds as a file of its own`);
     return { own: got.path };
   };
-  // both builds place every import the same way; they differ in what a project file becomes
+  // both builds place every import the same way (the second takes the first's answers: no
+  // round trip to esbuild's resolver); they differ in what a project file becomes
+  const placed = new Map<string, ReturnType<typeof place>>();
+  const placeOnce = (res: Resolve, a: import('esbuild').OnResolveArgs): ReturnType<typeof place> => {
+    const key = `${a.kind}\0${a.importer}\0${a.resolveDir}\0${a.path}`;
+    let p = placed.get(key);
+    if (!p) placed.set(key, (p = place(res, a)));
+    return p;
+  };
   const placing: Placing = (name, ownFile, cjsFile) => ({
     name,
     setup(b) {
       b.onResolve({ filter: /.*/ }, async (a) => {
         if (a.pluginData === 'sluice' || a.kind === 'entry-point') return undefined;
-        const p = await place(b.resolve.bind(b), a);
+        const p = await placeOnce(b.resolve.bind(b), a);
         if ('errors' in p) return { errors: p.errors };
         if ('outside' in p) return (p.cjs !== undefined && cjsFile ? cjsFile(p.cjs, a.importer) : undefined) ?? { path: p.outside, external: true };
         return ownFile(p.own, a.importer);
