@@ -122,9 +122,12 @@ interface Placement {
  */
 function chunkTask(tasks: readonly LTask[], members: readonly number[], k: number, chunkOf: Int32Array, at: Placement, template: string, name: string, names: NameRegistry): LTask {
   const contains: number[] = [];
-  const inner: LTask[] = new Array(members.length);
+  // Filled by push, as the lowering pass fills a DAG's list: a list made with `new Array(n)` has
+  // holes for V8, and code optimized for one kind of list is dropped when it meets the other.
+  const inner: LTask[] = [];
   for (let m = 0; m < members.length; m++) {
-    const t = (inner[m] = tasks[members[m]!]!);
+    const t = tasks[members[m]!]!;
+    inner.push(t);
     const tc = t.contains;
     for (let i = 0; i < tc.length; i++) contains.push(tc[i]!);
   }
@@ -260,8 +263,9 @@ function moveTo(cur: Int32Array, chunkOf: Int32Array): void {
   for (let o = 0; o < cur.length; o++) cur[o] = chunkOf[cur[o]!]!;
 }
 
+/** The tasks in `order`, in a list without holes (see `chunkTask`). */
 function reorder(tasks: readonly LTask[], order: Int32Array): LTask[] {
-  const ordered: LTask[] = new Array(order.length);
-  for (let i = 0; i < order.length; i++) ordered[i] = tasks[order[i]!]!;
+  const ordered: LTask[] = [];
+  for (let i = 0; i < order.length; i++) ordered.push(tasks[order[i]!]!);
   return ordered;
 }

@@ -41,6 +41,9 @@ const NOT_SINGLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]|[\ud800-\udbf
 function isPlain(s: string, flow: boolean): boolean {
   // PLAIN's first character (a letter, `_`, `/` or `-`), checked before the expression runs:
   // most strings that are not plain (`{{...}}` tags, numbers) fail here.
+  // (An empty string is quoted; reading its first character would be out of bounds, which makes
+  // V8 drop the optimized emitter and compile it again.)
+  if (s.length === 0) return false;
   const c = s.charCodeAt(0) | 32;
   if (!((c >= 97 && c <= 122) || c === 127 || c === 47 || c === 45) || !PLAIN.test(s)) return false;
   // Only the reserved words' first letters (y, n, t, f, o) need the look-up.
@@ -129,58 +132,65 @@ interface Prefix {
   readonly sp: string;
 }
 
+/** Two spaces per level, by depth. */
+const indents: string[] = [''];
+/** `<newline><indentation><key>:` by depth and key, `... - <key>:` likewise, and `<newline><indentation>-` by depth. */
+const keyLines: Map<string, Prefix>[] = [];
+const dashKeys: Map<string, Prefix>[] = [];
+const dashes: Prefix[] = [];
+
+/*
+ * These caches are the module's, not a document's: a compile writes several documents, and an
+ * emitter holding arrays of its own made V8 see arrays of another shape in each document and
+ * compile the emitter's methods again. The arrays grow one depth at a time and hold no holes.
+ */
+
+function indent(depth: number): string {
+  while (indents.length <= depth) indents.push(`${indents[indents.length - 1]!}  `);
+  return indents[depth]!;
+}
+
+/** `<indentation><lead><key>:` at `depth`, kept per depth in `maps` (at most 4,096 keys each). */
+function prefix(maps: Map<string, Prefix>[], depth: number, key: string, lead: '' | '- '): Prefix {
+  while (maps.length <= depth) maps.push(new Map());
+  const m = maps[depth]!;
+  let p = m.get(key);
+  if (p === undefined) {
+    const bare = `\n${indent(depth)}${lead}${keyString(key, false)}:`;
+    p = { bare, sp: `${bare} ` };
+    if (m.size < 4096) m.set(key, p);
+  }
+  return p;
+}
+
+/** `<indentation>-` at `depth`. */
+function dash(depth: number): Prefix {
+  while (dashes.length <= depth) {
+    const bare = `\n${indent(dashes.length)}-`;
+    dashes.push({ bare, sp: `${bare} ` });
+  }
+  return dashes[depth]!;
+}
+
+/** `<indentation><key>:` at `depth`. */
+function keyLine(depth: number, key: string): Prefix {
+  return prefix(keyLines, depth, key, '');
+}
+
+/** `<indentation>- <key>:` at `depth`: the first key of a block mapping in a sequence. */
+function dashKeyLine(depth: number, key: string): Prefix {
+  return prefix(dashKeys, depth, key, '- ');
+}
+
 /**
  * One document being written. Lines go into one string; indentation and `key:` prefixes are made
- * once per depth and key, since a large workflow repeats the same few keys at the same depths.
+ * once per depth and key (module-wide), since a large workflow repeats the same few keys at the
+ * same depths.
  */
 class Emitter {
   /** The text, each line starting with its newline ({@link text} moves the first to the end). */
   out = '';
-  private readonly indents: string[] = [''];
-  private readonly keyLines: Map<string, Prefix>[] = [];
-  private readonly dashKeys: Map<string, Prefix>[] = [];
-  private readonly dashes: Prefix[] = [];
   constructor(private readonly width: number) {}
-
-  /** Two spaces per level. */
-  indent(depth: number): string {
-    let s = this.indents[depth];
-    if (s === undefined) s = this.indents[depth] = `${this.indent(depth - 1)}  `;
-    return s;
-  }
-
-  /** `<indentation><key>:` at `depth`. */
-  keyLine(depth: number, key: string): Prefix {
-    return this.prefix(this.keyLines, depth, key, '');
-  }
-
-  /** `<indentation>- <key>:` at `depth`: the first key of a block mapping in a sequence. */
-  dashKeyLine(depth: number, key: string): Prefix {
-    return this.prefix(this.dashKeys, depth, key, '- ');
-  }
-
-  /** `<indentation><lead><key>:` at `depth`, kept per depth in `maps` (at most 4,096 keys each). */
-  private prefix(maps: Map<string, Prefix>[], depth: number, key: string, lead: '' | '- '): Prefix {
-    let m = maps[depth];
-    if (!m) m = maps[depth] = new Map();
-    let p = m.get(key);
-    if (p === undefined) {
-      const bare = `\n${this.indent(depth)}${lead}${keyString(key, false)}:`;
-      p = { bare, sp: `${bare} ` };
-      if (m.size < 4096) m.set(key, p);
-    }
-    return p;
-  }
-
-  /** `<indentation>-` at `depth`. */
-  dash(depth: number): Prefix {
-    let p = this.dashes[depth];
-    if (p === undefined) {
-      const bare = `\n${this.indent(depth)}-`;
-      p = this.dashes[depth] = { bare, sp: `${bare} ` };
-    }
-    return p;
-  }
 
   /** The document: the lines written, each ending with its newline. */
   text(): string {
@@ -248,13 +258,13 @@ class Emitter {
 
   seqItem(item: YamlValue, depth: number): void {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      this.node(item, depth, this.dash(depth), true, false);
+      this.node(item, depth, dash(depth), true, false);
       return;
     }
     const seq = hasSequence(item);
     const f = seq ? undefined : this.flow(item, this.width - 2 * depth - 2);
     if (f !== undefined) {
-      this.out += this.dash(depth).sp + f;
+      this.out += dash(depth).sp + f;
       return;
     }
     // First key on the dash line, the rest aligned under it.
@@ -263,18 +273,18 @@ class Emitter {
     for (const key in obj) {
       const val = obj[key];
       if (val === undefined) continue;
-      const prefix = first ? this.dashKeyLine(depth, key) : this.keyLine(depth + 1, key);
+      const prefix = first ? dashKeyLine(depth, key) : keyLine(depth + 1, key);
       first = false;
       this.node(val, depth + 1, prefix, false, !seq);
     }
-    if (first) this.out += `${this.dash(depth).sp}{}`;
+    if (first) this.out += `${dash(depth).sp}{}`;
   }
 
   mapping(obj: YamlMap, depth: number, noSeq: boolean): void {
     for (const key in obj) {
       const val = obj[key];
       if (val === undefined) continue;
-      this.node(val, depth, this.keyLine(depth, key), false, noSeq);
+      this.node(val, depth, keyLine(depth, key), false, noSeq);
     }
   }
 }
