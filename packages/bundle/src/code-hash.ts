@@ -13,11 +13,11 @@
  * graph is not watched: a new file that would change how an import resolves, without any
  * bundled file or lockfile changing, is seen on the next change (or with `--no-cache`).
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOCKFILES, moduleGraphHash, stamp, type Stamp } from '@sluice/executor/graph-load';
+import { LOCKFILES, moduleGraphHash, stamp, stampMtimeMs, writeCacheFile, type Stamp } from '@sluice/executor/graph-load';
 
 interface Entry { readonly hash: string; readonly tool: string; readonly files: readonly Stamp[]; readonly usedAt: number }
 interface CacheFile { readonly version: 1; readonly entries: { readonly [key: string]: Entry } }
@@ -53,7 +53,7 @@ export function graphStamps(root: string, inputs: readonly string[], notAfterMs 
   for (const f of [...new Set(files)].sort()) {
     const s = stamp(f);
     if (s[1] < 0) return undefined; // a module that is not a file (a virtual one): not cacheable by stamps
-    if (Number(BigInt(s[2]) / 1_000_000n) >= notAfterMs) return undefined;
+    if (stampMtimeMs(s) >= notAfterMs) return undefined;
     out.push(s);
   }
   return out;
@@ -75,9 +75,7 @@ export function saveCodeHash(cacheFile: string, key: string, hash: string, files
   const c = read(cacheFile);
   const entries = { ...c.entries, [key]: { hash, tool: tool(), files, usedAt: Date.now() } };
   const kept = Object.entries(entries).sort((a, b) => b[1].usedAt - a[1].usedAt).slice(0, MAX_ENTRIES);
-  const tmp = `${cacheFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ version: 1, entries: Object.fromEntries(kept) }), { mode: 0o600 });
-  renameSync(tmp, cacheFile);
+  writeCacheFile(cacheFile, JSON.stringify({ version: 1, entries: Object.fromEntries(kept) }));
 }
 
 /** What {@link pipelineCodeHash} found. */

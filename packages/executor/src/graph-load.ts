@@ -75,6 +75,24 @@ const META = ['__sluice', 'Meta'].join('');
 const FREE = { __dirname: `${MARK}dirname`, __filename: `${MARK}filename`, require: `${MARK}require` };
 const UNBUNDLEABLE = new RegExp(`\\b${MARK}(\\w+)|(?<!var )\\b${META}\\d*\\b(?!\\.(?:url|dirname|filename)\\b)`);
 
+/** When a stamped file was last modified, in milliseconds since the epoch. */
+export function stampMtimeMs(s: Stamp): number {
+  return Number(BigInt(s[2] || '0') / 1_000_000n);
+}
+
+/** Writes one of Sluice's cache files whole (a reader sees the old text or the new): private, its folder made if missing. Throws when it cannot. */
+export function writeCacheFile(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+/** The built folder (under the cache directory) an index entry's module is in. */
+function folderOf(module: string): string {
+  return module.split(/[\\/]/)[0]!;
+}
+
 /** The stamp of `file` now (size -1 and empty times when it is absent or unreadable). */
 export function stamp(file: string): Stamp {
   try {
@@ -174,7 +192,7 @@ function prune(dir: string, nowMs = Date.now()): void {
     const p = join(dir, name);
     let e: IndexEntry | undefined;
     try { e = JSON.parse(readFileSync(p, 'utf8')) as IndexEntry; } catch { /* unreadable: dead */ }
-    const folder = e?.version === 2 && typeof e.module === 'string' ? e.module.split(/[\\/]/)[0]! : undefined;
+    const folder = e?.version === 2 && typeof e.module === 'string' ? folderOf(e.module) : undefined;
     if (folder && existsSync(join(dir, e!.module)) && holds(e!.files)) live.add(folder);
     else if (age(p) > IN_FLIGHT_MS) rmSync(p, { force: true });
   }
@@ -200,7 +218,7 @@ function cached(dir: string, entryAbs: string): Prepared | undefined {
   const file = join(dir, e.module);
   if (!existsSync(file) || !holds(e.files)) return undefined;
   // the folder's mtime is its last use: pruning keeps what a process may still import from
-  try { const now = new Date(); utimesSync(join(dir, e.module.split(/[\\/]/)[0]!), now, now); } catch { /* read-only: kept as built */ }
+  try { const now = new Date(); utimesSync(join(dir, folderOf(e.module)), now, now); } catch { /* read-only: kept as built */ }
   return { module: { file, dir }, codeHash: e.codeHash, stamps: e.files, kept: true };
 }
 
@@ -651,12 +669,10 @@ async function prepareNow(abs: string, file: string): Promise<Prepared> {
   }
   try { prune(dir); } catch { /* kept as it is: another process may be pruning */ }
   // a file written in the last second may have changed while esbuild read it: not recorded
-  if (!b.stamps.some((s) => s[1] >= 0 && Number(BigInt(s[2]) / 1_000_000n) >= b.startedMs - 1000)) {
-    const idx = indexFile(dir, abs);
+  if (!b.stamps.some((s) => s[1] >= 0 && stampMtimeMs(s) >= b.startedMs - 1000)) {
     const entry: IndexEntry = { version: 2, module: rel, codeHash: b.codeHash, files: b.stamps };
     try {
-      writeFileSync(`${idx}.${process.pid}.tmp`, JSON.stringify(entry), { mode: 0o600 });
-      renameSync(`${idx}.${process.pid}.tmp`, idx);
+      writeCacheFile(indexFile(dir, abs), JSON.stringify(entry));
     } catch { /* not kept: the next load builds again */ }
   }
   return { module: { file: module, dir }, codeHash: b.codeHash, stamps: b.stamps, kept: false };

@@ -6,10 +6,10 @@
  * A file written in the last second is not kept (it may change again within its mtime). Errors
  * reading or writing the cache leave the analysis as it would be without it.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sluiceCacheDir, stamp } from '@sluice/executor/graph-load';
+import { sluiceCacheDir, stamp, stampMtimeMs, writeCacheFile } from '@sluice/executor/graph-load';
 import type { moduleFacts } from '@sluice/compiler/source';
 
 type Facts = ReturnType<typeof moduleFacts>;
@@ -53,7 +53,7 @@ export function cachedFacts(read: (path: string) => Facts, file = join(sluiceCac
         return hit.facts;
       }
       const facts = read(path);
-      if (s[1] >= 0 && Number(BigInt(s[2]) / 1_000_000n) < nowMs - 1000) {
+      if (s[1] >= 0 && stampMtimeMs(s) < nowMs - 1000) {
         kept[path] = { stamp: key, facts, usedAt: nowMs };
         changed = true;
       }
@@ -63,12 +63,7 @@ export function cachedFacts(read: (path: string) => Facts, file = join(sluiceCac
       if (!changed) return;
       const entries = Object.entries(kept).sort((a, b) => b[1].usedAt - a[1].usedAt).slice(0, MAX_ENTRIES);
       const out: CacheFile = { version: 1, tool, entries: Object.fromEntries(entries) };
-      try {
-        mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-        const tmp = `${file}.${process.pid}.tmp`;
-        writeFileSync(tmp, JSON.stringify(out), { mode: 0o600 });
-        renameSync(tmp, file);
-      } catch { /* not kept: the next compile reads the files again */ }
+      try { writeCacheFile(file, JSON.stringify(out)); } catch { /* not kept: the next compile reads the files again */ }
     },
   };
 }

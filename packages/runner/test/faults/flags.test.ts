@@ -1,8 +1,8 @@
 // Every bad flag and bad input through the real binary: exit code 2, one located line, never our
 // stack, and nothing written (no .sluice/ appears).
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tmp } from '../helpers.ts';
 import { OUR_STACK, sluice } from './sluice.ts';
 
@@ -12,6 +12,7 @@ const BADNAME = join(import.meta.dirname, 'badname.ts');
 const EXAMPLE = join(import.meta.dirname, '..', '..', '..', '..', 'examples', 'tabular-training', 'pipeline.ts');
 // files the loader cannot build (written here: the repository's type check would refuse them)
 const broken = tmp('sluice-broken-');
+afterAll(() => rmSync(broken, { recursive: true, force: true }));
 const SYNTAX = join(broken, 'syntax.ts');
 writeFileSync(SYNTAX, "import { pipeline } from '@sluice/sdk';\n\nexport default pipeline({ name: 'x' }, () => { const a = ; });\n");
 const UNRESOLVED = join(broken, 'unresolved.ts');
