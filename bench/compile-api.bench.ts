@@ -190,10 +190,18 @@ const f = (x: number, d = 1) => x.toFixed(d);
 const NAMES: Record<Tool, string> = { sluice: 'Sluice: `pipeline()` + `toIR` + `compile` (YAML included)', 'kubernetes-models': '`@kubernetes-models/argo-workflows` 2.0.0 `new Workflow(...)` + `yaml` `stringify`', cdk8s: '`cdk8s` `ApiObject` + `app.synthYaml()`' };
 let load = '';
 try { load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '); } catch { load = os.loadavg().map((x) => x.toFixed(2)).join(' '); }
+// the benchmark itself keeps about one core busy: more than the cores means other work ran beside it
+const loaded = os.loadavg()[0]! > os.cpus().length;
+const loadNote = loaded
+  ? '(other work was running on the machine)'
+  : '(nothing else running: the load is the benchmark\'s own processes)';
+const timeNote = loaded
+  ? 'with the load above, wall time is mostly waiting for a core, so compare CPU'
+  : 'on an idle machine wall time is what a user waits for, and CPU time is higher than wall time where V8\'s threads run beside the main one';
 const block = [
   '### Through the public API, against TypeScript peers',
   '',
-  `Measured by \`pnpm tsx bench/compile-api.bench.ts\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, load average at the end ${load} (other work was running on the machine). ${n.toLocaleString('en')}-task chain, every task taking its predecessor's output, ten components; ${reps} fresh processes per tool, alternating. Work time is after the imports: for Sluice, defining the components and the pipeline, \`toIR\`, \`compile\` and the YAML; for the peers, building the same Workflow (the same pod templates, 200-task DAG chunks chained through inputs and outputs, written by hand since neither peer chunks) and serialising it. Peak RSS is the whole process's (imports included). CPU time is the process's user + system time over the work, V8's compiler and GC threads included; with the load above, wall time is mostly waiting for a core, so compare CPU.`,
+  `Measured by \`pnpm tsx bench/compile-api.bench.ts\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, load average at the end ${load} ${loadNote}. ${n.toLocaleString('en')}-task chain, every task taking its predecessor's output, ten components; ${reps} fresh processes per tool, alternating. Work time is after the imports: for Sluice, defining the components and the pipeline, \`toIR\`, \`compile\` and the YAML; for the peers, building the same Workflow (the same pod templates, 200-task DAG chunks chained through inputs and outputs, written by hand since neither peer chunks) and serialising it. Peak RSS is the whole process's (imports included). CPU time is the process's user + system time over the work, V8's compiler and GC threads included; ${timeNote}.`,
   '',
   '| tool | wall us/task (best / median) | CPU us/task (best / median) | import ms | peak RSS MiB (min / median) | YAML bytes | documents |',
   '|---|---:|---:|---:|---:|---:|---:|',
