@@ -174,11 +174,20 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
       let saveFacts: (() => void) | undefined;
       // the pipeline's build first (esbuild works in a process of its own), then, on demand (other
       // verbs never pay for them), the compiler and the SDK, loaded meanwhile
-      if (/\.(c|m)?[jt]sx?$/.test(file) && existsSync(file)) deps.prepare?.(file);
+      const analyzable = /\.(c|m)?[jt]sx?$/.test(file) && existsSync(file);
+      if (analyzable) deps.prepare?.(file);
       const compiler = import('@sluice/compiler');
       const sourcing = import('@sluice/compiler/source');
       const sdkLoad = import('@sluice/sdk');
-      for (const p of [compiler, sourcing, sdkLoad]) p.catch(() => {});
+      // the source analysis (doc comments become descriptions; for a manifest, every import must be
+      // satisfiable inside the image) reads the files itself: it runs as soon as its module is
+      // loaded, while esbuild builds the pipeline, instead of after the load
+      // (each file's facts kept under its stamp: a repeated compile reads none of them again)
+      const analysis = analyzable ? sourcing.then(({ analyzeSource, moduleFacts }) => {
+        const facts = cachedFacts(moduleFacts);
+        return { save: facts.save, source: analyzeSource(file, { read: facts.read }) };
+      }) : undefined;
+      for (const p of [compiler, sourcing, sdkLoad, analysis]) p?.catch(() => {});
       try {
         const cron = await scheduleIssues(flags.schedule, flags.timezone, flags.kind);
         if (cron.length && !flags.graph && flags.format === 'argo') throw new SluiceValidationError(cron);
@@ -193,13 +202,10 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
         const sdk = await sdkLoad;
         const built = toPipelineIR(loaded, sdk);
         const { pipeline } = built;
-        // the source analysis: doc comments become descriptions; for a manifest, every import
-        // must be satisfiable inside the image
-        // (each file's facts kept under its stamp: a repeated compile reads none of them again)
-        const { analyzeSource, moduleFacts, withDescriptions } = await sourcing;
-        const facts = cachedFacts(moduleFacts);
-        saveFacts = facts.save;
-        const source = /\.(c|m)?[jt]sx?$/.test(file) && existsSync(file) ? analyzeSource(file, { read: facts.read }) : undefined;
+        const { withDescriptions } = await sourcing;
+        const analysed = await analysis;
+        saveFacts = analysed?.save;
+        const source = analysed?.source;
         const ir = source ? withDescriptions(built.ir, source.descriptions) : built.ir;
         if (source && flags.sourceCheck && flags.format === 'argo' && !flags.graph && source.issues.length) {
           throw new SluiceValidationError(source.issues);
