@@ -59,10 +59,19 @@ export function graphStamps(root: string, inputs: readonly string[], notAfterMs 
   return out;
 }
 
+/** Whether a kept entry has the shape {@link saveCodeHash} writes (a damaged or foreign one is a miss, never a hash). */
+function wellFormed(e: unknown): e is Entry {
+  if (typeof e !== 'object' || e === null) return false;
+  const { hash, tool: t, files } = e as Partial<Entry>;
+  return typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash) && typeof t === 'string' && Array.isArray(files)
+    && files.every((f: unknown) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && Number.isInteger(f[1]) && typeof f[2] === 'string' && typeof f[3] === 'string');
+}
+
 /** The cached hash for `key`, when the tool and every file still match their stamps. */
 export function cachedCodeHash(cacheFile: string, key: string): string | undefined {
-  const e = read(cacheFile).entries[key];
-  if (!e || e.tool !== tool()) return undefined;
+  const { entries } = read(cacheFile);
+  const e: unknown = Object.hasOwn(entries, key) ? entries[key] : undefined;
+  if (!wellFormed(e) || e.tool !== tool()) return undefined;
   for (const [file, size, mtime, ctime] of e.files) {
     const now = stamp(file);
     if (now[1] !== size || now[2] !== mtime || now[3] !== ctime) return undefined;

@@ -185,3 +185,25 @@ describe('the code hash where the loader cannot load the graph (tsx loads it)', 
     expect(await pipelineCodeHash(p.entry, undefined, { cacheFile })).toEqual({ hash: r.hash, cached: true });
   }, 60_000);
 });
+
+describe('the code-hash cache file', () => {
+  it('a damaged or foreign entry is a miss, never a hash nor a crash', async () => {
+    const { cachedCodeHash, graphStamps, saveCodeHash } = await import('../src/code-hash.ts');
+    const dir = mkdtempSync(path.join(tmpdir(), 'sluice-codehash-file-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'code-hashes.json');
+    put(path.join(dir, 'a.ts'), 'export const a = 1;\n');
+    const stamps = graphStamps(dir, ['a.ts'])!;
+    const hash = 'ab'.repeat(32);
+    saveCodeHash(file, 'k', hash, stamps);
+    expect(cachedCodeHash(file, 'k')).toBe(hash);
+    const good = JSON.parse(readFileSync(file, 'utf8')) as { entries: { k: Record<string, unknown> } };
+    for (const damage of [{ hash: 5 }, { hash: 'not a hash' }, { files: 7 }, { files: [[1, 2, 3, 4]] }, { files: null }]) {
+      writeFileSync(file, JSON.stringify({ ...good, entries: { k: { ...good.entries.k, ...damage } } }));
+      expect(cachedCodeHash(file, 'k'), JSON.stringify(damage)).toBeUndefined();
+    }
+    // a key that names an Object.prototype member is no entry
+    writeFileSync(file, JSON.stringify({ version: 1, entries: {} }));
+    expect(cachedCodeHash(file, 'constructor')).toBeUndefined();
+  });
+});

@@ -88,6 +88,23 @@ export function writeCacheFile(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
+const STAMP_TIME = /^\d*$/;
+/**
+ * An index entry as read from disk, or undefined when it is not one this loader wrote (another
+ * version's, or damaged): a module path inside its built folder, a code hash, stamps. Such a file
+ * is a miss, never imported from or trusted.
+ */
+function indexEntry(text: string): IndexEntry | undefined {
+  let e: Partial<IndexEntry> | null;
+  try { e = JSON.parse(text) as Partial<IndexEntry> | null; } catch { return undefined; }
+  if (typeof e !== 'object' || e === null || e.version !== 2) return undefined;
+  const { module, codeHash, files } = e;
+  if (typeof module !== 'string' || !/^[0-9a-f]{32}[\\/]/.test(module) || module.split(/[\\/]/).includes('..') || module.includes('\0')) return undefined;
+  if (typeof codeHash !== 'string' || !/^[0-9a-f]{64}$/.test(codeHash)) return undefined;
+  if (!Array.isArray(files) || !files.every((f: unknown) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && Number.isInteger(f[1]) && typeof f[2] === 'string' && STAMP_TIME.test(f[2]) && typeof f[3] === 'string' && STAMP_TIME.test(f[3]))) return undefined;
+  return { version: 2, module, codeHash, files };
+}
+
 /** The built folder (under the cache directory) an index entry's module is in. */
 function folderOf(module: string): string {
   return module.split(/[\\/]/)[0]!;
@@ -191,9 +208,8 @@ function prune(dir: string, nowMs = Date.now()): void {
     if (!name.endsWith('.json')) continue;
     const p = join(dir, name);
     let e: IndexEntry | undefined;
-    try { e = JSON.parse(readFileSync(p, 'utf8')) as IndexEntry; } catch { /* unreadable: dead */ }
-    const folder = e?.version === 2 && typeof e.module === 'string' ? folderOf(e.module) : undefined;
-    if (folder && existsSync(join(dir, e!.module)) && holds(e!.files)) live.add(folder);
+    try { e = indexEntry(readFileSync(p, 'utf8')); } catch { /* unreadable: dead */ }
+    if (e && existsSync(join(dir, e.module)) && holds(e.files)) live.add(folderOf(e.module));
     else if (age(p) > IN_FLIGHT_MS) rmSync(p, { force: true });
   }
   for (const name of names) {
@@ -208,13 +224,13 @@ function prune(dir: string, nowMs = Date.now()): void {
 
 /** The kept module for `entryAbs` and its code hash, when every recorded stamp holds. */
 function cached(dir: string, entryAbs: string): Prepared | undefined {
-  let e: IndexEntry;
+  let e: IndexEntry | undefined;
   try {
-    e = JSON.parse(readFileSync(indexFile(dir, entryAbs), 'utf8')) as IndexEntry;
+    e = indexEntry(readFileSync(indexFile(dir, entryAbs), 'utf8'));
   } catch {
     return undefined;
   }
-  if (e.version !== 2 || typeof e.codeHash !== 'string') return undefined;
+  if (!e) return undefined;
   const file = join(dir, e.module);
   if (!existsSync(file) || !holds(e.files)) return undefined;
   // the folder's mtime is its last use: pruning keeps what a process may still import from

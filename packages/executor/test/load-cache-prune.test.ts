@@ -3,8 +3,9 @@
  * once a day (`prune` in graph-load.ts). What a load may still use stays: the folder a live index
  * entry names, however old, and a folder a process loaded lately (a kept load refreshes its mtime).
  * What none can use goes: folders no live entry names and unused for a week, index entries whose
- * stamps no longer hold, temporary folders of builds that died. Each load runs in a fresh process,
- * as a command does.
+ * stamps no longer hold, temporary folders of builds that died. An index entry the loader did not
+ * write (damaged, or naming a module outside its built folder) is a miss, never trusted. Each load
+ * runs in a fresh process, as a command does.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
@@ -32,10 +33,14 @@ const graphLoad = pathToFileURL(join(import.meta.dirname, '..', 'src', 'graph-lo
 
 /** Loads `file` (its module-graph hash, through the loader) in a fresh process; whether the load was kept. */
 function loadIn(file: string): boolean {
+  return hashIn(file).kept;
+}
+/** The same load, with the hash it answered. */
+function hashIn(file: string): { hash: string; kept: boolean } {
   const script = `const { moduleGraphHash } = await import(${JSON.stringify(graphLoad)}); const h = await moduleGraphHash(${JSON.stringify(join(project, file))}); process.stdout.write(JSON.stringify(h));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: project, encoding: 'utf8', env: { ...process.env, SLUICE_CACHE: cache, NODE_OPTIONS: '' }, timeout: 60_000 });
   expect(r.status, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { kept: boolean }).kept;
+  return JSON.parse(r.stdout) as { hash: string; kept: boolean };
 }
 const DAY = 24 * 3600_000;
 const age = (p: string, ms: number): void => { const t = new Date(Date.now() - ms); utimesSync(p, t, t); };
@@ -103,5 +108,32 @@ describe('the load cache is pruned', () => {
     loadIn('third.ts');
     expect(folders()).not.toContain(later);
     expect(folders()).toContain(live);
+  }, 120_000);
+});
+
+describe('a damaged index entry', () => {
+  it('is a miss (built again, the right hash), never a module or a hash taken from it', () => {
+    put('damaged.ts', 'export const damaged = 1;\n');
+    const first = hashIn('damaged.ts');
+    expect(first.kept).toBe(false);
+    expect(hashIn('damaged.ts')).toEqual({ hash: first.hash, kept: true });
+    const index = readdirSync(load).filter((n) => n.endsWith('.json')).map((n) => join(load, n))
+      .find((p) => readFileSync(p, 'utf8').includes(join(project, 'damaged.ts')))!;
+    const good = JSON.parse(readFileSync(index, 'utf8')) as Record<string, unknown>;
+    // an existing file outside the built folder, which the old reader would have named as the module
+    writeFileSync(join(load, 'outside.mjs'), 'export const damaged = 666;\n');
+    const damage: Record<string, unknown>[] = [
+      { codeHash: 'not a hash' },
+      { codeHash: 5 },
+      { module: `${String(good.module).split('/')[0]}/../outside.mjs` },
+      { module: 'outside.mjs' },
+      { files: [[join(project, 'damaged.ts'), 'size', '', '']] },
+    ];
+    for (const d of damage) {
+      writeFileSync(index, JSON.stringify({ ...good, ...d }));
+      expect(hashIn('damaged.ts'), JSON.stringify(d)).toEqual({ hash: first.hash, kept: false });
+      // the build wrote the entry again: kept next time
+      expect(hashIn('damaged.ts')).toEqual({ hash: first.hash, kept: true });
+    }
   }, 120_000);
 });

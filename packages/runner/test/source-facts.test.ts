@@ -3,7 +3,7 @@
  * analysis with the cache reports what it reports without, reads no unchanged file again, and
  * reads again exactly the file that changed; a file written in the last second is not kept.
  */
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,28 @@ describe('source facts kept under their stamps', () => {
       expect(analyzeSource(entry, { read: c.read }).packages).toEqual([]);
       c.save();
       expect(fresh.seen).toEqual([join(project, 'helper.ts')]);
+    }
+  });
+
+  it('an entry whose facts are damaged (the stamp still matching) is read again, not trusted', () => {
+    const file = join(cacheDir, 'damaged.json');
+    put('package.json', JSON.stringify({ name: 'facts', private: true, type: 'module' }));
+    put('pipeline.ts', "import { helper } from './helper.ts';\nexport default helper;\n");
+    put('helper.ts', "/** Helps. */\nexport const helper = 1;\n");
+    const entry = join(project, 'pipeline.ts');
+    const plain = analyzeSource(entry);
+    const c1 = cachedFacts(moduleFacts, file);
+    analyzeSource(entry, { read: c1.read });
+    c1.save();
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as { entries: Record<string, { facts: unknown }> };
+    const damaged = [{ imports: 'bad' }, { imports: [{ spec: 1, line: 1 }], sdkImports: {}, definitions: [] }, null, { imports: [], sdkImports: { a: 2 }, definitions: [] }, { imports: [], sdkImports: {}, definitions: [{ callee: 'component' }] }];
+    for (const facts of damaged) {
+      kept.entries[entry]!.facts = facts;
+      writeFileSync(file, JSON.stringify(kept));
+      const again = counting();
+      const c = cachedFacts(again.read, file);
+      expect(analyzeSource(entry, { read: c.read })).toStrictEqual(plain);
+      expect(again.seen).toEqual([entry]);
     }
   });
 });

@@ -4,7 +4,8 @@
  * cache directory (`source-facts.json`), each under the file's stamp (size, mtime, ctime) and the
  * analysis' own files' stamps, so a repeated compile of unchanged files reads none of them again.
  * A file written in the last second is not kept (it may change again within its mtime). Errors
- * reading or writing the cache leave the analysis as it would be without it.
+ * reading or writing the cache, and kept facts of another shape, leave the analysis as it would be
+ * without it.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,6 +24,17 @@ function toolStamp(): string {
   const source = fileURLToPath(import.meta.resolve('@sluice/compiler/source'));
   const ext = source.endsWith('.ts') ? '.ts' : '.js';
   return [source, join(dirname(source), `source-scan${ext}`), join(dirname(source), `source-tsmorph${ext}`)].map((f) => stamp(f).slice(1).join(':')).join(';');
+}
+
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** Whether kept facts have the shape the analysis reads (a damaged or foreign cache entry is read again, never trusted). */
+function wellFormed(f: unknown): f is Facts {
+  if (!isObject(f) || !Array.isArray(f.imports) || !isObject(f.sdkImports) || !Array.isArray(f.definitions)) return false;
+  return f.imports.every((i) => isObject(i) && isString(i.spec) && Number.isInteger(i.line))
+    && Object.values(f.sdkImports).every(isString)
+    && f.definitions.every((d) => isObject(d) && isString(d.callee) && isString(d.name) && (d.comment === undefined || isString(d.comment)));
 }
 
 /**
@@ -48,7 +60,7 @@ export function cachedFacts(read: (path: string) => Facts, file = join(sluiceCac
       const s = stamp(path);
       const key = s.slice(1).join(':');
       const hit = kept[path];
-      if (hit && hit.stamp === key) {
+      if (hit && hit.stamp === key && wellFormed(hit.facts)) {
         kept[path] = { ...hit, usedAt: nowMs };
         return hit.facts;
       }
