@@ -10,13 +10,21 @@ if (argv[0] === 'exec' && argv[1] === '--worker') {
 } else {
   // A reader that goes away (`sluice show | head`, `sluice run --json | head -4`) closes the pipe:
   // the rest of the output is dropped. A run goes on to its end and records it; nothing is printed
-  // about it, since whoever reads is gone.
+  // about it, since whoever reads is gone. Standard output that fails otherwise (`> /dev/full`, a
+  // full disk, an I/O error) is dropped likewise, and the command says so at its end on standard
+  // error and exits 1 where it would have exited 0: its output is not all there.
+  let lost: NodeJS.ErrnoException | undefined;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') throw e;
       stream.write = (() => true) as typeof stream.write;
+      if (e.code !== 'EPIPE' && stream === process.stdout) lost ??= e;
     });
   }
+  process.on('exit', (code) => {
+    if (!lost) return;
+    try { process.stderr.write(`sluice: standard output could not be written (${lost.message}); the rest of it was dropped\n`); } catch { /* standard error failed too */ }
+    if (code === 0) process.exitCode = 1;
+  });
   const { main } = await import('./cli/main.ts');
   process.exitCode = await main(argv);
 }

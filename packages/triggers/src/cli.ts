@@ -2,7 +2,7 @@
  * `sluice triggers serve | list | test | explain | replay`. Registered by the runner's CLI, which
  * passes its `runPipeline` and store set-up (so this package does not depend on the runner).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
@@ -240,9 +240,13 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
       if (r.issues.length) throw new SluiceValidationError([...r.issues], `triggers in ${file}`);
       if (o.output === undefined) process.stdout.write(r.yaml);
       else {
-        const tmp = `${o.output}.${process.pid}.tmp`;
-        writeFileSync(tmp, r.yaml);
-        renameSync(tmp, o.output);
+        const { writeOutputFile } = await import('@sluice/compiler/output');
+        try {
+          writeOutputFile(o.output, r.yaml);
+        } catch (e) {
+          process.stderr.write(`sluice: cannot write ${o.output}: ${(e as Error).message}\n`);
+          return 1;
+        }
         process.stderr.write(`wrote ${r.objects.length} objects to ${o.output}\n`);
       }
       return 0;

@@ -2,9 +2,7 @@
  * `sluice compile <pipeline.ts>`: validates a pipeline and writes its Argo manifest (or its IR, or
  * a drawing of its DAG). On any problem it prints every issue, exits non-zero and writes nothing.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { checkOutputFile } from './flags.ts';
 import { cachedFacts } from './source-facts.ts';
@@ -93,17 +91,6 @@ export function stableJson(value: unknown): string {
   return `${JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v)
     ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
     : v), 2)}\n`;
-}
-
-/** Writes via a temporary file and a rename, so a reader never sees a partial file. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = join(dirname(file), `.${randomBytes(6).toString('hex')}.sluice-tmp`);
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
 }
 
 function toPipelineIR(loaded: unknown, { isPipeline, toIR }: Sdk): { ir: PipelineIR; pipeline: Pipeline | undefined } {
@@ -238,8 +225,17 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
         process.exitCode = 2;
         return;
       }
-      if (flags.output) writeAtomic(flags.output, text);
-      else process.stdout.write(text);
+      if (flags.output) {
+        // (a regular file replaced whole; a link's target, a device or a FIFO written to, never replaced)
+        const { writeOutputFile } = await import('@sluice/compiler/output');
+        try {
+          writeOutputFile(flags.output, text);
+        } catch (e) {
+          process.stderr.write(`sluice: cannot write ${flags.output}: ${(e as Error).message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+      } else process.stdout.write(text);
       saveFacts?.();
       try { await saveHash?.(); } catch { /* not kept: the next compile bundles again */ }
     });
