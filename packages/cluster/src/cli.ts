@@ -172,6 +172,9 @@ function submitOptions(cmd: Command): Command {
 /** `sluice submit <file>` and `sluice run --cluster <file>`: bundle, compile, dry run, create; with `--watch`, follow to the end. */
 export async function clusterSubmit(file: string, o: SubmitFlags, deps: ClusterCliDeps): Promise<number> {
   const params = paramFlags(o.param);
+  // bad input before the cluster is asked anything
+  const { checkSubmitFile } = await submitMod();
+  checkSubmitFile(file);
   const b = await backend(o);
   const code: CodeMode = o.image ? { kind: 'image', image: o.image, entry: o.entryInImage ?? file } : { kind: 'bundle' };
   const { prepareSubmission, submitObjects } = await submitMod();

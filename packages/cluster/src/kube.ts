@@ -5,7 +5,9 @@
  * what an API server does under load or restart (429 with Retry-After, 5xx, dropped
  * connections, watch expiry with 410 Gone).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,6 +45,19 @@ export class KubeConfigError extends Error {
 }
 
 const IN_CLUSTER_NS = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const NO_CLUSTER = 'no Kubernetes cluster configured: set KUBECONFIG, write ~/.kube/config, or run in a pod with a service account';
+
+/**
+ * Whether the client library's default load finds a configuration: `KUBECONFIG`, `~/.kube/config`
+ * or a pod's service account. Without one it makes up a cluster at http://localhost:8080, which
+ * would fail later with a message about TLS.
+ */
+function hasDefaultConfig(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.KUBECONFIG) return true;
+  if (existsSync(join(homedir(), '.kube', 'config'))) return true;
+  return Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(IN_CLUSTER_TOKEN);
+}
 
 /** Replaces every secret (and anything shaped like a bearer token) in a text. */
 export function redact(text: string, secrets: readonly string[]): string {
@@ -88,8 +103,10 @@ export class Kube {
     const kc = new KubeConfig();
     try {
       if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-      else kc.loadFromDefault();
+      else if (hasDefaultConfig()) kc.loadFromDefault();
+      else throw new KubeConfigError(NO_CLUSTER);
     } catch (e) {
+      if (e instanceof KubeConfigError) throw e;
       throw new KubeConfigError(`cannot read the kubeconfig${o.kubeconfig ? ` ${o.kubeconfig}` : ''}: ${(e as Error).message}`);
     }
     if (o.context) {
@@ -97,7 +114,8 @@ export class Kube {
       kc.setCurrentContext(o.context);
     }
     const cluster = kc.getCurrentCluster();
-    if (!cluster?.server) throw new KubeConfigError('no Kubernetes cluster configured: set KUBECONFIG, write ~/.kube/config, or run in a pod with a service account');
+    if (!cluster?.server) throw new KubeConfigError(NO_CLUSTER);
+    if (!/^https:\/\//i.test(cluster.server)) throw new KubeConfigError(`cluster "${cluster.name}" is at ${cluster.server}: Sluice talks to a Kubernetes API server over HTTPS only`);
     if (cluster.skipTLSVerify) throw new KubeConfigError(`cluster "${cluster.name}" has insecure-skip-tls-verify: Sluice verifies the server's certificate; give the cluster's certificate-authority instead`);
     const ctx = kc.getContextObject(kc.getCurrentContext());
     let namespace = o.namespace ?? ctx?.namespace;
@@ -107,7 +125,11 @@ export class Kube {
       } catch { /* not in a pod */ }
     }
     const base: RequestOptions = {};
-    await kc.applyToHTTPSOptions(base);
+    try {
+      await kc.applyToHTTPSOptions(base);
+    } catch (e) {
+      throw new KubeConfigError(`cannot use the credentials of context "${kc.getCurrentContext()}" in the kubeconfig: ${(e as Error).message}`);
+    }
     // never fall back to an unverified connection, whatever NODE_TLS_REJECT_UNAUTHORIZED says
     (base as { rejectUnauthorized?: boolean }).rejectUnauthorized = true;
     const user = kc.getCurrentUser();

@@ -18,7 +18,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundlePipeline, importBundle, packBundle, pipelineCodeHash, writeBundle, type BundleModule, type PipelineBundle } from '@sluice/bundle';
@@ -59,6 +59,19 @@ export const STOCK_IMAGE = 'node:22-slim';
 /** A submission that cannot go ahead, with every reason (exit 2). */
 export class SubmitError extends Error {
   override readonly name = 'SubmitError';
+}
+
+/**
+ * The pipeline file of a submission must be a regular file (a FIFO or a device would block its
+ * build).
+ *
+ * @throws SubmitError naming the file when it is missing or not a regular file.
+ */
+export function checkSubmitFile(file: string): void {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) throw new SubmitError(`${file}: no such file`);
+  if (st.isDirectory()) throw new SubmitError(`${file}: is a directory, not a pipeline file (give the .ts file that exports the pipeline)`);
+  if (!st.isFile()) throw new SubmitError(`${file}: is not a regular file (a device, FIFO or socket), not a pipeline file (give the .ts file that exports the pipeline)`);
 }
 
 /** What `submit` would create, as plain objects. */

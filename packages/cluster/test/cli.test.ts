@@ -1,16 +1,18 @@
 // `sluice run --cluster` is `sluice submit`: the same flags, the local-only ones refused (exit 2).
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
 const sluice = path.join(repo, 'packages/runner/bin/sluice.mjs');
 const pipeline = path.join(repo, 'examples/container-python/pipeline.ts');
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await promisify(execFile)(process.execPath, [sluice, ...args], { cwd: repo, env: { ...process.env, KUBECONFIG: '' }, timeout: 60_000 });
+    const r = await promisify(execFile)(process.execPath, [sluice, ...args], { cwd: repo, env: { ...process.env, KUBECONFIG: '', ...env }, timeout: 60_000 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
@@ -45,5 +47,37 @@ describe('sluice run --cluster', () => {
     expect(r.stdout).toBe('no local runs here\n');
     expect(r.stderr).toMatch(/^sluice: .*no-such-kubeconfig/);
     expect(r.stderr).not.toMatch(/no Sluice state/);
+  }, 60_000);
+});
+
+describe('sluice submit: bad input and a missing cluster, said before anything is asked', () => {
+  const home = mkdtempSync(path.join(tmpdir(), 'sluice-nokube-'));
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+  // a machine with no kubeconfig and not in a pod
+  const bare = { HOME: home, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' };
+
+  test('no kubeconfig anywhere: "no Kubernetes cluster configured", exit 2 (not a made-up http://localhost:8080 and a TLS message)', async () => {
+    for (const args of [['submit', pipeline], ['runs', '--cluster']]) {
+      const r = await cli(args, bare);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^sluice: no Kubernetes cluster configured: set KUBECONFIG/m);
+    }
+  }, 60_000);
+
+  test('a cluster served over plain HTTP is refused by name, exit 2', async () => {
+    const kc = path.join(home, 'plain.yaml');
+    writeFileSync(kc, 'apiVersion: v1\nkind: Config\nclusters:\n- name: plain\n  cluster: {server: "http://127.0.0.1:1"}\ncontexts:\n- name: c\n  context: {cluster: plain, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: abc}\n');
+    const r = await cli(['submit', pipeline, '--kubeconfig', kc], bare);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'sluice: cluster "plain" is at http://127.0.0.1:1: Sluice talks to a Kubernetes API server over HTTPS only\n' });
+  }, 60_000);
+
+  test('a missing pipeline file or a FIFO is said first, whatever the kubeconfig', async () => {
+    const fifo = path.join(home, 'pipe.ts');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const missing = await cli(['submit', path.join(home, 'nope.ts'), '--kubeconfig', path.join(repo, 'no-such-kubeconfig')], bare);
+    expect({ code: missing.code, stderr: missing.stderr }).toEqual({ code: 2, stderr: `sluice: ${path.join(home, 'nope.ts')}: no such file\n` });
+    const pipe = await cli(['submit', fifo], bare);
+    expect(pipe.code).toBe(2);
+    expect(pipe.stderr).toMatch(/pipe\.ts: is not a regular file/);
   }, 60_000);
 });

@@ -38,7 +38,8 @@ export function checkPipelineFile(file: string): void {
   } catch {
     throw new RunnerError('cli.file', `${file}: no such file`);
   }
-  if (!st.isFile()) throw new RunnerError('cli.file', `${file}: is a directory, not a pipeline file (give the .ts file that exports the pipeline)`);
+  if (st.isDirectory()) throw new RunnerError('cli.file', `${file}: is a directory, not a pipeline file (give the .ts file that exports the pipeline)`);
+  if (!st.isFile()) throw new RunnerError('cli.file', `${file}: is not a regular file (a device, FIFO or socket), not a pipeline file (give the .ts file that exports the pipeline)`);
 }
 
 /** The directory an output file goes to must exist. */

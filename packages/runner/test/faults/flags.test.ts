@@ -1,5 +1,6 @@
 // Every bad flag and bad input through the real binary: exit code 2, one located line, never our
 // stack, and nothing written (no .sluice/ appears).
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,9 @@ const broken = tmp('sluice-broken-');
 afterAll(() => rmSync(broken, { recursive: true, force: true }));
 const SYNTAX = join(broken, 'syntax.ts');
 writeFileSync(SYNTAX, "import { pipeline } from '@sluice/sdk';\n\nexport default pipeline({ name: 'x' }, () => { const a = ; });\n");
+// a FIFO named like a pipeline file: reading it would block the build and the scan for ever
+const FIFO = join(broken, 'fifo.ts');
+spawnSync('mkfifo', [FIFO]);
 const UNRESOLVED = join(broken, 'unresolved.ts');
 writeFileSync(UNRESOLVED, "export { helper } from './src/missing.ts';\n");
 
@@ -37,6 +41,10 @@ const BAD: [string[], RegExp][] = [
   [['run', '.'], /^sluice: \.: is a directory, not a pipeline file/],
   [['run', 'missing.ts'], /^sluice: missing\.ts: no such file$/],
   [['compile', '.'], /^sluice: \.: is a directory, not a pipeline file/],
+  [['compile', FIFO], /^sluice: .*fifo\.ts: is not a regular file \(a device, FIFO or socket\), not a pipeline file/],
+  [['compile', '/dev/zero'], /^sluice: \/dev\/zero: is not a regular file/],
+  [['run', FIFO], /^sluice: .*fifo\.ts: is not a regular file/],
+  [['run', FIFO, '--dry-run'], /^sluice: .*fifo\.ts: is not a regular file/],
   [['compile', BASIC, '-o', 'nowhere/x.yaml'], /^sluice: -o nowhere\/x\.yaml: directory .*nowhere does not exist$/],
   [['run', BASIC, '-p', 'x'], /^sluice: --param expects name=value, got "x"$/],
   [['run', BASIC, '-p', 'x=abc'], /^sluice: invalid parameters:$/],
