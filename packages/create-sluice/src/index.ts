@@ -7,7 +7,7 @@
  * import { scaffold } from 'create-sluice';
  * const { dir, files } = scaffold('my-pipelines');
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { scaffoldFiles, type ScaffoldVersions } from './templates.ts';
 
@@ -60,9 +60,19 @@ export function scaffold(dir: string, options: ScaffoldOptions = {}): ScaffoldRe
   const files = scaffoldFiles(name, options.versions ?? { sluice: `^${ownVersion()}` });
   const clashes = Object.keys(files).filter((f) => existsSync(join(abs, f)));
   if (clashes.length) throw new ScaffoldError(`${dir}: ${clashes.join(', ')} already exist${clashes.length === 1 ? 's' : ''}; nothing was written (choose an empty or new directory)`);
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(abs, rel)), { recursive: true });
-    writeFileSync(join(abs, rel), text, { flag: 'wx' });
+  // a folder that cannot be made (under a file, read-only, a full disk) is said in one line
+  const made: string[] = [];
+  try {
+    for (const [rel, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(abs, rel)), { recursive: true });
+      writeFileSync(join(abs, rel), text, { flag: 'wx' });
+      made.push(join(abs, rel));
+    }
+  } catch (e) {
+    // nothing half-written is left behind: the files this call wrote go again
+    for (const f of made) rmSync(f, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw new ScaffoldError(`cannot write the project into ${dir}: ${err.code ? `${err.code}: ` : ''}${err.message.replace(/^[A-Z]+: /, '')}`);
   }
   return { dir: abs, name, files: Object.keys(files) };
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PipelineIR } from '@sluice/sdk';
@@ -54,6 +54,9 @@ export async function importPipelineFile(file: string, exportName?: string, o: L
  */
 export async function importModuleFile(file: string, o: LoadOptions = {}): Promise<Record<string, unknown>> {
   const abs = resolve(file);
+  // a FIFO or a device would block the build reading it (or never end: /dev/zero)
+  const st = statSync(abs, { throwIfNoEntry: false });
+  if (st && !st.isFile()) throw new ExecutorError('entry.notFile', `${file}: is ${st.isDirectory() ? 'a directory' : 'not a regular file (a device, FIFO or socket)'}, not a module file`);
   return (await importThroughBundle(abs, o)) ?? (await tsImportFile(abs));
 }
 

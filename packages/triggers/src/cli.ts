@@ -24,6 +24,7 @@ export interface CliDeps extends RunnerDeps {
 export async function loadTriggers(file: string): Promise<Trigger[]> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new TriggerError('file.missing', `triggers file ${file} does not exist`);
+  if (!statSync(abs).isFile()) throw new TriggerError('file.kind', `${file}: is ${statSync(abs).isDirectory() ? 'a directory' : 'not a regular file (a device, FIFO or socket)'}, not a triggers file`);
   // the loader of sluice compile and of every step: the templates' component hashes are the ones pods compute
   const { importModuleFile } = await import('@sluice/executor');
   const mod = await importModuleFile(abs);
@@ -229,6 +230,7 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
       const upstream = [];
       for (const u of o.upstream) {
         if (!existsSync(resolve(u))) throw new TriggerError('file.missing', `--upstream ${u}: no such file`);
+        if (!statSync(resolve(u)).isFile()) throw new TriggerError('file.kind', `--upstream ${u}: is not a regular file`);
         const { importModuleFile } = await import('@sluice/executor');
         const mod = (await importModuleFile(resolve(u))) as { default?: unknown };
         if (!isPipeline(mod.default)) throw new TriggerError('upstream.export', `--upstream ${u}: its default export is not a pipeline`);
