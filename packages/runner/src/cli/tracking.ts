@@ -3,12 +3,13 @@
  * registry, as tables (and `--json`). Reads the embedded store; the registry is MLflow's when a
  * tracking URI is set.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { openEmbeddedRegistry, openRegistry, openTrackingStore, type ModelVersion, type Registry } from '@sluice/tracking';
 import { RunnerError } from '../errors.ts';
 import { storePaths } from '../run.ts';
 import { type RunRow, StateStore } from '../store/state.ts';
 import { flushPending, runInfo } from '../tracking.ts';
+import { findRunRow } from '../query/runs.ts';
 import { ArtifactStore } from '../store/cas.ts';
 
 const BARS = '▁▂▃▄▅▆▇█';
@@ -58,7 +59,7 @@ export async function metricsCommand(id: string, o: { store: string; task?: stri
   const s = openState(o.store);
   let run: RunRow;
   try {
-    run = s.findRun(id);
+    run = findRunRow(s, id);
   } finally {
     s.close();
   }
@@ -82,7 +83,8 @@ export async function compareCommand(ids: readonly string[], o: { store: string;
   const sides: Side[] = [];
   try {
     for (const id of ids) {
-      const info = runInfo(s, id);
+      // (an id, a unique prefix, or latest / latest:<pipeline>, as `sluice show` takes them)
+      const info = runInfo(s, findRunRow(s, id).id);
       const metrics: Record<string, string> = {};
       for (const m of await summaries(o.store, info.runId)) metrics[`${m.task}/${m.name}`] = num(m.last);
       const params = Object.fromEntries(Object.entries(info.params).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
@@ -113,14 +115,17 @@ export async function compareCommand(ids: readonly string[], o: { store: string;
   return 0;
 }
 
-async function registryFor(store: string): Promise<Registry> {
+async function registryFor(store: string, readonly: boolean): Promise<Registry> {
   if (process.env.SLUICE_TRACKING_URI || process.env.MLFLOW_TRACKING_URI) return openRegistry(process.env);
-  return openEmbeddedRegistry(storePaths(store).root);
+  // the embedded registry lives in the store: none is made where nothing has run
+  const { root, db } = storePaths(store);
+  if (!existsSync(db)) throw new RunnerError('store.missing', `no Sluice state at ${db}: nothing has run here yet`);
+  return openEmbeddedRegistry(root, { readonly });
 }
 const versionLine = (v: ModelVersion) => [String(v.version), v.aliases.join(',') || '-', Object.entries(v.metrics).map(([k, x]) => `${k}=${num(x)}`).join(' ') || '-', `${v.runId}/${v.taskKey}`, v.artifactHash.replace(/^sha256:/, '').slice(0, 12), v.gitCommit?.slice(0, 12) ?? '-', new Date(v.createdAt).toISOString().slice(0, 19).replace('T', ' ')];
 
 export async function modelsCommand(action: string, args: readonly string[], o: { store: string; alias?: string; json?: boolean }): Promise<number> {
-  const r = await registryFor(o.store);
+  const r = await registryFor(o.store, action === 'list' || action === 'show');
   try {
     const name = args[0];
     const need = (what: string) => {
@@ -179,7 +184,7 @@ export function catCommand(ref: string, o: { store: string }): number {
     const parts = ref.split('/');
     let hash: string | undefined;
     if (parts.length >= 3) {
-      const run = s.findRun(parts[0] as string);
+      const run = findRunRow(s, parts[0] as string);
       const output = parts.at(-1) as string;
       const task = parts.slice(1, -1).join('/');
       const a = s.artifactsOfRun(run.id).find((x) => x.task_key === task && x.output === output);

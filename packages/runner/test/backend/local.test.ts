@@ -4,7 +4,7 @@
  * logs with attempt markers, lineage over recorded edges, stop and retry, store discovery.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +156,25 @@ describe('LocalBackend (the RunBackend contract, locally)', () => {
     expect(limit.code).toBe(2);
     expect(limit.err).toContain("argument 'abc' is invalid. expected a whole number of at least 1.");
     expect(sluice(sub, {}, 'lineage', 'both.data', '--run', 'latest:views', '--json').out).toContain('"task": "copy"');
+  });
+
+  it('the tracking verbs find the store as every verb does, take latest, and make no store where none is', () => {
+    const sub = join(dir, 'project', 'src', 'deep');
+    const compare = sluice(sub, {}, 'compare', 'latest', first.id, '--json');
+    expect(compare.code, compare.err).toBe(0);
+    expect(compare.out).toContain(first.id);
+    const metrics = sluice(sub, {}, 'metrics', 'latest:views', '--json');
+    expect(metrics.code, metrics.err).toBe(0);
+    const elsewhere = mkdtempSync(join(tmpdir(), 'sluice-elsewhere-'));
+    const models = sluice(elsewhere, { SLUICE_STORE: store }, 'models', 'list', '--json');
+    expect(models.code, models.err).toBe(0);
+    // where nothing has run, a read verb says so and writes nothing (the registry was made before)
+    for (const args of [['models', 'list'], ['models', 'show', 'iris'], ['metrics', 'latest'], ['cat', 'abc']]) {
+      const none = sluice(elsewhere, {}, ...args);
+      expect(none.code, args.join(' ')).toBe(2);
+      expect(none.err, args.join(' ')).toMatch(/^sluice: no Sluice state at .*state\.db: nothing has run here yet$/m);
+      expect(existsSync(join(elsewhere, '.sluice')), args.join(' ')).toBe(false);
+    }
   });
 });
 
