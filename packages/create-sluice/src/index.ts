@@ -49,6 +49,19 @@ export function projectName(dir: string): string {
 }
 
 /**
+ * `mkdir -p`, a level at a time: Node 20's recursive `mkdirSync` never returns where mkdir answers
+ * ENOENT under a folder that exists (`sluice init /proc/x`). (This package depends on nothing; the
+ * other packages use `@sluice/executor/dirs`.)
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try { mkdirSync(d); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
+  }
+}
+
+/**
  * Writes a new project into `dir` (created when missing). Refuses, writing nothing, when any of its
  * files already exists there.
  */
@@ -64,7 +77,7 @@ export function scaffold(dir: string, options: ScaffoldOptions = {}): ScaffoldRe
   const made: string[] = [];
   try {
     for (const [rel, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(abs, rel)), { recursive: true });
+      makeDirs(dirname(join(abs, rel)));
       writeFileSync(join(abs, rel), text, { flag: 'wx' });
       made.push(join(abs, rel));
     }

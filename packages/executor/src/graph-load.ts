@@ -40,6 +40,7 @@ import { createRequire, isBuiltin, SourceMap } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { makeDir } from './dirs.ts';
 
 /** One file's stamp: path (absolute), size (-1: absent), mtime and ctime in nanoseconds (as decimal text). */
 export type Stamp = readonly [file: string, size: number, mtimeNs: string, ctimeNs: string];
@@ -82,7 +83,7 @@ export function stampMtimeMs(s: Stamp): number {
 
 /** Writes one of Sluice's cache files whole (a reader sees the old text or the new): private, its folder made if missing. Throws when it cannot. */
 export function writeCacheFile(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  makeDir(dirname(file), 0o700);
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text, { mode: 0o600 });
   renameSync(tmp, file);
@@ -134,7 +135,7 @@ export function sluiceCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 function loadDir(): string | undefined {
   for (const d of [join(sluiceCacheDir(), 'load'), join(tmpdir(), `sluice-load-${process.getuid?.() ?? 'user'}`)]) {
     try {
-      mkdirSync(d, { recursive: true, mode: 0o700 });
+      makeDir(d, 0o700);
       accessSync(d, constants.W_OK);
       return d;
     } catch { /* not writable: next */ }

@@ -7,7 +7,8 @@
  * id changes the stamp, and the file is not used (it is replaced at the next read).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { makeDir } from '@sluice/executor/dirs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,7 +97,7 @@ export class PageCache {
   /** Keeps an answer; a cache that cannot be written is no error (the next read computes it again). */
   put(runId: string, stamp: string, body: string): void {
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      makeDir(this.dir, 0o700);
       const file = this.file(runId);
       const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(tmp, `${MAGIC} ${stamp}\n${body}`, { mode: 0o600 });

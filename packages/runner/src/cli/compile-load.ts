@@ -9,7 +9,8 @@
  * loads it) is hashed from a full bundle, recorded in the store's code-hash cache when a store
  * exists, else in the user's cache directory.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDir } from '@sluice/executor/dirs';
 import { dirname, join, resolve } from 'node:path';
 import { RunnerError } from '../errors.ts';
 
@@ -76,7 +77,7 @@ export async function loadForCompile(file: string, exportName: string | undefine
       hash: h.hash,
       ...(save ? {
         save: async () => {
-          mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
+          makeDir(dirname(cacheFile), 0o700);
           save();
         },
       } : {}),

@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
+import { chmodSync, existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { RunnerError } from '../errors.ts';
 import { explainMisses } from '../engine/cache.ts';
 import { crashArmed, crashPoint } from '@sluice/executor/crash';
+import { makeDir } from '@sluice/executor/dirs';
 import { groupAlive, signalGroup } from './procs.ts';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
@@ -189,7 +190,11 @@ export class StateStore {
       // params and logs are the user's: the store is readable by its owner only (whatever the umask)
       const root = dirname(file);
       const made = !existsSync(root);
-      mkdirSync(root, { recursive: true, mode: 0o700 });
+      try {
+        makeDir(root, 0o700);
+      } catch (e) {
+        throw new RunnerError('store.write', `cannot make the store folder ${root}: ${(e as Error).message}`);
+      }
       if (made) chmodSync(root, 0o700);
     }
     let db: Database.Database;
