@@ -11,7 +11,7 @@ import { locateStore } from '../backend/location.ts';
 import { formatMs } from '../util/duration.ts';
 import type { RuntimeValue } from '../engine/types.ts';
 import { formatOutputs } from './outputs.ts';
-import { integerFlag } from './flags.ts';
+import { integerFlag, storeFlag } from './flags.ts';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunnerError } from '../errors.ts';
@@ -140,7 +140,7 @@ export function backendFor(o: { store?: string | undefined }): RunBackend {
 }
 
 const STATUSES: readonly RunStatusView[] = ['running', 'succeeded', 'failed', 'interrupted'];
-const storeOption = () => new Option('--store <dir>', 'state directory (default: $SLUICE_STORE, else the nearest .sluice/ here or above)');
+const storeOption = () => new Option('--store <dir>', 'state directory (default: $SLUICE_STORE, else the nearest .sluice/ here or above)').argParser(storeFlag);
 
 /**
  * Registers the read verbs (`runs`, `show`, `logs`, `lineage`) and `stop`/`retry` on the program;
