@@ -54,8 +54,16 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string, ret
     else process.stderr.write(`\n${text}\n`);
     ac.abort('preempted');
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Armed at the run's first event, once the pipeline's module has loaded: a handler of ours makes
+  // Node wait for it, and a module that never finishes loading (a loop at its top level) would
+  // leave Ctrl-C unanswered; before that, a signal ends the process as it would any other.
+  let armed = false;
+  const arm = () => {
+    if (armed) return;
+    armed = true;
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  };
   try {
     if (file) checkPipelineFile(file);
     // the CLI talks to the run backend; the local one runs the pipeline in this process
@@ -64,7 +72,7 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string, ret
       containers: o.containers, durability: o.durability, ...(o.freshProcesses ? { freshProcesses: true } : {}), graceMs: o.grace,
       ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.inProcess ? { mode: 'inprocess' as const } : {}), ...trackingFlags(o),
     };
-    const drive = { onEvent: view.event, signal: ac.signal, ...(o.cache ? {} : { noCache: true }) };
+    const drive = { onEvent: (e: Parameters<typeof view.event>[0]) => { arm(); view.event(e); }, signal: ac.signal, ...(o.cache ? {} : { noCache: true }) };
     const r = resume
       ? await (retry ? backend.retry : backend.resume).call(backend, resume, { ...drive, ...how, ...(file ? { entry: file } : {}) })
       : await backend.submit({ file: file as string, ...(o.export ? { exportName: o.export } : {}), params: parseParamFlags(o.param), paramsFromCli: true, ...(o.runId !== undefined ? { runId: o.runId } : {}), ...how }, drive);
@@ -77,8 +85,10 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string, ret
     return r.status === 'succeeded' ? 0 : r.status === 'interrupted' ? 130 : 1;
   } finally {
     view.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (armed) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 }
 

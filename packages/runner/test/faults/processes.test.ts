@@ -108,3 +108,20 @@ describe('orphans and resume', () => {
     expect(resumed.out).toMatch(/task\.resumed\s+p/);
   }, 120_000);
 });
+
+describe('Ctrl-C while the pipeline module loads', () => {
+  it('a module that never finishes loading (a loop at its top level): SIGINT ends `sluice run` (our handler is armed only once the run has started)', async () => {
+    const dir = tmp('sluice-busy-');
+    const child = spawn(process.execPath, [BIN, 'run', join(import.meta.dirname, 'busy.ts')], { cwd: dir, env: { ...process.env, CI: '1', SLUICE_TEST_BUSY: '1' }, stdio: 'ignore' });
+    started.push(child);
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+    // well into the loop (the CLI's own start and the module's build take under 2 s here)
+    await new Promise((r) => setTimeout(r, 4000));
+    child.kill('SIGINT');
+    const t0 = Date.now();
+    const r = await Promise.race([ended, new Promise<'alive'>((res) => setTimeout(() => res('alive'), 10_000))]);
+    expect(r, 'still running 10 s after SIGINT').not.toBe('alive');
+    expect(r).toEqual({ code: null, signal: 'SIGINT' });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  }, 60_000);
+});
