@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { RunnerError } from '../errors.ts';
 import { explainMisses } from '../engine/cache.ts';
 import { crashArmed, crashPoint } from '@sluice/executor/crash';
@@ -10,6 +10,8 @@ import { groupAlive, signalGroup } from './procs.ts';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
 export const SCHEMA_VERSION = 2;
+/** The longest state.db path SQLite opens (measured with better-sqlite3's SQLite: 504 opens, 505 does not). */
+const MAX_DB_PATH_BYTES = 504;
 
 // 2: `locks` (mutexes and semaphores shared by the runs of a store). A version-1 store gets the table
 // when opened for writing; an older runner then refuses the store rather than ignore its locks.
@@ -183,6 +185,10 @@ export class StateStore {
   }
 
   private static openOnce(file: string, opts: OpenOptions): StateStore {
+    // SQLite's unix VFS opens paths of at most 504 bytes here (512 with room for -wal/-shm): longer
+    // gives "unable to open database file", said here before anything is made
+    const bytes = Buffer.byteLength(resolve(file));
+    if (bytes > MAX_DB_PATH_BYTES) throw new RunnerError('store.path', `the store's path is too long for SQLite: ${resolve(file)} is ${bytes} bytes, at most ${MAX_DB_PATH_BYTES} open; give --store or SLUICE_STORE a shorter folder (e.g. --store /tmp/my-store)`);
     const existed = existsSync(file);
     if (existed) checkHeader(file);
     else if (opts.readonly) throw new RunnerError('store.missing', `no Sluice state at ${file}: nothing has run here yet`);

@@ -16,6 +16,7 @@ const broken = tmp('sluice-broken-');
 afterAll(() => rmSync(broken, { recursive: true, force: true }));
 const SYNTAX = join(broken, 'syntax.ts');
 writeFileSync(SYNTAX, "import { pipeline } from '@sluice/sdk';\n\nexport default pipeline({ name: 'x' }, () => { const a = ; });\n");
+const LONG_STORE = join(broken, 'a'.repeat(240), 'b'.repeat(240));
 // a FIFO named like a pipeline file: reading it would block the build and the scan for ever
 const FIFO = join(broken, 'fifo.ts');
 spawnSync('mkfifo', [FIFO]);
@@ -32,6 +33,8 @@ const BAD: [string[], RegExp][] = [
   [['run', BASIC, '--grace', '-5'], /^sluice: option '--grace <ms>' argument '-5' is invalid\./],
   [['run', BASIC, '--store', ''], /^sluice: option '--store <dir>' argument '' is invalid\. expected a directory, got an empty path\.$/],
   [['run', BASIC, '--store', '/dev/null'], /^sluice: option '--store <dir>' argument '\/dev\/null' is invalid\. \/dev\/null exists and is not a directory\.$/],
+  // SQLite opens paths of at most 504 bytes: said before anything is made (before: an internal SqliteError)
+  [['run', BASIC, '--store', LONG_STORE], /^sluice: the store's path is too long for SQLite: .* is 5\d\d bytes, at most 504 open; give --store or SLUICE_STORE a shorter folder/],
   [['runs', '--store', '/dev/null'], /^sluice: option '--store <dir>' argument '\/dev\/null' is invalid\. \/dev\/null exists and is not a directory\.$/],
   [['show', 'latest', '--store', '/dev/null'], /^sluice: option '--store <dir>' argument '\/dev\/null' is invalid\./],
   [['models', 'list', '--store', '/dev/null'], /^sluice: option '--store <dir>' argument '\/dev\/null' is invalid\./],
