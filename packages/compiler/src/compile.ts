@@ -7,7 +7,7 @@ import { validate } from './validate.ts';
 import type { IOSpec, JsonValue, PipelineComponentIR, PipelineIR, SluiceIssue } from '@sluice/sdk';
 import { jsonBytes, MAX_TEMPLATES, placeTemplates, type Placement } from './documents.ts';
 import { lowerBinding, lowerDag, lowerExitTask, scanScope, type ArgVal, type LowerContext, type Scope } from './lower.ts';
-import { argoParamName, dnsLabel, NameRegistry } from './names.ts';
+import { argoParamName, dnsLabel, isDnsLabel, NameRegistry } from './names.ts';
 import { renderDag, type RenderContext } from './render.ts';
 import { fitLimits } from './split.ts';
 import { IdIndex } from './ids.ts';
@@ -241,6 +241,7 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
   const m = objectMeta(ir, options);
   const kind = options.kind ?? 'workflow';
   if (kind === 'cron' && !options.schedules?.length) issues.push({ code: 'compile.schedules', path: ir.name, message: 'a CronWorkflow needs at least one schedule', hint: "pass { schedules: ['0 3 * * *'] }" });
+  metadataIssues(kind, m, templates, ir.name, issues);
   const entryOf = (templateList: readonly ArgoObject[], annotation: string | undefined) => entryObject(kind, options, m, { ...spec, templates: templateList as YamlValue }, annotation);
 
   // Size: measured on the entry object with a full-size annotation stand-in, then split if needed.
@@ -294,6 +295,8 @@ function workflowSpec(ir: PipelineIR, parameters: ArgoObject[], rootInputs: Argo
 
 interface Meta {
   readonly name: string;
+  /** The name was given (`options.name`), not made from the pipeline's. */
+  readonly explicitName: boolean;
   readonly namespace: string | undefined;
   readonly labels: { [k: string]: string };
   readonly annotations: { readonly [k: string]: string };
@@ -308,12 +311,45 @@ function objectMeta(ir: PipelineIR, options: CompileOptions): Meta {
   const described = ir.description ? { 'workflows.argoproj.io/description': ir.description } : {};
   return {
     name: options.name ?? dnsLabel(ir.name),
+    explicitName: options.name !== undefined,
     namespace: options.namespace ?? o.namespace,
     labels: sortObj({ ...o.labels, 'sluice.dev/pipeline': dnsLabel(ir.name) }),
     annotations: { ...described, ...o.annotations },
     prefix: dnsLabel(ir.name, 40),
     pipeline: ir.name,
   };
+}
+
+/** A Kubernetes object name (a DNS-1123 subdomain; its length is checked apart). */
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * What the API server and Argo would refuse in the objects' names and images, said at compile
+ * time: a namespace is a DNS-1123 label; an object name a DNS-1123 subdomain of at most 63 characters (Argo's
+ * limit for a Workflow's and a WorkflowTemplate's) or 52 for a CronWorkflow (Argo appends an
+ * 11-character suffix to the Workflows it creates); an image reference holds no whitespace.
+ */
+function metadataIssues(kind: CompileKind, m: Meta, templates: readonly ArgoObject[], path: string, issues: SluiceIssue[]): void {
+  if (m.namespace !== undefined && !isDnsLabel(m.namespace)) {
+    issues.push({ code: 'compile.namespace', path: `${path}/namespace`, message: `namespace "${m.namespace}" is not a Kubernetes namespace name: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters` });
+  }
+  const max = kind === 'cron' ? 52 : 63;
+  // (a name made from the pipeline's is a DNS label of at most 63 characters: only a CronWorkflow's can be too long)
+  if ((m.explicitName || kind === 'cron') && !(m.name.length <= max && OBJECT_NAME.test(m.name))) {
+    issues.push({
+      code: 'compile.name', path: `${path}/name`,
+      message: `object name "${m.name.length > 80 ? `${m.name.slice(0, 80)}…` : m.name}" is not a name Argo accepts for a ${kind === 'cron' ? 'CronWorkflow' : kind === 'template' ? 'WorkflowTemplate' : 'Workflow'}: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most ${max} characters${kind === 'cron' ? ' (Argo appends an 11-character suffix to each Workflow it starts)' : ''}`,
+      ...(m.explicitName ? {} : { hint: 'give the CronWorkflow a shorter name (--name, or the name option)' }),
+    });
+  }
+  const seen = new Set<string>();
+  for (const t of templates) {
+    const image = (t.container as { image?: unknown } | undefined)?.image;
+    if (typeof image !== 'string' || seen.has(image)) continue;
+    seen.add(image);
+    // (a missing one is said where the template is made)
+    if (/[\s\u0000-\u001f\u007f]/.test(image)) issues.push({ code: 'compile.image', path: `${path}/${String(t.name)}/image`, message: `image ${JSON.stringify(image)} is not an image reference: it holds whitespace or a control character` });
+  }
 }
 
 function withAnnotation(annotations: { readonly [k: string]: string }, annotation: string | undefined): { [k: string]: string } | undefined {

@@ -32,6 +32,23 @@ describe('compile errors', () => {
       'argo.template x/s/options.env.A: contains "{{", which Argo would read as a template expression (pass the text as a parameter of a function component instead)',
     ]);
   });
+  it('refuses names and images the API server or Argo would refuse, located', () => {
+    const ir = pipe('x', { e: echo }, [task('say', 'e', { msg: lit('hi') })]);
+    expect(issuesOf(ir, { ...opts, namespace: 'Bad_NS', name: 'UPPER' })).toEqual([
+      "compile.namespace x/namespace: namespace \"Bad_NS\" is not a Kubernetes namespace name: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+      "compile.name x/name: object name \"UPPER\" is not a name Argo accepts for a Workflow: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 63 characters",
+    ]);
+    expect(issuesOf({ ...ir, options: { namespace: 'team.a' } })).toEqual([expect.stringMatching(/^compile\.namespace x\/namespace: namespace "team\.a"/)]);
+    expect(issuesOf(ir, { ...opts, name: 'a'.repeat(64), kind: 'template' })).toEqual([expect.stringMatching(/^compile\.name x\/name: object name "a{64}" is not a name Argo accepts for a WorkflowTemplate/)]);
+    // a CronWorkflow's name, given or made from the pipeline's, is at most 52 characters
+    const long = pipe('p'.repeat(60), { e: echo }, [task('say', 'e', { msg: lit('hi') })]);
+    expect(issuesOf(long, { ...opts, kind: 'cron', schedules: ['0 3 * * *'] })).toEqual([expect.stringMatching(/^compile\.name p{60}\/name: .*at most 52 characters \(Argo appends .*\(give the CronWorkflow a shorter name/)]);
+    expect(() => compile(long, { ...opts, kind: 'cron', schedules: ['0 3 * * *'], name: 'nightly' })).not.toThrow();
+    const spaced = ctr('spaced', 'alpine:3 latest', [{ kind: 'literal', value: 'true' }]);
+    expect(issuesOf(pipe('x', { s: spaced }, [task('s', 's')]))).toEqual(['compile.image x/spaced/image: image "alpine:3 latest" is not an image reference: it holds whitespace or a control character']);
+    // what they accept compiles: a dotted object name, a namespace label
+    expect(() => compile(ir, { ...opts, name: 'train.v2', namespace: 'ml-team' })).not.toThrow();
+  });
   it('needs an image for function components', () => {
     const ir = { ...pipe('x', { s: sq }, [task('s', 's', { x: lit(1) })]), options: {} };
     expect(issuesOf(ir)).toEqual(['argo.image x/s: function component has no image to run in (set the pipeline option image, or pass image to compile())']);

@@ -74,6 +74,8 @@ const BAD: [string[], RegExp][] = [
   [['compile', BASIC, '--kind', 'cron', '--schedule', 'every tuesday', '--timezone', 'Mars/Olympus'], /^.*basic\.ts: 2 problems, nothing written:$/],
   [['compile', BASIC, '--kind', 'cron', '--schedule', '61 * * * *'], /^.*basic\.ts: 1 problem, nothing written:$/],
   [['compile', BASIC, '--kind', 'cron'], /^.*basic\.ts: 1 problem, nothing written:$/],
+  [['compile', EXAMPLE, '--namespace', 'Bad_NS', '--name', 'UPPER'], /^.*pipeline\.ts: 2 problems, nothing written:$/],
+  [['compile', EXAMPLE, '--image', 'ghcr.io/acme/train 1.4'], /^.*pipeline\.ts: \d+ problems?, nothing written:$/],
   [['resume', 'no-such-run'], /^sluice: /],
 ];
 
