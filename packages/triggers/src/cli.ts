@@ -268,13 +268,20 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
     .option('--until-idle', 'stop once no run is active after a pass (tests, one-shot use)')
     .option('--for <duration>', 'stop after this long (e.g. 30s)')
     .action(async (o: { file: string; store: string; tick: string; port: string; untilIdle?: boolean; for?: string }) => guard(async () => {
+      // checked before anything starts: NaN would make the daemon's loop spin, a bad --for stop it at once
+      const tickMs = Number(o.tick);
+      if (!/^\d+$/.test(o.tick) || tickMs < 10) throw new TriggerError('cli.tick', `--tick expects whole milliseconds, at least 10, got "${o.tick}"`);
+      const port = Number(o.port);
+      if (!/^\d+$/.test(o.port) || port > 65535) throw new TriggerError('cli.port', `--port expects a port number (0 for any free port), got "${o.port}"`);
+      const forMs = o.for === undefined ? undefined : durationMs(o.for);
+      if (o.for !== undefined && (forMs === undefined || forMs <= 0)) throw new TriggerError('cli.for', `--for expects a duration such as 30s or 10m, got "${o.for}"`);
       const ts = await loadTriggers(o.file);
-      const d = new Daemon(ts, deps, { storeDir: o.store, tickMs: Number(o.tick), port: Number(o.port), log: (l) => process.stdout.write(`${l}\n`) });
+      const d = new Daemon(ts, deps, { storeDir: o.store, tickMs, port, log: (l) => process.stdout.write(`${l}\n`) });
       const ac = new AbortController();
       const stop = () => ac.abort();
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
-      const limit = o.for ? setTimeout(stop, durationMs(o.for) ?? 0) : undefined;
+      const limit = forMs !== undefined ? setTimeout(stop, forMs) : undefined;
       try {
         await d.start();
         process.stdout.write(`serving ${ts.length} trigger${ts.length === 1 ? '' : 's'} from ${o.file} (store ${o.store}, tick ${o.tick} ms)\n`);

@@ -10,6 +10,7 @@ import { OUR_STACK, sluice } from './sluice.ts';
 const BASIC = join(import.meta.dirname, '..', 'fixtures', 'basic.ts');
 const THROWS = join(import.meta.dirname, 'throws.ts');
 const BADNAME = join(import.meta.dirname, 'badname.ts');
+const TRIGGERS = join(import.meta.dirname, '..', '..', '..', '..', 'examples', 'continuous-training', 'triggers.ts');
 const EXAMPLE = join(import.meta.dirname, '..', '..', '..', '..', 'examples', 'tabular-training', 'pipeline.ts');
 // files the loader cannot build (written here: the repository's type check would refuse them)
 const broken = tmp('sluice-broken-');
@@ -53,6 +54,9 @@ const BAD: [string[], RegExp][] = [
   [['run', FIFO, '--dry-run'], /^sluice: .*fifo\.ts: is not a regular file/],
   [['triggers', 'compile', FIFO, '--image', 'x'], /^sluice: .*fifo\.ts: is not a regular file \(a device, FIFO or socket\), not a triggers file$/],
   [['triggers', 'compile', '/dev/zero', '--image', 'x'], /^sluice: \/dev\/zero: is not a regular file/],
+  [['triggers', 'serve', '--file', TRIGGERS, '--tick', 'abc'], /^sluice: --tick expects whole milliseconds, at least 10, got "abc"$/],
+  [['triggers', 'serve', '--file', TRIGGERS, '--port', '70000'], /^sluice: --port expects a port number \(0 for any free port\), got "70000"$/],
+  [['triggers', 'serve', '--file', TRIGGERS, '--for', 'bogus'], /^sluice: --for expects a duration such as 30s or 10m, got "bogus"$/],
   [['init', '/dev/null/x'], /^sluice init: cannot write the project into \/dev\/null\/x: ENOTDIR: not a directory/],
   [['compile', BASIC, '-o', 'nowhere/x.yaml'], /^sluice: -o nowhere\/x\.yaml: directory .*nowhere does not exist$/],
   [['run', BASIC, '-p', 'x'], /^sluice: --param expects name=value, got "x"$/],
