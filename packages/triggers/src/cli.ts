@@ -18,6 +18,8 @@ import { TriggerError, TriggerStore } from './local/store.ts';
 
 export interface CliDeps extends RunnerDeps {
   setCode(code: number): void;
+  /** Where the store is: `--store`, else the runner's own rule (`$SLUICE_STORE`, the nearest `.sluice/` above); `.sluice` without it. */
+  locateStore?(flag: string | undefined): string;
 }
 
 /** Every trigger a module exports (named exports, or arrays of triggers), checked together. */
@@ -200,7 +202,10 @@ export async function runGate(ir: Trigger['ir'], stateText: string, eventText: s
 
 export function registerTriggers(program: Command, deps: CliDeps): void {
   const cmd = program.command('triggers').description('continuous training: schedules, data arrival, upstream runs, drift and metric monitors');
-  const common = (c: Command) => c.option('-f, --file <file>', 'module exporting the triggers', 'triggers.ts').option('--store <dir>', 'state directory', '.sluice');
+  // the store is found as every verb of the runner finds it (resolved before the action runs)
+  const common = (c: Command) => c.option('-f, --file <file>', 'module exporting the triggers', 'triggers.ts')
+    .option('--store <dir>', 'state directory (default: $SLUICE_STORE, else the nearest .sluice/ here or above)')
+    .hook('preAction', (cmd) => { cmd.setOptionValue('store', deps.locateStore ? deps.locateStore(cmd.opts().store as string | undefined) : (cmd.opts().store as string | undefined) ?? '.sluice'); });
   const guard = (f: () => Promise<number> | number) => async () => {
     try {
       deps.setCode(await f());

@@ -19,6 +19,24 @@ function sluiceEnv(env: Record<string, string>, ...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+describe('sluice triggers: the store', () => {
+  it('is found as every verb finds it: SLUICE_STORE, else the nearest .sluice/ above; none is made in the working directory', () => {
+    const project = join(tmp, 'found');
+    const sub = join(project, 'src', 'deep');
+    mkdirSync(sub, { recursive: true });
+    const run = (cwd: string, env: Record<string, string>, ...args: string[]) => spawnSync(process.execPath, [bin, 'triggers', ...args], { cwd, env: { ...process.env, CI: '', SLUICE_STORE: '', ...env }, encoding: 'utf8', timeout: 60_000 });
+    // the daemon makes the store where it is told (SLUICE_STORE), then a subfolder of the project finds it
+    const made = run(sub, { SLUICE_STORE: join(project, '.sluice') }, 'serve', '-f', join(root, file), '--for', '1s', '--tick', '50');
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stdout).toContain(`(store ${join(project, '.sluice')},`);
+    expect(existsSync(join(project, '.sluice', 'state.db'))).toBe(true);
+    const found = run(sub, {}, 'serve', '-f', join(root, file), '--for', '1s', '--tick', '50');
+    expect(found.status, found.stderr).toBe(0);
+    expect(found.stdout).toContain(`(store ${join(project, '.sluice')},`);
+    expect(existsSync(join(sub, '.sluice'))).toBe(false);
+  }, 120_000);
+});
+
 describe('sluice triggers', () => {
   it('test: filter -> mapping -> policy on one event, nothing started', () => {
     const ev = join(tmp, 'ev.json');
