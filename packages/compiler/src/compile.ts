@@ -227,6 +227,7 @@ function lowerPipeline(ir: PipelineIR, options: CompileOptions, issues: SluiceIs
   const queue: Nested[] = [];
   const ctx = lowerContext(ir, options, issues, queue);
   if (!options.entry) issues.push({ code: 'compile.entry', path: ir.name, message: 'compile needs the entry file the executor imports in the pod', hint: 'pass { entry: "path/to/pipeline.ts" }' });
+  entryIssues(options, ir.name, issues);
   const map = new SourceMapBuilder();
   const rc: RenderContext = { templates: [], issues, map };
   const hasExit = renderPipeline(ir, ctx, queue, rc);
@@ -349,6 +350,14 @@ function metadataIssues(kind: CompileKind, m: Meta, templates: readonly ArgoObje
     seen.add(image);
     // (a missing one is said where the template is made)
     if (/[\s\u0000-\u001f\u007f]/.test(image)) issues.push({ code: 'compile.image', path: `${path}/${String(t.name)}/image`, message: `image ${JSON.stringify(image)} is not an image reference: it holds whitespace or a control character` });
+    else if (image.includes('{{')) issues.push({ code: 'argo.template', path: `${path}/${String(t.name)}/image`, message: `image ${JSON.stringify(image)} contains "{{", which Argo would read as a template expression` });
+  }
+}
+
+/** The entry file and export name go into every function step's arguments: Argo would substitute a "{{" in them. */
+function entryIssues(options: CompileOptions, path: string, issues: SluiceIssue[]): void {
+  for (const [what, v] of [['entry', options.entry], ['exportName', options.exportName]] as const) {
+    if (v !== undefined && v.includes('{{')) issues.push({ code: 'argo.template', path: `${path}/${what}`, message: `${what === 'entry' ? 'the entry file' : 'the export name'} ${JSON.stringify(v)} contains "{{", which Argo would read as a template expression` });
   }
 }
 

@@ -302,8 +302,9 @@ function functionTemplate(comp: FunctionComponentIR, hash: string, o: TaskOption
   const image = o.image ?? ctx.image;
   if (!image) ctx.issues.push({ code: 'argo.image', path, message: 'function component has no image to run in', hint: 'set the pipeline option image, or pass image to compile()' });
   const F = EXEC_FLAG;
-  const args: string[] = [F.entry, ctx.entry];
-  if (ctx.exportName) args.push(F.exportName, ctx.exportName);
+  // (the user's texts: Kubernetes would expand a `$(VAR)` in them, so `$` is escaped; a "{{" is refused in compile())
+  const args: string[] = [F.entry, kubeEscape(ctx.entry)];
+  if (ctx.exportName) args.push(F.exportName, kubeEscape(ctx.exportName));
   args.push(F.component, hash, F.componentName, comp.name, F.task, TASK_ARG, F.runId, RUN_ID_ARG);
   for (const p of io.paramNames) args.push(F.paramBase64, functionParamArg(p, leaf.encoded.has(p)));
   for (const a of io.artNames) {

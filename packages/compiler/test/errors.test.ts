@@ -46,6 +46,17 @@ describe('compile errors', () => {
     expect(() => compile(long, { ...opts, kind: 'cron', schedules: ['0 3 * * *'], name: 'nightly' })).not.toThrow();
     const spaced = ctr('spaced', 'alpine:3 latest', [{ kind: 'literal', value: 'true' }]);
     expect(issuesOf(pipe('x', { s: spaced }, [task('s', 's')]))).toEqual(['compile.image x/spaced/image: image "alpine:3 latest" is not an image reference: it holds whitespace or a control character']);
+    // user texts that reach the manifest: a "{{" is refused (Argo would substitute it), a "$(" escaped (Kubernetes would expand it)
+    const fnPipe = { ...pipe('x', { s: sq }, [task('s', 's', { x: lit(1) })]), options: { image: 'img:{{tag}}' } };
+    expect(issuesOf(fnPipe, { entry: 'p{{workflow.name}}.ts', exportName: 'e{{x}}' })).toEqual([
+      'argo.template x/entry: the entry file "p{{workflow.name}}.ts" contains "{{", which Argo would read as a template expression',
+      'argo.template x/exportName: the export name "e{{x}}" contains "{{", which Argo would read as a template expression',
+      'argo.template x/square/image: image "img:{{tag}}" contains "{{", which Argo would read as a template expression',
+    ]);
+    const dollars = compile({ ...fnPipe, options: { image: 'img:1' } }, { entry: '$(HOME)/p.ts', exportName: '$(X)' }).yaml;
+    expect(dollars).toContain("- '$$(HOME)/p.ts'");
+    expect(dollars).toContain("- '$$(X)'");
+    expect(dollars).not.toMatch(/[^$]\$\((HOME|X)\)/);
     // what they accept compiles: a dotted object name, a namespace label
     expect(() => compile(ir, { ...opts, name: 'train.v2', namespace: 'ml-team' })).not.toThrow();
   });
