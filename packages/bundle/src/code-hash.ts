@@ -17,7 +17,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOCKFILES, moduleGraphHash, stamp, stampMtimeMs, writeCacheFile, type Stamp } from '@sluice/executor/graph-load';
+import { isStamp, LOCKFILES, moduleGraphHash, stamp, stampMtimeMs, type Stamp } from '@sluice/executor/graph-load';
+import { writeCacheFile } from '@sluice/executor/paths';
 
 interface Entry { readonly hash: string; readonly tool: string; readonly files: readonly Stamp[]; readonly usedAt: number }
 interface CacheFile { readonly version: 1; readonly entries: { readonly [key: string]: Entry } }
@@ -63,8 +64,7 @@ export function graphStamps(root: string, inputs: readonly string[], notAfterMs 
 function wellFormed(e: unknown): e is Entry {
   if (typeof e !== 'object' || e === null) return false;
   const { hash, tool: t, files } = e as Partial<Entry>;
-  return typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash) && typeof t === 'string' && Array.isArray(files)
-    && files.every((f: unknown) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && Number.isInteger(f[1]) && typeof f[2] === 'string' && typeof f[3] === 'string');
+  return typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash) && typeof t === 'string' && Array.isArray(files) && files.every(isStamp);
 }
 
 /** The cached hash for `key`, when the tool and every file still match their stamps. */

@@ -18,9 +18,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { NOT_A_FILE, pathKind } from '@sluice/executor/paths';
 import { bundlePipeline, importBundle, packBundle, pipelineCodeHash, writeBundle, type BundleModule, type PipelineBundle } from '@sluice/bundle';
 import { compile } from '@sluice/compiler';
 import { canonicalJson, formatIssues, sha256, type JsonValue, type PipelineIR } from '@sluice/sdk';
@@ -68,10 +69,9 @@ export class SubmitError extends Error {
  * @throws SubmitError naming the file when it is missing or not a regular file.
  */
 export function checkSubmitFile(file: string): void {
-  const st = statSync(file, { throwIfNoEntry: false });
-  if (!st) throw new SubmitError(`${file}: no such file`);
-  if (st.isDirectory()) throw new SubmitError(`${file}: is a directory, not a pipeline file (give the .ts file that exports the pipeline)`);
-  if (!st.isFile()) throw new SubmitError(`${file}: is not a regular file (a device, FIFO or socket), not a pipeline file (give the .ts file that exports the pipeline)`);
+  const kind = pathKind(file);
+  if (kind === 'missing') throw new SubmitError(`${file}: no such file`);
+  if (kind !== 'file') throw new SubmitError(`${file}: ${NOT_A_FILE[kind]}, not a pipeline file (give the .ts file that exports the pipeline)`);
 }
 
 /** What `submit` would create, as plain objects. */

@@ -51,7 +51,7 @@ export function projectName(dir: string): string {
 /**
  * `mkdir -p`, a level at a time: Node 20's recursive `mkdirSync` never returns where mkdir answers
  * ENOENT under a folder that exists (`sluice init /proc/x`). (This package depends on nothing; the
- * other packages use `@sluice/executor/dirs`.)
+ * other packages use `@sluice/executor/paths`.)
  */
 function makeDirs(dir: string): void {
   const missing: string[] = [];

@@ -40,7 +40,7 @@ import { createRequire, isBuiltin, SourceMap } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { makeDir } from './dirs.ts';
+import { makeDir, writeCacheFile } from './paths.ts';
 
 /** One file's stamp: path (absolute), size (-1: absent), mtime and ctime in nanoseconds (as decimal text). */
 export type Stamp = readonly [file: string, size: number, mtimeNs: string, ctimeNs: string];
@@ -81,15 +81,12 @@ export function stampMtimeMs(s: Stamp): number {
   return Number(BigInt(s[2] || '0') / 1_000_000n);
 }
 
-/** Writes one of Sluice's cache files whole (a reader sees the old text or the new): private, its folder made if missing. Throws when it cannot. */
-export function writeCacheFile(file: string, text: string): void {
-  makeDir(dirname(file), 0o700);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, file);
+const STAMP_TIME = /^\d*$/;
+/** Whether `x` has the shape of a {@link Stamp} (read back from a cache file, where it may be damaged). */
+export function isStamp(x: unknown): x is Stamp {
+  return Array.isArray(x) && x.length === 4 && typeof x[0] === 'string' && Number.isInteger(x[1]) && typeof x[2] === 'string' && STAMP_TIME.test(x[2]) && typeof x[3] === 'string' && STAMP_TIME.test(x[3]);
 }
 
-const STAMP_TIME = /^\d*$/;
 /**
  * An index entry as read from disk, or undefined when it is not one this loader wrote (another
  * version's, or damaged): a module path inside its built folder, a code hash, stamps. Such a file
@@ -102,7 +99,7 @@ function indexEntry(text: string): IndexEntry | undefined {
   const { module, codeHash, files } = e;
   if (typeof module !== 'string' || !/^[0-9a-f]{32}[\\/]/.test(module) || module.split(/[\\/]/).includes('..') || module.includes('\0')) return undefined;
   if (typeof codeHash !== 'string' || !/^[0-9a-f]{64}$/.test(codeHash)) return undefined;
-  if (!Array.isArray(files) || !files.every((f: unknown) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && Number.isInteger(f[1]) && typeof f[2] === 'string' && STAMP_TIME.test(f[2]) && typeof f[3] === 'string' && STAMP_TIME.test(f[3]))) return undefined;
+  if (!Array.isArray(files) || !files.every(isStamp)) return undefined;
   return { version: 2, module, codeHash, files };
 }
 

@@ -1,8 +1,9 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PipelineIR } from '@sluice/sdk';
 import { ExecutorError } from './errors.ts';
+import { NOT_A_FILE, pathKind } from './paths.ts';
 import { importThroughBundle, type LoadOptions } from './graph-load.ts';
 import type { FunctionRuntime, LoadedPipeline } from './types.ts';
 
@@ -55,8 +56,8 @@ export async function importPipelineFile(file: string, exportName?: string, o: L
 export async function importModuleFile(file: string, o: LoadOptions = {}): Promise<Record<string, unknown>> {
   const abs = resolve(file);
   // a FIFO or a device would block the build reading it (or never end: /dev/zero)
-  const st = statSync(abs, { throwIfNoEntry: false });
-  if (st && !st.isFile()) throw new ExecutorError('entry.notFile', `${file}: is ${st.isDirectory() ? 'a directory' : 'not a regular file (a device, FIFO or socket)'}, not a module file`);
+  const kind = pathKind(abs);
+  if (kind === 'directory' || kind === 'special') throw new ExecutorError('entry.notFile', `${file}: ${NOT_A_FILE[kind]}, not a module file`);
   return (await importThroughBundle(abs, o)) ?? (await tsImportFile(abs));
 }
 

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
+import { NOT_A_FILE, pathKind } from '@sluice/executor/paths';
 import { formatIssues, isPipeline, SluiceValidationError, type JsonValue } from '@sluice/sdk';
 import { isTrigger, type Trigger } from './define.ts';
 import { considerEvent, decide, initialState, ticksBetween, type Decision, type EventFields, type Observation, type TriggerState } from './engine.ts';
@@ -25,8 +26,9 @@ export interface CliDeps extends RunnerDeps {
 /** Every trigger a module exports (named exports, or arrays of triggers), checked together. */
 export async function loadTriggers(file: string): Promise<Trigger[]> {
   const abs = resolve(file);
-  if (!existsSync(abs)) throw new TriggerError('file.missing', `triggers file ${file} does not exist`);
-  if (!statSync(abs).isFile()) throw new TriggerError('file.kind', `${file}: is ${statSync(abs).isDirectory() ? 'a directory' : 'not a regular file (a device, FIFO or socket)'}, not a triggers file`);
+  const kind = pathKind(abs);
+  if (kind === 'missing') throw new TriggerError('file.missing', `triggers file ${file} does not exist`);
+  if (kind !== 'file') throw new TriggerError('file.kind', `${file}: ${NOT_A_FILE[kind]}, not a triggers file`);
   // the loader of sluice compile and of every step: the templates' component hashes are the ones pods compute
   const { importModuleFile } = await import('@sluice/executor');
   const mod = await importModuleFile(abs);
@@ -234,8 +236,9 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
       const ts = await loadTriggers(file);
       const upstream = [];
       for (const u of o.upstream) {
-        if (!existsSync(resolve(u))) throw new TriggerError('file.missing', `--upstream ${u}: no such file`);
-        if (!statSync(resolve(u)).isFile()) throw new TriggerError('file.kind', `--upstream ${u}: is not a regular file`);
+        const kind = pathKind(u);
+        if (kind === 'missing') throw new TriggerError('file.missing', `--upstream ${u}: no such file`);
+        if (kind !== 'file') throw new TriggerError('file.kind', `--upstream ${u}: ${NOT_A_FILE[kind]}`);
         const { importModuleFile } = await import('@sluice/executor');
         const mod = (await importModuleFile(resolve(u))) as { default?: unknown };
         if (!isPipeline(mod.default)) throw new TriggerError('upstream.export', `--upstream ${u}: its default export is not a pipeline`);

@@ -7,8 +7,8 @@
  * id changes the stamp, and the file is not used (it is replaced at the next read).
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { makeDir } from '@sluice/executor/dirs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { writeCacheFile } from '@sluice/executor/paths';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,11 +97,7 @@ export class PageCache {
   /** Keeps an answer; a cache that cannot be written is no error (the next read computes it again). */
   put(runId: string, stamp: string, body: string): void {
     try {
-      makeDir(this.dir, 0o700);
-      const file = this.file(runId);
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, `${MAGIC} ${stamp}\n${body}`, { mode: 0o600 });
-      renameSync(tmp, file);
+      writeCacheFile(this.file(runId), `${MAGIC} ${stamp}\n${body}`);
       this.prune();
     } catch {
       /* read-only or full: not kept */

@@ -10,7 +10,7 @@
  * exists, else in the user's cache directory.
  */
 import { existsSync } from 'node:fs';
-import { makeDir } from '@sluice/executor/dirs';
+import { makeDir } from '@sluice/executor/paths';
 import { dirname, join, resolve } from 'node:path';
 import { RunnerError } from '../errors.ts';
 

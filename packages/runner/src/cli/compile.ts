@@ -2,7 +2,7 @@
  * `sluice compile <pipeline.ts>`: validates a pipeline and writes its Argo manifest (or its IR, or
  * a drawing of its DAG). On any problem it prints every issue, exits non-zero and writes nothing.
  */
-import { statSync } from 'node:fs';
+import { pathKind } from '@sluice/executor/paths';
 import { type Command, Option } from 'commander';
 import { checkOutputFile } from './flags.ts';
 import { cachedFacts } from './source-facts.ts';
@@ -93,14 +93,6 @@ export function stableJson(value: unknown): string {
     : v), 2)}\n`;
 }
 
-function isRegularFile(file: string): boolean {
-  try {
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
 function toPipelineIR(loaded: unknown, { isPipeline, toIR }: Sdk): { ir: PipelineIR; pipeline: Pipeline | undefined } {
   const candidates = [loaded, (loaded as { pipeline?: unknown } | null)?.pipeline];
   for (const c of candidates) if (isPipeline(c)) return { ir: toIR(c), pipeline: c };
@@ -170,7 +162,7 @@ export function registerCompile(program: Command, deps: CompileDeps): void {
       // the pipeline's build first (esbuild works in a process of its own), then, on demand (other
       // verbs never pay for them), the compiler and the SDK, loaded meanwhile
       // (only a regular file: a FIFO or a device would block the build and the scan reading it)
-      const analyzable = /\.(c|m)?[jt]sx?$/.test(file) && isRegularFile(file);
+      const analyzable = /\.(c|m)?[jt]sx?$/.test(file) && pathKind(file) === 'file';
       if (analyzable) deps.prepare?.(file);
       const compiler = import('@sluice/compiler');
       const sourcing = import('@sluice/compiler/source');

@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { NOT_A_FILE, pathKind } from '@sluice/executor/paths';
 import { RunnerError } from '../errors.ts';
 
 /** `n` must be a whole number >= `min`. */
@@ -32,14 +33,9 @@ export function storeFlag(v: string): string {
 
 /** The pipeline file must exist and be a file. */
 export function checkPipelineFile(file: string): void {
-  let st;
-  try {
-    st = statSync(file);
-  } catch {
-    throw new RunnerError('cli.file', `${file}: no such file`);
-  }
-  if (st.isDirectory()) throw new RunnerError('cli.file', `${file}: is a directory, not a pipeline file (give the .ts file that exports the pipeline)`);
-  if (!st.isFile()) throw new RunnerError('cli.file', `${file}: is not a regular file (a device, FIFO or socket), not a pipeline file (give the .ts file that exports the pipeline)`);
+  const kind = pathKind(file);
+  if (kind === 'missing') throw new RunnerError('cli.file', `${file}: no such file`);
+  if (kind !== 'file') throw new RunnerError('cli.file', `${file}: ${NOT_A_FILE[kind]}, not a pipeline file (give the .ts file that exports the pipeline)`);
 }
 
 /** The directory an output file goes to must exist. */

@@ -10,7 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sluiceCacheDir, stamp, stampMtimeMs, writeCacheFile } from '@sluice/executor/graph-load';
+import { sluiceCacheDir, stamp, stampMtimeMs } from '@sluice/executor/graph-load';
+import { writeCacheFile } from '@sluice/executor/paths';
 import type { moduleFacts } from '@sluice/compiler/source';
 
 type Facts = ReturnType<typeof moduleFacts>;

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { RunnerError } from '../errors.ts';
 import { explainMisses } from '../engine/cache.ts';
 import { crashArmed, crashPoint } from '@sluice/executor/crash';
-import { makeDir } from '@sluice/executor/dirs';
+import { makeDir } from '@sluice/executor/paths';
 import { groupAlive, signalGroup } from './procs.ts';
 
 /** Version of the state database layout. Readers refuse newer versions and never overwrite them. */
