@@ -154,6 +154,27 @@ async function parseParams(loaded: LoadedPipeline, raw: Readonly<Record<string, 
   return r.values;
 }
 
+/**
+ * Takes the run's lease; while \`sluice gc\` sweeps the store (removing objects a run could reuse
+ * by their hash), waits for it, said once as \`run.waiting\`. A stop asked for while waiting ends
+ * the wait with an error (nothing of the run was written).
+ */
+async function takeLease(store: StateStore, runId: string, holder: string, clock: Clock, opts: Pick<RunOptions, 'onEvent' | 'signal'>): Promise<void> {
+  let told = false;
+  for (;;) {
+    try {
+      store.acquireLease(runId, holder, clock.now());
+      return;
+    } catch (e) {
+      if (!(e instanceof RunnerError && e.code === 'store.sweeping')) throw e;
+      if (!told) opts.onEvent?.({ type: 'run.waiting', time: clock.now(), runId, message: `${e.message}; the run starts when it ends` });
+      told = true;
+      if (opts.signal?.aborted) throw new RunnerError('run.stopped', `run ${runId} stopped while it waited for sluice gc; nothing of it was recorded`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** Pipeline parameters that are artifacts are given as local paths: copy them into the artifact store. */
 async function importArtifactParams(ir: PipelineIR, params: Record<string, JsonValue>, cas: ArtifactStore, dir: string): Promise<Record<string, JsonValue>> {
   const out = { ...params };
@@ -300,7 +321,7 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       params = JSON.parse(row.params) as Record<string, JsonValue>;
       entry ??= row.entry ?? undefined;
       exportName ??= row.export_name ?? undefined;
-      store.acquireLease(runId, holder, clock.now());
+      await takeLease(store, runId, holder, clock, opts);
       // steps of the runner that died may still run (its watchdog stops them within its grace
       // period): nothing of them may overlap the new attempts, in their checkpoints or locks
       for (const p of store.taskProcesses(runId)) {
@@ -315,6 +336,8 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
       checkGpus(ir, pool, params);
       runId = opts.runId ?? newRunId(ir.name);
       if (store.getRun(runId)) throw new RunnerError('run.exists', `a run with id ${runId} already exists in ${paths.root}; choose another --run-id, or continue it with \`sluice resume ${runId}\``);
+      // the lease before anything is stored: \`sluice gc\` removes nothing while a run holds one
+      await takeLease(store, runId, holder, clock, opts);
       params = await importArtifactParams(ir, params, new ArtifactStore(paths.artifacts), join(paths.runs, runId, 'inputs'));
       const { commit, dirty } = (await git) ?? { commit: null, dirty: null };
       store.db.transaction(() => {
@@ -323,7 +346,6 @@ export async function runPipeline(pipeline: unknown, opts: RunOptions = {}): Pro
           entry: opts.entry ? relative(process.cwd(), resolve(opts.entry)) || opts.entry : null, exportName: opts.exportName ?? null,
           mode: opts.mode ?? (opts.entry ? 'process' : 'inprocess'), gitCommit: commit, gitDirty: dirty, now: clock.now(),
         });
-        store.acquireLease(runId as string, holder, clock.now());
       })();
     }
     const id = runId;

@@ -48,6 +48,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`sluice: ${e.message}\nnothing was run.\n`);
       return 2;
     }
+    // stopped (Ctrl-C) before anything of the run was recorded: as an interrupted run exits
+    if (e instanceof RunnerError && e.code === 'run.stopped') {
+      process.stderr.write(`sluice: ${e.message}\n`);
+      return 130;
+    }
     if (e instanceof RunnerError && e.code === 'store.write') {
       process.stderr.write(`sluice: ${e.message}\n`);
       return 1;

@@ -115,6 +115,11 @@ export interface LeaseRow { run_id: string; holder: string; pid: number; host: s
 /** A hold on a mutex or semaphore; `task_key` is empty for a hold by the whole run. */
 export interface LockRow { kind: 'mutex' | 'semaphore' | 'gpu'; name: string; run_id: string; task_key: string; holder: string; pid: number; host: string; acquired_at: number; heartbeat_at: number }
 /** What {@link StateStore.tryLocks} found: `ok` when every lock is now held; otherwise who holds what is wanted. */
+/** The whole store's hold by \`sluice gc\` while it removes objects (a \`locks\` row of kind \`sweep\`, run and task empty). */
+export type SweepRow = Omit<LockRow, 'kind'> & { kind: 'sweep' };
+/** What {@link StateStore.beginSweep} found in its way, when it took nothing: runs driven now, or another sweep. */
+export type SweepAttempt = { readonly ok: true } | { readonly ok: false; readonly runs: readonly LeaseRow[]; readonly sweep?: SweepRow };
+
 export interface LockAttempt { readonly ok: boolean; readonly blockers: readonly LockRow[]; readonly takenOver: readonly LockRow[] }
 
 export interface OpenOptions {
@@ -575,8 +580,42 @@ export class StateStore {
           `run ${runId} is being driven by pid ${cur.pid} on ${cur.host} (since ${new Date(cur.acquired_at).toISOString()}, last heartbeat ${new Date(cur.heartbeat_at).toISOString()}); wait for it to finish or stop that process`,
         );
       }
+      // (checked in the transaction that takes the lease, as beginSweep checks the leases in the one that takes the sweep)
+      const sweep = this.liveSweep(host, now, staleMs, holder);
+      if (sweep) throw new RunnerError('store.sweeping', `sluice gc (pid ${sweep.pid} on ${sweep.host}, since ${new Date(sweep.acquired_at).toISOString()}) is removing unreferenced objects from this store`);
       this.st.putLease.run({ run_id: runId, holder, pid: process.pid, host, now });
     }).immediate();
+  }
+
+  /** The sweep of this store held by another holder whose process is alive, if any. */
+  private liveSweep(host: string, now: number, staleMs: number, holder?: string): SweepRow | undefined {
+    if (!this.hasLocks) return undefined;
+    const r = this.db.prepare(`SELECT * FROM locks WHERE kind = 'sweep' AND name = 'store'`).get() as SweepRow | undefined;
+    return r && r.holder !== holder && leaseAlive(r, host, now, staleMs) ? r : undefined;
+  }
+  /**
+   * Takes the whole store for removing objects (`sluice gc`), in one immediate transaction with
+   * the check that no run is driven now (no live lease) and no other sweep is: every run takes its
+   * lease in a transaction that checks for a sweep ({@link acquireLease}), so while the sweep is
+   * held no run ingests an object, reuses one by its hash or records a reference. Takes nothing
+   * and says what is in the way otherwise. A sweep whose process is gone counts for nothing.
+   */
+  beginSweep(holder: string, now: number, staleMs = 30_000): SweepAttempt {
+    const host = hostname();
+    return this.db.transaction((): SweepAttempt => {
+      const sweep = this.liveSweep(host, now, staleMs, holder);
+      const runs = (this.db.prepare(`SELECT * FROM leases ORDER BY run_id`).all() as LeaseRow[]).filter((l) => l.holder !== holder && leaseAlive(l, host, now, staleMs));
+      if (sweep || runs.length) return { ok: false, runs, ...(sweep ? { sweep } : {}) };
+      this.db.prepare(`INSERT OR REPLACE INTO locks (kind, name, run_id, task_key, holder, pid, host, acquired_at, heartbeat_at) VALUES ('sweep', 'store', '', '', ?, ?, ?, ?, ?)`).run(holder, process.pid, host, now, now);
+      return { ok: true };
+    }).immediate();
+  }
+  /** Beats the sweep (seen from another host, it is alive while it beats). */
+  beatSweep(holder: string, now: number): void {
+    this.db.prepare(`UPDATE locks SET heartbeat_at = ? WHERE kind = 'sweep' AND holder = ?`).run(now, holder);
+  }
+  endSweep(holder: string): void {
+    this.db.prepare(`DELETE FROM locks WHERE kind = 'sweep' AND holder = ?`).run(holder);
   }
   /** Beats the run's lease and every lock `holder` holds. */
   heartbeat(runId: string, holder: string, now: number): boolean {

@@ -50,6 +50,12 @@ const tamper = fn('tamper', { inputs: { data: 'artifact:Dataset' }, outputs: { s
 });
 export const cas = pipeline('cas', [produce, tamper], [task('p', produce, {}), task('t', tamper, { data: out('p', 'data') })], { outputValues: { seen: out('t', 'seen'), data: out('p', 'data') } });
 
+/** Stores `SLUICE_TEST_BYTES` as a file artifact (the same bytes as an object already in the store: reused by its hash). */
+const store = fn('store', { outputs: { data: 'artifact:Dataset' } }, async (_i, ctx) => {
+  writeFileSync((ctx.outputs.data as { path: string }).path, process.env.SLUICE_TEST_BYTES ?? '');
+});
+export const leftover = pipeline('leftover', [store], [task('p', store, {})], { outputValues: { data: out('p', 'data') } });
+
 /** Steps that each take a little time: a run with many events. */
 const nap = fn('nap', { inputs: { i: 'number' }, outputs: { i: 'number' } }, async (i) => {
   await new Promise((r) => setTimeout(r, 100));

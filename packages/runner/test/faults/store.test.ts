@@ -1,6 +1,8 @@
 // The store under faults: artifacts changed in place, a full disk, a store locked by another process, a hot journal, GPUs shared by runs.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,6 +74,105 @@ describe('content-addressed artifacts stay what their hash says', () => {
     expect(gc.code, gc.err).toBe(0);
     expect(existsSync(stray)).toBe(false);
     expect(existsSync(obj)).toBe(true);
+  }, 180_000);
+
+  it('a run that starts while sluice gc removes objects waits for it: an object it reuses by its hash is not removed under it', async () => {
+    const dir = tmp('sluice-gc-race-');
+    expect((await sluice(dir, ['run', FIXTURES, '--export', 'cas', '--run-id', 'g0'])).code).toBe(0);
+    // bytes whose object sorts after every stray object below: gc reaches it last
+    let bytes = '';
+    for (let n = 0; ; n++) {
+      bytes = `left over ${n}`;
+      if (createHash('sha256').update(bytes).digest('hex').startsWith('f')) break;
+    }
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    const sha = join(dir, '.sluice', 'artifacts', 'sha256');
+    // the object, left by a run whose records are gone (nothing refers to it), and 20,000 strays before it
+    const obj = join(sha, hash.slice(0, 2), hash);
+    mkdirSync(join(obj, '..'), { recursive: true });
+    writeFileSync(obj, bytes);
+    for (let i = 0; i < 20_000; i++) {
+      const h = createHash('sha256').update(`stray ${i}`).digest('hex').replace(/^f/, 'e');
+      mkdirSync(join(sha, h.slice(0, 2)), { recursive: true });
+      writeFileSync(join(sha, h.slice(0, 2), h), '');
+    }
+    const count = () => readdirSync(sha).reduce((n, d) => n + readdirSync(join(sha, d)).length, 0);
+    const before = count();
+    const gc = spawn(process.execPath, [BIN, 'gc'], { cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let gcErr = '';
+    gc.stderr.on('data', (d: Buffer) => (gcErr += d));
+    const gcDone = new Promise<number | null>((r) => gc.on('close', (code) => r(code)));
+    try {
+      // stopped while it removes (the strays first): the object is still there, unreferenced
+      expect(await until(() => count() < before || gc.exitCode !== null, 60_000, 5)).toBe(true);
+      process.kill(gc.pid!, 'SIGSTOP');
+      expect(gc.exitCode, gcErr).toBe(null);
+      expect(existsSync(obj)).toBe(true);
+      const run = spawn(process.execPath, [BIN, 'run', FIXTURES, '--export', 'leftover', '--run-id', 'g1'], { cwd: dir, env: { ...process.env, CI: '1', SLUICE_TEST_BYTES: bytes }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      run.stdout.on('data', (d: Buffer) => (out += d));
+      run.stderr.on('data', (d: Buffer) => (out += d));
+      const runDone = new Promise<number | null>((r) => run.on('close', (code) => r(code)));
+      // it waits for gc (before, it ran at once, reused the object and gc removed it afterwards)
+      await until(() => /run\.waiting/.test(out) || run.exitCode !== null, 60_000);
+      process.kill(gc.pid!, 'SIGCONT');
+      expect(await gcDone, gcErr).toBe(0);
+      expect(await runDone, out).toBe(0);
+      expect(objectPath(dir, 'g1', 'p', 'data')).toBe(obj);
+      const v = await sluice(dir, ['verify']);
+      expect(v.out).toMatch(/0 corrupt, 0 missing/);
+      expect(readFileSync(obj, 'utf8')).toBe(bytes);
+      expect(out).toMatch(/run\.waiting .*sluice gc \(pid \d+ on .*\) is removing unreferenced objects from this store; the run starts when it ends/);
+    } finally {
+      try { process.kill(gc.pid!, 'SIGCONT'); } catch { /* ended */ }
+      gc.kill('SIGKILL');
+    }
+  }, 240_000);
+
+  it('gc refuses while a run is driven and while another gc sweeps; a run refuses to wait past Ctrl-C', async () => {
+    const dir = tmp('sluice-gc-lock-');
+    expect((await sluice(dir, ['run', FIXTURES, '--export', 'cas', '--run-id', 'l0'])).code).toBe(0);
+    const db = join(dir, '.sluice', 'state.db');
+    // a sweep held by a live process (this one): gc and verify --remove refuse, a run waits
+    const s = StateStore.open(db);
+    try {
+      expect(s.beginSweep('test-holder', Date.now()).ok).toBe(true);
+      const second = await sluice(dir, ['gc']);
+      expect(second.code).toBe(1);
+      expect(second.err).toMatch(new RegExp(`^sluice: another sluice gc \\(pid ${process.pid} on .*\\) is removing objects from this store; run gc when it ends\n$`));
+      const run = spawn(process.execPath, [BIN, 'run', FIXTURES, '--export', 'leftover', '--run-id', 'l1'], { cwd: dir, env: { ...process.env, CI: '1', SLUICE_TEST_BYTES: 'x' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      run.stdout.on('data', (d: Buffer) => (out += d));
+      run.stderr.on('data', (d: Buffer) => (out += d));
+      const code = new Promise<number | null>((r) => run.on('close', (c) => r(c)));
+      expect(await until(() => /run\.waiting/.test(out), 60_000)).toBe(true);
+      run.kill('SIGINT');
+      expect(await code, out).toBe(130);
+      expect(out).toMatch(/sluice: run l1 stopped while it waited for sluice gc; nothing of it was recorded/);
+      expect(out).not.toMatch(OUR_STACK);
+      expect(s.getRun('l1')).toBeUndefined();
+      expect(s.getLease('l1')).toBeUndefined();
+    } finally {
+      s.endSweep('test-holder');
+      s.close();
+    }
+    // a sweep whose process is gone counts for nothing
+    const w = new Database(db);
+    w.prepare(`INSERT INTO locks (kind, name, run_id, task_key, holder, pid, host, acquired_at, heartbeat_at) VALUES ('sweep', 'store', '', '', 'dead', 2147483646, ?, 0, 0)`).run(hostname());
+    w.close();
+    expect((await sluice(dir, ['run', FIXTURES, '--export', 'leftover', '--run-id', 'l2'], { SLUICE_TEST_BYTES: 'y' })).code).toBe(0);
+    // a run driven now (a live lease): gc refuses and removes nothing
+    const t = StateStore.open(db);
+    try {
+      t.acquireLease('l9', 'test-driver', Date.now());
+      const refused = await sluice(dir, ['gc']);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toBe('sluice: run l9 is running and may store artifacts now; run gc when it ends (or --dry-run to see what would go)\n');
+    } finally {
+      t.releaseLease('l9', 'test-driver');
+      t.close();
+    }
+    expect((await sluice(dir, ['gc'])).code).toBe(0);
   }, 180_000);
 
   it('ingesting bytes whose object exists but was damaged replaces the damaged object (--no-cache heals it)', async () => {
