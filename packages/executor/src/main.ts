@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonValue } from '@sluice/sdk';
 import { loadPipelineFile } from './load.ts';
+import { loadErrorText } from './errors.ts';
 import type { FunctionRuntime, LoadedPipeline } from './types.ts';
 import { checkArtifactName } from './names.ts';
 import type { ArtifactInputSpec } from './artifacts.ts';
@@ -274,7 +275,7 @@ export async function execMain(argv: readonly string[], preloaded?: LoadedPipeli
     // a self-contained bundle (@sluice/bundle) hands over the pipeline it carries
     loaded = preloaded ?? (await loadPipelineFile(args.entry, args.exportName));
   } catch (e) {
-    process.stderr.write(`sluice exec: cannot load ${args.entry}: ${(e as Error).stack ?? e}\n`);
+    process.stderr.write(`sluice exec: ${loadErrorText(args.entry, e)}\n`);
     return EXIT.failed;
   }
   return runExec(args, fromSpec, { loaded, signal: ac.signal, preempted: () => preempted });

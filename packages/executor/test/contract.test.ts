@@ -5,7 +5,7 @@
  * worker's stdout blocks like a fresh process's: large fs.writeSync calls all land in the log.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,5 +70,29 @@ describe('a warm worker\'s standard output', () => {
     const shown = sluice(dir, 'show', id, '--json', '--store', join(dir, '.sluice'));
     const task = (JSON.parse(shown.out) as { tasks: { key: string; outputs: unknown }[] }).tasks.find((t) => t.key === 'loud');
     expect(JSON.stringify(task?.outputs)).toContain(String(16 << 20));
+  });
+});
+
+describe('sluice exec (the pod side) when the pipeline file cannot be loaded', () => {
+  const OUR_STACK = /\n\s+at .*(packages\/(runner|executor|sdk|compiler)\/src|node:internal|esbuild)/;
+  const exec = (dir: string, entry: string, env: NodeJS.ProcessEnv = {}) => {
+    const r = spawnSync(process.execPath, [BIN, 'exec', '--entry', entry, '--component', 'c', '--task', 't', '--outputs', join(dir, 'out')], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: '1', SLUICE_CACHE: join(dir, 'cache'), SLUICE_DEBUG: '', ...env }, timeout: 90_000 });
+    return { code: r.status, err: r.stderr };
+  };
+  it("says where the user's module failed, in one message without our stack (SLUICE_DEBUG=1 adds it)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-exec-load-'));
+    writeFileSync(join(dir, 'throws.ts'), 'const n = 1;\nthrow new Error(`boom ${n}`);\nexport default n;\n');
+    writeFileSync(join(dir, 'syntax.ts'), 'export const x = ;\n');
+    const thrown = exec(dir, 'throws.ts');
+    expect(thrown.code).toBe(1); // retried as any failed attempt (a module may fail at load for a passing reason)
+    expect(thrown.err).toBe('sluice exec: cannot load throws.ts: throws.ts:2:7: Error: boom 1\n(the error was thrown while loading throws.ts; SLUICE_DEBUG=1 shows the whole stack)\n');
+    const syntax = exec(dir, 'syntax.ts');
+    expect(syntax.code).toBe(1);
+    expect(syntax.err).toMatch(/^sluice exec: cannot load syntax.ts: syntax.ts:1:18: Error: Unexpected ";"\n\(the error was thrown while loading syntax.ts; SLUICE_DEBUG=1 shows the whole stack\)\n$/);
+    const missing = exec(dir, 'missing.ts');
+    expect(missing.err).toBe('sluice exec: cannot load missing.ts: pipeline file missing.ts does not exist\n');
+    for (const r of [thrown, syntax, missing]) expect(r.err).not.toMatch(OUR_STACK);
+    const debug = exec(dir, 'throws.ts', { SLUICE_DEBUG: '1' });
+    expect(debug.err).toMatch(/\nsluice exec: cannot load throws.ts: throws.ts:2:7: Error: boom 1\n\(the error was thrown while loading throws.ts\)\nError: boom 1\n\s+at /);
   });
 });

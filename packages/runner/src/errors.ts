@@ -1,7 +1,6 @@
 import type { SluiceIssue } from '@sluice/sdk';
+import { userFrame } from '@sluice/executor/errors';
 import { statfsSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 /** An error of the local runner with a stable code (`store.corrupt`, `run.leased`, ...). */
 export class RunnerError extends Error {
@@ -22,26 +21,8 @@ export class ParamsError extends RunnerError {
   }
 }
 
-/** Where Sluice's own sources live: frames there are ours, not the user's. */
-const OURS = resolve(import.meta.dirname, '..', '..');
-
-/** The first frame of `stack` in the user's code (not Node's, not a dependency's, not Sluice's), as `file:line:col`. */
-export function userFrame(stack: string | undefined): string | undefined {
-  for (const line of (stack ?? '').split('\n').slice(1)) {
-    const m = /(?:^|[\s(])((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line.trim());
-    if (!m) continue;
-    let file = m[1] as string;
-    if (file.startsWith('file://')) {
-      try { file = fileURLToPath(file); } catch { continue; }
-    }
-    if (file.includes(`${sep}node_modules${sep}`)) continue;
-    const rel = relative(OURS, file);
-    if (!rel.startsWith('..') && /^[^/]+\/(src|bin)\//.test(rel.split(sep).join('/'))) continue;
-    const shown = relative(process.cwd(), file);
-    return `${shown && !shown.startsWith('..') ? shown : file}:${m[2]}:${m[3]}`;
-  }
-  return undefined;
-}
+// (the first frame of a stack in the user's code: the executor's rule, which `sluice exec` uses too)
+export { userFrame } from '@sluice/executor/errors';
 
 /** An error thrown by the user's own module while it was being loaded: reported at the user's frame, without our stack. */
 export class UserModuleError extends RunnerError {
