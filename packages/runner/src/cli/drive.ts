@@ -73,7 +73,7 @@ async function drive(file: string | undefined, o: RunFlags, resume?: string, ret
       ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.inProcess ? { mode: 'inprocess' as const } : {}), ...trackingFlags(o),
     };
     const drive = { onEvent: (e: Parameters<typeof view.event>[0]) => { arm(); view.event(e); }, signal: ac.signal, ...(o.cache ? {} : { noCache: true }) };
-    const r = resume
+    const r = resume !== undefined
       ? await (retry ? backend.retry : backend.resume).call(backend, resume, { ...drive, ...how, ...(file ? { entry: file } : {}) })
       : await backend.submit({ file: file as string, ...(o.export ? { exportName: o.export } : {}), params: parseParamFlags(o.param), paramsFromCli: true, ...(o.runId !== undefined ? { runId: o.runId } : {}), ...how }, drive);
     if (!o.json) {

@@ -38,8 +38,9 @@ export function lineageStart(store: StateStore, artifact: string, run?: string):
     }
     return { run: row.id, task: a.task_key, output: a.output, hash: a.hash };
   }
-  const hash = hashLike ? artifact.replace(/^sha256:/, '') : basename(existsSync(artifact) ? realpathSync(artifact) : artifact);
-  let found = store.artifactsByHash(hash);
+  // a path names an object of the artifact store (a file named by its full hash); other text names nothing
+  const hash = hashLike ? artifact.replace(/^sha256:/, '') : existsSync(artifact) ? basename(realpathSync(artifact)) : '';
+  let found = /^[0-9a-f]{6,64}$/.test(hash) && (hashLike || hash.length === 64) ? store.artifactsByHash(hash) : [];
   if (!found.length) throw new RunnerError('artifact.unknown', `no artifact ${artifact} in ${store.file}: give a sha256 (prefix), a path in the artifact store, or <task>.<output> (with --run)`);
   if (new Set(found.map((a) => a.hash)).size > 1) throw new RunnerError('artifact.ambiguous', `${artifact} matches several artifacts; give more of the hash`);
   if (run) {

@@ -403,6 +403,8 @@ export class StateStore {
   }
   /** Finds a run by full id or unique prefix. */
   findRun(idOrPrefix: string): RunRow {
+    // (an empty prefix would name every run: \`sluice stop "$RUN"\` with RUN unset must not stop the newest)
+    if (idOrPrefix === '') throw new RunnerError('run.empty', 'the run id is empty (an unset variable?); give a run id, a unique prefix of one, or latest');
     const exact = this.getRun(idOrPrefix);
     if (exact) return exact;
     const rows = this.db.prepare(`SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at DESC LIMIT 2`).all(idOrPrefix.replace(/[%_\\]/g, '\\$&') + '%') as RunRow[];
@@ -559,8 +561,12 @@ export class StateStore {
   cacheMisses(run: RunRow): Map<string, string> {
     return explainMisses(this.tasksOfRun(run.id), () => this.earlierRunsTasks(run));
   }
+  /** Artifacts whose content hash starts with `hashPrefix` (1 to 64 hex digits; anything else names none). */
   artifactsByHash(hashPrefix: string): ArtifactRow[] {
-    return this.db.prepare(`SELECT * FROM artifacts WHERE hash LIKE ? ORDER BY run_id, task_key`).all(hashPrefix.replace(/[^0-9a-f]/g, '') + '%') as ArtifactRow[];
+    const prefix = hashPrefix.toLowerCase();
+    // (never stripped to what is left: "my-model" is not the prefix "ede", nor "" every artifact)
+    if (!/^[0-9a-f]{1,64}$/.test(prefix)) return [];
+    return this.db.prepare(`SELECT * FROM artifacts WHERE hash LIKE ? ORDER BY run_id, task_key`).all(`${prefix}%`) as ArtifactRow[];
   }
   artifactsOfRun(runId: string): ArtifactRow[] {
     return this.db.prepare(`SELECT * FROM artifacts WHERE run_id = ? ORDER BY task_key, output`).all(runId) as ArtifactRow[];

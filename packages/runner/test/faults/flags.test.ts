@@ -148,6 +148,31 @@ describe('bad flags and bad input (real binary)', () => {
     expect(r.err).toMatch(/SyntaxError[\s\S]*\n\s+at /);
   }, 60_000);
 
+  it('an empty run id and an artifact name that is not a hash name nothing (before: the newest run, any artifact)', async () => {
+    const dir = tmp('sluice-flags-');
+    const run = await sluice(dir, ['run', BASIC]);
+    expect(run.code, run.err).toBe(0);
+    writeFileSync(join(dir, 'data.csv'), 'a,b\n');
+    const empty = /^sluice: the run id is empty \(an unset variable\?\); give a run id, a unique prefix of one, or latest$/;
+    const rows: [string[], RegExp][] = [
+      ...['show', 'stop', 'logs', 'resume', 'retry', 'metrics'].map((v): [string[], RegExp] => [[v, ''], empty]),
+      [['compare', '', 'latest'], empty],
+      [['cat', 'zz'], /^sluice: no artifact "zz" \(give <run>\/<task>\/<output> or a content-hash prefix\)$/],
+      [['cat', 'sha256:'], /^sluice: no artifact "sha256:"/],
+      [['lineage', 'my-model'], /^sluice: no artifact my-model in .*state\.db: give a sha256 \(prefix\)/],
+      [['lineage', 'data.csv'], /^sluice: no artifact data\.csv in /],
+    ];
+    const got = await pool(rows, 3, async ([argv, want]) => ({ argv, want, r: await sluice(dir, argv) }));
+    for (const { argv, want, r } of got) {
+      expect(r.code, `${argv.join(' ')}: ${r.out}${r.err}`).toBe(2);
+      expect(r.err.split('\n')[0], argv.join(' ')).toMatch(want);
+      expect(r.err, argv.join(' ')).not.toMatch(OUR_STACK);
+    }
+    // the run was not stopped, resumed or retried by any of them
+    const show = await sluice(dir, ['show', 'latest', '--json']);
+    expect(JSON.parse(show.out).status).toBe('succeeded');
+  }, 120_000);
+
   it('every verb reports its exit code through the binary', async () => {
     const dir = tmp('sluice-flags-');
     const run = await sluice(dir, ['run', BASIC, '-p', 'how=throw']);
