@@ -109,6 +109,24 @@ try { StateStore.open(process.argv[1]).close(); } catch (e) { console.error(e.me
   });
 });
 
+describe('looking runs and artifacts up', () => {
+  it('an empty run id names no run, and text that is not hex names no artifact (never a prefix of every one)', async () => {
+    const dir = tmp();
+    const r = await runPipeline(p, { storeDir: dir, mode: 'inprocess' });
+    const s = StateStore.open(join(dir, 'state.db'));
+    try {
+      expect(s.findRun(r.runId.slice(0, 4)).id).toBe(r.runId);
+      expect(() => s.findRun('')).toThrow(/the run id is empty/);
+      const hash = 'ede'.padEnd(64, '0');
+      s.db.prepare(`INSERT INTO artifacts (run_id, task_key, output, hash, type, size, metadata) VALUES (?, 'a', 'x', ?, 'Dataset', 1, '{}')`).run(r.runId, hash);
+      expect(s.artifactsByHash('EDE0').map((a) => a.hash)).toEqual([hash]);
+      for (const text of ['', 'zz', 'sha256:', 'my-model']) expect(s.artifactsByHash(text)).toEqual([]);
+    } finally {
+      s.close();
+    }
+  });
+});
+
 describe('artifact names', () => {
   it('cannot escape the artifact root', () => {
     expect(() => checkArtifactName('../etc/passwd')).toThrow('invalid artifact name "../etc/passwd"');

@@ -27,9 +27,37 @@ export async function buildProgram(argv: readonly string[], setCode: (code: numb
   program.configureHelp({ subcommandTerm: (cmd) => stubs.get(cmd) ?? Help.prototype.subcommandTerm.call(new Help(), cmd) });
   // commander's messages (unknown option, invalid value) are one line on stderr; its help on stdout
   const writeErr = (t: string) => void process.stderr.write(t.startsWith('error: ') ? `sluice: ${t.slice(7)}` : t);
-  program.configureOutput({ writeErr });
-  for (const c of program.commands) c.configureOutput({ writeErr });
+  const configure = (c: Command): void => {
+    c.configureOutput({ writeErr });
+    c.commands.forEach(configure);
+  };
+  configure(program);
+  program.hook('preAction', (_program, action) => refuseEmptyValues(action));
   return program;
+}
+
+/**
+ * An argument or an option given an empty value (\`--image "$IMAGE"\`, \`sluice stop "$RUN"\` with
+ * the variable unset) is refused, as commander refuses a value its parser rejects: an empty option
+ * value was taken as "not given" (the default, silently), an empty run id as a prefix of every run,
+ * an empty file as the working directory.
+ */
+function refuseEmptyValues(cmd: Command): void {
+  cmd.registeredArguments.forEach((a, i) => {
+    const v: unknown = cmd.processedArgs[i];
+    if (v === '' || (Array.isArray(v) && v.includes(''))) {
+      cmd.error(`error: argument '${a.name()}' is empty (an unset variable?): give a value.`, { exitCode: 2, code: 'commander.invalidArgument' });
+    }
+  });
+  for (const o of cmd.options) {
+    if (!o.required && !o.optional) continue;
+    const name = o.attributeName();
+    if (cmd.getOptionValueSource(name) !== 'cli') continue;
+    const v: unknown = cmd.getOptionValue(name);
+    if (v === '' || (Array.isArray(v) && v.includes(''))) {
+      cmd.error(`error: option '${o.flags}' argument '' is invalid. expected a value, got an empty string (an unset variable?).`, { exitCode: 2, code: 'commander.invalidArgument' });
+    }
+  }
 }
 
 /** Runs the `sluice` command line; returns the exit code. */

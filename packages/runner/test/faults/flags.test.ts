@@ -65,7 +65,17 @@ const BAD: [string[], RegExp][] = [
   [['run', BASIC, '--dry-run', '-p', 'x'], /^sluice: --param expects name=value, got "x"$/],
   [['run', BASIC, '--run-id', '../../escaped/x'], /^sluice: invalid run id "\.\.\/\.\.\/escaped\/x": use letters, digits/],
   [['run', BASIC, '--run-id', '..'], /^sluice: invalid run id "\.\.":/],
-  [['run', BASIC, '--run-id', ''], /^sluice: invalid run id "":/],
+  // an empty value (an unset variable) is refused, not taken as "not given" (before: the default, silently)
+  [['run', BASIC, '--run-id', ''], /^sluice: option '--run-id <id>' argument '' is invalid\. expected a value, got an empty string \(an unset variable\?\)\.$/],
+  [['compile', EXAMPLE, '--image', ''], /^sluice: option '--image <image>' argument '' is invalid\. expected a value, got an empty string/],
+  [['compile', EXAMPLE, '--name', ''], /^sluice: option '--name <name>' argument '' is invalid\./],
+  [['compile', EXAMPLE, '--namespace', ''], /^sluice: option '--namespace <namespace>' argument '' is invalid\./],
+  [['compile', EXAMPLE, '--export', ''], /^sluice: option '--export <name>' argument '' is invalid\./],
+  [['compile', EXAMPLE, '-p', ''], /^sluice: option '-p, --param <name=value>' argument '' is invalid\./],
+  [['compile', ''], /^sluice: argument 'pipeline' is empty \(an unset variable\?\): give a value\.$/],
+  [['run', ''], /^sluice: argument 'file' is empty/],
+  // a nested verb's commander messages read as the others' (before: "error: required option ...")
+  [['triggers', 'compile', TRIGGERS], /^sluice: required option '--image <image>' not specified$/],
   [['run', THROWS], /^sluice: .*throws\.ts:2:\d+: SyntaxError: .*JSON/],
   [['run', THROWS, '--in-process'], /^sluice: .*throws\.ts:2:\d+: SyntaxError: .*JSON/],
   [['compile', THROWS], /^sluice: .*throws\.ts:2:\d+: SyntaxError: .*JSON/],
@@ -153,10 +163,11 @@ describe('bad flags and bad input (real binary)', () => {
     const run = await sluice(dir, ['run', BASIC]);
     expect(run.code, run.err).toBe(0);
     writeFileSync(join(dir, 'data.csv'), 'a,b\n');
-    const empty = /^sluice: the run id is empty \(an unset variable\?\); give a run id, a unique prefix of one, or latest$/;
+    const empty = /^sluice: argument 'run' is empty \(an unset variable\?\): give a value\.$/;
     const rows: [string[], RegExp][] = [
       ...['show', 'stop', 'logs', 'resume', 'retry', 'metrics'].map((v): [string[], RegExp] => [[v, ''], empty]),
-      [['compare', '', 'latest'], empty],
+      [['compare', '', 'latest'], /^sluice: argument 'runs' is empty/],
+      [['cat', ''], /^sluice: argument 'artifact' is empty/],
       [['cat', 'zz'], /^sluice: no artifact "zz" \(give <run>\/<task>\/<output> or a content-hash prefix\)$/],
       [['cat', 'sha256:'], /^sluice: no artifact "sha256:"/],
       [['lineage', 'my-model'], /^sluice: no artifact my-model in .*state\.db: give a sha256 \(prefix\)/],
