@@ -13,7 +13,7 @@ import { fitLimits } from './split.ts';
 import { IdIndex } from './ids.ts';
 import { SOURCE_MAP_ANNOTATION, SourceMapBuilder, sourceMapAnnotation, type SourceMap } from './sourcemap.ts';
 import { paramText, synchronization, type ArgoObject } from './templates.ts';
-import { literalNeedsEncoding } from '@sluice/sdk';
+import { isImageReference, literalNeedsEncoding } from '@sluice/sdk';
 import { toYaml, type YamlValue } from './yaml.ts';
 
 /** Argo resource kinds `compile` can produce. */
@@ -346,11 +346,13 @@ function metadataIssues(kind: CompileKind, m: Meta, templates: readonly ArgoObje
   const seen = new Set<string>();
   for (const t of templates) {
     const image = (t.container as { image?: unknown } | undefined)?.image;
-    if (typeof image !== 'string' || seen.has(image)) continue;
+    if (typeof image !== 'string' || image === '' || seen.has(image)) continue;
     seen.add(image);
     // (a missing one is said where the template is made)
-    if (/[\s\u0000-\u001f\u007f]/.test(image)) issues.push({ code: 'compile.image', path: `${path}/${String(t.name)}/image`, message: `image ${JSON.stringify(image)} is not an image reference: it holds whitespace or a control character` });
-    else if (image.includes('{{')) issues.push({ code: 'argo.template', path: `${path}/${String(t.name)}/image`, message: `image ${JSON.stringify(image)} contains "{{", which Argo would read as a template expression` });
+    if (image.includes('{{')) issues.push({ code: 'argo.template', path: `${path}/${String(t.name)}/image`, message: `image ${JSON.stringify(image)} contains "{{", which Argo would read as a template expression` });
+    else if (/[\s\u0000-\u001f\u007f]/.test(image)) issues.push({ code: 'compile.image', path: `${path}/${String(t.name)}/image`, message: `image ${JSON.stringify(image)} is not an image reference: it holds whitespace or a control character` });
+    // the API server takes any text; the node refuses it when the pod starts (InvalidImageName)
+    else if (!isImageReference(image)) issues.push({ code: 'compile.image', path: `${path}/${String(t.name)}/image`, message: `image ${JSON.stringify(image)} is not an image reference a node can pull: [registry[:port]/]name[:tag][@digest], the name in lowercase letters, digits and . _ - separators, e.g. ghcr.io/acme/train:1.4` });
   }
 }
 
@@ -358,6 +360,8 @@ function metadataIssues(kind: CompileKind, m: Meta, templates: readonly ArgoObje
 function entryIssues(options: CompileOptions, path: string, issues: SluiceIssue[]): void {
   for (const [what, v] of [['entry', options.entry], ['exportName', options.exportName]] as const) {
     if (v !== undefined && v.includes('{{')) issues.push({ code: 'argo.template', path: `${path}/${what}`, message: `${what === 'entry' ? 'the entry file' : 'the export name'} ${JSON.stringify(v)} contains "{{", which Argo would read as a template expression` });
+    // eslint-disable-next-line no-control-regex
+    else if (v !== undefined && /[\u0000-\u001f\u007f]/.test(v)) issues.push({ code: 'argo.template', path: `${path}/${what}`, message: `${what === 'entry' ? 'the entry file' : 'the export name'} ${JSON.stringify(v)} contains a control character, which Argo refuses in a manifest` });
   }
 }
 

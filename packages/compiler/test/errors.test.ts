@@ -46,6 +46,20 @@ describe('compile errors', () => {
     expect(() => compile(long, { ...opts, kind: 'cron', schedules: ['0 3 * * *'], name: 'nightly' })).not.toThrow();
     const spaced = ctr('spaced', 'alpine:3 latest', [{ kind: 'literal', value: 'true' }]);
     expect(issuesOf(pipe('x', { s: spaced }, [task('s', 's')]))).toEqual(['compile.image x/spaced/image: image "alpine:3 latest" is not an image reference: it holds whitespace or a control character']);
+    // an image the API server takes but no node can pull (InvalidImageName when the pod starts)
+    for (const bad of ['ghcr.io/x:1$(id)', 'Acme/Train:1', 'img:', 'img:-x', 'img:tag@sha256:short', 'a//b', '-img', `img:${'t'.repeat(129)}`]) {
+      const c = ctr('c', bad, [{ kind: 'literal', value: 'true' }]);
+      expect(issuesOf(pipe('x', { c }, [task('c', 'c')])), bad).toEqual([`compile.image x/c/image: image ${JSON.stringify(bad)} is not an image reference a node can pull: [registry[:port]/]name[:tag][@digest], the name in lowercase letters, digits and . _ - separators, e.g. ghcr.io/acme/train:1.4`]);
+    }
+    for (const good of ['alpine', 'alpine:3.20', 'python:3.12-slim', 'ghcr.io/acme/train:1.4', 'localhost:5000/a/b_c__d--e:V1.0_x', `registry.k8s.io/pause@sha256:${'a'.repeat(64)}`, `Registry.Example.com:443/team/img:t@sha256:${'b'.repeat(64)}`, '[::1]:5000/img']) {
+      const c = ctr('c', good, [{ kind: 'literal', value: 'true' }]);
+      expect(() => compile(pipe('x', { c }, [task('c', 'c')]), opts), good).not.toThrow();
+    }
+    // control characters in the entry or the export name: Argo refuses them in a manifest
+    expect(issuesOf({ ...pipe('x', { s: sq }, [task('s', 's', { x: lit(1) })]), options: { image: 'img:1' } }, { entry: 'a\u0001b.ts', exportName: 'e\u007f' })).toEqual([
+      'argo.template x/entry: the entry file "a\\u0001b.ts" contains a control character, which Argo refuses in a manifest',
+      'argo.template x/exportName: the export name "e\u007f" contains a control character, which Argo refuses in a manifest',
+    ]);
     // user texts that reach the manifest: a "{{" is refused (Argo would substitute it), a "$(" escaped (Kubernetes would expand it)
     const fnPipe = { ...pipe('x', { s: sq }, [task('s', 's', { x: lit(1) })]), options: { image: 'img:{{tag}}' } };
     expect(issuesOf(fnPipe, { entry: 'p{{workflow.name}}.ts', exportName: 'e{{x}}' })).toEqual([

@@ -25,7 +25,7 @@ export {
   CACHE_DEFAULT, cachePolicy, cacheEntryFresh, componentIdentity, cacheIdentity, argoMemoKeyPrefix, ARGO_MEMO_KEY, ARGO_MEMO_KEY_MAX,
   compareAs, compareMode, compareValues, compareText, compareNumber, literalType,
   mergeTaskOptions, mergeSynchronization, effectiveTaskOptions,
-  TASK_ID, taskIdProblem, dnsLabel, isDnsLabel, argoParamName, shortHash,
+  TASK_ID, taskIdProblem, dnsLabel, isDnsLabel, isImageReference, argoParamName, shortHash,
   EXIT, EXEC_FLAG, POD_PATHS, OUTPUT_LAYOUT, literalNeedsEncoding, encodeBase64, decodeBase64, paramText, parseParamText, taskIdFromNodeName,
   renderArgv, kubeEscape,
   GPU_PRODUCT_LABEL, gpuProductLabel, gpuTypeProblem,

@@ -13,7 +13,7 @@ export type { CacheIdentity } from './cache.ts';
 export { compareAs, compareMode, compareValues, compareText, compareNumber, literalType } from './compare.ts';
 export type { CompareAs } from './compare.ts';
 export { mergeTaskOptions, mergeSynchronization, effectiveTaskOptions } from './merge.ts';
-export { TASK_ID, taskIdProblem, dnsLabel, isDnsLabel, argoParamName, shortHash } from './names.ts';
+export { TASK_ID, taskIdProblem, dnsLabel, isDnsLabel, isImageReference, argoParamName, shortHash } from './names.ts';
 export {
   EXIT, EXEC_FLAG, POD_PATHS, OUTPUT_LAYOUT, literalNeedsEncoding, encodeBase64, decodeBase64, paramText, parseParamText, taskIdFromNodeName,
 } from './contract.ts';

@@ -45,3 +45,20 @@ export function argoParamName(name: string, max = 63): string {
   const cleaned = name.replace(/[^-a-zA-Z0-9_]+/g, '_');
   return `${cleaned.slice(0, max - hash.length - 1)}-${hash}`;
 }
+
+// An image reference as the kubelet and Docker parse it (the distribution/reference grammar):
+// [host[:port]/]path[:tag][@digest], path components lowercase alphanumerics joined by `.`, `_`,
+// `__` or dashes; a tag word characters, `.` and `-` (at most 128); a digest `algorithm:hex`.
+const HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?`;
+const PATH_PART = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+const IMAGE = new RegExp(String.raw`^(?:${HOST}/)?${PATH_PART}(?:/${PATH_PART})*(?::\w[\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`);
+
+/**
+ * Whether `image` is a reference a node can pull (`ghcr.io/acme/train:1.4`, `python:3.12-slim`,
+ * `registry:5000/team/img@sha256:…`): a pod with any other image fails at run time
+ * (`InvalidImageName`), never at submission. The name part is at most 255 characters.
+ */
+export function isImageReference(image: string): boolean {
+  const name = image.replace(/@.*$/, '').replace(/:[\w.-]*$/, '');
+  return name.length <= 255 && IMAGE.test(image);
+}
