@@ -267,7 +267,8 @@ export function trigger<F extends Record<string, unknown>, P extends IOShape>(co
     target: { pipeline: targetIR.name, params, ...(config.entry !== undefined ? { entry: config.entry } : {}), ...(config.exportName !== undefined ? { exportName: config.exportName } : {}) },
     mapping,
     policy: {
-      dedupe: [...(p.dedupe ?? DEFAULT_DEDUPE[source.kind])],
+      // (a webhook's calls carry only the fields it declares: no default identifies one call)
+      dedupe: [...(p.dedupe ?? (source.kind === 'data' && source.location.kind === 'webhook' ? [] : DEFAULT_DEDUPE[source.kind]))],
       cooldownMs: p.cooldown === undefined ? 0 : durationMs(p.cooldown) ?? Number.NaN,
       concurrency: p.concurrency ?? 'skip',
       maxFires: p.maxFires ? { count: p.maxFires.count, windowMs: durationMs(p.maxFires.window) ?? Number.NaN } : null,

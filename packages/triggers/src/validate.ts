@@ -144,7 +144,7 @@ export function validateTriggerIR(ir: TriggerIR): SluiceIssue[] {
   }
 
   const pol = ir.policy;
-  if (pol.dedupe.length === 0) at('policy.dedupe', 'policy.dedupe', 'name at least one field for the dedupe key');
+  if (pol.dedupe.length === 0) at('policy.dedupe', 'policy.dedupe', s.kind === 'data' && s.location.kind === 'webhook' ? `a webhook trigger has no default dedupe key: give policy.dedupe, the fields that identify one call (its events carry ${Object.keys(fields).join(', ')})` : 'name at least one field for the dedupe key');
   for (const f of pol.dedupe) if (!fields[f]) at('policy.dedupe', 'policy.dedupe', `unknown field "${f}" (${s.kind} events carry ${Object.keys(fields).join(', ')})`);
   if (!Number.isFinite(pol.cooldownMs) || pol.cooldownMs < 0) at('policy.cooldown', 'policy.cooldown', 'cooldown must be a duration such as "30m" or a number of seconds ≥ 0');
   if (!['allow', 'skip', 'queue', 'replace'].includes(pol.concurrency)) at('policy.concurrency', 'policy.concurrency', `concurrency must be allow, skip, queue or replace, found "${pol.concurrency}"`);

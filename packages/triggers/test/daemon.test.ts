@@ -149,6 +149,40 @@ describe('local daemon', () => {
     }
   });
 
+  it('a webhook takes a JSON object of at most 1 MiB (Argo Events\' default), refuses the rest with a status, and keeps serving', async () => {
+    const storeDir = join(tmp, 'hook', '.sluice');
+    const source = dataArrival.webhook({ endpoint: '/new-data', fields: { uri: 'string' } });
+    // no default dedupe key for a webhook: said as such (before: 'unknown field "key"', a field the user never named)
+    expect(() => trigger({ name: 'on-data', source, target: train, params: (e) => ({ source: e.uri }) })).toThrow(/on-data\/policy\.dedupe: a webhook trigger has no default dedupe key: give policy\.dedupe, the fields that identify one call \(its events carry time, uri\)/);
+    const t = trigger({ name: 'on-data', source, target: train, params: (e) => ({ source: e.uri }), policy: { dedupe: ['uri'], concurrency: 'allow' } });
+    const d = new Daemon([t], deps, { storeDir, port: 0 });
+    await d.start();
+    try {
+      const post = async (body: string | Buffer, path = '/new-data', method = 'POST') => {
+        const r = await fetch(`http://127.0.0.1:${d.port}${path}`, { method, ...(method === 'GET' ? {} : { body: new Uint8Array(Buffer.from(body)) }), headers: { 'content-type': 'application/json' } });
+        return { status: r.status, text: await r.text() };
+      };
+      // over the limit: refused (before, the daemon held any body whole in memory, 600 MiB for a 600 MiB call, and answered 400 once it had it)
+      const big = await post(Buffer.alloc(1_048_577, 0x20));
+      expect(big.status).toBe(413);
+      expect(big.text).toBe("body of 1048577 bytes is larger than 1048576 (the largest Argo Events' webhook takes by default)\n");
+      expect((await post('{"uri": ')).status).toBe(400);
+      expect((await post('[1]')).text).toBe('body must be a JSON object\n');
+      expect((await post('{}', '/other')).status).toBe(404);
+      expect((await post('', '/new-data', 'GET')).status).toBe(404);
+      // at the limit, and an ordinary call: taken
+      const padded = JSON.stringify({ uri: 'in/a.csv', pad: ' '.repeat(1_048_576 - 27) });
+      expect(Buffer.byteLength(padded)).toBe(1_048_576);
+      expect((await post(padded)).status).toBe(202);
+      expect(await post(JSON.stringify({ uri: 'in/b.csv' }))).toEqual({ status: 202, text: '{"accepted":["on-data"]}\n' });
+      d.tick();
+      await d.drain();
+      expect(d.store.decisions('on-data').map((x) => [x.kind, JSON.parse(x.event!).uri])).toEqual([['fire', 'in/a.csv'], ['fire', 'in/b.csv']]);
+    } finally {
+      await d.close();
+    }
+  });
+
   it('one daemon per store', async () => {
     const storeDir = join(tmp, 'lease', '.sluice');
     const t = trigger({ name: 'nightly', source: schedule({ cron: '0 3 * * *', timezone: 'Etc/UTC' }), target: train, params: () => ({ source: 'x' }) });

@@ -25,6 +25,9 @@ import { measureMonitor } from './measure.ts';
 import { diffListing, listPrefix, s3Client, s3ErrorText } from './s3.ts';
 import { TriggerStore, type Attachment, type FireRow } from './store.ts';
 
+/** The largest webhook body taken, in bytes: Argo Events' webhook event source's default `maxPayloadSize` (1 MiB), so a call the cluster refuses is refused locally too. */
+const MAX_WEBHOOK_BYTES = 1_048_576;
+
 /** The envelope announcing that a run finished, locally and on the cluster (the upstream workflow's exit hook posts it). */
 export interface RunFinishedEnvelope {
   readonly pipeline: string;
@@ -144,10 +147,16 @@ export class Daemon {
   private async listen(hooks: readonly Trigger[]): Promise<void> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        // (kept only up to the limit: a larger body is refused, never held, whatever its size)
+        if (size <= MAX_WEBHOOK_BYTES) chunks.push(c);
+      });
       req.on('end', () => {
         const targets = hooks.filter((t) => t.ir.source.kind === 'data' && t.ir.source.location.kind === 'webhook' && t.ir.source.location.endpoint === req.url);
         if (req.method !== 'POST' || targets.length === 0) { res.writeHead(404).end('no webhook trigger at this path\n'); return; }
+        if (size > MAX_WEBHOOK_BYTES) { res.writeHead(413).end(`body of ${size} bytes is larger than ${MAX_WEBHOOK_BYTES} (the largest Argo Events' webhook takes by default)\n`); return; }
         let body: unknown;
         try { body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'); } catch { res.writeHead(400).end('body is not JSON\n'); return; }
         if (typeof body !== 'object' || body === null || Array.isArray(body)) { res.writeHead(400).end('body must be a JSON object\n'); return; }
