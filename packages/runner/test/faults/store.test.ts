@@ -129,7 +129,7 @@ describe('content-addressed artifacts stay what their hash says', () => {
     }
   }, 240_000);
 
-  it('gc refuses while a run is driven and while another gc sweeps; a run refuses to wait past Ctrl-C', async () => {
+  it('gc and verify --remove refuse while a run is driven, gc while another gc sweeps; a run stops waiting at Ctrl-C', async () => {
     const dir = tmp('sluice-gc-lock-');
     expect((await sluice(dir, ['run', FIXTURES, '--export', 'cas', '--run-id', 'l0'])).code).toBe(0);
     const db = join(dir, '.sluice', 'state.db');
@@ -168,11 +168,22 @@ describe('content-addressed artifacts stay what their hash says', () => {
       const refused = await sluice(dir, ['gc']);
       expect(refused.code).toBe(1);
       expect(refused.err).toBe('sluice: run l9 is running and may store artifacts now; run gc when it ends (or --dry-run to see what would go)\n');
+      // verify --remove removes under the sweep too: refused while a run is driven, the corrupt object kept
+      const obj = objectPath(dir, 'l0', 'p', 'data');
+      chmodSync(obj, 0o644);
+      writeFileSync(obj, 'damaged');
+      const v = await sluice(dir, ['verify', '--remove']);
+      expect(v.code).toBe(1);
+      expect(v.err).toBe('sluice: run l9 is running and may store artifacts now; run verify --remove when it ends; nothing removed\n');
+      expect(readFileSync(obj, 'utf8')).toBe('damaged');
     } finally {
       t.releaseLease('l9', 'test-driver');
       t.close();
     }
     expect((await sluice(dir, ['gc'])).code).toBe(0);
+    const removed = await sluice(dir, ['verify', '--remove']);
+    expect(removed.out).toMatch(/corrupt  sha256:[0-9a-f]{64}  .*  \(removed\)/);
+    expect(existsSync(objectPath(dir, 'l0', 'p', 'data'))).toBe(false);
   }, 180_000);
 
   it('ingesting bytes whose object exists but was damaged replaces the damaged object (--no-cache heals it)', async () => {
