@@ -10,7 +10,8 @@ import { detectGpus, GpuPool, localGpus } from './engine/gpu.ts';
 import type { Launcher } from './engine/launch.ts';
 import { notifyReleased, semaphoreSizes } from './engine/locks.ts';
 import type { ArtifactRef, LoadedPipeline, RuntimeValue } from './engine/types.ts';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { cpSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { environmentProblem, loadingUserModule, ParamsError, RunnerError } from './errors.ts';
 import type { TrackingFlags } from '@sluice/tracking';
@@ -139,9 +140,34 @@ export function checkRunId(id: string): void {
 function checkArtifactParams(ir: PipelineIR, params: Record<string, JsonValue>): void {
   for (const [name, spec] of Object.entries(ir.params)) {
     const v = params[name];
-    if (spec.kind === 'artifact' && typeof v === 'string' && !existsSync(v))
-      throw new ParamsError([{ code: 'param.missing', path: `${ir.name}/params.${name}`, message: `no file or directory at ${JSON.stringify(v)}` }]);
+    if (spec.kind !== 'artifact' || typeof v !== 'string') continue;
+    const problem = !existsSync(v) ? `no file or directory at ${JSON.stringify(v)}` : artifactSourceProblem(v);
+    if (problem) throw new ParamsError([{ code: 'param.missing', path: `${ir.name}/params.${name}`, message: problem }]);
   }
+}
+
+/**
+ * Why the file or directory at `path` cannot be a stored artifact, or undefined: an artifact is
+ * regular files and directories (a link given as the parameter is followed; inside a directory a
+ * link is refused, as the content hash refuses it). A device or a FIFO would be copied as nothing,
+ * or block the copy for ever.
+ */
+function artifactSourceProblem(path: string): string | undefined {
+  const kind = (st: Stats) => (st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file or a directory (a device, FIFO or socket)');
+  const walk = (dir: string): string | undefined => {
+    for (const e of readdirSync(dir)) {
+      const p = join(dir, e);
+      const st = lstatSync(p);
+      if (st.isDirectory()) {
+        const inner = walk(p);
+        if (inner) return inner;
+      } else if (!st.isFile()) return `${JSON.stringify(p)} (in ${JSON.stringify(path)}) is ${kind(st)}`;
+    }
+    return undefined;
+  };
+  const st = statSync(path);
+  if (st.isDirectory()) return walk(path);
+  return st.isFile() ? undefined : `${JSON.stringify(path)} is ${kind(st)}`;
 }
 
 export { ParamsError } from './errors.ts';
@@ -184,7 +210,9 @@ async function importArtifactParams(ir: PipelineIR, params: Record<string, JsonV
     if (!existsSync(v)) throw new ParamsError([{ code: 'param.missing', path: `${ir.name}/params.${name}`, message: `no file or directory at ${JSON.stringify(v)}` }]);
     const staging = join(dir, name);
     mkdirSync(dir, { recursive: true });
-    cpSync(v, staging, { recursive: true });
+    // a file is read to its end (a file of /proc says its size is 0 and holds more), a tree copied (checked above)
+    if (statSync(v).isDirectory()) cpSync(v, staging, { recursive: true });
+    else await pipeline(createReadStream(v), createWriteStream(staging, { flags: 'wx' }));
     const got = await cas.ingest(staging);
     const ref: ArtifactRef = { kind: 'artifact', type: spec.artifactType, hash: got.hash, path: got.path, uri: pathToFileURL(got.path).href, metadata: { source: resolve(v) } };
     out[name] = ref as unknown as JsonValue;

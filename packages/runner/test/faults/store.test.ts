@@ -2,7 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -184,6 +184,37 @@ describe('content-addressed artifacts stay what their hash says', () => {
     const removed = await sluice(dir, ['verify', '--remove']);
     expect(removed.out).toMatch(/corrupt  sha256:[0-9a-f]{64}  .*  \(removed\)/);
     expect(existsSync(objectPath(dir, 'l0', 'p', 'data'))).toBe(false);
+  }, 180_000);
+
+  it('an artifact parameter is regular files and directories: a device, a FIFO or a link inside is refused before anything is written; a /proc file is read to its end', async () => {
+    const dir = tmp('sluice-artparam-');
+    const ENTRY = join(import.meta.dirname, 'artifact-param.ts');
+    mkdirSync(join(dir, 'with-fifo'));
+    writeFileSync(join(dir, 'with-fifo', 'a.csv'), 'x\n');
+    spawnSync('mkfifo', [join(dir, 'with-fifo', 'pipe'), join(dir, 'fifo')]);
+    mkdirSync(join(dir, 'with-link'));
+    symlinkSync('/etc/hostname', join(dir, 'with-link', 'l'));
+    const refused: [string, RegExp][] = [
+      // before: /dev/zero was stored as an empty file (the run succeeded), a FIFO crashed the run with an internal error
+      ['/dev/zero', /params\.data: "\/dev\/zero" is not a regular file or a directory \(a device, FIFO or socket\)/],
+      [join(dir, 'fifo'), /params\.data: ".*\/fifo" is not a regular file or a directory/],
+      [join(dir, 'with-fifo'), /params\.data: ".*with-fifo\/pipe" \(in ".*with-fifo"\) is not a regular file or a directory/],
+      [join(dir, 'with-link'), /params\.data: ".*with-link\/l" \(in ".*with-link"\) is a symbolic link/],
+    ];
+    for (const [path, want] of refused) {
+      const r = await sluice(dir, ['run', ENTRY, '-p', `data=${path}`], {}, 60_000);
+      expect(r.code, `${path}: ${r.out}${r.err}`).toBe(2);
+      expect(r.err).toMatch(want);
+      expect(r.err).toMatch(/nothing was run/);
+      expect(r.err).not.toMatch(OUR_STACK);
+      expect(existsSync(join(dir, '.sluice')), path).toBe(false);
+    }
+    // a file of /proc says its size is 0: its bytes are read to the end (before: stored empty)
+    const proc = await sluice(dir, ['run', ENTRY, '-p', 'data=/proc/self/status', '--json'], {}, 60_000);
+    expect(proc.code, proc.err).toBe(0);
+    const done = proc.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; outputs?: { bytes?: number; head?: string } }).find((e) => e.type === 'run.finished');
+    expect(done?.outputs?.head).toMatch(/^Name:\s+\S+/);
+    expect(done?.outputs?.bytes).toBeGreaterThan(100);
   }, 180_000);
 
   it('ingesting bytes whose object exists but was damaged replaces the damaged object (--no-cache heals it)', async () => {
