@@ -21,6 +21,8 @@ export interface CliDeps extends RunnerDeps {
   setCode(code: number): void;
   /** Where the store is: `--store`, else the runner's own rule (`$SLUICE_STORE`, the nearest `.sluice/` above); `.sluice` without it. */
   locateStore?(flag: string | undefined): string;
+  /** Parses `--store` as the runner's verbs do (commander's argument parser: a file given as the store is refused by name). */
+  storeFlag?(value: string): string;
 }
 
 /** Every trigger a module exports (named exports, or arrays of triggers), checked together. */
@@ -206,7 +208,7 @@ export function registerTriggers(program: Command, deps: CliDeps): void {
   const cmd = program.command('triggers').description('continuous training: schedules, data arrival, upstream runs, drift and metric monitors');
   // the store is found as every verb of the runner finds it (resolved before the action runs)
   const common = (c: Command) => c.option('-f, --file <file>', 'module exporting the triggers', 'triggers.ts')
-    .option('--store <dir>', 'state directory (default: $SLUICE_STORE, else the nearest .sluice/ here or above)')
+    .option('--store <dir>', 'state directory (default: $SLUICE_STORE, else the nearest .sluice/ here or above)', deps.storeFlag ?? ((v: string) => v))
     .hook('preAction', (cmd) => { cmd.setOptionValue('store', deps.locateStore ? deps.locateStore(cmd.opts().store as string | undefined) : (cmd.opts().store as string | undefined) ?? '.sluice'); });
   const guard = (f: () => Promise<number> | number) => async () => {
     try {

@@ -117,5 +117,11 @@ describe('sluice triggers', () => {
     expect(b.code).toBe(2);
     expect(b.err).toContain('x/source.schedule: unknown time zone "Mars/Olympus" (an IANA name such as "Europe/Berlin")');
     expect(b.err).not.toMatch(/\n\s+at /);
+    // a file given as the store is refused by name, as the runner's verbs refuse it (before: serve made
+    // nothing and exited 1 with ENOTDIR, list and explain read /dev/null as a store without state)
+    for (const verb of [['serve', '--for', '1s'], ['list'], ['explain', 'nope']]) {
+      const f = sluice(...verb, '-f', file, '--store', '/dev/null');
+      expect([f.code, f.err.split('\n')[0]], verb[0]).toEqual([2, "sluice: option '--store <dir>' argument '/dev/null' is invalid. /dev/null exists and is not a directory."]);
+    }
   });
 });

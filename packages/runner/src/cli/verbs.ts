@@ -60,8 +60,8 @@ export const GROUPS = {
     return (p, ctx) => registerInit(p, ctx.setCode);
   },
   triggers: async () => {
-    const [{ registerTriggers }, { runPipeline }, { StateStore }, { locateStore }] = await Promise.all([import('@sluice/triggers/cli'), import('../run.ts'), import('../store/state.ts'), import('../backend/location.ts')]);
-    return (p, ctx) => registerTriggers(p, { runPipeline, ensureStore: (db) => StateStore.open(db).close(), setCode: ctx.setCode, locateStore: (flag) => locateStore({ flag }).root });
+    const [{ registerTriggers }, { runPipeline }, { StateStore }, { locateStore }, { storeFlag }] = await Promise.all([import('@sluice/triggers/cli'), import('../run.ts'), import('../store/state.ts'), import('../backend/location.ts'), import('./flags.ts')]);
+    return (p, ctx) => registerTriggers(p, { runPipeline, ensureStore: (db) => StateStore.open(db).close(), setCode: ctx.setCode, locateStore: (flag) => locateStore({ flag }).root, storeFlag });
   },
   tracking: async () => {
     const { registerTrackingVerbs } = await import('./tracking-verbs.ts');
